@@ -1,0 +1,49 @@
+//! Analyzers: each declares the paths it wants and parses one file at a time.
+//!
+//! An analyzer is a path predicate plus a pure parser, so the walker can route entries without
+//! knowing any format, and a layer's facts can be cached and replayed.
+
+use crate::facts::Fact;
+
+pub(crate) trait Analyzer: Sync {
+    /// Stable name, part of the cache key.
+    fn name(&self) -> &'static str;
+    /// Bumped whenever what `parse` yields changes, so stale cached layers are re-read.
+    fn version(&self) -> u32;
+    /// Directories under which every wanted path lies; a root-filesystem walk only descends
+    /// into these. An empty string means "anywhere".
+    fn roots(&self) -> &'static [&'static str];
+    /// Whether the file at `path` (relative, normalised, e.g. `var/lib/dpkg/status`) is wanted.
+    fn wants(&self, path: &str) -> bool;
+    /// Files larger than this are skipped with a warning, which bounds memory.
+    fn max_size(&self) -> u64;
+    /// Parse the file's bytes. The error says what is wrong with the file.
+    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Fact, String>;
+}
+
+/// The analyzers a scan runs, in a fixed order.
+pub(crate) fn all() -> &'static [&'static dyn Analyzer] {
+    &[
+        &crate::os::OsAnalyzer,
+        &crate::dpkg::DpkgAnalyzer,
+        &crate::apk::ApkAnalyzer,
+        &crate::rpmdb::RpmAnalyzer,
+    ]
+}
+
+/// Version of the walker's own output format (whiteouts, links, warnings).
+const WALK_VERSION: u32 = 1;
+
+/// The cache key part that changes whenever any analyzer's output may change.
+pub(crate) fn set_version(analyzers: &[&dyn Analyzer]) -> String {
+    let mut s = format!("walk{WALK_VERSION}");
+    for a in analyzers {
+        s.push_str(&format!("-{}{}", a.name(), a.version()));
+    }
+    s
+}
+
+/// The analyzer that wants `path`, if any.
+pub(crate) fn route<'a>(analyzers: &[&'a dyn Analyzer], path: &str) -> Option<&'a dyn Analyzer> {
+    analyzers.iter().copied().find(|a| a.wants(path))
+}

@@ -1,0 +1,130 @@
+//! apk: `lib/apk/db/installed`, the installed-database of apk-tools.
+//!
+//! The format (apk-tools' "installed database", also used by APKINDEX) is stanzas of `K:value`
+//! lines separated by blank lines. `P` name, `V` version, `A` arch, `o` origin (the source
+//! package), `F` a directory, `R` a file in the last `F` directory. Other keys are ignored.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analyzer::Analyzer;
+use crate::facts::Fact;
+
+pub(crate) const INSTALLED: &str = "lib/apk/db/installed";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ApkPackage {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) arch: Option<String>,
+    pub(crate) origin: Option<String>,
+    /// Absolute paths of the files the package installed.
+    pub(crate) files: Vec<String>,
+}
+
+pub(crate) struct ApkAnalyzer;
+
+impl Analyzer for ApkAnalyzer {
+    fn name(&self) -> &'static str {
+        "apk"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn roots(&self) -> &'static [&'static str] {
+        &["lib/apk/db"]
+    }
+    fn wants(&self, path: &str) -> bool {
+        path == INSTALLED
+    }
+    fn max_size(&self) -> u64 {
+        64 << 20
+    }
+    fn parse(&self, _path: &str, bytes: &[u8]) -> Result<Fact, String> {
+        parse_installed(&String::from_utf8_lossy(bytes)).map(Fact::ApkInstalled)
+    }
+}
+
+pub(crate) fn parse_installed(text: &str) -> Result<Vec<ApkPackage>, String> {
+    let mut out = Vec::new();
+    let mut cur: Option<ApkPackage> = None;
+    let mut dir = String::new();
+    let mut stanza = 0usize;
+    let finish = |cur: &mut Option<ApkPackage>, out: &mut Vec<ApkPackage>, stanza: usize| {
+        if let Some(p) = cur.take() {
+            if p.name.is_empty() || p.version.is_empty() {
+                return Err(format!("stanza {stanza} lacks a P: name or V: version"));
+            }
+            out.push(p);
+        }
+        Ok(())
+    };
+    for (lineno, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            finish(&mut cur, &mut out, stanza)?;
+            dir.clear();
+            continue;
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            return Err(format!("line {}: not KEY:VALUE", lineno + 1));
+        };
+        if key.len() != 1 {
+            return Err(format!("line {}: not KEY:VALUE", lineno + 1));
+        }
+        if cur.is_none() {
+            stanza += 1;
+        }
+        let p = cur.get_or_insert_with(|| ApkPackage {
+            name: String::new(),
+            version: String::new(),
+            arch: None,
+            origin: None,
+            files: Vec::new(),
+        });
+        match key {
+            "P" => p.name = value.to_owned(),
+            "V" => p.version = value.to_owned(),
+            "A" => p.arch = Some(value.to_owned()),
+            "o" => p.origin = Some(value.to_owned()),
+            "F" => {
+                dir = value.trim_matches('/').to_owned();
+                p.files.push(format!("/{dir}"));
+            }
+            "R" => p.files.push(if dir.is_empty() {
+                format!("/{value}")
+            } else {
+                format!("/{dir}/{value}")
+            }),
+            _ => {}
+        }
+    }
+    finish(&mut cur, &mut out, stanza)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stanzas_and_files() {
+        let text = "C:Q1abc=\nP:musl\nV:1.1.22-r3\nA:x86_64\no:musl\nF:lib\nR:libc.musl-x86_64.so.1\nR:ld-musl-x86_64.so.1\n\nP:busybox\nV:1.30.1-r3\nA:x86_64\no:busybox\nF:bin\nR:busybox\n\n";
+        let p = parse_installed(text).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            p[0].files,
+            [
+                "/lib",
+                "/lib/libc.musl-x86_64.so.1",
+                "/lib/ld-musl-x86_64.so.1"
+            ]
+        );
+        assert_eq!(p[1].origin.as_deref(), Some("busybox"));
+    }
+
+    #[test]
+    fn corrupt() {
+        assert!(parse_installed("garbage line\n").is_err());
+        assert!(parse_installed("P:x\n\n").is_err());
+        assert!(parse_installed("").unwrap().is_empty());
+    }
+}

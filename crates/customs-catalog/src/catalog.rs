@@ -1,0 +1,432 @@
+//! Running the catalog over an image: the layer cache, parallel layer walks, and turning the
+//! merged facts into an [`Inventory`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use customs_image::{Image, ImageError, LayerReader, StreamLimits};
+
+use crate::analyzer::{self, Analyzer};
+use crate::apply::{self, Merged};
+use crate::cache::LayerCache;
+use crate::facts::{Fact, LayerFacts};
+use crate::inventory::{
+    ConfigMeta, Distro, Ecosystem, FileEntry, ImageMeta, Inventory, LayerMeta, Package,
+    SCHEMA_VERSION, Warning,
+};
+use crate::purl::{self, PurlParts};
+use crate::{apk, dpkg, os, rpmdb};
+
+/// Resource bounds for one scan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    pub stream: StreamLimits,
+}
+
+#[derive(Debug, Clone)]
+pub struct CatalogOptions {
+    /// customs' cache directory; `None` disables the layer cache (reads and writes).
+    pub cache_dir: Option<PathBuf>,
+    /// Layers walked at once.
+    pub jobs: usize,
+    /// Also list every file of the final filesystem (`Inventory::files`).
+    pub list_files: bool,
+    pub limits: Limits,
+}
+
+impl Default for CatalogOptions {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            jobs: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            list_files: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why a catalog run could not produce an inventory at all. Problems inside a layer are not
+/// errors: they become warnings in the inventory.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Image(#[from] ImageError),
+}
+
+/// Inventory an opened image.
+pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, CatalogError> {
+    let analyzers = analyzer::all();
+    let mut set = analyzer::set_version(analyzers);
+    if opts.list_files {
+        set.push_str("-files");
+    }
+    let cache = opts.cache_dir.as_ref().map(|d| LayerCache::new(d, &set));
+    let mut warnings: Vec<Warning> = Vec::new();
+
+    let (layer_facts, cached) = if let Some(root) = image.rootfs() {
+        (
+            vec![crate::walk::walk_dir(root, analyzers, opts.list_files)],
+            vec![false],
+        )
+    } else {
+        read_layers(image, analyzers, cache.as_ref(), opts, &mut warnings)?
+    };
+    for (i, lf) in layer_facts.iter().enumerate() {
+        let diff = image.layers.get(i).and_then(|l| l.diff_id.clone());
+        warnings.extend(lf.warnings.iter().cloned().map(|mut w| {
+            w.layer.clone_from(&diff);
+            w
+        }));
+    }
+    let merged = apply::apply(&layer_facts);
+    let distro = detect_distro(&merged);
+    let mut packages = Vec::new();
+    collect_dpkg(&merged, distro.as_ref(), &mut packages);
+    collect_apk(&merged, distro.as_ref(), &mut packages);
+    collect_rpm(&merged, distro.as_ref(), &mut packages);
+    for p in &mut packages {
+        p.layer = p
+            .layer_index
+            .and_then(|i| image.layers.get(i))
+            .and_then(|l| l.diff_id.clone());
+    }
+    packages.sort_by(|a, b| {
+        (a.ecosystem, &a.name, &a.arch, &a.version).cmp(&(
+            b.ecosystem,
+            &b.name,
+            &b.arch,
+            &b.version,
+        ))
+    });
+    // Warnings of one layer stay in order; layers in order.
+    Ok(Inventory {
+        schema: SCHEMA_VERSION,
+        source: image.source.clone(),
+        image: image.rootfs().is_none().then(|| image_meta(image, &cached)),
+        distro,
+        packages,
+        files: opts.list_files.then(|| {
+            merged
+                .listing
+                .iter()
+                .map(|(path, (layer, meta))| FileEntry {
+                    path: format!("/{path}"),
+                    layer_index: image.rootfs().is_none().then_some(*layer),
+                    meta: meta.clone(),
+                })
+                .collect()
+        }),
+        warnings,
+    })
+}
+
+type LayerResult = (Vec<LayerFacts>, Vec<bool>);
+
+fn read_layers(
+    image: &Image,
+    analyzers: &[&dyn Analyzer],
+    cache: Option<&LayerCache>,
+    opts: &CatalogOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<LayerResult, CatalogError> {
+    let n = image.layers.len();
+    let mut slots: Vec<Option<LayerFacts>> = vec![None; n];
+    let mut cached = vec![false; n];
+    let mut todo: Vec<(usize, LayerReader)> = Vec::new();
+    for (i, layer) in image.layers.iter().enumerate() {
+        if let (Some(c), Some(d)) = (cache, &layer.diff_id)
+            && let Some(f) = c.get(d)
+        {
+            slots[i] = Some(f);
+            cached[i] = true;
+            continue;
+        }
+        // Opening checks that every blob is there before any work starts.
+        todo.push((i, image.open_layer(i, opts.limits.stream)?));
+    }
+    // Largest first, so two workers finish together.
+    todo.sort_by_key(|(i, _)| std::cmp::Reverse(image.layers[*i].size.unwrap_or(0)));
+    let queue = Mutex::new(todo);
+    let done: Mutex<Vec<(usize, LayerFacts, Option<std::io::Error>)>> = Mutex::new(Vec::new());
+    let workers = opts.jobs.clamp(1, n.max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let next = queue.lock().map(|mut q| q.pop()).ok().flatten();
+                    let Some((i, mut reader)) = next else { break };
+                    let name = image.describe_layer(i);
+                    let (facts, err) =
+                        crate::walk::walk_tar(&mut reader, analyzers, &name, opts.list_files);
+                    // Read to the end so the digest checks cover the whole blob.
+                    let err = err.or_else(|| reader.finish().err());
+                    if let Ok(mut d) = done.lock() {
+                        d.push((i, facts, err));
+                    }
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_default();
+    done.sort_by_key(|(i, _, _)| *i);
+    for (i, facts, err) in done {
+        // A layer that is not what the manifest says is not the image the user named: refuse
+        // it rather than report on something else.
+        if let Some(ImageError::DigestMismatch {
+            what,
+            expected,
+            actual,
+        }) = err
+            .as_ref()
+            .and_then(|e| e.get_ref())
+            .and_then(|e| e.downcast_ref::<ImageError>())
+        {
+            return Err(CatalogError::Image(ImageError::DigestMismatch {
+                what: what.clone(),
+                expected: expected.clone(),
+                actual: actual.clone(),
+            }));
+        }
+        match err {
+            Some(problem) => warnings.push(Warning {
+                file: image.describe_layer(i),
+                problem: format!("layer could not be read to the end; its results are partial and not cached: {problem}"),
+                layer: image.layers[i].diff_id.clone(),
+            }),
+            None => {
+                if let (Some(c), Some(d)) = (cache, &image.layers[i].diff_id)
+                    && let Err(e) = c.put(d, &facts)
+                {
+                    warnings.push(Warning {
+                        file: image.describe_layer(i),
+                        problem: format!("layer cache not written: {e}"),
+                        layer: Some(d.clone()),
+                    });
+                }
+            }
+        }
+        slots[i] = Some(facts);
+    }
+    Ok((
+        slots.into_iter().map(Option::unwrap_or_default).collect(),
+        cached,
+    ))
+}
+
+fn image_meta(image: &Image, cached: &[bool]) -> ImageMeta {
+    let c = &image.config;
+    ImageMeta {
+        manifest_digest: image.manifest_digest.clone(),
+        config_digest: image.config_digest.clone(),
+        os: c.os.clone(),
+        architecture: c.architecture.clone(),
+        created: c.created.clone(),
+        layers: image
+            .layers
+            .iter()
+            .map(|l| LayerMeta {
+                index: l.index,
+                digest: l.digest.clone(),
+                diff_id: l.diff_id.clone(),
+                media_type: l.media_type.clone(),
+                size: l.size,
+                cached: cached.get(l.index).copied().unwrap_or(false),
+            })
+            .collect(),
+        config: ConfigMeta {
+            user: c.config.user.clone().filter(|u| !u.is_empty()),
+            env: c.config.env.clone(),
+            entrypoint: c.config.entrypoint.clone(),
+            cmd: c.config.cmd.clone(),
+            working_dir: c.config.working_dir.clone().filter(|w| !w.is_empty()),
+            labels: c.config.labels.clone(),
+            exposed_ports: c.config.exposed_ports.keys().cloned().collect(),
+            history: c.history.clone(),
+        },
+    }
+}
+
+fn detect_distro(m: &Merged) -> Option<Distro> {
+    let mut files: BTreeMap<&str, &Fact> = BTreeMap::new();
+    for (path, _) in m.files.iter().filter(|(p, _)| os::OsAnalyzer.wants(p)) {
+        if let Some((_, f)) = m.resolve(path) {
+            files.insert(path.as_str(), f);
+        }
+    }
+    os::detect(&files)
+}
+
+fn collect_dpkg(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
+    let mut lists: HashMap<(&str, Option<&str>), &Vec<String>> = HashMap::new();
+    for path in m.files.keys() {
+        if let Some(owner) = dpkg::list_owner(path)
+            && let Some((_, Fact::DpkgList(l))) = m.resolve(path)
+        {
+            lists.insert(owner, l);
+        }
+    }
+    let ns = distro
+        .filter(|d| d.id == "ubuntu")
+        .map_or("debian", |d| d.id.as_str());
+    for path in m.files.keys().filter(|p| dpkg::is_db(p)) {
+        let Some((db, Fact::DpkgStatus(pkgs))) = m.resolve(path) else {
+            continue;
+        };
+        for p in pkgs {
+            let paths = lists
+                .get(&(p.name.as_str(), p.arch.as_deref()))
+                .or_else(|| lists.get(&(p.name.as_str(), None)))
+                .map(|l| (*l).clone())
+                .unwrap_or_default();
+            let key = format!("{}:{}", p.name, p.arch.as_deref().unwrap_or(""));
+            out.push(Package {
+                purl: purl::build(
+                    &PurlParts {
+                        ty: "deb",
+                        name: &p.name,
+                        version: &p.version,
+                        arch: p.arch.as_deref(),
+                        epoch: None,
+                        upstream: Some(&p.source_name),
+                    },
+                    distro,
+                    ns,
+                ),
+                name: p.name.clone(),
+                version: p.version.clone(),
+                ecosystem: Ecosystem::Deb,
+                source_name: Some(p.source_name.clone()),
+                source_version: Some(p.source_version.clone()),
+                arch: p.arch.clone(),
+                layer: None,
+                layer_index: m.layer_of(db, &key),
+                found_in: format!("/{db}"),
+                paths,
+            });
+        }
+    }
+}
+
+fn collect_apk(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
+    let Some((db, Fact::ApkInstalled(pkgs))) = m.resolve(apk::INSTALLED) else {
+        return;
+    };
+    for p in pkgs {
+        out.push(Package {
+            purl: purl::build(
+                &PurlParts {
+                    ty: "apk",
+                    name: &p.name,
+                    version: &p.version,
+                    arch: p.arch.as_deref(),
+                    epoch: None,
+                    upstream: p.origin.as_deref(),
+                },
+                distro,
+                "alpine",
+            ),
+            name: p.name.clone(),
+            version: p.version.clone(),
+            ecosystem: Ecosystem::Apk,
+            source_name: p.origin.clone().or_else(|| Some(p.name.clone())),
+            source_version: Some(p.version.clone()),
+            arch: p.arch.clone(),
+            layer: None,
+            layer_index: m.layer_of(db, &p.name),
+            found_in: format!("/{db}"),
+            paths: p.files.clone(),
+        });
+    }
+}
+
+/// `openssl-3.0.7-1.el9.src.rpm` → (`openssl`, `3.0.7-1.el9`).
+fn split_srpm(srpm: &str) -> Option<(String, String)> {
+    let nvr = srpm.strip_suffix(".rpm")?;
+    let nvr = nvr
+        .strip_suffix(".src")
+        .or_else(|| nvr.strip_suffix(".nosrc"))
+        .unwrap_or(nvr);
+    let (nv, release) = nvr.rsplit_once('-')?;
+    let (name, version) = nv.rsplit_once('-')?;
+    (!name.is_empty()).then(|| (name.to_owned(), format!("{version}-{release}")))
+}
+
+fn collect_rpm(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
+    // Images migrated between backends can hold two databases; rpm reads one. Take the one
+    // written last, and among those the newest backend.
+    let chosen = rpmdb::DB_PATHS
+        .iter()
+        .filter_map(|p| {
+            let (layer, _) = m.files.get(*p)?;
+            match m.resolve(p)? {
+                (db, Fact::RpmDb(pkgs)) => Some((*layer, rpmdb::rank(p), db, pkgs)),
+                _ => None,
+            }
+        })
+        .max_by_key(|(layer, rank, _, _)| (*layer, std::cmp::Reverse(*rank)));
+    let Some((_, _, db, pkgs)) = chosen else {
+        return;
+    };
+    let ns = distro.map_or("redhat", |d| d.id.as_str());
+    for p in pkgs {
+        let evr = format!("{}-{}", p.version, p.release);
+        let version = match p.epoch {
+            Some(e) if e > 0 => format!("{e}:{evr}"),
+            _ => evr.clone(),
+        };
+        let (source_name, source_version) = match p.source_rpm.as_deref().and_then(split_srpm) {
+            Some((n, v)) => (
+                n,
+                match p.epoch {
+                    Some(e) if e > 0 => format!("{e}:{v}"),
+                    _ => v,
+                },
+            ),
+            None => (p.name.clone(), version.clone()),
+        };
+        let key = format!("{}.{}", p.name, p.arch.as_deref().unwrap_or(""));
+        out.push(Package {
+            purl: purl::build(
+                &PurlParts {
+                    ty: "rpm",
+                    name: &p.name,
+                    version: &evr,
+                    arch: p.arch.as_deref(),
+                    epoch: p.epoch,
+                    upstream: p.source_rpm.as_deref(),
+                },
+                distro,
+                ns,
+            ),
+            name: p.name.clone(),
+            version,
+            ecosystem: Ecosystem::Rpm,
+            source_name: Some(source_name),
+            source_version: Some(source_version),
+            arch: p.arch.clone(),
+            layer: None,
+            layer_index: m.layer_of(db, &key),
+            found_in: format!("/{db}"),
+            paths: p.files.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_srpm;
+
+    #[test]
+    fn srpm_names() {
+        assert_eq!(
+            split_srpm("openssl-3.0.7-1.el9.src.rpm"),
+            Some(("openssl".into(), "3.0.7-1.el9".into()))
+        );
+        assert_eq!(
+            split_srpm("util-linux-2.32.1-42.el8_8.src.rpm"),
+            Some(("util-linux".into(), "2.32.1-42.el8_8".into()))
+        );
+        assert_eq!(split_srpm("junk"), None);
+    }
+}

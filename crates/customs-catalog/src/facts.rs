@@ -1,0 +1,74 @@
+//! What one layer yields: the parsed facts of the files analyzers asked for, and the layer's
+//! whiteouts. This is what the layer cache stores.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::apk::ApkPackage;
+use crate::dpkg::DpkgPackage;
+use crate::inventory::Warning;
+use crate::rpm::RpmPackage;
+
+/// A parsed file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "kebab-case")]
+pub(crate) enum Fact {
+    /// `KEY=value` pairs of an os-release file.
+    OsRelease(BTreeMap<String, String>),
+    /// The first line of a release file such as `/etc/alpine-release`.
+    ReleaseFile(String),
+    DpkgStatus(Vec<DpkgPackage>),
+    /// The paths a dpkg `.list` file names.
+    DpkgList(Vec<String>),
+    ApkInstalled(Vec<ApkPackage>),
+    RpmDb(Vec<RpmPackage>),
+}
+
+/// What stands at a wanted path in one layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "kebab-case")]
+pub(crate) enum Entry {
+    Fact {
+        fact: Fact,
+    },
+    /// A symlink; the target as written.
+    Symlink {
+        target: String,
+    },
+    /// A hard link to another path of the image (normalised).
+    Hardlink {
+        target: String,
+    },
+    /// Present but not readable (too big, corrupt): it still hides what lower layers had.
+    Unreadable,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LayerFacts {
+    /// Wanted paths (relative, normalised) and what stands there.
+    pub(crate) files: BTreeMap<String, Entry>,
+    /// Paths deleted by `.wh.NAME` entries.
+    pub(crate) whiteouts: Vec<String>,
+    /// Directories made opaque by `.wh..wh..opq`: lower layers' contents are hidden.
+    pub(crate) opaque: Vec<String>,
+    pub(crate) warnings: Vec<Warning>,
+    /// Entries seen, for reports and tests.
+    pub(crate) entries: u64,
+    /// Every entry's metadata, only when a file listing was asked for.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) listing: BTreeMap<String, FileMeta>,
+}
+
+/// One entry of a layer, for the file listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMeta {
+    /// `file`, `dir`, `symlink`, `hardlink`, `char`, `block`, `fifo`.
+    pub kind: String,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}

@@ -1,0 +1,34 @@
+//! The catalog: from an image to an inventory of what is installed in it.
+//!
+//! Each layer is read once, as a stream, and never unpacked: the walker ([`walk`]) hands each
+//! analyzer only the entries whose paths it declared, and records whiteouts. What a layer
+//! yields ([`LayerFacts`]) is cached under its diff_id and the analyzer set's version, so a base
+//! layer shared by many images is analysed once. The facts of all layers are then applied in
+//! order ([`apply`]): whiteouts and opaque directories remove what lower layers had, and each
+//! package records the layer that introduced it.
+//!
+//! Analyzers, one file each: `os` (os-release and its fallbacks), `dpkg` (status, status.d,
+//! `.list` files), `apk` (`lib/apk/db/installed`), `rpm` (SQLite, Berkeley DB and NDB
+//! databases).
+
+#![forbid(unsafe_code)]
+
+mod analyzer;
+mod apk;
+mod apply;
+mod cache;
+mod catalog;
+mod dpkg;
+mod facts;
+mod inventory;
+mod os;
+mod purl;
+mod rpm;
+mod rpmdb;
+mod walk;
+
+pub use catalog::{CatalogError, CatalogOptions, Limits, catalog};
+pub use inventory::{
+    Distro, Ecosystem, FileEntry, FileMeta, ImageMeta, Inventory, LayerMeta, Package,
+    SCHEMA_VERSION, Warning,
+};

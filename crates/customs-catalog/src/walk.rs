@@ -1,0 +1,471 @@
+//! Walking a layer (a tar stream) or a root filesystem once, handing each analyzer only the
+//! entries it wants.
+//!
+//! Nothing is ever written: entries are read into memory only when an analyzer wants them and
+//! they are within its size limit. Hostile entries are skipped with a warning that names them:
+//! paths that climb out of the root (`../`) or are absolute, links whose targets climb out,
+//! device nodes and FIFOs, and over-long names.
+
+use std::collections::BTreeSet;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::analyzer::{self, Analyzer};
+use crate::facts::{Entry, FileMeta, LayerFacts};
+use crate::inventory::Warning;
+
+const WHITEOUT: &str = ".wh.";
+const OPAQUE: &str = ".wh..wh..opq";
+/// Beyond this many warnings in one layer, the rest are counted, not listed.
+const MAX_WARNINGS: usize = 100;
+const MAX_PATH: usize = 4096;
+/// Whiteouts recorded per layer; each is a short string, so this bounds memory to tens of MB.
+const MAX_WHITEOUTS: usize = 1_000_000;
+
+/// Collects warnings for one layer, listing the first [`MAX_WARNINGS`] and counting the rest.
+pub(crate) struct Warnings<'a> {
+    pub(crate) list: Vec<Warning>,
+    suppressed: usize,
+    layer: &'a str,
+}
+
+impl<'a> Warnings<'a> {
+    pub(crate) fn new(layer: &'a str) -> Self {
+        Self {
+            list: Vec::new(),
+            suppressed: 0,
+            layer,
+        }
+    }
+
+    pub(crate) fn push(&mut self, file: impl Into<String>, problem: impl Into<String>) {
+        if self.list.len() < MAX_WARNINGS {
+            self.list.push(Warning {
+                file: file.into(),
+                problem: problem.into(),
+                layer: None,
+            });
+        } else {
+            self.suppressed += 1;
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Vec<Warning> {
+        if self.suppressed > 0 {
+            self.list.push(Warning {
+                file: self.layer.to_owned(),
+                problem: format!("{} more warnings in this layer not listed", self.suppressed),
+                layer: None,
+            });
+        }
+        self.list
+    }
+}
+
+/// Normalise a tar entry name to a relative path. `Err` names why the entry is refused.
+fn entry_path(raw: &[u8]) -> Result<Option<String>, &'static str> {
+    if raw.len() > MAX_PATH {
+        return Err("path longer than 4096 bytes");
+    }
+    let s = String::from_utf8_lossy(raw);
+    if s.starts_with('/')
+        && !s
+            .trim_start_matches('/')
+            .trim_start_matches("./")
+            .is_empty()
+    {
+        return Err("absolute path in a layer");
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in s.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err("path climbs out of the image root (..)"),
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(parts.join("/")))
+}
+
+/// Resolve a link target relative to the link's directory, clamped to the image root the way
+/// the kernel resolves it inside the container. `None` when the target would climb above the
+/// root.
+pub(crate) fn resolve_target(link: &str, target: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if target.starts_with('/') {
+        Vec::new()
+    } else {
+        link.split('/').collect::<Vec<_>>()
+    };
+    if !target.starts_with('/') {
+        parts.pop();
+    }
+    for p in target.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Read up to `limit` bytes; `Ok(None)` when the entry is larger.
+fn read_bounded(r: impl Read, size: u64, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    if size > limit {
+        return Ok(None);
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
+    r.take(limit + 1).read_to_end(&mut buf)?;
+    Ok((buf.len() as u64 <= limit).then_some(buf))
+}
+
+fn parse_into(
+    facts: &mut LayerFacts,
+    warnings: &mut Warnings<'_>,
+    a: &dyn Analyzer,
+    path: &str,
+    bytes: Option<Vec<u8>>,
+    size: u64,
+) {
+    let entry = match bytes {
+        None => {
+            warnings.push(
+                format!("/{path}"),
+                format!(
+                    "{size} bytes, over the {}-byte limit of the {} analyzer: skipped",
+                    a.max_size(),
+                    a.name()
+                ),
+            );
+            Entry::Unreadable
+        }
+        Some(b) => match a.parse(path, &b) {
+            Ok(fact) => Entry::Fact { fact },
+            Err(problem) => {
+                warnings.push(format!("/{path}"), problem);
+                Entry::Unreadable
+            }
+        },
+    };
+    facts.files.insert(path.to_owned(), entry);
+}
+
+/// Walk one layer's tar stream. An error from the stream (truncated, corrupt, a bomb) ends the
+/// walk; what was gathered so far is returned with the error, so the caller can keep it and
+/// warn.
+pub(crate) fn walk_tar(
+    stream: impl Read,
+    analyzers: &[&dyn Analyzer],
+    layer_name: &str,
+    list_files: bool,
+) -> (LayerFacts, Option<io::Error>) {
+    let mut facts = LayerFacts::default();
+    let mut warnings = Warnings::new(layer_name);
+    let mut archive = tar::Archive::new(stream);
+    let err = (|| -> io::Result<()> {
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            facts.entries += 1;
+            let raw = entry.path_bytes().into_owned();
+            let path = match entry_path(&raw) {
+                Ok(Some(p)) => p,
+                Ok(None) => continue,
+                Err(why) => {
+                    warnings.push(
+                        String::from_utf8_lossy(&raw)
+                            .chars()
+                            .take(200)
+                            .collect::<String>(),
+                        format!("{why}: skipped"),
+                    );
+                    continue;
+                }
+            };
+            let (dir, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+            if base == OPAQUE {
+                facts.opaque.push(dir.to_owned());
+                continue;
+            }
+            if let Some(hidden) = base.strip_prefix(WHITEOUT) {
+                if facts.whiteouts.len() < MAX_WHITEOUTS {
+                    let p = if dir.is_empty() {
+                        hidden.to_owned()
+                    } else {
+                        format!("{dir}/{hidden}")
+                    };
+                    facts.whiteouts.push(p);
+                } else {
+                    warnings.push(
+                        format!("/{path}"),
+                        "too many whiteouts in one layer: ignored",
+                    );
+                }
+                continue;
+            }
+            let kind = entry.header().entry_type();
+            if list_files {
+                facts.listing.insert(path.clone(), meta_of(&entry));
+            }
+            let wanted = analyzer::route(analyzers, &path);
+            if kind.is_symlink() || kind.is_hard_link() {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                if kind.is_hard_link() {
+                    // Hard link names are relative to the layer root.
+                    match entry_path(target.as_bytes()) {
+                        Ok(Some(t)) => {
+                            if wanted.is_some() {
+                                facts.files.insert(path, Entry::Hardlink { target: t });
+                            }
+                        }
+                        _ => warnings.push(
+                            format!("/{path}"),
+                            format!("hard link to {target:?} leaves the image root: skipped"),
+                        ),
+                    }
+                } else {
+                    match resolve_target(&path, &target) {
+                        Some(_) => {
+                            if wanted.is_some() {
+                                facts.files.insert(path, Entry::Symlink { target });
+                            }
+                        }
+                        None => warnings.push(
+                            format!("/{path}"),
+                            format!("symlink to {target:?} leaves the image root: not followed"),
+                        ),
+                    }
+                }
+                continue;
+            }
+            if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
+                warnings.push(
+                    format!("/{path}"),
+                    "device node or FIFO in a layer: skipped",
+                );
+                continue;
+            }
+            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                continue;
+            }
+            if let Some(a) = wanted {
+                let size = entry.size();
+                let bytes = read_bounded(&mut entry, size, a.max_size())?;
+                parse_into(&mut facts, &mut warnings, a, &path, bytes, size);
+            }
+        }
+        Ok(())
+    })()
+    .err();
+    facts.warnings = warnings.finish();
+    (facts, err)
+}
+
+fn meta_of<R: Read>(entry: &tar::Entry<'_, R>) -> FileMeta {
+    let h = entry.header();
+    let t = h.entry_type();
+    let kind = if t.is_dir() {
+        "dir"
+    } else if t.is_symlink() {
+        "symlink"
+    } else if t.is_hard_link() {
+        "hardlink"
+    } else if t.is_character_special() {
+        "char"
+    } else if t.is_block_special() {
+        "block"
+    } else if t.is_fifo() {
+        "fifo"
+    } else {
+        "file"
+    };
+    FileMeta {
+        kind: kind.to_owned(),
+        mode: h.mode().unwrap_or(0) & 0o7777,
+        uid: h.uid().unwrap_or(0),
+        gid: h.gid().unwrap_or(0),
+        size: entry.size(),
+        link: entry
+            .link_name_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned()),
+    }
+}
+
+/// Walk a root filesystem directory. Only the analyzers' root directories are visited, symlinks
+/// are recorded and never followed, and nothing outside `root` is read.
+pub(crate) fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], list_files: bool) -> LayerFacts {
+    let mut facts = LayerFacts::default();
+    let mut warnings = Warnings::new("root filesystem");
+    let mut starts: BTreeSet<&str> = BTreeSet::new();
+    for a in analyzers {
+        starts.extend(a.roots());
+    }
+    if list_files {
+        starts.insert("");
+    }
+    // A root that is inside another root is visited by it.
+    let starts: Vec<&str> = starts
+        .iter()
+        .copied()
+        .filter(|s| {
+            !starts
+                .iter()
+                .any(|o| o != s && (o.is_empty() || s.starts_with(&format!("{o}/"))))
+        })
+        .collect();
+    for start in starts {
+        let mut stack: Vec<(PathBuf, String)> = vec![(root.join(start), start.to_owned())];
+        while let Some((dir, rel)) = stack.pop() {
+            visit(
+                &dir,
+                &rel,
+                analyzers,
+                &mut facts,
+                &mut warnings,
+                &mut stack,
+                list_files,
+            );
+        }
+    }
+    facts.warnings = warnings.finish();
+    facts
+}
+
+fn visit(
+    path: &Path,
+    rel: &str,
+    analyzers: &[&dyn Analyzer],
+    facts: &mut LayerFacts,
+    warnings: &mut Warnings<'_>,
+    stack: &mut Vec<(PathBuf, String)>,
+    list_files: bool,
+) {
+    // Never follow a symlink: a directory that is a link (e.g. /var/lib/rpm -> ../../usr/lib/...)
+    // is recorded only when wanted, and its target is visited through its own root.
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => {
+            warnings.push(format!("/{rel}"), e.to_string());
+            return;
+        }
+    };
+    let ft = meta.file_type();
+    if list_files && !rel.is_empty() {
+        facts.listing.insert(rel.to_owned(), dir_meta(&meta, path));
+    }
+    if ft.is_dir() {
+        let Ok(rd) = std::fs::read_dir(path) else {
+            warnings.push(format!("/{rel}"), "directory not readable");
+            return;
+        };
+        for ent in rd.flatten() {
+            let name = ent.file_name().to_string_lossy().into_owned();
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if child.len() > MAX_PATH || matches!(child.as_str(), "proc" | "sys" | "dev") {
+                continue;
+            }
+            stack.push((ent.path(), child));
+        }
+        return;
+    }
+    let facts_count = facts.entries;
+    facts.entries = facts_count + 1;
+    let Some(a) = analyzer::route(analyzers, rel) else {
+        return;
+    };
+    if ft.is_symlink() {
+        if let Ok(t) = std::fs::read_link(path) {
+            facts.files.insert(
+                rel.to_owned(),
+                Entry::Symlink {
+                    target: t.to_string_lossy().into_owned(),
+                },
+            );
+        }
+        return;
+    }
+    if !ft.is_file() {
+        return;
+    }
+    let bytes = std::fs::File::open(path).and_then(|f| read_bounded(f, meta.len(), a.max_size()));
+    match bytes {
+        Ok(b) => parse_into(facts, warnings, a, rel, b, meta.len()),
+        Err(e) => warnings.push(format!("/{rel}"), format!("not readable: {e}")),
+    }
+}
+
+fn dir_meta(meta: &std::fs::Metadata, path: &Path) -> FileMeta {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let ft = meta.file_type();
+    let kind = if ft.is_dir() {
+        "dir"
+    } else if ft.is_symlink() {
+        "symlink"
+    } else if ft.is_char_device() {
+        "char"
+    } else if ft.is_block_device() {
+        "block"
+    } else if ft.is_fifo() {
+        "fifo"
+    } else {
+        "file"
+    };
+    FileMeta {
+        kind: kind.to_owned(),
+        mode: meta.mode() & 0o7777,
+        uid: u64::from(meta.uid()),
+        gid: u64::from(meta.gid()),
+        size: if ft.is_file() { meta.len() } else { 0 },
+        link: ft
+            .is_symlink()
+            .then(|| std::fs::read_link(path).ok())
+            .flatten()
+            .map(|t| t.to_string_lossy().into_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_paths() {
+        assert_eq!(
+            entry_path(b"./etc/os-release").unwrap().as_deref(),
+            Some("etc/os-release")
+        );
+        assert_eq!(entry_path(b"./").unwrap(), None);
+        assert_eq!(entry_path(b"/").unwrap(), None);
+        assert!(entry_path(b"../etc/passwd").is_err());
+        assert!(entry_path(b"a/../../etc/passwd").is_err());
+        assert!(entry_path(b"/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn link_targets() {
+        assert_eq!(
+            resolve_target("etc/os-release", "../usr/lib/os-release").as_deref(),
+            Some("usr/lib/os-release")
+        );
+        assert_eq!(
+            resolve_target("etc/os-release", "/usr/lib/os-release").as_deref(),
+            Some("usr/lib/os-release")
+        );
+        assert_eq!(
+            resolve_target("etc/os-release", "../../../etc/shadow"),
+            None
+        );
+    }
+}

@@ -1,0 +1,69 @@
+use std::path::PathBuf;
+
+/// Why an image could not be opened or read. Every variant names what it was reading.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("{path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid digest {digest:?}: {why}")]
+    BadDigest { digest: String, why: String },
+    #[error("invalid source {input:?}: {why}")]
+    BadSource { input: String, why: String },
+    #[error("{what}: not valid JSON")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{what}: {why}")]
+    Invalid { what: String, why: String },
+    #[error("{what}: unsupported: {why}")]
+    Unsupported { what: String, why: String },
+    #[error("{what}: blob {digest} is missing from the image")]
+    MissingBlob { what: String, digest: String },
+    #[error("{what}: larger than the {limit}-byte limit for this kind of file")]
+    TooLarge { what: String, limit: u64 },
+    #[error("{what}: digest mismatch: expected {expected}, content hashes to {actual}")]
+    DigestMismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "{reference}: no image for platform {wanted}; the index offers {offered} (choose with --platform)"
+    )]
+    NoPlatform {
+        reference: String,
+        wanted: String,
+        offered: String,
+    },
+    #[error("{reference}: {why}")]
+    Ambiguous { reference: String, why: String },
+}
+
+impl ImageError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn invalid(what: impl Into<String>, why: impl Into<String>) -> Self {
+        Self::Invalid {
+            what: what.into(),
+            why: why.into(),
+        }
+    }
+
+    pub(crate) fn unsupported(what: impl Into<String>, why: impl Into<String>) -> Self {
+        Self::Unsupported {
+            what: what.into(),
+            why: why.into(),
+        }
+    }
+}

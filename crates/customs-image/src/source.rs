@@ -1,0 +1,196 @@
+//! What the user named: `KIND:PATH[:SELECTOR]`, or a bare path whose kind is detected.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::ImageError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// An OCI image layout directory.
+    Oci,
+    /// An OCI image layout in a tar file.
+    OciArchive,
+    /// `docker save` output (legacy `manifest.json`, or Docker 25's OCI layout in a tar).
+    DockerArchive,
+    /// An unpacked root filesystem.
+    Dir,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Oci => "oci",
+            Self::OciArchive => "oci-archive",
+            Self::DockerArchive => "docker-archive",
+            Self::Dir => "dir",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parsed source: its kind, the path, and an optional selector (a tag in a layout, a
+/// `repo:tag` or `@N` in a docker archive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRef {
+    pub kind: SourceKind,
+    pub path: PathBuf,
+    pub selector: Option<String>,
+    /// What the user typed.
+    pub input: String,
+    /// The kind was detected, not named: a compressed archive is re-detected once decompressed.
+    pub detected: bool,
+}
+
+impl SourceRef {
+    /// Parse `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF|:@N]`,
+    /// `dir:DIR`, or a bare path (detected by [`detect`]). The path part may itself contain
+    /// `:`; the shortest prefix that exists on disk is taken as the path.
+    pub fn parse(input: &str) -> Result<Self, ImageError> {
+        let bad = |why: String| ImageError::BadSource {
+            input: input.to_owned(),
+            why,
+        };
+        let (kind, rest) = match input.split_once(':') {
+            Some(("oci", r)) => (Some(SourceKind::Oci), r),
+            Some(("oci-archive", r)) => (Some(SourceKind::OciArchive), r),
+            Some(("docker-archive", r)) => (Some(SourceKind::DockerArchive), r),
+            Some(("dir", r)) => (Some(SourceKind::Dir), r),
+            _ => (None, input),
+        };
+        if rest.is_empty() {
+            return Err(bad("no path given".to_owned()));
+        }
+        let (path, selector) = if kind == Some(SourceKind::Dir) || kind.is_none() {
+            (PathBuf::from(rest), None)
+        } else {
+            split_existing(rest).ok_or_else(|| bad(format!("{rest}: no such file or directory")))?
+        };
+        if !path.exists() {
+            return Err(bad(format!(
+                "{}: no such file or directory",
+                path.display()
+            )));
+        }
+        let detected = kind.is_none();
+        let kind = match kind {
+            Some(k) => k,
+            None => detect(&path)?,
+        };
+        if let Some(s) = &selector
+            && (kind == SourceKind::Dir || s.is_empty())
+        {
+            return Err(bad(format!("unexpected selector {s:?}")));
+        }
+        Ok(Self {
+            kind,
+            path,
+            selector,
+            input: input.to_owned(),
+            detected,
+        })
+    }
+}
+
+/// Split `PATH[:SELECTOR]` at the first `:` whose prefix exists on disk.
+fn split_existing(rest: &str) -> Option<(PathBuf, Option<String>)> {
+    if Path::new(rest).exists() {
+        return Some((PathBuf::from(rest), None));
+    }
+    rest.match_indices(':').find_map(|(i, _)| {
+        let p = Path::new(&rest[..i]);
+        p.exists()
+            .then(|| (p.to_owned(), Some(rest[i + 1..].to_owned())))
+    })
+}
+
+/// Decide a bare path's kind: a directory with `index.json` (or an `oci-layout` file) is an OCI
+/// layout, any other directory a root filesystem; a tar with `manifest.json` is a docker
+/// archive, one with only `index.json` an oci-archive.
+pub(crate) fn detect(path: &Path) -> Result<SourceKind, ImageError> {
+    let meta = std::fs::metadata(path).map_err(|e| ImageError::io(path, e))?;
+    if meta.is_dir() {
+        let oci = path.join("index.json").exists() || path.join("oci-layout").is_file();
+        return Ok(if oci {
+            SourceKind::Oci
+        } else {
+            SourceKind::Dir
+        });
+    }
+    let mut head = [0u8; 512];
+    let mut f = std::fs::File::open(path).map_err(|e| ImageError::io(path, e))?;
+    let n = read_full(&mut f, &mut head).map_err(|e| ImageError::io(path, e))?;
+    let is_tar = n == 512 && &head[257..262] == b"ustar";
+    // A compressed archive is told apart once decompressed (see `open`).
+    if matches!(
+        &head[..n.min(4)],
+        [0x1f, 0x8b, ..] | [0x28, 0xb5, 0x2f, 0xfd]
+    ) {
+        return Ok(SourceKind::DockerArchive);
+    }
+    if !is_tar {
+        return Err(ImageError::BadSource {
+            input: path.display().to_string(),
+            why: "neither a directory nor a tar archive; name its kind (oci:, oci-archive:, docker-archive:, dir:)".to_owned(),
+        });
+    }
+    let index = crate::archive::ArchiveIndex::open(path, None, crate::StreamLimits::default())?;
+    archive_kind(&index)
+}
+
+/// A tar with `manifest.json` is a docker archive (Docker 25 writes `index.json` too); one with
+/// only `index.json` an oci-archive; `repositories` alone is a pre-1.10 docker save.
+pub(crate) fn archive_kind(index: &crate::archive::ArchiveIndex) -> Result<SourceKind, ImageError> {
+    if index.contains("manifest.json") || index.contains("repositories") {
+        Ok(SourceKind::DockerArchive)
+    } else if index.contains("index.json") {
+        Ok(SourceKind::OciArchive)
+    } else {
+        Err(ImageError::BadSource {
+            input: index.display().display().to_string(),
+            why: "not an image archive: neither manifest.json (docker-archive) nor index.json (oci-archive)"
+                .to_owned(),
+        })
+    }
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kinds_and_selectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = dir.path().join("lay:out");
+        std::fs::create_dir(&layout).unwrap();
+        std::fs::write(layout.join("index.json"), "{}").unwrap();
+        let s = SourceRef::parse(&format!("oci:{}:v1", layout.display())).unwrap();
+        assert_eq!(s.kind, SourceKind::Oci);
+        assert_eq!(s.path, layout);
+        assert_eq!(s.selector.as_deref(), Some("v1"));
+        let s = SourceRef::parse(&layout.display().to_string()).unwrap();
+        assert_eq!(s.kind, SourceKind::Oci);
+        let s = SourceRef::parse(&format!("dir:{}", dir.path().display())).unwrap();
+        assert_eq!(s.kind, SourceKind::Dir);
+        assert!(SourceRef::parse("oci:/nonexistent/x").is_err());
+        assert!(SourceRef::parse("dir:").is_err());
+    }
+}

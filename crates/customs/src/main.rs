@@ -1,0 +1,79 @@
+//! The `customs` command line: parses arguments and calls the library crates.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod sbom;
+
+#[derive(Parser)]
+#[command(
+    name = "customs",
+    version,
+    about = "Inventory, scan and watch container images"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inventory what is installed in an image or root filesystem.
+    Sbom(sbom::SbomArgs),
+}
+
+/// Options every command that reads images shares.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct CommonArgs {
+    /// customs' cache directory (layer facts, decompressed archives).
+    #[arg(long, env = "CUSTOMS_CACHE_DIR", value_name = "DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Neither read nor write the layer cache.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
+    /// Platform to pick from a multi-platform index, as OS/ARCH[/VARIANT]. Default: this
+    /// machine's.
+    #[arg(long, value_name = "OS/ARCH")]
+    pub(crate) platform: Option<String>,
+    /// Print nothing but the result.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+impl CommonArgs {
+    /// `--cache-dir`, else `$XDG_CACHE_HOME/customs`, else `~/.cache/customs`.
+    pub(crate) fn cache_root(&self) -> Option<PathBuf> {
+        if let Some(d) = &self.cache_dir {
+            return Some(d.clone());
+        }
+        let xdg = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache"));
+        xdg.or(home).map(|d| d.join("customs"))
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Format {
+    Table,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sbom(args) => sbom::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "customs: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

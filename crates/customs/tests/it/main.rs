@@ -1,0 +1,9 @@
+//! customs' integration tests: one binary, a module per area. They run the real `customs`
+//! binary against real images (built by ../shared/tools/build-images.sh), real package
+//! databases from ../shared/data, and images generated here (the hostile corpus).
+
+mod common;
+mod corpus;
+mod fixtures;
+mod hostile;
+mod packagedb;

@@ -1,0 +1,154 @@
+//! Package databases other than the corpus's dpkg: apk (a real Alpine image) and rpm (real
+//! databases in all three backends), read through the whole pipeline.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use crate::common::{Comp, LayerTar, sbom, shared, write_layout};
+
+/// The apk database of alpine-310.tar.gz, read with `tar` (an independent reader) for the
+/// reference list.
+fn alpine_reference() -> BTreeSet<(String, String)> {
+    let archive = shared().join("data/images/real/alpine-310.tar.gz");
+    let sh = format!(
+        "tar -xzOf '{}' 71dba1fabbde4baabcdebcde4895d3f3887e388b09cef162f8159cf7daffa1b8/layer.tar | tar -xOf - lib/apk/db/installed",
+        archive.display()
+    );
+    let out = Command::new("sh").arg("-c").arg(sh).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut set = BTreeSet::new();
+    let mut name = String::new();
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("P:") {
+            name = n.to_owned();
+        } else if let Some(v) = line.strip_prefix("V:") {
+            set.insert((name.clone(), v.to_owned()));
+        }
+    }
+    set
+}
+
+#[test]
+fn alpine_apk_database() {
+    let cache = tempfile::tempdir().unwrap();
+    let src = shared().join("data/images/real/alpine-310.tar.gz");
+    let inv = sbom(&src.display().to_string(), cache.path(), &[]);
+    let ours: BTreeSet<(String, String)> = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(ours.len(), 14);
+    assert_eq!(ours, alpine_reference());
+    assert_eq!(inv["distro"]["id"], "alpine");
+    assert_eq!(inv["distro"]["version_id"], "3.10.4");
+    let musl = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "musl")
+        .unwrap();
+    assert_eq!(musl["ecosystem"], "apk");
+    assert_eq!(
+        musl["purl"],
+        "pkg:apk/alpine/musl@1.1.22-r3?arch=x86_64&distro=alpine-3.10.4"
+    );
+    assert!(
+        musl["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "/lib/libc.musl-x86_64.so.1")
+    );
+    assert_eq!(inv["source"]["kind"], "docker-archive");
+    // The decompressed copy of the .tar.gz lived in the cache's tmp/ and is gone.
+    let tmp = cache.path().join("tmp");
+    assert!(!tmp.exists() || std::fs::read_dir(&tmp).unwrap().next().is_none());
+}
+
+/// rpm databases placed in an image layer at each backend's path; the packages must equal rpm's
+/// own listing (fixtures written by `rpm -qa --dbpath`, see customs-catalog's rpm fixtures).
+#[test]
+fn rpm_databases_in_an_image() {
+    let db = shared().join("data/packagedb/rpm");
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../customs-catalog/tests/fixtures/rpm");
+    for (file, at, expected) in [
+        (
+            "mariner-2.0-rpmdb.sqlite",
+            "var/lib/rpm/rpmdb.sqlite",
+            "mariner-2.0-rpmdb.sqlite.qa.tsv",
+        ),
+        (
+            "rhel8-libuuid-Packages.bdb",
+            "var/lib/rpm/Packages",
+            "rhel8-libuuid-Packages.bdb.qa.tsv",
+        ),
+        (
+            "sle15-bci-Packages.db",
+            "usr/lib/sysimage/rpm/Packages.db",
+            "sle15-bci-Packages.db.qa.tsv",
+        ),
+    ] {
+        let bytes = std::fs::read(db.join(file)).unwrap();
+        let layer = LayerTar::new()
+            .file("etc/os-release", b"ID=\"rhel\"\nVERSION_ID=\"8.9\"\n")
+            .file(at, &bytes)
+            .finish();
+        let dir = tempfile::tempdir().unwrap();
+        write_layout(dir.path(), &[layer], Comp::Gzip);
+        let cache = tempfile::tempdir().unwrap();
+        let inv = sbom(&format!("oci:{}", dir.path().display()), cache.path(), &[]);
+        assert!(
+            inv["warnings"].as_array().unwrap().is_empty(),
+            "{file}: {}",
+            inv["warnings"]
+        );
+        let ours: BTreeSet<String> = inv["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}\t{}\t{}",
+                    p["name"].as_str().unwrap(),
+                    p["version"].as_str().unwrap(),
+                    p["arch"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let text = std::fs::read_to_string(fixtures.join(expected))
+            .unwrap_or_else(|e| panic!("{expected}: {e}"));
+        let want: BTreeSet<String> = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                let (name, epoch, version, release, arch) = (f[0], f[1], f[2], f[3], f[4]);
+                let evr = if epoch.is_empty() || epoch == "0" || epoch == "(none)" {
+                    format!("{version}-{release}")
+                } else {
+                    format!("{epoch}:{version}-{release}")
+                };
+                let arch = if arch == "(none)" { "" } else { arch };
+                format!("{name}\t{evr}\t{arch}")
+            })
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(ours, want, "{file}");
+        assert!(
+            inv["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["ecosystem"] == "rpm" && p["layer_index"] == 0)
+        );
+    }
+}
