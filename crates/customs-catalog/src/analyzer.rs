@@ -10,15 +10,50 @@ pub(crate) trait Analyzer: Sync {
     fn name(&self) -> &'static str;
     /// Bumped whenever what `parse` yields changes, so stale cached layers are re-read.
     fn version(&self) -> u32;
-    /// Directories under which every wanted path lies; a root-filesystem walk only descends
-    /// into these. An empty string means "anywhere".
-    fn roots(&self) -> &'static [&'static str];
+    /// The directories whose entries may be wanted. A root-filesystem walk reads only these,
+    /// so it never walks a whole `/usr` to find two files.
+    fn roots(&self) -> &'static [Root];
     /// Whether the file at `path` (relative, normalised, e.g. `var/lib/dpkg/status`) is wanted.
     fn wants(&self, path: &str) -> bool;
     /// Files larger than this are skipped with a warning, which bounds memory.
     fn max_size(&self) -> u64;
     /// Parse the file's bytes. The error says what is wrong with the file.
     fn parse(&self, path: &str, bytes: &[u8]) -> Result<Fact, String>;
+}
+
+/// A directory an analyzer looks in, relative to the image root (`""` is the root itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Root {
+    pub(crate) dir: &'static str,
+    /// Whether its subdirectories are searched too.
+    pub(crate) recursive: bool,
+}
+
+impl Root {
+    /// Only the directory's own entries.
+    pub(crate) const fn flat(dir: &'static str) -> Self {
+        Self {
+            dir,
+            recursive: false,
+        }
+    }
+
+    /// The directory and everything below it.
+    pub(crate) const fn deep(dir: &'static str) -> Self {
+        Self {
+            dir,
+            recursive: true,
+        }
+    }
+
+    /// Whether this root's walk reaches `other`'s entries too.
+    pub(crate) fn covers(&self, other: &Self) -> bool {
+        self != other
+            && self.recursive
+            && (self.dir.is_empty()
+                || other.dir == self.dir
+                || other.dir.starts_with(&format!("{}/", self.dir)))
+    }
 }
 
 /// The analyzers a scan runs, in a fixed order.

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyzer::Analyzer;
+use crate::analyzer::{Analyzer, Root};
 use crate::facts::Fact;
 
 pub(crate) const INSTALLED: &str = "lib/apk/db/installed";
@@ -30,8 +30,9 @@ impl Analyzer for ApkAnalyzer {
     fn version(&self) -> u32 {
         1
     }
-    fn roots(&self) -> &'static [&'static str] {
-        &["lib/apk/db"]
+    fn roots(&self) -> &'static [Root] {
+        const ROOTS: &[Root] = &[Root::flat("lib/apk/db")];
+        ROOTS
     }
     fn wants(&self, path: &str) -> bool {
         path == INSTALLED

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyzer::Analyzer;
+use crate::analyzer::{Analyzer, Root};
 use crate::facts::Fact;
 
 pub(crate) const STATUS: &str = "var/lib/dpkg/status";
@@ -34,8 +34,13 @@ impl Analyzer for DpkgAnalyzer {
     fn version(&self) -> u32 {
         1
     }
-    fn roots(&self) -> &'static [&'static str] {
-        &["var/lib/dpkg"]
+    fn roots(&self) -> &'static [Root] {
+        const ROOTS: &[Root] = &[
+            Root::flat("var/lib/dpkg"),
+            Root::flat("var/lib/dpkg/info"),
+            Root::flat("var/lib/dpkg/status.d"),
+        ];
+        ROOTS
     }
     fn wants(&self, path: &str) -> bool {
         path == STATUS || is_status_d(path) || list_owner(path).is_some()

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::analyzer::Analyzer;
+use crate::analyzer::{Analyzer, Root};
 use crate::facts::Fact;
 use crate::inventory::Distro;
 
@@ -24,8 +24,9 @@ impl Analyzer for OsAnalyzer {
     fn version(&self) -> u32 {
         1
     }
-    fn roots(&self) -> &'static [&'static str] {
-        &["etc", "usr/lib"]
+    fn roots(&self) -> &'static [Root] {
+        const ROOTS: &[Root] = &[Root::flat("etc"), Root::flat("usr/lib")];
+        ROOTS
     }
     fn wants(&self, path: &str) -> bool {
         matches!(
@@ -280,6 +281,55 @@ mod tests {
             (d.version_id.as_deref(), d.codename.as_deref()),
             (Some("12"), Some("bookworm"))
         );
+    }
+
+    /// os-release files as the distributions ship them (transcribed from the images).
+    #[test]
+    fn distributions() {
+        let cases = [
+            (
+                "PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nVERSION=\"22.04.4 LTS (Jammy Jellyfish)\"\nVERSION_CODENAME=jammy\nID=ubuntu\nID_LIKE=debian\nUBUNTU_CODENAME=jammy\n",
+                ("ubuntu", Some("22.04"), Some("jammy")),
+            ),
+            (
+                "NAME=\"Red Hat Enterprise Linux\"\nVERSION=\"9.3 (Plow)\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"9.3\"\nPLATFORM_ID=\"platform:el9\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 9.3 (Plow)\"\n",
+                ("rhel", Some("9.3"), Some("plow")),
+            ),
+            (
+                "NAME=\"Rocky Linux\"\nVERSION=\"9.3 (Blue Onyx)\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\nPRETTY_NAME=\"Rocky Linux 9.3 (Blue Onyx)\"\n",
+                ("rocky", Some("9.3"), None),
+            ),
+            (
+                "NAME=\"SLES\"\nVERSION=\"15-SP5\"\nVERSION_ID=\"15.5\"\nPRETTY_NAME=\"SUSE Linux Enterprise Server 15 SP5\"\nID=\"sles\"\nID_LIKE=\"suse\"\n",
+                ("sles", Some("15.5"), None),
+            ),
+            (
+                "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
+                ("alpine", Some("3.19.1"), None),
+            ),
+            (
+                "NAME=\"Amazon Linux\"\nVERSION=\"2023\"\nID=\"amzn\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"2023\"\nPRETTY_NAME=\"Amazon Linux 2023\"\n",
+                ("amzn", Some("2023"), None),
+            ),
+            (
+                "PRETTY_NAME=\"Debian GNU/Linux trixie/sid\"\nNAME=\"Debian GNU/Linux\"\nVERSION_CODENAME=trixie\nID=debian\n",
+                ("debian", None, Some("trixie")),
+            ),
+        ];
+        for (text, (id, version, codename)) in cases {
+            let f = Fact::OsRelease(parse_os_release(text));
+            let files = BTreeMap::from([(OS_RELEASE, &f)]);
+            let d = detect(&files).unwrap();
+            assert_eq!(
+                (
+                    d.id.as_str(),
+                    d.version_id.as_deref(),
+                    d.codename.as_deref()
+                ),
+                (id, version, codename),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -21,7 +21,12 @@ pub(crate) fn build(
     default_ns: &str,
 ) -> Option<String> {
     let mut p = PackageUrl::new(parts.ty, parts.name).ok()?;
-    let ns = distro.map_or(default_ns, |d| d.id.as_str());
+    // The purl spec's rpm examples (and scanners) say `redhat` where os-release says `rhel`.
+    let ns = match distro.map(|d| d.id.as_str()) {
+        Some("rhel") => "redhat",
+        Some(id) => id,
+        None => default_ns,
+    };
     if !ns.is_empty() {
         p.with_namespace(ns.to_owned()).ok()?;
     }

@@ -1,7 +1,7 @@
 //! The rpm analyzer: finds rpm databases in any of their three backends and locations. The
 //! formats themselves are read by [`crate::rpm`].
 
-use crate::analyzer::Analyzer;
+use crate::analyzer::{Analyzer, Root};
 use crate::facts::Fact;
 
 /// Where rpm keeps its database: the classic location, and `/usr/lib/sysimage/rpm` (Fedora 36+,
@@ -24,8 +24,12 @@ impl Analyzer for RpmAnalyzer {
     fn version(&self) -> u32 {
         1
     }
-    fn roots(&self) -> &'static [&'static str] {
-        &["var/lib/rpm", "usr/lib/sysimage/rpm"]
+    fn roots(&self) -> &'static [Root] {
+        const ROOTS: &[Root] = &[
+            Root::flat("var/lib/rpm"),
+            Root::flat("usr/lib/sysimage/rpm"),
+        ];
+        ROOTS
     }
     fn wants(&self, path: &str) -> bool {
         DB_PATHS.contains(&path)

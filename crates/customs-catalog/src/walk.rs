@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::analyzer::{self, Analyzer};
+use crate::analyzer::{self, Analyzer, Root};
 use crate::facts::{Entry, FileMeta, LayerFacts};
 use crate::inventory::Warning;
 
@@ -298,31 +298,33 @@ fn meta_of<R: Read>(entry: &tar::Entry<'_, R>) -> FileMeta {
     }
 }
 
-/// Walk a root filesystem directory. Only the analyzers' root directories are visited, symlinks
-/// are recorded and never followed, and nothing outside `root` is read.
+/// Walk a root filesystem directory. Only the analyzers' root directories are read; symlinks
+/// are recorded and never followed, and a root reached through a symlink (an absolute
+/// `/lib -> /usr/lib`, say) is resolved inside `root`, so nothing outside it is ever read.
 pub(crate) fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], list_files: bool) -> LayerFacts {
     let mut facts = LayerFacts::default();
     let mut warnings = Warnings::new("root filesystem");
-    let mut starts: BTreeSet<&str> = BTreeSet::new();
-    for a in analyzers {
-        starts.extend(a.roots());
-    }
+    let mut roots: BTreeSet<Root> = analyzers
+        .iter()
+        .flat_map(|a| a.roots().iter().copied())
+        .collect();
     if list_files {
-        starts.insert("");
+        roots.insert(Root::deep(""));
     }
-    // A root that is inside another root is visited by it.
-    let starts: Vec<&str> = starts
+    let roots: Vec<Root> = roots
         .iter()
         .copied()
-        .filter(|s| {
-            !starts
-                .iter()
-                .any(|o| o != s && (o.is_empty() || s.starts_with(&format!("{o}/"))))
-        })
+        .filter(|r| !roots.iter().any(|o| o.covers(r)))
         .collect();
-    for start in starts {
-        let mut stack: Vec<(PathBuf, String)> = vec![(root.join(start), start.to_owned())];
+    for r in roots {
+        let Some(real) = resolve_in_root(root, r.dir) else {
+            continue;
+        };
+        let mut stack: Vec<(PathBuf, String)> = vec![(real, r.dir.to_owned())];
+        let mut first = true;
         while let Some((dir, rel)) = stack.pop() {
+            let descend = first || r.recursive;
+            first = false;
             visit(
                 &dir,
                 &rel,
@@ -331,6 +333,7 @@ pub(crate) fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], list_files: boo
                 &mut warnings,
                 &mut stack,
                 list_files,
+                descend,
             );
         }
     }
@@ -338,6 +341,54 @@ pub(crate) fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], list_files: boo
     facts
 }
 
+/// The real path of `rel` inside `root`, resolving symlinks component by component with the
+/// root as `/` (as the kernel would inside the container). `None` if it does not exist or
+/// loops.
+fn resolve_in_root(root: &Path, rel: &str) -> Option<PathBuf> {
+    let mut done: Vec<String> = Vec::new();
+    let mut todo: Vec<String> = rel
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .rev()
+        .map(str::to_owned)
+        .collect();
+    let mut hops = 0;
+    while let Some(part) = todo.pop() {
+        match part.as_str() {
+            "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let candidate = root.join(done.join("/")).join(&part);
+        let meta = std::fs::symlink_metadata(&candidate).ok()?;
+        if meta.file_type().is_symlink() {
+            hops += 1;
+            if hops > 40 {
+                return None;
+            }
+            let target = std::fs::read_link(&candidate).ok()?;
+            let target = target.to_string_lossy();
+            if target.starts_with('/') {
+                done.clear();
+            }
+            todo.extend(
+                target
+                    .split('/')
+                    .filter(|p| !p.is_empty())
+                    .rev()
+                    .map(str::to_owned),
+            );
+        } else {
+            done.push(part);
+        }
+    }
+    Some(root.join(done.join("/")))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn visit(
     path: &Path,
     rel: &str,
@@ -346,9 +397,8 @@ fn visit(
     warnings: &mut Warnings<'_>,
     stack: &mut Vec<(PathBuf, String)>,
     list_files: bool,
+    descend: bool,
 ) {
-    // Never follow a symlink: a directory that is a link (e.g. /var/lib/rpm -> ../../usr/lib/...)
-    // is recorded only when wanted, and its target is visited through its own root.
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return,
@@ -362,6 +412,9 @@ fn visit(
         facts.listing.insert(rel.to_owned(), dir_meta(&meta, path));
     }
     if ft.is_dir() {
+        if !descend {
+            return;
+        }
         let Ok(rd) = std::fs::read_dir(path) else {
             warnings.push(format!("/{rel}"), "directory not readable");
             return;
@@ -380,8 +433,7 @@ fn visit(
         }
         return;
     }
-    let facts_count = facts.entries;
-    facts.entries = facts_count + 1;
+    facts.entries += 1;
     let Some(a) = analyzer::route(analyzers, rel) else {
         return;
     };
@@ -451,6 +503,27 @@ mod tests {
         assert!(entry_path(b"../etc/passwd").is_err());
         assert!(entry_path(b"a/../../etc/passwd").is_err());
         assert!(entry_path(b"/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn roots_resolve_inside_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        std::fs::create_dir_all(r.join("usr/lib/apk/db")).unwrap();
+        std::os::unix::fs::symlink("/usr/lib", r.join("lib")).unwrap();
+        std::os::unix::fs::symlink("../../../../..", r.join("usr/lib/up")).unwrap();
+        std::os::unix::fs::symlink("loop", r.join("loop")).unwrap();
+        assert_eq!(
+            resolve_in_root(r, "lib/apk/db"),
+            Some(r.join("usr/lib/apk/db"))
+        );
+        assert_eq!(
+            resolve_in_root(r, "usr/lib/up/etc"),
+            None,
+            "clamped at the root: {}/etc does not exist",
+            r.display()
+        );
+        assert_eq!(resolve_in_root(r, "loop/x"), None);
     }
 
     #[test]

@@ -464,3 +464,30 @@ fn bad_sources_exit_2_with_a_message() {
         assert!(r.stderr.contains(msg), "{src}: {}", r.stderr);
     }
 }
+
+/// A root filesystem whose links point at absolute paths: they resolve inside the root, never
+/// on the host running customs.
+#[test]
+fn rootfs_links_resolve_inside_the_root() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("usr/lib/apk/db")).unwrap();
+    std::fs::write(
+        r.join("usr/lib/apk/db/installed"),
+        b"P:musl\nV:1.2.4-r2\nA:x86_64\n\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/usr/lib", r.join("lib")).unwrap();
+    // The host has /etc/os-release and /var/lib/dpkg/status; this root's links point there.
+    std::os::unix::fs::symlink("/etc", r.join("etc")).unwrap();
+    std::fs::create_dir_all(r.join("var/lib")).unwrap();
+    std::os::unix::fs::symlink("/var/lib/dpkg", r.join("var/lib/dpkg")).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let inv = crate::common::sbom(&format!("dir:{}", r.display()), cache.path(), &[]);
+    assert_eq!(names(&inv), ["musl"]);
+    assert!(
+        inv["distro"].is_null(),
+        "read the host's os-release: {}",
+        inv["distro"]
+    );
+}

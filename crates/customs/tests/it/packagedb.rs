@@ -152,3 +152,93 @@ fn rpm_databases_in_an_image() {
         );
     }
 }
+
+/// `customs sbom dir:/` on this very machine against the package manager's own listing.
+#[test]
+fn this_machine_matches_dpkg_query() {
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f=${Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\t${source:Version}\\n"])
+        .output()
+        .expect("dpkg-query (this is a Debian machine)");
+    assert!(out.status.success());
+    let mut want: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    want.sort();
+    let cache = tempfile::tempdir().unwrap();
+    let inv = sbom("dir:/", cache.path(), &["--no-cache"]);
+    assert_eq!(crate::common::package_rows(&inv), want);
+    assert!(want.len() > 100);
+}
+
+/// Distroless images keep one stanza per file in status.d, without a Status field.
+#[test]
+fn distroless_status_d() {
+    let layer = LayerTar::new()
+        .file(
+            "etc/os-release",
+            b"PRETTY_NAME=\"Distroless\"\nNAME=\"Debian GNU/Linux\"\nID=\"debian\"\nVERSION_ID=\"12\"\nVERSION=\"Debian GNU/Linux 12 (bookworm)\"\nHOME_URL=\"https://github.com/GoogleContainerTools/distroless\"\n",
+        )
+        .file("var/lib/dpkg/status.d/base-files", b"Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n")
+        .file("var/lib/dpkg/status.d/base-files.md5sums", b"d41d8cd98f00b204e9800998ecf8427e  etc/debian_version\n")
+        .file("var/lib/dpkg/status.d/libssl3", b"Package: libssl3\nVersion: 3.0.11-1~deb12u2\nArchitecture: amd64\nSource: openssl (3.0.11-1~deb12u2)\n")
+        .finish();
+    let upgrade = LayerTar::new()
+        .file(
+            "var/lib/dpkg/status.d/libssl3",
+            b"Package: libssl3\nVersion: 3.0.13-1~deb12u1\nArchitecture: amd64\nSource: openssl\n",
+        )
+        .file("var/lib/dpkg/status.d/.wh.base-files", b"")
+        .finish();
+    let dir = tempfile::tempdir().unwrap();
+    write_layout(dir.path(), &[layer, upgrade], Comp::Zstd);
+    let cache = tempfile::tempdir().unwrap();
+    let inv = sbom(&format!("oci:{}", dir.path().display()), cache.path(), &[]);
+    let pkgs = inv["packages"].as_array().unwrap();
+    assert_eq!(pkgs.len(), 1, "base-files was whited out: {pkgs:?}");
+    assert_eq!(pkgs[0]["name"], "libssl3");
+    assert_eq!(pkgs[0]["version"], "3.0.13-1~deb12u1");
+    assert_eq!(pkgs[0]["source_name"], "openssl");
+    assert_eq!(pkgs[0]["source_version"], "3.0.13-1~deb12u1");
+    assert_eq!(pkgs[0]["layer_index"], 1, "upgraded in the second layer");
+    assert_eq!(pkgs[0]["found_in"], "/var/lib/dpkg/status.d/libssl3");
+    assert_eq!(inv["distro"]["pretty_name"], "Distroless");
+    assert_eq!(inv["distro"]["codename"], "bookworm");
+}
+
+/// A package removed in a later layer is gone; one kept keeps its original layer.
+#[test]
+fn removal_in_a_later_layer() {
+    let s = |p: &[(&str, &str)]| {
+        p.iter()
+            .map(|(n, v)| crate::common::dpkg_stanza(n, v))
+            .collect::<String>()
+            .into_bytes()
+    };
+    let l0 = LayerTar::new()
+        .file("var/lib/dpkg/status", &s(&[("keep", "1"), ("drop", "1")]))
+        .file("var/lib/dpkg/info/drop.list", b"/usr/bin/drop\n")
+        .finish();
+    let l1 = LayerTar::new()
+        .file("var/lib/dpkg/status", &s(&[("keep", "1"), ("new", "2")]))
+        .file("var/lib/dpkg/info/.wh.drop.list", b"")
+        .finish();
+    let dir = tempfile::tempdir().unwrap();
+    write_layout(dir.path(), &[l0, l1], Comp::Gzip);
+    let cache = tempfile::tempdir().unwrap();
+    let inv = sbom(&format!("oci:{}", dir.path().display()), cache.path(), &[]);
+    let got: Vec<(String, u64)> = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["layer_index"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("keep".to_owned(), 0), ("new".to_owned(), 1)]);
+}
