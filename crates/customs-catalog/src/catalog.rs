@@ -226,11 +226,7 @@ fn image_meta(image: &Image, cached: &[bool]) -> ImageMeta {
             .layers
             .iter()
             .map(|l| LayerMeta {
-                index: l.index,
-                digest: l.digest.clone(),
-                diff_id: l.diff_id.clone(),
-                media_type: l.media_type.clone(),
-                size: l.size,
+                layer: l.clone(),
                 cached: cached.get(l.index).copied().unwrap_or(false),
             })
             .collect(),

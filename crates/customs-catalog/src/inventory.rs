@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use customs_image::{Digest, HistoryEntry, SourceInfo};
+use customs_image::{Digest, HistoryEntry, Layer, SourceInfo};
 use serde::{Deserialize, Serialize};
 
 pub use crate::facts::FileMeta;
@@ -46,13 +46,8 @@ pub struct ImageMeta {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LayerMeta {
-    pub index: usize,
-    pub digest: Option<Digest>,
-    pub diff_id: Option<Digest>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
+    #[serde(flatten)]
+    pub layer: Layer,
     /// Whether the facts came from the layer cache rather than reading the layer.
     pub cached: bool,
 }

@@ -28,7 +28,6 @@ pub struct SourceInfo {
 pub struct Layer {
     pub index: usize,
     /// The blob digest (compressed), when the source records one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<Digest>,
     pub diff_id: Option<Digest>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,2 @@
+//! Version ordering per ecosystem (placeholder; being written).
+#![forbid(unsafe_code)]
