@@ -33,4 +33,12 @@ echo "   corpus ready in $(( $(date +%s) - t0 ))s"
 
 echo "== cargo test"
 cd "$ROOT"
-cargo test --workspace "$@"
+log="$(mktemp)"; trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "summary: %d passed, %d failed\n", p, f }' "$log"
+exit "$rc"

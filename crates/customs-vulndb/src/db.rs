@@ -1,0 +1,447 @@
+//! The vulnerability database: one SQLite file.
+//!
+//! Advisories are stored once each; their per-package statements go in `affected`, indexed by
+//! (namespace, package), so a scan asks only for the packages it has and never loads the whole
+//! database. CVE-keyed enrichment (NVD, KEV, EPSS) sits in its own tables. `meta` records the
+//! schema version and the build time, `sources` each input with its record count and newest date.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::model::{Advisory, Affected, Cvss, Enrichment, Feed, Severity, Status};
+
+/// Bumped when the tables change; an older file is refused with a message to rebuild it.
+pub const DB_SCHEMA_VERSION: i64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: not a customs vulnerability database ({why})")]
+    NotADb { path: PathBuf, why: String },
+    #[error("{path}: database schema {found}, this customs reads {DB_SCHEMA_VERSION}: rebuild it with `customs db build` or `customs db update`")]
+    Schema { path: PathBuf, found: i64 },
+}
+
+const SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sources (feed TEXT NOT NULL, input TEXT NOT NULL, records INTEGER NOT NULL, newest TEXT);
+CREATE TABLE advisories (
+  rowid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL, feed TEXT NOT NULL, record TEXT NOT NULL, aliases TEXT NOT NULL,
+  published TEXT, modified TEXT, summary TEXT, severity TEXT, cvss TEXT NOT NULL, withdrawn INTEGER NOT NULL
+);
+CREATE INDEX advisories_id ON advisories(id);
+CREATE TABLE affected (
+  advisory INTEGER NOT NULL REFERENCES advisories(rowid),
+  namespace TEXT NOT NULL, package TEXT NOT NULL, status TEXT NOT NULL, severity TEXT, note TEXT
+);
+CREATE INDEX affected_ns_pkg ON affected(namespace, package);
+CREATE TABLE aliases (alias TEXT NOT NULL, advisory INTEGER NOT NULL);
+CREATE INDEX aliases_alias ON aliases(alias);
+CREATE TABLE nvd (cve TEXT PRIMARY KEY, description TEXT, cvss TEXT NOT NULL, published TEXT, rejected INTEGER NOT NULL);
+CREATE TABLE kev (cve TEXT PRIMARY KEY, date_added TEXT, due_date TEXT, ransomware TEXT, name TEXT);
+CREATE TABLE epss (cve TEXT PRIMARY KEY, probability REAL NOT NULL, percentile REAL NOT NULL, date TEXT);
+";
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn sev_str(s: Severity) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn sev_parse(s: Option<String>) -> Option<Severity> {
+    s.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok())
+}
+
+fn feed_str(f: Feed) -> String {
+    serde_json::to_value(f)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// One input's contribution, for `sources`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceInfo {
+    pub feed: String,
+    pub input: String,
+    pub records: i64,
+    pub newest: Option<String>,
+}
+
+/// Writes a new database file.
+pub struct DbWriter {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl DbWriter {
+    /// Create `path` (replacing any file there only when the build commits, so a failed build
+    /// leaves the old database in place).
+    pub fn create(path: &Path) -> Result<Self, DbError> {
+        let tmp = path.with_extension("building");
+        let _ = std::fs::remove_file(&tmp);
+        let err = |source| DbError::Sqlite { path: tmp.clone(), source };
+        let conn = Connection::open(&tmp).map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(Self { conn, path: path.to_owned() })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> DbError {
+        DbError::Sqlite { path: self.path.clone(), source }
+    }
+
+    pub fn add_advisories(&mut self, advisories: &[Advisory]) -> Result<(), DbError> {
+        let mut adv = self
+            .conn
+            .prepare_cached("INSERT INTO advisories (id, feed, record, aliases, published, modified, summary, severity, cvss, withdrawn) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")
+            .map_err(|e| DbError::Sqlite { path: self.path.clone(), source: e })?;
+        let mut aff = self
+            .conn
+            .prepare_cached("INSERT INTO affected (advisory, namespace, package, status, severity, note) VALUES (?1,?2,?3,?4,?5,?6)")
+            .map_err(|e| DbError::Sqlite { path: self.path.clone(), source: e })?;
+        let mut ali = self
+            .conn
+            .prepare_cached("INSERT INTO aliases (alias, advisory) VALUES (?1,?2)")
+            .map_err(|e| DbError::Sqlite { path: self.path.clone(), source: e })?;
+        let path = self.path.clone();
+        let err = |source| DbError::Sqlite { path: path.clone(), source };
+        for a in advisories {
+            adv.execute(params![
+                a.id,
+                feed_str(a.feed),
+                a.record,
+                to_json(&a.aliases),
+                a.published,
+                a.modified,
+                a.summary,
+                a.severity.map(sev_str),
+                to_json(&a.cvss),
+                a.withdrawn
+            ])
+            .map_err(err)?;
+            let rowid = self.conn.last_insert_rowid();
+            for f in &a.affected {
+                aff.execute(params![rowid, f.namespace, f.package, to_json(&f.status), f.severity.map(sev_str), f.note])
+                    .map_err(err)?;
+            }
+            for alias in &a.aliases {
+                ali.execute(params![alias, rowid]).map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn add_enrichment(&mut self, items: &[Enrichment]) -> Result<(), DbError> {
+        let path = self.path.clone();
+        let err = |source| DbError::Sqlite { path: path.clone(), source };
+        for e in items {
+            match e {
+                Enrichment::Nvd { cve, description, cvss, published, rejected } => self.conn.execute(
+                    "INSERT OR REPLACE INTO nvd (cve, description, cvss, published, rejected) VALUES (?1,?2,?3,?4,?5)",
+                    params![cve, description, to_json(cvss), published, rejected],
+                ),
+                Enrichment::Kev { cve, date_added, due_date, ransomware, name } => self.conn.execute(
+                    "INSERT OR REPLACE INTO kev (cve, date_added, due_date, ransomware, name) VALUES (?1,?2,?3,?4,?5)",
+                    params![cve, date_added, due_date, ransomware, name],
+                ),
+                Enrichment::Epss { cve, probability, percentile, date } => self.conn.execute(
+                    "INSERT OR REPLACE INTO epss (cve, probability, percentile, date) VALUES (?1,?2,?3,?4)",
+                    params![cve, probability, percentile, date],
+                ),
+            }
+            .map_err(err)?;
+        }
+        Ok(())
+    }
+
+    pub fn add_source(&mut self, s: &SourceInfo) -> Result<(), DbError> {
+        self.conn
+            .execute("INSERT INTO sources (feed, input, records, newest) VALUES (?1,?2,?3,?4)", params![s.feed, s.input, s.records, s.newest])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Commit and move the finished file into place.
+    pub fn finish(self, built_at: &str) -> Result<(), DbError> {
+        let tmp = self.path.with_extension("building");
+        let err = |source| DbError::Sqlite { path: tmp.clone(), source };
+        self.conn
+            .execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('built_at', ?2)", params![DB_SCHEMA_VERSION.to_string(), built_at])
+            .map_err(err)?;
+        self.conn.execute_batch("COMMIT; ANALYZE;").map_err(err)?;
+        drop(self.conn);
+        std::fs::rename(&tmp, &self.path).map_err(|e| DbError::Sqlite {
+            path: self.path.clone(),
+            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+        })
+    }
+}
+
+/// A statement about a package, with its advisory.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub advisory: AdvisoryHead,
+    pub affected: Affected,
+}
+
+/// An advisory without its `affected` list.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdvisoryHead {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub feed: String,
+    pub record: String,
+    pub published: Option<String>,
+    pub modified: Option<String>,
+    pub summary: Option<String>,
+    pub severity: Option<Severity>,
+    pub cvss: Vec<Cvss>,
+    pub withdrawn: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Kev {
+    pub date_added: Option<String>,
+    pub due_date: Option<String>,
+    pub ransomware: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Epss {
+    pub probability: f64,
+    pub percentile: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DbInfo {
+    pub path: PathBuf,
+    pub schema_version: i64,
+    pub built_at: Option<String>,
+    pub advisories: i64,
+    pub affected: i64,
+    pub nvd: i64,
+    pub kev: i64,
+    pub epss: i64,
+    pub newest_advisory: Option<String>,
+    pub sources: Vec<SourceInfo>,
+    pub size_bytes: u64,
+}
+
+/// A read-only handle on a database file.
+pub struct VulnDb {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl VulnDb {
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        let err = |source| DbError::Sqlite { path: path.to_owned(), source };
+        if !path.is_file() {
+            return Err(DbError::NotADb { path: path.to_owned(), why: "no such file".to_owned() });
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
+        let version: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| DbError::NotADb { path: path.to_owned(), why: e.to_string() })?;
+        let found = version.and_then(|v| v.parse::<i64>().ok()).ok_or_else(|| DbError::NotADb {
+            path: path.to_owned(),
+            why: "no schema version".to_owned(),
+        })?;
+        if found != DB_SCHEMA_VERSION {
+            return Err(DbError::Schema { path: path.to_owned(), found });
+        }
+        Ok(Self { conn, path: path.to_owned() })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> DbError {
+        DbError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// Every statement about `package` in `namespace`.
+    pub fn lookup(&self, namespace: &str, package: &str) -> Result<Vec<Hit>, DbError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT a.id, a.aliases, a.feed, a.record, a.published, a.modified, a.summary, a.severity, a.cvss, a.withdrawn,
+                        f.namespace, f.package, f.status, f.severity, f.note
+                 FROM affected f JOIN advisories a ON a.rowid = f.advisory
+                 WHERE f.namespace = ?1 AND f.package = ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![namespace, package], |r| {
+                let aliases: String = r.get(1)?;
+                let cvss: String = r.get(8)?;
+                let status: String = r.get(12)?;
+                Ok((
+                    AdvisoryHead {
+                        id: r.get(0)?,
+                        aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+                        feed: r.get(2)?,
+                        record: r.get(3)?,
+                        published: r.get(4)?,
+                        modified: r.get(5)?,
+                        summary: r.get(6)?,
+                        severity: sev_parse(r.get(7)?),
+                        cvss: serde_json::from_str(&cvss).unwrap_or_default(),
+                        withdrawn: r.get(9)?,
+                    },
+                    r.get::<_, String>(10)?,
+                    r.get::<_, String>(11)?,
+                    status,
+                    sev_parse(r.get(13)?),
+                    r.get::<_, Option<String>>(14)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (advisory, namespace, package, status, severity, note) = row.map_err(|e| self.err(e))?;
+            // A status this build cannot read is skipped rather than guessed.
+            let Ok(status) = serde_json::from_str::<Status>(&status) else { continue };
+            out.push(Hit { advisory, affected: Affected { namespace, package, status, severity, note } });
+        }
+        Ok(out)
+    }
+
+    /// NVD's CVSS entries and description for a CVE.
+    pub fn nvd(&self, cve: &str) -> Result<Option<(Option<String>, Vec<Cvss>, bool)>, DbError> {
+        self.conn
+            .prepare_cached("SELECT description, cvss, rejected FROM nvd WHERE cve = ?1")
+            .and_then(|mut s| {
+                s.query_row([cve], |r| {
+                    let c: String = r.get(1)?;
+                    Ok((r.get(0)?, serde_json::from_str(&c).unwrap_or_default(), r.get(2)?))
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn kev(&self, cve: &str) -> Result<Option<Kev>, DbError> {
+        self.conn
+            .prepare_cached("SELECT date_added, due_date, ransomware, name FROM kev WHERE cve = ?1")
+            .and_then(|mut s| {
+                s.query_row([cve], |r| Ok(Kev { date_added: r.get(0)?, due_date: r.get(1)?, ransomware: r.get(2)?, name: r.get(3)? }))
+                    .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn epss(&self, cve: &str) -> Result<Option<Epss>, DbError> {
+        self.conn
+            .prepare_cached("SELECT probability, percentile FROM epss WHERE cve = ?1")
+            .and_then(|mut s| s.query_row([cve], |r| Ok(Epss { probability: r.get(0)?, percentile: r.get(1)? })).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Advisories whose id or alias is `id`, for `explain`.
+    pub fn advisories_named(&self, id: &str) -> Result<Vec<(AdvisoryHead, Vec<Affected>)>, DbError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT rowid FROM advisories WHERE id = ?1 UNION SELECT advisory FROM aliases WHERE alias = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let ids: Vec<i64> = st
+            .query_map([id], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .filter_map(Result::ok)
+            .collect();
+        let mut out = Vec::new();
+        for rowid in ids {
+            let head = self
+                .conn
+                .query_row(
+                    "SELECT id, aliases, feed, record, published, modified, summary, severity, cvss, withdrawn FROM advisories WHERE rowid = ?1",
+                    [rowid],
+                    |r| {
+                        let aliases: String = r.get(1)?;
+                        let cvss: String = r.get(8)?;
+                        Ok(AdvisoryHead {
+                            id: r.get(0)?,
+                            aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+                            feed: r.get(2)?,
+                            record: r.get(3)?,
+                            published: r.get(4)?,
+                            modified: r.get(5)?,
+                            summary: r.get(6)?,
+                            severity: sev_parse(r.get(7)?),
+                            cvss: serde_json::from_str(&cvss).unwrap_or_default(),
+                            withdrawn: r.get(9)?,
+                        })
+                    },
+                )
+                .map_err(|e| self.err(e))?;
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT namespace, package, status, severity, note FROM affected WHERE advisory = ?1")
+                .map_err(|e| self.err(e))?;
+            let affected = st
+                .query_map([rowid], |r| {
+                    let status: String = r.get(2)?;
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, status, sev_parse(r.get(3)?), r.get::<_, Option<String>>(4)?))
+                })
+                .map_err(|e| self.err(e))?
+                .filter_map(Result::ok)
+                .filter_map(|(namespace, package, status, severity, note)| {
+                    Some(Affected { namespace, package, status: serde_json::from_str(&status).ok()?, severity, note })
+                })
+                .collect();
+            out.push((head, affected));
+        }
+        Ok(out)
+    }
+
+    pub fn info(&self) -> Result<DbInfo, DbError> {
+        let count = |sql: &str| -> Result<i64, DbError> { self.conn.query_row(sql, [], |r| r.get(0)).map_err(|e| self.err(e)) };
+        let built_at = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'built_at'", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let mut st = self.conn.prepare("SELECT feed, input, records, newest FROM sources ORDER BY feed, input").map_err(|e| self.err(e))?;
+        let sources = st
+            .query_map([], |r| Ok(SourceInfo { feed: r.get(0)?, input: r.get(1)?, records: r.get(2)?, newest: r.get(3)? }))
+            .map_err(|e| self.err(e))?
+            .filter_map(Result::ok)
+            .collect();
+        Ok(DbInfo {
+            path: self.path.clone(),
+            schema_version: DB_SCHEMA_VERSION,
+            built_at,
+            advisories: count("SELECT count(*) FROM advisories")?,
+            affected: count("SELECT count(*) FROM affected")?,
+            nvd: count("SELECT count(*) FROM nvd")?,
+            kev: count("SELECT count(*) FROM kev")?,
+            epss: count("SELECT count(*) FROM epss")?,
+            newest_advisory: self
+                .conn
+                .query_row("SELECT max(newest) FROM sources", [], |r| r.get(0))
+                .map_err(|e| self.err(e))?,
+            sources,
+            size_bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
