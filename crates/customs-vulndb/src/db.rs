@@ -25,7 +25,9 @@ pub enum DbError {
     },
     #[error("{path}: not a customs vulnerability database ({why})")]
     NotADb { path: PathBuf, why: String },
-    #[error("{path}: database schema {found}, this customs reads {DB_SCHEMA_VERSION}: rebuild it with `customs db build` or `customs db update`")]
+    #[error(
+        "{path}: database schema {found}, this customs reads {DB_SCHEMA_VERSION}: rebuild it with `customs db build` or `customs db update`"
+    )]
     Schema { path: PathBuf, found: i64 },
 }
 
@@ -93,16 +95,25 @@ impl DbWriter {
     pub fn create(path: &Path) -> Result<Self, DbError> {
         let tmp = path.with_extension("building");
         let _ = std::fs::remove_file(&tmp);
-        let err = |source| DbError::Sqlite { path: tmp.clone(), source };
+        let err = |source| DbError::Sqlite {
+            path: tmp.clone(),
+            source,
+        };
         let conn = Connection::open(&tmp).map_err(err)?;
         conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
-        Ok(Self { conn, path: path.to_owned() })
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+        })
     }
 
     fn err(&self, source: rusqlite::Error) -> DbError {
-        DbError::Sqlite { path: self.path.clone(), source }
+        DbError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     pub fn add_advisories(&mut self, advisories: &[Advisory]) -> Result<(), DbError> {
@@ -117,9 +128,15 @@ impl DbWriter {
         let mut ali = self
             .conn
             .prepare_cached("INSERT INTO aliases (alias, advisory) VALUES (?1,?2)")
-            .map_err(|e| DbError::Sqlite { path: self.path.clone(), source: e })?;
+            .map_err(|e| DbError::Sqlite {
+                path: self.path.clone(),
+                source: e,
+            })?;
         let path = self.path.clone();
-        let err = |source| DbError::Sqlite { path: path.clone(), source };
+        let err = |source| DbError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         for a in advisories {
             adv.execute(params![
                 a.id,
@@ -136,8 +153,15 @@ impl DbWriter {
             .map_err(err)?;
             let rowid = self.conn.last_insert_rowid();
             for f in &a.affected {
-                aff.execute(params![rowid, f.namespace, f.package, to_json(&f.status), f.severity.map(sev_str), f.note])
-                    .map_err(err)?;
+                aff.execute(params![
+                    rowid,
+                    f.namespace,
+                    f.package,
+                    to_json(&f.status),
+                    f.severity.map(sev_str),
+                    f.note
+                ])
+                .map_err(err)?;
             }
             for alias in &a.aliases {
                 ali.execute(params![alias, rowid]).map_err(err)?;
@@ -148,7 +172,10 @@ impl DbWriter {
 
     pub fn add_enrichment(&mut self, items: &[Enrichment]) -> Result<(), DbError> {
         let path = self.path.clone();
-        let err = |source| DbError::Sqlite { path: path.clone(), source };
+        let err = |source| DbError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         for e in items {
             match e {
                 Enrichment::Nvd { cve, description, cvss, published, rejected } => self.conn.execute(
@@ -171,7 +198,10 @@ impl DbWriter {
 
     pub fn add_source(&mut self, s: &SourceInfo) -> Result<(), DbError> {
         self.conn
-            .execute("INSERT INTO sources (feed, input, records, newest) VALUES (?1,?2,?3,?4)", params![s.feed, s.input, s.records, s.newest])
+            .execute(
+                "INSERT INTO sources (feed, input, records, newest) VALUES (?1,?2,?3,?4)",
+                params![s.feed, s.input, s.records, s.newest],
+            )
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
@@ -179,9 +209,15 @@ impl DbWriter {
     /// Commit and move the finished file into place.
     pub fn finish(self, built_at: &str) -> Result<(), DbError> {
         let tmp = self.path.with_extension("building");
-        let err = |source| DbError::Sqlite { path: tmp.clone(), source };
+        let err = |source| DbError::Sqlite {
+            path: tmp.clone(),
+            source,
+        };
         self.conn
-            .execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('built_at', ?2)", params![DB_SCHEMA_VERSION.to_string(), built_at])
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('built_at', ?2)",
+                params![DB_SCHEMA_VERSION.to_string(), built_at],
+            )
             .map_err(err)?;
         self.conn.execute_batch("COMMIT; ANALYZE;").map_err(err)?;
         drop(self.conn);
@@ -212,6 +248,14 @@ pub struct AdvisoryHead {
     pub severity: Option<Severity>,
     pub cvss: Vec<Cvss>,
     pub withdrawn: bool,
+}
+
+/// What NVD says about a CVE.
+#[derive(Debug, Clone, Serialize)]
+pub struct NvdRecord {
+    pub description: Option<String>,
+    pub cvss: Vec<Cvss>,
+    pub rejected: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -251,27 +295,55 @@ pub struct VulnDb {
 
 impl VulnDb {
     pub fn open(path: &Path) -> Result<Self, DbError> {
-        let err = |source| DbError::Sqlite { path: path.to_owned(), source };
-        if !path.is_file() {
-            return Err(DbError::NotADb { path: path.to_owned(), why: "no such file".to_owned() });
-        }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
-        let version: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
-            .optional()
-            .map_err(|e| DbError::NotADb { path: path.to_owned(), why: e.to_string() })?;
-        let found = version.and_then(|v| v.parse::<i64>().ok()).ok_or_else(|| DbError::NotADb {
+        let err = |source| DbError::Sqlite {
             path: path.to_owned(),
-            why: "no schema version".to_owned(),
-        })?;
-        if found != DB_SCHEMA_VERSION {
-            return Err(DbError::Schema { path: path.to_owned(), found });
+            source,
+        };
+        if !path.is_file() {
+            return Err(DbError::NotADb {
+                path: path.to_owned(),
+                why: "no such file".to_owned(),
+            });
         }
-        Ok(Self { conn, path: path.to_owned() })
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
+        let version: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| DbError::NotADb {
+                path: path.to_owned(),
+                why: e.to_string(),
+            })?;
+        let found = version
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or_else(|| DbError::NotADb {
+                path: path.to_owned(),
+                why: "no schema version".to_owned(),
+            })?;
+        if found != DB_SCHEMA_VERSION {
+            return Err(DbError::Schema {
+                path: path.to_owned(),
+                found,
+            });
+        }
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+        })
     }
 
     fn err(&self, source: rusqlite::Error) -> DbError {
-        DbError::Sqlite { path: self.path.clone(), source }
+        DbError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     /// Every statement about `package` in `namespace`.
@@ -313,22 +385,38 @@ impl VulnDb {
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (advisory, namespace, package, status, severity, note) = row.map_err(|e| self.err(e))?;
+            let (advisory, namespace, package, status, severity, note) =
+                row.map_err(|e| self.err(e))?;
             // A status this build cannot read is skipped rather than guessed.
-            let Ok(status) = serde_json::from_str::<Status>(&status) else { continue };
-            out.push(Hit { advisory, affected: Affected { namespace, package, status, severity, note } });
+            let Ok(status) = serde_json::from_str::<Status>(&status) else {
+                continue;
+            };
+            out.push(Hit {
+                advisory,
+                affected: Affected {
+                    namespace,
+                    package,
+                    status,
+                    severity,
+                    note,
+                },
+            });
         }
         Ok(out)
     }
 
     /// NVD's CVSS entries and description for a CVE.
-    pub fn nvd(&self, cve: &str) -> Result<Option<(Option<String>, Vec<Cvss>, bool)>, DbError> {
+    pub fn nvd(&self, cve: &str) -> Result<Option<NvdRecord>, DbError> {
         self.conn
             .prepare_cached("SELECT description, cvss, rejected FROM nvd WHERE cve = ?1")
             .and_then(|mut s| {
                 s.query_row([cve], |r| {
                     let c: String = r.get(1)?;
-                    Ok((r.get(0)?, serde_json::from_str(&c).unwrap_or_default(), r.get(2)?))
+                    Ok(NvdRecord {
+                        description: r.get(0)?,
+                        cvss: serde_json::from_str(&c).unwrap_or_default(),
+                        rejected: r.get(2)?,
+                    })
                 })
                 .optional()
             })
@@ -339,8 +427,15 @@ impl VulnDb {
         self.conn
             .prepare_cached("SELECT date_added, due_date, ransomware, name FROM kev WHERE cve = ?1")
             .and_then(|mut s| {
-                s.query_row([cve], |r| Ok(Kev { date_added: r.get(0)?, due_date: r.get(1)?, ransomware: r.get(2)?, name: r.get(3)? }))
-                    .optional()
+                s.query_row([cve], |r| {
+                    Ok(Kev {
+                        date_added: r.get(0)?,
+                        due_date: r.get(1)?,
+                        ransomware: r.get(2)?,
+                        name: r.get(3)?,
+                    })
+                })
+                .optional()
             })
             .map_err(|e| self.err(e))
     }
@@ -348,12 +443,23 @@ impl VulnDb {
     pub fn epss(&self, cve: &str) -> Result<Option<Epss>, DbError> {
         self.conn
             .prepare_cached("SELECT probability, percentile FROM epss WHERE cve = ?1")
-            .and_then(|mut s| s.query_row([cve], |r| Ok(Epss { probability: r.get(0)?, percentile: r.get(1)? })).optional())
+            .and_then(|mut s| {
+                s.query_row([cve], |r| {
+                    Ok(Epss {
+                        probability: r.get(0)?,
+                        percentile: r.get(1)?,
+                    })
+                })
+                .optional()
+            })
             .map_err(|e| self.err(e))
     }
 
     /// Advisories whose id or alias is `id`, for `explain`.
-    pub fn advisories_named(&self, id: &str) -> Result<Vec<(AdvisoryHead, Vec<Affected>)>, DbError> {
+    pub fn advisories_named(
+        &self,
+        id: &str,
+    ) -> Result<Vec<(AdvisoryHead, Vec<Affected>)>, DbError> {
         let mut st = self
             .conn
             .prepare_cached(
@@ -397,12 +503,24 @@ impl VulnDb {
             let affected = st
                 .query_map([rowid], |r| {
                     let status: String = r.get(2)?;
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, status, sev_parse(r.get(3)?), r.get::<_, Option<String>>(4)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        status,
+                        sev_parse(r.get(3)?),
+                        r.get::<_, Option<String>>(4)?,
+                    ))
                 })
                 .map_err(|e| self.err(e))?
                 .filter_map(Result::ok)
                 .filter_map(|(namespace, package, status, severity, note)| {
-                    Some(Affected { namespace, package, status: serde_json::from_str(&status).ok()?, severity, note })
+                    Some(Affected {
+                        namespace,
+                        package,
+                        status: serde_json::from_str(&status).ok()?,
+                        severity,
+                        note,
+                    })
                 })
                 .collect();
             out.push((head, affected));
@@ -411,15 +529,31 @@ impl VulnDb {
     }
 
     pub fn info(&self) -> Result<DbInfo, DbError> {
-        let count = |sql: &str| -> Result<i64, DbError> { self.conn.query_row(sql, [], |r| r.get(0)).map_err(|e| self.err(e)) };
+        let count = |sql: &str| -> Result<i64, DbError> {
+            self.conn
+                .query_row(sql, [], |r| r.get(0))
+                .map_err(|e| self.err(e))
+        };
         let built_at = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'built_at'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'built_at'", [], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(|e| self.err(e))?;
-        let mut st = self.conn.prepare("SELECT feed, input, records, newest FROM sources ORDER BY feed, input").map_err(|e| self.err(e))?;
+        let mut st = self
+            .conn
+            .prepare("SELECT feed, input, records, newest FROM sources ORDER BY feed, input")
+            .map_err(|e| self.err(e))?;
         let sources = st
-            .query_map([], |r| Ok(SourceInfo { feed: r.get(0)?, input: r.get(1)?, records: r.get(2)?, newest: r.get(3)? }))
+            .query_map([], |r| {
+                Ok(SourceInfo {
+                    feed: r.get(0)?,
+                    input: r.get(1)?,
+                    records: r.get(2)?,
+                    newest: r.get(3)?,
+                })
+            })
             .map_err(|e| self.err(e))?
             .filter_map(Result::ok)
             .collect();

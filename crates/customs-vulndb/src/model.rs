@@ -57,7 +57,10 @@ pub enum Status {
     /// Still being analysed (CSAF `under_investigation`, Debian unimportant is NOT this).
     UnderInvestigation,
     /// OSV ranges: affected where any range says so. Versions are in the namespace's ecosystem.
-    Ranges { ranges: Vec<Range>, versions: Vec<String> },
+    Ranges {
+        ranges: Vec<Range>,
+        versions: Vec<String>,
+    },
 }
 
 /// An OSV range: `type` is ECOSYSTEM, SEMVER or GIT; events in order.
@@ -123,9 +126,26 @@ pub struct Advisory {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Enrichment {
     /// NVD CVE API 2.0 record: CVSS and description.
-    Nvd { cve: String, description: Option<String>, cvss: Vec<Cvss>, published: Option<String>, rejected: bool },
+    Nvd {
+        cve: String,
+        description: Option<String>,
+        cvss: Vec<Cvss>,
+        published: Option<String>,
+        rejected: bool,
+    },
     /// CISA KEV entry.
-    Kev { cve: String, date_added: Option<String>, due_date: Option<String>, ransomware: Option<String>, name: Option<String> },
+    Kev {
+        cve: String,
+        date_added: Option<String>,
+        due_date: Option<String>,
+        ransomware: Option<String>,
+        name: Option<String>,
+    },
     /// FIRST EPSS score.
-    Epss { cve: String, probability: f64, percentile: f64, date: Option<String> },
+    Epss {
+        cve: String,
+        probability: f64,
+        percentile: f64,
+        date: Option<String>,
+    },
 }

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod db;
+mod explain;
 mod sbom;
+mod scan;
+mod version;
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +27,16 @@ struct Cli {
 enum Command {
     /// Inventory what is installed in an image or root filesystem.
     Sbom(sbom::SbomArgs),
+    /// Inventory and match against the vulnerability database.
+    Scan(scan::ScanArgs),
+    /// Why a vulnerability is (or is not) reported for an image.
+    Explain(explain::ExplainArgs),
+    /// Build and inspect the vulnerability database.
+    #[command(subcommand)]
+    Db(db::DbCmd),
+    /// Version ordering per ecosystem.
+    #[command(subcommand)]
+    Version(version::VersionCmd),
 }
 
 /// Options every command that reads images shares.
@@ -64,9 +78,16 @@ pub(crate) enum Format {
 }
 
 fn main() -> ExitCode {
+    // Two TLS crypto providers can end up in the graph (DEPENDENCIES.md); pick one before any
+    // client is built, or rustls panics at the first handshake.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sbom(args) => sbom::run(&args),
+        Command::Scan(args) => scan::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Db(cmd) => db::run(&cmd),
+        Command::Version(cmd) => version::run(&cmd),
     };
     match result {
         Ok(code) => code,

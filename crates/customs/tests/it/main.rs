@@ -7,3 +7,4 @@ mod corpus;
 mod fixtures;
 mod hostile;
 mod packagedb;
+mod scan;

@@ -1,0 +1,376 @@
+//! The matcher: keyed look-ups per installed package, the distro's verdict, severity,
+//! enrichment, and merging the same vulnerability reported by several feeds.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use customs_catalog::{Ecosystem, Inventory, Package};
+use customs_version::Ecosystem as VersionEco;
+use customs_vulndb::{Cvss, DbError, Hit, Severity, Status, VulnDb};
+use serde::Serialize;
+
+use crate::finding::{CvssScore, DataSource, Finding, FindingStatus, PackageRef};
+use crate::namespace::namespaces;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchReport {
+    pub namespaces: Vec<String>,
+    pub findings: Vec<Finding>,
+    /// Versions that could not be compared (a feed's or the image's), with the advisory.
+    pub warnings: Vec<String>,
+}
+
+fn version_eco(e: Ecosystem) -> VersionEco {
+    match e {
+        Ecosystem::Deb => VersionEco::Deb,
+        Ecosystem::Rpm => VersionEco::Rpm,
+        Ecosystem::Apk => VersionEco::Apk,
+    }
+}
+
+fn feed_label(feed: &str, namespace: &str) -> String {
+    if let Some(rest) = namespace.strip_prefix("osv:") {
+        return format!(
+            "osv ({})",
+            rest.split(':').next().unwrap_or(rest).to_lowercase()
+        );
+    }
+    let distro = namespace.split(':').next().unwrap_or(namespace);
+    match feed {
+        "debian-dsa" | "debian-dla" | "debian-cve-list" | "debian-json" => "debian".to_owned(),
+        _ => distro.to_owned(),
+    }
+}
+
+/// Which feeds speak first when two say the same thing about one package.
+fn feed_rank(feed: &str) -> u8 {
+    match feed {
+        "debian-cve-list" | "ubuntu-uct" | "alpine-secdb" | "redhat-csaf" => 0,
+        "debian-json" => 1,
+        "debian-dsa" | "debian-dla" => 2,
+        _ => 3,
+    }
+}
+
+fn cve_ids<'a>(id: &'a str, aliases: &'a [String]) -> impl Iterator<Item = &'a str> {
+    std::iter::once(id)
+        .chain(aliases.iter().map(String::as_str))
+        .filter(|i| i.starts_with("CVE-"))
+}
+
+fn severity_of_score(score: f64) -> Severity {
+    match score {
+        s if s >= 9.0 => Severity::Critical,
+        s if s >= 7.0 => Severity::High,
+        s if s >= 4.0 => Severity::Medium,
+        s if s > 0.0 => Severity::Low,
+        _ => Severity::Unknown,
+    }
+}
+
+/// The best CVSS entry: the newest v3, then v4, then v2.
+fn best_cvss(list: &[Cvss]) -> Option<&Cvss> {
+    let rank = |c: &Cvss| match c.version.as_str() {
+        "3.1" => 0,
+        "3.0" => 1,
+        "4.0" => 2,
+        _ => 3,
+    };
+    list.iter().min_by_key(|c| rank(c))
+}
+
+/// Match every package of the inventory.
+pub fn match_inventory(db: &VulnDb, inv: &Inventory) -> Result<MatchReport, MatchError> {
+    let ns = inv.distro.as_ref().map(namespaces).unwrap_or_default();
+    let mut findings = Vec::new();
+    let mut warnings = Vec::new();
+    for pkg in &inv.packages {
+        let mut per_pkg: Vec<Finding> = Vec::new();
+        for namespace in &ns {
+            let mut keys: Vec<&str> = Vec::new();
+            match pkg.ecosystem {
+                Ecosystem::Deb | Ecosystem::Apk => keys.extend(pkg.source_name.as_deref()),
+                Ecosystem::Rpm => {
+                    keys.push(&pkg.name);
+                    keys.extend(pkg.source_name.as_deref());
+                }
+            }
+            if pkg.ecosystem == Ecosystem::Apk || keys.is_empty() {
+                keys.push(&pkg.name);
+            }
+            keys.dedup();
+            let mut seen = BTreeSet::new();
+            for key in keys {
+                if !seen.insert(key) {
+                    continue;
+                }
+                let mut hits = db.lookup(namespace, key)?;
+                // The tracker's CVE list states a release only where it differs from sid: a
+                // `- pkg VERSION` line without `[release]` holds for every release that has no
+                // line of its own.
+                if namespace.starts_with("debian:") && namespace != "debian:unstable" {
+                    let own: BTreeSet<String> =
+                        hits.iter().map(|h| h.advisory.id.clone()).collect();
+                    hits.extend(db.lookup("debian:unstable", key)?.into_iter().filter(|h| {
+                        h.advisory.feed == "debian-cve-list" && !own.contains(&h.advisory.id)
+                    }));
+                }
+                for hit in hits {
+                    if let Some(f) = evaluate(db, pkg, &hit, &mut warnings)? {
+                        per_pkg.push(f);
+                    }
+                }
+            }
+        }
+        findings.extend(merge(per_pkg));
+    }
+    findings.sort_by(|a, b| {
+        (
+            &a.package.name,
+            &a.package.version,
+            std::cmp::Reverse(a.severity),
+            &a.id,
+        )
+            .cmp(&(
+                &b.package.name,
+                &b.package.version,
+                std::cmp::Reverse(b.severity),
+                &b.id,
+            ))
+    });
+    Ok(MatchReport {
+        namespaces: ns,
+        findings,
+        warnings,
+    })
+}
+
+fn evaluate(
+    db: &VulnDb,
+    pkg: &Package,
+    hit: &Hit,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Finding>, DbError> {
+    let a = &hit.advisory;
+    if a.withdrawn {
+        return Ok(None);
+    }
+    let eco = version_eco(pkg.ecosystem);
+    // Debian and Ubuntu feeds state source versions; binNMUs (+b1) exist only in binaries.
+    let installed = match pkg.ecosystem {
+        Ecosystem::Deb => pkg
+            .source_version
+            .clone()
+            .unwrap_or_else(|| pkg.version.clone()),
+        _ => pkg.version.clone(),
+    };
+    let mut bad = |v: &str, e: String| {
+        warnings.push(format!(
+            "{} {}: cannot compare {installed} with {v}: {e}",
+            a.id, pkg.name
+        ))
+    };
+    let mut cmp = |x: &str, y: &str| -> Option<Ordering> {
+        match customs_version::compare(eco, x, y) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                bad(y, e.to_string());
+                None
+            }
+        }
+    };
+    let (status, fixed, suppressed) = match &hit.affected.status {
+        Status::Fixed { fixed } => match cmp(&installed, fixed) {
+            Some(Ordering::Less) => (FindingStatus::Fixed, vec![fixed.clone()], None),
+            _ => return Ok(None),
+        },
+        Status::Unfixed => (FindingStatus::Affected, vec![], None),
+        Status::UnderInvestigation => (FindingStatus::UnderInvestigation, vec![], None),
+        Status::WontFix { reason } => (
+            FindingStatus::WontFix,
+            vec![],
+            Some(format!("wont-fix: {reason}")),
+        ),
+        Status::NotAffected { reason } => (
+            FindingStatus::NotAffected,
+            vec![],
+            Some(reason.as_ref().map_or_else(
+                || "not-affected".to_owned(),
+                |r| format!("not-affected: {r}"),
+            )),
+        ),
+        Status::Ranges { ranges, versions } => {
+            let mut c = |x: &str, y: &str| cmp(x, y);
+            if !crate::ranges::affected(ranges, versions, &installed, &mut c) {
+                return Ok(None);
+            }
+            let fixed: Vec<String> = ranges
+                .iter()
+                .flat_map(|r| r.events.iter())
+                .filter_map(|e| match e {
+                    customs_vulndb::Event::Fixed(v) => Some(v.clone()),
+                    _ => None,
+                })
+                .filter(|v| {
+                    matches!(
+                        customs_version::compare(eco, &installed, v),
+                        Ok(Ordering::Less)
+                    )
+                })
+                .collect();
+            let status = if fixed.is_empty() {
+                FindingStatus::Affected
+            } else {
+                FindingStatus::Fixed
+            };
+            (status, fixed, None)
+        }
+    };
+    let vendor_sev = hit
+        .affected
+        .severity
+        .or(a.severity)
+        .filter(|s| *s != Severity::Unknown);
+    let suppressed = suppressed.or_else(|| {
+        (vendor_sev == Some(Severity::Negligible) && hit.affected.namespace.starts_with("debian:"))
+            .then(|| "unimportant".to_owned())
+    });
+    let cves: Vec<&str> = cve_ids(&a.id, &a.aliases).collect();
+    let first_cve = cves.first().copied();
+    let nvd = match first_cve {
+        Some(c) => db.nvd(c)?,
+        None => None,
+    };
+    let nvd_cvss = nvd.as_ref().and_then(|n| best_cvss(&n.cvss)).cloned();
+    let vendor_cvss = best_cvss(&a.cvss).cloned();
+    let (severity, severity_source) = match (vendor_sev, &nvd_cvss) {
+        (Some(s), _) => (s, Some(feed_label(&a.feed, &hit.affected.namespace))),
+        (None, Some(c)) if c.score.is_some() => (
+            severity_of_score(c.score.unwrap_or(0.0)),
+            Some("nvd".to_owned()),
+        ),
+        _ => match vendor_cvss.as_ref().and_then(|c| c.score) {
+            Some(s) => (
+                severity_of_score(s),
+                Some(feed_label(&a.feed, &hit.affected.namespace)),
+            ),
+            None => (Severity::Unknown, None),
+        },
+    };
+    let cvss = vendor_cvss.or(nvd_cvss).map(|c| CvssScore {
+        version: c.version,
+        vector: c.vector,
+        score: c.score,
+        source: c.source,
+    });
+    let mut kev = None;
+    let mut epss = None;
+    for c in &cves {
+        if kev.is_none() {
+            kev = db.kev(c)?;
+        }
+        if epss.is_none() {
+            epss = db.epss(c)?;
+        }
+    }
+    let title = a
+        .summary
+        .clone()
+        .or_else(|| nvd.and_then(|n| n.description));
+    Ok(Some(Finding {
+        id: a.id.clone(),
+        aliases: a.aliases.clone(),
+        package: package_ref(pkg),
+        installed_version: installed,
+        fixed_versions: fixed,
+        status,
+        suppressed,
+        severity,
+        severity_source,
+        cvss,
+        kev,
+        epss,
+        title,
+        note: hit.affected.note.clone(),
+        data_source: DataSource {
+            feed: a.feed.clone(),
+            record: a.record.clone(),
+            namespace: hit.affected.namespace.clone(),
+            package: hit.affected.package.clone(),
+        },
+    }))
+}
+
+fn package_ref(p: &Package) -> PackageRef {
+    PackageRef {
+        name: p.name.clone(),
+        version: p.version.clone(),
+        ecosystem: p.ecosystem.as_str().to_owned(),
+        purl: p.purl.clone(),
+        source_name: p.source_name.clone(),
+        source_version: p.source_version.clone(),
+        layer: p.layer.clone(),
+        layer_index: p.layer_index,
+    }
+}
+
+/// One finding per vulnerability per package. The same id from several feeds keeps the most
+/// authoritative feed's verdict. A DSA/DLA whose CVEs all have findings of their own is folded
+/// into them as an alias; otherwise it stands as its own finding.
+fn merge(mut list: Vec<Finding>) -> Vec<Finding> {
+    list.sort_by_key(|f| (feed_rank(&f.data_source.feed), f.id.clone()));
+    let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
+    let mut advisories: Vec<Finding> = Vec::new();
+    for f in list {
+        if !f.id.starts_with("CVE-")
+            && f.aliases.iter().any(|a| a.starts_with("CVE-"))
+            && matches!(f.data_source.feed.as_str(), "debian-dsa" | "debian-dla")
+        {
+            advisories.push(f);
+            continue;
+        }
+        match by_id.get_mut(&f.id) {
+            Some(kept) => {
+                for a in f.aliases {
+                    if !kept.aliases.contains(&a) && a != kept.id {
+                        kept.aliases.push(a);
+                    }
+                }
+            }
+            None => {
+                by_id.insert(f.id.clone(), f);
+            }
+        }
+    }
+    for adv in advisories {
+        let cves: Vec<&String> = adv
+            .aliases
+            .iter()
+            .filter(|a| a.starts_with("CVE-"))
+            .collect();
+        if cves.iter().all(|c| by_id.contains_key(*c)) {
+            for c in cves {
+                if let Some(kept) = by_id.get_mut(c)
+                    && !kept.aliases.contains(&adv.id)
+                {
+                    kept.aliases.push(adv.id.clone());
+                }
+            }
+        } else if let Some(kept) = by_id.get_mut(&adv.id) {
+            for a in adv.aliases {
+                if !kept.aliases.contains(&a) {
+                    kept.aliases.push(a);
+                }
+            }
+        } else {
+            by_id.insert(adv.id.clone(), adv);
+        }
+    }
+    by_id.into_values().collect()
+}

@@ -1,0 +1,224 @@
+//! Every comparison vector of OSV's `semantic` test data for deb, rpm and apk must hold.
+//!
+//! The files live in `shared/data/versions/osv-semantic/`, beside the work tree. Each line is
+//! `A op B` with `op` one of `<`, `=`, `>`; blank lines and `#` comments are skipped. A vector
+//! is checked in both directions, and every failing line is reported with its line number
+//! before the test fails. A missing or empty file fails the test: these tests never pass by
+//! checking nothing.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use customs_version::{ApkVersion, DebVersion, Ecosystem, RpmVersion, compare};
+
+macro_rules! vectors {
+    ($name:literal) => {
+        (
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/data/versions/osv-semantic/",
+                $name
+            ),
+            $name,
+        )
+    };
+}
+
+/// One `A op B` line.
+struct Vector<'a> {
+    line: usize,
+    text: &'a str,
+    a: &'a str,
+    b: &'a str,
+    expected: Ordering,
+}
+
+fn parse_line(line: usize, text: &str) -> Result<Option<Vector<'_>>, String> {
+    let content = text.trim();
+    if content.is_empty() || content.starts_with('#') {
+        return Ok(None);
+    }
+    let fields: Vec<&str> = content.split_whitespace().collect();
+    let [a, op, b] = fields[..] else {
+        return Err(format!("line {line}: expected `A op B`, found {text:?}"));
+    };
+    let expected = match op {
+        "<" => Ordering::Less,
+        "=" => Ordering::Equal,
+        ">" => Ordering::Greater,
+        _ => return Err(format!("line {line}: unknown operator {op:?} in {text:?}")),
+    };
+    Ok(Some(Vector {
+        line,
+        text: content,
+        a,
+        b,
+        expected,
+    }))
+}
+
+fn symbol(o: Ordering) -> &'static str {
+    match o {
+        Ordering::Less => "<",
+        Ordering::Equal => "=",
+        Ordering::Greater => ">",
+    }
+}
+
+fn show(result: &Result<Ordering, customs_version::VersionError>) -> String {
+    match result {
+        Ok(o) => symbol(*o).to_owned(),
+        Err(e) => format!("error ({e})"),
+    }
+}
+
+/// Checks one vector; `typed` compares the parsed version types when both sides parse, so
+/// that their `Ord` and `==` are held to the same vectors as [`compare`].
+fn check(
+    eco: Ecosystem,
+    v: &Vector<'_>,
+    typed: fn(&str, &str) -> Option<(Ordering, bool)>,
+    failures: &mut Vec<String>,
+) {
+    let forward = compare(eco, v.a, v.b);
+    let backward = compare(eco, v.b, v.a);
+    if forward.as_ref().ok() != Some(&v.expected)
+        || backward.as_ref().ok() != Some(&v.expected.reverse())
+    {
+        failures.push(format!(
+            "line {}: `{}`: compare(A, B) gave {}, compare(B, A) gave {}",
+            v.line,
+            v.text,
+            show(&forward),
+            show(&backward)
+        ));
+        return;
+    }
+    for side in [v.a, v.b] {
+        let itself = compare(eco, side, side);
+        if itself.as_ref().ok() != Some(&Ordering::Equal) {
+            failures.push(format!(
+                "line {}: `{}`: {side} vs itself gave {}",
+                v.line,
+                v.text,
+                show(&itself)
+            ));
+        }
+    }
+    if let Some((order, equal)) = typed(v.a, v.b)
+        && (order != v.expected || equal != (v.expected == Ordering::Equal))
+    {
+        failures.push(format!(
+            "line {}: `{}`: the parsed versions gave {} and == {equal}",
+            v.line,
+            v.text,
+            symbol(order)
+        ));
+    }
+}
+
+fn typed<T: FromStr + Ord>(a: &str, b: &str) -> Option<(Ordering, bool)> {
+    let (a, b) = (T::from_str(a).ok()?, T::from_str(b).ok()?);
+    Some((a.cmp(&b), a == b))
+}
+
+/// Checks every vector of a file and fails with the full list of failing lines.
+#[expect(
+    clippy::print_stdout,
+    reason = "the count of vectors checked is part of the test's report"
+)]
+fn run(
+    eco: Ecosystem,
+    (path, name): (&str, &str),
+    typed: fn(&str, &str) -> Option<(Ordering, bool)>,
+) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!("cannot read the vector file {path}: {e}; it belongs in shared/data")
+    });
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (index, line) in text.lines().enumerate() {
+        match parse_line(index + 1, line) {
+            Ok(Some(vector)) => {
+                check(eco, &vector, typed, &mut failures);
+                checked += 1;
+            }
+            Ok(None) => {}
+            Err(malformed) => failures.push(malformed),
+        }
+    }
+    println!(
+        "{name}: checked {checked} {eco} vectors, {} failed",
+        failures.len()
+    );
+    assert!(checked > 0, "{path} holds no vectors");
+    if !failures.is_empty() {
+        let mut report = format!(
+            "{} of {checked} vectors in {name} failed:\n",
+            failures.len()
+        );
+        for failure in &failures {
+            let _ = writeln!(report, "  {failure}");
+        }
+        panic!("{report}");
+    }
+}
+
+#[test]
+fn debian_versions() {
+    run(
+        Ecosystem::Deb,
+        vectors!("debian-versions.txt"),
+        typed::<DebVersion>,
+    );
+}
+
+#[test]
+fn debian_versions_generated() {
+    run(
+        Ecosystem::Deb,
+        vectors!("debian-versions-generated.txt"),
+        typed::<DebVersion>,
+    );
+}
+
+#[test]
+fn redhat_versions() {
+    run(
+        Ecosystem::Rpm,
+        vectors!("redhat-versions.txt"),
+        typed::<RpmVersion>,
+    );
+}
+
+#[test]
+fn alpine_versions() {
+    run(
+        Ecosystem::Apk,
+        vectors!("alpine-versions.txt"),
+        typed::<ApkVersion>,
+    );
+}
+
+#[test]
+fn alpine_versions_generated() {
+    run(
+        Ecosystem::Apk,
+        vectors!("alpine-versions-generated.txt"),
+        typed::<ApkVersion>,
+    );
+}
+
+#[test]
+fn malformed_lines_are_reported() {
+    assert!(parse_line(1, "1.0 <= 2.0").is_err());
+    assert!(parse_line(2, "1.0 <").is_err());
+    assert!(parse_line(3, "  # comment").unwrap().is_none());
+    assert!(parse_line(4, "").unwrap().is_none());
+    let v = parse_line(5, " 1.0  >  0.9 ").unwrap().unwrap();
+    assert_eq!(
+        (v.a, v.b, v.expected, v.line),
+        ("1.0", "0.9", Ordering::Greater, 5)
+    );
+}

@@ -1,0 +1,430 @@
+//! Building a database from feed files: each input is a file or a folder, its format named
+//! (`KIND:PATH`) or detected from its name and content. A file that fails to parse becomes a
+//! warning naming it; the build goes on with the rest.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::db::{DbError, DbWriter, SourceInfo};
+use crate::feeds::{FeedError, alpine, debian, enrich, osv, redhat, ubuntu};
+use crate::model::{Advisory, Enrichment};
+
+/// Feed files larger than this are refused: the biggest real ones (NVD pages, KEV) are tens of MB.
+const MAX_FEED_FILE: u64 = 512 << 20;
+
+/// The formats `customs db build` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeedKind {
+    DebianCveList,
+    DebianDsa,
+    DebianDla,
+    DebianJson,
+    AlpineYaml,
+    AlpineJson,
+    UbuntuUct,
+    RedhatCsaf,
+    OsvJson,
+    OsvYaml,
+    Rustsec,
+    Nvd,
+    KevJson,
+    KevCsv,
+    Epss,
+}
+
+impl FeedKind {
+    pub const ALL: [Self; 15] = [
+        Self::DebianCveList,
+        Self::DebianDsa,
+        Self::DebianDla,
+        Self::DebianJson,
+        Self::AlpineYaml,
+        Self::AlpineJson,
+        Self::UbuntuUct,
+        Self::RedhatCsaf,
+        Self::OsvJson,
+        Self::OsvYaml,
+        Self::Rustsec,
+        Self::Nvd,
+        Self::KevJson,
+        Self::KevCsv,
+        Self::Epss,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DebianCveList => "debian-cve-list",
+            Self::DebianDsa => "debian-dsa",
+            Self::DebianDla => "debian-dla",
+            Self::DebianJson => "debian-json",
+            Self::AlpineYaml => "alpine-yaml",
+            Self::AlpineJson => "alpine-json",
+            Self::UbuntuUct => "ubuntu-uct",
+            Self::RedhatCsaf => "redhat-csaf",
+            Self::OsvJson => "osv-json",
+            Self::OsvYaml => "osv-yaml",
+            Self::Rustsec => "rustsec",
+            Self::Nvd => "nvd",
+            Self::KevJson => "kev-json",
+            Self::KevCsv => "kev-csv",
+            Self::Epss => "epss",
+        }
+    }
+
+    pub fn parse_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+enum Parsed {
+    Advisories(Vec<Advisory>),
+    Enrichment(Vec<Enrichment>),
+}
+
+fn parse_file(kind: FeedKind, origin: &str, text: &str) -> Result<Parsed, FeedError> {
+    use Parsed::{Advisories as A, Enrichment as E};
+    Ok(match kind {
+        FeedKind::DebianCveList => A(debian::parse_cve_list(origin, text)?),
+        FeedKind::DebianDsa => A(debian::parse_dsa_list(origin, text)?),
+        FeedKind::DebianDla => A(debian::parse_dla_list(origin, text)?),
+        FeedKind::DebianJson => A(debian::parse_tracker_json(origin, text)?),
+        FeedKind::AlpineYaml => A(alpine::parse_secdb_yaml(origin, text)?),
+        FeedKind::AlpineJson => A(alpine::parse_secdb_json(origin, text)?),
+        FeedKind::UbuntuUct => A(ubuntu::parse_uct(origin, text)?),
+        FeedKind::RedhatCsaf => A(redhat::parse_csaf_vex(origin, text)?),
+        FeedKind::OsvJson => A(osv::parse_osv_json(origin, text)?),
+        FeedKind::OsvYaml => A(osv::parse_osv_yaml(origin, text)?),
+        FeedKind::Rustsec => A(osv::parse_rustsec(origin, text)?),
+        FeedKind::Nvd => E(enrich::parse_nvd(origin, text)?),
+        FeedKind::KevJson => E(enrich::parse_kev_json(origin, text)?),
+        FeedKind::KevCsv => E(enrich::parse_kev_csv(origin, text)?),
+        FeedKind::Epss => E(enrich::parse_epss_csv(origin, text)?),
+    })
+}
+
+/// Decide a file's format from its path and first bytes. `None`: not a feed file (README, …).
+pub fn detect(path: &Path, text: &str) -> Option<FeedKind> {
+    let name = path.file_name()?.to_string_lossy();
+    let parent = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let head: String = text.chars().take(4096).collect();
+    if name == "list" {
+        return match parent.as_str() {
+            "DSA" => Some(FeedKind::DebianDsa),
+            "DLA" => Some(FeedKind::DebianDla),
+            "CVE" => Some(FeedKind::DebianCveList),
+            _ => None,
+        };
+    }
+    if name.contains("CVE-list") {
+        return Some(FeedKind::DebianCveList);
+    }
+    match ext.as_str() {
+        // RustSec advisories open with their TOML front matter; a README merely mentions it.
+        "md" => head
+            .trim_start()
+            .starts_with("```toml")
+            .then_some(FeedKind::Rustsec),
+        "csv" => {
+            if head.starts_with("cveID") || head.starts_with("\"cveID\"") {
+                Some(FeedKind::KevCsv)
+            } else if head.starts_with("#model_version")
+                || head.to_lowercase().starts_with("cve,epss")
+            {
+                Some(FeedKind::Epss)
+            } else {
+                None
+            }
+        }
+        "yaml" | "yml" => {
+            if head.contains("secfixes") || head.contains("distroversion") {
+                Some(FeedKind::AlpineYaml)
+            } else if head.contains("id:") {
+                Some(FeedKind::OsvYaml)
+            } else {
+                None
+            }
+        }
+        "json" => detect_json(text),
+        "" if name.starts_with("CVE-") && head.contains("Candidate:") => Some(FeedKind::UbuntuUct),
+        _ => None,
+    }
+}
+
+fn detect_json(text: &str) -> Option<FeedKind> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    if v.is_array() {
+        return Some(FeedKind::OsvJson);
+    }
+    let o = v.as_object()?;
+    if o.get("document")
+        .and_then(|d| d.get("csaf_version"))
+        .is_some()
+    {
+        return Some(FeedKind::RedhatCsaf);
+    }
+    if o.contains_key("catalogVersion") {
+        return Some(FeedKind::KevJson);
+    }
+    if o.contains_key("resultsPerPage")
+        || (o.contains_key("cve") && !o.contains_key("affected"))
+        || o.get("format").and_then(|f| f.as_str()) == Some("NVD_CVE")
+    {
+        return Some(FeedKind::Nvd);
+    }
+    if o.contains_key("distroversion") || o.contains_key("secfixes") {
+        return Some(FeedKind::AlpineJson);
+    }
+    if o.contains_key("vulns")
+        || (o.contains_key("id")
+            && (o.contains_key("affected")
+                || o.contains_key("modified")
+                || o.contains_key("schema_version")))
+    {
+        return Some(FeedKind::OsvJson);
+    }
+    // The tracker export: source package → CVE id → {releases: …}.
+    let looks_tracker = o.values().take(3).all(|p| {
+        p.as_object().is_some_and(|m| {
+            m.keys()
+                .take(3)
+                .all(|k| k.starts_with("CVE-") || k.starts_with("TEMP-"))
+        })
+    });
+    (looks_tracker && !o.is_empty()).then_some(FeedKind::DebianJson)
+}
+
+/// What a build read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BuildReport {
+    pub sources: Vec<SourceInfo>,
+    pub advisories: usize,
+    pub enrichment: usize,
+    /// Files that are not feeds (README, LICENSE, …).
+    pub skipped: usize,
+    /// Files that failed to parse, with why; the build went on without them.
+    pub warnings: Vec<String>,
+}
+
+/// An input as the user gave it: an optional kind and a path.
+pub fn parse_input(s: &str) -> (Option<FeedKind>, PathBuf) {
+    if let Some((k, p)) = s.split_once(':')
+        && let Some(kind) = FeedKind::parse_name(k)
+    {
+        return (Some(kind), PathBuf::from(p));
+    }
+    (None, PathBuf::from(s))
+}
+
+fn files_under(path: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    if meta.is_file() {
+        out.push(path.to_owned());
+        return;
+    }
+    if !meta.is_dir() {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(path) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for e in entries {
+        if e.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        files_under(&e, out);
+    }
+}
+
+fn newest(adv: &[Advisory]) -> Option<String> {
+    adv.iter()
+        .filter_map(|a| a.modified.clone().or_else(|| a.published.clone()))
+        .max()
+}
+
+/// Build `out` from the inputs. The file appears only when the build succeeds.
+pub fn build(out: &Path, inputs: &[String], built_at: &str) -> Result<BuildReport, DbError> {
+    let mut w = DbWriter::create(out)?;
+    let mut report = BuildReport::default();
+    for input in inputs {
+        let (forced, path) = parse_input(input);
+        if !path.exists() {
+            report
+                .warnings
+                .push(format!("{}: no such file or directory", path.display()));
+            continue;
+        }
+        let mut files = Vec::new();
+        files_under(&path, &mut files);
+        let mut per_kind: BTreeMap<FeedKind, (i64, Option<String>)> = BTreeMap::new();
+        for file in files {
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            if size > MAX_FEED_FILE {
+                report.warnings.push(format!(
+                    "{}: {size} bytes, over the {MAX_FEED_FILE}-byte limit: skipped",
+                    file.display()
+                ));
+                continue;
+            }
+            let text = match std::fs::read(&file) {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(e) => {
+                    report.warnings.push(format!("{}: {e}", file.display()));
+                    continue;
+                }
+            };
+            let Some(kind) = forced.or_else(|| detect(&file, &text)) else {
+                report.skipped += 1;
+                continue;
+            };
+            let origin = file.display().to_string();
+            match parse_file(kind, &origin, &text) {
+                Ok(Parsed::Advisories(a)) => {
+                    let e = per_kind.entry(kind).or_default();
+                    e.0 += a.len() as i64;
+                    e.1 = e.1.clone().max(newest(&a));
+                    report.advisories += a.len();
+                    w.add_advisories(&a)?;
+                }
+                Ok(Parsed::Enrichment(items)) => {
+                    per_kind.entry(kind).or_default().0 += items.len() as i64;
+                    report.enrichment += items.len();
+                    w.add_enrichment(&items)?;
+                }
+                Err(e) => report.warnings.push(e.to_string()),
+            }
+        }
+        for (kind, (records, newest)) in per_kind {
+            let s = SourceInfo {
+                feed: kind.as_str().to_owned(),
+                input: path.display().to_string(),
+                records,
+                newest,
+            };
+            w.add_source(&s)?;
+            report.sources.push(s);
+        }
+    }
+    w.finish(built_at)?;
+    Ok(report)
+}
+
+/// Build `out` from feed texts held in memory (the snapshot compiled into the binary).
+pub fn build_embedded(
+    out: &Path,
+    files: &[(FeedKind, &str, &str)],
+    built_at: &str,
+) -> Result<BuildReport, DbError> {
+    let mut w = DbWriter::create(out)?;
+    let mut report = BuildReport::default();
+    for (kind, origin, text) in files {
+        match parse_file(*kind, origin, text) {
+            Ok(Parsed::Advisories(a)) => {
+                report.advisories += a.len();
+                let s = SourceInfo {
+                    feed: kind.as_str().to_owned(),
+                    input: (*origin).to_owned(),
+                    records: a.len() as i64,
+                    newest: newest(&a),
+                };
+                w.add_advisories(&a)?;
+                w.add_source(&s)?;
+                report.sources.push(s);
+            }
+            Ok(Parsed::Enrichment(items)) => {
+                report.enrichment += items.len();
+                let s = SourceInfo {
+                    feed: kind.as_str().to_owned(),
+                    input: (*origin).to_owned(),
+                    records: items.len() as i64,
+                    newest: None,
+                };
+                w.add_enrichment(&items)?;
+                w.add_source(&s)?;
+                report.sources.push(s);
+            }
+            Err(e) => report.warnings.push(e.to_string()),
+        }
+    }
+    w.finish(built_at)?;
+    Ok(report)
+}
+
+/// Now, as RFC 3339 UTC (no time-zone crate needed for that).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, proleptic Gregorian).
+pub fn rfc3339(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_735_689_600), "2025-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn detection() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(detect(&p("data/DSA/list"), ""), Some(FeedKind::DebianDsa));
+        assert_eq!(detect(&p("x/README.md"), "# readme"), None);
+        assert_eq!(
+            detect(&p("kev.csv"), "cveID,vendorProject"),
+            Some(FeedKind::KevCsv)
+        );
+        assert_eq!(
+            detect(&p("a.json"), r#"{"id":"GO-1","affected":[]}"#),
+            Some(FeedKind::OsvJson)
+        );
+        assert_eq!(
+            detect(&p("a.json"), r#"{"document":{"csaf_version":"2.0"}}"#),
+            Some(FeedKind::RedhatCsaf)
+        );
+        assert_eq!(detect(&p("a.json"), "not json"), None);
+        assert_eq!(parse_input("osv-json:/x").0, Some(FeedKind::OsvJson));
+        assert_eq!(parse_input("/x:y").0, None);
+    }
+}
