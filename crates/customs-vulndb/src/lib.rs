@@ -1,4 +1,10 @@
-//! Advisory feeds and the vulnerability database (being written).
+//! Advisory feeds and the vulnerability database.
+//!
+//! Every upstream format is parsed into one model ([`Advisory`]: per namespace and package, a
+//! fixed version, no fix, won't fix, not affected, or OSV ranges), and stored in one SQLite file
+//! indexed by (namespace, package) so a scan queries only the packages it has ([`VulnDb`]).
+//! [`build`] reads files or folders (format detected, or `KIND:PATH`); [`update`] fetches the
+//! feeds over HTTP(S) first. CVE-keyed enrichment (NVD, KEV, EPSS) has its own tables.
 #![forbid(unsafe_code)]
 
 mod build;
