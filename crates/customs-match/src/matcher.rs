@@ -87,12 +87,16 @@ fn best_cvss(list: &[Cvss]) -> Option<&Cvss> {
 
 /// Match every package of the inventory.
 pub fn match_inventory(db: &VulnDb, inv: &Inventory) -> Result<MatchReport, MatchError> {
-    let ns = inv.distro.as_ref().map(namespaces).unwrap_or_default();
+    let ns: Vec<String> = inv.distro.as_ref().map(namespaces).unwrap_or_default();
+    // Only namespaces the database holds anything for: each empty one would cost a look-up per
+    // package.
+    let present: Vec<&String> = ns.iter().filter(|n| db.has(n, None)).collect();
+    let sid_fallback = db.has("debian:unstable", Some("debian-cve-list"));
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
     for pkg in &inv.packages {
         let mut per_pkg: Vec<Finding> = Vec::new();
-        for namespace in &ns {
+        for namespace in present.iter().copied() {
             let mut keys: Vec<&str> = Vec::new();
             match pkg.ecosystem {
                 Ecosystem::Deb | Ecosystem::Apk => keys.extend(pkg.source_name.as_deref()),
@@ -114,7 +118,10 @@ pub fn match_inventory(db: &VulnDb, inv: &Inventory) -> Result<MatchReport, Matc
                 // The tracker's CVE list states a release only where it differs from sid: a
                 // `- pkg VERSION` line without `[release]` holds for every release that has no
                 // line of its own.
-                if namespace.starts_with("debian:") && namespace != "debian:unstable" {
+                if sid_fallback
+                    && namespace.starts_with("debian:")
+                    && namespace != "debian:unstable"
+                {
                     let own: BTreeSet<String> =
                         hits.iter().map(|h| h.advisory.id.clone()).collect();
                     hits.extend(db.lookup("debian:unstable", key)?.into_iter().filter(|h| {

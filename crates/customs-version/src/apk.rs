@@ -37,7 +37,6 @@
 //! With these rules [`compare`](crate::compare) is still a total order on all strings.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
 
@@ -72,37 +71,13 @@ impl FromStr for ApkVersion {
     }
 }
 
-impl fmt::Display for ApkVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
-
-impl fmt::Debug for ApkVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ApkVersion").field(&self.original).finish()
-    }
-}
+crate::version_traits!(ApkVersion);
 
 impl Ord for ApkVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         compare(&self.original, &other.original)
     }
 }
-
-impl PartialOrd for ApkVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for ApkVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for ApkVersion {}
 
 /// The suffixes in sorting order.
 const SUFFIXES: [&[u8]; 9] = [

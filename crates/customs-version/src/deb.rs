@@ -22,7 +22,6 @@
 //! character; digit runs compare as numbers.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
 
@@ -88,37 +87,13 @@ impl FromStr for DebVersion {
     }
 }
 
-impl fmt::Display for DebVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
-
-impl fmt::Debug for DebVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DebVersion").field(&self.original).finish()
-    }
-}
+crate::version_traits!(DebVersion);
 
 impl Ord for DebVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         compare_layouts(&self.original, &self.layout, &other.original, &other.layout)
     }
 }
-
-impl PartialOrd for DebVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for DebVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for DebVersion {}
 
 /// dpkg's `isspace`: these are trimmed at both ends and rejected inside.
 fn is_space(c: char) -> bool {

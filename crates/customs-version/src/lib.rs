@@ -56,6 +56,39 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// Display, Debug and equality for a version type that keeps its `original` string and orders
+/// by its own `Ord`: equality is the ecosystem's (`1.0` == `0:1.0` in deb), not the string's.
+macro_rules! version_traits {
+    ($t:ident) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.original)
+            }
+        }
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($t)).field(&self.original).finish()
+            }
+        }
+
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == std::cmp::Ordering::Equal
+            }
+        }
+
+        impl Eq for $t {}
+    };
+}
+pub(crate) use version_traits;
+
 mod apk;
 mod deb;
 mod digits;

@@ -25,7 +25,6 @@
 //! `rpm.vercmp`, against which it has been checked.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
 
@@ -89,37 +88,13 @@ impl FromStr for RpmVersion {
     }
 }
 
-impl fmt::Display for RpmVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
-
-impl fmt::Debug for RpmVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("RpmVersion").field(&self.original).finish()
-    }
-}
+crate::version_traits!(RpmVersion);
 
 impl Ord for RpmVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         compare_layouts(&self.original, &self.layout, &other.original, &other.layout)
     }
 }
-
-impl PartialOrd for RpmVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for RpmVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for RpmVersion {}
 
 /// Splits an EVR as rpm does.
 pub(crate) fn parse(s: &str) -> Result<Layout, VersionError> {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::model::{Advisory, Affected, Cvss, Enrichment, Feed, Severity, Status};
 
 /// Bumped when the tables change; an older file is refused with a message to rebuild it.
-pub const DB_SCHEMA_VERSION: i64 = 1;
+pub const DB_SCHEMA_VERSION: i64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -219,7 +219,17 @@ impl DbWriter {
                 params![DB_SCHEMA_VERSION.to_string(), built_at],
             )
             .map_err(err)?;
-        self.conn.execute_batch("COMMIT; ANALYZE;").map_err(err)?;
+        // Which namespaces (and which feeds) hold anything, so a scan skips empty look-ups.
+        self.conn
+            .execute_batch(
+                "CREATE TABLE namespaces AS SELECT f.namespace AS namespace, a.feed AS feed, count(*) AS n
+                   FROM affected f JOIN advisories a ON a.rowid = f.advisory GROUP BY f.namespace, a.feed;",
+            )
+            .map_err(err)?;
+        // No ANALYZE: with the bundled SQLite's STAT4 statistics, every new bound value makes
+        // SQLite re-prepare the look-up (measured: 85% of a scan's time). The index on
+        // (namespace, package) is the right plan without statistics.
+        self.conn.execute_batch("COMMIT;").map_err(err)?;
         drop(self.conn);
         std::fs::rename(&tmp, &self.path).map_err(|e| DbError::Sqlite {
             path: self.path.clone(),
@@ -287,10 +297,33 @@ pub struct DbInfo {
     pub size_bytes: u64,
 }
 
+/// A path as an SQLite URI path: `%`, `?` and `#` escaped.
+fn uri_escape(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    abs.to_string_lossy()
+        .chars()
+        .map(|c| match c {
+            '%' => "%25".to_owned(),
+            '?' => "%3f".to_owned(),
+            '#' => "%23".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// The database's build time and newest advisory date, without counting rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct DbMeta {
+    pub built_at: Option<String>,
+    pub newest_advisory: Option<String>,
+}
+
 /// A read-only handle on a database file.
 pub struct VulnDb {
     conn: Connection,
     path: PathBuf,
+    /// (namespace, feed) pairs that hold statements.
+    present: std::collections::HashSet<(String, String)>,
 }
 
 impl VulnDb {
@@ -305,11 +338,19 @@ impl VulnDb {
                 why: "no such file".to_owned(),
             });
         }
+        // immutable=1: the file is never written while open (a rebuild replaces it by rename), so
+        // SQLite can skip the per-query file locks and journal checks, which otherwise cost
+        // three system calls per look-up; mmap serves pages without a read call each.
+        let uri = format!("file:{}?immutable=1", uri_escape(path));
         let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(err)?;
+        conn.execute_batch("PRAGMA mmap_size = 1073741824;")
+            .map_err(err)?;
         let version: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -333,9 +374,17 @@ impl VulnDb {
                 found,
             });
         }
+        let present = conn
+            .prepare("SELECT namespace, feed FROM namespaces")
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                    .map(|rows| rows.filter_map(Result::ok).collect())
+            })
+            .map_err(err)?;
         Ok(Self {
             conn,
             path: path.to_owned(),
+            present,
         })
     }
 
@@ -526,6 +575,29 @@ impl VulnDb {
             out.push((head, affected));
         }
         Ok(out)
+    }
+
+    /// Whether any statement is in `namespace` (from `feed`, when given).
+    pub fn has(&self, namespace: &str, feed: Option<&str>) -> bool {
+        self.present
+            .iter()
+            .any(|(n, f)| n == namespace && feed.is_none_or(|want| want == f))
+    }
+
+    pub fn meta(&self) -> Result<DbMeta, DbError> {
+        Ok(DbMeta {
+            built_at: self
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = 'built_at'", [], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(|e| self.err(e))?,
+            newest_advisory: self
+                .conn
+                .query_row("SELECT max(newest) FROM sources", [], |r| r.get(0))
+                .map_err(|e| self.err(e))?,
+        })
     }
 
     pub fn info(&self) -> Result<DbInfo, DbError> {

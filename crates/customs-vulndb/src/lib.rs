@@ -17,7 +17,7 @@ pub use build::{
     BuildReport, FeedKind, build, build_embedded, detect, now_rfc3339, parse_input, rfc3339,
 };
 pub use db::{
-    AdvisoryHead, DB_SCHEMA_VERSION, DbError, DbInfo, DbWriter, Epss, Hit, Kev, NvdRecord,
+    AdvisoryHead, DB_SCHEMA_VERSION, DbError, DbInfo, DbMeta, DbWriter, Epss, Hit, Kev, NvdRecord,
     SourceInfo, VulnDb,
 };
 pub use feeds::FeedError;

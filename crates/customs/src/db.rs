@@ -112,7 +112,13 @@ pub(crate) fn open(args: &DbArgs, quiet: bool) -> Result<VulnDb> {
         return Ok(VulnDb::open(p)?);
     }
     let path = default_db().context("no home directory: pass --db FILE")?;
-    if !path.is_file() {
+    // A default database from an older customs is rebuilt rather than refused.
+    let stale = path.is_file()
+        && matches!(
+            VulnDb::open(&path),
+            Err(customs_vulndb::DbError::Schema { .. })
+        );
+    if !path.is_file() || stale {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
         }
@@ -150,9 +156,9 @@ fn days_from_civil(s: &str) -> Option<i64> {
 
 /// A warning when the data is old; never a failure.
 pub(crate) fn age_warning(db: &VulnDb) -> Option<String> {
-    let info = db.info().ok()?;
+    let meta = db.meta().ok()?;
     let now = customs_vulndb::now_rfc3339();
-    let newest = info.newest_advisory.clone().or(info.built_at.clone())?;
+    let newest = meta.newest_advisory.or(meta.built_at)?;
     let days = days_between(&newest, &now)?;
     (days > 7).then(|| {
         format!(

@@ -47,7 +47,7 @@ pub(crate) fn inventory(source: &str, common: &CommonArgs, list_files: bool) -> 
 
 pub(crate) fn run(args: &SbomArgs) -> Result<ExitCode> {
     let inv = inventory(&args.source, &args.common, args.files)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &inv)?;
@@ -55,6 +55,7 @@ pub(crate) fn run(args: &SbomArgs) -> Result<ExitCode> {
         }
         Format::Table => print_table(&mut out, &inv)?,
     }
+    out.flush()?;
     if !args.common.quiet && !inv.warnings.is_empty() {
         let mut err = std::io::stderr().lock();
         for w in &inv.warnings {

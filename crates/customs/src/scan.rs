@@ -95,11 +95,11 @@ pub(crate) fn scan(
     let db = crate::db::open(db, common.quiet)?;
     let inv = crate::sbom::inventory(source, common, false)?;
     let report = customs_match::match_inventory(&db, &inv)?;
-    let info = db.info()?;
+    let m = db.meta()?;
     let meta = DbMeta {
-        path: info.path.display().to_string(),
-        built_at: info.built_at,
-        newest_advisory: info.newest_advisory,
+        path: db.path().display().to_string(),
+        built_at: m.built_at,
+        newest_advisory: m.newest_advisory,
     };
     Ok((inv, report, meta, crate::db::age_warning(&db)))
 }
@@ -120,7 +120,7 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitCode> {
         .filter(|f| wanted.is_empty() || wanted.contains(&f.severity))
         .collect();
     let hidden = report.findings.len() - shown.len();
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Format::Json => {
             let r = ScanReport {
@@ -143,6 +143,7 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitCode> {
         }
         Format::Table => print_table(&mut out, &inv, &shown, hidden, &report.namespaces)?,
     }
+    out.flush()?;
     if !args.common.quiet {
         let mut err = std::io::stderr().lock();
         for w in &inv.warnings {

@@ -620,7 +620,10 @@ fn explain_says_why_and_why_not() {
     let db = build_db(work.path(), &["debian-tracker/data/DSA/list"]);
     let root = bullseye_root(&|pkg, _| (pkg == "libssl1.1").then(|| "1.1.1n-0+deb11u3".to_owned()));
     let src = format!("dir:{}", root.path().display());
-    let r = customs(&["explain", "--db", &db, "CVE-2023-0286", &src], work.path());
+    let r = customs(
+        &["explain", "--db", &db, "CVE-2023-0286", &src],
+        work.path(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     for want in [
         "FINDING DSA-5343-1 in libssl1.1 1.1.1n-0+deb11u3",
@@ -629,11 +632,27 @@ fn explain_says_why_and_why_not() {
         "rule:            installed 1.1.1n-0+deb11u3 < fixed 1.1.1n-0+deb11u4",
         "data source:     debian-dsa record",
     ] {
-        assert!(r.stdout.contains(want), "missing {want:?} in:\n{}", r.stdout);
+        assert!(
+            r.stdout.contains(want),
+            "missing {want:?} in:\n{}",
+            r.stdout
+        );
     }
     // The unmodified image is past the fix: explain says so.
-    let clean = format!("dir:{}", corpus().join("bullseye-minbase/bundle/rootfs").display());
-    let r = customs(&["explain", "--db", &db, "CVE-2023-0286", &clean], work.path());
+    let clean = format!(
+        "dir:{}",
+        corpus().join("bullseye-minbase/bundle/rootfs").display()
+    );
+    let r = customs(
+        &["explain", "--db", &db, "CVE-2023-0286", &clean],
+        work.path(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("NO FINDING") && r.stdout.contains(">= fixed 1.1.1n-0+deb11u4: already fixed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("NO FINDING")
+            && r.stdout
+                .contains(">= fixed 1.1.1n-0+deb11u4: already fixed"),
+        "{}",
+        r.stdout
+    );
 }
