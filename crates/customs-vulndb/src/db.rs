@@ -297,6 +297,25 @@ pub struct DbInfo {
     pub size_bytes: u64,
 }
 
+/// An advisory head from the first ten columns of a row, in the `advisories` table's order:
+/// id, aliases, feed, record, published, modified, summary, severity, cvss, withdrawn.
+fn head_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryHead> {
+    let aliases: String = r.get(1)?;
+    let cvss: String = r.get(8)?;
+    Ok(AdvisoryHead {
+        id: r.get(0)?,
+        aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+        feed: r.get(2)?,
+        record: r.get(3)?,
+        published: r.get(4)?,
+        modified: r.get(5)?,
+        summary: r.get(6)?,
+        severity: sev_parse(r.get(7)?),
+        cvss: serde_json::from_str(&cvss).unwrap_or_default(),
+        withdrawn: r.get(9)?,
+    })
+}
+
 /// A path as an SQLite URI path: `%`, `?` and `#` escaped.
 fn uri_escape(path: &Path) -> String {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
@@ -408,22 +427,9 @@ impl VulnDb {
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map(params![namespace, package], |r| {
-                let aliases: String = r.get(1)?;
-                let cvss: String = r.get(8)?;
                 let status: String = r.get(12)?;
                 Ok((
-                    AdvisoryHead {
-                        id: r.get(0)?,
-                        aliases: serde_json::from_str(&aliases).unwrap_or_default(),
-                        feed: r.get(2)?,
-                        record: r.get(3)?,
-                        published: r.get(4)?,
-                        modified: r.get(5)?,
-                        summary: r.get(6)?,
-                        severity: sev_parse(r.get(7)?),
-                        cvss: serde_json::from_str(&cvss).unwrap_or_default(),
-                        withdrawn: r.get(9)?,
-                    },
+                    head_from_row(r)?,
                     r.get::<_, String>(10)?,
                     r.get::<_, String>(11)?,
                     status,
@@ -527,22 +533,7 @@ impl VulnDb {
                 .query_row(
                     "SELECT id, aliases, feed, record, published, modified, summary, severity, cvss, withdrawn FROM advisories WHERE rowid = ?1",
                     [rowid],
-                    |r| {
-                        let aliases: String = r.get(1)?;
-                        let cvss: String = r.get(8)?;
-                        Ok(AdvisoryHead {
-                            id: r.get(0)?,
-                            aliases: serde_json::from_str(&aliases).unwrap_or_default(),
-                            feed: r.get(2)?,
-                            record: r.get(3)?,
-                            published: r.get(4)?,
-                            modified: r.get(5)?,
-                            summary: r.get(6)?,
-                            severity: sev_parse(r.get(7)?),
-                            cvss: serde_json::from_str(&cvss).unwrap_or_default(),
-                            withdrawn: r.get(9)?,
-                        })
-                    },
+                    head_from_row,
                 )
                 .map_err(|e| self.err(e))?;
             let mut st = self
