@@ -70,6 +70,20 @@ fn found(v: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+fn strings(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The first finding for a package.
+fn first_of<'a>(v: &'a Value, pkg: &str) -> &'a Value {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["package"]["name"] == pkg)
+        .unwrap_or_else(|| panic!("no finding for {pkg}"))
+}
+
 fn ids(v: &Value) -> BTreeSet<String> {
     v["findings"]
         .as_array()
@@ -140,23 +154,15 @@ fn alpine_310_against_its_secdb() {
         work.path(),
         &[],
     );
-    let want: BTreeSet<String> = [
+    let want = strings(&[
         "busybox CVE-2019-5747",
         "libcrypto1.1 CVE-2019-1547",
         "libcrypto1.1 CVE-2019-1549",
         "libcrypto1.1 CVE-2019-1563",
         "musl CVE-2019-14697",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect();
+    ]);
     assert_eq!(ids(&v), want);
-    let musl = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["package"]["name"] == "musl")
-        .unwrap();
+    let musl = first_of(&v, "musl");
     assert_eq!(musl["fixed_versions"][0], "1.1.22-r3");
     assert_eq!(musl["status"], "fixed");
     assert_eq!(musl["data_source"]["namespace"], "alpine:3.10");
@@ -225,20 +231,12 @@ fn bullseye_against_the_dsa_and_dla_lists() {
         work.path(),
         &[],
     );
-    let want: BTreeSet<String> = [
+    let want = strings(&[
         "libgnutls30 DSA-5349-1 [CVE-2023-0361]",
         "libssl1.1 DSA-5343-1 [CVE-2022-2097 CVE-2022-4304 CVE-2022-4450 CVE-2023-0215 CVE-2023-0286]",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect();
+    ]);
     assert_eq!(found(&v), want);
-    let ssl = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["package"]["name"] == "libssl1.1")
-        .unwrap();
+    let ssl = first_of(&v, "libssl1.1");
     assert_eq!(ssl["data_source"]["package"], "openssl");
     assert_eq!(ssl["fixed_versions"][0], "1.1.1n-0+deb11u4");
     assert_eq!(ssl["installed_version"], "1.1.1n-0+deb11u3");
