@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run every test of customs on a fresh Debian machine with the Rust toolchain:
 #   1. install the Debian packages the tests use (image build tools, rpm for reference lists),
-#   2. build the real test images from Debian's archive (../shared/tools/build-images.sh; cached
-#      under $CUSTOMS_CORPUS after the first run),
+#   2. start the local registries (../shared/tools/registry-up.sh all) and build the real test
+#      images from Debian's archive (../shared/tools/build-images.sh; cached under
+#      $CUSTOMS_CORPUS after the first run), pushing them to the registry,
 #   3. cargo test the whole workspace.
 # Tests that need the image corpus fail loudly when it is missing; nothing is skipped.
 set -euo pipefail
@@ -11,20 +12,26 @@ SHARED="${CUSTOMS_SHARED:-$ROOT/../shared}"
 export CUSTOMS_SHARED="$SHARED"
 export CUSTOMS_CORPUS="${CUSTOMS_CORPUS:-/var/tmp/customs-corpus}"
 
-need=(debootstrap umoci skopeo jq rpm dpkg-query objcopy curl npm)
+# command -> Debian package; only what is missing is installed (this machine's Node.js may come
+# from elsewhere with its own npm, which conflicts with Debian's npm package).
+need=(debootstrap:debootstrap umoci:umoci skopeo:skopeo jq:jq rpm:rpm dpkg-query:dpkg
+      objcopy:binutils curl:curl npm:npm docker-registry:docker-registry htpasswd:apache2-utils
+      openssl:openssl python3:python3 ss:iproute2)
 missing=()
-for t in "${need[@]}"; do command -v "$t" >/dev/null || missing+=("$t"); done
+for t in "${need[@]}"; do command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}"); done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "== installing test prerequisites (missing: ${missing[*]})"
+  echo "== installing test prerequisites: ${missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-    debootstrap umoci skopeo jq rpm binutils curl npm docker-registry apache2-utils >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-echo "== building the test image corpus in $CUSTOMS_CORPUS (cached after the first run)"
+echo "== starting the local registries (plain :5000, basic auth :5001, TLS :5002, bearer token :5003)"
+bash "$SHARED/tools/registry-up.sh" all
+
+echo "== building the test image corpus in $CUSTOMS_CORPUS and pushing it (cached after the first run)"
 t0=$(date +%s)
-if ! PUSH=0 bash "$SHARED/tools/build-images.sh" > "${TMPDIR:-/tmp}/customs-build-images.log" 2>&1; then
+if ! PUSH=1 bash "$SHARED/tools/build-images.sh" > "${TMPDIR:-/tmp}/customs-build-images.log" 2>&1; then
   tail -40 "${TMPDIR:-/tmp}/customs-build-images.log" >&2
   echo "build-images.sh failed (log above)" >&2
   exit 1

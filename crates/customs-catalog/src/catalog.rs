@@ -57,10 +57,7 @@ pub enum CatalogError {
 /// Inventory an opened image.
 pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, CatalogError> {
     let analyzers = analyzer::all();
-    let mut set = analyzer::set_version(analyzers);
-    if opts.list_files {
-        set.push_str("-files");
-    }
+    let set = crate::cache::cache_set_version(opts.list_files);
     let cache = opts.cache_dir.as_ref().map(|d| LayerCache::new(d, &set));
     let mut warnings: Vec<Warning> = Vec::new();
 
@@ -133,7 +130,7 @@ fn read_layers(
     let n = image.layers.len();
     let mut slots: Vec<Option<LayerFacts>> = vec![None; n];
     let mut cached = vec![false; n];
-    let mut todo: Vec<(usize, LayerReader)> = Vec::new();
+    let mut todo: Vec<usize> = Vec::new();
     for (i, layer) in image.layers.iter().enumerate() {
         if let (Some(c), Some(d)) = (cache, &layer.diff_id)
             && let Some(f) = c.get(d)
@@ -142,20 +139,34 @@ fn read_layers(
             cached[i] = true;
             continue;
         }
-        // Opening checks that every blob is there before any work starts.
-        todo.push((i, image.open_layer(i, opts.limits.stream)?));
+        todo.push(i);
     }
-    // Largest first, so two workers finish together.
-    todo.sort_by_key(|(i, _)| std::cmp::Reverse(image.layers[*i].size.unwrap_or(0)));
+    // Popped from the end: the largest layer first, so the workers finish together.
+    todo.sort_by_key(|i| image.layers[*i].size.unwrap_or(0));
     let queue = Mutex::new(todo);
     let done: Mutex<Vec<(usize, LayerFacts, Option<std::io::Error>)>> = Mutex::new(Vec::new());
+    let failed: Mutex<Option<ImageError>> = Mutex::new(None);
     let workers = opts.jobs.clamp(1, n.max(1));
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 loop {
+                    if failed.lock().map_or(true, |f| f.is_some()) {
+                        break;
+                    }
                     let next = queue.lock().map(|mut q| q.pop()).ok().flatten();
-                    let Some((i, mut reader)) = next else { break };
+                    let Some(i) = next else { break };
+                    // Opened here, not up front: for a registry, opening starts the download,
+                    // and only as many run at once as there are workers.
+                    let mut reader: LayerReader = match image.open_layer(i, opts.limits.stream) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            if let Ok(mut f) = failed.lock() {
+                                f.get_or_insert(e);
+                            }
+                            break;
+                        }
+                    };
                     let name = image.describe_layer(i);
                     let (facts, err) =
                         crate::walk::walk_tar(&mut reader, analyzers, &name, opts.list_files);
@@ -168,25 +179,18 @@ fn read_layers(
             });
         }
     });
+    if let Some(e) = failed.into_inner().ok().flatten() {
+        return Err(CatalogError::Image(e));
+    }
     let mut done = done.into_inner().unwrap_or_default();
     done.sort_by_key(|(i, _, _)| *i);
     for (i, facts, err) in done {
-        // A layer that is not what the manifest says is not the image the user named: refuse
-        // it rather than report on something else.
-        if let Some(ImageError::DigestMismatch {
-            what,
-            expected,
-            actual,
-        }) = err
-            .as_ref()
-            .and_then(|e| e.get_ref())
-            .and_then(|e| e.downcast_ref::<ImageError>())
-        {
-            return Err(CatalogError::Image(ImageError::DigestMismatch {
-                what: what.clone(),
-                expected: expected.clone(),
-                actual: actual.clone(),
-            }));
+        // A layer that is not what the manifest says is not the image the user named, and a
+        // download that failed after its retries read only part of it: refuse both rather
+        // than report on something else.
+        let (err, fatal) = split_fatal(err);
+        if let Some(e) = fatal {
+            return Err(CatalogError::Image(e));
         }
         match err {
             Some(problem) => warnings.push(Warning {
@@ -212,6 +216,35 @@ fn read_layers(
         slots.into_iter().map(Option::unwrap_or_default).collect(),
         cached,
     ))
+}
+
+/// Separate the stream errors that end the scan (a blob that is not what the manifest names,
+/// a download that failed for good) from those that only make a layer partial. The tar reader
+/// wraps what it reads, so the cause is looked for along the whole chain.
+fn split_fatal(err: Option<std::io::Error>) -> (Option<std::io::Error>, Option<ImageError>) {
+    let Some(e) = err else {
+        return (None, None);
+    };
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.get_ref().map(|i| i as _);
+    while let Some(c) = cur {
+        match c.downcast_ref::<ImageError>() {
+            Some(ImageError::DigestMismatch {
+                what,
+                expected,
+                actual,
+            }) => {
+                let fatal = ImageError::DigestMismatch {
+                    what: what.clone(),
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                };
+                return (None, Some(fatal));
+            }
+            Some(ImageError::Registry(r)) => return (None, Some(ImageError::Registry(r.clone()))),
+            _ => cur = c.source(),
+        }
+    }
+    (Some(e), None)
 }
 
 fn image_meta(image: &Image, cached: &[bool]) -> ImageMeta {

@@ -27,6 +27,7 @@ mod rpm;
 mod rpmdb;
 mod walk;
 
+pub use cache::cache_set_version;
 pub use catalog::{CatalogError, CatalogOptions, Limits, catalog};
 pub use inventory::{
     Distro, Ecosystem, FileEntry, FileMeta, ImageMeta, Inventory, LayerMeta, Package,

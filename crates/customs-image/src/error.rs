@@ -43,6 +43,8 @@ pub enum ImageError {
     },
     #[error("{reference}: {why}")]
     Ambiguous { reference: String, why: String },
+    #[error(transparent)]
+    Registry(#[from] customs_registry::RegistryError),
 }
 
 impl ImageError {

@@ -74,15 +74,16 @@ impl Image {
             ImageError::invalid(&self.source.reference, "a root filesystem has no layers")
         })?;
         let what = store.describe(&layer.blob);
-        let blob = store
-            .open(&layer.blob)?
-            .ok_or_else(|| ImageError::MissingBlob {
-                what: self.source.reference.clone(),
-                digest: layer
-                    .digest
-                    .as_ref()
-                    .map_or_else(|| layer.blob.clone(), ToString::to_string),
-            })?;
+        let blob =
+            store
+                .open_sized(&layer.blob, layer.size)?
+                .ok_or_else(|| ImageError::MissingBlob {
+                    what: self.source.reference.clone(),
+                    digest: layer
+                        .digest
+                        .as_ref()
+                        .map_or_else(|| layer.blob.clone(), ToString::to_string),
+                })?;
         if let Some(want) = layer.size
             && want != blob.size
         {
@@ -110,6 +111,8 @@ pub struct OpenOptions {
     /// customs passes its own cache directory. Without one, compressed archives are refused.
     pub scratch_dir: Option<PathBuf>,
     pub limits: StreamLimits,
+    /// The client for registry sources; one with default options is made when `None`.
+    pub registry: Option<customs_registry::Client>,
 }
 
 impl Default for OpenOptions {
@@ -118,6 +121,7 @@ impl Default for OpenOptions {
             platform: Platform::host(),
             scratch_dir: None,
             limits: StreamLimits::default(),
+            registry: None,
         }
     }
 }
@@ -140,6 +144,19 @@ pub fn open(src: &SourceRef, opts: &OpenOptions) -> Result<Image, ImageError> {
         reference: src.input.clone(),
     };
     match kind {
+        SourceKind::Registry => {
+            let Some(image) = src.image.clone() else {
+                return Err(ImageError::BadSource {
+                    input: src.input.clone(),
+                    why: "no image reference".to_owned(),
+                });
+            };
+            let client = match &opts.registry {
+                Some(c) => c.clone(),
+                None => customs_registry::Client::new(customs_registry::ClientOptions::default())?,
+            };
+            open_registry(source, client, image, platform)
+        }
         SourceKind::Dir => {
             if !src.path.is_dir() {
                 return Err(ImageError::BadSource {
@@ -209,6 +226,73 @@ fn read_blob(store: &Store, reference: &str, d: &Digest) -> Result<Vec<u8>, Imag
         });
     }
     Ok(bytes)
+}
+
+/// Fetch the manifest a reference names, check it, and resolve it to one image. Only the
+/// manifest(s) and the config are fetched here; layers are streamed when the catalog reads them.
+fn open_registry(
+    source: SourceInfo,
+    client: customs_registry::Client,
+    image: customs_registry::Reference,
+    platform: &Platform,
+) -> Result<Image, ImageError> {
+    let fetched = client.manifest(&image, image.manifest_ref())?;
+    let what = format!("{image} (manifest)");
+    let digest = match &image.digest {
+        Some(pinned) => {
+            let d: Digest = pinned.parse()?;
+            check_bytes(&what, &d, &fetched.bytes)?;
+            d
+        }
+        None => Digest::compute(crate::Algorithm::Sha256, &fetched.bytes),
+    };
+    // The header is the registry's word for what it sent: a mismatch means the bytes changed
+    // on the way.
+    if let Some(h) = &fetched.digest_header
+        && let Ok(d) = h.parse::<Digest>()
+    {
+        check_bytes(&what, &d, &fetched.bytes)?;
+    }
+    let desc = Descriptor {
+        media_type: fetched.media_type.clone(),
+        digest,
+        size: i64::try_from(fetched.bytes.len()).ok(),
+        platform: None,
+        annotations: std::collections::BTreeMap::new(),
+    };
+    let store = Store::Registry { client, image };
+    resolve_from(
+        source,
+        Arc::new(store),
+        desc,
+        Some(fetched.bytes),
+        platform,
+        0,
+        &mut HashSet::new(),
+    )
+}
+
+fn check_bytes(what: &str, d: &Digest, bytes: &[u8]) -> Result<(), ImageError> {
+    if d.matches(bytes) {
+        return Ok(());
+    }
+    Err(ImageError::DigestMismatch {
+        what: what.to_owned(),
+        expected: d.to_string(),
+        actual: Digest::compute(d.algorithm(), bytes).to_string(),
+    })
+}
+
+/// A manifest or index named by digest: a blob in a layout, a manifest endpoint in a registry.
+fn read_manifest(store: &Store, reference: &str, d: &Digest) -> Result<Vec<u8>, ImageError> {
+    match store {
+        Store::Registry { client, image } => {
+            let fetched = client.manifest(image, &d.to_string())?;
+            check_bytes(&store.describe(&d.blob_path()), d, &fetched.bytes)?;
+            Ok(fetched.bytes)
+        }
+        _ => read_blob(store, reference, d),
+    }
 }
 
 fn open_layout(
@@ -399,6 +483,19 @@ fn resolve(
     depth: usize,
     visited: &mut HashSet<Digest>,
 ) -> Result<Image, ImageError> {
+    resolve_from(source, store, desc, None, platform, depth, visited)
+}
+
+/// [`resolve`], with the first manifest's bytes already in hand (and checked) when given.
+fn resolve_from(
+    source: SourceInfo,
+    store: Arc<Store>,
+    desc: Descriptor,
+    prefetched: Option<Vec<u8>>,
+    platform: &Platform,
+    depth: usize,
+    visited: &mut HashSet<Digest>,
+) -> Result<Image, ImageError> {
     let reference = source.reference.clone();
     if depth > MAX_DEPTH || !visited.insert(desc.digest.clone()) {
         return Err(ImageError::invalid(
@@ -410,7 +507,10 @@ fn resolve(
         ));
     }
     let what = store.describe(&desc.digest.blob_path());
-    let bytes = read_blob(&store, &reference, &desc.digest)?;
+    let bytes = match prefetched {
+        Some(b) => b,
+        None => read_manifest(&store, &reference, &desc.digest)?,
+    };
     match manifest::parse(&what, &bytes, desc.media_type.as_deref())? {
         Parsed::Index(idx) => {
             let entries: Vec<&Descriptor> = idx.manifests.iter().collect();

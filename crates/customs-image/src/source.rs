@@ -17,6 +17,8 @@ pub enum SourceKind {
     DockerArchive,
     /// An unpacked root filesystem.
     Dir,
+    /// An image in an OCI distribution registry.
+    Registry,
 }
 
 impl SourceKind {
@@ -26,6 +28,7 @@ impl SourceKind {
             Self::OciArchive => "oci-archive",
             Self::DockerArchive => "docker-archive",
             Self::Dir => "dir",
+            Self::Registry => "registry",
         }
     }
 }
@@ -47,17 +50,47 @@ pub struct SourceRef {
     pub input: String,
     /// The kind was detected, not named: a compressed archive is re-detected once decompressed.
     pub detected: bool,
+    /// The image reference, for a registry source.
+    pub image: Option<customs_registry::Reference>,
 }
 
 impl SourceRef {
     /// Parse `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF|:@N]`,
-    /// `dir:DIR`, or a bare path (detected by [`detect`]). The path part may itself contain
-    /// `:`; the shortest prefix that exists on disk is taken as the path.
+    /// `dir:DIR`, `registry:REF` (or `docker://REF`), or a bare path (detected by [`detect`]).
+    /// The path part may itself contain `:`; the shortest prefix that exists on disk is taken
+    /// as the path. A bare input that is not a path on disk is read as an image reference, as
+    /// `docker pull` would (`nginx:1.25`, `127.0.0.1:5000/app@sha256:…`).
     pub fn parse(input: &str) -> Result<Self, ImageError> {
         let bad = |why: String| ImageError::BadSource {
             input: input.to_owned(),
             why,
         };
+        let named_registry = input
+            .strip_prefix("registry:")
+            .or_else(|| input.strip_prefix("docker://"));
+        let bare_reference = !Path::new(input).exists()
+            && !["oci:", "oci-archive:", "docker-archive:", "dir:"]
+                .iter()
+                .any(|k| input.starts_with(k));
+        if let Some(r) = named_registry.or(bare_reference.then_some(input)) {
+            let image = customs_registry::Reference::parse(r).map_err(|e| {
+                if named_registry.is_some() {
+                    bad(e.to_string())
+                } else {
+                    bad(format!(
+                        "no such file or directory, and not an image reference ({e})"
+                    ))
+                }
+            })?;
+            return Ok(Self {
+                kind: SourceKind::Registry,
+                path: PathBuf::new(),
+                selector: None,
+                input: input.to_owned(),
+                detected: named_registry.is_none(),
+                image: Some(image),
+            });
+        }
         let (kind, rest) = match input.split_once(':') {
             Some(("oci", r)) => (Some(SourceKind::Oci), r),
             Some(("oci-archive", r)) => (Some(SourceKind::OciArchive), r),
@@ -95,6 +128,7 @@ impl SourceRef {
             selector,
             input: input.to_owned(),
             detected,
+            image: None,
         })
     }
 }
@@ -192,5 +226,18 @@ mod tests {
         assert_eq!(s.kind, SourceKind::Dir);
         assert!(SourceRef::parse("oci:/nonexistent/x").is_err());
         assert!(SourceRef::parse("dir:").is_err());
+        let s = SourceRef::parse("nginx:1.25").unwrap();
+        assert_eq!(s.kind, SourceKind::Registry);
+        assert_eq!(s.image.unwrap().to_string(), "docker.io/library/nginx:1.25");
+        let s = SourceRef::parse("docker://127.0.0.1:5000/debian-app:1").unwrap();
+        assert_eq!(s.kind, SourceKind::Registry);
+        assert!(!s.detected);
+        let s = SourceRef::parse("registry:ghcr.io/org/app").unwrap();
+        assert_eq!(s.image.unwrap().registry, "ghcr.io");
+        // Not a path and not a reference: the message says both.
+        let e = SourceRef::parse("/nonexistent/Dir")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not an image reference"), "{e}");
     }
 }

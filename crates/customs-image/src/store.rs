@@ -18,6 +18,11 @@ pub(crate) struct Blob {
 pub(crate) enum Store {
     Dir(PathBuf),
     Archive(ArchiveIndex),
+    /// Blobs fetched from a registry as they are read.
+    Registry {
+        client: customs_registry::Client,
+        image: customs_registry::Reference,
+    },
 }
 
 impl fmt::Debug for Store {
@@ -25,6 +30,7 @@ impl fmt::Debug for Store {
         match self {
             Self::Dir(p) => write!(f, "Dir({})", p.display()),
             Self::Archive(a) => write!(f, "Archive({})", a.display().display()),
+            Self::Registry { image, .. } => write!(f, "Registry({image})"),
         }
     }
 }
@@ -35,11 +41,39 @@ impl Store {
         match self {
             Self::Dir(root) => root.join(rel).display().to_string(),
             Self::Archive(a) => format!("{}!{rel}", a.display().display()),
+            Self::Registry { image, .. } => match registry_digest(rel) {
+                Some(d) => format!("{}/{}@{d}", image.registry, image.repository),
+                None => format!("{}/{} {rel}", image.registry, image.repository),
+            },
+        }
+    }
+
+    /// Open a blob whose size the manifest gives; a registry download needs it to resume.
+    pub(crate) fn open_sized(
+        &self,
+        rel: &str,
+        size: Option<u64>,
+    ) -> Result<Option<Blob>, ImageError> {
+        match self {
+            Self::Registry { client, image } => {
+                let digest = registry_digest(rel)
+                    .ok_or_else(|| ImageError::invalid(self.describe(rel), "not a blob path"))?;
+                let reader = client.blob(image, &digest, size)?;
+                let size = reader.expected_len().unwrap_or(0);
+                Ok(Some(Blob {
+                    reader: Box::new(RegistryBlob(reader)),
+                    size,
+                }))
+            }
+            _ => self.open(rel),
         }
     }
 
     /// Open `rel` (a relative, `/`-separated path). `Ok(None)` when it does not exist.
     pub(crate) fn open(&self, rel: &str) -> Result<Option<Blob>, ImageError> {
+        if matches!(self, Self::Registry { .. }) {
+            return self.open_sized(rel, None);
+        }
         let Some(rel) = crate::archive::normalize(rel) else {
             return Err(ImageError::invalid(
                 self.describe(rel),
@@ -78,6 +112,7 @@ impl Store {
                     size,
                 }))
             }
+            Self::Registry { .. } => unreachable!("registry blobs are opened above"),
         }
     }
 
@@ -110,6 +145,39 @@ impl Store {
         match self {
             Self::Dir(p) => p,
             Self::Archive(a) => a.display(),
+            Self::Registry { .. } => Path::new(""),
         }
+    }
+}
+
+/// `blobs/ALG/HEX` back to `ALG:HEX`.
+fn registry_digest(rel: &str) -> Option<String> {
+    let mut parts = rel.strip_prefix("blobs/")?.splitn(2, '/');
+    Some(format!("{}:{}", parts.next()?, parts.next()?))
+}
+
+/// A registry download whose failures surface as [`ImageError::Registry`] inside the I/O
+/// error, so the catalog can tell a failed pull (fatal) from a bad layer (a warning).
+struct RegistryBlob(customs_registry::BlobReader);
+
+impl Read for RegistryBlob {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            if !e
+                .get_ref()
+                .is_some_and(|i| i.is::<customs_registry::RegistryError>())
+            {
+                return e;
+            }
+            let kind = e.kind();
+            match e
+                .into_inner()
+                .map(|i| i.downcast::<customs_registry::RegistryError>())
+            {
+                Some(Ok(r)) => std::io::Error::other(ImageError::Registry(*r)),
+                Some(Err(other)) => std::io::Error::new(kind, other),
+                None => std::io::Error::from(kind),
+            }
+        })
     }
 }

@@ -4,8 +4,8 @@
 //! decompression bombs.
 
 use std::io::{self, BufRead, BufReader, Read};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::digest::Hasher;
 use crate::{Digest, ImageError};
@@ -111,9 +111,25 @@ impl<R: Read> Read for Guard<R> {
     }
 }
 
+/// The raw blob reader, shared so that a failed decode can still read the blob to its end.
+type RawBlob = Arc<Mutex<Verify<Box<dyn Read + Send>>>>;
+
+struct Shared(RawBlob);
+
+impl Read for Shared {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("layer reader poisoned"))?
+            .read(buf)
+    }
+}
+
 /// A layer's uncompressed tar stream.
 pub struct LayerReader {
     inner: Box<dyn Read + Send>,
+    raw: RawBlob,
+    drained: bool,
     compression: Compression,
     compressed: Arc<AtomicU64>,
 }
@@ -138,7 +154,8 @@ impl LayerReader {
             what: what.clone(),
             label: "blob digest",
         };
-        let mut buffered = BufReader::with_capacity(256 << 10, verify);
+        let raw: RawBlob = Arc::new(Mutex::new(verify));
+        let mut buffered = BufReader::with_capacity(256 << 10, Shared(raw.clone()));
         let head = buffered
             .fill_buf()
             .map_err(|e| ImageError::invalid(what.to_string(), e.to_string()))?;
@@ -190,9 +207,36 @@ impl LayerReader {
         };
         Ok(Self {
             inner,
+            raw,
+            drained: false,
             compression,
             compressed,
         })
+    }
+
+    /// A decode error in a blob that is not what the manifest names is a digest mismatch, not
+    /// a corrupt layer: read the rest of the raw blob so its digest decides which it is.
+    fn explain(&mut self, e: io::Error) -> io::Error {
+        let ours = e
+            .get_ref()
+            .is_some_and(|i| i.downcast_ref::<ImageError>().is_some());
+        if ours || self.drained {
+            return e;
+        }
+        self.drained = true;
+        let Ok(mut raw) = self.raw.lock() else {
+            return e;
+        };
+        match io::copy(&mut *raw, &mut io::sink()) {
+            Err(d)
+                if d.get_ref()
+                    .and_then(|i| i.downcast_ref::<ImageError>())
+                    .is_some_and(|i| matches!(i, ImageError::DigestMismatch { .. })) =>
+            {
+                d
+            }
+            _ => e,
+        }
     }
 
     pub fn compression(&self) -> Compression {
@@ -213,7 +257,7 @@ impl LayerReader {
 
 impl Read for LayerReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
+        self.inner.read(buf).map_err(|e| self.explain(e))
     }
 }
 
@@ -272,6 +316,28 @@ mod tests {
             LayerReader::new(Box::new(io::Cursor::new(z)), "bomb", None, None, limits).unwrap();
         let err = io::copy(&mut r, &mut io::sink()).unwrap_err().to_string();
         assert!(err.contains("decompression bomb"), "{err}");
+    }
+
+    #[test]
+    fn corrupt_blob_is_a_digest_mismatch_not_a_bad_layer() {
+        let plain: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i * 7919).to_le_bytes())
+            .collect();
+        let z = gz(&plain);
+        let d = Digest::compute(crate::Algorithm::Sha256, &z);
+        let mut bad = z.clone();
+        let mid = bad.len() / 2;
+        bad[mid] ^= 0xff;
+        let mut r = LayerReader::new(
+            Box::new(io::Cursor::new(bad)),
+            "c",
+            Some(&d),
+            None,
+            StreamLimits::default(),
+        )
+        .unwrap();
+        let err = io::copy(&mut r, &mut io::sink()).unwrap_err().to_string();
+        assert!(err.contains("digest mismatch"), "{err}");
     }
 
     #[test]

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod cache;
 mod db;
 mod explain;
+mod pull;
 mod sbom;
 mod scan;
 mod version;
@@ -37,6 +39,9 @@ enum Command {
     /// Version ordering per ecosystem.
     #[command(subcommand)]
     Version(version::VersionCmd),
+    /// Inspect and prune customs' cache.
+    #[command(subcommand)]
+    Cache(cache::CacheCmd),
 }
 
 /// Options every command that reads images shares.
@@ -55,6 +60,11 @@ pub(crate) struct CommonArgs {
     /// Print nothing but the result.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+    /// Say more on standard error: registry retries, and what a pull cost.
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
+    #[command(flatten)]
+    pub(crate) registry: pull::RegistryArgs,
 }
 
 impl CommonArgs {
@@ -63,11 +73,7 @@ impl CommonArgs {
         if let Some(d) = &self.cache_dir {
             return Some(d.clone());
         }
-        let xdg = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache"));
-        xdg.or(home).map(|d| d.join("customs"))
+        cache::default_root()
     }
 }
 
@@ -88,6 +94,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Db(cmd) => db::run(&cmd),
         Command::Version(cmd) => version::run(&cmd),
+        Command::Cache(cmd) => cache::run(&cmd),
     };
     match result {
         Ok(code) => code,

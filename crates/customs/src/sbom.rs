@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use customs_catalog::{CatalogOptions, Inventory};
-use customs_image::{OpenOptions, Platform, SourceRef};
+use customs_image::{OpenOptions, Platform, SourceKind, SourceRef};
 
 use crate::{CommonArgs, Format};
 
 #[derive(clap::Args)]
 pub(crate) struct SbomArgs {
+    /// An image reference (nginx:1.25, 127.0.0.1:5000/app@sha256:…, registry:REF),
     /// oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|:@N], dir:DIR, or a
     /// path whose kind is detected.
     source: String,
@@ -31,18 +32,41 @@ pub(crate) fn inventory(source: &str, common: &CommonArgs, list_files: bool) -> 
         None => Platform::host(),
     };
     let cache_root = common.cache_root();
+    let client = match src.kind {
+        SourceKind::Registry => Some(crate::pull::client(
+            &common.registry,
+            common.quiet,
+            common.verbose,
+        )?),
+        _ => None,
+    };
     let opts = OpenOptions {
         platform,
         scratch_dir: cache_root.as_ref().map(|c| c.join("tmp")),
+        registry: client.clone(),
         ..OpenOptions::default()
     };
-    let image = customs_image::open(&src, &opts)?;
-    let catalog_opts = CatalogOptions {
+    let mut catalog_opts = CatalogOptions {
         cache_dir: if common.no_cache { None } else { cache_root },
         list_files,
         ..CatalogOptions::default()
     };
-    customs_catalog::catalog(&image, &catalog_opts).with_context(|| format!("cataloguing {source}"))
+    if client.is_some() {
+        // Downloads wait on the network more than on the CPU.
+        catalog_opts.jobs = catalog_opts.jobs.max(4);
+    }
+    let result = customs_image::open(&src, &opts)
+        .map_err(anyhow::Error::from)
+        .and_then(|image| {
+            customs_catalog::catalog(&image, &catalog_opts)
+                .with_context(|| format!("cataloguing {source}"))
+        });
+    if let Some(c) = &client
+        && common.verbose
+    {
+        crate::pull::report(c);
+    }
+    result
 }
 
 pub(crate) fn run(args: &SbomArgs) -> Result<ExitCode> {

@@ -2,9 +2,12 @@
 //! binary against real images (built by ../shared/tools/build-images.sh), real package
 //! databases from ../shared/data, and images generated here (the hostile corpus).
 
+mod cachecmd;
 mod common;
 mod corpus;
 mod fixtures;
 mod hostile;
 mod packagedb;
+mod proxy;
+mod registry;
 mod scan;

@@ -1,0 +1,29 @@
+//! An OCI distribution client for customs.
+//!
+//! - [`Reference`]: image references normalised as docker does (`nginx` is
+//!   `docker.io/library/nginx:latest`).
+//! - [`Client`]: the `/v2/` ping (scheme and auth method), manifests and blobs; anonymous, HTTP
+//!   Basic and bearer-token auth (the `WWW-Authenticate: Bearer realm=…` flow, tokens cached for
+//!   their lifetime), credentials from the command line or docker's config and credential
+//!   helpers; retries with exponential backoff and jitter on resets, timeouts, 429 (honouring
+//!   `Retry-After`) and 5xx; blob streams that resume with `Range` requests.
+//! - TLS is rustls with the system roots plus `--ca-cert` files. Plain HTTP and unverified TLS
+//!   only for registries named as insecure; plain HTTP also for loopback, as docker allows.
+//!
+//! This crate moves bytes; it does not judge them. Digests are checked by `customs-image`
+//! while it reads.
+
+#![forbid(unsafe_code)]
+
+mod auth;
+mod client;
+mod error;
+mod reference;
+
+pub use auth::{Credential, Secret, docker_config_credential};
+pub use client::{
+    BlobProgress, BlobReader, Client, ClientOptions, FetchedManifest, MANIFEST_ACCEPT,
+    MAX_MANIFEST, Observer, Stats,
+};
+pub use error::RegistryError;
+pub use reference::{DOCKER_HUB, DOCKER_HUB_API, DOCKER_HUB_AUTH_KEY, Reference, is_loopback_host};

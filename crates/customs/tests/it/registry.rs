@@ -1,0 +1,856 @@
+//! Pulling from a real registry: the CNCF distribution registry (Debian's `docker-registry`)
+//! started by `scripts/test.sh` with `../shared/tools/registry-up.sh all`, holding the corpus
+//! pushed by `build-images.sh`. Faults come from a real proxy on loopback (`proxy.rs`), not
+//! from a mock registry.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{self, LayerTar, Run, corpus, customs};
+use crate::proxy::{Fault, FaultProxy, Rule};
+
+const PLAIN: &str = "127.0.0.1:5000";
+const BASIC: &str = "127.0.0.1:5001";
+const TLS: &str = "127.0.0.1:5002";
+const TOKEN: &str = "127.0.0.1:5003";
+const USER: &str = "scanner";
+const PASS: &str = "scanner-pass";
+
+fn registry_root() -> PathBuf {
+    corpus()
+        .parent()
+        .expect("corpus has a parent")
+        .join("registry")
+}
+
+/// Every variant must answer: a missing registry fails the test, it never skips it.
+fn registries_up() {
+    for hp in [PLAIN, BASIC, TLS, TOKEN] {
+        let addr: SocketAddr = hp.parse().unwrap();
+        assert!(
+            TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok(),
+            "no registry at {hp}: start them with ../shared/tools/registry-up.sh all \
+             (scripts/test.sh does)"
+        );
+    }
+}
+
+fn summary(image: &str) -> Value {
+    let p = corpus().join(image).join("summary.json");
+    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+}
+
+/// (name, version, ecosystem, layer diff_id) per package: what must agree between forms.
+fn packages(inv: &Value) -> Vec<String> {
+    let mut rows: Vec<String> = inv["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {} {}",
+                p["name"].as_str().unwrap_or(""),
+                p["version"].as_str().unwrap_or(""),
+                p["ecosystem"].as_str().unwrap_or(""),
+                p["layer"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Run customs with stdin fed and the environment cleaned of docker settings.
+fn run(args: &[&str], cache: &Path, stdin: Option<&str>, env: &[(&str, &Path)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_customs"));
+    cmd.args(args)
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("CUSTOMS_REGISTRY_USERNAME");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let Some(input) = stdin else {
+        return common::customs_with(&mut cmd, cache);
+    };
+    let mut child = cmd
+        .env("CUSTOMS_CACHE_DIR", cache)
+        .env("HOME", cache.join("home"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn sbom_ok(args: &[&str], cache: &Path) -> Value {
+    let mut all = vec!["sbom", "--format", "json"];
+    all.extend_from_slice(args);
+    let r = run(&all, cache, None, &[]);
+    assert_eq!(r.code, 0, "customs {all:?} failed: {}", r.stderr);
+    r.json()
+}
+
+#[test]
+fn registry_scan_gives_the_layout_inventory_for_every_tag() {
+    registries_up();
+    let cache = tempfile::tempdir().unwrap();
+    let layout = common::sbom(
+        &format!("oci:{}:1", corpus().join("debian-app/oci").display()),
+        cache.path(),
+        &["--no-cache"],
+    );
+    let want = packages(&layout);
+    assert!(want.len() >= 88, "{} packages", want.len());
+    let manifest = summary("debian-app")["manifest_digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for tag in ["1", "1-docker", "1-zstd", "1-index"] {
+        let reference = format!("{PLAIN}/debian-app:{tag}");
+        let inv = sbom_ok(&["--no-cache", &reference], cache.path());
+        let layers = inv["image"]["layers"].as_array().unwrap();
+        // The zstd and docker forms re-compress: their layer diff_ids are what must agree.
+        assert_eq!(packages(&inv), want, "{reference}");
+        assert_eq!(layers.len(), 2, "{reference}");
+        assert_eq!(inv["source"]["kind"], "registry");
+        assert_eq!(inv["source"]["reference"], reference);
+        if tag == "1" || tag == "1-index" {
+            assert_eq!(inv["image"]["manifest_digest"], manifest.as_str(), "{tag}");
+        }
+    }
+    // By digest, in the plain `docker.io`-style short form and with the registry named.
+    let by_digest = sbom_ok(
+        &["--no-cache", &format!("{PLAIN}/debian-app@{manifest}")],
+        cache.path(),
+    );
+    assert_eq!(packages(&by_digest), want);
+    let named = sbom_ok(
+        &["--no-cache", &format!("docker://{PLAIN}/debian-app:1")],
+        cache.path(),
+    );
+    assert_eq!(packages(&named), want);
+}
+
+#[test]
+fn platform_is_chosen_from_the_index() {
+    registries_up();
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("{PLAIN}/debian-app:1-index");
+    let inv = sbom_ok(
+        &["--no-cache", "--platform", "linux/amd64", &reference],
+        cache.path(),
+    );
+    assert_eq!(inv["image"]["architecture"], "amd64");
+    let r = customs(
+        &[
+            "sbom",
+            "--no-cache",
+            "--platform",
+            "linux/arm64",
+            &reference,
+        ],
+        cache.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no image for platform linux/arm64") && r.stderr.contains("linux/amd64"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn basic_auth_with_and_without_credentials() {
+    registries_up();
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("{BASIC}/debian-app:1");
+    let ok = run(
+        &[
+            "sbom",
+            "--no-cache",
+            "--format",
+            "json",
+            "--username",
+            USER,
+            "--password-stdin",
+            &reference,
+        ],
+        cache.path(),
+        Some(&format!("{PASS}\n")),
+        &[],
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.json()["packages"].as_array().unwrap().len() >= 88);
+
+    let anon = customs(&["sbom", "--no-cache", &reference], cache.path());
+    assert_eq!(anon.code, 2);
+    assert!(
+        anon.stderr.contains("unauthorized (HTTP 401)")
+            && anon.stderr.contains("authentication required")
+            && anon.stderr.contains("--password-stdin"),
+        "{}",
+        anon.stderr
+    );
+
+    let secret = "wrong-Pa55word-do-not-print";
+    let wrong = run(
+        &[
+            "sbom",
+            "--no-cache",
+            "-v",
+            "--username",
+            USER,
+            "--password-stdin",
+            &reference,
+        ],
+        cache.path(),
+        Some(secret),
+        &[],
+    );
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong.stderr.contains("HTTP 401")
+            && wrong
+                .stderr
+                .contains("rejected the credentials of user \"scanner\""),
+        "{}",
+        wrong.stderr
+    );
+    assert!(!wrong.stderr.contains(secret) && !wrong.stdout.contains(secret));
+}
+
+#[test]
+fn bearer_tokens_anonymous_and_with_credentials() {
+    registries_up();
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("{TOKEN}/debian-app:1");
+    // Anonymous pull: the token server grants `pull` to anyone. One token serves the
+    // manifest, the config and both layers: the token pull costs one request more than the
+    // same pull from the registry without auth.
+    let anon = run(
+        &["sbom", "--no-cache", "-v", &reference],
+        cache.path(),
+        None,
+        &[],
+    );
+    assert_eq!(anon.code, 0, "{}", anon.stderr);
+    let plain = run(
+        &["sbom", "--no-cache", "-v", &format!("{PLAIN}/debian-app:1")],
+        cache.path(),
+        None,
+        &[],
+    );
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    assert_eq!(
+        requests(&anon.stderr),
+        requests(&plain.stderr) + 1,
+        "token:\n{}\nplain:\n{}",
+        anon.stderr,
+        plain.stderr
+    );
+
+    let ok = run(
+        &[
+            "sbom",
+            "--no-cache",
+            "--format",
+            "json",
+            "--username",
+            USER,
+            "--password-stdin",
+            &reference,
+        ],
+        cache.path(),
+        Some(PASS),
+        &[],
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+
+    let secret = "Not-The-Password-42";
+    let wrong = run(
+        &[
+            "sbom",
+            "--no-cache",
+            "--username",
+            USER,
+            "--password-stdin",
+            &reference,
+        ],
+        cache.path(),
+        Some(secret),
+        &[],
+    );
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong.stderr.contains("token server") && wrong.stderr.contains("HTTP 401"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(!wrong.stderr.contains(secret));
+}
+
+/// N from the `registry: N requests, …` line of `--verbose`.
+fn requests(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("registry: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request count in {stderr}"))
+}
+
+#[test]
+fn a_silent_registry_times_out() {
+    // Accepts connections and never answers, like a hung server.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let r = customs(
+        &[
+            "sbom",
+            "--no-cache",
+            "--registry-timeout",
+            "1",
+            "--retries",
+            "1",
+            &format!("{addr}/silent:1"),
+        ],
+        cache.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("timed out"), "{}", r.stderr);
+    // Bounded by the timeout and the retries, not by the 60-second default.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn tls_needs_its_ca_or_an_insecure_opt_in() {
+    registries_up();
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("{TLS}/debian-app:1");
+    let ca = registry_root().join("tls/ca.crt");
+    assert!(ca.is_file(), "{} missing", ca.display());
+
+    let refused = customs(&["sbom", "--no-cache", &reference], cache.path());
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("UnknownIssuer") && refused.stderr.contains("--ca-cert"),
+        "{}",
+        refused.stderr
+    );
+    let with_ca = sbom_ok(
+        &["--no-cache", "--ca-cert", ca.to_str().unwrap(), &reference],
+        cache.path(),
+    );
+    assert!(with_ca["packages"].as_array().unwrap().len() >= 88);
+    let insecure = sbom_ok(
+        &["--no-cache", "--insecure-registry", TLS, &reference],
+        cache.path(),
+    );
+    assert_eq!(packages(&insecure), packages(&with_ca));
+
+    let bad_ca = cache.path().join("not-a-cert.pem");
+    std::fs::write(&bad_ca, "hello").unwrap();
+    let r = customs(
+        &[
+            "sbom",
+            "--no-cache",
+            "--ca-cert",
+            bad_ca.to_str().unwrap(),
+            &reference,
+        ],
+        cache.path(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not-a-cert.pem"), "{}", r.stderr);
+}
+
+fn write_docker_config(dir: &Path, json: &Value) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("config.json"), serde_json::to_vec(json).unwrap()).unwrap();
+}
+
+#[test]
+fn credentials_from_docker_config_and_helpers() {
+    use base64_like::encode;
+    registries_up();
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("{BASIC}/debian-app:1");
+
+    // `auths` with the base64 USER:PASSWORD docker login writes.
+    let cfg = cache.path().join("docker-auths");
+    write_docker_config(
+        &cfg,
+        &serde_json::json!({"auths": {BASIC: {"auth": encode(&format!("{USER}:{PASS}"))}}}),
+    );
+    let r = run(
+        &["sbom", "--no-cache", &reference],
+        cache.path(),
+        None,
+        &[("DOCKER_CONFIG", &cfg)],
+    );
+    assert_eq!(r.code, 0, "auths: {}", r.stderr);
+
+    // `credHelpers`: docker-credential-NAME on PATH answers `get` with JSON.
+    let bin = cache.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-customstest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread server\necho \"$server\" >> \"$(dirname \"$0\")/asked\"\n\
+             printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASS}\"}}' \"$server\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let path = PathBuf::from(path);
+    let cfg = cache.path().join("docker-helpers");
+    write_docker_config(
+        &cfg,
+        &serde_json::json!({"credHelpers": {BASIC: "customstest"}}),
+    );
+    let r = run(
+        &["sbom", "--no-cache", &reference],
+        cache.path(),
+        None,
+        &[("DOCKER_CONFIG", &cfg), ("PATH", &path)],
+    );
+    assert_eq!(r.code, 0, "credHelpers: {}", r.stderr);
+    let asked = std::fs::read_to_string(bin.join("asked")).unwrap();
+    assert!(asked.contains(BASIC), "helper asked for {asked:?}");
+
+    // `credsStore` covers every registry, here the token registry with credentials.
+    let cfg = cache.path().join("docker-store");
+    write_docker_config(&cfg, &serde_json::json!({"credsStore": "customstest"}));
+    let r = run(
+        &["sbom", "--no-cache", &format!("{TOKEN}/debian-app:1")],
+        cache.path(),
+        None,
+        &[("DOCKER_CONFIG", &cfg), ("PATH", &path)],
+    );
+    assert_eq!(r.code, 0, "credsStore: {}", r.stderr);
+    assert!(
+        std::fs::read_to_string(bin.join("asked"))
+            .unwrap()
+            .contains(TOKEN)
+    );
+
+    // A helper that is configured but missing is an error that names it, not a silent anonymous pull.
+    let cfg = cache.path().join("docker-missing");
+    write_docker_config(
+        &cfg,
+        &serde_json::json!({"credHelpers": {BASIC: "nosuchhelper"}}),
+    );
+    let r = run(
+        &["sbom", "--no-cache", &reference],
+        cache.path(),
+        None,
+        &[("DOCKER_CONFIG", &cfg)],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("docker-credential"), "{}", r.stderr);
+}
+
+/// Base64 for the docker config test, written here to keep the test crate's dependencies small.
+mod base64_like {
+    pub(crate) fn encode(s: &str) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let b = s.as_bytes();
+        let mut out = String::new();
+        for chunk in b.chunks(3) {
+            let n = chunk.len();
+            let v = (u32::from(chunk[0]) << 16)
+                | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*chunk.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= n {
+                    out.push(T[((v >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+#[test]
+fn missing_tag_and_repository_are_404() {
+    registries_up();
+    let cache = tempfile::tempdir().unwrap();
+    for reference in [
+        format!("{PLAIN}/debian-app:no-such-tag"),
+        format!("{PLAIN}/no-such/repository:1"),
+        format!("{PLAIN}/debian-app@sha256:{}", "0".repeat(64)),
+    ] {
+        let r = customs(&["sbom", "--no-cache", &reference], cache.path());
+        assert_eq!(r.code, 2, "{reference}");
+        assert!(
+            r.stderr.contains("not found (HTTP 404)") && r.stderr.contains("MANIFEST_UNKNOWN"),
+            "{reference}: {}",
+            r.stderr
+        );
+    }
+    let r = customs(&["sbom", "--no-cache", "Upper/Case:1"], cache.path());
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not an image reference"), "{}", r.stderr);
+}
+
+/// Push a small image of our own, unique to this run, so corrupting its blobs in the
+/// registry's storage touches nothing another test reads. Returns (reference, layer digest,
+/// manifest digest).
+fn push_unique(name: &str) -> (String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let stamp = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let status = common::dpkg_stanza("customs-probe", "1.0-1");
+    let layer = LayerTar::new()
+        .dir("var/lib/dpkg")
+        .file("var/lib/dpkg/status", status.as_bytes())
+        .file("etc/stamp", stamp.as_bytes())
+        .finish();
+    let manifest = common::write_layout(dir.path(), &[layer], common::Comp::Gzip);
+    let reference = format!("{PLAIN}/customs-test/{name}:1");
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:1", dir.path().display()),
+            &format!("docker://{reference}"),
+        ])
+        .output()
+        .expect("skopeo (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "skopeo push: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(
+            dir.path()
+                .join("blobs/sha256")
+                .join(manifest.trim_start_matches("sha256:")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let layer = m["layers"][0]["digest"].as_str().unwrap().to_owned();
+    (reference, layer, manifest)
+}
+
+/// Flip one byte of a blob in the registry's filesystem storage, keeping its length.
+fn corrupt_in_storage(digest: &str) {
+    let hex = digest.trim_start_matches("sha256:");
+    let data = registry_root()
+        .join("storage/docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data");
+    let mut bytes = std::fs::read(&data).unwrap_or_else(|e| panic!("{}: {e}", data.display()));
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&data, bytes).unwrap();
+}
+
+#[test]
+fn blob_corrupted_in_the_registry_is_refused() {
+    registries_up();
+    let (reference, layer, _) = push_unique("corrupt-layer");
+    let cache = tempfile::tempdir().unwrap();
+    // Before: the image reads.
+    let inv = sbom_ok(&["--no-cache", &reference], cache.path());
+    assert_eq!(inv["packages"][0]["name"], "customs-probe");
+    corrupt_in_storage(&layer);
+    let r = customs(&["sbom", "--no-cache", &reference], cache.path());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("digest mismatch") && r.stderr.contains(&layer),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn manifest_digest_is_verified() {
+    registries_up();
+    let (reference, _, manifest) = push_unique("corrupt-manifest");
+    let cache = tempfile::tempdir().unwrap();
+    let by_digest = reference.replace(":1", &format!("@{manifest}"));
+    sbom_ok(&["--no-cache", &by_digest], cache.path());
+    corrupt_in_storage(&manifest);
+    for r in [&by_digest, &reference] {
+        let out = customs(&["sbom", "--no-cache", r], cache.path());
+        assert_eq!(out.code, 2, "{r}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("digest mismatch") && out.stderr.contains(&manifest),
+            "{r}: {}",
+            out.stderr
+        );
+    }
+}
+
+fn plain_upstream() -> SocketAddr {
+    PLAIN.parse().unwrap()
+}
+
+#[test]
+fn retries_through_resets_503_and_429_and_resumes_cut_downloads() {
+    registries_up();
+    let proxy = FaultProxy::start(plain_upstream());
+    let cache = tempfile::tempdir().unwrap();
+    let s = summary("debian-app");
+    let big = s["layers"][0]["digest"].as_str().unwrap().to_owned();
+    let rule = |path: &str, times: usize, fault: Fault| Rule {
+        path_contains: path.to_owned(),
+        method: None,
+        times,
+        fault,
+    };
+    proxy.add(rule(
+        "/manifests/",
+        2,
+        Fault::Status {
+            code: 503,
+            retry_after: None,
+        },
+    ));
+    proxy.add(rule(
+        "/blobs/",
+        1,
+        Fault::Status {
+            code: 429,
+            retry_after: Some(1),
+        },
+    ));
+    proxy.add(rule("/blobs/", 1, Fault::Reset));
+    proxy.add(rule(&big, 1, Fault::CutAfter(5 << 20)));
+    proxy.add(rule(
+        "/blobs/",
+        1,
+        Fault::Status {
+            code: 502,
+            retry_after: None,
+        },
+    ));
+    let reference = format!("{}/debian-app:1", proxy.host_port());
+    let r = run(
+        &["sbom", "--format", "json", "--no-cache", "-v", &reference],
+        cache.path(),
+        None,
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let want = packages(&common::sbom(
+        &format!("oci:{}:1", corpus().join("debian-app/oci").display()),
+        cache.path(),
+        &["--no-cache"],
+    ));
+    assert_eq!(packages(&r.json()), want);
+    // Each fault shows as a retry line, and the summary counts them.
+    let retries = r.stderr.lines().filter(|l| l.starts_with("retry ")).count();
+    assert!(retries >= 5, "{retries} retry lines in:\n{}", r.stderr);
+    assert!(
+        r.stderr.contains("HTTP 503") && r.stderr.contains("HTTP 429"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("resumed downloads"), "{}", r.stderr);
+    assert!(r.stderr.contains(" 1 resumed downloads"), "{}", r.stderr);
+    // The cut download went on from where it broke, with a Range request.
+    let resumed = proxy
+        .log()
+        .into_iter()
+        .filter(|l| l.path.contains(&big) && l.range.is_some())
+        .collect::<Vec<_>>();
+    assert!(
+        resumed.iter().any(|l| l
+            .range
+            .as_deref()
+            .is_some_and(|r| r.starts_with("bytes=") && r != "bytes=0-")),
+        "no Range request for {big}: {:?}",
+        proxy.log()
+    );
+}
+
+#[test]
+fn blobs_redirected_to_storage_are_followed() {
+    registries_up();
+    let proxy = FaultProxy::start(plain_upstream());
+    proxy.add(Rule {
+        path_contains: "/blobs/".to_owned(),
+        method: Some("GET".to_owned()),
+        times: 100,
+        fault: Fault::Redirect(plain_upstream()),
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("{}/debian-app:1", proxy.host_port());
+    let inv = sbom_ok(&["--no-cache", &reference], cache.path());
+    assert!(inv["packages"].as_array().unwrap().len() >= 88);
+    let redirected = proxy
+        .log()
+        .iter()
+        .filter(|l| l.path.contains("/blobs/") && l.status == 307)
+        .count();
+    assert_eq!(redirected, 3, "config and two layers: {:?}", proxy.log());
+}
+
+#[test]
+fn registry_that_dies_mid_pull_gives_a_clean_error() {
+    registries_up();
+    let proxy = FaultProxy::start(plain_upstream());
+    let big = summary("debian-app")["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    proxy.add(Rule {
+        path_contains: big.clone(),
+        method: None,
+        times: 1,
+        fault: Fault::DieAfter(2 << 20),
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("{}/debian-app:1", proxy.host_port());
+    let r = customs(
+        &["sbom", "--no-cache", "-v", "--retries", "3", &reference],
+        cache.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("customs: error:")
+            && r.stderr.contains(&big)
+            && r.stderr.contains("gave up after"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    // Nothing half-read was cached.
+    let layers = cache.path().join("layers");
+    assert!(!layers.exists() || common::files_under(&layers).is_empty());
+}
+
+#[test]
+fn warm_scan_fetches_only_manifest_and_config() {
+    registries_up();
+    let proxy = FaultProxy::start(plain_upstream());
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("{}/debian-app:1", proxy.host_port());
+    let cold = sbom_ok(&[&reference], cache.path());
+    let s = summary("debian-app");
+    let layer_digests: Vec<String> = s["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect();
+    for d in &layer_digests {
+        assert_eq!(proxy.count("GET", d), 1, "cold scan reads {d} once");
+    }
+    proxy.clear_log();
+    let warm = sbom_ok(&[&reference], cache.path());
+    assert_eq!(packages(&warm), packages(&cold));
+    let log = proxy.log();
+    let fetched: Vec<&str> = log
+        .iter()
+        .filter(|l| l.path.contains("/manifests/") || l.path.contains("/blobs/"))
+        .map(|l| l.path.as_str())
+        .collect();
+    assert_eq!(fetched.len(), 2, "{log:?}");
+    assert_eq!(proxy.count("GET", "/manifests/1"), 1, "{log:?}");
+    let config = s["config_digest"].as_str().unwrap();
+    assert_eq!(
+        proxy.count("GET", &format!("/blobs/{config}")),
+        1,
+        "{log:?}"
+    );
+    for d in &layer_digests {
+        assert_eq!(proxy.count("GET", d), 0, "warm scan must not download {d}");
+    }
+    assert!(
+        warm["image"]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["cached"] == true)
+    );
+}
+
+#[test]
+fn progress_bars_on_a_terminal_only() {
+    registries_up();
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("{PLAIN}/debian-app:1");
+    let layer = summary("debian-app")["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")[..12]
+        .to_owned();
+    // `script` gives the command a pseudo-terminal, as a user's shell would.
+    let cmd = format!(
+        "{} sbom --no-cache -f json {reference} > /dev/null",
+        env!("CARGO_BIN_EXE_customs")
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("CUSTOMS_CACHE_DIR", cache.path())
+        .output()
+        .expect("script (util-linux)");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{tty}");
+    assert!(
+        tty.contains(&layer) && tty.contains("MiB"),
+        "no progress bar in {tty:?}"
+    );
+    // Not a terminal, or --quiet on one: no bar.
+    let piped = customs(
+        &["sbom", "--no-cache", "-f", "json", &reference],
+        cache.path(),
+    );
+    assert!(!piped.stderr.contains(&layer), "{}", piped.stderr);
+    let out = Command::new("script")
+        .args(["-qec", &format!("{cmd} -q"), "/dev/null"])
+        .env("CUSTOMS_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&layer));
+}
