@@ -15,6 +15,19 @@ pub(crate) trait Analyzer: Sync {
     fn roots(&self) -> &'static [Root];
     /// Whether the file at `path` (relative, normalised, e.g. `var/lib/dpkg/status`) is wanted.
     fn wants(&self, path: &str) -> bool;
+    /// Whether the entry is wanted, given its mode bits too (0 for links). The path decides by
+    /// default; a binary analyzer asks for executables wherever they are.
+    fn wants_entry(&self, path: &str, mode: u32) -> bool {
+        let _ = mode;
+        self.wants(path)
+    }
+    /// Whether a wanted file is worth reading whole, judged by its first [`SNIFF`] bytes (fewer
+    /// if it is shorter), so an analyzer that looks at every executable reads only the head of
+    /// those it cannot use.
+    fn sniff(&self, head: &[u8]) -> bool {
+        let _ = head;
+        true
+    }
     /// Files larger than this are skipped with a warning, which bounds memory.
     fn max_size(&self) -> u64;
     /// Parse the file's bytes. The error says what is wrong with the file.
@@ -63,6 +76,10 @@ pub(crate) fn all() -> &'static [&'static dyn Analyzer] {
         &crate::dpkg::DpkgAnalyzer,
         &crate::apk::ApkAnalyzer,
         &crate::rpmdb::RpmAnalyzer,
+        &crate::langs::PythonAnalyzer,
+        &crate::langs::NpmAnalyzer,
+        &crate::langs::LockAnalyzer,
+        &crate::langs::BinaryAnalyzer,
     ]
 }
 
@@ -78,7 +95,17 @@ pub(crate) fn set_version(analyzers: &[&dyn Analyzer]) -> String {
     s
 }
 
-/// The analyzer that wants `path`, if any.
-pub(crate) fn route<'a>(analyzers: &[&'a dyn Analyzer], path: &str) -> Option<&'a dyn Analyzer> {
-    analyzers.iter().copied().find(|a| a.wants(path))
+/// How many bytes [`Analyzer::sniff`] sees.
+pub(crate) const SNIFF: usize = 64;
+
+/// The analyzer that wants `path` (with mode bits `mode`, 0 for links), if any.
+pub(crate) fn route<'a>(
+    analyzers: &[&'a dyn Analyzer],
+    path: &str,
+    mode: u32,
+) -> Option<&'a dyn Analyzer> {
+    analyzers
+        .iter()
+        .copied()
+        .find(|a| a.wants_entry(path, mode))
 }

@@ -82,6 +82,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, Catalo
     collect_dpkg(&merged, distro.as_ref(), &mut packages);
     collect_apk(&merged, distro.as_ref(), &mut packages);
     collect_rpm(&merged, distro.as_ref(), &mut packages);
+    crate::langpkgs::collect(&merged, &mut packages);
     for p in &mut packages {
         p.layer = p
             .layer_index
@@ -332,6 +333,9 @@ fn collect_dpkg(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
                 layer_index: m.layer_of(db, &key),
                 found_in: format!("/{db}"),
                 paths,
+                dev: false,
+                evidence: Vec::new(),
+                owns: Vec::new(),
             });
         }
     }
@@ -365,6 +369,9 @@ fn collect_apk(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
             layer_index: m.layer_of(db, &p.name),
             found_in: format!("/{db}"),
             paths: p.files.clone(),
+            dev: false,
+            evidence: Vec::new(),
+            owns: Vec::new(),
         });
     }
 }
@@ -438,6 +445,9 @@ fn collect_rpm(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
             layer_index: m.layer_of(db, &key),
             found_in: format!("/{db}"),
             paths: p.files.clone(),
+            dev: false,
+            evidence: Vec::new(),
+            owns: Vec::new(),
         });
     }
 }

@@ -23,6 +23,9 @@ pub(crate) enum Fact {
     DpkgList(Vec<String>),
     ApkInstalled(Vec<ApkPackage>),
     RpmDb(Vec<RpmPackage>),
+    /// Language packages a metadata file, lockfile or binary names (possibly none: a binary
+    /// that is neither Go nor cargo-auditable still hides what a lower layer had there).
+    Lang(Vec<crate::lang::LangPackage>),
 }
 
 /// What stands at a wanted path in one layer.

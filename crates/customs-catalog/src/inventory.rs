@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::facts::FileMeta;
 
 /// The inventory JSON schema's version. Bump the minor for additions, the major for changes.
-pub const SCHEMA_VERSION: &str = "customs.inventory/1.0";
+pub const SCHEMA_VERSION: &str = "customs.inventory/1.1";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
@@ -83,16 +83,70 @@ pub enum Ecosystem {
     Deb,
     Apk,
     Rpm,
+    Pypi,
+    Npm,
+    Cargo,
+    Golang,
 }
 
 impl Ecosystem {
+    /// The purl type, which is also how the inventory spells the ecosystem.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Deb => "deb",
             Self::Apk => "apk",
             Self::Rpm => "rpm",
+            Self::Pypi => "pypi",
+            Self::Npm => "npm",
+            Self::Cargo => "cargo",
+            Self::Golang => "golang",
         }
     }
+
+    /// Whether this is an OS package manager's (as opposed to a language's).
+    pub fn is_os(self) -> bool {
+        matches!(self, Self::Deb | Self::Apk | Self::Rpm)
+    }
+
+    /// The OSV ecosystem name advisories use for a language ecosystem.
+    pub fn osv_name(self) -> Option<&'static str> {
+        match self {
+            Self::Pypi => Some("PyPI"),
+            Self::Npm => Some("npm"),
+            Self::Cargo => Some("crates.io"),
+            Self::Golang => Some("Go"),
+            _ => None,
+        }
+    }
+
+    /// The name as advisories key it: PyPI names are compared PEP 503-normalised.
+    pub fn match_name(self, name: &str) -> String {
+        match self {
+            Self::Pypi => pep503(name),
+            _ => name.to_owned(),
+        }
+    }
+}
+
+/// PEP 503: lower case, and every run of `-`, `_` and `.` becomes one `-`.
+pub fn pep503(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+            continue;
+        }
+        if sep {
+            out.push('-');
+        }
+        sep = false;
+        out.extend(c.to_lowercase());
+    }
+    if sep {
+        out.push('-');
+    }
+    out
 }
 
 impl fmt::Display for Ecosystem {
@@ -114,9 +168,23 @@ pub struct Package {
     /// diff_id of the layer that introduced this package at this version.
     pub layer: Option<Digest>,
     pub layer_index: Option<usize>,
-    /// The package database it was read from.
+    /// The package database it was read from (for a language package: the best evidence,
+    /// installed metadata over a binary over a lockfile).
     pub found_in: String,
+    /// OS packages: the files the package manager says it installed. Language packages: every
+    /// file that names this package at this version.
     pub paths: Vec<String>,
+    /// Only needed for development (npm devDependencies, Pipfile `develop`, ...).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
+    /// How a language package was found: `installed`, `lockfile`, `binary` (every kind seen).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    /// Language packages inside this OS package's own files (a Debian python3-urllib3's
+    /// dist-info), reported here once rather than again as language packages:
+    /// `ECOSYSTEM:NAME@VERSION PATH`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub owns: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

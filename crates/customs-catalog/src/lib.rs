@@ -21,6 +21,9 @@ mod catalog;
 mod dpkg;
 mod facts;
 mod inventory;
+mod lang;
+mod langpkgs;
+mod langs;
 mod os;
 mod purl;
 mod rpm;
@@ -31,5 +34,5 @@ pub use cache::cache_set_version;
 pub use catalog::{CatalogError, CatalogOptions, Limits, catalog};
 pub use inventory::{
     Distro, Ecosystem, FileEntry, FileMeta, ImageMeta, Inventory, LayerMeta, Package,
-    SCHEMA_VERSION, Warning,
+    SCHEMA_VERSION, Warning, pep503,
 };

@@ -124,6 +124,24 @@ fn read_bounded(r: impl Read, size: u64, limit: u64) -> io::Result<Option<Vec<u8
     Ok((buf.len() as u64 <= limit).then_some(buf))
 }
 
+/// What reading a wanted file gave: its bytes, too big, or not worth reading (by its head).
+enum Wanted {
+    Bytes(Option<Vec<u8>>),
+    Declined,
+}
+
+/// Read a wanted file: its head first, for [`Analyzer::sniff`], then the rest, bounded.
+fn read_wanted(mut r: impl Read, size: u64, a: &dyn Analyzer) -> io::Result<Wanted> {
+    let mut head = Vec::with_capacity(analyzer::SNIFF);
+    (&mut r)
+        .take(analyzer::SNIFF as u64)
+        .read_to_end(&mut head)?;
+    if !a.sniff(&head) {
+        return Ok(Wanted::Declined);
+    }
+    read_bounded(io::Cursor::new(head).chain(r), size, a.max_size()).map(Wanted::Bytes)
+}
+
 fn parse_into(
     facts: &mut LayerFacts,
     warnings: &mut Warnings<'_>,
@@ -211,8 +229,14 @@ pub(crate) fn walk_tar(
             if list_files {
                 facts.listing.insert(path.clone(), meta_of(&entry));
             }
-            let wanted = analyzer::route(analyzers, &path);
-            if kind.is_symlink() || kind.is_hard_link() {
+            let is_link = kind.is_symlink() || kind.is_hard_link();
+            let mode = if is_link {
+                0
+            } else {
+                entry.header().mode().unwrap_or(0)
+            };
+            let wanted = analyzer::route(analyzers, &path, mode);
+            if is_link {
                 let target = entry
                     .link_name_bytes()
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -257,8 +281,9 @@ pub(crate) fn walk_tar(
             }
             if let Some(a) = wanted {
                 let size = entry.size();
-                let bytes = read_bounded(&mut entry, size, a.max_size())?;
-                parse_into(&mut facts, &mut warnings, a, &path, bytes, size);
+                if let Wanted::Bytes(bytes) = read_wanted(&mut entry, size, a)? {
+                    parse_into(&mut facts, &mut warnings, a, &path, bytes, size);
+                }
             }
         }
         Ok(())
@@ -311,10 +336,16 @@ pub(crate) fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], list_files: boo
     if list_files {
         roots.insert(Root::deep(""));
     }
+    // A whole-tree walk never follows a symlinked directory, so a root reached through one
+    // (`lib -> usr/lib` for `lib/apk/db`) is walked on its own as well, resolved inside `root`.
+    let through_link = |r: &Root| {
+        !r.dir.is_empty()
+            && resolve_in_root(root, r.dir).is_some_and(|real| real != root.join(r.dir))
+    };
     let roots: Vec<Root> = roots
         .iter()
         .copied()
-        .filter(|r| !roots.iter().any(|o| o.covers(r)))
+        .filter(|r| !roots.iter().any(|o| o.covers(r)) || through_link(r))
         .collect();
     for r in roots {
         let Some(real) = resolve_in_root(root, r.dir) else {
@@ -434,7 +465,12 @@ fn visit(
         return;
     }
     facts.entries += 1;
-    let Some(a) = analyzer::route(analyzers, rel) else {
+    let mode = if ft.is_symlink() {
+        0
+    } else {
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions())
+    };
+    let Some(a) = analyzer::route(analyzers, rel, mode) else {
         return;
     };
     if ft.is_symlink() {
@@ -451,9 +487,10 @@ fn visit(
     if !ft.is_file() {
         return;
     }
-    let bytes = std::fs::File::open(path).and_then(|f| read_bounded(f, meta.len(), a.max_size()));
+    let bytes = std::fs::File::open(path).and_then(|f| read_wanted(f, meta.len(), a));
     match bytes {
-        Ok(b) => parse_into(facts, warnings, a, rel, b, meta.len()),
+        Ok(Wanted::Bytes(b)) => parse_into(facts, warnings, a, rel, b, meta.len()),
+        Ok(Wanted::Declined) => {}
         Err(e) => warnings.push(format!("/{rel}"), format!("not readable: {e}")),
     }
 }

@@ -26,11 +26,16 @@ pub struct MatchReport {
     pub warnings: Vec<String>,
 }
 
-fn version_eco(e: Ecosystem) -> VersionEco {
+/// The version ordering an inventory ecosystem uses.
+pub fn version_ecosystem(e: Ecosystem) -> VersionEco {
     match e {
         Ecosystem::Deb => VersionEco::Deb,
         Ecosystem::Rpm => VersionEco::Rpm,
         Ecosystem::Apk => VersionEco::Apk,
+        Ecosystem::Pypi => VersionEco::PyPI,
+        Ecosystem::Npm => VersionEco::Npm,
+        Ecosystem::Cargo => VersionEco::Cargo,
+        Ecosystem::Golang => VersionEco::Go,
     }
 }
 
@@ -94,16 +99,34 @@ pub fn match_inventory(db: &VulnDb, inv: &Inventory) -> Result<MatchReport, Matc
     let sid_fallback = db.has("debian:unstable", Some("debian-cve-list"));
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
+    let mut lang_present: BTreeMap<&'static str, bool> = BTreeMap::new();
     for pkg in &inv.packages {
         let mut per_pkg: Vec<Finding> = Vec::new();
+        // A language package is matched against its ecosystem's advisories (OSV, RustSec,
+        // GHSA), whatever the distro.
+        if let Some(osv) = pkg.ecosystem.osv_name() {
+            let namespace = format!("osv:{osv}");
+            let present = *lang_present
+                .entry(osv)
+                .or_insert_with(|| db.has(&namespace, None));
+            if present {
+                for hit in db.lookup(&namespace, &pkg.name)? {
+                    if let Some(f) = evaluate(db, pkg, &hit, &mut warnings)? {
+                        per_pkg.push(f);
+                    }
+                }
+            }
+            findings.extend(merge(per_pkg));
+            continue;
+        }
         for namespace in present.iter().copied() {
             let mut keys: Vec<&str> = Vec::new();
             match pkg.ecosystem {
-                Ecosystem::Deb | Ecosystem::Apk => keys.extend(pkg.source_name.as_deref()),
                 Ecosystem::Rpm => {
                     keys.push(&pkg.name);
                     keys.extend(pkg.source_name.as_deref());
                 }
+                _ => keys.extend(pkg.source_name.as_deref()),
             }
             if pkg.ecosystem == Ecosystem::Apk || keys.is_empty() {
                 keys.push(&pkg.name);
@@ -168,7 +191,7 @@ fn evaluate(
     if a.withdrawn {
         return Ok(None);
     }
-    let eco = version_eco(pkg.ecosystem);
+    let eco = version_ecosystem(pkg.ecosystem);
     // Debian and Ubuntu feeds state source versions; binNMUs (+b1) exist only in binaries.
     let installed = match pkg.ecosystem {
         Ecosystem::Deb => pkg
@@ -217,6 +240,7 @@ fn evaluate(
             if !crate::ranges::affected(ranges, versions, &installed, &mut c) {
                 return Ok(None);
             }
+            let rustsec = ranges.iter().any(|r| r.kind == "RUSTSEC");
             let fixed: Vec<String> = ranges
                 .iter()
                 .flat_map(|r| r.events.iter())
@@ -224,11 +248,13 @@ fn evaluate(
                     customs_vulndb::Event::Fixed(v) => Some(v.clone()),
                     _ => None,
                 })
+                // RustSec's fixes are requirements (`>= 1.6.1`), shown as written.
                 .filter(|v| {
-                    matches!(
-                        customs_version::compare(eco, &installed, v),
-                        Ok(Ordering::Less)
-                    )
+                    rustsec
+                        || matches!(
+                            customs_version::compare(eco, &installed, v),
+                            Ok(Ordering::Less)
+                        )
                 })
                 .collect();
             let status = if fixed.is_empty() {

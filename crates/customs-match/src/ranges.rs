@@ -2,6 +2,11 @@
 //! version; `introduced` opens an affected interval, `fixed` closes it before that version,
 //! `last_affected` closes it after; a version listed in `versions` is affected too. GIT ranges
 //! name commits, not versions, and cannot be evaluated against an installed package.
+//!
+//! RustSec advisories (range kind `RUSTSEC`) say it the other way round: `patched` and
+//! `unaffected` are Cargo version requirements (`>= 1.5.5`, `^0.3.4`, `>= 0.6.14, < 1.0.0`),
+//! and a version is affected when it meets none of them. They are evaluated with the `semver`
+//! crate, whose `VersionReq` is Cargo's own implementation of those rules.
 
 use std::cmp::Ordering;
 
@@ -21,10 +26,28 @@ pub(crate) fn affected(
     {
         return true;
     }
-    ranges
-        .iter()
-        .filter(|r| r.kind != "GIT")
-        .any(|r| in_range(r, installed, &mut *cmp))
+    ranges.iter().filter(|r| r.kind != "GIT").any(|r| {
+        if r.kind == "RUSTSEC" {
+            rustsec_affected(r, installed)
+        } else {
+            in_range(r, installed, &mut *cmp)
+        }
+    })
+}
+
+/// Affected unless a `patched` (`Fixed`) or `unaffected` (`Limit`) requirement matches. A
+/// version that is not SemVer, or a requirement that does not parse, is not evaluated (the
+/// range does not match): RustSec data and Cargo.lock versions are SemVer by construction.
+pub(crate) fn rustsec_affected(r: &Range, installed: &str) -> bool {
+    let Ok(v) = semver::Version::parse(installed.trim()) else {
+        return false;
+    };
+    !r.events.iter().any(|e| match e {
+        Event::Fixed(req) | Event::Limit(req) => {
+            semver::VersionReq::parse(req).is_ok_and(|q| q.matches(&v))
+        }
+        _ => false,
+    })
 }
 
 fn in_range(
@@ -88,6 +111,41 @@ mod tests {
             kind: "ECOSYSTEM".into(),
             events,
         }
+    }
+
+    #[test]
+    fn rustsec_requirements() {
+        // RUSTSEC-2021-0003 (smallvec): patched [">= 0.6.14, < 1.0.0", ">= 1.6.1"],
+        // unaffected ["< 0.6.3"].
+        let r = Range {
+            kind: "RUSTSEC".into(),
+            events: vec![
+                Event::Fixed(">= 0.6.14, < 1.0.0".into()),
+                Event::Fixed(">= 1.6.1".into()),
+                Event::Limit("< 0.6.3".into()),
+            ],
+        };
+        assert!(rustsec_affected(&r, "1.6.0"));
+        assert!(rustsec_affected(&r, "1.0.0"));
+        assert!(rustsec_affected(&r, "0.6.5"));
+        assert!(!rustsec_affected(&r, "1.6.1"));
+        assert!(!rustsec_affected(&r, "0.6.14"));
+        assert!(!rustsec_affected(&r, "0.5.0"));
+        // A bare requirement is a caret requirement, as in Cargo.toml.
+        let caret = Range {
+            kind: "RUSTSEC".into(),
+            events: vec![Event::Fixed("^0.3.4".into())],
+        };
+        assert!(!rustsec_affected(&caret, "0.3.9"));
+        assert!(rustsec_affected(&caret, "0.4.0"));
+        assert!(rustsec_affected(&caret, "0.3.3"));
+        // No requirement at all: every version.
+        let all = Range {
+            kind: "RUSTSEC".into(),
+            events: vec![],
+        };
+        assert!(rustsec_affected(&all, "9.9.9"));
+        assert!(!rustsec_affected(&all, "not-semver"));
     }
 
     #[test]

@@ -45,7 +45,7 @@ use crate::{Ecosystem, VersionError};
 
 /// A valid Alpine version, parsed once.
 ///
-/// `==` and `Ord` are apk's ordering (so `"1.0-r1"` == `"1.0-r01"`); [`Display`](fmt::Display)
+/// `==` and `Ord` are apk's ordering (so `"1.0-r1"` == `"1.0-r01"`); [`Display`](std::fmt::Display)
 /// prints the string as given.
 #[derive(Clone)]
 pub struct ApkVersion {

@@ -33,7 +33,7 @@ const MAX_EPOCH: u32 = 2_147_483_647;
 
 /// A valid Debian version, parsed once.
 ///
-/// `==` and `Ord` are dpkg's ordering, so `"1.0"` == `"0:1.0-0"`; [`Display`](fmt::Display)
+/// `==` and `Ord` are dpkg's ordering, so `"1.0"` == `"0:1.0-0"`; [`Display`](std::fmt::Display)
 /// prints the string as given.
 #[derive(Clone)]
 pub struct DebVersion {

@@ -1,4 +1,5 @@
-//! What can be wrong with a version: it is empty, or it breaks its ecosystem's syntax.
+//! What can be wrong with a version: it is empty, or it (or a range) breaks its ecosystem's
+//! syntax.
 
 use std::fmt;
 
@@ -21,6 +22,16 @@ pub enum VersionError {
         ecosystem: Ecosystem,
         /// The version as given.
         version: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A version range breaks the syntax of its ecosystem.
+    #[error("invalid {ecosystem} range {}: {reason}", Excerpt(.range))]
+    InvalidRange {
+        /// Whose rules were applied.
+        ecosystem: Ecosystem,
+        /// The range as given.
+        range: String,
         /// What is wrong with it.
         reason: String,
     },

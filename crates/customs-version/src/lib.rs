@@ -1,4 +1,4 @@
-//! Version ordering for OS package ecosystems, each by the rules of its own package manager.
+//! Version ordering for package ecosystems, each by the rules of its own package manager.
 //!
 //! A vulnerability match comes down to "is the installed version older than the fixed one?".
 //! Answering with the wrong ordering gives false findings or, worse, silent misses, so each
@@ -9,18 +9,24 @@
 //! | [`Ecosystem::Deb`] | `[epoch:]upstream[-revision]` | deb-version(5) and `dpkg --compare-versions` ([`deb`](DebVersion)) |
 //! | [`Ecosystem::Rpm`] | `[epoch:]version[-release]` | rpmvercmp and rpm's EVR comparison, as rpm 4.18 `rpm.vercmp` ([`rpm`](RpmVersion)) |
 //! | [`Ecosystem::Apk`] | `number{.number}[letter]{_suffix[number]}[~hash][-rN]` | apk-package(5), `apk version -c` and `apk version -t` ([`apk`](ApkVersion)) |
+//! | [`Ecosystem::PyPI`] | `[N!]N(.N)*[{a\|b\|rc}N][.postN][.devN][+local]` | PEP 440 with its normalisations, and pip < 22's legacy ordering for the rest ([`pypi`](PypiVersion)) |
+//! | [`Ecosystem::Npm`] | `[v]MAJOR.MINOR.PATCH[-pre][+build]` | SemVer 2.0 precedence, read as node-semver reads it ([`npm`](NpmVersion)); ranges by node-semver's rules ([`npm_range_matches`], [`NpmRange`]) |
+//! | [`Ecosystem::Cargo`] | `MAJOR.MINOR.PATCH[-pre][+build]` | strict SemVer 2.0 precedence, as Cargo ([`cargo`](CargoVersion)) |
+//! | [`Ecosystem::Go`] | `vMAJOR.MINOR.PATCH[-pre][+incompatible]`, `go1.21rc2` | Go modules' SemVer with pseudo-versions, and toolchain versions mapped to SemVer as the Go vulnerability database maps them ([`go`](GoVersion)) |
 //!
 //! Strings are compared with [`compare`] and checked with [`validate`]; a version that is
-//! parsed once and compared many times becomes a [`DebVersion`], [`RpmVersion`] or
-//! [`ApkVersion`] (each `FromStr`, `Ord`, and `Display` that prints the original string).
-//! With serde, the version types and [`Ecosystem`] travel as strings and are checked again
-//! when read back.
+//! parsed once and compared many times becomes a [`DebVersion`], [`RpmVersion`],
+//! [`ApkVersion`], [`PypiVersion`], [`NpmVersion`], [`CargoVersion`] or [`GoVersion`] (each
+//! `FromStr`, `Ord`, and `Display` that prints the original string). With serde, the version
+//! types and [`Ecosystem`] travel as strings and are checked again when read back. The
+//! language ecosystems are named as OSV names them (`PyPI`, `npm`, `crates.io`, `Go`).
 //!
 //! # Quirks worth knowing
 //!
 //! - **Equality is the tool's equality.** dpkg says `1.0` = `0:1.0` = `1.0-0`, rpm says `1.0` =
-//!   `1_0` and `10.0001` = `10.1`. `==` on the version types is therefore the comparison, not
-//!   string equality, and the types do not implement `Hash`.
+//!   `1_0` and `10.0001` = `10.1`, PEP 440 says `1.0` = `v1.0.0` and `1.0-1` = `1.0.post1`,
+//!   SemVer ignores build metadata. `==` on the version types is therefore the
+//!   comparison, not string equality, and the types do not implement `Hash`.
 //! - **What is accepted differs per tool, and so does [`compare`]:**
 //!   - deb: [`compare`] rejects what dpkg's strict parser rejects (the one that reads package
 //!     control data), including a stray character or a non-digit start, which
@@ -31,6 +37,13 @@
 //!     ones. [`compare`] is the former (only the empty string is an error), [`validate`] and
 //!     [`ApkVersion`] the latter. Real Alpine history has versions such as `5.7.1p1-r0` that
 //!     apk-tools 2 accepted and today's grammar does not; they still compare sensibly.
+//!   - PyPI: [`validate`] and [`PypiVersion`] accept PEP 440 only; [`compare`] also orders
+//!     non-PEP 440 strings (`2.0.0-final`, `0.3m1`) as pip before 22 did, before every PEP 440
+//!     version. Only an empty string is an error.
+//!   - npm, crates.io, Go: [`validate`] and the types are strict (npm tolerates a leading `v`
+//!     or `=` and whitespace, Go requires the `v`). [`compare`] reads what OSV's `SEMVER` ranges
+//!     hold: `"0"` for "since the beginning", missing `v`s, `1.2` for `1.2.0`; for Go also
+//!     `go1.21rc2`. It fails only when no number starts the version.
 //! - **Numbers of any length.** Digit runs are compared by stripping leading zeros, then by
 //!   length, then byte by byte; nothing is converted to an integer, so `20240101123456789012`
 //!   neither overflows nor panics. All comparisons are iterative and linear in the input.
@@ -39,19 +52,29 @@
 //!
 //! ```
 //! use std::cmp::Ordering;
-//! use customs_version::{compare, validate, DebVersion, Ecosystem};
+//! use customs_version::{compare, npm_range_matches, validate, DebVersion, Ecosystem, GoVersion};
 //!
 //! // A Debian security update sorts before the release it patches.
 //! assert_eq!(compare(Ecosystem::Deb, "1.2.3-1~deb7u1", "1.2.3-1")?, Ordering::Less);
 //! assert_eq!(compare(Ecosystem::Rpm, "1.0~rc1", "1.0")?, Ordering::Less);
 //! assert_eq!(compare(Ecosystem::Apk, "1.2_rc1-r0", "1.2-r0")?, Ordering::Less);
+//! assert_eq!(compare(Ecosystem::PyPI, "1.0.dev1", "1.0a1")?, Ordering::Less);
+//! assert_eq!(compare(Ecosystem::Npm, "1.0.0-beta.11", "1.0.0-beta.2")?, Ordering::Greater);
+//! assert_eq!(compare(Ecosystem::Go, "go1.21rc2", "1.21.0-0")?, Ordering::Greater);
 //!
 //! let a: DebVersion = "1.0".parse()?;
 //! let b: DebVersion = "0:1.0-0".parse()?;
 //! assert_eq!(a, b);
 //! assert_eq!(b.to_string(), "0:1.0-0");
 //!
+//! let pseudo: GoVersion = "v0.0.0-20191109021931-daa7c04131f5".parse()?;
+//! assert!(pseudo.is_pseudo() && pseudo < "v0.1.0".parse()?);
+//!
+//! assert!(npm_range_matches("^1.2.3 || ~2.0", "1.9.0")?);
+//! assert!(!npm_range_matches(">=1.2.0 <2", "1.2.3-beta.4")?);
+//!
 //! assert!(validate(Ecosystem::Apk, "1.0-r").is_err());
+//! assert!(validate(Ecosystem::Cargo, "v1.0.0").is_err());
 //! # Ok::<(), customs_version::VersionError>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -90,19 +113,30 @@ macro_rules! version_traits {
 pub(crate) use version_traits;
 
 mod apk;
+mod cargo;
 mod deb;
 mod digits;
 mod ecosystem;
 mod error;
+mod go;
+mod npm;
+mod npm_range;
+mod pypi;
 mod rpm;
+mod semver;
 mod serialize;
 
 use std::cmp::Ordering;
 
 pub use apk::ApkVersion;
+pub use cargo::CargoVersion;
 pub use deb::DebVersion;
 pub use ecosystem::{Ecosystem, UnknownEcosystem};
 pub use error::VersionError;
+pub use go::GoVersion;
+pub use npm::NpmVersion;
+pub use npm_range::{NpmRange, npm_range_matches};
+pub use pypi::PypiVersion;
 pub use rpm::RpmVersion;
 
 /// Orders two versions of one ecosystem as its package manager does.
@@ -126,13 +160,20 @@ pub fn compare(eco: Ecosystem, a: &str, b: &str) -> Result<Ordering, VersionErro
             apk::check_comparable(b)?;
             Ok(apk::compare(a, b))
         }
+        Ecosystem::PyPI => pypi::compare(a, b),
+        Ecosystem::Npm | Ecosystem::Cargo => {
+            let (la, lb) = (semver::lenient(eco, a)?, semver::lenient(eco, b)?);
+            Ok(la.parts(a).precedence(&lb.parts(b)))
+        }
+        Ecosystem::Go => go::compare(a, b),
     }
 }
 
 /// Checks that `v` is a well-formed version of the ecosystem.
 ///
-/// This is the strict check: the same one the [`DebVersion`], [`RpmVersion`] and
-/// [`ApkVersion`] parsers apply.
+/// This is the strict check: the same one the version types' parsers ([`DebVersion`],
+/// [`RpmVersion`], [`ApkVersion`], [`PypiVersion`], [`NpmVersion`], [`CargoVersion`],
+/// [`GoVersion`]) apply.
 ///
 /// # Errors
 ///
@@ -142,6 +183,59 @@ pub fn validate(eco: Ecosystem, v: &str) -> Result<(), VersionError> {
         Ecosystem::Deb => deb::parse(v).map(drop),
         Ecosystem::Rpm => rpm::parse(v).map(drop),
         Ecosystem::Apk => apk::validate(v),
+        Ecosystem::PyPI => pypi::parse(v).map(drop),
+        Ecosystem::Npm => npm::parse(v).map(drop),
+        Ecosystem::Cargo => cargo::parse(v).map(drop),
+        Ecosystem::Go => go::parse(v).map(drop),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every ecosystem answers every string with an ordering or an error, never a panic, and
+    /// in time linear in the input.
+    #[test]
+    fn hostile_strings_never_panic() {
+        // Sizes stay moderate: each module's own tests take 100 kB inputs; this one crosses
+        // every string with every ecosystem.
+        let digits = "9".repeat(20_000);
+        let hostile = [
+            String::new(),
+            " ".to_owned(),
+            "\0".to_owned(),
+            "é".repeat(1000),
+            "🦀.1.2".to_owned(),
+            "1.2.3-🦀".to_owned(),
+            "١.٢.٣".to_owned(),
+            digits.clone(),
+            format!("{digits}.{digits}.{digits}-{digits}+{digits}"),
+            format!("v{digits}!{digits}.post{digits}.dev{digits}+{digits}"),
+            format!("go{digits}.{digits}rc{digits}"),
+            ".".repeat(20_000),
+            "-".repeat(20_000),
+            "+".repeat(20_000),
+            "1.".repeat(10_000),
+            "a.".repeat(10_000),
+            "||".repeat(10_000),
+        ];
+        for eco in Ecosystem::ALL {
+            for a in &hostile {
+                let _ = validate(eco, a);
+                for b in &hostile[..7] {
+                    let _ = compare(eco, a, b);
+                    let _ = compare(eco, b, a);
+                }
+                if let Ok(order) = compare(eco, a, a) {
+                    assert_eq!(order, Ordering::Equal, "{eco}: {:?}", &a[..a.len().min(20)]);
+                }
+            }
+        }
+        for a in &hostile {
+            let _ = npm_range_matches(a, "1.2.3");
+            let _ = npm_range_matches("^1.2.3 || >=2", a);
+        }
     }
 }
 

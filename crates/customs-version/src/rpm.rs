@@ -33,7 +33,7 @@ use crate::{Ecosystem, VersionError};
 
 /// A valid RPM version (EVR), parsed once.
 ///
-/// `==` and `Ord` are rpm's ordering, so `"1.0"` == `"0:1_0"`; [`Display`](fmt::Display)
+/// `==` and `Ord` are rpm's ordering, so `"1.0"` == `"0:1_0"`; [`Display`](std::fmt::Display)
 /// prints the string as given.
 #[derive(Clone)]
 pub struct RpmVersion {

@@ -11,7 +11,10 @@ use std::str::FromStr;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{ApkVersion, DebVersion, Ecosystem, RpmVersion};
+use crate::{
+    ApkVersion, CargoVersion, DebVersion, Ecosystem, GoVersion, NpmRange, NpmVersion, PypiVersion,
+    RpmVersion,
+};
 
 fn parse<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
@@ -44,6 +47,11 @@ as_string! {
     DebVersion => DebVersion::as_str,
     RpmVersion => RpmVersion::as_str,
     ApkVersion => ApkVersion::as_str,
+    PypiVersion => PypiVersion::as_str,
+    NpmVersion => NpmVersion::as_str,
+    NpmRange => NpmRange::as_str,
+    CargoVersion => CargoVersion::as_str,
+    GoVersion => GoVersion::as_str,
 }
 
 #[cfg(test)]
@@ -62,6 +70,25 @@ mod tests {
         assert_eq!(serde_json::to_string(&v).unwrap(), r#""1.0^git1-2.el9""#);
         let v: ApkVersion = serde_json::from_str(r#""1.2_rc1-r0""#).unwrap();
         assert_eq!(serde_json::to_string(&v).unwrap(), r#""1.2_rc1-r0""#);
+        let v: PypiVersion = serde_json::from_str(r#""1.0-Alpha_2""#).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#""1.0-Alpha_2""#);
+        let v: NpmVersion = serde_json::from_str(r#""v1.2.3-rc.1""#).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#""v1.2.3-rc.1""#);
+        let v: NpmRange = serde_json::from_str(r#""^1.2 || 3.x""#).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#""^1.2 || 3.x""#);
+        let v: CargoVersion = serde_json::from_str(r#""1.0.0+b""#).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#""1.0.0+b""#);
+        let v: GoVersion = serde_json::from_str(r#""go1.21rc2""#).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#""go1.21rc2""#);
+        for eco in Ecosystem::ALL {
+            let json = serde_json::to_string(&eco).unwrap();
+            assert_eq!(json, format!("\"{}\"", eco.as_str()));
+            assert_eq!(serde_json::from_str::<Ecosystem>(&json).unwrap(), eco);
+        }
+        assert_eq!(
+            serde_json::from_str::<Ecosystem>(r#""crates.io""#).unwrap(),
+            Ecosystem::Cargo
+        );
     }
 
     #[test]
@@ -74,7 +101,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("'-r' is not followed by a number"), "{err}");
-        assert!(serde_json::from_str::<Ecosystem>(r#""npm""#).is_err());
+        assert!(serde_json::from_str::<Ecosystem>(r#""maven""#).is_err());
+        assert!(serde_json::from_str::<PypiVersion>(r#""0.3m1""#).is_err());
+        assert!(serde_json::from_str::<GoVersion>(r#""1.2.3""#).is_err());
+        assert!(serde_json::from_str::<NpmRange>(r#""~>~1""#).is_err());
         assert!(serde_json::from_str::<RpmVersion>("1").is_err());
     }
 }

@@ -1,16 +1,25 @@
-//! Every comparison vector of OSV's `semantic` test data for deb, rpm and apk must hold.
+//! Every comparison vector of OSV's `semantic` test data for deb, rpm, apk, PyPI and SemVer
+//! (npm, crates.io, Go) must hold.
 //!
 //! The files live in `shared/data/versions/osv-semantic/`, beside the work tree. Each line is
-//! `A op B` with `op` one of `<`, `=`, `>`; blank lines and `#` comments are skipped. A vector
-//! is checked in both directions, and every failing line is reported with its line number
-//! before the test fails. A missing or empty file fails the test: these tests never pass by
-//! checking nothing.
+//! `A op B` with `op` one of `<`, `=`, `>`; blank lines and `#` or `//` comments are skipped. A
+//! vector is checked in both directions, and every failing line is reported with its line
+//! number before the test fails. A missing or empty file fails the test: these tests never pass
+//! by checking nothing.
+//!
+//! Besides the vectors themselves, every distinct version of a file is checked for
+//! consistency: the typed version prints back as given and parses again to an equal value, and
+//! sorting them all with [`compare`] gives a sequence that is ordered pair by pair (which a
+//! comparison that is not a total order fails, or makes `sort_by` panic).
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::str::FromStr;
 
-use customs_version::{ApkVersion, DebVersion, Ecosystem, RpmVersion, compare};
+use customs_version::{
+    ApkVersion, CargoVersion, DebVersion, Ecosystem, GoVersion, NpmVersion, PypiVersion,
+    RpmVersion, compare,
+};
 
 macro_rules! vectors {
     ($name:literal) => {
@@ -36,7 +45,7 @@ struct Vector<'a> {
 
 fn parse_line(line: usize, text: &str) -> Result<Option<Vector<'_>>, String> {
     let content = text.trim();
-    if content.is_empty() || content.starts_with('#') {
+    if content.is_empty() || content.starts_with('#') || content.starts_with("//") {
         return Ok(None);
     }
     let fields: Vec<&str> = content.split_whitespace().collect();
@@ -123,6 +132,43 @@ fn typed<T: FromStr + Ord>(a: &str, b: &str) -> Option<(Ordering, bool)> {
     Some((a.cmp(&b), a == b))
 }
 
+/// For a version that parses as `T`: whether it prints back as given and parses again to an
+/// equal value. `None` when it does not parse.
+fn round_trip<T: FromStr + Ord + std::fmt::Display>(v: &str) -> Option<bool> {
+    let parsed = T::from_str(v).ok()?;
+    let shown = parsed.to_string();
+    Some(shown == v && T::from_str(&shown).is_ok_and(|again| again == parsed))
+}
+
+/// Checks that the typed versions print and parse back, and that `compare` sorts `versions`
+/// consistently; returns how many of them are valid typed versions.
+fn check_consistency(
+    eco: Ecosystem,
+    versions: &mut [&str],
+    round_trip: fn(&str) -> Option<bool>,
+    failures: &mut Vec<String>,
+) -> usize {
+    let mut typed_count = 0;
+    for v in versions.iter() {
+        match round_trip(v) {
+            Some(true) => typed_count += 1,
+            Some(false) => failures.push(format!("{v:?} does not print and parse back")),
+            None => {}
+        }
+    }
+    let cmp = |a: &&str, b: &&str| compare(eco, a, b).unwrap_or(Ordering::Equal);
+    versions.sort_by(cmp);
+    // Adjacent pairs, and pairs further apart, must be in order.
+    for gap in [1, 2, 7, 61, 997] {
+        for (a, b) in versions.iter().zip(versions.iter().skip(gap)) {
+            if cmp(a, b) == Ordering::Greater {
+                failures.push(format!("sorted {a:?} before {b:?}, which compares greater"));
+            }
+        }
+    }
+    typed_count
+}
+
 /// Checks every vector of a file and fails with the full list of failing lines.
 #[expect(
     clippy::print_stdout,
@@ -132,24 +178,32 @@ fn run(
     eco: Ecosystem,
     (path, name): (&str, &str),
     typed: fn(&str, &str) -> Option<(Ordering, bool)>,
+    round_trip: fn(&str) -> Option<bool>,
 ) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!("cannot read the vector file {path}: {e}; it belongs in shared/data")
     });
     let mut failures = Vec::new();
     let mut checked = 0;
+    let mut versions = Vec::new();
     for (index, line) in text.lines().enumerate() {
         match parse_line(index + 1, line) {
             Ok(Some(vector)) => {
                 check(eco, &vector, typed, &mut failures);
+                versions.extend([vector.a, vector.b]);
                 checked += 1;
             }
             Ok(None) => {}
             Err(malformed) => failures.push(malformed),
         }
     }
+    versions.sort_unstable();
+    versions.dedup();
+    let typed_count = check_consistency(eco, &mut versions, round_trip, &mut failures);
     println!(
-        "{name}: checked {checked} {eco} vectors, {} failed",
+        "{name}: checked {checked} {eco} vectors and {} distinct versions ({typed_count} valid \
+         as the typed version), {} failed",
+        versions.len(),
         failures.len()
     );
     assert!(checked > 0, "{path} holds no vectors");
@@ -171,6 +225,7 @@ fn debian_versions() {
         Ecosystem::Deb,
         vectors!("debian-versions.txt"),
         typed::<DebVersion>,
+        round_trip::<DebVersion>,
     );
 }
 
@@ -180,6 +235,7 @@ fn debian_versions_generated() {
         Ecosystem::Deb,
         vectors!("debian-versions-generated.txt"),
         typed::<DebVersion>,
+        round_trip::<DebVersion>,
     );
 }
 
@@ -189,6 +245,7 @@ fn redhat_versions() {
         Ecosystem::Rpm,
         vectors!("redhat-versions.txt"),
         typed::<RpmVersion>,
+        round_trip::<RpmVersion>,
     );
 }
 
@@ -198,6 +255,7 @@ fn alpine_versions() {
         Ecosystem::Apk,
         vectors!("alpine-versions.txt"),
         typed::<ApkVersion>,
+        round_trip::<ApkVersion>,
     );
 }
 
@@ -207,6 +265,58 @@ fn alpine_versions_generated() {
         Ecosystem::Apk,
         vectors!("alpine-versions-generated.txt"),
         typed::<ApkVersion>,
+        round_trip::<ApkVersion>,
+    );
+}
+
+#[test]
+fn pypi_versions() {
+    run(
+        Ecosystem::PyPI,
+        vectors!("pypi-versions.txt"),
+        typed::<PypiVersion>,
+        round_trip::<PypiVersion>,
+    );
+}
+
+#[test]
+fn pypi_versions_generated() {
+    run(
+        Ecosystem::PyPI,
+        vectors!("pypi-versions-generated.txt"),
+        typed::<PypiVersion>,
+        round_trip::<PypiVersion>,
+    );
+}
+
+/// OSV's SemVer vectors hold for each ecosystem that OSV orders by SemVer.
+#[test]
+fn semver_versions_npm() {
+    run(
+        Ecosystem::Npm,
+        vectors!("semver-versions.txt"),
+        typed::<NpmVersion>,
+        round_trip::<NpmVersion>,
+    );
+}
+
+#[test]
+fn semver_versions_cargo() {
+    run(
+        Ecosystem::Cargo,
+        vectors!("semver-versions.txt"),
+        typed::<CargoVersion>,
+        round_trip::<CargoVersion>,
+    );
+}
+
+#[test]
+fn semver_versions_go() {
+    run(
+        Ecosystem::Go,
+        vectors!("semver-versions.txt"),
+        typed::<GoVersion>,
+        round_trip::<GoVersion>,
     );
 }
 
@@ -215,6 +325,7 @@ fn malformed_lines_are_reported() {
     assert!(parse_line(1, "1.0 <= 2.0").is_err());
     assert!(parse_line(2, "1.0 <").is_err());
     assert!(parse_line(3, "  # comment").unwrap().is_none());
+    assert!(parse_line(3, "// epoch comparing").unwrap().is_none());
     assert!(parse_line(4, "").unwrap().is_none());
     let v = parse_line(5, " 1.0  >  0.9 ").unwrap().unwrap();
     assert_eq!(

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::model::{Advisory, Affected, Cvss, Enrichment, Feed, Severity, Status};
 
 /// Bumped when the tables change; an older file is refused with a message to rebuild it.
-pub const DB_SCHEMA_VERSION: i64 = 2;
+pub const DB_SCHEMA_VERSION: i64 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -156,7 +156,7 @@ impl DbWriter {
                 aff.execute(params![
                     rowid,
                     f.namespace,
-                    f.package,
+                    package_key(&f.namespace, &f.package),
                     to_json(&f.status),
                     f.severity.map(sev_str),
                     f.note
@@ -415,6 +415,8 @@ impl VulnDb {
     }
 
     /// Every statement about `package` in `namespace`.
+    /// Advisories for `package` in `namespace`. PyPI names match as PEP 503 says, whatever
+    /// their spelling (`Jinja2`, `jinja2`, `zope.interface`/`zope-interface`).
     pub fn lookup(&self, namespace: &str, package: &str) -> Result<Vec<Hit>, DbError> {
         let mut st = self
             .conn
@@ -426,7 +428,7 @@ impl VulnDb {
             )
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![namespace, package], |r| {
+            .query_map(params![namespace, package_key(namespace, package)], |r| {
                 let status: String = r.get(12)?;
                 Ok((
                     head_from_row(r)?,
@@ -641,4 +643,21 @@ impl VulnDb {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// How a package name is stored and looked up: PyPI names PEP 503-normalised (lower case, runs
+/// of `-`, `_`, `.` as one `-`), since PyPI treats those spellings as one project; others as
+/// written.
+fn package_key<'a>(namespace: &str, package: &'a str) -> std::borrow::Cow<'a, str> {
+    if namespace != "osv:PyPI" {
+        return std::borrow::Cow::Borrowed(package);
+    }
+    let mut out = String::with_capacity(package.len());
+    for (i, run) in package.split(['-', '_', '.']).enumerate() {
+        if i > 0 && !out.ends_with('-') {
+            out.push('-');
+        }
+        out.push_str(&run.to_lowercase());
+    }
+    std::borrow::Cow::Owned(out)
 }

@@ -208,11 +208,7 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<ExitCode> {
                     .unwrap_or_else(|| p.version.clone());
                 match &a.status {
                     Status::Fixed { fixed } => {
-                        let eco = match p.ecosystem {
-                            customs_catalog::Ecosystem::Deb => customs_version::Ecosystem::Deb,
-                            customs_catalog::Ecosystem::Rpm => customs_version::Ecosystem::Rpm,
-                            customs_catalog::Ecosystem::Apk => customs_version::Ecosystem::Apk,
-                        };
+                        let eco = customs_match::version_ecosystem(p.ecosystem);
                         match customs_version::compare(eco, &v, fixed) {
                             Ok(Ordering::Less) => {
                                 format!("installed {v} < fixed {fixed}: should match (filtered?)")

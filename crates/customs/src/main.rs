@@ -60,6 +60,10 @@ pub(crate) struct CommonArgs {
     /// Print nothing but the result.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+    /// Leave out language packages only needed for development (npm devDependencies,
+    /// Pipfile `develop`, ...); by default they are reported, marked `dev`.
+    #[arg(long)]
+    pub(crate) exclude_dev: bool,
     /// Say more on standard error: registry retries, and what a pull cost.
     #[arg(long, short)]
     pub(crate) verbose: bool,

@@ -66,7 +66,11 @@ pub(crate) fn inventory(source: &str, common: &CommonArgs, list_files: bool) -> 
     {
         crate::pull::report(c);
     }
-    result
+    let mut inv = result?;
+    if common.exclude_dev {
+        inv.packages.retain(|p| !p.dev);
+    }
+    Ok(inv)
 }
 
 pub(crate) fn run(args: &SbomArgs) -> Result<ExitCode> {
@@ -103,10 +107,15 @@ fn print_table(out: &mut impl Write, inv: &Inventory) -> Result<()> {
             (Some(i), None) => i.to_string(),
             _ => String::new(),
         };
+        let eco = if p.dev {
+            format!("{} (dev)", p.ecosystem)
+        } else {
+            p.ecosystem.to_string()
+        };
         t.add_row([
             p.name.as_str(),
             p.version.as_str(),
-            p.ecosystem.as_str(),
+            eco.as_str(),
             layer.as_str(),
         ]);
     }

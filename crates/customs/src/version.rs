@@ -11,7 +11,8 @@ use customs_version::Ecosystem;
 pub(crate) enum VersionCmd {
     /// Print `<`, `=` or `>`; exit 2 with a message when a version is invalid.
     Compare {
-        /// deb, rpm or apk (also debian, ubuntu, redhat, rhel, alpine).
+        /// deb, rpm, apk (also debian, ubuntu, redhat, rhel, alpine), pypi, npm, cargo
+        /// (crates.io) or go.
         ecosystem: String,
         a: Option<String>,
         b: Option<String>,

@@ -90,10 +90,22 @@ pub(crate) fn sbom(source: &str, cache: &Path, extra: &[&str]) -> Value {
 
 /// (name, version, arch, source_name, source_version) of every package, sorted.
 pub(crate) fn package_rows(inv: &Value) -> Vec<String> {
+    rows_where(inv, |_| true)
+}
+
+/// The same, for OS packages only: what dpkg-query and rpm list.
+pub(crate) fn os_package_rows(inv: &Value) -> Vec<String> {
+    rows_where(inv, |p| {
+        matches!(p["ecosystem"].as_str(), Some("deb" | "apk" | "rpm"))
+    })
+}
+
+fn rows_where(inv: &Value, keep: impl Fn(&Value) -> bool) -> Vec<String> {
     let mut rows: Vec<String> = inv["packages"]
         .as_array()
         .expect("packages")
         .iter()
+        .filter(|p| keep(p))
         .map(|p| {
             ["name", "version", "arch", "source_name", "source_version"]
                 .iter()
@@ -149,8 +161,12 @@ impl LayerTar {
         self.buf.extend_from_slice(&h);
     }
 
-    pub(crate) fn file(mut self, name: &str, data: &[u8]) -> Self {
-        self.header(name, b'0', data.len() as u64, "", 0o644);
+    pub(crate) fn file(self, name: &str, data: &[u8]) -> Self {
+        self.file_mode(name, data, 0o644)
+    }
+
+    pub(crate) fn file_mode(mut self, name: &str, data: &[u8], mode: u32) -> Self {
+        self.header(name, b'0', data.len() as u64, "", mode);
         self.buf.extend_from_slice(data);
         let pad = (512 - data.len() % 512) % 512;
         self.buf.extend(std::iter::repeat_n(0u8, pad));

@@ -7,6 +7,7 @@ mod common;
 mod corpus;
 mod fixtures;
 mod hostile;
+mod langs;
 mod packagedb;
 mod proxy;
 mod registry;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::common::{corpus, customs, shared};
 
 /// Build a database from inputs under ../shared/data/advisories.
-fn build_db(dir: &Path, inputs: &[&str]) -> String {
+pub(crate) fn build_db(dir: &Path, inputs: &[&str]) -> String {
     let out = dir.join("vuln.db");
     let mut args = vec![
         "db".to_owned(),
@@ -37,7 +37,7 @@ fn build_db(dir: &Path, inputs: &[&str]) -> String {
     out.display().to_string()
 }
 
-fn scan(db: &str, source: &str, cache: &Path, extra: &[&str]) -> Value {
+pub(crate) fn scan(db: &str, source: &str, cache: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["scan", "--format", "json", "--db", db];
     args.extend_from_slice(extra);
     args.push(source);

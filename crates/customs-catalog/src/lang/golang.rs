@@ -1,0 +1,989 @@
+//! Go: the module list compiled into every Go binary (buildinfo), and `go.mod`.
+//!
+//! **buildinfo**, as the Go source's `debug/buildinfo` and `runtime/debug` documentation
+//! describe it. The linker writes a 32-byte header, `\xff Go buildinf:` (14 bytes), the pointer
+//! size (1 byte), flags (1 byte: bit 0 big-endian, bit 1 "inline strings") and 16 bytes that
+//! depend on the format, 16-byte aligned at the start of the writable data: the `.go.buildinfo`
+//! section in ELF, `__DATA,__go_buildinfo` in Mach-O, the first writable data section otherwise
+//! (PE `.data`, older Mach-O `__DATA,__noptrdata`). It is looked for there, in the first
+//! [`MAX_SECTION_SCAN`] bytes of each such section; a file whose headers `object` cannot read is
+//! scanned whole up to [`MAX_RAW_SCAN`], which only works for the inline format.
+//! - Go 1.18 and later (flag bit 1): the Go version and the module info follow the header as two
+//!   strings, each prefixed by its length as an unsigned LEB128 varint.
+//! - Go 1.13 to 1.17: the 16 bytes hold two pointers (of the pointer size and byte order the
+//!   header gives) to Go string headers (data pointer, length), resolved through the file's
+//!   virtual addresses.
+//!
+//! The module info is wrapped in two 16-byte sentinels, and is tab-separated lines:
+//! `path P`, `mod PATH VERSION [SUM]` (the main module), `dep PATH VERSION [SUM]`,
+//! `=> PATH VERSION [SUM]` (replaces the module on the line before), `build KEY=VALUE`.
+//!
+//! Reported: the main module (location `main`), each dependency (location `dep`) and the
+//! toolchain as `stdlib` at the Go version exactly as recorded (`go1.20.5`, possibly with a
+//! suffix such as ` X:boringcrypto`; location `stdlib`).
+//!
+//! **Replacements**, the same rule for buildinfo and go.mod: a replacement by another module
+//! version (`a v1 => b v2`) is reported as what is compiled in, `b v2`, with the note
+//! `replaces:a v1`; a replacement by a local directory (`a v1 => ../a`, no version) keeps
+//! `a v1`, noted `replaced-by:../a`, since the directory is most likely a patched copy of it.
+//!
+//! **Main module version.** Go stamps it from version control since Go 1.24, and leaves
+//! `(devel)` otherwise. Many projects set their version with `-ldflags "-X main.version=1.2.3"`
+//! instead, and Go 1.18+ records the flags as the `-ldflags` build setting (not with
+//! `-trimpath`). The rule: when the main module is `(devel)` (or blank), the last `-X SYM=VALUE`
+//! whose symbol's name is `version` in any case (`main.version`, `main.Version`,
+//! `<main module path>/internal/build.VERSION`) and whose package is `main` or inside the main
+//! module wins, with the note `version-from:-X SYM`. Values from other modules' packages are
+//! ignored, as are values with whitespace or longer than 128 bytes. Otherwise `(devel)` stays.
+//!
+//! **go.mod**: `require` (single and block) gives the dependencies (location `dep`; note
+//! `indirect` for `// indirect`), with `replace` applied as above; `module`, `exclude`,
+//! `retract`, `go`, `toolchain`, `tool` and anything newer are ignored. Notes join with `; `.
+
+use object::{Object as _, ObjectSection as _, ObjectSegment as _, SectionKind};
+
+use super::{Evidence, LangEcosystem, LangPackage};
+
+const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
+const HEADER_LEN: usize = 32;
+const ALIGN: usize = 16;
+/// How far into a writable data section the header is looked for (Go puts it at the start).
+pub(crate) const MAX_SECTION_SCAN: usize = 1 << 20;
+/// How far into an unreadable (headers-wise) executable the header is looked for.
+pub(crate) const MAX_RAW_SCAN: usize = 64 << 20;
+const MAX_VERSION_LEN: u64 = 1 << 10;
+const MAX_MODINFO_LEN: u64 = 8 << 20;
+const MAX_MODULES: usize = 100_000;
+const MAX_FAT_ARCHES: u32 = 32;
+const MAX_X_VALUE_LEN: usize = 128;
+
+/// Whether the first bytes are an ELF, PE (any `MZ`) or Mach-O header, or a Mach-O universal
+/// ("fat") header: a cheap pre-filter for the walker. Java class files share the fat magic
+/// `CAFEBABE`; a fat header is told apart by its small architecture count (at most
+/// [`MAX_FAT_ARCHES`]) where a class file has its version (45 or more).
+pub(crate) fn is_executable_format(head: &[u8]) -> bool {
+    match head {
+        [0x7f, b'E', b'L', b'F', ..]
+        | [b'M', b'Z', ..]
+        | [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..]
+        | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] => true,
+        [0xca, 0xfe, 0xba, 0xbe | 0xbf, a, b, c, d, ..] => {
+            (1..=MAX_FAT_ARCHES).contains(&u32::from_be_bytes([*a, *b, *c, *d]))
+        }
+        _ => false,
+    }
+}
+
+/// The object files in `bytes`: one for ELF, PE and thin Mach-O, one per architecture of a fat
+/// Mach-O, none when `object` cannot read the headers. Shared with `cargo.rs`.
+pub(super) fn images(bytes: &[u8]) -> Vec<object::File<'_>> {
+    use object::read::macho::{FatArch as _, MachOFatFile32, MachOFatFile64};
+    if !is_executable_format(bytes) {
+        return Vec::new();
+    }
+    let slices: Vec<&[u8]> = match object::FileKind::parse(bytes) {
+        Ok(object::FileKind::MachOFat32) => MachOFatFile32::parse(bytes)
+            .map(|f| {
+                f.arches()
+                    .iter()
+                    .filter_map(|a| a.data(bytes).ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Ok(object::FileKind::MachOFat64) => MachOFatFile64::parse(bytes)
+            .map(|f| {
+                f.arches()
+                    .iter()
+                    .filter_map(|a| a.data(bytes).ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Ok(_) => vec![bytes],
+        Err(_) => Vec::new(),
+    };
+    slices
+        .into_iter()
+        .take(MAX_FAT_ARCHES as usize)
+        .filter_map(|s| object::File::parse(s).ok())
+        .collect()
+}
+
+/// The modules a Go binary (ELF, PE, Mach-O, also fat) was built from. `Ok(None)` when it is
+/// not a Go binary (or not an executable); `Err` when the buildinfo is there but unreadable.
+pub(crate) fn parse_buildinfo(bytes: &[u8]) -> Result<Option<Vec<LangPackage>>, String> {
+    if !is_executable_format(bytes) {
+        return Ok(None);
+    }
+    let images = images(bytes);
+    let raw = if images.is_empty() {
+        match raw_scan(bytes) {
+            Some(at) => Some(decode(&bytes[at..], |_, _| None)?),
+            None => None,
+        }
+    } else {
+        let mut found = None;
+        for file in &images {
+            if let Some(header) = find_header(file) {
+                found = Some(decode(header, |addr, len| read_vaddr(file, addr, len))?);
+                break;
+            }
+        }
+        found
+    };
+    let Some((go_version, modinfo)) = raw else {
+        return Ok(None);
+    };
+    packages(&go_version, &modinfo).map(Some)
+}
+
+/// The header and the rest of its section, in the sections where Go puts it.
+fn find_header<'data>(file: &object::File<'data>) -> Option<&'data [u8]> {
+    let named = file
+        .sections()
+        .filter(|s| matches!(s.name_bytes(), Ok(b".go.buildinfo" | b"__go_buildinfo")));
+    let writable = file.sections().filter(|s| s.kind() == SectionKind::Data);
+    for s in named.chain(writable) {
+        if let Ok(data) = s.data()
+            && let Some(at) = scan(data, s.address(), MAX_SECTION_SCAN)
+        {
+            return Some(&data[at..]);
+        }
+    }
+    if file.sections().next().is_none() {
+        // Section headers stripped: the loadable segments are all there is.
+        for seg in file.segments() {
+            if let Ok(data) = seg.data()
+                && let Some(at) = scan(data, seg.address(), MAX_SECTION_SCAN)
+            {
+                return Some(&data[at..]);
+            }
+        }
+    }
+    None
+}
+
+/// The offset of the first header in `data[..limit]` at a 16-byte aligned address, with room
+/// for the whole header after it. `data` starts at address `base`.
+fn scan(data: &[u8], base: u64, limit: usize) -> Option<usize> {
+    let end = data.len().min(limit).checked_sub(HEADER_LEN)?;
+    let first = (ALIGN - usize::try_from(base % ALIGN as u64).ok()?) % ALIGN;
+    (first..=end)
+        .step_by(ALIGN)
+        .find(|&i| data[i..].starts_with(MAGIC))
+}
+
+/// For files whose headers cannot be read: the header at a 16-byte aligned file offset.
+fn raw_scan(bytes: &[u8]) -> Option<usize> {
+    scan(bytes, 0, MAX_RAW_SCAN)
+}
+
+/// `len` bytes at virtual address `addr`, from the loadable segments or else the sections.
+fn read_vaddr<'data>(file: &object::File<'data>, addr: u64, len: u64) -> Option<&'data [u8]> {
+    file.segments()
+        .find_map(|s| s.data_range(addr, len).ok().flatten())
+        .or_else(|| {
+            file.sections()
+                .find_map(|s| s.data_range(addr, len).ok().flatten())
+        })
+}
+
+/// The Go version and the module info (sentinels still on) from a header and what follows it.
+fn decode<'a>(
+    h: &'a [u8],
+    resolve: impl Fn(u64, u64) -> Option<&'a [u8]>,
+) -> Result<(String, Vec<u8>), String> {
+    let (ptr_size, flags) = (h[14], h[15]);
+    let (version, modinfo) = if flags & 2 != 0 {
+        let (version, rest) = varint_string(&h[HEADER_LEN..], MAX_VERSION_LEN)?;
+        let (modinfo, _) = varint_string(rest, MAX_MODINFO_LEN)?;
+        (version, modinfo)
+    } else {
+        let ps = usize::from(ptr_size);
+        if ps != 4 && ps != 8 {
+            return Err(format!("Go buildinfo: pointer size {ps}"));
+        }
+        let word = |b: &[u8]| -> u64 {
+            let b = &b[..ps];
+            let acc = |v: u64, &x: &u8| v << 8 | u64::from(x);
+            if flags & 1 != 0 {
+                b.iter().fold(0, acc)
+            } else {
+                b.iter().rev().fold(0, acc)
+            }
+        };
+        let string = |at: usize, max: u64, what: &str| -> Result<&'a [u8], String> {
+            let unresolved = || format!("Go buildinfo: the {what} pointer leads nowhere");
+            let hdr = resolve(word(&h[at..]), 2 * ps as u64)
+                .filter(|hdr| hdr.len() >= 2 * ps)
+                .ok_or_else(unresolved)?;
+            let (data, len) = (word(hdr), word(&hdr[ps..]));
+            if len > max {
+                return Err(format!("Go buildinfo: {what} of {len} bytes"));
+            }
+            if len == 0 {
+                return Ok(&[]);
+            }
+            resolve(data, len).ok_or_else(unresolved)
+        };
+        (
+            string(16, MAX_VERSION_LEN, "version")?,
+            string(16 + ps, MAX_MODINFO_LEN, "module info")?,
+        )
+    };
+    let version = std::str::from_utf8(version)
+        .ok()
+        .filter(|v| !v.is_empty() && !v.contains(['\n', '\t', '\0']))
+        .ok_or("Go buildinfo without a readable Go version")?;
+    Ok((version.to_owned(), modinfo.to_vec()))
+}
+
+/// A string prefixed by its length as an unsigned LEB128 varint, and what follows it.
+fn varint_string(b: &[u8], max: u64) -> Result<(&[u8], &[u8]), String> {
+    let mut len = 0u64;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        if i == 9 && byte > 1 {
+            break; // Over 64 bits.
+        }
+        len |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            let rest = &b[i + 1..];
+            return match usize::try_from(len) {
+                Ok(n) if len <= max && n <= rest.len() => Ok(rest.split_at(n)),
+                _ => Err(format!("Go buildinfo: a string of {len} bytes")),
+            };
+        }
+    }
+    Err("Go buildinfo: bad varint".to_owned())
+}
+
+#[derive(Debug, Default)]
+struct Module {
+    path: String,
+    version: String,
+    /// `=>` path and version (empty for a local directory).
+    replace: Option<(String, String)>,
+}
+
+/// The packages from a Go version and raw module info.
+fn packages(go_version: &str, modinfo: &[u8]) -> Result<Vec<LangPackage>, String> {
+    let modinfo = std::str::from_utf8(strip_sentinels(modinfo))
+        .map_err(|e| format!("Go module info is not UTF-8: {e}"))?;
+    let mut main: Option<Module> = None;
+    let mut deps: Vec<Module> = Vec::new();
+    let mut ldflags = None;
+    // Where the last `mod`/`dep` went, for `=>`: false = main, true = last dep.
+    let mut last_is_dep = None;
+    for line in modinfo.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        match f.as_slice() {
+            ["mod", path, rest @ ..] => {
+                main = Some(module(path, rest));
+                last_is_dep = Some(false);
+            }
+            ["dep", path, rest @ ..] => {
+                if deps.len() >= MAX_MODULES {
+                    return Err(format!("Go module info lists over {MAX_MODULES} modules"));
+                }
+                deps.push(module(path, rest));
+                last_is_dep = Some(true);
+            }
+            ["=>", path, rest @ ..] => {
+                let target = match last_is_dep.take() {
+                    Some(true) => deps.last_mut(),
+                    Some(false) => main.as_mut(),
+                    None => None,
+                };
+                if let Some(m) = target {
+                    m.replace = Some(((*path).to_owned(), rest.first().unwrap_or(&"").to_string()));
+                }
+            }
+            ["build", setting, ..] => {
+                if let Some(v) = setting.strip_prefix("-ldflags=") {
+                    ldflags = Some(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::with_capacity(deps.len() + 2);
+    if let Some(m) = main.filter(|m| !m.path.is_empty()) {
+        let mut pkg = to_package(m, Evidence::Binary, "main");
+        if pkg.version.is_empty() || pkg.version == "(devel)" {
+            pkg.version = "(devel)".to_owned();
+            if let Some((sym, value)) = ldflags.and_then(|l| version_from_ldflags(l, &pkg.name)) {
+                pkg.version = value;
+                add_note(&mut pkg, format!("version-from:-X {sym}"));
+            }
+        }
+        out.push(pkg);
+    }
+    out.extend(
+        deps.into_iter()
+            .filter(|m| !m.path.is_empty())
+            .map(|m| to_package(m, Evidence::Binary, "dep")),
+    );
+    let mut stdlib = LangPackage::new(LangEcosystem::Go, "stdlib", go_version, Evidence::Binary);
+    stdlib.location = Some("stdlib".to_owned());
+    out.push(stdlib);
+    Ok(out)
+}
+
+fn module(path: &str, rest: &[&str]) -> Module {
+    Module {
+        path: path.to_owned(),
+        version: rest.first().unwrap_or(&"").to_string(),
+        replace: None,
+    }
+}
+
+/// The module info between its 16-byte sentinels; empty when they are not there.
+fn strip_sentinels(m: &[u8]) -> &[u8] {
+    if m.len() >= 33 && m[m.len() - 17] == b'\n' {
+        &m[16..m.len() - 16]
+    } else {
+        &[]
+    }
+}
+
+/// A module as a package, with the replacement rule of the module docs applied.
+fn to_package(m: Module, evidence: Evidence, location: &str) -> LangPackage {
+    let (name, version, note) = match m.replace {
+        Some((path, version)) if !version.is_empty() => (
+            path,
+            version,
+            Some(format!("replaces:{} {}", m.path, m.version)),
+        ),
+        Some((path, _)) => (m.path, m.version, Some(format!("replaced-by:{path}"))),
+        None => (m.path, m.version, None),
+    };
+    let mut pkg = LangPackage::new(LangEcosystem::Go, name, version, evidence);
+    pkg.location = Some(location.to_owned());
+    pkg.note = note;
+    pkg
+}
+
+fn add_note(pkg: &mut LangPackage, note: String) {
+    pkg.note = Some(match pkg.note.take() {
+        Some(old) => format!("{old}; {note}"),
+        None => note,
+    });
+}
+
+/// The main module's version from `-X` flags in the recorded `-ldflags` value (the rule in the
+/// module docs): `(symbol, value)`.
+fn version_from_ldflags(recorded: &str, main_path: &str) -> Option<(String, String)> {
+    // Go writes a setting's value with strconv.Quote when it has spaces or quotes.
+    let flags = if recorded.starts_with('"') {
+        unquote(recorded)?
+    } else {
+        recorded.to_owned()
+    };
+    let args = split_args(&flags);
+    let mut found = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let assignment = match a.strip_prefix("--").or_else(|| a.strip_prefix('-')) {
+            Some("X") => {
+                i += 1;
+                args.get(i).map(String::as_str)
+            }
+            Some(x) => x.strip_prefix("X="),
+            None => None,
+        };
+        i += 1;
+        let Some((sym, value)) = assignment.and_then(|s| s.split_once('=')) else {
+            continue;
+        };
+        let Some((package, name)) = sym.rsplit_once('.') else {
+            continue;
+        };
+        let ours = package == "main"
+            || package == main_path
+            || package
+                .strip_prefix(main_path)
+                .is_some_and(|p| p.starts_with('/'));
+        if ours
+            && name.eq_ignore_ascii_case("version")
+            && !value.is_empty()
+            && value.len() <= MAX_X_VALUE_LEN
+            && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            found = Some((sym.to_owned(), value.to_owned()));
+        }
+    }
+    found
+}
+
+/// A Go double-quoted string literal (as strconv.Quote writes it) to its value.
+fn unquote(s: &str) -> Option<String> {
+    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = Vec::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        let hex = |chars: &mut std::str::Chars<'_>, n: usize| -> Option<u32> {
+            let digits: String = chars.by_ref().take(n).collect();
+            (digits.len() == n).then_some(())?;
+            u32::from_str_radix(&digits, 16).ok()
+        };
+        match chars.next()? {
+            'a' => out.push(7),
+            'b' => out.push(8),
+            'f' => out.push(12),
+            'n' => out.push(b'\n'),
+            'r' => out.push(b'\r'),
+            't' => out.push(b'\t'),
+            'v' => out.push(11),
+            '\\' => out.push(b'\\'),
+            '"' => out.push(b'"'),
+            '\'' => out.push(b'\''),
+            'x' => out.push(u8::try_from(hex(&mut chars, 2)?).ok()?),
+            e @ ('u' | 'U') => {
+                let c = char::from_u32(hex(&mut chars, if e == 'u' { 4 } else { 8 })?)?;
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+            _ => return None,
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Whitespace-separated arguments, where one starting with `'` or `"` runs to the same quote
+/// (how `go build` splits a flag list, quotes without escapes).
+fn split_args(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s.trim_start();
+    while !rest.is_empty() {
+        let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"');
+        let (arg, tail) = match quote {
+            Some(q) => match rest[1..].find(q) {
+                Some(end) => (&rest[1..=end], &rest[end + 2..]),
+                None => (&rest[1..], ""),
+            },
+            None => rest.split_at(rest.find(char::is_whitespace).unwrap_or(rest.len())),
+        };
+        out.push(arg.to_owned());
+        rest = tail.trim_start();
+    }
+    out
+}
+
+/// One `go.mod` line as tokens, `(` and `)` apart, and its `//` comment.
+fn tokens(line: &str) -> Result<(Vec<String>, Option<&str>), String> {
+    let mut toks = Vec::new();
+    let mut rest = line.trim_start();
+    loop {
+        if rest.is_empty() {
+            return Ok((toks, None));
+        }
+        if let Some(comment) = rest.strip_prefix("//") {
+            return Ok((toks, Some(comment.trim())));
+        }
+        let (tok, tail) = match rest.as_bytes()[0] {
+            b'(' | b')' => rest.split_at(1),
+            b'"' => {
+                let end = rest[1..]
+                    .char_indices()
+                    .scan(false, |esc, (i, c)| {
+                        let r = Some((i, c, *esc));
+                        *esc = !*esc && c == '\\';
+                        r
+                    })
+                    .find(|&(_, c, esc)| c == '"' && !esc)
+                    .map(|(i, _, _)| i + 2)
+                    .ok_or("unterminated string")?;
+                rest.split_at(end)
+            }
+            b'`' => {
+                let end = rest[1..].find('`').ok_or("unterminated string")? + 2;
+                rest.split_at(end)
+            }
+            _ => rest.split_at(
+                rest.find(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '"')
+                    .unwrap_or(rest.len()),
+            ),
+        };
+        let tok = match tok.as_bytes()[0] {
+            b'"' => unquote(tok).ok_or_else(|| format!("bad string {tok}"))?,
+            b'`' => tok[1..tok.len() - 1].to_owned(),
+            _ => tok.to_owned(),
+        };
+        toks.push(tok);
+        rest = tail.trim_start();
+    }
+}
+
+struct Replace {
+    old: String,
+    old_version: Option<String>,
+    new: String,
+    new_version: String,
+}
+
+/// The dependencies a `go.mod` requires, replacements applied (see the module docs).
+pub(crate) fn parse_go_mod(bytes: &[u8]) -> Result<Vec<LangPackage>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("go.mod is not UTF-8: {e}"))?;
+    let mut requires: Vec<(String, String, bool)> = Vec::new();
+    let mut replaces: Vec<Replace> = Vec::new();
+    let mut block: Option<String> = None;
+    for (n, line) in text.lines().enumerate() {
+        let at = |e: String| format!("go.mod line {}: {e}", n + 1);
+        let (toks, comment) = tokens(line).map_err(at)?;
+        let toks: Vec<&str> = toks.iter().map(String::as_str).collect();
+        let (verb, args) = match (&block, toks.as_slice()) {
+            (_, []) => continue,
+            (Some(_), [")"]) => {
+                block = None;
+                continue;
+            }
+            (Some(verb), args) => (verb.clone(), args),
+            (None, [verb, "("]) => {
+                block = Some((*verb).to_owned());
+                continue;
+            }
+            (None, [_, "(", ")"]) => continue,
+            (None, [verb, args @ ..]) => ((*verb).to_owned(), args),
+        };
+        match verb.as_str() {
+            "require" => {
+                let [path, version] = args else {
+                    return Err(at(format!("require needs a path and a version: {line}")));
+                };
+                if requires.len() >= MAX_MODULES {
+                    return Err(format!("go.mod requires over {MAX_MODULES} modules"));
+                }
+                let indirect = comment.is_some_and(|c| {
+                    c == "indirect"
+                        || c.strip_prefix("indirect")
+                            .is_some_and(|r| r.starts_with(';'))
+                });
+                requires.push(((*path).to_owned(), (*version).to_owned(), indirect));
+            }
+            "replace" => {
+                let r = match args {
+                    [old, "=>", new] => (old, None, new, ""),
+                    [old, "=>", new, nv] => (old, None, new, *nv),
+                    [old, ov, "=>", new] => (old, Some(ov), new, ""),
+                    [old, ov, "=>", new, nv] => (old, Some(ov), new, *nv),
+                    _ => return Err(at(format!("unreadable replace: {line}"))),
+                };
+                if replaces.len() >= MAX_MODULES {
+                    return Err(format!("go.mod replaces over {MAX_MODULES} modules"));
+                }
+                replaces.push(Replace {
+                    old: (*r.0).to_owned(),
+                    old_version: r.1.map(|v| (*v).to_owned()),
+                    new: (*r.2).to_owned(),
+                    new_version: r.3.to_owned(),
+                });
+            }
+            _ => {}
+        }
+    }
+    if block.is_some() {
+        return Err("go.mod ends inside a ( block".to_owned());
+    }
+    Ok(requires
+        .into_iter()
+        .map(|(path, version, indirect)| {
+            // A replacement of this exact version wins over one of all versions.
+            let r = replaces
+                .iter()
+                .rev()
+                .find(|r| r.old == path && r.old_version.as_deref() == Some(version.as_str()))
+                .or_else(|| {
+                    replaces
+                        .iter()
+                        .rev()
+                        .find(|r| r.old == path && r.old_version.is_none())
+                });
+            let m = Module {
+                path,
+                version,
+                replace: r.map(|r| (r.new.clone(), r.new_version.clone())),
+            };
+            let mut pkg = to_package(m, Evidence::Lockfile, "dep");
+            if indirect {
+                let replaced = pkg.note.take();
+                pkg.note = Some("indirect".to_owned());
+                if let Some(r) = replaced {
+                    add_note(&mut pkg, r);
+                }
+            }
+            pkg
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+    use std::path::Path;
+
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/lang/go")
+            .join(name);
+        let raw = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        if name.ends_with(".gz") {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&*raw)
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        } else {
+            raw
+        }
+    }
+
+    /// `(name, version, location, note)` of each package.
+    fn rows(pkgs: &[LangPackage]) -> Vec<(&str, &str, &str, Option<&str>)> {
+        pkgs.iter()
+            .map(|p| {
+                assert_eq!(p.ecosystem, LangEcosystem::Go);
+                assert!(!p.dev);
+                let loc = p.location.as_deref().unwrap();
+                (p.name.as_str(), p.version.as_str(), loc, p.note.as_deref())
+            })
+            .collect()
+    }
+
+    const DEMO_GO: [(&str, &str, &str, Option<&str>); 4] = [
+        (
+            "example.com/demo-go",
+            "1.2.3",
+            "main",
+            Some("version-from:-X main.version"),
+        ),
+        (
+            "example.com/greet-fork",
+            "v1.1.0",
+            "dep",
+            Some("replaces:example.com/greet v1.0.0"),
+        ),
+        ("golang.org/x/text", "v0.3.7", "dep", None),
+        ("stdlib", "go1.27.3", "stdlib", None),
+    ];
+
+    #[test]
+    fn demo_go_inline_format_elf_pe_macho_and_fat() {
+        let elf = fixture("demo-go");
+        let macho = fixture("demo-go-darwin-arm64.sparse.gz");
+        for bin in [
+            elf,
+            fixture("demo-go-windows-amd64.sparse.gz"),
+            fat(&macho),
+            macho,
+        ] {
+            assert!(is_executable_format(&bin));
+            // Found through the headers, not by the raw scan.
+            assert!(images(&bin).iter().any(|f| find_header(f).is_some()));
+            let got = parse_buildinfo(&bin).unwrap().expect("a Go binary");
+            assert_eq!(rows(&got), DEMO_GO);
+            assert!(got.iter().all(|p| p.evidence == Evidence::Binary));
+        }
+    }
+
+    /// A universal Mach-O holding one arm64 slice, laid out as `lipo` does.
+    fn fat(slice: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for word in [
+            0xcafe_babe_u32,
+            1,
+            0x0100_000c,
+            0,
+            0x4000,
+            slice.len() as u32,
+            14,
+        ] {
+            out.extend_from_slice(&word.to_be_bytes());
+        }
+        out.resize(0x4000, 0);
+        out.extend_from_slice(slice);
+        out
+    }
+
+    #[test]
+    fn esbuild_pointer_format_go_1_15() {
+        let sys = (
+            "golang.org/x/sys",
+            "v0.0.0-20200501145240-bc7a7d42d5c3",
+            "dep",
+            None,
+        );
+        for (name, has_sys) in [
+            ("linux-64", true),
+            ("linux-32", true),
+            ("darwin-64", true),
+            ("windows-64", false),
+        ] {
+            let bin = fixture(&format!("esbuild-0.8.9/esbuild-{name}.sparse.gz"));
+            assert_eq!(images(&bin).len(), 1);
+            let got = parse_buildinfo(&bin).unwrap().expect(name);
+            let mut want = vec![("github.com/evanw/esbuild", "(devel)", "main", None)];
+            want.extend(has_sys.then_some(sys));
+            want.push(("stdlib", "go1.15.5", "stdlib", None));
+            assert_eq!(rows(&got), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn not_go_is_none() {
+        let ls = std::fs::read("/bin/ls").expect("/bin/ls");
+        assert_eq!(parse_buildinfo(&ls), Ok(None));
+        // This test binary holds the magic as a constant, in read-only data.
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert!(me.windows(MAGIC.len()).any(|w| w == MAGIC));
+        assert_eq!(parse_buildinfo(&me), Ok(None));
+        for other in [
+            &b""[..],
+            b"MZ",
+            b"\x7fELF",
+            b"#!/bin/sh\n",
+            &[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52],
+        ] {
+            assert_eq!(parse_buildinfo(other), Ok(None));
+        }
+    }
+
+    #[test]
+    fn executable_formats() {
+        for yes in [
+            &b"\x7fELF\x02\x01"[..],
+            b"MZ\x90\0",
+            &[0xcf, 0xfa, 0xed, 0xfe],
+            &[0xfe, 0xed, 0xfa, 0xce],
+            &[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2],
+        ] {
+            assert!(is_executable_format(yes), "{yes:?}");
+        }
+        // A Java class file (version 52) shares the fat magic.
+        for no in [
+            &b""[..],
+            b"\x7fEL",
+            b"PK\x03\x04",
+            &[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52],
+        ] {
+            assert!(!is_executable_format(no), "{no:?}");
+        }
+    }
+
+    fn varint(mut n: usize, out: &mut Vec<u8>) {
+        while n >= 0x80 {
+            out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+
+    /// An `MZ` file object cannot read, with an inline-format header at offset 16.
+    fn raw_inline(version: &str, modinfo: &str) -> Vec<u8> {
+        let mut b = b"MZ".to_vec();
+        b.resize(16, 0);
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&[8, 2]);
+        b.resize(48, 0);
+        varint(version.len(), &mut b);
+        b.extend_from_slice(version.as_bytes());
+        let wrapped = format!("0123456789abcdef{modinfo}fedcba9876543210");
+        varint(wrapped.len(), &mut b);
+        b.extend_from_slice(wrapped.as_bytes());
+        b
+    }
+
+    #[test]
+    fn unreadable_headers_fall_back_to_a_raw_scan() {
+        let modinfo = "path\tx\nmod\texample.com/x\t(devel)\t\ndep\ta.io/b\tv1.0.0\th1:abc=\n\
+                       =>\t../b\t\t\ndep\tc.io/d\tv0.1.0\th1:def=\n=>\tc.io/e\tv0.2.0\th1:ghi=\n\
+                       build\t-ldflags=\"-X 'example.com/x/internal/build.VERSION=v2.0.0' -X other.io/y.Version=9\"\n";
+        let got = parse_buildinfo(&raw_inline("go1.21.0 X:boringcrypto", modinfo))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            rows(&got),
+            [
+                (
+                    "example.com/x",
+                    "v2.0.0",
+                    "main",
+                    Some("version-from:-X example.com/x/internal/build.VERSION")
+                ),
+                ("a.io/b", "v1.0.0", "dep", Some("replaced-by:../b")),
+                ("c.io/e", "v0.2.0", "dep", Some("replaces:c.io/d v0.1.0")),
+                ("stdlib", "go1.21.0 X:boringcrypto", "stdlib", None),
+            ]
+        );
+        // No module info (a GOPATH build): only the toolchain.
+        let got = parse_buildinfo(&raw_inline("go1.20", "")).unwrap().unwrap();
+        assert_eq!(rows(&got), [("stdlib", "go1.20", "stdlib", None)]);
+        // The pointer format needs addresses that only the headers give.
+        let mut b = raw_inline("go1.16", "");
+        b[31] = 0;
+        assert!(parse_buildinfo(&b).unwrap_err().contains("leads nowhere"));
+    }
+
+    #[test]
+    fn ldflags_rule() {
+        let v = |flags: &str| version_from_ldflags(flags, "example.com/app").map(|(_, v)| v);
+        assert_eq!(v("\"-s -w -X main.version=1.2.3\""), Some("1.2.3".into()));
+        assert_eq!(v("-X=main.Version=v1"), Some("v1".into()));
+        assert_eq!(v("--X main.VERSION=2 -X main.version=3"), Some("3".into()));
+        assert_eq!(v("\"-X \\\"main.version=4\\\"\""), Some("4".into()));
+        assert_eq!(v("-X example.com/app/cmd.version=5"), Some("5".into()));
+        for none in [
+            "-s -w",
+            "-X main.gitVersion=abc",
+            "-X example.com/application.version=6",
+            "-X other.io/lib.Version=7",
+            "-X main.version=",
+            "\"-X 'main.version=has space'\"",
+            "-X",
+            "\"unterminated",
+        ] {
+            assert_eq!(v(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn hostile_input_never_panics() {
+        let bin = fixture("demo-go");
+        for len in (0..bin.len()).step_by(1499).chain([bin.len() - 1]) {
+            let _ = parse_buildinfo(&bin[..len]);
+        }
+        // Every byte of the header and the strings after it, set to extremes.
+        let at = scan(&bin, 0, bin.len()).unwrap();
+        for i in at..at + 96 {
+            for byte in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+                let mut b = bin.clone();
+                b[i] = byte;
+                let _ = parse_buildinfo(&b);
+            }
+        }
+        // Hostile pointer-format headers: wild pointers, bad sizes, huge lengths.
+        let esbuild = fixture("esbuild-0.8.9/esbuild-linux-64.sparse.gz");
+        let at = scan(&esbuild, 0, esbuild.len()).unwrap();
+        for (i, byte) in (at + 14..at + 32).flat_map(|i| [(i, 0x00), (i, 0x03), (i, 0xff)]) {
+            let mut b = esbuild.clone();
+            b[i] = byte;
+            let _ = parse_buildinfo(&b);
+        }
+        // Huge or unterminated varints.
+        for tail in [&[0xff; 12][..], &[0xff, 0xff, 0xff, 0x7f], &[5, b'g']] {
+            let mut b = raw_inline("", "");
+            b.truncate(48);
+            b.extend_from_slice(tail);
+            assert!(parse_buildinfo(&b).is_err());
+        }
+        // Pseudo-random bytes behind each magic.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for head in [
+            &b"\x7fELF\x02\x01\x01"[..],
+            b"MZ",
+            &[0xcf, 0xfa, 0xed, 0xfe],
+        ] {
+            for _ in 0..200 {
+                let mut b = head.to_vec();
+                b.extend((0..4096).map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                }));
+                b[64..78].copy_from_slice(MAGIC);
+                let _ = parse_buildinfo(&b);
+            }
+        }
+    }
+
+    #[test]
+    fn go_mod() {
+        let text = br#"// A module.
+module example.com/app
+
+go 1.21
+
+toolchain go1.21.5
+
+require golang.org/x/text v0.3.7
+
+require (
+	github.com/a/b v1.2.3 // indirect
+	"github.com/quoted/q" v0.1.0
+	github.com/c/d v1.0.0 // indirect; used by b
+	github.com/local/l v0.0.0-20200101000000-abcdefabcdef
+	github.com/all/versions v1.1.1
+)
+
+replace github.com/c/d v1.0.0 => github.com/fork/d v1.0.1
+
+replace (
+	github.com/local/l => ../l
+	github.com/all/versions => github.com/all/versions v1.1.2 // a fix
+	github.com/not/required => github.com/x/y v1.0.0
+	github.com/c/d v0.9.0 => github.com/wrong/d v9.9.9
+)
+
+exclude golang.org/x/text v0.3.6
+
+retract [v1.0.0, v1.0.5]
+retract (
+	v1.1.0 // oops
+)
+"#;
+        let got = parse_go_mod(text).unwrap();
+        assert_eq!(
+            rows(&got),
+            [
+                ("golang.org/x/text", "v0.3.7", "dep", None),
+                ("github.com/a/b", "v1.2.3", "dep", Some("indirect")),
+                ("github.com/quoted/q", "v0.1.0", "dep", None),
+                (
+                    "github.com/fork/d",
+                    "v1.0.1",
+                    "dep",
+                    Some("indirect; replaces:github.com/c/d v1.0.0")
+                ),
+                (
+                    "github.com/local/l",
+                    "v0.0.0-20200101000000-abcdefabcdef",
+                    "dep",
+                    Some("replaced-by:../l")
+                ),
+                (
+                    "github.com/all/versions",
+                    "v1.1.2",
+                    "dep",
+                    Some("replaces:github.com/all/versions v1.1.1")
+                ),
+            ]
+        );
+        assert!(got.iter().all(|p| p.evidence == Evidence::Lockfile));
+        assert_eq!(parse_go_mod(b"module x\n").unwrap(), []);
+    }
+
+    #[test]
+    fn go_mod_errors() {
+        for bad in [
+            &b"require (\n\ta v1\n"[..],
+            b"require a\n",
+            b"require a v1 v2\n",
+            b"replace a v1 b\n",
+            b"require \"a v1\n",
+            b"\xff\n",
+        ] {
+            assert!(
+                parse_go_mod(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}
