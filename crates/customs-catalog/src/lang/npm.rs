@@ -171,6 +171,13 @@ fn parse_package_lock(bytes: &[u8]) -> Result<Vec<LangPackage>, String> {
         (None, None) => Vec::new(),
         _ => return Err("package-lock: `packages`/`dependencies` is not an object".into()),
     };
+    // The project itself, as Cargo.lock lists its own crate (and as syft reports it), so the
+    // application shows up in the inventory; marked by its location.
+    if let (Some(name), Some(version)) = (str_field(doc, "name"), str_field(doc, "version")) {
+        let mut root = LangPackage::new(LangEcosystem::Npm, name, version, Evidence::Lockfile);
+        root.location = Some("root".to_owned());
+        out.push(root);
+    }
     out.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(out)
 }
@@ -705,6 +712,17 @@ mod tests {
         assert!(parse("node_modules/x/package.json", b"{\"name\": \"x\", ").is_err());
     }
 
+    /// The lockfile's own project, checked and taken out.
+    fn without_root(mut pkgs: Vec<LangPackage>, name: &str, version: &str) -> Vec<LangPackage> {
+        let at = pkgs
+            .iter()
+            .position(|p| p.location.as_deref() == Some("root"))
+            .expect("the project itself");
+        let root = pkgs.remove(at);
+        assert_eq!((root.name.as_str(), root.version.as_str()), (name, version));
+        pkgs
+    }
+
     #[test]
     fn debian_app_package_lock() {
         let pkgs = parse(
@@ -712,6 +730,7 @@ mod tests {
             &shared("tools/fixtures/app/web/package-lock.json"),
         )
         .unwrap();
+        let pkgs = without_root(pkgs, "demo-web", "1.0.0");
         assert_eq!(rows(&pkgs), DEBIAN_APP);
         assert!(pkgs.iter().all(|p| p.evidence == Evidence::Lockfile));
         let locations: Vec<_> = pkgs
@@ -733,6 +752,7 @@ mod tests {
     #[test]
     fn package_lock_v1_v2_v3() {
         let v3 = parse("package-lock.json", &fixture("lock-v3/package-lock.json")).unwrap();
+        let v3 = without_root(v3, "lock-sample", "1.0.0");
         let mut want = sample(true, true);
         // The workspace, through its link.
         want.insert(1, ("@sample/util", "0.3.0", false, ""));
@@ -756,10 +776,11 @@ mod tests {
 
         // v2 has both `packages` and v1's `dependencies`: `packages` wins.
         let v2 = parse("package-lock.json", &fixture("lock-v2/package-lock.json")).unwrap();
-        assert_eq!(v2, v3);
+        assert_eq!(without_root(v2, "lock-sample", "1.0.0"), v3);
 
         // v1: the workspace's version is `file:packages/util`, not recorded.
         let v1 = parse("npm-shrinkwrap.json", &fixture("lock-v1/package-lock.json")).unwrap();
+        let v1 = without_root(v1, "lock-sample", "1.0.0");
         want.remove(1);
         assert_eq!(rows(&v1), want);
         assert_eq!(

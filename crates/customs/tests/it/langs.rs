@@ -66,7 +66,18 @@ fn debian_app_yields_exactly_the_planted_language_packages() {
         pairs(&want["python"]["packages"]),
         "python"
     );
-    assert_eq!(of(&inv, "npm"), pairs(&want["npm"]["packages"]), "npm");
+    // The npm packages, and the application itself from its package-lock (as Cargo.lock lists
+    // demo-svc).
+    let lock: Value = serde_json::from_slice(
+        &std::fs::read(common::shared().join("tools/fixtures/app/web/package-lock.json")).unwrap(),
+    )
+    .unwrap();
+    let mut npm_want = pairs(&want["npm"]["packages"]);
+    npm_want.insert((
+        lock["name"].as_str().unwrap().to_owned(),
+        lock["version"].as_str().unwrap().to_owned(),
+    ));
+    assert_eq!(of(&inv, "npm"), npm_want, "npm");
     for p in want["npm"]["packages"].as_array().unwrap() {
         let got = package(&inv, "npm", p["name"].as_str().unwrap());
         assert_eq!(
@@ -128,7 +139,7 @@ fn debian_app_yields_exactly_the_planted_language_packages() {
         &["--no-cache", "--exclude-dev"],
     );
     let npm = of(&lean, "npm");
-    assert_eq!(npm.len(), 4);
+    assert_eq!(npm.len(), 5);
     assert!(!npm.iter().any(|(n, _)| n == "semver"));
 }
 
