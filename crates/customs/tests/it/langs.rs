@@ -342,3 +342,98 @@ fn go_binary_modules_and_their_advisories() {
         BTreeSet::from(["GO-2022-1059".to_owned(), "GO-2026-5970".to_owned()])
     );
 }
+
+/// GHSA records in OSV form (hand-written from the public advisories; see
+/// tests/fixtures/ghsa/README.md) against debian-app's npm packages.
+#[test]
+fn ghsa_records_in_osv_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let ghsa = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ghsa");
+    let db = dir.path().join("ghsa.db");
+    let r = common::customs(
+        &[
+            "db",
+            "build",
+            "--out",
+            db.to_str().unwrap(),
+            &format!("osv-json:{}", ghsa.display()),
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = scan(
+        db.to_str().unwrap(),
+        &layout("debian-app"),
+        dir.path(),
+        &["--no-cache"],
+    );
+    let ghsa_of = |name: &str| -> BTreeSet<String> {
+        finding_ids(&v, "npm", name)
+            .into_iter()
+            .filter(|i| i.starts_with("GHSA-"))
+            .collect()
+    };
+    // lodash 4.17.15: < 4.17.21 yes, < 4.17.12 no. axios 0.21.0 < 0.21.1. minimist 1.2.5 is in
+    // the second range [1.0.0, 1.2.6), not the first.
+    assert_eq!(
+        ghsa_of("lodash"),
+        BTreeSet::from(["GHSA-35jh-r3h4-6jhm".to_owned()])
+    );
+    assert_eq!(
+        ghsa_of("axios"),
+        BTreeSet::from(["GHSA-4w2v-q235-vp99".to_owned()])
+    );
+    assert_eq!(
+        ghsa_of("minimist"),
+        BTreeSet::from(["GHSA-xvch-5gv4-984h".to_owned()])
+    );
+    assert!(ghsa_of("follow-redirects").is_empty());
+}
+
+/// Broken language files become warnings that name them; the rest of the layer is still read.
+#[test]
+fn broken_language_files_are_warnings_not_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut elf = b"\x7fELF\x02\x01\x01\x00".to_vec();
+    elf.extend(std::iter::repeat_n(0xffu8, 4096));
+    let layer = LayerTar::new()
+        .file(
+            "app/package-lock.json",
+            b"{\"packages\": {\"node_modules/a\": ",
+        )
+        .file("app/Cargo.lock", b"[[package]]\nname = 1\n")
+        .file(
+            "srv/lib/python3/site-packages/x-1.0.dist-info/METADATA",
+            b"\xff\xfe garbage",
+        )
+        .file_mode("usr/local/bin/broken", &elf, 0o755)
+        .file(
+            "srv/lib/python3/site-packages/ok-2.0.dist-info/METADATA",
+            b"Metadata-Version: 2.1\nName: ok\nVersion: 2.0\n\n",
+        )
+        .finish();
+    common::write_layout(dir.path(), &[layer], common::Comp::Gzip);
+    let cache = tempfile::tempdir().unwrap();
+    let inv = common::sbom(
+        &format!("oci:{}", dir.path().display()),
+        cache.path(),
+        &["--no-cache"],
+    );
+    assert_eq!(
+        of(&inv, "pypi"),
+        BTreeSet::from([("ok".to_owned(), "2.0".to_owned())])
+    );
+    let warned: Vec<&str> = inv["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["file"].as_str().unwrap())
+        .collect();
+    for f in [
+        "/app/package-lock.json",
+        "/app/Cargo.lock",
+        "/srv/lib/python3/site-packages/x-1.0.dist-info/METADATA",
+    ] {
+        assert!(warned.contains(&f), "no warning for {f}: {warned:?}");
+    }
+}
