@@ -11,14 +11,11 @@
 #    the differences can be explained.
 # Needs the corpus (build-images.sh), npm and syft (../shared/tools/install-peers.sh syft).
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CORPUS="${CUSTOMS_CORPUS:-/var/tmp/customs-corpus}"
 REPS="${REPS:-3}"
-SYFT="${SYFT:-$CORPUS/peers/venv/bin/syft}"
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need_syft
 TREE="$CORPUS/bench-node"
-RESULTS="$ROOT/bench/results"; mkdir -p "$RESULTS"
-[ -x "$SYFT" ] || { echo "syft missing at $SYFT" >&2; exit 1; }
-export SYFT_CHECK_FOR_APP_UPDATE=false
 
 if [ ! -f "$TREE/package-lock.json" ]; then
   mkdir -p "$TREE"
@@ -26,14 +23,11 @@ if [ ! -f "$TREE/package-lock.json" ]; then
    npm install --ignore-scripts --no-audit --no-fund --legacy-peer-deps \
      jest@29 webpack@5 eslint@8 @babel/core@7 typescript@5 react-scripts@5 >/dev/null)
 fi
-(cd "$ROOT" && cargo build --release -q)
-CUSTOMS="$ROOT/target/release/customs"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+build_customs
 
 files=$(find "$TREE" -type f | wc -l)
 pkgs=$(jq '[.packages | keys[] | select(startswith("node_modules/") or contains("/node_modules/"))] | length' "$TREE/package-lock.json")
 t() { /usr/bin/time -f '%e %M' -o "$work/t" "$@" > "$work/out" 2>/dev/null; cat "$work/t"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 : > "$work/c"; : > "$work/s"
 for _ in $(seq "$REPS"); do
   t "$CUSTOMS" sbom -q --no-cache --format json "dir:$TREE" >> "$work/c"

