@@ -377,6 +377,77 @@ name = "no-version"
         bin
     }
 
+    /// demo-svc's real `.dep-v0` bytes in a PE image and a Mach-O object, both written with
+    /// the object crate (no Windows or macOS cargo-auditable build is possible here).
+    #[test]
+    fn auditable_in_pe_and_macho() {
+        use object::{Object as _, ObjectSection as _};
+        let bin = demo_svc();
+        let dep = object::File::parse(&*bin)
+            .unwrap()
+            .section_by_name(".dep-v0")
+            .unwrap()
+            .data()
+            .unwrap()
+            .to_vec();
+        let want = parse_auditable(&bin).unwrap().unwrap();
+
+        let mut obj = object::write::Object::new(
+            object::BinaryFormat::MachO,
+            object::Architecture::X86_64,
+            object::Endianness::Little,
+        );
+        let s = obj.add_section(
+            b"__DATA".to_vec(),
+            b"__dep_v0".to_vec(),
+            object::SectionKind::Data,
+        );
+        obj.append_section_data(s, &dep, 1);
+        let macho = obj.write().unwrap();
+        assert!(super::super::golang::is_executable_format(&macho[..64]));
+        assert_eq!(parse_auditable(&macho).unwrap().unwrap(), want);
+
+        let mut pe = Vec::new();
+        let mut w = object::write::pe::Writer::new(true, 0x1000, 0x200, &mut pe);
+        w.reserve_dos_header_and_stub();
+        w.reserve_nt_headers(16);
+        w.reserve_section_headers(1);
+        let len = u32::try_from(dep.len()).unwrap();
+        let range = w.reserve_section(
+            *b".dep-v0\0",
+            object::pe::IMAGE_SCN_CNT_INITIALIZED_DATA | object::pe::IMAGE_SCN_MEM_READ,
+            len,
+            len,
+        );
+        w.write_dos_header_and_stub().unwrap();
+        w.write_nt_headers(object::write::pe::NtHeaders {
+            machine: object::pe::IMAGE_FILE_MACHINE_AMD64,
+            time_date_stamp: 0,
+            characteristics: object::pe::IMAGE_FILE_EXECUTABLE_IMAGE
+                | object::pe::IMAGE_FILE_LARGE_ADDRESS_AWARE,
+            major_linker_version: 14,
+            minor_linker_version: 0,
+            address_of_entry_point: 0,
+            image_base: 0x1_4000_0000,
+            major_operating_system_version: 6,
+            minor_operating_system_version: 0,
+            major_image_version: 0,
+            minor_image_version: 0,
+            major_subsystem_version: 6,
+            minor_subsystem_version: 0,
+            subsystem: object::pe::IMAGE_SUBSYSTEM_WINDOWS_CUI,
+            dll_characteristics: object::pe::IMAGE_DLLCHARACTERISTICS_NX_COMPAT,
+            size_of_stack_reserve: 0x10_0000,
+            size_of_stack_commit: 0x1000,
+            size_of_heap_reserve: 0x10_0000,
+            size_of_heap_commit: 0x1000,
+        });
+        w.write_section_headers();
+        w.write_section(range.file_offset, &dep);
+        assert!(super::super::golang::is_executable_format(&pe[..64]));
+        assert_eq!(parse_auditable(&pe).unwrap().unwrap(), want);
+    }
+
     #[test]
     fn auditable_build_kind_and_other_sources() {
         let json = br#"{"packages":[{"name":"app","version":"1.0.0","source":"local","root":true,"dependencies":[1]},{"name":"serde_derive","version":"1.0.0","source":"crates.io","kind":"build"},{"name":"g","version":"0.1.0","source":"git"}],"format":8}"#;
