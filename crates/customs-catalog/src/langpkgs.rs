@@ -83,6 +83,13 @@ pub(crate) fn collect(m: &Merged, out: &mut Vec<Package>) {
         if real != path {
             continue;
         }
+        // A go.sum speaks only where no go.mod does (see `lang::golang::parse_go_sum`).
+        if let Some(dir) = path.strip_suffix("go.sum")
+            && (dir.is_empty() || dir.ends_with('/'))
+            && matches!(m.resolve(&format!("{dir}go.mod")), Some((_, Fact::Lang(_))))
+        {
+            continue;
+        }
         let owner = owned_by(path, &owners);
         for p in pkgs {
             let eco = ecosystem(p.ecosystem);

@@ -63,7 +63,7 @@ impl Analyzer for NpmAnalyzer {
     }
 }
 
-/// `Cargo.lock` and `go.mod`.
+/// `Cargo.lock`, `go.mod` and `go.sum`.
 pub(crate) struct LockAnalyzer;
 
 impl Analyzer for LockAnalyzer {
@@ -71,13 +71,13 @@ impl Analyzer for LockAnalyzer {
         "cargo-go-locks"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn roots(&self) -> &'static [Root] {
         EVERYWHERE
     }
     fn wants(&self, path: &str) -> bool {
-        matches!(base(path), "Cargo.lock" | "go.mod")
+        matches!(base(path), "Cargo.lock" | "go.mod" | "go.sum")
     }
     fn max_size(&self) -> u64 {
         MAX_TEXT
@@ -85,6 +85,7 @@ impl Analyzer for LockAnalyzer {
     fn parse(&self, path: &str, bytes: &[u8]) -> Result<Fact, String> {
         match base(path) {
             "Cargo.lock" => cargo::parse_lock(bytes).map(Fact::Lang),
+            "go.sum" => golang::parse_go_sum(bytes).map(Fact::Lang),
             _ => golang::parse_go_mod(bytes).map(Fact::Lang),
         }
     }

@@ -526,6 +526,49 @@ struct Replace {
     new_version: String,
 }
 
+/// The modules a `go.sum` holds source hashes for (lines without the `/go.mod` suffix), one
+/// version per module: the highest, which is the one minimal version selection builds with.
+/// Used only where no `go.mod` sits beside it (`crate::langpkgs`): a go.sum also records
+/// versions the module graph considered and did not select, so it over-reports next to the
+/// go.mod's complete (Go 1.17+) requirement list.
+pub(crate) fn parse_go_sum(bytes: &[u8]) -> Result<Vec<LangPackage>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "go.sum is not UTF-8".to_owned())?;
+    let mut best: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut fields = line.split_whitespace();
+        let (Some(path), Some(version), Some(hash), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(format!("go.sum line {}: not `MODULE VERSION HASH`", n + 1));
+        };
+        if !hash.starts_with("h1:") && !hash.contains(':') {
+            return Err(format!("go.sum line {}: {hash:?} is not a hash", n + 1));
+        }
+        if version.ends_with("/go.mod") {
+            continue;
+        }
+        let newer = best.get(path).is_none_or(|old| {
+            customs_version::compare(customs_version::Ecosystem::Go, version, old)
+                .is_ok_and(|o| o == std::cmp::Ordering::Greater)
+        });
+        if newer {
+            best.insert(path, version);
+        }
+    }
+    Ok(best
+        .into_iter()
+        .map(|(path, version)| {
+            let mut p = LangPackage::new(LangEcosystem::Go, path, version, Evidence::Lockfile);
+            p.note = Some("go.sum".to_owned());
+            p
+        })
+        .collect())
+}
+
 /// The dependencies a `go.mod` requires, replacements applied (see the module docs).
 pub(crate) fn parse_go_mod(bytes: &[u8]) -> Result<Vec<LangPackage>, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("go.mod is not UTF-8: {e}"))?;
@@ -623,6 +666,36 @@ pub(crate) fn parse_go_mod(bytes: &[u8]) -> Result<Vec<LangPackage>, String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn go_sum_of_the_go_toolchain() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lang/go/gosum");
+        let sum = parse_go_sum(&std::fs::read(format!("{dir}/go.sum")).unwrap()).unwrap();
+        let sum: std::collections::BTreeMap<&str, &str> = sum
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        // Every module go.mod requires is in go.sum at the same version.
+        let modreq = parse_go_mod(&std::fs::read(format!("{dir}/go.mod")).unwrap()).unwrap();
+        assert!(modreq.len() >= 10, "{modreq:?}");
+        for p in &modreq {
+            assert_eq!(
+                sum.get(p.name.as_str()),
+                Some(&p.version.as_str()),
+                "{}",
+                p.name
+            );
+        }
+        assert!(parse_go_sum(b"golang.org/x/text v0.3.7\n").is_err());
+        assert!(parse_go_sum(b"\xff\xfe").is_err());
+        // Two versions of one module: the higher one is built.
+        let two = parse_go_sum(
+            b"a.io/m v1.2.0 h1:x=\na.io/m v1.10.0 h1:y=\na.io/m v1.11.0/go.mod h1:z=\n",
+        )
+        .unwrap();
+        assert_eq!(two.len(), 1);
+        assert_eq!(two[0].version, "v1.10.0");
+    }
     use std::io::Read as _;
     use std::path::Path;
 

@@ -437,3 +437,39 @@ fn broken_language_files_are_warnings_not_failures() {
         assert!(warned.contains(&f), "no warning for {f}: {warned:?}");
     }
 }
+
+/// go.sum speaks only where no go.mod sits beside it: next to one, it would add versions the
+/// module graph considered but did not build.
+#[test]
+fn go_sum_only_without_go_mod() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../customs-catalog/tests/fixtures/lang/go/gosum");
+    let root = tempfile::tempdir().unwrap();
+    let both = root.path().join("src/both");
+    let alone = root.path().join("src/alone");
+    std::fs::create_dir_all(&both).unwrap();
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::copy(fixture.join("go.mod"), both.join("go.mod")).unwrap();
+    std::fs::write(
+        both.join("go.sum"),
+        "example.com/only-in-sum v1.0.0 h1:AAAA=\n",
+    )
+    .unwrap();
+    std::fs::copy(fixture.join("go.sum"), alone.join("go.sum")).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let inv = common::sbom(&format!("dir:{}", root.path().display()), cache.path(), &[]);
+    let go = of(&inv, "golang");
+    assert!(
+        !go.iter().any(|(n, _)| n == "example.com/only-in-sum"),
+        "{go:?}"
+    );
+    assert!(go.contains(&("golang.org/x/sync".to_owned(), "v0.20.0".to_owned())));
+    let sync = package(&inv, "golang", "golang.org/x/sync");
+    let paths: Vec<&str> = sync["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/src/alone/go.sum", "/src/both/go.mod"]);
+}
