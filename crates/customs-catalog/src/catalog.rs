@@ -336,6 +336,7 @@ fn collect_dpkg(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
                 dev: false,
                 evidence: Vec::new(),
                 owns: Vec::new(),
+                notes: Vec::new(),
             });
         }
     }
@@ -372,6 +373,7 @@ fn collect_apk(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
             dev: false,
             evidence: Vec::new(),
             owns: Vec::new(),
+            notes: Vec::new(),
         });
     }
 }
@@ -448,6 +450,7 @@ fn collect_rpm(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
             dev: false,
             evidence: Vec::new(),
             owns: Vec::new(),
+            notes: Vec::new(),
         });
     }
 }

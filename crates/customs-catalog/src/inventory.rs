@@ -185,6 +185,11 @@ pub struct Package {
     /// `ECOSYSTEM:NAME@VERSION PATH`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub owns: Vec<String>,
+    /// What the evidence files add about a language package: its source (`registry+…`,
+    /// `git+…`), an npm alias (`alias:NAME`), a Go replacement (`replaces:PATH VERSION`),
+    /// where the version came from (`version-from:-X main.version`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

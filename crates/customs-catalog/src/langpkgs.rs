@@ -61,6 +61,7 @@ struct Gathered {
     /// Lockfile mentions, and how many of them mark it dev.
     locked: usize,
     locked_dev: usize,
+    notes: Vec<String>,
     layer: Option<usize>,
 }
 
@@ -107,6 +108,7 @@ pub(crate) fn collect(m: &Merged, out: &mut Vec<Package>) {
                 evidence: Vec::new(),
                 locked: 0,
                 locked_dev: 0,
+                notes: Vec::new(),
                 layer: None,
             });
             let shown = format!("/{path}");
@@ -115,6 +117,11 @@ pub(crate) fn collect(m: &Merged, out: &mut Vec<Package>) {
             }
             if !g.evidence.contains(&p.evidence) {
                 g.evidence.push(p.evidence);
+            }
+            if let Some(n) = &p.note
+                && !g.notes.contains(n)
+            {
+                g.notes.push(n.clone());
             }
             if p.evidence == Evidence::Lockfile {
                 g.locked += 1;
@@ -157,6 +164,7 @@ pub(crate) fn collect(m: &Merged, out: &mut Vec<Package>) {
                 .map(|e| evidence_name(*e).to_owned())
                 .collect(),
             owns: Vec::new(),
+            notes: g.notes,
         });
     }
 }

@@ -327,6 +327,13 @@ fn go_binary_modules_and_their_advisories() {
     let text = package(&inv, "golang", "golang.org/x/text");
     assert_eq!(text["paths"], serde_json::json!(["/usr/local/bin/demo-go"]));
     assert_eq!(text["purl"], "pkg:golang/golang.org/x/text@v0.3.7");
+    // The `=>` replacement is reported as what was built, saying what it replaces.
+    let fork = package(&inv, "golang", "example.com/greet-fork");
+    assert_eq!(fork["version"], "v1.1.0");
+    assert_eq!(
+        fork["notes"],
+        serde_json::json!(["replaces:example.com/greet v1.0.0"])
+    );
 
     let db = build_db(cache.path(), &["osv-go"]);
     let v = scan(&db, &source, cache.path(), &["--no-cache"]);
