@@ -26,6 +26,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+echo "== PostgreSQL on 127.0.0.1:5432 (the store tests use it; started if it is not running)"
+if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  command -v pg_ctlcluster >/dev/null || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo";
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null; }
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+fi
+
 echo "== starting the local registries (plain :5000, basic auth :5001, TLS :5002, bearer token :5003)"
 bash "$SHARED/tools/registry-up.sh" all
 

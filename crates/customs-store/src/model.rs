@@ -1,0 +1,256 @@
+//! What goes into the store and what comes out of it.
+//!
+//! The inventory and finding types belong to `customs-catalog` and `customs-match`; the store
+//! takes them as JSON ([`serde_json::Value`]) plus the few keys it indexes on, so it does not
+//! depend on those crates and keeps whatever fields the scan report writes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Timestamp;
+
+/// One scan to store with [`Store::put_scan`](crate::Store::put_scan).
+#[derive(Debug, Clone)]
+pub struct ScanRecord {
+    /// The manifest digest (`sha256:…`), or for a source without one a content key chosen by
+    /// the caller. The image's primary key.
+    pub digest: String,
+    /// Repository the image was pulled from (`docker.io/library/debian`), if any.
+    pub repository: Option<String>,
+    /// Tag the image was referred to by. Requires `repository`.
+    pub tag: Option<String>,
+    /// The inventory document, as `customs-catalog` serialises it.
+    pub inventory: Value,
+    /// The (ecosystem, name) of every package in `inventory`, for
+    /// [`Store::images_with_package`](crate::Store::images_with_package). Duplicates are fine.
+    pub packages: Vec<PackageKey>,
+    /// Every finding of this scan (the complete set: open findings missing here get resolved).
+    pub findings: Vec<FindingRecord>,
+    /// When the scan ran: first/last scanned, tag `seen_at`, and finding timestamps.
+    pub scanned_at: Timestamp,
+    /// `built_at` of the vulnerability database the findings come from.
+    pub db_built_at: Option<String>,
+    /// Why open findings that this scan no longer has are resolved.
+    pub resolved_reason: ResolvedReason,
+}
+
+/// A package as the package index keys it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PackageKey {
+    /// Ecosystem as the inventory spells it (`deb`, `apk`, `npm`, …).
+    pub ecosystem: String,
+    /// Package name.
+    pub name: String,
+}
+
+/// The typed view of a finding that the store needs; `data` is the finding itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRecord {
+    /// Advisory or vulnerability id (`CVE-2024-1234`, `GHSA-…`).
+    pub id: String,
+    /// Affected package name.
+    pub package_name: String,
+    /// Installed version of the package.
+    pub package_version: String,
+    /// Severity as the report spells it (`critical`, `high`, …); a change is reported in
+    /// [`Delta::changed`].
+    pub severity: String,
+    /// The finding as the scan report writes it.
+    pub data: Value,
+}
+
+impl FindingRecord {
+    pub(crate) fn key(&self) -> FindingKey {
+        FindingKey {
+            id: self.id.clone(),
+            package_name: self.package_name.clone(),
+            package_version: self.package_version.clone(),
+        }
+    }
+}
+
+/// Identity of a finding within one image.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct FindingKey {
+    pub(crate) id: String,
+    pub(crate) package_name: String,
+    pub(crate) package_version: String,
+}
+
+/// Why a finding stopped being open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResolvedReason {
+    /// The image (or a newer digest of its tag) has a fixed version of the package.
+    PackageUpgraded,
+    /// The advisory was withdrawn or rejected.
+    AdvisoryWithdrawn,
+    /// The vendor marked the package not affected.
+    NotAffected,
+    /// The finding is no longer produced, for no more specific known reason.
+    #[default]
+    NoLongerMatched,
+}
+
+impl ResolvedReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [Self; 4] = [
+        Self::PackageUpgraded,
+        Self::AdvisoryWithdrawn,
+        Self::NotAffected,
+        Self::NoLongerMatched,
+    ];
+
+    /// The stable kebab-case code stored in `findings.resolved_reason`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PackageUpgraded => "package-upgraded",
+            Self::AdvisoryWithdrawn => "advisory-withdrawn",
+            Self::NotAffected => "not-affected",
+            Self::NoLongerMatched => "no-longer-matched",
+        }
+    }
+}
+
+impl fmt::Display for ResolvedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that is not one of the [`ResolvedReason`] codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown resolved reason `{0}`")]
+pub struct UnknownReason(pub String);
+
+impl FromStr for ResolvedReason {
+    type Err = UnknownReason;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownReason(s.to_owned()))
+    }
+}
+
+/// What a write changed in an image's findings. Each list holds findings as the scan report
+/// writes them (`data`), sorted by (id, package name, package version).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Delta {
+    /// Findings that were not open before: never seen, or seen, resolved, and back again.
+    pub new: Vec<Value>,
+    /// Findings that were open and are now resolved (their last stored data).
+    pub resolved: Vec<Value>,
+    /// Open findings whose severity changed (their new data).
+    pub changed: Vec<Value>,
+}
+
+impl Delta {
+    /// Whether nothing changed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.new.is_empty() && self.resolved.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// One stored image, as `customs images` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImageSummary {
+    /// Manifest digest or content key.
+    pub digest: String,
+    /// Repository of the latest scan, if any.
+    pub repository: Option<String>,
+    /// `repository:tag` references whose latest tag row points at this digest, sorted.
+    pub tags: Vec<String>,
+    /// First time this digest was stored.
+    pub first_scanned_at: Timestamp,
+    /// Latest scan of this digest.
+    pub last_scanned_at: Timestamp,
+    /// `built_at` of the vulnerability database of the latest scan or rematch.
+    pub db_built_at: Option<String>,
+    /// Open findings by severity.
+    pub open: BTreeMap<String, u64>,
+}
+
+/// One stored image with its inventory, from [`Store::image`](crate::Store::image).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImageDetail {
+    /// What [`Store::images`](crate::Store::images) lists for it.
+    #[serde(flatten)]
+    pub summary: ImageSummary,
+    /// The stored inventory document.
+    pub inventory: Value,
+}
+
+/// One finding's timeline in one image, from [`Store::history`](crate::Store::history).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingHistory {
+    /// Advisory or vulnerability id.
+    pub id: String,
+    /// Affected package name.
+    pub package_name: String,
+    /// Installed version.
+    pub package_version: String,
+    /// Latest severity.
+    pub severity: String,
+    /// When it was first stored for this image.
+    pub first_seen: Timestamp,
+    /// When it was resolved; `None` while open.
+    pub resolved_at: Option<Timestamp>,
+    /// Why it was resolved; `None` while open.
+    pub resolved_reason: Option<ResolvedReason>,
+    /// Last time it was opened, resolved, reopened, or changed severity.
+    pub last_changed: Timestamp,
+    /// The latest stored finding document.
+    pub data: Value,
+}
+
+/// One row of a tag's history: the tag pointed at `digest` when seen at `seen_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagEvent {
+    /// Repository.
+    pub repository: String,
+    /// Tag.
+    pub tag: String,
+    /// Digest the tag resolved to.
+    pub digest: String,
+    /// When the scan saw it (a row is only added when the tag is new or moved).
+    pub seen_at: Timestamp,
+}
+
+/// A notification waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxEntry {
+    /// Id to pass to `mark_delivered` / `mark_failed`.
+    pub id: i64,
+    /// Where it goes (`webhook=URL`, `exec=CMD`: the caller's spelling).
+    pub target: String,
+    /// The document to deliver.
+    pub payload: Value,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Error of the last failed attempt.
+    pub last_error: Option<String>,
+    /// When it was enqueued.
+    pub created_at: Timestamp,
+}
+
+/// Points inside [`Store::put_scan_with`](crate::Store::put_scan_with)'s transaction, in
+/// order. Nothing is visible to other connections before the commit that follows the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WriteStage {
+    /// The image row (inventory, scan times) is written.
+    ImageWritten,
+    /// The tag row is added (or found current).
+    TagWritten,
+    /// The image's package index rows are rebuilt.
+    PackagesIndexed,
+    /// Findings are reconciled; the commit comes next.
+    FindingsReconciled,
+}

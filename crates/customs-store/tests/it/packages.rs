@@ -1,0 +1,64 @@
+use crate::support::{Fixture, both, scan};
+
+both!(package_index_follows_inventories);
+
+fn package_index_follows_inventories(fx: &Fixture) {
+    let mut store = fx.open();
+    store
+        .put_scan(&scan(
+            "sha256:a",
+            None,
+            &["openssl", "zlib", "zlib"],
+            vec![],
+            0,
+        ))
+        .unwrap();
+    store
+        .put_scan(&scan("sha256:b", None, &["openssl", "musl"], vec![], 1))
+        .unwrap();
+    assert_eq!(
+        store.images_with_package("deb", "openssl").unwrap(),
+        ["sha256:a", "sha256:b"]
+    );
+    assert_eq!(
+        store.images_with_package("deb", "zlib").unwrap(),
+        ["sha256:a"]
+    );
+    assert!(
+        store
+            .images_with_package("apk", "openssl")
+            .unwrap()
+            .is_empty()
+    );
+
+    // Re-storing `a` without openssl rebuilds its rows.
+    store
+        .put_scan(&scan("sha256:a", None, &["zlib", "curl"], vec![], 2))
+        .unwrap();
+    assert_eq!(
+        store.images_with_package("deb", "openssl").unwrap(),
+        ["sha256:b"]
+    );
+    assert_eq!(
+        store.images_with_package("deb", "curl").unwrap(),
+        ["sha256:a"]
+    );
+    assert_eq!(fx.query_i64("SELECT count(*) FROM package_index"), 4);
+    let inventories = store.inventories().unwrap();
+    assert_eq!(
+        inventories[0].1,
+        serde_json::json!({"packages": ["zlib", "curl"]})
+    );
+
+    if fx.is_sqlite() {
+        let plan = fx.sqlite_plan(
+            "SELECT digest FROM package_index WHERE ecosystem = 'deb' AND name = 'x' ORDER BY digest",
+        );
+        assert!(
+            plan.contains("USING PRIMARY KEY (ecosystem=? AND name=?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+    store.check().unwrap();
+}

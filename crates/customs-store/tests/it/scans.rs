@@ -1,0 +1,197 @@
+use std::collections::BTreeMap;
+
+use customs_store::{ResolvedReason, StoreError};
+
+use crate::support::{Fixture, at, both, finding, ids, scan};
+
+both!(
+    put_scan_twice_gives_exact_delta,
+    rematch_reconciles_without_inventory,
+    reopened_finding_is_new
+);
+
+const D: &str = "sha256:1111";
+
+fn put_scan_twice_gives_exact_delta(fx: &Fixture) {
+    let mut store = fx.open();
+    let first = vec![
+        finding("CVE-A", "openssl", "high"),
+        finding("CVE-B", "zlib", "low"),
+        finding("CVE-C", "bash", "medium"),
+    ];
+    let delta = store
+        .put_scan(&scan(
+            D,
+            Some(("app", "1")),
+            &["openssl", "zlib", "bash"],
+            first,
+            0,
+        ))
+        .unwrap();
+    assert_eq!(ids(&delta.new), ["CVE-A", "CVE-B", "CVE-C"]);
+    assert!(delta.resolved.is_empty() && delta.changed.is_empty());
+
+    // One fewer (C), one new (D), one with a new severity (A), one unchanged (B).
+    let second = vec![
+        finding("CVE-A", "openssl", "critical"),
+        finding("CVE-B", "zlib", "low"),
+        finding("CVE-D", "openssl", "high"),
+    ];
+    let delta = store
+        .put_scan(&scan(
+            D,
+            Some(("app", "1")),
+            &["openssl", "zlib", "bash"],
+            second.clone(),
+            10,
+        ))
+        .unwrap();
+    assert_eq!(ids(&delta.new), ["CVE-D"]);
+    assert_eq!(ids(&delta.resolved), ["CVE-C"]);
+    assert_eq!(ids(&delta.changed), ["CVE-A"]);
+    assert_eq!(delta.changed[0]["severity"], "critical");
+    assert_eq!(delta.resolved[0], finding("CVE-C", "bash", "medium").data);
+    assert_eq!(delta.new[0], second[2].data);
+
+    // The same scan again changes nothing.
+    let delta = store
+        .put_scan(&scan(
+            D,
+            Some(("app", "1")),
+            &["openssl", "zlib", "bash"],
+            second,
+            20,
+        ))
+        .unwrap();
+    assert!(delta.is_empty(), "{delta:?}");
+
+    let history: BTreeMap<_, _> = store
+        .history(D)
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.id.clone(), h))
+        .collect();
+    assert_eq!(history.len(), 4);
+    let a = &history["CVE-A"];
+    assert_eq!(
+        (a.first_seen, a.last_changed, a.resolved_at),
+        (at(0), at(10), None)
+    );
+    assert_eq!(a.severity, "critical");
+    let c = &history["CVE-C"];
+    assert_eq!(c.first_seen, at(0));
+    assert_eq!(c.resolved_at, Some(at(10)));
+    assert_eq!(c.resolved_reason, Some(ResolvedReason::NoLongerMatched));
+    assert_eq!(c.data, finding("CVE-C", "bash", "medium").data);
+    let d = &history["CVE-D"];
+    assert_eq!(
+        (d.first_seen, d.resolved_at, d.resolved_reason),
+        (at(10), None, None)
+    );
+    assert_eq!(history["CVE-B"].last_changed, at(0));
+
+    let images = store.images().unwrap();
+    assert_eq!(images.len(), 1);
+    let open: Vec<_> = images[0]
+        .open
+        .iter()
+        .map(|(s, n)| (s.as_str(), *n))
+        .collect();
+    assert_eq!(open, [("critical", 1), ("high", 1), ("low", 1)]);
+    assert_eq!(
+        (images[0].first_scanned_at, images[0].last_scanned_at),
+        (at(0), at(20))
+    );
+    store.check().unwrap();
+}
+
+fn rematch_reconciles_without_inventory(fx: &Fixture) {
+    let mut store = fx.open();
+    store
+        .put_scan(&scan(
+            D,
+            None,
+            &["openssl"],
+            vec![
+                finding("CVE-A", "openssl", "high"),
+                finding("CVE-B", "openssl", "low"),
+            ],
+            0,
+        ))
+        .unwrap();
+    let delta = store
+        .apply_rematch(
+            D,
+            &[
+                finding("CVE-A", "openssl", "high"),
+                finding("CVE-N", "openssl", "medium"),
+            ],
+            ResolvedReason::AdvisoryWithdrawn,
+            Some("2026-02-01T00:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(
+        (ids(&delta.new), ids(&delta.resolved)),
+        (vec!["CVE-N"], vec!["CVE-B"])
+    );
+    assert!(delta.changed.is_empty());
+    let b = store
+        .history(D)
+        .unwrap()
+        .into_iter()
+        .find(|h| h.id == "CVE-B")
+        .unwrap();
+    assert_eq!(b.resolved_reason, Some(ResolvedReason::AdvisoryWithdrawn));
+    let image = store.image(D).unwrap().unwrap();
+    assert_eq!(
+        image.summary.db_built_at.as_deref(),
+        Some("2026-02-01T00:00:00Z")
+    );
+    assert_eq!(
+        image.inventory,
+        serde_json::json!({"packages": ["openssl"]})
+    );
+    assert_eq!(
+        store.inventories().unwrap(),
+        [(D.to_owned(), image.inventory)]
+    );
+
+    let error = store.apply_rematch("sha256:none", &[], ResolvedReason::NotAffected, None);
+    assert!(
+        matches!(error, Err(StoreError::UnknownImage { .. })),
+        "{error:?}"
+    );
+    store.check().unwrap();
+}
+
+fn reopened_finding_is_new(fx: &Fixture) {
+    let mut store = fx.open();
+    let a = || vec![finding("CVE-A", "openssl", "high")];
+    store
+        .put_scan(&scan(D, None, &["openssl"], a(), 0))
+        .unwrap();
+    let delta = store
+        .put_scan(&scan(D, None, &["openssl"], vec![], 1))
+        .unwrap();
+    assert_eq!(ids(&delta.resolved), ["CVE-A"]);
+    let delta = store
+        .put_scan(&scan(D, None, &["openssl"], a(), 2))
+        .unwrap();
+    assert_eq!(ids(&delta.new), ["CVE-A"]);
+    let h = &store.history(D).unwrap()[0];
+    assert_eq!(
+        (
+            h.first_seen,
+            h.resolved_at,
+            h.resolved_reason,
+            h.last_changed
+        ),
+        (at(0), None, None, at(2))
+    );
+    // Duplicates within one scan are one finding.
+    let delta = store
+        .put_scan(&scan(D, None, &["openssl"], [a(), a()].concat(), 3))
+        .unwrap();
+    assert!(delta.is_empty());
+    store.check().unwrap();
+}
