@@ -12,6 +12,7 @@ mod explain;
 mod pull;
 mod sbom;
 mod scan;
+mod store;
 mod version;
 
 #[derive(Parser)]
@@ -39,6 +40,10 @@ enum Command {
     /// Version ordering per ecosystem.
     #[command(subcommand)]
     Version(version::VersionCmd),
+    /// The images kept by `scan --store`: repository, tags, digest, open findings.
+    Images(store::ImagesArgs),
+    /// A stored image's findings over time: first seen, resolved at and why.
+    History(store::HistoryArgs),
     /// Inspect and prune customs' cache.
     #[command(subcommand)]
     Cache(cache::CacheCmd),
@@ -99,6 +104,8 @@ fn main() -> ExitCode {
         Command::Db(cmd) => db::run(&cmd),
         Command::Version(cmd) => version::run(&cmd),
         Command::Cache(cmd) => cache::run(&cmd),
+        Command::Images(args) => store::images(&args),
+        Command::History(args) => store::history(&args),
     };
     match result {
         Ok(code) => code,

@@ -37,6 +37,12 @@ pub(crate) struct ScanArgs {
     /// Also show not-affected, won't-fix and unimportant findings.
     #[arg(long)]
     show_suppressed: bool,
+    /// Keep the image, its tags, inventory and findings in the store, and say what changed
+    /// since the image was last stored.
+    #[arg(long)]
+    store: bool,
+    #[command(flatten)]
+    store_args: crate::store::StoreArgs,
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
@@ -112,6 +118,20 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitCode> {
         .map(|s| parse_severity(s))
         .collect::<Result<_>>()?;
     let (inv, report, db_meta, age) = scan(&args.source, &args.common, &args.db)?;
+    if args.store {
+        let mut store = args.store_args.open()?;
+        let (digest, delta) =
+            crate::store::record(store.as_mut(), &inv, &report, db_meta.built_at.clone())?;
+        if !args.common.quiet {
+            writeln!(
+                std::io::stderr(),
+                "stored {digest}: {} new, {} resolved, {} changed findings since it was last stored",
+                delta.new.len(),
+                delta.resolved.len(),
+                delta.changed.len()
+            )?;
+        }
+    }
     let shown: Vec<&Finding> = report
         .findings
         .iter()

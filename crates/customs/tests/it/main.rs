@@ -8,6 +8,7 @@ mod corpus;
 mod fixtures;
 mod hostile;
 mod langs;
+mod lifecycle;
 mod packagedb;
 mod proxy;
 mod registry;

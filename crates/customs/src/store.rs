@@ -1,0 +1,295 @@
+//! The lifecycle commands over the scan store: `scan --store`, `images`, `history`.
+//! The store itself is `customs-store`; this module turns a scan into a record for it and
+//! prints what it holds.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use customs_catalog::Inventory;
+use customs_match::MatchReport;
+use customs_store::{Delta, FindingRecord, PackageKey, ScanRecord, Store, Timestamp};
+
+use crate::Format;
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct StoreArgs {
+    /// Where scans are kept: `sqlite:PATH` (default `$XDG_DATA_HOME/customs/store.db`) or
+    /// `postgres://USER@HOST/DB`.
+    #[arg(long, env = "CUSTOMS_STORE_URL", value_name = "URL")]
+    pub(crate) store_url: Option<String>,
+}
+
+impl StoreArgs {
+    pub(crate) fn open(&self) -> Result<Box<dyn Store>> {
+        let url = match &self.store_url {
+            Some(u) => u.clone(),
+            None => {
+                let path = default_store().context("no home directory: pass --store-url")?;
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+                }
+                format!("sqlite:{}", path.display())
+            }
+        };
+        customs_store::open(&url).with_context(|| format!("opening the store {}", redact(&url)))
+    }
+}
+
+/// A URL fit for a message: any password in it replaced.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn default_store() -> Option<PathBuf> {
+    crate::db::default_db().map(|p| p.with_file_name("store.db"))
+}
+
+/// The store's key for an image: its manifest digest, or for a root filesystem its path.
+fn image_key(inv: &Inventory) -> String {
+    match inv.image.as_ref().and_then(|i| i.manifest_digest.as_ref()) {
+        Some(d) => d.to_string(),
+        None => format!("{}:{}", inv.source.kind, inv.source.reference),
+    }
+}
+
+/// Repository and tag, for registry references (`docker.io/library/nginx`, `1.25`).
+fn repository_and_tag(inv: &Inventory) -> (Option<String>, Option<String>) {
+    if inv.source.kind != customs_image::SourceKind::Registry {
+        return (Some(inv.source.reference.clone()), None);
+    }
+    let reference = inv
+        .source
+        .reference
+        .strip_prefix("registry:")
+        .or_else(|| inv.source.reference.strip_prefix("docker://"))
+        .unwrap_or(&inv.source.reference);
+    match customs_registry::Reference::parse(reference) {
+        Ok(r) => (
+            Some(format!("{}/{}", r.registry, r.repository)),
+            r.tag.filter(|_| r.digest.is_none()),
+        ),
+        Err(_) => (Some(inv.source.reference.clone()), None),
+    }
+}
+
+/// The (ecosystem, name) keys advisories are looked up by: the name as matched, and for OS
+/// packages their source package too.
+fn package_keys(inv: &Inventory) -> Vec<PackageKey> {
+    let mut keys = Vec::new();
+    for p in &inv.packages {
+        let eco = p.ecosystem.as_str().to_owned();
+        keys.push(PackageKey {
+            ecosystem: eco.clone(),
+            name: p.ecosystem.match_name(&p.name),
+        });
+        if let Some(src) = p.source_name.as_ref().filter(|s| **s != p.name) {
+            keys.push(PackageKey {
+                ecosystem: eco,
+                name: src.clone(),
+            });
+        }
+    }
+    keys
+}
+
+/// The findings a store tracks: what the report shows by default (suppressed ones are the
+/// distro's verdict that nothing needs doing).
+pub(crate) fn finding_records(report: &MatchReport) -> Result<Vec<FindingRecord>> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .map(|f| {
+            Ok(FindingRecord {
+                id: f.id.clone(),
+                package_name: f.package.name.clone(),
+                package_version: f.package.version.clone(),
+                severity: crate::scan::sev_str(f.severity).to_owned(),
+                data: serde_json::to_value(f)?,
+            })
+        })
+        .collect()
+}
+
+/// Store a scan; the delta against what the store knew.
+pub(crate) fn record(
+    store: &mut dyn Store,
+    inv: &Inventory,
+    report: &MatchReport,
+    db_built_at: Option<String>,
+) -> Result<(String, Delta)> {
+    let digest = image_key(inv);
+    let (repository, tag) = repository_and_tag(inv);
+    let rec = ScanRecord {
+        digest: digest.clone(),
+        repository,
+        tag,
+        inventory: serde_json::to_value(inv)?,
+        packages: package_keys(inv),
+        findings: finding_records(report)?,
+        scanned_at: Timestamp::now(),
+        db_built_at,
+        resolved_reason: customs_store::ResolvedReason::NoLongerMatched,
+    };
+    let delta = store.put_scan(&rec)?;
+    Ok((digest, delta))
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ImagesArgs {
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub(crate) fn images(args: &ImagesArgs) -> Result<ExitCode> {
+    let mut store = args.store.open()?;
+    let list = store.images()?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            writeln!(out)?;
+        }
+        Format::Table => {
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED);
+            t.set_header([
+                "DIGEST",
+                "REPOSITORY",
+                "TAGS",
+                "SCANNED AT",
+                "CRITICAL",
+                "HIGH",
+                "MEDIUM",
+                "LOW",
+                "OTHER",
+            ]);
+            for i in &list {
+                let n = |k: &str| i.open.get(k).copied().unwrap_or(0);
+                let other: u64 = i
+                    .open
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "critical" | "high" | "medium" | "low"))
+                    .map(|(_, v)| *v)
+                    .sum();
+                t.add_row([
+                    short(&i.digest),
+                    i.repository.clone().unwrap_or_default(),
+                    i.tags.join(", "),
+                    i.last_scanned_at.to_string(),
+                    n("critical").to_string(),
+                    n("high").to_string(),
+                    n("medium").to_string(),
+                    n("low").to_string(),
+                    other.to_string(),
+                ]);
+            }
+            writeln!(out, "{t}")?;
+            writeln!(out, "{} images stored", list.len())?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn short(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((alg, hex)) if alg.starts_with("sha") => hex.chars().take(12).collect(),
+        _ => digest.to_owned(),
+    }
+}
+
+#[derive(clap::Args)]
+pub(crate) struct HistoryArgs {
+    /// A stored image: its digest, REPOSITORY:TAG or REPOSITORY@DIGEST.
+    reference: String,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub(crate) fn history(args: &HistoryArgs) -> Result<ExitCode> {
+    let mut store = args.store.open()?;
+    let Some(image) = store.image(&args.reference)? else {
+        anyhow::bail!(
+            "{}: no such image in the store (see `customs images`)",
+            args.reference
+        );
+    };
+    let digest = image.summary.digest.clone();
+    let timeline = store.history(&digest)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({"digest": digest, "findings": timeline}),
+            )?;
+            writeln!(out)?;
+        }
+        Format::Table => {
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED);
+            t.set_header([
+                "ID",
+                "PACKAGE",
+                "VERSION",
+                "SEVERITY",
+                "FIRST SEEN",
+                "RESOLVED AT",
+                "REASON",
+            ]);
+            for f in &timeline {
+                t.add_row([
+                    f.id.clone(),
+                    f.package_name.clone(),
+                    f.package_version.clone(),
+                    f.severity.clone(),
+                    f.first_seen.to_string(),
+                    f.resolved_at.map(|r| r.to_string()).unwrap_or_default(),
+                    f.resolved_reason
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "open".to_owned()),
+                ]);
+            }
+            writeln!(out, "{digest}")?;
+            writeln!(out, "{t}")?;
+            let open = timeline.iter().filter(|f| f.resolved_at.is_none()).count();
+            writeln!(
+                out,
+                "{} findings seen, {open} open, {} resolved",
+                timeline.len(),
+                timeline.len() - open
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite:/x/y.db"), "sqlite:/x/y.db");
+    }
+}

@@ -1,0 +1,191 @@
+//! The scan store through the command line: `scan --store`, `images`, `history`, on SQLite
+//! and on the PostgreSQL server every machine here runs (127.0.0.1:5432, database `test`).
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::common::{corpus, customs};
+use crate::scan::build_db;
+
+/// A schema of its own on the local PostgreSQL, dropped afterwards.
+struct PgSchema {
+    base: String,
+    name: String,
+}
+
+impl PgSchema {
+    fn new() -> Self {
+        let base = std::env::var("CUSTOMS_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let name = format!(
+            "customs_it_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let mut c = postgres::Client::connect(&base, postgres::NoTls).unwrap_or_else(|e| {
+            panic!("this test needs PostgreSQL at {base} (scripts/test.sh starts it): {e}")
+        });
+        c.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
+        Self { base, name }
+    }
+
+    fn url(&self) -> String {
+        format!("{}?options=-csearch_path%3D{}", self.base, self.name)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.base, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+        }
+    }
+}
+
+/// (id, package) of the findings a scan shows by default.
+fn shown(v: &Value) -> BTreeSet<(String, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["package"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `stored DIGEST: N new, M resolved, K changed ...` → (N, M, K).
+fn delta_counts(stderr: &str) -> (usize, usize, usize) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("stored "))
+        .unwrap_or_else(|| panic!("no `stored` line in {stderr}"));
+    let n: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    // The digest's hex digits come first; the three counts are the last numbers.
+    let k = n.len();
+    (n[k - 3], n[k - 2], n[k - 1])
+}
+
+fn lifecycle(store_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = dir.path().join("v1");
+    let v2 = dir.path().join("v2");
+    std::fs::create_dir_all(&v1).unwrap();
+    std::fs::create_dir_all(&v2).unwrap();
+    let db1 = build_db(&v1, &["rustsec"]);
+    let db2 = build_db(&v2, &["rustsec", "osv-pypa-yaml"]);
+    let source = format!("oci:{}:1", corpus().join("debian-app/oci").display());
+    let scan = |db: &str| {
+        let r = customs(
+            &[
+                "scan",
+                "--format",
+                "json",
+                "--no-cache",
+                "--store",
+                "--store-url",
+                store_url,
+                "--db",
+                db,
+                &source,
+            ],
+            dir.path(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        (shown(&r.json()), delta_counts(&r.stderr))
+    };
+    let (first, d1) = scan(&db1);
+    assert!(!first.is_empty());
+    assert_eq!(d1, (first.len(), 0, 0), "everything is new the first time");
+    let (second, d2) = scan(&db2);
+    let added = second.difference(&first).count();
+    let gone = first.difference(&second).count();
+    assert!(added > 0);
+    assert_eq!(
+        d2.0, added,
+        "new findings: exactly what the bigger database adds"
+    );
+    assert_eq!(d2.1, gone);
+    // The same scan again changes nothing.
+    let (_, d3) = scan(&db2);
+    assert_eq!(d3, (0, 0, 0));
+
+    let images = customs(
+        &["images", "--format", "json", "--store-url", store_url],
+        dir.path(),
+    );
+    assert_eq!(images.code, 0, "{}", images.stderr);
+    let list = images.json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let digest = list[0]["digest"].as_str().unwrap().to_owned();
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(corpus().join("debian-app/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(digest, summary["manifest_digest"].as_str().unwrap());
+
+    let history = customs(
+        &[
+            "history",
+            "--format",
+            "json",
+            "--store-url",
+            store_url,
+            &digest,
+        ],
+        dir.path(),
+    );
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    let h = history.json();
+    let rows = h["findings"].as_array().unwrap();
+    assert_eq!(rows.len(), second.union(&first).count());
+    // Findings from the first database were seen before those only the second one has.
+    let seen = |set: &BTreeSet<(String, String)>| -> Vec<String> {
+        rows.iter()
+            .filter(|r| {
+                set.contains(&(
+                    r["id"].as_str().unwrap().to_owned(),
+                    r["package_name"].as_str().unwrap().to_owned(),
+                ))
+            })
+            .map(|r| r["first_seen"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let early = seen(&first);
+    let late: Vec<String> = seen(&second.difference(&first).cloned().collect());
+    assert!(early.iter().max() < late.iter().min(), "{early:?} {late:?}");
+    assert!(rows.iter().all(|r| r["resolved_at"].is_null()));
+
+    let missing = customs(
+        &["history", "--store-url", store_url, "sha256:0000"],
+        dir.path(),
+    );
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("no such image"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn stored_scans_report_what_changed_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    lifecycle(&format!("sqlite:{}", dir.path().join("store.db").display()));
+}
+
+#[test]
+fn stored_scans_report_what_changed_postgres() {
+    let schema = PgSchema::new();
+    lifecycle(&schema.url());
+}
