@@ -99,7 +99,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, Catalo
     });
     // Warnings of one layer stay in order; layers in order.
     Ok(Inventory {
-        schema: SCHEMA_VERSION,
+        schema: SCHEMA_VERSION.to_owned(),
         source: image.source.clone(),
         image: image.rootfs().is_none().then(|| image_meta(image, &cached)),
         distro,

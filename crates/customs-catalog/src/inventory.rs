@@ -11,21 +11,23 @@ pub use crate::facts::FileMeta;
 /// The inventory JSON schema's version. Bump the minor for additions, the major for changes.
 pub const SCHEMA_VERSION: &str = "customs.inventory/1.1";
 
-#[derive(Debug, Clone, Serialize)]
+/// Round-trips through JSON (`serde_json::to_value` then `from_value` gives an inventory that
+/// serializes the same), so stored inventories can be matched again without the image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Inventory {
-    pub schema: &'static str,
+    pub schema: String,
     pub source: SourceInfo,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageMeta>,
     pub distro: Option<Distro>,
     pub packages: Vec<Package>,
     /// The final filesystem, when asked for (`customs sbom --files`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<FileEntry>>,
     pub warnings: Vec<Warning>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileEntry {
     pub path: String,
     pub layer_index: Option<usize>,
@@ -33,7 +35,7 @@ pub struct FileEntry {
     pub meta: FileMeta,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageMeta {
     pub manifest_digest: Option<Digest>,
     pub config_digest: Option<Digest>,
@@ -44,7 +46,7 @@ pub struct ImageMeta {
     pub config: ConfigMeta,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerMeta {
     #[serde(flatten)]
     pub layer: Layer,
@@ -52,7 +54,7 @@ pub struct LayerMeta {
     pub cached: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConfigMeta {
     pub user: Option<String>,
     pub env: Vec<String>,
@@ -155,7 +157,7 @@ impl fmt::Display for Ecosystem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
     pub name: String,
     /// The full version as the package manager prints it (rpm: `[EPOCH:]VERSION-RELEASE`).
@@ -175,20 +177,20 @@ pub struct Package {
     /// file that names this package at this version.
     pub paths: Vec<String>,
     /// Only needed for development (npm devDependencies, Pipfile `develop`, ...).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dev: bool,
     /// How a language package was found: `installed`, `lockfile`, `binary` (every kind seen).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
     /// Language packages inside this OS package's own files (a Debian python3-urllib3's
     /// dist-info), reported here once rather than again as language packages:
     /// `ECOSYSTEM:NAME@VERSION PATH`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owns: Vec<String>,
     /// What the evidence files add about a language package: its source (`registry+…`,
     /// `git+…`), an npm alias (`alias:NAME`), a Go replacement (`replaces:PATH VERSION`),
     /// where the version came from (`version-from:-X main.version`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 

@@ -18,21 +18,23 @@ const MAX_DEPTH: usize = 4;
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceInfo {
     pub kind: SourceKind,
     pub reference: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A layer of an opened image. Deserialized (from a stored inventory) it describes the layer but
+/// cannot be opened: where its blob lives is not serialized.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Layer {
     pub index: usize,
     /// The blob digest (compressed), when the source records one.
     pub digest: Option<Digest>,
     pub diff_id: Option<Digest>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     #[serde(skip)]
     blob: String,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ImageError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
     /// An OCI image layout directory.
@@ -209,6 +209,22 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_json() {
+        for kind in [
+            SourceKind::Oci,
+            SourceKind::OciArchive,
+            SourceKind::DockerArchive,
+            SourceKind::Dir,
+            SourceKind::Registry,
+        ] {
+            let v = serde_json::to_value(kind).unwrap();
+            assert_eq!(v, serde_json::Value::from(kind.as_str()));
+            assert_eq!(serde_json::from_value::<SourceKind>(v).unwrap(), kind);
+        }
+        assert!(serde_json::from_value::<SourceKind>("OciArchive".into()).is_err());
+    }
 
     #[test]
     fn parses_kinds_and_selectors() {

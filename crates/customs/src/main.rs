@@ -44,6 +44,8 @@ enum Command {
     Images(store::ImagesArgs),
     /// A stored image's findings over time: first seen, resolved at and why.
     History(store::HistoryArgs),
+    /// Re-match every stored inventory against the database and report what changed.
+    Rematch(store::RematchArgs),
     /// Inspect and prune customs' cache.
     #[command(subcommand)]
     Cache(cache::CacheCmd),
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
         Command::Cache(cmd) => cache::run(&cmd),
         Command::Images(args) => store::images(&args),
         Command::History(args) => store::history(&args),
+        Command::Rematch(args) => store::rematch(&args),
     };
     match result {
         Ok(code) => code,

@@ -293,3 +293,86 @@ mod tests {
         assert_eq!(redact("sqlite:/x/y.db"), "sqlite:/x/y.db");
     }
 }
+
+#[derive(clap::Args)]
+pub(crate) struct RematchArgs {
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+    /// Print nothing but the result.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    db: crate::db::DbArgs,
+}
+
+/// Re-match every stored inventory against the database, without reading any image again,
+/// and report per image what changed: new findings, findings the data no longer supports,
+/// and severity changes.
+pub(crate) fn rematch(args: &RematchArgs) -> Result<ExitCode> {
+    let db = crate::db::open(&args.db, args.quiet)?;
+    let built_at = db.meta()?.built_at;
+    let mut store = args.store.open()?;
+    let mut images = Vec::new();
+    for (digest, doc) in store.inventories()? {
+        let inv: Inventory = serde_json::from_value(doc)
+            .with_context(|| format!("{digest}: the stored inventory does not read back"))?;
+        let report = customs_match::match_inventory(&db, &inv)?;
+        let delta = store.apply_rematch(
+            &digest,
+            &finding_records(&report)?,
+            customs_store::ResolvedReason::NoLongerMatched,
+            built_at.as_deref(),
+        )?;
+        images.push((digest, delta));
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        Format::Json => {
+            let list: Vec<serde_json::Value> = images
+                .iter()
+                .map(|(digest, d)| {
+                    serde_json::json!({
+                        "digest": digest,
+                        "new": d.new,
+                        "resolved": d.resolved,
+                        "changed": d.changed,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "images": list }))?;
+            writeln!(out)?;
+        }
+        Format::Table => {
+            for (digest, d) in &images {
+                writeln!(
+                    out,
+                    "{digest}: {} new, {} resolved, {} changed",
+                    d.new.len(),
+                    d.resolved.len(),
+                    d.changed.len()
+                )?;
+                for (label, list) in [
+                    ("new", &d.new),
+                    ("resolved", &d.resolved),
+                    ("changed", &d.changed),
+                ] {
+                    for f in list {
+                        writeln!(
+                            out,
+                            "  {label:<8} {} {} {} ({})",
+                            f["id"].as_str().unwrap_or(""),
+                            f["package"]["name"].as_str().unwrap_or(""),
+                            f["package"]["version"].as_str().unwrap_or(""),
+                            f["severity"].as_str().unwrap_or("")
+                        )?;
+                    }
+                }
+            }
+            writeln!(out, "{} stored images re-matched", images.len())?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -189,3 +189,112 @@ fn stored_scans_report_what_changed_postgres() {
     let schema = PgSchema::new();
     lifecycle(&schema.url());
 }
+
+/// Copy a directory tree (the OCI layout), so the test can delete it afterwards.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let dest = to.join(e.file_name());
+        if p.is_dir() {
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+/// Store with a small database, delete the image, re-match with a bigger one: the new
+/// findings are exactly what the bigger database adds, and nothing was read from the image.
+fn rematch_without_the_image(store_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (v1, v2) = (dir.path().join("v1"), dir.path().join("v2"));
+    std::fs::create_dir_all(&v1).unwrap();
+    std::fs::create_dir_all(&v2).unwrap();
+    let db1 = build_db(&v1, &["rustsec"]);
+    let db2 = build_db(&v2, &["rustsec", "osv-pypa-yaml"]);
+    let copy = dir.path().join("layout");
+    copy_tree(&corpus().join("debian-app/oci"), &copy);
+    let source = format!("oci:{}:1", copy.display());
+    let scan = |db: &str, src: &str| {
+        let r = customs(
+            &[
+                "scan",
+                "--format",
+                "json",
+                "--no-cache",
+                "--store",
+                "--store-url",
+                store_url,
+                "--db",
+                db,
+                src,
+            ],
+            dir.path(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        shown(&r.json())
+    };
+    let before = scan(&db1, &source);
+    std::fs::remove_dir_all(&copy).unwrap();
+
+    let rematch = |db: &str| {
+        let r = customs(
+            &[
+                "rematch",
+                "--format",
+                "json",
+                "--store-url",
+                store_url,
+                "--db",
+                db,
+            ],
+            dir.path(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()
+    };
+    let delta = rematch(&db2);
+    let images = delta["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1);
+    let ids = |list: &Value| -> BTreeSet<(String, String)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["id"].as_str().unwrap().to_owned(),
+                    f["package"]["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    // What a fresh scan with the bigger database shows, from the original layout.
+    let after = scan(
+        &db2,
+        &format!("oci:{}:1", corpus().join("debian-app/oci").display()),
+    );
+    let added: BTreeSet<_> = after.difference(&before).cloned().collect();
+    assert!(!added.is_empty());
+    assert_eq!(ids(&images[0]["new"]), added);
+    assert!(images[0]["resolved"].as_array().unwrap().is_empty());
+    assert!(images[0]["changed"].as_array().unwrap().is_empty());
+    // Nothing more to say the second time.
+    let again = rematch(&db2);
+    assert!(again["images"][0]["new"].as_array().unwrap().is_empty());
+    // Back to the small database: what only the big one knew is resolved.
+    let back = rematch(&db1);
+    assert_eq!(ids(&back["images"][0]["resolved"]), added);
+}
+
+#[test]
+fn rematch_reports_new_findings_without_the_image_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    rematch_without_the_image(&format!("sqlite:{}", dir.path().join("store.db").display()));
+}
+
+#[test]
+fn rematch_reports_new_findings_without_the_image_postgres() {
+    let schema = PgSchema::new();
+    rematch_without_the_image(&schema.url());
+}
