@@ -46,6 +46,8 @@ enum Command {
     History(store::HistoryArgs),
     /// Re-match every stored inventory against the database and report what changed.
     Rematch(store::RematchArgs),
+    /// Two stored images: packages added, removed and upgraded, and findings gained and lost.
+    Diff(store::DiffArgs),
     /// Inspect and prune customs' cache.
     #[command(subcommand)]
     Cache(cache::CacheCmd),
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
         Command::Images(args) => store::images(&args),
         Command::History(args) => store::history(&args),
         Command::Rematch(args) => store::rematch(&args),
+        Command::Diff(args) => store::diff(&args),
     };
     match result {
         Ok(code) => code,

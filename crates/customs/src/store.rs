@@ -376,3 +376,125 @@ pub(crate) fn rematch(args: &RematchArgs) -> Result<ExitCode> {
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(clap::Args)]
+pub(crate) struct DiffArgs {
+    /// The older image: digest, REPOSITORY:TAG or REPOSITORY@DIGEST.
+    from: String,
+    /// The newer image.
+    to: String,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// (ecosystem, name) → version of every package of a stored inventory.
+fn package_versions(
+    inventory: &serde_json::Value,
+) -> std::collections::BTreeMap<(String, String), String> {
+    inventory["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+            ((s("ecosystem"), s("name")), s("version"))
+        })
+        .collect()
+}
+
+/// A stored image for `diff`: its digest, inventory, and open (finding id, package) pairs.
+type Stored = (
+    String,
+    serde_json::Value,
+    std::collections::BTreeSet<(String, String)>,
+);
+
+/// Two stored images (two builds of one tag, say): packages added, removed and upgraded, and
+/// the open findings each has that the other has not. Read from the store only.
+pub(crate) fn diff(args: &DiffArgs) -> Result<ExitCode> {
+    let mut store = args.store.open()?;
+    let mut load = |r: &str| -> Result<Stored> {
+        let Some(image) = store.image(r)? else {
+            anyhow::bail!("{r}: no such image in the store (see `customs images`)");
+        };
+        let digest = image.summary.digest.clone();
+        let open = store
+            .history(&digest)?
+            .into_iter()
+            .filter(|f| f.resolved_at.is_none())
+            .map(|f| (f.id, f.package_name))
+            .collect();
+        Ok((digest, image.inventory, open))
+    };
+    let (da, inv_a, open_a) = load(&args.from)?;
+    let (db, inv_b, open_b) = load(&args.to)?;
+    let (pa, pb) = (package_versions(&inv_a), package_versions(&inv_b));
+    let row = |(eco, name): &(String, String), v: &str| serde_json::json!({"ecosystem": eco, "name": name, "version": v});
+    let added: Vec<_> = pb
+        .iter()
+        .filter(|(k, _)| !pa.contains_key(*k))
+        .map(|(k, v)| row(k, v))
+        .collect();
+    let removed: Vec<_> = pa
+        .iter()
+        .filter(|(k, _)| !pb.contains_key(*k))
+        .map(|(k, v)| row(k, v))
+        .collect();
+    let changed: Vec<_> = pa
+        .iter()
+        .filter_map(|(k, va)| {
+            let vb = pb.get(k).filter(|vb| *vb != va)?;
+            Some(serde_json::json!({"ecosystem": k.0, "name": k.1, "from": va, "to": vb}))
+        })
+        .collect();
+    let finding = |(id, pkg): &(String, String)| serde_json::json!({"id": id, "package": pkg});
+    let new_findings: Vec<_> = open_b.difference(&open_a).map(finding).collect();
+    let gone_findings: Vec<_> = open_a.difference(&open_b).map(finding).collect();
+    let doc = serde_json::json!({
+        "from": da, "to": db,
+        "packages": {"added": added, "removed": removed, "changed": changed},
+        "findings": {"added": new_findings, "removed": gone_findings},
+    });
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        Format::Table => {
+            writeln!(out, "{da} → {db}")?;
+            for p in &added {
+                writeln!(out, "  + {} {} {}", p["ecosystem"], p["name"], p["version"])?;
+            }
+            for p in &removed {
+                writeln!(out, "  - {} {} {}", p["ecosystem"], p["name"], p["version"])?;
+            }
+            for p in &changed {
+                writeln!(
+                    out,
+                    "  ~ {} {} {} → {}",
+                    p["ecosystem"], p["name"], p["from"], p["to"]
+                )?;
+            }
+            for f in &new_findings {
+                writeln!(out, "  + finding {} in {}", f["id"], f["package"])?;
+            }
+            for f in &gone_findings {
+                writeln!(out, "  - finding {} in {}", f["id"], f["package"])?;
+            }
+            writeln!(
+                out,
+                "packages: {} added, {} removed, {} changed; findings: {} added, {} removed",
+                added.len(),
+                removed.len(),
+                changed.len(),
+                new_findings.len(),
+                gone_findings.len()
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

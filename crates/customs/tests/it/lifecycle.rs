@@ -298,3 +298,111 @@ fn rematch_reports_new_findings_without_the_image_postgres() {
     let schema = PgSchema::new();
     rematch_without_the_image(&schema.url());
 }
+
+/// `diff` of two stored images equals what their own scans say, image by image.
+#[test]
+fn diff_of_two_stored_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("store.db").display());
+    let db = build_db(dir.path(), &["rustsec", "osv-pypa-yaml"]);
+    let scan = |image: &str| -> Value {
+        let src = format!("oci:{}:1", corpus().join(image).join("oci").display());
+        let r = customs(
+            &[
+                "scan",
+                "--format",
+                "json",
+                "--no-cache",
+                "--store",
+                "--store-url",
+                &store,
+                "--db",
+                &db,
+                &src,
+            ],
+            dir.path(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()
+    };
+    let (a, b) = (scan("debian-app"), scan("bookworm-big"));
+    let digest = |v: &Value| v["image"]["manifest_digest"].as_str().unwrap().to_owned();
+    let r = customs(
+        &[
+            "diff",
+            "--format",
+            "json",
+            "--store-url",
+            &store,
+            &digest(&a),
+            &digest(&b),
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = r.json();
+    let pkgs = |v: &Value| -> std::collections::BTreeMap<(String, String), String> {
+        v["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let s = |k: &str| p[k].as_str().unwrap().to_owned();
+                ((s("ecosystem"), s("name")), s("version"))
+            })
+            .collect()
+    };
+    let (pa, pb) = (pkgs(&a), pkgs(&b));
+    let names = |list: &Value| -> BTreeSet<(String, String)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["ecosystem"].as_str().unwrap().to_owned(),
+                    p["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let want_added: BTreeSet<_> = pb
+        .keys()
+        .filter(|k| !pa.contains_key(*k))
+        .cloned()
+        .collect();
+    let want_removed: BTreeSet<_> = pa
+        .keys()
+        .filter(|k| !pb.contains_key(*k))
+        .cloned()
+        .collect();
+    assert!(!want_added.is_empty() && !want_removed.is_empty());
+    assert_eq!(names(&d["packages"]["added"]), want_added);
+    assert_eq!(names(&d["packages"]["removed"]), want_removed);
+    let want_changed: BTreeSet<_> = pa
+        .iter()
+        .filter(|(k, v)| pb.get(*k).is_some_and(|w| w != *v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert_eq!(names(&d["packages"]["changed"]), want_changed);
+    let fids = |list: &Value| -> BTreeSet<(String, String)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["id"].as_str().unwrap().to_owned(),
+                    f["package"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let (fa, fb) = (shown(&a), shown(&b));
+    assert_eq!(
+        fids(&d["findings"]["added"]),
+        fb.difference(&fa).cloned().collect()
+    );
+    assert_eq!(
+        fids(&d["findings"]["removed"]),
+        fa.difference(&fb).cloned().collect()
+    );
+}
