@@ -46,6 +46,32 @@ impl Drop for PgSchema {
     }
 }
 
+/// `customs scan --store` as JSON, which must succeed.
+fn stored_scan(
+    cwd: &std::path::Path,
+    store_url: &str,
+    db: &str,
+    source: &str,
+) -> crate::common::Run {
+    let r = customs(
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--no-cache",
+            "--store",
+            "--store-url",
+            store_url,
+            "--db",
+            db,
+            source,
+        ],
+        cwd,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r
+}
+
 /// (id, package) of the findings a scan shows by default.
 fn shown(v: &Value) -> BTreeSet<(String, String)> {
     v["findings"]
@@ -87,22 +113,7 @@ fn lifecycle(store_url: &str) {
     let db2 = build_db(&v2, &["rustsec", "osv-pypa-yaml"]);
     let source = format!("oci:{}:1", corpus().join("debian-app/oci").display());
     let scan = |db: &str| {
-        let r = customs(
-            &[
-                "scan",
-                "--format",
-                "json",
-                "--no-cache",
-                "--store",
-                "--store-url",
-                store_url,
-                "--db",
-                db,
-                &source,
-            ],
-            dir.path(),
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = stored_scan(dir.path(), store_url, db, &source);
         (shown(&r.json()), delta_counts(&r.stderr))
     };
     let (first, d1) = scan(&db1);
@@ -217,22 +228,7 @@ fn rematch_without_the_image(store_url: &str) {
     copy_tree(&corpus().join("debian-app/oci"), &copy);
     let source = format!("oci:{}:1", copy.display());
     let scan = |db: &str, src: &str| {
-        let r = customs(
-            &[
-                "scan",
-                "--format",
-                "json",
-                "--no-cache",
-                "--store",
-                "--store-url",
-                store_url,
-                "--db",
-                db,
-                src,
-            ],
-            dir.path(),
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = stored_scan(dir.path(), store_url, db, src);
         shown(&r.json())
     };
     let before = scan(&db1, &source);
@@ -307,22 +303,7 @@ fn diff_of_two_stored_images() {
     let db = build_db(dir.path(), &["rustsec", "osv-pypa-yaml"]);
     let scan = |image: &str| -> Value {
         let src = format!("oci:{}:1", corpus().join(image).join("oci").display());
-        let r = customs(
-            &[
-                "scan",
-                "--format",
-                "json",
-                "--no-cache",
-                "--store",
-                "--store-url",
-                &store,
-                "--db",
-                &db,
-                &src,
-            ],
-            dir.path(),
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = stored_scan(dir.path(), &store, &db, &src);
         r.json()
     };
     let (a, b) = (scan("debian-app"), scan("bookworm-big"));
