@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod cache;
 mod db;
 mod explain;
+mod notify;
 mod pull;
 mod sbom;
 mod scan;

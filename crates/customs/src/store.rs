@@ -305,12 +305,15 @@ pub(crate) struct RematchArgs {
     store: StoreArgs,
     #[command(flatten)]
     db: crate::db::DbArgs,
+    #[command(flatten)]
+    notify: crate::notify::NotifyArgs,
 }
 
 /// Re-match every stored inventory against the database, without reading any image again,
 /// and report per image what changed: new findings, findings the data no longer supports,
 /// and severity changes.
 pub(crate) fn rematch(args: &RematchArgs) -> Result<ExitCode> {
+    args.notify.validate()?;
     let db = crate::db::open(&args.db, args.quiet)?;
     let built_at = db.meta()?.built_at;
     let mut store = args.store.open()?;
@@ -327,21 +330,32 @@ pub(crate) fn rematch(args: &RematchArgs) -> Result<ExitCode> {
         )?;
         images.push((digest, delta));
     }
+    let list: Vec<serde_json::Value> = images
+        .iter()
+        .map(|(digest, d)| {
+            serde_json::json!({
+                "digest": digest,
+                "new": d.new,
+                "resolved": d.resolved,
+                "changed": d.changed,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({ "images": list, "vulnerability_db_built_at": built_at });
+    if !args.notify.targets.is_empty() {
+        // Only a delta worth telling is sent; what earlier runs could not deliver goes anyway.
+        let changed = images.iter().any(|(_, d)| !d.is_empty());
+        crate::notify::send(
+            store.as_mut(),
+            &args.notify,
+            changed.then_some(&doc),
+            args.quiet,
+        )?;
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Format::Json => {
-            let list: Vec<serde_json::Value> = images
-                .iter()
-                .map(|(digest, d)| {
-                    serde_json::json!({
-                        "digest": digest,
-                        "new": d.new,
-                        "resolved": d.resolved,
-                        "changed": d.changed,
-                    })
-                })
-                .collect();
-            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "images": list }))?;
+            serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
         Format::Table => {
