@@ -88,7 +88,7 @@ pub(crate) fn default_root() -> Option<PathBuf> {
 const TMP_GRACE: Duration = Duration::from_secs(3600);
 
 /// `30d`, `12h`, `90m`, `45s`, `2w`: a whole number and one unit.
-fn parse_age(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_age(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let per = match unit {

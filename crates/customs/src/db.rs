@@ -40,7 +40,7 @@ pub(crate) enum DbCmd {
     },
 }
 
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default)]
 pub(crate) struct DbArgs {
     /// The vulnerability database (default: customs' data directory).
     #[arg(long, env = "CUSTOMS_DB", value_name = "FILE")]

@@ -47,6 +47,9 @@ enum Command {
     History(store::HistoryArgs),
     /// Re-match every stored inventory against the database and report what changed.
     Rematch(store::RematchArgs),
+    /// Keep watching: update the database, re-match every stored image, notify; every
+    /// --interval, until SIGTERM.
+    Watch(store::WatchArgs),
     /// Two stored images: packages added, removed and upgraded, and findings gained and lost.
     Diff(store::DiffArgs),
     /// Inspect and prune customs' cache.
@@ -55,7 +58,7 @@ enum Command {
 }
 
 /// Options every command that reads images shares.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default)]
 pub(crate) struct CommonArgs {
     /// customs' cache directory (layer facts, decompressed archives).
     #[arg(long, env = "CUSTOMS_CACHE_DIR", value_name = "DIR")]
@@ -113,6 +116,7 @@ fn main() -> ExitCode {
         Command::History(args) => store::history(&args),
         Command::Rematch(args) => store::rematch(&args),
         Command::Diff(args) => store::diff(&args),
+        Command::Watch(args) => store::watch(&args),
     };
     match result {
         Ok(code) => code,

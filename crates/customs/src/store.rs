@@ -294,7 +294,7 @@ mod tests {
     }
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub(crate) struct RematchArgs {
     #[arg(long, short, value_enum, default_value = "table")]
     format: Format,
@@ -510,5 +510,74 @@ pub(crate) fn diff(args: &DiffArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub(crate) struct WatchArgs {
+    /// Time between rounds: `45s`, `15m`, `6h`, `1d`.
+    #[arg(long, default_value = "6h", value_name = "DURATION")]
+    interval: String,
+    /// Feeds to fetch each round, as `customs db update --feed KIND=URL` (default: upstream's).
+    #[arg(long = "feed", value_name = "KIND=URL")]
+    feeds: Vec<String>,
+    /// Do not fetch feeds: re-match against the database as it stands (kept current by
+    /// something else).
+    #[arg(long)]
+    no_update: bool,
+    /// Stop after this many rounds (default: until SIGTERM or SIGINT).
+    #[arg(long, value_name = "N")]
+    rounds: Option<u64>,
+    #[command(flatten)]
+    rematch: RematchArgs,
+}
+
+/// The lifecycle loop: update the database, re-match every stored image, notify; then wait.
+/// SIGTERM and SIGINT end it between steps, never in the middle of a store write.
+pub(crate) fn watch(args: &WatchArgs) -> Result<ExitCode> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let interval = crate::cache::parse_age(&args.interval)
+        .map_err(|why| anyhow::anyhow!("--interval {:?}: {why}", args.interval))?;
+    args.rematch.notify.validate()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+    let mut round = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        round += 1;
+        if !args.no_update {
+            let update = crate::db::DbCmd::Update {
+                db: args.rematch.db.clone(),
+                feeds: args.feeds.clone(),
+                common: crate::CommonArgs {
+                    quiet: args.rematch.quiet,
+                    ..crate::CommonArgs::default()
+                },
+            };
+            // A failed fetch leaves the previous database; the round re-matches against it.
+            if let Err(e) = crate::db::run(&update) {
+                writeln!(std::io::stderr(), "customs watch: update failed: {e:#}")?;
+            }
+        }
+        if let Err(e) = rematch(&args.rematch) {
+            writeln!(std::io::stderr(), "customs watch: rematch failed: {e:#}")?;
+        }
+        if args.rounds.is_some_and(|n| round >= n) {
+            break;
+        }
+        let until = std::time::Instant::now() + interval;
+        while !stop.load(Ordering::Relaxed) && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    if !args.rematch.quiet {
+        writeln!(
+            std::io::stderr(),
+            "customs watch: stopped after {round} rounds"
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }

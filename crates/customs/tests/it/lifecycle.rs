@@ -528,3 +528,53 @@ fn rematch_notifies_and_retries_undelivered() {
     let delivered: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(delivered, printed, "the delivery is the first run's delta");
 }
+
+/// `watch` re-matches in rounds and stops cleanly on SIGTERM while it waits.
+#[test]
+fn watch_rounds_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("store.db").display());
+    let db = build_db(dir.path(), &["rustsec"]);
+    let source = format!("oci:{}:1", corpus().join("debian-app/oci").display());
+    stored_scan(dir.path(), &store, &db, &source);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_customs"))
+        .args([
+            "watch",
+            "--interval",
+            "1h",
+            "--no-update",
+            "--store-url",
+            &store,
+            "--db",
+            &db,
+        ])
+        .env("CUSTOMS_CACHE_DIR", dir.path())
+        .env("HOME", dir.path().join("home"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first round's report, then the signal while it waits an hour.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("stored images re-matched"))
+        .expect("no round report");
+    assert!(first.starts_with("1 stored images"), "{first}");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("customs watch: stopped after 1 rounds"),
+        "{stderr}"
+    );
+}
