@@ -571,6 +571,43 @@ impl VulnDb {
     }
 
     /// Whether any statement is in `namespace` (from `feed`, when given).
+    /// A fingerprint of everything the database says about each (namespace, package): the
+    /// advisories naming it, their status, severity, aliases, CVSS and withdrawal. Two
+    /// databases' fingerprints differ exactly for the packages an advisory change touches,
+    /// which is what `rematch --since-db` re-evaluates. (Fingerprints compare within one
+    /// process only: the hasher is not stable across builds.)
+    pub fn package_fingerprints(
+        &self,
+    ) -> Result<std::collections::HashMap<(String, String), u64>, DbError> {
+        use std::hash::{Hash, Hasher};
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT f.namespace, f.package, a.id, a.withdrawn, a.severity, a.cvss, a.aliases,
+                        f.status, f.severity, f.note
+                 FROM affected f JOIN advisories a ON a.rowid = f.advisory",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut out: std::collections::HashMap<(String, String), u64> =
+            std::collections::HashMap::new();
+        let mut rows = st.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let key: (String, String) = (
+                r.get(0).map_err(|e| self.err(e))?,
+                r.get(1).map_err(|e| self.err(e))?,
+            );
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for i in 2..10 {
+                let v: rusqlite::types::Value = r.get(i).map_err(|e| self.err(e))?;
+                format!("{v:?}").hash(&mut h);
+            }
+            // Summed, so the order rows come in does not matter.
+            let e = out.entry(key).or_insert(0);
+            *e = e.wrapping_add(h.finish());
+        }
+        Ok(out)
+    }
+
     pub fn has(&self, namespace: &str, feed: Option<&str>) -> bool {
         self.present
             .iter()

@@ -87,21 +87,60 @@ fn repository_and_tag(inv: &Inventory) -> (Option<String>, Option<String>) {
 /// The (ecosystem, name) keys advisories are looked up by: the name as matched, and for OS
 /// packages their source package too.
 fn package_keys(inv: &Inventory) -> Vec<PackageKey> {
-    let mut keys = Vec::new();
-    for p in &inv.packages {
-        let eco = p.ecosystem.as_str().to_owned();
+    inv.packages.iter().flat_map(package_keys_of).collect()
+}
+
+fn package_keys_of(p: &customs_catalog::Package) -> Vec<PackageKey> {
+    let eco = p.ecosystem.as_str().to_owned();
+    let mut keys = vec![PackageKey {
+        ecosystem: eco.clone(),
+        name: p.ecosystem.match_name(&p.name),
+    }];
+    if let Some(src) = p.source_name.as_ref().filter(|s| **s != p.name) {
         keys.push(PackageKey {
-            ecosystem: eco.clone(),
-            name: p.ecosystem.match_name(&p.name),
+            ecosystem: eco,
+            name: src.clone(),
         });
-        if let Some(src) = p.source_name.as_ref().filter(|s| **s != p.name) {
-            keys.push(PackageKey {
-                ecosystem: eco,
-                name: src.clone(),
-            });
-        }
     }
     keys
+}
+
+/// The inventory ecosystem whose packages a database namespace speaks of.
+fn namespace_ecosystem(namespace: &str) -> Option<&'static str> {
+    let mut parts = namespace.split(':');
+    let first = parts.next()?;
+    let family = if first == "osv" { parts.next()? } else { first };
+    Some(match family.to_ascii_lowercase().as_str() {
+        "pypi" => "pypi",
+        "npm" => "npm",
+        "crates.io" => "cargo",
+        "go" => "golang",
+        "debian" | "ubuntu" => "deb",
+        "alpine" => "apk",
+        "rhel" | "redhat" | "centos" | "rocky" | "almalinux" | "fedora" | "amzn" | "sles"
+        | "opensuse" | "suse" => "rpm",
+        _ => return None,
+    })
+}
+
+/// (ecosystem, package) pairs whose advisories differ between two databases.
+fn changed_packages(
+    before: &customs_vulndb::VulnDb,
+    after: &customs_vulndb::VulnDb,
+) -> Result<std::collections::BTreeSet<(String, String)>> {
+    let (a, b) = (
+        before.package_fingerprints()?,
+        after.package_fingerprints()?,
+    );
+    let mut out = std::collections::BTreeSet::new();
+    for key in a.keys().chain(b.keys()) {
+        if a.get(key) != b.get(key)
+            && let Some(eco) = namespace_ecosystem(&key.0)
+        {
+            out.insert((eco.to_owned(), key.1.clone()));
+        }
+    }
+    Ok(out)
 }
 
 /// The findings a store tracks: what the report shows by default (suppressed ones are the
@@ -307,6 +346,11 @@ pub(crate) struct RematchArgs {
     db: crate::db::DbArgs,
     #[command(flatten)]
     notify: crate::notify::NotifyArgs,
+    /// The database the stored findings were last matched against: only packages named by
+    /// advisories that changed between it and --db are re-evaluated, and only the images that
+    /// hold them (a keyed look-up in the store's package index).
+    #[arg(long, value_name = "PREVIOUS.db")]
+    since_db: Option<PathBuf>,
 }
 
 /// Re-match every stored inventory against the database, without reading any image again,
@@ -318,13 +362,57 @@ pub(crate) fn rematch(args: &RematchArgs) -> Result<ExitCode> {
     let built_at = db.meta()?.built_at;
     let mut store = args.store.open()?;
     let mut images = Vec::new();
-    for (digest, doc) in store.inventories()? {
-        let inv: Inventory = serde_json::from_value(doc)
+    let changed = match &args.since_db {
+        Some(prev) => Some(changed_packages(&customs_vulndb::VulnDb::open(prev)?, &db)?),
+        None => None,
+    };
+    let stored: Vec<(String, serde_json::Value)> = match &changed {
+        None => store.inventories()?,
+        Some(keys) => {
+            let mut digests = std::collections::BTreeSet::new();
+            for (eco, name) in keys {
+                digests.extend(store.images_with_package(eco, name)?);
+            }
+            let mut v = Vec::new();
+            for d in digests {
+                if let Some(i) = store.image(&d)? {
+                    v.push((d, i.inventory));
+                }
+            }
+            v
+        }
+    };
+    for (digest, doc) in stored {
+        let mut inv: Inventory = serde_json::from_value(doc)
             .with_context(|| format!("{digest}: the stored inventory does not read back"))?;
+        let mut keep = Vec::new();
+        if let Some(keys) = &changed {
+            // Re-evaluate the changed packages; every other open finding stands as stored.
+            inv.packages.retain(|p| {
+                package_keys_of(p)
+                    .iter()
+                    .any(|k| keys.contains(&(k.ecosystem.clone(), k.name.clone())))
+            });
+            let touched: std::collections::BTreeSet<&str> =
+                inv.packages.iter().map(|p| p.name.as_str()).collect();
+            keep = store
+                .history(&digest)?
+                .into_iter()
+                .filter(|f| f.resolved_at.is_none() && !touched.contains(f.package_name.as_str()))
+                .map(|f| FindingRecord {
+                    id: f.id,
+                    package_name: f.package_name,
+                    package_version: f.package_version,
+                    severity: f.severity,
+                    data: f.data,
+                })
+                .collect();
+        }
         let report = customs_match::match_inventory(&db, &inv)?;
+        keep.extend(finding_records(&report)?);
         let delta = store.apply_rematch(
             &digest,
-            &finding_records(&report)?,
+            &keep,
             customs_store::ResolvedReason::NoLongerMatched,
             built_at.as_deref(),
         )?;

@@ -578,3 +578,62 @@ fn watch_rounds_and_stops_on_sigterm() {
         "{stderr}"
     );
 }
+
+/// `rematch --since-db` looks only at images holding a package whose advisories changed, and
+/// finds there what a full rematch finds.
+#[test]
+fn rematch_since_db_touches_only_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v1, v2) = (dir.path().join("v1"), dir.path().join("v2"));
+    std::fs::create_dir_all(&v1).unwrap();
+    std::fs::create_dir_all(&v2).unwrap();
+    let db1 = build_db(&v1, &["rustsec"]);
+    let db2 = build_db(&v2, &["rustsec", "osv-pypa-yaml"]);
+    let run = |store: &str, since: bool| -> Value {
+        for image in ["debian-app", "bookworm-big"] {
+            let src = format!("oci:{}:1", corpus().join(image).join("oci").display());
+            stored_scan(dir.path(), store, &db1, &src);
+        }
+        let mut args = vec![
+            "rematch",
+            "--format",
+            "json",
+            "--store-url",
+            store,
+            "--db",
+            &db2,
+        ];
+        if since {
+            args.extend(["--since-db", db1.as_str()]);
+        }
+        let r = customs(&args, dir.path());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()
+    };
+    let full = run(
+        &format!("sqlite:{}", dir.path().join("full.db").display()),
+        false,
+    );
+    let since = run(
+        &format!("sqlite:{}", dir.path().join("since.db").display()),
+        true,
+    );
+    let app = |v: &Value| -> Value {
+        v["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| {
+                let news = i["new"].as_array().unwrap();
+                !news.is_empty()
+            })
+            .cloned()
+            .expect("an image with new findings")
+    };
+    assert_eq!(full["images"].as_array().unwrap().len(), 2);
+    // bookworm-big holds no PyPI package: only debian-app is re-matched.
+    assert_eq!(since["images"].as_array().unwrap().len(), 1);
+    assert_eq!(app(&since)["digest"], app(&full)["digest"]);
+    assert_eq!(app(&since)["new"], app(&full)["new"]);
+    assert!(app(&since)["resolved"].as_array().unwrap().is_empty());
+}
