@@ -637,3 +637,71 @@ fn rematch_since_db_touches_only_what_changed() {
     assert_eq!(app(&since)["new"], app(&full)["new"]);
     assert!(app(&since)["resolved"].as_array().unwrap().is_empty());
 }
+
+/// `scan --store` killed with SIGKILL at 50 random moments leaves a store that opens and passes
+/// its integrity check every time, holding either the old state or the new one.
+#[test]
+fn sigkill_during_scan_store_leaves_a_consistent_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = format!("sqlite:{}", path.display());
+    let (v1, v2) = (dir.path().join("v1"), dir.path().join("v2"));
+    std::fs::create_dir_all(&v1).unwrap();
+    std::fs::create_dir_all(&v2).unwrap();
+    let dbs = [
+        build_db(&v1, &["rustsec"]),
+        build_db(&v2, &["rustsec", "osv-pypa-yaml"]),
+    ];
+    let source = format!("oci:{}:1", corpus().join("debian-app/oci").display());
+    stored_scan(dir.path(), &store, &dbs[0], &source);
+    // How long one whole (warm) run takes here: the kills land anywhere inside it.
+    let t0 = std::time::Instant::now();
+    stored_scan(dir.path(), &store, &dbs[1], &source);
+    let full = u64::try_from(t0.elapsed().as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let mut seed = u64::from(std::process::id()) ^ 0x9e37_79b9_7f4a_7c15;
+    let mut killed_midway = 0;
+    for i in 0..50 {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        // Measured with its JSON read back, a run takes longer than one writing to /dev/null.
+        let wait = std::time::Duration::from_micros((seed >> 33) % (full / 3).max(1));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_customs"))
+            .args([
+                "scan",
+                "-q",
+                "--format",
+                "json",
+                "--store",
+                "--store-url",
+                &store,
+                "--db",
+                &dbs[i % 2],
+                &source,
+            ])
+            .env("CUSTOMS_CACHE_DIR", dir.path())
+            .env("HOME", dir.path().join("home"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(wait);
+        if child.try_wait().unwrap().is_none() {
+            killed_midway += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let mut s = customs_store::open(&store)
+            .unwrap_or_else(|e| panic!("round {i}: the store does not open: {e}"));
+        s.check()
+            .unwrap_or_else(|e| panic!("round {i}: integrity check: {e}"));
+        let images = s.images().unwrap();
+        assert!(images.len() <= 1, "round {i}: {images:?}");
+    }
+    assert!(
+        killed_midway >= 25,
+        "only {killed_midway} of 50 kills hit a running scan"
+    );
+}
