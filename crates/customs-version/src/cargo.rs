@@ -12,7 +12,6 @@
 //! see `semver`.
 
 use std::cmp::Ordering;
-use std::str::FromStr;
 
 use crate::semver::{self, Layout};
 use crate::{Ecosystem, VersionError};
@@ -41,19 +40,7 @@ impl CargoVersion {
     }
 }
 
-impl FromStr for CargoVersion {
-    type Err = VersionError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let layout = parse(s)?;
-        Ok(Self {
-            original: s.to_owned(),
-            layout,
-        })
-    }
-}
-
-crate::version_traits!(CargoVersion);
+crate::version_traits!(CargoVersion, parsed_by parse);
 
 impl Ord for CargoVersion {
     fn cmp(&self, other: &Self) -> Ordering {
@@ -80,6 +67,7 @@ pub(crate) fn parse(v: &str) -> Result<Layout, VersionError> {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use std::str::FromStr;
 
     use super::*;
 

@@ -23,7 +23,6 @@
 
 use std::cmp::Ordering;
 use std::ops::Range;
-use std::str::FromStr;
 
 use crate::digits::{cmp_decimal, digit_run_end, strip_leading_zeros};
 use crate::{Ecosystem, VersionError};
@@ -75,19 +74,7 @@ impl DebVersion {
     }
 }
 
-impl FromStr for DebVersion {
-    type Err = VersionError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let layout = parse(s)?;
-        Ok(Self {
-            original: s.to_owned(),
-            layout,
-        })
-    }
-}
-
-crate::version_traits!(DebVersion);
+crate::version_traits!(DebVersion, parsed_by parse);
 
 impl Ord for DebVersion {
     fn cmp(&self, other: &Self) -> Ordering {
@@ -246,6 +233,7 @@ fn compare_part(a: &[u8], b: &[u8]) -> Ordering {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use std::str::FromStr;
 
     use super::*;
     use crate::compare;

@@ -81,7 +81,23 @@
 
 /// Display, Debug and equality for a version type that keeps its `original` string and orders
 /// by its own `Ord`: equality is the ecosystem's (`1.0` == `0:1.0` in deb), not the string's.
+/// With `parsed_by PARSE`, also `FromStr` for a type that is its `original` string plus the
+/// `layout` that `PARSE` makes of it.
 macro_rules! version_traits {
+    ($t:ident, parsed_by $parse:path) => {
+        impl std::str::FromStr for $t {
+            type Err = crate::VersionError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok(Self {
+                    original: s.to_owned(),
+                    layout: $parse(s)?,
+                })
+            }
+        }
+
+        crate::version_traits!($t);
+    };
     ($t:ident) => {
         impl std::fmt::Display for $t {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

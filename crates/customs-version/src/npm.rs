@@ -11,7 +11,6 @@
 //! Ranges (`^1.2.3 || >=2.0.0-rc.1 <3`) are in [`npm_range`](crate::npm_range_matches).
 
 use std::cmp::Ordering;
-use std::str::FromStr;
 
 use crate::semver::{self, Layout};
 use crate::{Ecosystem, VersionError};
@@ -44,19 +43,7 @@ impl NpmVersion {
     }
 }
 
-impl FromStr for NpmVersion {
-    type Err = VersionError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let layout = parse(s)?;
-        Ok(Self {
-            original: s.to_owned(),
-            layout,
-        })
-    }
-}
-
-crate::version_traits!(NpmVersion);
+crate::version_traits!(NpmVersion, parsed_by parse);
 
 impl Ord for NpmVersion {
     fn cmp(&self, other: &Self) -> Ordering {
@@ -75,6 +62,7 @@ pub(crate) fn parse(v: &str) -> Result<Layout, VersionError> {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use std::str::FromStr;
 
     use super::*;
     use crate::test_util::{assert_sorts_consistently, assert_total_order};

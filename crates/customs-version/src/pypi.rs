@@ -46,7 +46,6 @@ pub(crate) mod legacy;
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::ops::Range;
-use std::str::FromStr;
 
 use crate::digits::{cmp_decimal, digit_run_end, strip_leading_zeros};
 use crate::{Ecosystem, VersionError};
@@ -134,19 +133,7 @@ fn sub_range(s: &str, part: &str) -> Range<usize> {
     start..start + part.len()
 }
 
-impl FromStr for PypiVersion {
-    type Err = VersionError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let layout = parse(s)?;
-        Ok(Self {
-            original: s.to_owned(),
-            layout,
-        })
-    }
-}
-
-crate::version_traits!(PypiVersion);
+crate::version_traits!(PypiVersion, parsed_by parse);
 
 impl Ord for PypiVersion {
     fn cmp(&self, other: &Self) -> Ordering {
@@ -469,6 +456,7 @@ pub(crate) fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use std::str::FromStr;
 
     use super::*;
     use crate::test_util::{assert_sorts_consistently, assert_total_order};

@@ -26,7 +26,6 @@
 
 use std::cmp::Ordering;
 use std::ops::Range;
-use std::str::FromStr;
 
 use crate::digits::{cmp_decimal, digit_run_end};
 use crate::{Ecosystem, VersionError};
@@ -76,19 +75,7 @@ impl RpmVersion {
     }
 }
 
-impl FromStr for RpmVersion {
-    type Err = VersionError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let layout = parse(s)?;
-        Ok(Self {
-            original: s.to_owned(),
-            layout,
-        })
-    }
-}
-
-crate::version_traits!(RpmVersion);
+crate::version_traits!(RpmVersion, parsed_by parse);
 
 impl Ord for RpmVersion {
     fn cmp(&self, other: &Self) -> Ordering {
@@ -235,6 +222,7 @@ pub(crate) fn rpmvercmp(a: &[u8], b: &[u8]) -> Ordering {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use std::str::FromStr;
 
     use super::*;
     use crate::compare;
