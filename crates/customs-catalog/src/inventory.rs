@@ -130,26 +130,7 @@ impl Ecosystem {
     }
 }
 
-/// PEP 503: lower case, and every run of `-`, `_` and `.` becomes one `-`.
-pub fn pep503(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-            continue;
-        }
-        if sep {
-            out.push('-');
-        }
-        sep = false;
-        out.extend(c.to_lowercase());
-    }
-    if sep {
-        out.push('-');
-    }
-    out
-}
+pub use customs_version::pep503_name as pep503;
 
 impl fmt::Display for Ecosystem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -33,7 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 let eco = p["ecosystem"].as_str().unwrap_or_default().to_owned();
                 let name = p["name"].as_str().unwrap_or_default().to_owned();
-                let name = if eco == "pypi" { pep503(&name) } else { name };
+                let name = if eco == "pypi" {
+                    customs_version::pep503_name(&name)
+                } else {
+                    name
+                };
                 packages.push(PackageKey {
                     ecosystem: eco.clone(),
                     name,
@@ -64,12 +68,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed().as_secs_f64()
     )?;
     Ok(())
-}
-
-/// PEP 503, as the catalog keys PyPI names.
-fn pep503(name: &str) -> String {
-    name.split(['-', '_', '.'])
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join("-")
 }

@@ -322,3 +322,22 @@ pub(crate) mod test_util {
         }
     }
 }
+
+/// A PyPI project name as PEP 503 compares it: lower case, every run of `-`, `_` and `.` one
+/// `-`. `Jinja2`, `jinja2` and `zope.interface`/`zope_interface` name the same projects.
+pub fn pep503_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_run {
+                out.push('-');
+            }
+            in_run = true;
+        } else {
+            in_run = false;
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}

@@ -682,19 +682,12 @@ impl VulnDb {
     }
 }
 
-/// How a package name is stored and looked up: PyPI names PEP 503-normalised (lower case, runs
-/// of `-`, `_`, `.` as one `-`), since PyPI treats those spellings as one project; others as
-/// written.
+/// How a package name is stored and looked up: PyPI names PEP 503-normalised, since PyPI
+/// treats those spellings as one project; others as written.
 fn package_key<'a>(namespace: &str, package: &'a str) -> std::borrow::Cow<'a, str> {
-    if namespace != "osv:PyPI" {
-        return std::borrow::Cow::Borrowed(package);
+    if namespace == "osv:PyPI" {
+        std::borrow::Cow::Owned(customs_version::pep503_name(package))
+    } else {
+        std::borrow::Cow::Borrowed(package)
     }
-    let mut out = String::with_capacity(package.len());
-    for (i, run) in package.split(['-', '_', '.']).enumerate() {
-        if i > 0 && !out.ends_with('-') {
-            out.push('-');
-        }
-        out.push_str(&run.to_lowercase());
-    }
-    std::borrow::Cow::Owned(out)
 }

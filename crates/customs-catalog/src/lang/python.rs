@@ -74,24 +74,6 @@ pub(crate) fn parse(path: &str, bytes: &[u8]) -> Result<Vec<LangPackage>, String
     }
 }
 
-/// PEP 503 normalised name: lowercase, runs of `-`, `_` and `.` become one `-`.
-pub(crate) fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_run = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_run {
-                out.push('-');
-            }
-            in_run = true;
-        } else {
-            in_run = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
-}
-
 fn has_stem(name: &str, suffix: &str) -> bool {
     name.len() > suffix.len() && name.ends_with(suffix)
 }
@@ -304,7 +286,7 @@ fn parse_pipfile_lock(bytes: &[u8]) -> Result<Vec<LangPackage>, String> {
             if version.is_empty() {
                 continue;
             }
-            let key = (normalize_name(name), version.to_owned());
+            let key = (crate::inventory::pep503(name), version.to_owned());
             if dev && runtime.contains(&key) {
                 continue;
             }
@@ -503,11 +485,11 @@ mod tests {
 
     #[test]
     fn normalizes_names() {
-        assert_eq!(normalize_name("Jinja2"), "jinja2");
-        assert_eq!(normalize_name("zope.interface"), "zope-interface");
-        assert_eq!(normalize_name("Foo__Bar-._baz"), "foo-bar-baz");
-        assert_eq!(normalize_name("_x_"), "-x-");
-        assert_eq!(normalize_name(""), "");
+        assert_eq!(crate::inventory::pep503("Jinja2"), "jinja2");
+        assert_eq!(crate::inventory::pep503("zope.interface"), "zope-interface");
+        assert_eq!(crate::inventory::pep503("Foo__Bar-._baz"), "foo-bar-baz");
+        assert_eq!(crate::inventory::pep503("_x_"), "-x-");
+        assert_eq!(crate::inventory::pep503(""), "");
     }
 
     #[test]
