@@ -39,9 +39,17 @@ impl Analyzer for RpmAnalyzer {
         1 << 30
     }
     fn parse(&self, _path: &str, bytes: &[u8]) -> Result<Fact, String> {
-        crate::rpm::parse_db(bytes)
-            .map(Fact::RpmDb)
-            .map_err(|e| format!("corrupt rpm database: {e}"))
+        crate::rpm::parse_db(bytes).map(Fact::RpmDb).map_err(|e| {
+            // The errors nest (which record, then what is wrong in it): show the whole chain.
+            let mut msg = format!("corrupt rpm database: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                let sep = if msg.ends_with(':') { " " } else { ": " };
+                msg.push_str(&format!("{sep}{c}"));
+                cause = c.source();
+            }
+            msg
+        })
     }
 }
 

@@ -11,6 +11,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::analyzer::{self, Analyzer, Root};
+
+mod framing;
 use crate::facts::{Entry, FileMeta, LayerFacts};
 use crate::inventory::Warning;
 
@@ -114,14 +116,31 @@ pub(crate) fn resolve_target(link: &str, target: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// Read up to `limit` bytes; `Ok(None)` when the entry is larger.
+/// A file whose bytes end before its stated size: a tar entry reader reports that as a plain
+/// end of file, and half a package database parses as a smaller one.
+#[derive(Debug, thiserror::Error)]
+#[error("cut short: the layer ends {got} bytes into its {size} bytes")]
+struct CutShort {
+    got: u64,
+    size: u64,
+}
+
+/// Read up to `limit` bytes; `Ok(None)` when the entry is larger, [`CutShort`] when it ends
+/// before `size`.
 fn read_bounded(r: impl Read, size: u64, limit: u64) -> io::Result<Option<Vec<u8>>> {
     if size > limit {
         return Ok(None);
     }
     let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
     r.take(limit + 1).read_to_end(&mut buf)?;
-    Ok((buf.len() as u64 <= limit).then_some(buf))
+    let got = buf.len() as u64;
+    if got < size {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            CutShort { got, size },
+        ));
+    }
+    Ok((got <= limit).then_some(buf))
 }
 
 /// What reading a wanted file gave: its bytes, too big, or not worth reading (by its head).
@@ -184,7 +203,7 @@ pub(crate) fn walk_tar(
 ) -> (LayerFacts, Option<io::Error>) {
     let mut facts = LayerFacts::default();
     let mut warnings = Warnings::new(layer_name);
-    let mut archive = tar::Archive::new(stream);
+    let mut archive = tar::Archive::new(framing::Framing::new(stream));
     let err = (|| -> io::Result<()> {
         for entry in archive.entries()? {
             let mut entry = entry?;
@@ -281,8 +300,20 @@ pub(crate) fn walk_tar(
             }
             if let Some(a) = wanted {
                 let size = entry.size();
-                if let Wanted::Bytes(bytes) = read_wanted(&mut entry, size, a)? {
-                    parse_into(&mut facts, &mut warnings, a, &path, bytes, size);
+                match read_wanted(&mut entry, size, a) {
+                    Ok(Wanted::Bytes(bytes)) => {
+                        parse_into(&mut facts, &mut warnings, a, &path, bytes, size);
+                    }
+                    Ok(Wanted::Declined) => {}
+                    Err(e) => {
+                        // The layer ends inside this file: name it, and let what the file
+                        // stands for still hide what lower layers had there.
+                        if let Some(cut) = e.get_ref().and_then(|i| i.downcast_ref::<CutShort>()) {
+                            warnings.push(format!("/{path}"), cut.to_string());
+                            facts.files.insert(path, Entry::Unreadable);
+                        }
+                        return Err(e);
+                    }
                 }
             }
         }
