@@ -5,6 +5,7 @@
 mod cachecmd;
 mod common;
 mod corpus;
+mod dogfood;
 mod fixtures;
 mod hostile;
 mod langs;
@@ -13,3 +14,4 @@ mod packagedb;
 mod proxy;
 mod registry;
 mod scan;
+mod whiteouts;
