@@ -19,5 +19,5 @@ mod namespace;
 mod ranges;
 
 pub use finding::{CvssScore, DataSource, Finding, FindingStatus, PackageRef};
-pub use matcher::{MatchError, MatchReport, match_inventory, version_ecosystem};
+pub use matcher::{MatchError, MatchReport, Matcher, match_inventory, version_ecosystem};
 pub use namespace::namespaces;

@@ -2,7 +2,8 @@
 //! enrichment, and merging the same vulnerability reported by several feeds.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use customs_catalog::{Ecosystem, Inventory, Package};
 use customs_version::Ecosystem as VersionEco;
@@ -24,6 +25,10 @@ pub struct MatchReport {
     pub findings: Vec<Finding>,
     /// Versions that could not be compared (a feed's or the image's), with the advisory.
     pub warnings: Vec<String>,
+    /// (advisory id or alias, package name, package version) of withdrawn or rejected
+    /// advisories naming an installed package: why a finding they once caused went away.
+    #[serde(skip)]
+    pub withdrawn: BTreeSet<(String, String, String)>,
 }
 
 /// The version ordering an inventory ecosystem uses.
@@ -92,93 +97,187 @@ fn best_cvss(list: &[Cvss]) -> Option<&Cvss> {
 
 /// Match every package of the inventory.
 pub fn match_inventory(db: &VulnDb, inv: &Inventory) -> Result<MatchReport, MatchError> {
-    let ns: Vec<String> = inv.distro.as_ref().map(namespaces).unwrap_or_default();
-    // Only namespaces the database holds anything for: each empty one would cost a look-up per
-    // package.
-    let present: Vec<&String> = ns.iter().filter(|n| db.has(n, None)).collect();
-    let sid_fallback = db.has("debian:unstable", Some("debian-cve-list"));
-    let mut findings = Vec::new();
-    let mut warnings = Vec::new();
-    let mut lang_present: BTreeMap<&'static str, bool> = BTreeMap::new();
-    for pkg in &inv.packages {
-        let mut per_pkg: Vec<Finding> = Vec::new();
-        // A language package is matched against its ecosystem's advisories (OSV, RustSec,
-        // GHSA), whatever the distro.
-        if let Some(osv) = pkg.ecosystem.osv_name() {
-            let namespace = format!("osv:{osv}");
-            let present = *lang_present
-                .entry(osv)
-                .or_insert_with(|| db.has(&namespace, None));
-            if present {
-                for hit in db.lookup(&namespace, &pkg.name)? {
-                    if let Some(f) = evaluate(db, pkg, &hit, &mut warnings)? {
-                        per_pkg.push(f);
+    Matcher::new(db).match_inventory(inv)
+}
+
+/// What matching one package gave, kept for the next package like it.
+#[derive(Default)]
+struct PackageMatch {
+    findings: Vec<Finding>,
+    warnings: Vec<String>,
+    /// Ids and aliases of withdrawn advisories that named the package.
+    withdrawn: Vec<String>,
+}
+
+/// What a package's match depends on besides the database: the namespaces searched and the
+/// package fields the look-ups and comparisons read.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PackageKey {
+    namespaces: Vec<String>,
+    ecosystem: Ecosystem,
+    name: String,
+    version: String,
+    source_name: Option<String>,
+    source_version: Option<String>,
+}
+
+/// Matches inventories against one database. Many stored images share packages (one base
+/// image under many builds), so a re-match of thousands of them is mostly the same look-ups
+/// again: each distinct package (with its namespaces) is matched once and its findings are
+/// reused, with the package's own purl and layer. One `Matcher` per thread; it lives as long
+/// as the database it borrows and is meant for one run.
+pub struct Matcher<'db> {
+    db: &'db VulnDb,
+    /// Whether the database holds anything for a namespace (`osv:PyPI`, `debian:12`, …).
+    present: HashMap<String, bool>,
+    sid_fallback: bool,
+    cache: HashMap<PackageKey, PackageMatch>,
+}
+
+impl<'db> Matcher<'db> {
+    pub fn new(db: &'db VulnDb) -> Self {
+        Self {
+            db,
+            present: HashMap::new(),
+            sid_fallback: db.has("debian:unstable", Some("debian-cve-list")),
+            cache: HashMap::new(),
+        }
+    }
+
+    fn has(&mut self, namespace: &str) -> bool {
+        if let Some(&known) = self.present.get(namespace) {
+            return known;
+        }
+        let known = self.db.has(namespace, None);
+        self.present.insert(namespace.to_owned(), known);
+        known
+    }
+
+    /// Match every package of the inventory.
+    pub fn match_inventory(&mut self, inv: &Inventory) -> Result<MatchReport, MatchError> {
+        let ns: Vec<String> = inv.distro.as_ref().map(namespaces).unwrap_or_default();
+        // Only namespaces the database holds anything for: each empty one would cost a
+        // look-up per package.
+        let present: Vec<String> = ns.iter().filter(|n| self.has(n)).cloned().collect();
+        let mut findings = Vec::new();
+        let mut warnings = Vec::new();
+        let mut withdrawn = BTreeSet::new();
+        for pkg in &inv.packages {
+            // A language package is matched against its ecosystem's advisories (OSV,
+            // RustSec, GHSA), whatever the distro.
+            let namespaces = match pkg.ecosystem.osv_name() {
+                Some(osv) => {
+                    let namespace = format!("osv:{osv}");
+                    if self.has(&namespace) {
+                        vec![namespace]
+                    } else {
+                        vec![]
                     }
                 }
-            }
-            findings.extend(merge(per_pkg));
-            continue;
-        }
-        for namespace in present.iter().copied() {
-            let mut keys: Vec<&str> = Vec::new();
-            match pkg.ecosystem {
-                Ecosystem::Rpm => {
-                    keys.push(&pkg.name);
-                    keys.extend(pkg.source_name.as_deref());
+                None => present.clone(),
+            };
+            let key = PackageKey {
+                namespaces,
+                ecosystem: pkg.ecosystem,
+                name: pkg.name.clone(),
+                version: pkg.version.clone(),
+                source_name: pkg.source_name.clone(),
+                source_version: pkg.source_version.clone(),
+            };
+            let found = match self.cache.entry(key) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let found =
+                        match_package(self.db, pkg, &e.key().namespaces, self.sid_fallback)?;
+                    e.insert(found)
                 }
-                _ => keys.extend(pkg.source_name.as_deref()),
+            };
+            for f in &found.findings {
+                let mut f = f.clone();
+                f.package = package_ref(pkg);
+                findings.push(f);
             }
-            if pkg.ecosystem == Ecosystem::Apk || keys.is_empty() {
+            warnings.extend(found.warnings.iter().cloned());
+            for id in &found.withdrawn {
+                withdrawn.insert((id.clone(), pkg.name.clone(), pkg.version.clone()));
+            }
+        }
+        findings.sort_by(|a, b| {
+            (
+                &a.package.name,
+                &a.package.version,
+                std::cmp::Reverse(a.severity),
+                &a.id,
+            )
+                .cmp(&(
+                    &b.package.name,
+                    &b.package.version,
+                    std::cmp::Reverse(b.severity),
+                    &b.id,
+                ))
+        });
+        Ok(MatchReport {
+            namespaces: ns,
+            findings,
+            warnings,
+            withdrawn,
+        })
+    }
+}
+
+/// Look a package up in each namespace (by the names that namespace files it under) and
+/// evaluate every hit.
+fn match_package(
+    db: &VulnDb,
+    pkg: &Package,
+    namespaces: &[String],
+    sid_fallback: bool,
+) -> Result<PackageMatch, MatchError> {
+    let mut out = PackageMatch::default();
+    let mut per_pkg: Vec<Finding> = Vec::new();
+    for namespace in namespaces {
+        let mut keys: Vec<&str> = Vec::new();
+        match pkg.ecosystem {
+            _ if pkg.ecosystem.osv_name().is_some() => keys.push(&pkg.name),
+            Ecosystem::Rpm => {
                 keys.push(&pkg.name);
+                keys.extend(pkg.source_name.as_deref());
             }
-            keys.dedup();
-            let mut seen = BTreeSet::new();
-            for key in keys {
-                if !seen.insert(key) {
+            _ => keys.extend(pkg.source_name.as_deref()),
+        }
+        if pkg.ecosystem == Ecosystem::Apk || keys.is_empty() {
+            keys.push(&pkg.name);
+        }
+        keys.dedup();
+        let mut seen = BTreeSet::new();
+        for key in keys {
+            if !seen.insert(key) {
+                continue;
+            }
+            let mut hits = db.lookup(namespace, key)?;
+            // The tracker's CVE list states a release only where it differs from sid: a
+            // `- pkg VERSION` line without `[release]` holds for every release that has no
+            // line of its own.
+            if sid_fallback && namespace.starts_with("debian:") && namespace != "debian:unstable" {
+                let own: BTreeSet<String> = hits.iter().map(|h| h.advisory.id.clone()).collect();
+                hits.extend(db.lookup("debian:unstable", key)?.into_iter().filter(|h| {
+                    h.advisory.feed == "debian-cve-list" && !own.contains(&h.advisory.id)
+                }));
+            }
+            for hit in hits {
+                if hit.advisory.withdrawn {
+                    out.withdrawn.push(hit.advisory.id.clone());
+                    out.withdrawn.extend(hit.advisory.aliases.iter().cloned());
                     continue;
                 }
-                let mut hits = db.lookup(namespace, key)?;
-                // The tracker's CVE list states a release only where it differs from sid: a
-                // `- pkg VERSION` line without `[release]` holds for every release that has no
-                // line of its own.
-                if sid_fallback
-                    && namespace.starts_with("debian:")
-                    && namespace != "debian:unstable"
-                {
-                    let own: BTreeSet<String> =
-                        hits.iter().map(|h| h.advisory.id.clone()).collect();
-                    hits.extend(db.lookup("debian:unstable", key)?.into_iter().filter(|h| {
-                        h.advisory.feed == "debian-cve-list" && !own.contains(&h.advisory.id)
-                    }));
-                }
-                for hit in hits {
-                    if let Some(f) = evaluate(db, pkg, &hit, &mut warnings)? {
-                        per_pkg.push(f);
-                    }
+                if let Some(f) = evaluate(db, pkg, &hit, &mut out.warnings)? {
+                    per_pkg.push(f);
                 }
             }
         }
-        findings.extend(merge(per_pkg));
     }
-    findings.sort_by(|a, b| {
-        (
-            &a.package.name,
-            &a.package.version,
-            std::cmp::Reverse(a.severity),
-            &a.id,
-        )
-            .cmp(&(
-                &b.package.name,
-                &b.package.version,
-                std::cmp::Reverse(b.severity),
-                &b.id,
-            ))
-    });
-    Ok(MatchReport {
-        namespaces: ns,
-        findings,
-        warnings,
-    })
+    out.findings = merge(per_pkg);
+    Ok(out)
 }
 
 fn evaluate(
@@ -188,9 +287,6 @@ fn evaluate(
     warnings: &mut Vec<String>,
 ) -> Result<Option<Finding>, DbError> {
     let a = &hit.advisory;
-    if a.withdrawn {
-        return Ok(None);
-    }
     let eco = version_ecosystem(pkg.ecosystem);
     // Debian and Ubuntu feeds state source versions; binNMUs (+b1) exist only in binaries.
     let installed = match pkg.ecosystem {

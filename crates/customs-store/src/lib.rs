@@ -37,17 +37,32 @@ mod timestamp;
 
 pub use error::StoreError;
 pub use model::{
-    Delta, FindingHistory, FindingRecord, ImageDetail, ImageSummary, OutboxEntry, PackageKey,
-    ResolvedReason, ScanRecord, TagEvent, UnknownReason, WriteStage,
+    Delta, FindingHistory, FindingId, FindingRecord, ImageDetail, ImageSummary, IndexedPackage,
+    OutboxEntry, PackageKey, RematchInput, RematchRecord, Resolutions, ResolvedReason, ScanRecord,
+    TagEvent, UnknownReason, WriteStage,
 };
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
 pub use timestamp::{Timestamp, TimestampError};
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 /// The schema version this code writes; [`open`] migrates older stores up to it.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The migration scripts of a backend (`MIGRATIONS[i]` brings the schema to version `i + 1`),
+/// for tests that build a store as an older version left it.
+#[doc(hidden)]
+#[must_use]
+pub fn migration_scripts(postgres: bool) -> &'static [&'static str] {
+    if postgres {
+        pg::MIGRATIONS
+    } else {
+        sqlite::MIGRATIONS
+    }
+}
 
 /// Open (creating and migrating if needed) the store at `url`:
 /// - `postgres://…` or `postgresql://…`: PostgreSQL (libpq-style URL; e.g.
@@ -85,10 +100,15 @@ pub trait Store: Send {
     fn schema_version(&mut self) -> Result<i64, StoreError>;
 
     /// Store a scan: upsert the image and its inventory, add a tag row if the tag is new or now
-    /// points at another digest, rebuild the image's package index rows, and reconcile its
+    /// points at another digest, rebuild the image's package rows and index, and reconcile its
     /// findings — findings of `record` not open in the store are new (inserted or reopened),
-    /// open ones missing from `record` are resolved with `record.resolved_reason`, and open
+    /// open ones missing from `record` are resolved with `record.resolutions`, and open
     /// ones whose severity differs are changed. Returns that delta.
+    ///
+    /// When the tag moved, findings carry over: one the previous digest already had (same id
+    /// and package) keeps its first-seen time. And the previous digest, if no tag points at it
+    /// any more, has the findings the new build does not resolved as `package-upgraded` or
+    /// `package-removed`; the delta lists them under `resolved` with that digest.
     ///
     /// # Errors
     /// An invalid record (empty digest, tag without repository, null inventory) or a database
@@ -108,20 +128,18 @@ pub trait Store: Send {
         on_stage: &mut dyn FnMut(WriteStage),
     ) -> Result<Delta, StoreError>;
 
-    /// Reconcile a stored image's findings with a rematch of its stored inventory, as
-    /// [`put_scan`](Store::put_scan) does, without touching the inventory or tags. Findings
-    /// that are no longer produced are resolved with `resolved_reason`; `db_built_at` (if
-    /// given) is recorded as the image's database.
+    /// Reconcile stored images' findings with a rematch of their stored packages, as
+    /// [`put_scan`](Store::put_scan) does, without touching inventories or tags, all in one
+    /// transaction; `db_built_at` (if given) is recorded as each image's database. One delta
+    /// per record, in order.
     ///
     /// # Errors
-    /// [`StoreError::UnknownImage`], or a database failure.
-    fn apply_rematch(
+    /// [`StoreError::UnknownImage`] (and nothing is written), or a database failure.
+    fn apply_rematches(
         &mut self,
-        digest: &str,
-        findings: &[FindingRecord],
-        resolved_reason: ResolvedReason,
+        batch: &[RematchRecord],
         db_built_at: Option<&str>,
-    ) -> Result<Delta, StoreError>;
+    ) -> Result<Vec<Delta>, StoreError>;
 
     /// Every stored image, most recently scanned first.
     ///
@@ -148,11 +166,16 @@ pub trait Store: Send {
     /// A database failure or a corrupt stored value.
     fn history(&mut self, digest: &str) -> Result<Vec<FindingHistory>, StoreError>;
 
-    /// Every stored (digest, inventory), by digest: the input of a full rematch.
+    /// What a rematch reads, by digest: with `keys` `None` every stored image with all its
+    /// packages; else only the images holding a package under one of `keys` (keyed look-ups
+    /// in the package index), each with only those packages.
     ///
     /// # Errors
     /// A database failure or a corrupt stored value.
-    fn inventories(&mut self) -> Result<Vec<(String, Value)>, StoreError>;
+    fn rematch_inputs(
+        &mut self,
+        keys: Option<&BTreeSet<PackageKey>>,
+    ) -> Result<Vec<RematchInput>, StoreError>;
 
     /// Digests of the stored images whose inventory has a package `name` in `ecosystem`
     /// (a primary-key look-up), sorted.
@@ -228,7 +251,18 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     (
         "findings with an unknown resolved_reason",
         "SELECT count(*) FROM findings WHERE resolved_reason IS NOT NULL AND resolved_reason NOT IN \
-         ('package-upgraded', 'advisory-withdrawn', 'not-affected', 'no-longer-matched')",
+         ('package-upgraded', 'package-removed', 'advisory-withdrawn', 'not-affected', \
+          'suppressed', 'no-longer-matched')",
+    ),
+    (
+        "package index rows whose package row is missing",
+        "SELECT count(*) FROM package_index p WHERE p.package >= 0 AND NOT EXISTS \
+         (SELECT 1 FROM packages q WHERE q.digest = p.digest AND q.seq = p.package)",
+    ),
+    (
+        "package rows whose image is missing",
+        "SELECT count(*) FROM packages p WHERE NOT EXISTS \
+         (SELECT 1 FROM images i WHERE i.digest = p.digest)",
     ),
     (
         "images last scanned before first scanned",
@@ -252,6 +286,9 @@ fn validate(record: &ScanRecord) -> Result<(), StoreError> {
     }
     if record.inventory.is_null() {
         return invalid("the inventory is null");
+    }
+    if !record.context.is_object() {
+        return invalid("the context is not a JSON object");
     }
     Ok(())
 }

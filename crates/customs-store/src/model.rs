@@ -4,9 +4,10 @@
 //! takes them as JSON ([`serde_json::Value`]) plus the few keys it indexes on, so it does not
 //! depend on those crates and keeps whatever fields the scan report writes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -25,9 +26,13 @@ pub struct ScanRecord {
     pub tag: Option<String>,
     /// The inventory document, as `customs-catalog` serialises it.
     pub inventory: Value,
-    /// The (ecosystem, name) of every package in `inventory`, for
-    /// [`Store::images_with_package`](crate::Store::images_with_package). Duplicates are fine.
-    pub packages: Vec<PackageKey>,
+    /// What a rematch needs of the inventory besides its packages (the distro, the source),
+    /// as a JSON object; [`Store::rematch_inputs`](crate::Store::rematch_inputs) puts the
+    /// packages back under `"packages"`.
+    pub context: Value,
+    /// Every package of `inventory`, in the compact form a rematch reads, with the keys the
+    /// package index finds it by.
+    pub packages: Vec<IndexedPackage>,
     /// Every finding of this scan (the complete set: open findings missing here get resolved).
     pub findings: Vec<FindingRecord>,
     /// When the scan ran: first/last scanned, tag `seen_at`, and finding timestamps.
@@ -35,7 +40,7 @@ pub struct ScanRecord {
     /// `built_at` of the vulnerability database the findings come from.
     pub db_built_at: Option<String>,
     /// Why open findings that this scan no longer has are resolved.
-    pub resolved_reason: ResolvedReason,
+    pub resolutions: Resolutions,
 }
 
 /// A package as the package index keys it.
@@ -43,8 +48,17 @@ pub struct ScanRecord {
 pub struct PackageKey {
     /// Ecosystem as the inventory spells it (`deb`, `apk`, `npm`, …).
     pub ecosystem: String,
-    /// Package name.
+    /// Package name (as advisories name it: a PyPI name normalised, a source package).
     pub name: String,
+}
+
+/// One package of a stored inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedPackage {
+    /// The keys advisories find it by (its own name; for an OS package also its source).
+    pub keys: Vec<PackageKey>,
+    /// The package document a rematch reads (`name` and `version` are read for tag moves).
+    pub data: Value,
 }
 
 /// The typed view of a finding that the store needs; `data` is the finding itself.
@@ -59,13 +73,16 @@ pub struct FindingRecord {
     /// Severity as the report spells it (`critical`, `high`, …); a change is reported in
     /// [`Delta::changed`].
     pub severity: String,
+    /// Listed in CISA's Known Exploited Vulnerabilities catalog; becoming so is reported in
+    /// [`Delta::kev`].
+    pub kev: bool,
     /// The finding as the scan report writes it.
     pub data: Value,
 }
 
 impl FindingRecord {
-    pub(crate) fn key(&self) -> FindingKey {
-        FindingKey {
+    pub(crate) fn key(&self) -> FindingId {
+        FindingId {
             id: self.id.clone(),
             package_name: self.package_name.clone(),
             package_version: self.package_version.clone(),
@@ -75,22 +92,80 @@ impl FindingRecord {
 
 /// Identity of a finding within one image.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct FindingKey {
-    pub(crate) id: String,
-    pub(crate) package_name: String,
-    pub(crate) package_version: String,
+pub struct FindingId {
+    /// Advisory or vulnerability id.
+    pub id: String,
+    /// Affected package name.
+    pub package_name: String,
+    /// Installed version.
+    pub package_version: String,
+}
+
+/// Why findings that a write no longer has are resolved: a reason per finding where the
+/// caller knows one (the vendor now says not affected), else per advisory id (withdrawn
+/// advisories), else `default`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolutions {
+    /// The reason for findings found in neither map.
+    pub default: ResolvedReason,
+    /// Known reasons. Entries for findings that stay open are ignored.
+    pub by_finding: BTreeMap<FindingId, ResolvedReason>,
+    /// Reasons by advisory id, for every image of a run alike (hence shared).
+    pub by_advisory: Arc<BTreeMap<String, ResolvedReason>>,
+}
+
+impl Resolutions {
+    pub(crate) fn of(&self, key: &FindingId) -> ResolvedReason {
+        self.by_finding
+            .get(key)
+            .or_else(|| self.by_advisory.get(&key.id))
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+/// A rematch of one stored image, for [`Store::apply_rematches`](crate::Store::apply_rematches).
+#[derive(Debug, Clone, Default)]
+pub struct RematchRecord {
+    /// The stored image.
+    pub digest: String,
+    /// Every finding the rematch produced for the packages in `scope`.
+    pub findings: Vec<FindingRecord>,
+    /// Names of the packages that were re-evaluated; `None`: all of them. Stored findings of
+    /// other packages are left as they are.
+    pub scope: Option<BTreeSet<String>>,
+    /// Why findings no longer produced are resolved.
+    pub resolutions: Resolutions,
+}
+
+/// A stored image as a rematch reads it, from
+/// [`Store::rematch_inputs`](crate::Store::rematch_inputs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RematchInput {
+    /// The image.
+    pub digest: String,
+    /// An inventory-shaped document: the stored context with `"packages"` holding the
+    /// packages asked for.
+    pub document: Value,
+    /// Stored before the package rows existed (schema 1): `document` is the whole stored
+    /// inventory, every package in it, whatever was asked for.
+    pub whole_inventory: bool,
 }
 
 /// Why a finding stopped being open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResolvedReason {
-    /// The image (or a newer digest of its tag) has a fixed version of the package.
+    /// The tag moved to a digest with another version of the package, without the finding.
     PackageUpgraded,
+    /// The tag moved to a digest without the package.
+    PackageRemoved,
     /// The advisory was withdrawn or rejected.
     AdvisoryWithdrawn,
     /// The vendor marked the package not affected.
     NotAffected,
+    /// The distro's verdict now hides it: will not fix, postponed, unimportant.
+    Suppressed,
     /// The finding is no longer produced, for no more specific known reason.
     #[default]
     NoLongerMatched,
@@ -98,10 +173,12 @@ pub enum ResolvedReason {
 
 impl ResolvedReason {
     /// Every reason, in declaration order.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::PackageUpgraded,
+        Self::PackageRemoved,
         Self::AdvisoryWithdrawn,
         Self::NotAffected,
+        Self::Suppressed,
         Self::NoLongerMatched,
     ];
 
@@ -110,8 +187,10 @@ impl ResolvedReason {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::PackageUpgraded => "package-upgraded",
+            Self::PackageRemoved => "package-removed",
             Self::AdvisoryWithdrawn => "advisory-withdrawn",
             Self::NotAffected => "not-affected",
+            Self::Suppressed => "suppressed",
             Self::NoLongerMatched => "no-longer-matched",
         }
     }
@@ -145,17 +224,24 @@ impl FromStr for ResolvedReason {
 pub struct Delta {
     /// Findings that were not open before: never seen, or seen, resolved, and back again.
     pub new: Vec<Value>,
-    /// Findings that were open and are now resolved (their last stored data).
+    /// Findings that were open and are now resolved: their last stored data, with
+    /// `resolved_reason` added (and `digest` where it is another image's: the digest a tag
+    /// moved away from).
     pub resolved: Vec<Value>,
     /// Open findings whose severity changed (their new data).
     pub changed: Vec<Value>,
+    /// Open findings newly listed as known exploited (CISA KEV), new ones included.
+    pub kev: Vec<Value>,
 }
 
 impl Delta {
     /// Whether nothing changed.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.new.is_empty() && self.resolved.is_empty() && self.changed.is_empty()
+        self.new.is_empty()
+            && self.resolved.is_empty()
+            && self.changed.is_empty()
+            && self.kev.is_empty()
     }
 }
 

@@ -14,25 +14,26 @@
 //! by the current schema, so writers queue one behind another as they do on SQLite and the
 //! read-then-write findings reconciliation cannot race (READ COMMITTED is then enough).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use postgres::{Client, NoTls, Row, Transaction};
 use serde_json::Value;
 
 use crate::error::{json, reason};
-use crate::model::FindingKey;
-use crate::reconcile::{Change, StoredFinding, reconcile};
+use crate::model::{FindingId, RematchInput, RematchRecord, Resolutions};
+use crate::reconcile::{Change, StoredFinding, reconcile, rematch_input, resolved_doc, superseded};
 use crate::{
-    Delta, FindingHistory, FindingRecord, ImageDetail, ImageSummary, OutboxEntry, ResolvedReason,
-    SCHEMA_VERSION, ScanRecord, Store, StoreError, TagEvent, Timestamp, WriteStage,
+    Delta, FindingHistory, FindingRecord, ImageDetail, ImageSummary, OutboxEntry, PackageKey,
+    ResolvedReason, SCHEMA_VERSION, ScanRecord, Store, StoreError, TagEvent, Timestamp, WriteStage,
 };
 
 /// Taken at the start of every write transaction (and the migration), released at its end.
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('customs-store:' || current_schema()))";
 
 /// Schema migrations, in order; `MIGRATIONS[i]` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[r"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE images (
     digest           TEXT PRIMARY KEY,
     repository       TEXT,
@@ -83,7 +84,26 @@ CREATE TABLE outbox (
     delivered_at TIMESTAMPTZ
 );
 CREATE INDEX outbox_pending ON outbox (id) WHERE delivered_at IS NULL;
-"];
+",
+    r"
+ALTER TABLE images ADD COLUMN context TEXT CHECK (context IS NULL OR context::json IS NOT NULL);
+ALTER TABLE findings ADD COLUMN kev BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE findings DROP CONSTRAINT findings_resolved_reason_check;
+ALTER TABLE findings ADD CONSTRAINT findings_resolved_reason_check CHECK (resolved_reason IN
+    ('package-upgraded', 'package-removed', 'advisory-withdrawn', 'not-affected', 'suppressed',
+     'no-longer-matched'));
+CREATE TABLE packages (
+    digest TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    seq    BIGINT NOT NULL,
+    data   TEXT NOT NULL,
+    PRIMARY KEY (digest, seq)
+);
+ALTER TABLE package_index ADD COLUMN package BIGINT NOT NULL DEFAULT -1;
+ALTER TABLE package_index DROP CONSTRAINT package_index_pkey;
+ALTER TABLE package_index ADD PRIMARY KEY (ecosystem, name, digest, package);
+ALTER TABLE package_index ALTER COLUMN package DROP DEFAULT;
+",
+];
 
 /// A store in a PostgreSQL database (in the first schema of the connection's `search_path`).
 pub struct PgStore {
@@ -192,55 +212,82 @@ impl PgStore {
     }
 }
 
-fn reconcile_findings(
+/// Every findings row of an image, with its first-seen time.
+fn load_findings(
     tx: &mut Transaction<'_>,
     digest: &str,
-    findings: &[FindingRecord],
-    resolved_reason: ResolvedReason,
-    now: Timestamp,
-) -> Result<Delta, StoreError> {
+) -> Result<Vec<(StoredFinding, SystemTime)>, StoreError> {
     let rows = tx
         .query(
             "SELECT finding_id, package_name, package_version, severity, data,
-                resolved_at IS NULL
+                resolved_at IS NULL, kev, first_seen
              FROM findings WHERE digest = $1",
             &[&digest],
         )
         .map_err(pg)?;
     let mut stored = Vec::with_capacity(rows.len());
     for row in rows {
-        stored.push(StoredFinding {
-            key: FindingKey {
-                id: text(&row, 0)?,
-                package_name: text(&row, 1)?,
-                package_version: text(&row, 2)?,
+        stored.push((
+            StoredFinding {
+                key: FindingId {
+                    id: text(&row, 0)?,
+                    package_name: text(&row, 1)?,
+                    package_version: text(&row, 2)?,
+                },
+                severity: text(&row, 3)?,
+                data: json(&text(&row, 4)?, "findings.data")?,
+                open: row.try_get(5).map_err(pg)?,
+                kev: row.try_get(6).map_err(pg)?,
             },
-            severity: text(&row, 3)?,
-            data: json(&text(&row, 4)?, "findings.data")?,
-            open: row.try_get(5).map_err(pg)?,
-        });
+            row.try_get(7).map_err(pg)?,
+        ));
     }
-    let (changes, delta) = reconcile(stored, findings);
+    Ok(stored)
+}
+
+/// Reconcile one image's findings (see [`reconcile`]). New rows take their first-seen time
+/// from `carried` (the digest a tag moved from) when it has the (id, package).
+fn reconcile_findings(
+    tx: &mut Transaction<'_>,
+    digest: &str,
+    findings: &[FindingRecord],
+    scope: Option<&BTreeSet<String>>,
+    resolutions: &Resolutions,
+    now: Timestamp,
+    carried: &HashMap<(String, String), SystemTime>,
+) -> Result<Delta, StoreError> {
+    let stored = load_findings(tx, digest)?
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    let (changes, delta) = reconcile(stored, findings, scope, resolutions);
     let now = SystemTime::from(now);
     for change in changes {
         match change {
-            Change::Insert(f) => tx.execute(
-                "INSERT INTO findings (digest, finding_id, package_name, package_version,
-                    severity, data, first_seen, last_changed)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                &[
-                    &digest,
-                    &f.id,
-                    &f.package_name,
-                    &f.package_version,
-                    &f.severity,
-                    &f.data.to_string(),
-                    &now,
-                ],
-            ),
+            Change::Insert(f) => {
+                let first = carried
+                    .get(&(f.id.clone(), f.package_name.clone()))
+                    .unwrap_or(&now);
+                tx.execute(
+                    "INSERT INTO findings (digest, finding_id, package_name, package_version,
+                        severity, data, first_seen, last_changed, kev)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[
+                        &digest,
+                        &f.id,
+                        &f.package_name,
+                        &f.package_version,
+                        &f.severity,
+                        &f.data.to_string(),
+                        first,
+                        &now,
+                        &f.kev,
+                    ],
+                )
+            }
             Change::Reopen(f) | Change::Severity(f) => tx.execute(
                 "UPDATE findings SET severity = $5, data = $6, resolved_at = NULL,
-                    resolved_reason = NULL, last_changed = $7
+                    resolved_reason = NULL, last_changed = $7, kev = $8
                  WHERE digest = $1 AND finding_id = $2 AND package_name = $3
                     AND package_version = $4",
                 &[
@@ -251,10 +298,11 @@ fn reconcile_findings(
                     &f.severity,
                     &f.data.to_string(),
                     &now,
+                    &f.kev,
                 ],
             ),
             Change::Data(f) => tx.execute(
-                "UPDATE findings SET data = $5 WHERE digest = $1 AND finding_id = $2
+                "UPDATE findings SET data = $5, kev = $6 WHERE digest = $1 AND finding_id = $2
                     AND package_name = $3 AND package_version = $4",
                 &[
                     &digest,
@@ -262,25 +310,47 @@ fn reconcile_findings(
                     &f.package_name,
                     &f.package_version,
                     &f.data.to_string(),
+                    &f.kev,
                 ],
             ),
-            Change::Resolve(k) => tx.execute(
-                "UPDATE findings SET resolved_at = $5, resolved_reason = $6, last_changed = $5
-                 WHERE digest = $1 AND finding_id = $2 AND package_name = $3
-                    AND package_version = $4",
-                &[
-                    &digest,
-                    &k.id,
-                    &k.package_name,
-                    &k.package_version,
-                    &now,
-                    &resolved_reason.as_str(),
-                ],
-            ),
+            Change::Resolve(k, why) => resolve(tx, digest, &k, why, now),
         }
         .map_err(pg)?;
     }
     Ok(delta)
+}
+
+fn resolve(
+    tx: &mut Transaction<'_>,
+    digest: &str,
+    k: &FindingId,
+    why: ResolvedReason,
+    now: SystemTime,
+) -> Result<u64, postgres::Error> {
+    tx.execute(
+        "UPDATE findings SET resolved_at = $5, resolved_reason = $6, last_changed = $5
+         WHERE digest = $1 AND finding_id = $2 AND package_name = $3 AND package_version = $4",
+        &[
+            &digest,
+            &k.id,
+            &k.package_name,
+            &k.package_version,
+            &now,
+            &why.as_str(),
+        ],
+    )
+}
+
+/// Whether any tag's latest row points at `digest`.
+fn is_tagged(tx: &mut Transaction<'_>, digest: &str) -> Result<bool, StoreError> {
+    tx.query_one(
+        "SELECT EXISTS (SELECT 1 FROM tags t WHERE t.digest = $1
+            AND t.id = (SELECT max(u.id) FROM tags u
+                        WHERE u.repository = t.repository AND u.tag = t.tag))",
+        &[&digest],
+    )
+    .and_then(|r| r.try_get(0))
+    .map_err(pg)
 }
 
 fn summaries(
@@ -376,18 +446,33 @@ impl Store for PgStore {
     ) -> Result<Delta, StoreError> {
         crate::validate(record)?;
         let inventory = record.inventory.to_string();
-        let packages: BTreeSet<_> = record.packages.iter().collect();
-        let ecosystems: Vec<&str> = packages.iter().map(|p| p.ecosystem.as_str()).collect();
-        let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+        let context = record.context.to_string();
+        let mut ecosystems: Vec<&str> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        let mut seqs: Vec<i64> = Vec::new();
+        let mut datas: Vec<String> = Vec::new();
+        let mut indexed = BTreeSet::new();
+        for (seq, p) in (0_i64..).zip(&record.packages) {
+            datas.push(p.data.to_string());
+            for k in &p.keys {
+                if indexed.insert((k, seq)) {
+                    ecosystems.push(&k.ecosystem);
+                    names.push(&k.name);
+                    seqs.push(seq);
+                }
+            }
+        }
+        let all_seqs: Vec<i64> = (0_i64..).take(datas.len()).collect();
         let now = SystemTime::from(record.scanned_at);
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO images (digest, repository, inventory, first_scanned_at,
+                "INSERT INTO images (digest, repository, inventory, context, first_scanned_at,
                     last_scanned_at, db_built_at)
-                 VALUES ($1, $2, $3, $4, $4, $5)
+                 VALUES ($1, $2, $3, $4, $5, $5, $6)
                  ON CONFLICT (digest) DO UPDATE SET
                     repository = coalesce(excluded.repository, images.repository),
                     inventory = excluded.inventory,
+                    context = excluded.context,
                     first_scanned_at = least(images.first_scanned_at, excluded.first_scanned_at),
                     last_scanned_at = greatest(images.last_scanned_at, excluded.last_scanned_at),
                     db_built_at = coalesce(excluded.db_built_at, images.db_built_at)",
@@ -395,67 +480,178 @@ impl Store for PgStore {
                     &record.digest,
                     &record.repository,
                     &inventory,
+                    &context,
                     &now,
                     &record.db_built_at,
                 ],
             )
             .map_err(pg)?;
             on_stage(WriteStage::ImageWritten);
-            if let (Some(repository), Some(tag)) = (&record.repository, &record.tag)
-                && latest_tag(tx, repository, tag)?.as_deref() != Some(record.digest.as_str())
-            {
+            let mut previous = None;
+            if let (Some(repository), Some(tag)) = (&record.repository, &record.tag) {
+                let current = latest_tag(tx, repository, tag)?;
+                if current.as_deref() != Some(record.digest.as_str()) {
+                    tx.execute(
+                        "INSERT INTO tags (repository, tag, digest, seen_at)
+                         VALUES ($1, $2, $3, $4)",
+                        &[repository, tag, &record.digest, &now],
+                    )
+                    .map_err(pg)?;
+                    previous = current;
+                }
+            }
+            on_stage(WriteStage::TagWritten);
+            for table in ["package_index", "packages"] {
                 tx.execute(
-                    "INSERT INTO tags (repository, tag, digest, seen_at) VALUES ($1, $2, $3, $4)",
-                    &[repository, tag, &record.digest, &now],
+                    &format!("DELETE FROM {table} WHERE digest = $1"),
+                    &[&record.digest],
                 )
                 .map_err(pg)?;
             }
-            on_stage(WriteStage::TagWritten);
             tx.execute(
-                "DELETE FROM package_index WHERE digest = $1",
-                &[&record.digest],
+                "INSERT INTO packages (digest, seq, data)
+                 SELECT $3, s, d FROM unnest($1::bigint[], $2::text[]) AS u (s, d)",
+                &[&all_seqs, &datas, &record.digest],
             )
             .map_err(pg)?;
             tx.execute(
-                "INSERT INTO package_index (ecosystem, name, digest)
-                 SELECT e, n, $3 FROM unnest($1::text[], $2::text[]) AS u (e, n)",
-                &[&ecosystems, &names, &record.digest],
+                "INSERT INTO package_index (ecosystem, name, digest, package)
+                 SELECT e, n, $4, s FROM unnest($1::text[], $2::text[], $3::bigint[])
+                    AS u (e, n, s)",
+                &[&ecosystems, &names, &seqs, &record.digest],
             )
             .map_err(pg)?;
             on_stage(WriteStage::PackagesIndexed);
-            let delta = reconcile_findings(
+            let previous_findings = match &previous {
+                Some(p) => load_findings(tx, p)?,
+                None => Vec::new(),
+            };
+            let mut carried: HashMap<(String, String), SystemTime> = HashMap::new();
+            for (f, first) in &previous_findings {
+                let slot = carried
+                    .entry((f.key.id.clone(), f.key.package_name.clone()))
+                    .or_insert(*first);
+                *slot = (*slot).min(*first);
+            }
+            let mut delta = reconcile_findings(
                 tx,
                 &record.digest,
                 &record.findings,
-                record.resolved_reason,
+                None,
+                &record.resolutions,
                 record.scanned_at,
+                &carried,
             )?;
+            if let Some(previous) = previous
+                && !is_tagged(tx, &previous)?
+            {
+                let stored = previous_findings.into_iter().map(|(f, _)| f).collect();
+                for (key, why, data) in superseded(stored, &record.findings, &record.packages) {
+                    resolve(tx, &previous, &key, why, now).map_err(pg)?;
+                    let mut doc = resolved_doc(data, why);
+                    if let Some(object) = doc.as_object_mut() {
+                        object.insert("digest".to_owned(), previous.clone().into());
+                    }
+                    delta.resolved.push(doc);
+                }
+            }
             on_stage(WriteStage::FindingsReconciled);
             Ok(delta)
         })
     }
 
-    fn apply_rematch(
+    fn apply_rematches(
         &mut self,
-        digest: &str,
-        findings: &[FindingRecord],
-        resolved_reason: ResolvedReason,
+        batch: &[RematchRecord],
         db_built_at: Option<&str>,
-    ) -> Result<Delta, StoreError> {
+    ) -> Result<Vec<Delta>, StoreError> {
         let now = Timestamp::now();
         self.write(|tx| {
-            let n = tx
-                .execute(
-                    "UPDATE images SET db_built_at = coalesce($2, db_built_at) WHERE digest = $1",
-                    &[&digest, &db_built_at],
+            let mut deltas = Vec::with_capacity(batch.len());
+            for record in batch {
+                let n = tx
+                    .execute(
+                        "UPDATE images SET db_built_at = coalesce($2, db_built_at)
+                         WHERE digest = $1",
+                        &[&record.digest, &db_built_at],
+                    )
+                    .map_err(pg)?;
+                if n == 0 {
+                    return Err(StoreError::UnknownImage {
+                        digest: record.digest.clone(),
+                    });
+                }
+                deltas.push(reconcile_findings(
+                    tx,
+                    &record.digest,
+                    &record.findings,
+                    record.scope.as_ref(),
+                    &record.resolutions,
+                    now,
+                    &HashMap::new(),
+                )?);
+            }
+            Ok(deltas)
+        })
+    }
+
+    fn rematch_inputs(
+        &mut self,
+        keys: Option<&BTreeSet<PackageKey>>,
+    ) -> Result<Vec<RematchInput>, StoreError> {
+        self.read(|tx| {
+            // digest -> seq -> package document
+            let mut packages: BTreeMap<String, BTreeMap<i64, Value>> = BTreeMap::new();
+            let rows = match keys {
+                None => tx
+                    .query("SELECT digest, seq, data FROM packages", &[])
+                    .map_err(pg)?,
+                Some(keys) => {
+                    let (ecosystems, names): (Vec<&str>, Vec<&str>) = keys
+                        .iter()
+                        .map(|k| (k.ecosystem.as_str(), k.name.as_str()))
+                        .unzip();
+                    tx.query(
+                        "SELECT i.digest, i.package, p.data
+                         FROM unnest($1::text[], $2::text[]) AS k (e, n)
+                         JOIN package_index i ON i.ecosystem = k.e AND i.name = k.n
+                         LEFT JOIN packages p ON p.digest = i.digest AND p.seq = i.package",
+                        &[&ecosystems, &names],
+                    )
+                    .map_err(pg)?
+                }
+            };
+            for row in rows {
+                let slot = packages.entry(text(&row, 0)?).or_default();
+                // A schema-1 row (-1) names the image only; its inventory is read.
+                if let Some(data) = opt_text(&row, 2)? {
+                    slot.insert(row.try_get(1).map_err(pg)?, json(&data, "packages.data")?);
+                }
+            }
+            let digests: Option<Vec<&str>> =
+                keys.map(|_| packages.keys().map(String::as_str).collect());
+            let rows = tx
+                .query(
+                    "SELECT digest, context, CASE WHEN context IS NULL THEN inventory END
+                     FROM images WHERE $1::text[] IS NULL OR digest = ANY($1) ORDER BY digest",
+                    &[&digests],
                 )
                 .map_err(pg)?;
-            if n == 0 {
-                return Err(StoreError::UnknownImage {
-                    digest: digest.to_owned(),
-                });
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let digest = text(&row, 0)?;
+                let list = packages
+                    .remove(&digest)
+                    .map(|m| m.into_values().collect())
+                    .unwrap_or_default();
+                out.push(rematch_input(
+                    digest,
+                    opt_text(&row, 1)?,
+                    opt_text(&row, 2)?,
+                    list,
+                )?);
             }
-            reconcile_findings(tx, digest, findings, resolved_reason, now)
+            Ok(out)
         })
     }
 
@@ -533,16 +729,6 @@ impl Store for PgStore {
             .collect()
     }
 
-    fn inventories(&mut self) -> Result<Vec<(String, Value)>, StoreError> {
-        let rows = self
-            .client
-            .query("SELECT digest, inventory FROM images ORDER BY digest", &[])
-            .map_err(pg)?;
-        rows.iter()
-            .map(|row| Ok((text(row, 0)?, json(&text(row, 1)?, "images.inventory")?)))
-            .collect()
-    }
-
     fn images_with_package(
         &mut self,
         ecosystem: &str,
@@ -551,7 +737,7 @@ impl Store for PgStore {
         let rows = self
             .client
             .query(
-                "SELECT digest FROM package_index WHERE ecosystem = $1 AND name = $2
+                "SELECT DISTINCT digest FROM package_index WHERE ecosystem = $1 AND name = $2
                  ORDER BY digest",
                 &[&ecosystem, &name],
             )

@@ -1,21 +1,25 @@
 //! Findings reconciliation, shared by both backends: what is stored for an image against the
-//! complete set a scan or rematch produced → the row changes to make and the [`Delta`].
+//! complete set a scan or rematch produced → the row changes to make and the [`Delta`]; and
+//! what a tag move resolves in the digest the tag left.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::model::{Delta, FindingKey, FindingRecord};
+use crate::error::json;
+use crate::model::{Delta, FindingId, FindingRecord, IndexedPackage, RematchInput, Resolutions};
+use crate::{ResolvedReason, StoreError};
 
 /// A findings row as loaded for reconciliation.
 pub(crate) struct StoredFinding {
-    pub(crate) key: FindingKey,
+    pub(crate) key: FindingId,
     pub(crate) severity: String,
+    pub(crate) kev: bool,
     pub(crate) data: Value,
     pub(crate) open: bool,
 }
 
-/// A row change. Timestamps and the resolved reason are the caller's.
+/// A row change. Timestamps are the caller's.
 pub(crate) enum Change<'a> {
     /// Never stored: insert with `first_seen = last_changed = now`.
     Insert(&'a FindingRecord),
@@ -26,28 +30,43 @@ pub(crate) enum Change<'a> {
     /// Open, same severity, different document: update data only.
     Data(&'a FindingRecord),
     /// Open and no longer found: `resolved_at = last_changed = now`, with the reason.
-    Resolve(FindingKey),
+    Resolve(FindingId, ResolvedReason),
+}
+
+/// A resolved finding's document as a delta reports it: with the reason.
+pub(crate) fn resolved_doc(mut data: Value, reason: ResolvedReason) -> Value {
+    if let Some(object) = data.as_object_mut() {
+        object.insert("resolved_reason".to_owned(), reason.as_str().into());
+    }
+    data
 }
 
 /// Compare. Findings with the same key in `incoming` are one finding: the first one wins (two
-/// copies of a package at different paths give the same id, name and version).
-pub(crate) fn reconcile(
+/// copies of a package at different paths give the same id, name and version). Only stored
+/// findings of packages in `scope` (all when `None`) can be resolved.
+pub(crate) fn reconcile<'a>(
     stored: Vec<StoredFinding>,
-    incoming: &[FindingRecord],
-) -> (Vec<Change<'_>>, Delta) {
+    incoming: &'a [FindingRecord],
+    scope: Option<&BTreeSet<String>>,
+    resolutions: &Resolutions,
+) -> (Vec<Change<'a>>, Delta) {
     let mut seen = HashSet::new();
-    let incoming: BTreeMap<FindingKey, &FindingRecord> = incoming
+    let incoming: BTreeMap<FindingId, &FindingRecord> = incoming
         .iter()
         .filter(|f| seen.insert(f.key()))
         .map(|f| (f.key(), f))
         .collect();
-    let mut stored: BTreeMap<FindingKey, StoredFinding> =
+    let mut stored: BTreeMap<FindingId, StoredFinding> =
         stored.into_iter().map(|s| (s.key.clone(), s)).collect();
 
     let mut changes = Vec::new();
     let mut delta = Delta::default();
     for (key, finding) in &incoming {
-        match stored.remove(key) {
+        let old = stored.remove(key);
+        if finding.kev && !old.as_ref().is_some_and(|o| o.open && o.kev) {
+            delta.kev.push(finding.data.clone());
+        }
+        match old {
             None => {
                 changes.push(Change::Insert(finding));
                 delta.new.push(finding.data.clone());
@@ -60,17 +79,84 @@ pub(crate) fn reconcile(
                 changes.push(Change::Severity(finding));
                 delta.changed.push(finding.data.clone());
             }
-            Some(old) if old.data != finding.data => changes.push(Change::Data(finding)),
+            Some(old) if old.data != finding.data || old.kev != finding.kev => {
+                changes.push(Change::Data(finding));
+            }
             Some(_) => {}
         }
     }
     for (key, old) in stored {
-        if old.open {
-            changes.push(Change::Resolve(key));
-            delta.resolved.push(old.data);
+        if old.open && scope.is_none_or(|s| s.contains(&key.package_name)) {
+            let reason = resolutions.of(&key);
+            changes.push(Change::Resolve(key, reason));
+            delta.resolved.push(resolved_doc(old.data, reason));
         }
     }
     (changes, delta)
+}
+
+/// A tag moved from `previous` to the image of `incoming`/`packages`: the open findings of
+/// `previous` that the new image does not have — the package is there at another version
+/// (upgraded) or not at all (removed). Findings whose package is there at the same version
+/// stay open: their absence is the database's doing, not the build's.
+pub(crate) fn superseded(
+    previous: Vec<StoredFinding>,
+    incoming: &[FindingRecord],
+    packages: &[IndexedPackage],
+) -> Vec<(FindingId, ResolvedReason, Value)> {
+    let still: HashSet<(&str, &str)> = incoming
+        .iter()
+        .map(|f| (f.id.as_str(), f.package_name.as_str()))
+        .collect();
+    let mut versions: HashMap<&str, Vec<&str>> = HashMap::new();
+    for p in packages {
+        if let (Some(name), Some(version)) = (p.data["name"].as_str(), p.data["version"].as_str()) {
+            versions.entry(name).or_default().push(version);
+        }
+    }
+    previous
+        .into_iter()
+        .filter(|f| f.open && !still.contains(&(f.key.id.as_str(), f.key.package_name.as_str())))
+        .filter_map(|f| {
+            let reason = match versions.get(f.key.package_name.as_str()) {
+                None => ResolvedReason::PackageRemoved,
+                Some(v) if v.contains(&f.key.package_version.as_str()) => return None,
+                Some(_) => ResolvedReason::PackageUpgraded,
+            };
+            Some((f.key, reason, f.data))
+        })
+        .collect()
+}
+
+/// The document a rematch reads: the context with `packages`, or a schema-1 inventory.
+pub(crate) fn rematch_input(
+    digest: String,
+    context: Option<String>,
+    inventory: Option<String>,
+    packages: Vec<Value>,
+) -> Result<RematchInput, StoreError> {
+    match (context, inventory) {
+        (Some(context), _) => {
+            let mut document = json(&context, "images.context")?;
+            if let Some(object) = document.as_object_mut() {
+                object.insert("packages".to_owned(), Value::Array(packages));
+            }
+            Ok(RematchInput {
+                digest,
+                document,
+                whole_inventory: false,
+            })
+        }
+        (None, Some(inventory)) => Ok(RematchInput {
+            digest,
+            document: json(&inventory, "images.inventory")?,
+            whole_inventory: true,
+        }),
+        (None, None) => Err(StoreError::Corrupt {
+            what: "images.context",
+            detail: format!("{digest}: neither a context nor an inventory"),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +171,7 @@ mod tests {
             package_name: "p".into(),
             package_version: "1".into(),
             severity: severity.into(),
+            kev: false,
             data: json!({"id": id, "severity": severity}),
         }
     }
@@ -94,6 +181,7 @@ mod tests {
         StoredFinding {
             key: r.key(),
             severity: r.severity,
+            kev: false,
             data: r.data,
             open,
         }
@@ -108,6 +196,10 @@ mod tests {
             rec("C", "x"),
             rec("E", "low"),
         ];
+        let mut resolutions = Resolutions::default();
+        resolutions
+            .by_finding
+            .insert(rec("D", "low").key(), ResolvedReason::AdvisoryWithdrawn);
         let (changes, delta) = reconcile(
             vec![
                 stored("A", "high", true),
@@ -117,6 +209,8 @@ mod tests {
                 stored("F", "low", false),
             ],
             &incoming,
+            None,
+            &resolutions,
         );
         assert_eq!(changes.len(), 4);
         let ids = |v: &[Value]| {
@@ -128,5 +222,70 @@ mod tests {
         assert_eq!(ids(&delta.changed), ["B"]);
         assert_eq!(ids(&delta.resolved), ["D"]);
         assert_eq!(delta.new[0]["severity"], "low");
+        assert_eq!(delta.resolved[0]["resolved_reason"], "advisory-withdrawn");
+        assert!(delta.kev.is_empty());
+
+        // Out of scope: D stays open.
+        let scope = BTreeSet::from(["q".to_owned()]);
+        let (_, delta) = reconcile(
+            vec![stored("D", "low", true)],
+            &[],
+            Some(&scope),
+            &resolutions,
+        );
+        assert!(delta.is_empty());
+    }
+
+    #[test]
+    fn kev_listing_is_reported_once() {
+        let mut listed = rec("A", "high");
+        listed.kev = true;
+        let (changes, delta) = reconcile(
+            vec![stored("A", "high", true)],
+            std::slice::from_ref(&listed),
+            None,
+            &Resolutions::default(),
+        );
+        assert_eq!((changes.len(), delta.kev.len()), (1, 1));
+        let mut again = stored("A", "high", true);
+        again.kev = true;
+        let (_, delta) = reconcile(
+            vec![again],
+            std::slice::from_ref(&listed),
+            None,
+            &Resolutions::default(),
+        );
+        assert!(delta.is_empty());
+    }
+
+    #[test]
+    fn tag_move_resolves_by_what_the_new_build_has() {
+        let mut old: Vec<StoredFinding> = ["A", "B", "C", "D"]
+            .iter()
+            .map(|id| stored(id, "high", true))
+            .collect();
+        for (f, pkg) in old.iter_mut().zip(["up", "gone", "same", "kept"]) {
+            f.key.package_name = pkg.to_owned();
+        }
+        let mut kept = rec("D", "high");
+        kept.package_name = "kept".into();
+        kept.package_version = "2".into();
+        let pkg = |name: &str, version: &str| IndexedPackage {
+            keys: vec![],
+            data: json!({"name": name, "version": version}),
+        };
+        let out = superseded(
+            old,
+            &[kept],
+            &[pkg("up", "2"), pkg("same", "1"), pkg("kept", "2")],
+        );
+        let got: Vec<_> = out.iter().map(|(k, r, _)| (k.id.as_str(), *r)).collect();
+        assert_eq!(
+            got,
+            [
+                ("A", ResolvedReason::PackageUpgraded),
+                ("B", ResolvedReason::PackageRemoved)
+            ]
+        );
     }
 }

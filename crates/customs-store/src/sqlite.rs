@@ -3,16 +3,17 @@
 //! transaction so two processes queue for the write lock instead of failing on a lock upgrade.
 //! `synchronous` stays at SQLite's default (FULL): a commit survives power loss too.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::Value;
 
 use crate::error::{json, reason};
-use crate::reconcile::{Change, StoredFinding, reconcile};
+use crate::model::{FindingId, RematchInput, RematchRecord, Resolutions};
+use crate::reconcile::{Change, StoredFinding, reconcile, rematch_input, resolved_doc, superseded};
 use crate::{
-    Delta, FindingHistory, FindingRecord, ImageDetail, ImageSummary, OutboxEntry, ResolvedReason,
+    Delta, FindingHistory, FindingRecord, ImageDetail, ImageSummary, OutboxEntry, PackageKey,
     SCHEMA_VERSION, ScanRecord, Store, StoreError, TagEvent, Timestamp, WriteStage,
 };
 
@@ -22,7 +23,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const BUSY_RETRIES: u32 = 20;
 
 /// Schema migrations, in order; `MIGRATIONS[i]` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[r"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE images (
     digest           TEXT PRIMARY KEY NOT NULL,
     repository       TEXT,
@@ -73,7 +75,52 @@ CREATE TABLE outbox (
     delivered_at TEXT
 );
 CREATE INDEX outbox_pending ON outbox (id) WHERE delivered_at IS NULL;
-"];
+",
+    r"
+ALTER TABLE images ADD COLUMN context TEXT CHECK (context IS NULL OR json_valid(context));
+CREATE TABLE findings_2 (
+    digest          TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    finding_id      TEXT NOT NULL,
+    package_name    TEXT NOT NULL,
+    package_version TEXT NOT NULL,
+    severity        TEXT NOT NULL,
+    data            TEXT NOT NULL CHECK (json_valid(data)),
+    first_seen      TEXT NOT NULL,
+    resolved_at     TEXT,
+    resolved_reason TEXT CHECK (resolved_reason IN
+        ('package-upgraded', 'package-removed', 'advisory-withdrawn', 'not-affected',
+         'suppressed', 'no-longer-matched')),
+    last_changed    TEXT NOT NULL,
+    kev             INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (digest, finding_id, package_name, package_version),
+    CHECK ((resolved_at IS NULL) = (resolved_reason IS NULL))
+);
+INSERT INTO findings_2 (digest, finding_id, package_name, package_version, severity, data,
+    first_seen, resolved_at, resolved_reason, last_changed)
+    SELECT digest, finding_id, package_name, package_version, severity, data, first_seen,
+        resolved_at, resolved_reason, last_changed FROM findings;
+DROP TABLE findings;
+ALTER TABLE findings_2 RENAME TO findings;
+CREATE INDEX findings_open ON findings (digest, severity) WHERE resolved_at IS NULL;
+CREATE TABLE packages (
+    digest TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    seq    INTEGER NOT NULL,
+    data   TEXT NOT NULL,
+    PRIMARY KEY (digest, seq)
+) WITHOUT ROWID;
+CREATE TABLE package_index_2 (
+    ecosystem TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    digest    TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    package   INTEGER NOT NULL,
+    PRIMARY KEY (ecosystem, name, digest, package)
+) WITHOUT ROWID;
+INSERT INTO package_index_2 SELECT ecosystem, name, digest, -1 FROM package_index;
+DROP TABLE package_index;
+ALTER TABLE package_index_2 RENAME TO package_index;
+CREATE INDEX package_index_by_digest ON package_index (digest);
+",
+];
 
 /// A store in one SQLite file.
 pub struct SqliteStore {
@@ -205,24 +252,23 @@ impl SqliteStore {
 
 type ErrFn<'a> = &'a dyn Fn(rusqlite::Error) -> StoreError;
 
-fn reconcile_findings(
+/// Every findings row of an image, with its first-seen time.
+fn load_findings(
     tx: &Transaction<'_>,
     e: ErrFn<'_>,
     digest: &str,
-    findings: &[FindingRecord],
-    resolved_reason: ResolvedReason,
-    now: Timestamp,
-) -> Result<Delta, StoreError> {
+) -> Result<Vec<(StoredFinding, String)>, StoreError> {
     let mut stmt = tx
         .prepare_cached(
-            "SELECT finding_id, package_name, package_version, severity, data, resolved_at IS NULL
+            "SELECT finding_id, package_name, package_version, severity, data,
+                resolved_at IS NULL, kev, first_seen
              FROM findings WHERE digest = ?1",
         )
         .map_err(e)?;
     let rows = stmt
         .query_map([digest], |r| {
             Ok((
-                crate::model::FindingKey {
+                FindingId {
                     id: r.get(0)?,
                     package_name: r.get(1)?,
                     package_version: r.get(2)?,
@@ -230,28 +276,57 @@ fn reconcile_findings(
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, bool>(5)?,
+                r.get::<_, bool>(6)?,
+                r.get::<_, String>(7)?,
             ))
         })
         .map_err(e)?;
     let mut stored = Vec::new();
     for row in rows {
-        let (key, severity, data, open) = row.map_err(e)?;
-        stored.push(StoredFinding {
-            key,
-            severity,
-            data: json(&data, "findings.data")?,
-            open,
-        });
+        let (key, severity, data, open, kev, first_seen) = row.map_err(e)?;
+        stored.push((
+            StoredFinding {
+                key,
+                severity,
+                kev,
+                data: json(&data, "findings.data")?,
+                open,
+            },
+            first_seen,
+        ));
     }
-    let (changes, delta) = reconcile(stored, findings);
+    Ok(stored)
+}
+
+/// Reconcile one image's findings (see [`reconcile`]). New rows take their first-seen time
+/// from `carried` (the digest a tag moved from) when it has the (id, package).
+#[allow(clippy::too_many_arguments)]
+fn reconcile_findings(
+    tx: &Transaction<'_>,
+    e: ErrFn<'_>,
+    digest: &str,
+    findings: &[FindingRecord],
+    scope: Option<&BTreeSet<String>>,
+    resolutions: &Resolutions,
+    now: Timestamp,
+    carried: &HashMap<(String, String), String>,
+) -> Result<Delta, StoreError> {
+    let stored = load_findings(tx, e, digest)?
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    let (changes, delta) = reconcile(stored, findings, scope, resolutions);
     let now = now.to_string();
     for change in changes {
         match change {
-            Change::Insert(f) => tx
-                .prepare_cached(
+            Change::Insert(f) => {
+                let first = carried
+                    .get(&(f.id.clone(), f.package_name.clone()))
+                    .unwrap_or(&now);
+                tx.prepare_cached(
                     "INSERT INTO findings (digest, finding_id, package_name, package_version,
-                        severity, data, first_seen, last_changed)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                        severity, data, first_seen, last_changed, kev)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
@@ -261,13 +336,16 @@ fn reconcile_findings(
                         f.package_version,
                         f.severity,
                         f.data.to_string(),
-                        now
+                        first,
+                        now,
+                        f.kev
                     ])
-                }),
+                })
+            }
             Change::Reopen(f) | Change::Severity(f) => tx
                 .prepare_cached(
                     "UPDATE findings SET severity = ?5, data = ?6, resolved_at = NULL,
-                        resolved_reason = NULL, last_changed = ?7
+                        resolved_reason = NULL, last_changed = ?7, kev = ?8
                      WHERE digest = ?1 AND finding_id = ?2 AND package_name = ?3
                         AND package_version = ?4",
                 )
@@ -279,12 +357,13 @@ fn reconcile_findings(
                         f.package_version,
                         f.severity,
                         f.data.to_string(),
-                        now
+                        now,
+                        f.kev
                     ])
                 }),
             Change::Data(f) => tx
                 .prepare_cached(
-                    "UPDATE findings SET data = ?5 WHERE digest = ?1 AND finding_id = ?2
+                    "UPDATE findings SET data = ?5, kev = ?6 WHERE digest = ?1 AND finding_id = ?2
                         AND package_name = ?3 AND package_version = ?4",
                 )
                 .and_then(|mut s| {
@@ -293,29 +372,50 @@ fn reconcile_findings(
                         f.id,
                         f.package_name,
                         f.package_version,
-                        f.data.to_string()
+                        f.data.to_string(),
+                        f.kev
                     ])
                 }),
-            Change::Resolve(k) => tx
-                .prepare_cached(
-                    "UPDATE findings SET resolved_at = ?5, resolved_reason = ?6, last_changed = ?5
-                     WHERE digest = ?1 AND finding_id = ?2 AND package_name = ?3
-                        AND package_version = ?4",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        digest,
-                        k.id,
-                        k.package_name,
-                        k.package_version,
-                        now,
-                        resolved_reason.as_str()
-                    ])
-                }),
+            Change::Resolve(k, why) => resolve(tx, digest, &k, why, &now),
         }
         .map_err(e)?;
     }
     Ok(delta)
+}
+
+fn resolve(
+    tx: &Transaction<'_>,
+    digest: &str,
+    k: &FindingId,
+    why: crate::ResolvedReason,
+    now: &str,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "UPDATE findings SET resolved_at = ?5, resolved_reason = ?6, last_changed = ?5
+         WHERE digest = ?1 AND finding_id = ?2 AND package_name = ?3 AND package_version = ?4",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            digest,
+            k.id,
+            k.package_name,
+            k.package_version,
+            now,
+            why.as_str()
+        ])
+    })
+}
+
+/// Whether any tag's latest row points at `digest`.
+fn is_tagged(tx: &Transaction<'_>, e: ErrFn<'_>, digest: &str) -> Result<bool, StoreError> {
+    tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM tags t WHERE t.digest = ?1
+            AND t.id = (SELECT max(u.id) FROM tags u
+                        WHERE u.repository = t.repository AND u.tag = t.tag))",
+        [digest],
+        |r| r.get(0),
+    )
+    .map_err(e)
 }
 
 fn summaries(
@@ -426,23 +526,32 @@ impl Store for SqliteStore {
     ) -> Result<Delta, StoreError> {
         crate::validate(record)?;
         let inventory = record.inventory.to_string();
-        let packages: BTreeSet<_> = record.packages.iter().collect();
+        let context = record.context.to_string();
         let now = record.scanned_at.to_string();
         self.write(|tx, e| {
             tx.execute(
-                "INSERT INTO images (digest, repository, inventory, first_scanned_at,
+                "INSERT INTO images (digest, repository, inventory, context, first_scanned_at,
                     last_scanned_at, db_built_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
                  ON CONFLICT (digest) DO UPDATE SET
                     repository = coalesce(excluded.repository, images.repository),
                     inventory = excluded.inventory,
+                    context = excluded.context,
                     first_scanned_at = min(images.first_scanned_at, excluded.first_scanned_at),
                     last_scanned_at = max(images.last_scanned_at, excluded.last_scanned_at),
                     db_built_at = coalesce(excluded.db_built_at, images.db_built_at)",
-                params![record.digest, record.repository, inventory, now, record.db_built_at],
+                params![
+                    record.digest,
+                    record.repository,
+                    inventory,
+                    context,
+                    now,
+                    record.db_built_at
+                ],
             )
             .map_err(e)?;
             on_stage(WriteStage::ImageWritten);
+            let mut previous = None;
             if let (Some(repository), Some(tag)) = (&record.repository, &record.tag) {
                 let current: Option<String> = tx
                     .query_row(
@@ -459,54 +568,204 @@ impl Store for SqliteStore {
                         params![repository, tag, record.digest, now],
                     )
                     .map_err(e)?;
+                    previous = current;
                 }
             }
             on_stage(WriteStage::TagWritten);
             tx.execute("DELETE FROM package_index WHERE digest = ?1", [&record.digest])
                 .map_err(e)?;
-            let mut insert = tx
+            tx.execute("DELETE FROM packages WHERE digest = ?1", [&record.digest])
+                .map_err(e)?;
+            let mut insert_package = tx
+                .prepare_cached("INSERT INTO packages (digest, seq, data) VALUES (?1, ?2, ?3)")
+                .map_err(e)?;
+            let mut insert_key = tx
                 .prepare_cached(
-                    "INSERT INTO package_index (ecosystem, name, digest) VALUES (?1, ?2, ?3)",
+                    "INSERT OR IGNORE INTO package_index (ecosystem, name, digest, package)
+                     VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(e)?;
-            for p in &packages {
-                insert.execute(params![p.ecosystem, p.name, record.digest]).map_err(e)?;
+            for (seq, p) in (0_i64..).zip(&record.packages) {
+                insert_package
+                    .execute(params![record.digest, seq, p.data.to_string()])
+                    .map_err(e)?;
+                for k in &p.keys {
+                    insert_key
+                        .execute(params![k.ecosystem, k.name, record.digest, seq])
+                        .map_err(e)?;
+                }
             }
             on_stage(WriteStage::PackagesIndexed);
-            let delta = reconcile_findings(
+            let previous_findings = match &previous {
+                Some(p) => load_findings(tx, e, p)?,
+                None => Vec::new(),
+            };
+            let mut carried: HashMap<(String, String), String> = HashMap::new();
+            for (f, first) in &previous_findings {
+                let slot = carried
+                    .entry((f.key.id.clone(), f.key.package_name.clone()))
+                    .or_insert_with(|| first.clone());
+                // Timestamps are fixed-width UTC text, so text order is time order.
+                if first < slot {
+                    slot.clone_from(first);
+                }
+            }
+            let mut delta = reconcile_findings(
                 tx,
                 e,
                 &record.digest,
                 &record.findings,
-                record.resolved_reason,
+                None,
+                &record.resolutions,
                 record.scanned_at,
+                &carried,
             )?;
+            if let Some(previous) = previous
+                && !is_tagged(tx, e, &previous)?
+            {
+                let stored = previous_findings.into_iter().map(|(f, _)| f).collect();
+                for (key, why, data) in superseded(stored, &record.findings, &record.packages) {
+                    resolve(tx, &previous, &key, why, &now).map_err(e)?;
+                    let mut doc = resolved_doc(data, why);
+                    if let Some(object) = doc.as_object_mut() {
+                        object.insert("digest".to_owned(), previous.clone().into());
+                    }
+                    delta.resolved.push(doc);
+                }
+            }
             on_stage(WriteStage::FindingsReconciled);
             Ok(delta)
         })
     }
 
-    fn apply_rematch(
+    fn apply_rematches(
         &mut self,
-        digest: &str,
-        findings: &[FindingRecord],
-        resolved_reason: ResolvedReason,
+        batch: &[RematchRecord],
         db_built_at: Option<&str>,
-    ) -> Result<Delta, StoreError> {
+    ) -> Result<Vec<Delta>, StoreError> {
         let now = Timestamp::now();
         self.write(|tx, e| {
-            let n = tx
-                .execute(
-                    "UPDATE images SET db_built_at = coalesce(?2, db_built_at) WHERE digest = ?1",
-                    params![digest, db_built_at],
+            let mut deltas = Vec::with_capacity(batch.len());
+            for record in batch {
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE images SET db_built_at = coalesce(?2, db_built_at)
+                         WHERE digest = ?1",
+                    )
+                    .and_then(|mut s| s.execute(params![record.digest, db_built_at]))
+                    .map_err(e)?;
+                if n == 0 {
+                    return Err(StoreError::UnknownImage {
+                        digest: record.digest.clone(),
+                    });
+                }
+                deltas.push(reconcile_findings(
+                    tx,
+                    e,
+                    &record.digest,
+                    &record.findings,
+                    record.scope.as_ref(),
+                    &record.resolutions,
+                    now,
+                    &HashMap::new(),
+                )?);
+            }
+            Ok(deltas)
+        })
+    }
+
+    fn rematch_inputs(
+        &mut self,
+        keys: Option<&BTreeSet<PackageKey>>,
+    ) -> Result<Vec<RematchInput>, StoreError> {
+        self.read(|tx, e| {
+            // digest -> seq -> package document
+            let mut packages: BTreeMap<String, BTreeMap<i64, Value>> = BTreeMap::new();
+            match keys {
+                None => {
+                    let mut stmt = tx
+                        .prepare("SELECT digest, seq, data FROM packages")
+                        .map_err(e)?;
+                    let rows = stmt
+                        .query_map([], |r| {
+                            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?))
+                        })
+                        .map_err(e)?;
+                    for row in rows {
+                        let (digest, seq, data) = row.map_err(e)?;
+                        packages
+                            .entry(digest)
+                            .or_default()
+                            .insert(seq, json(&data, "packages.data")?);
+                    }
+                }
+                Some(keys) => {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "SELECT i.digest, i.package, p.data FROM package_index i
+                             LEFT JOIN packages p ON p.digest = i.digest AND p.seq = i.package
+                             WHERE i.ecosystem = ?1 AND i.name = ?2",
+                        )
+                        .map_err(e)?;
+                    for key in keys {
+                        let rows = stmt
+                            .query_map([&key.ecosystem, &key.name], |r| {
+                                Ok((
+                                    r.get::<_, String>(0)?,
+                                    r.get::<_, i64>(1)?,
+                                    r.get::<_, Option<String>>(2)?,
+                                ))
+                            })
+                            .map_err(e)?;
+                        for row in rows {
+                            let (digest, seq, data) = row.map_err(e)?;
+                            let slot = packages.entry(digest).or_default();
+                            // A schema-1 row (-1) names the image only; its inventory is read.
+                            if let Some(data) = data {
+                                slot.insert(seq, json(&data, "packages.data")?);
+                            }
+                        }
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT digest, context, CASE WHEN context IS NULL THEN inventory END
+                     FROM images WHERE ?1 IS NULL OR digest = ?1 ORDER BY digest",
                 )
                 .map_err(e)?;
-            if n == 0 {
-                return Err(StoreError::UnknownImage {
-                    digest: digest.to_owned(),
-                });
+            let mut read = |only: Option<&str>,
+                            packages: &mut BTreeMap<String, BTreeMap<i64, Value>>|
+             -> Result<(), StoreError> {
+                let rows = stmt
+                    .query_map([only], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                        ))
+                    })
+                    .map_err(e)?;
+                for row in rows {
+                    let (digest, context, inventory) = row.map_err(e)?;
+                    let list = packages
+                        .remove(&digest)
+                        .map(|m| m.into_values().collect())
+                        .unwrap_or_default();
+                    out.push(rematch_input(digest, context, inventory, list)?);
+                }
+                Ok(())
+            };
+            if keys.is_none() {
+                read(None, &mut packages)?;
+            } else {
+                let digests: Vec<String> = packages.keys().cloned().collect();
+                for digest in digests {
+                    read(Some(&digest), &mut packages)?;
+                }
             }
-            reconcile_findings(tx, e, digest, findings, resolved_reason, now)
+            Ok(out)
         })
     }
 
@@ -629,23 +888,6 @@ impl Store for SqliteStore {
         })
     }
 
-    fn inventories(&mut self) -> Result<Vec<(String, Value)>, StoreError> {
-        self.read(|tx, e| {
-            let mut stmt = tx
-                .prepare_cached("SELECT digest, inventory FROM images ORDER BY digest")
-                .map_err(e)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(e)?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (digest, inventory) = row.map_err(e)?;
-                out.push((digest, json(&inventory, "images.inventory")?));
-            }
-            Ok(out)
-        })
-    }
-
     fn images_with_package(
         &mut self,
         ecosystem: &str,
@@ -655,7 +897,8 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT digest FROM package_index WHERE ecosystem = ?1 AND name = ?2 ORDER BY digest",
+                "SELECT DISTINCT digest FROM package_index WHERE ecosystem = ?1 AND name = ?2
+                 ORDER BY digest",
             )
             .map_err(&e)?;
         let rows = stmt

@@ -5,6 +5,7 @@
 //! database. CVE-keyed enrichment (NVD, KEV, EPSS) sits in its own tables. `meta` records the
 //! schema version and the build time, `sources` each input with its record count and newest date.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -568,6 +569,25 @@ impl VulnDb {
             out.push((head, affected));
         }
         Ok(out)
+    }
+
+    /// Ids and aliases of every withdrawn or rejected advisory, and of CVEs NVD rejected:
+    /// why a finding that named one went away. A rejected CVE often names no package any
+    /// more, so the package look-ups of a match never meet it.
+    pub fn withdrawn_ids(&self) -> Result<BTreeSet<String>, DbError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id FROM advisories WHERE withdrawn = 1
+                 UNION SELECT l.alias FROM aliases l JOIN advisories a ON a.rowid = l.advisory
+                    WHERE a.withdrawn = 1
+                 UNION SELECT cve FROM nvd WHERE rejected = 1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Whether any statement is in `namespace` (from `feed`, when given).

@@ -120,8 +120,13 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitCode> {
     let (inv, report, db_meta, age) = scan(&args.source, &args.common, &args.db)?;
     if args.store {
         let mut store = args.store_args.open()?;
-        let (digest, delta) =
-            crate::store::record(store.as_mut(), &inv, &report, db_meta.built_at.clone())?;
+        let (digest, delta) = crate::store::record(
+            store.as_mut(),
+            &customs_vulndb::VulnDb::open(std::path::Path::new(&db_meta.path))?,
+            &inv,
+            &report,
+            db_meta.built_at.clone(),
+        )?;
         if !args.common.quiet {
             writeln!(
                 std::io::stderr(),

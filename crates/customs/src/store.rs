@@ -10,7 +10,10 @@ use anyhow::{Context, Result};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use customs_catalog::Inventory;
 use customs_match::MatchReport;
-use customs_store::{Delta, FindingRecord, PackageKey, ScanRecord, Store, Timestamp};
+use customs_store::{
+    Delta, FindingId, FindingRecord, IndexedPackage, PackageKey, RematchRecord, Resolutions,
+    ResolvedReason, ScanRecord, Store, Timestamp,
+};
 
 use crate::Format;
 
@@ -84,10 +87,35 @@ fn repository_and_tag(inv: &Inventory) -> (Option<String>, Option<String>) {
     }
 }
 
-/// The (ecosystem, name) keys advisories are looked up by: the name as matched, and for OS
-/// packages their source package too.
-fn package_keys(inv: &Inventory) -> Vec<PackageKey> {
-    inv.packages.iter().flat_map(package_keys_of).collect()
+/// Every package of the inventory as the store keeps it for rematches: without its file
+/// lists (a rematch reads names, versions and sources), under the keys advisories look it up
+/// by.
+fn indexed_packages(inv: &Inventory) -> Result<Vec<IndexedPackage>> {
+    inv.packages
+        .iter()
+        .map(|p| {
+            let mut data = serde_json::to_value(p)?;
+            if let Some(object) = data.as_object_mut() {
+                object.insert("paths".to_owned(), serde_json::Value::Array(Vec::new()));
+                object.remove("owns");
+                object.remove("evidence");
+            }
+            Ok(IndexedPackage {
+                keys: package_keys_of(p),
+                data,
+            })
+        })
+        .collect()
+}
+
+/// The inventory without its packages and files: what else a rematch reads (the distro).
+fn match_context(inv: &Inventory) -> Result<serde_json::Value> {
+    let mut context = serde_json::to_value(inv)?;
+    if let Some(object) = context.as_object_mut() {
+        object.remove("packages");
+        object.remove("files");
+    }
+    Ok(context)
 }
 
 fn package_keys_of(p: &customs_catalog::Package) -> Vec<PackageKey> {
@@ -156,15 +184,65 @@ pub(crate) fn finding_records(report: &MatchReport) -> Result<Vec<FindingRecord>
                 package_name: f.package.name.clone(),
                 package_version: f.package.version.clone(),
                 severity: crate::scan::sev_str(f.severity).to_owned(),
+                kev: f.kev.is_some(),
                 data: serde_json::to_value(f)?,
             })
         })
         .collect()
 }
 
+/// Why a finding the store has open could be missing from `report`: the advisory was withdrawn
+/// (`withdrawn`: ids from [`withdrawn_ids`]), or the distro now says not affected or hides it.
+/// Anything else is `no-longer-matched`.
+pub(crate) fn resolutions(
+    report: &MatchReport,
+    withdrawn: &std::sync::Arc<std::collections::BTreeMap<String, ResolvedReason>>,
+) -> Resolutions {
+    let mut by_finding = std::collections::BTreeMap::new();
+    let id = |id: &str, name: &str, version: &str| FindingId {
+        id: id.to_owned(),
+        package_name: name.to_owned(),
+        package_version: version.to_owned(),
+    };
+    for (advisory, name, version) in &report.withdrawn {
+        by_finding.insert(
+            id(advisory, name, version),
+            ResolvedReason::AdvisoryWithdrawn,
+        );
+    }
+    for f in report.findings.iter().filter(|f| f.suppressed.is_some()) {
+        let why = if f.status == customs_match::FindingStatus::NotAffected {
+            ResolvedReason::NotAffected
+        } else {
+            ResolvedReason::Suppressed
+        };
+        for name in std::iter::once(&f.id).chain(&f.aliases) {
+            by_finding.insert(id(name, &f.package.name, &f.package.version), why);
+        }
+    }
+    Resolutions {
+        default: ResolvedReason::NoLongerMatched,
+        by_finding,
+        by_advisory: std::sync::Arc::clone(withdrawn),
+    }
+}
+
+/// Every withdrawn or rejected advisory id of the database, as resolution reasons.
+pub(crate) fn withdrawn_ids(
+    db: &customs_vulndb::VulnDb,
+) -> Result<std::sync::Arc<std::collections::BTreeMap<String, ResolvedReason>>> {
+    Ok(std::sync::Arc::new(
+        db.withdrawn_ids()?
+            .into_iter()
+            .map(|id| (id, ResolvedReason::AdvisoryWithdrawn))
+            .collect(),
+    ))
+}
+
 /// Store a scan; the delta against what the store knew.
 pub(crate) fn record(
     store: &mut dyn Store,
+    db: &customs_vulndb::VulnDb,
     inv: &Inventory,
     report: &MatchReport,
     db_built_at: Option<String>,
@@ -176,11 +254,12 @@ pub(crate) fn record(
         repository,
         tag,
         inventory: serde_json::to_value(inv)?,
-        packages: package_keys(inv),
+        context: match_context(inv)?,
+        packages: indexed_packages(inv)?,
         findings: finding_records(report)?,
         scanned_at: Timestamp::now(),
         db_built_at,
-        resolved_reason: customs_store::ResolvedReason::NoLongerMatched,
+        resolutions: resolutions(report, &withdrawn_ids(db)?),
     };
     let delta = store.put_scan(&rec)?;
     Ok((digest, delta))
@@ -262,6 +341,21 @@ pub(crate) struct HistoryArgs {
     store: StoreArgs,
 }
 
+/// `REPOSITORY:TAG` (or `REPOSITORY`, meaning `:latest`) of a reference that names a tag.
+fn tag_of(reference: &str) -> Option<(&str, &str)> {
+    if reference.contains('@') || reference.starts_with("sha256:") {
+        return None;
+    }
+    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
+    Some(match reference[last_slash..].rfind(':') {
+        Some(i) => (
+            &reference[..last_slash + i],
+            &reference[last_slash + i + 1..],
+        ),
+        None => (reference, "latest"),
+    })
+}
+
 pub(crate) fn history(args: &HistoryArgs) -> Result<ExitCode> {
     let mut store = args.store.open()?;
     let Some(image) = store.image(&args.reference)? else {
@@ -272,16 +366,52 @@ pub(crate) fn history(args: &HistoryArgs) -> Result<ExitCode> {
     };
     let digest = image.summary.digest.clone();
     let timeline = store.history(&digest)?;
+    // For a tag: the digests it pointed at, and what each move resolved in the digest it left.
+    let moves = match tag_of(&args.reference) {
+        Some((repository, tag)) => store.tag_history(repository, tag)?,
+        None => Vec::new(),
+    };
+    let mut superseded = Vec::new();
+    for old in moves.iter().filter(|m| m.digest != digest) {
+        for f in store.history(&old.digest)? {
+            if matches!(
+                f.resolved_reason,
+                Some(ResolvedReason::PackageUpgraded | ResolvedReason::PackageRemoved)
+            ) {
+                superseded.push((old.digest.clone(), f));
+            }
+        }
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Format::Json => {
+            let superseded: Vec<_> = superseded
+                .iter()
+                .map(|(d, f)| {
+                    let mut v = serde_json::to_value(f).unwrap_or_default();
+                    v["digest"] = d.clone().into();
+                    v
+                })
+                .collect();
             serde_json::to_writer_pretty(
                 &mut out,
-                &serde_json::json!({"digest": digest, "findings": timeline}),
+                &serde_json::json!({
+                    "digest": digest,
+                    "findings": timeline,
+                    "tag_history": moves,
+                    "resolved_by_tag_moves": superseded,
+                }),
             )?;
             writeln!(out)?;
         }
         Format::Table => {
+            for m in &moves {
+                writeln!(
+                    out,
+                    "{}:{} → {} at {}",
+                    m.repository, m.tag, m.digest, m.seen_at
+                )?;
+            }
             let mut t = Table::new();
             t.load_preset(UTF8_FULL_CONDENSED);
             t.set_header([
@@ -293,7 +423,16 @@ pub(crate) fn history(args: &HistoryArgs) -> Result<ExitCode> {
                 "RESOLVED AT",
                 "REASON",
             ]);
-            for f in &timeline {
+            let rows = timeline
+                .iter()
+                .map(|f| (None, f))
+                .chain(superseded.iter().map(|(d, f)| (Some(d), f)));
+            for (old, f) in rows {
+                let reason = match (f.resolved_reason, old) {
+                    (Some(r), Some(d)) => format!("{r} (in {})", short(d)),
+                    (Some(r), None) => r.to_string(),
+                    (None, _) => "open".to_owned(),
+                };
                 t.add_row([
                     f.id.clone(),
                     f.package_name.clone(),
@@ -301,9 +440,7 @@ pub(crate) fn history(args: &HistoryArgs) -> Result<ExitCode> {
                     f.severity.clone(),
                     f.first_seen.to_string(),
                     f.resolved_at.map(|r| r.to_string()).unwrap_or_default(),
-                    f.resolved_reason
-                        .map(|r| r.to_string())
-                        .unwrap_or_else(|| "open".to_owned()),
+                    reason,
                 ]);
             }
             writeln!(out, "{digest}")?;
@@ -311,9 +448,10 @@ pub(crate) fn history(args: &HistoryArgs) -> Result<ExitCode> {
             let open = timeline.iter().filter(|f| f.resolved_at.is_none()).count();
             writeln!(
                 out,
-                "{} findings seen, {open} open, {} resolved",
+                "{} findings seen, {open} open, {} resolved; {} resolved by tag moves",
                 timeline.len(),
-                timeline.len() - open
+                timeline.len() - open,
+                superseded.len()
             )?;
         }
     }
@@ -353,71 +491,39 @@ pub(crate) struct RematchArgs {
     since_db: Option<PathBuf>,
 }
 
+/// How many rematched images are written per store transaction: large enough that commits
+/// do not dominate, small enough that a batch's deltas stay a few megabytes.
+const REMATCH_BATCH: usize = 256;
+
 /// Re-match every stored inventory against the database, without reading any image again,
-/// and report per image what changed: new findings, findings the data no longer supports,
-/// and severity changes.
+/// and report per image what changed: new findings, findings the data no longer supports (and
+/// why), severity changes, and findings newly listed as known exploited.
 pub(crate) fn rematch(args: &RematchArgs) -> Result<ExitCode> {
     args.notify.validate()?;
     let db = crate::db::open(&args.db, args.quiet)?;
     let built_at = db.meta()?.built_at;
     let mut store = args.store.open()?;
-    let mut images = Vec::new();
     let changed = match &args.since_db {
-        Some(prev) => Some(changed_packages(&customs_vulndb::VulnDb::open(prev)?, &db)?),
+        Some(prev) => {
+            let before = customs_vulndb::VulnDb::open(prev)
+                .with_context(|| format!("--since-db {}", prev.display()))?;
+            Some(changed_packages(&before, &db)?)
+        }
         None => None,
     };
-    let stored: Vec<(String, serde_json::Value)> = match &changed {
-        None => store.inventories()?,
-        Some(keys) => {
-            let mut digests = std::collections::BTreeSet::new();
-            for (eco, name) in keys {
-                digests.extend(store.images_with_package(eco, name)?);
-            }
-            let mut v = Vec::new();
-            for d in digests {
-                if let Some(i) = store.image(&d)? {
-                    v.push((d, i.inventory));
-                }
-            }
-            v
-        }
-    };
-    for (digest, doc) in stored {
-        let mut inv: Inventory = serde_json::from_value(doc)
-            .with_context(|| format!("{digest}: the stored inventory does not read back"))?;
-        let mut keep = Vec::new();
-        if let Some(keys) = &changed {
-            // Re-evaluate the changed packages; every other open finding stands as stored.
-            inv.packages.retain(|p| {
-                package_keys_of(p)
-                    .iter()
-                    .any(|k| keys.contains(&(k.ecosystem.clone(), k.name.clone())))
-            });
-            let touched: std::collections::BTreeSet<&str> =
-                inv.packages.iter().map(|p| p.name.as_str()).collect();
-            keep = store
-                .history(&digest)?
-                .into_iter()
-                .filter(|f| f.resolved_at.is_none() && !touched.contains(f.package_name.as_str()))
-                .map(|f| FindingRecord {
-                    id: f.id,
-                    package_name: f.package_name,
-                    package_version: f.package_version,
-                    severity: f.severity,
-                    data: f.data,
-                })
-                .collect();
-        }
-        let report = customs_match::match_inventory(&db, &inv)?;
-        keep.extend(finding_records(&report)?);
-        let delta = store.apply_rematch(
-            &digest,
-            &keep,
-            customs_store::ResolvedReason::NoLongerMatched,
-            built_at.as_deref(),
-        )?;
-        images.push((digest, delta));
-    }
+    let keys: Option<std::collections::BTreeSet<PackageKey>> = changed.as_ref().map(|c| {
+        c.iter()
+            .map(|(ecosystem, name)| PackageKey {
+                ecosystem: ecosystem.clone(),
+                name: name.clone(),
+            })
+            .collect()
+    });
+    let inputs = store.rematch_inputs(keys.as_ref())?;
+    let withdrawn = withdrawn_ids(&db)?;
+    let images = rematch_in_parallel(&db, inputs, keys.as_ref(), &withdrawn, |batch| {
+        Ok(store.apply_rematches(batch, built_at.as_deref())?)
+    })?;
     let list: Vec<serde_json::Value> = images
         .iter()
         .map(|(digest, d)| {
@@ -426,6 +532,7 @@ pub(crate) fn rematch(args: &RematchArgs) -> Result<ExitCode> {
                 "new": d.new,
                 "resolved": d.resolved,
                 "changed": d.changed,
+                "kev": d.kev,
             })
         })
         .collect();
@@ -447,23 +554,30 @@ pub(crate) fn rematch(args: &RematchArgs) -> Result<ExitCode> {
             writeln!(out)?;
         }
         Format::Table => {
-            for (digest, d) in &images {
+            // Unchanged images are counted, not listed: a fleet is thousands of them.
+            for (digest, d) in images.iter().filter(|(_, d)| !d.is_empty()) {
                 writeln!(
                     out,
-                    "{digest}: {} new, {} resolved, {} changed",
+                    "{digest}: {} new, {} resolved, {} changed, {} newly exploited (KEV)",
                     d.new.len(),
                     d.resolved.len(),
-                    d.changed.len()
+                    d.changed.len(),
+                    d.kev.len()
                 )?;
                 for (label, list) in [
                     ("new", &d.new),
                     ("resolved", &d.resolved),
                     ("changed", &d.changed),
+                    ("kev", &d.kev),
                 ] {
                     for f in list {
+                        let why = f["resolved_reason"]
+                            .as_str()
+                            .map(|r| format!(" [{r}]"))
+                            .unwrap_or_default();
                         writeln!(
                             out,
-                            "  {label:<8} {} {} {} ({})",
+                            "  {label:<8} {} {} {} ({}){why}",
                             f["id"].as_str().unwrap_or(""),
                             f["package"]["name"].as_str().unwrap_or(""),
                             f["package"]["version"].as_str().unwrap_or(""),
@@ -472,11 +586,119 @@ pub(crate) fn rematch(args: &RematchArgs) -> Result<ExitCode> {
                     }
                 }
             }
-            writeln!(out, "{} stored images re-matched", images.len())?;
+            let touched = images.iter().filter(|(_, d)| !d.is_empty()).count();
+            writeln!(
+                out,
+                "{} stored images re-matched, {touched} changed",
+                images.len()
+            )?;
         }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Match stored inputs on every core and hand the results to `write` in batches, in input
+/// order; returns each image's delta. With `keys`, only the packages under them were read
+/// (see [`Store::rematch_inputs`]), so only their findings are reconciled.
+fn rematch_in_parallel(
+    db: &customs_vulndb::VulnDb,
+    inputs: Vec<customs_store::RematchInput>,
+    keys: Option<&std::collections::BTreeSet<PackageKey>>,
+    withdrawn: &std::sync::Arc<std::collections::BTreeMap<String, ResolvedReason>>,
+    mut write: impl FnMut(&[RematchRecord]) -> Result<Vec<Delta>>,
+) -> Result<Vec<(String, Delta)>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(inputs.len().max(1));
+    let chunk = inputs.len().div_ceil(workers).max(1);
+    let mut chunks: Vec<Vec<customs_store::RematchInput>> = Vec::new();
+    let mut rest = inputs.into_iter();
+    loop {
+        let next: Vec<_> = rest.by_ref().take(chunk).collect();
+        if next.is_empty() {
+            break;
+        }
+        chunks.push(next);
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<(usize, Result<RematchRecord>)>(REMATCH_BATCH * 2);
+        let mut handles = Vec::new();
+        let mut start = 0;
+        for part in chunks {
+            let tx = tx.clone();
+            let first = start;
+            start += part.len();
+            let path = db.path().to_owned();
+            handles.push(scope.spawn(move || -> Result<()> {
+                // A SQLite connection is not shared between threads: one per worker.
+                let db = customs_vulndb::VulnDb::open(&path)?;
+                let mut matcher = customs_match::Matcher::new(&db);
+                for (i, input) in part.into_iter().enumerate() {
+                    let record = rematch_one(&mut matcher, input, keys, withdrawn);
+                    if tx.send((first + i, record)).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            }));
+        }
+        drop(tx);
+        // Results arrive interleaved from the workers; batches are written as they fill, and
+        // the deltas are put back in input order at the end.
+        let mut out: Vec<(usize, String, Delta)> = Vec::new();
+        let mut order: Vec<usize> = Vec::new();
+        let mut pending: Vec<RematchRecord> = Vec::new();
+        let mut flush = |order: &mut Vec<usize>, pending: &mut Vec<RematchRecord>| -> Result<()> {
+            let deltas = write(pending)?;
+            for ((i, r), d) in order.drain(..).zip(pending.drain(..)).zip(deltas) {
+                out.push((i, r.digest, d));
+            }
+            Ok(())
+        };
+        for (i, record) in rx {
+            order.push(i);
+            pending.push(record?);
+            if pending.len() >= REMATCH_BATCH {
+                flush(&mut order, &mut pending)?;
+            }
+        }
+        flush(&mut order, &mut pending)?;
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a rematch worker panicked"))??;
+        }
+        out.sort_by_key(|(i, _, _)| *i);
+        Ok(out.into_iter().map(|(_, d, delta)| (d, delta)).collect())
+    })
+}
+
+/// Match one stored image: its findings, the reasons for what went, and the scope.
+fn rematch_one(
+    matcher: &mut customs_match::Matcher<'_>,
+    input: customs_store::RematchInput,
+    keys: Option<&std::collections::BTreeSet<PackageKey>>,
+    withdrawn: &std::sync::Arc<std::collections::BTreeMap<String, ResolvedReason>>,
+) -> Result<RematchRecord> {
+    let digest = input.digest;
+    let mut inv: Inventory = serde_json::from_value(input.document)
+        .with_context(|| format!("{digest}: the stored inventory does not read back"))?;
+    let scope = keys.map(|keys| {
+        if input.whole_inventory {
+            // Stored before package rows: the whole inventory came; keep what was asked for.
+            inv.packages
+                .retain(|p| package_keys_of(p).iter().any(|k| keys.contains(k)));
+        }
+        inv.packages.iter().map(|p| p.name.clone()).collect()
+    });
+    let report = matcher.match_inventory(&inv)?;
+    Ok(RematchRecord {
+        findings: finding_records(&report)?,
+        resolutions: resolutions(&report, withdrawn),
+        scope,
+        digest,
+    })
 }
 
 #[derive(clap::Args)]

@@ -44,10 +44,29 @@ fn package_index_follows_inventories(fx: &Fixture) {
         ["sha256:a"]
     );
     assert_eq!(fx.query_i64("SELECT count(*) FROM package_index"), 4);
-    let inventories = store.inventories().unwrap();
+    let all = store.rematch_inputs(None).unwrap();
+    let digests: Vec<&str> = all.iter().map(|i| i.digest.as_str()).collect();
+    assert_eq!(digests, ["sha256:a", "sha256:b"]);
     assert_eq!(
-        inventories[0].1,
-        serde_json::json!({"packages": ["zlib", "curl"]})
+        all[0].document,
+        serde_json::json!({"distro": "test", "packages": [
+            {"name": "zlib", "version": "1.0"}, {"name": "curl", "version": "1.0"}]})
+    );
+    assert!(!all[0].whole_inventory);
+
+    // Keyed: only the images holding the packages asked for, with only those packages.
+    let keys = std::collections::BTreeSet::from([customs_store::PackageKey {
+        ecosystem: "deb".into(),
+        name: "musl".into(),
+    }]);
+    let some = store.rematch_inputs(Some(&keys)).unwrap();
+    assert_eq!(some.len(), 1);
+    assert_eq!(
+        (some[0].digest.as_str(), &some[0].document["packages"]),
+        (
+            "sha256:b",
+            &serde_json::json!([{"name": "musl", "version": "1.0"}])
+        )
     );
 
     if fx.is_sqlite() {

@@ -1,6 +1,6 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use customs_store::{ResolvedReason, StoreError};
+use customs_store::{FindingId, RematchRecord, Resolutions, ResolvedReason, StoreError};
 
 use crate::support::{Fixture, at, both, finding, ids, scan};
 
@@ -50,7 +50,9 @@ fn put_scan_twice_gives_exact_delta(fx: &Fixture) {
     assert_eq!(ids(&delta.resolved), ["CVE-C"]);
     assert_eq!(ids(&delta.changed), ["CVE-A"]);
     assert_eq!(delta.changed[0]["severity"], "critical");
-    assert_eq!(delta.resolved[0], finding("CVE-C", "bash", "medium").data);
+    let mut resolved = finding("CVE-C", "bash", "medium").data;
+    resolved["resolved_reason"] = "no-longer-matched".into();
+    assert_eq!(delta.resolved[0], resolved);
     assert_eq!(delta.new[0], second[2].data);
 
     // The same scan again changes nothing.
@@ -111,55 +113,113 @@ fn rematch_reconciles_without_inventory(fx: &Fixture) {
         .put_scan(&scan(
             D,
             None,
-            &["openssl"],
+            &["openssl", "zlib"],
             vec![
                 finding("CVE-A", "openssl", "high"),
                 finding("CVE-B", "openssl", "low"),
+                finding("CVE-C", "openssl", "low"),
+                finding("CVE-Z", "zlib", "low"),
             ],
             0,
         ))
         .unwrap();
-    let delta = store
-        .apply_rematch(
-            D,
-            &[
-                finding("CVE-A", "openssl", "high"),
-                finding("CVE-N", "openssl", "medium"),
-            ],
-            ResolvedReason::AdvisoryWithdrawn,
+    let mut resolutions = Resolutions::default();
+    resolutions.by_finding.insert(
+        FindingId {
+            id: "CVE-B".into(),
+            package_name: "openssl".into(),
+            package_version: "1.0".into(),
+        },
+        ResolvedReason::AdvisoryWithdrawn,
+    );
+    let mut exploited = finding("CVE-A", "openssl", "high");
+    exploited.kev = true;
+    exploited.data["kev"] = serde_json::json!({"date_added": "2026-02-01"});
+    let deltas = store
+        .apply_rematches(
+            &[RematchRecord {
+                digest: D.to_owned(),
+                findings: vec![exploited, finding("CVE-N", "openssl", "medium")],
+                // Only openssl was re-evaluated: CVE-Z stays open.
+                scope: Some(BTreeSet::from(["openssl".to_owned()])),
+                resolutions,
+            }],
             Some("2026-02-01T00:00:00Z"),
         )
         .unwrap();
+    let delta = &deltas[0];
     assert_eq!(
-        (ids(&delta.new), ids(&delta.resolved)),
-        (vec!["CVE-N"], vec!["CVE-B"])
+        (ids(&delta.new), ids(&delta.resolved), ids(&delta.kev)),
+        (vec!["CVE-N"], vec!["CVE-B", "CVE-C"], vec!["CVE-A"])
     );
+    let reasons: Vec<_> = delta
+        .resolved
+        .iter()
+        .map(|d| d["resolved_reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["advisory-withdrawn", "no-longer-matched"]);
     assert!(delta.changed.is_empty());
-    let b = store
+    let history: BTreeMap<String, _> = store
         .history(D)
         .unwrap()
         .into_iter()
-        .find(|h| h.id == "CVE-B")
-        .unwrap();
-    assert_eq!(b.resolved_reason, Some(ResolvedReason::AdvisoryWithdrawn));
+        .map(|h| (h.id.clone(), h))
+        .collect();
+    assert_eq!(
+        history["CVE-B"].resolved_reason,
+        Some(ResolvedReason::AdvisoryWithdrawn)
+    );
+    assert_eq!(history["CVE-Z"].resolved_at, None);
+    assert_eq!(history["CVE-A"].data["kev"]["date_added"], "2026-02-01");
     let image = store.image(D).unwrap().unwrap();
     assert_eq!(
         image.summary.db_built_at.as_deref(),
         Some("2026-02-01T00:00:00Z")
     );
-    assert_eq!(
-        image.inventory,
-        serde_json::json!({"packages": ["openssl"]})
-    );
-    assert_eq!(
-        store.inventories().unwrap(),
-        [(D.to_owned(), image.inventory)]
-    );
 
-    let error = store.apply_rematch("sha256:none", &[], ResolvedReason::NotAffected, None);
+    // The same rematch again changes nothing: the KEV listing is reported once.
+    let mut exploited = finding("CVE-A", "openssl", "high");
+    exploited.kev = true;
+    exploited.data["kev"] = serde_json::json!({"date_added": "2026-02-01"});
+    let again = store
+        .apply_rematches(
+            &[RematchRecord {
+                digest: D.to_owned(),
+                findings: vec![exploited, finding("CVE-N", "openssl", "medium")],
+                scope: Some(BTreeSet::from(["openssl".to_owned()])),
+                resolutions: Resolutions::default(),
+            }],
+            None,
+        )
+        .unwrap();
+    assert!(again[0].is_empty(), "{:?}", again[0]);
+
+    // An unknown image fails the whole batch: nothing is written.
+    let error = store.apply_rematches(
+        &[
+            RematchRecord {
+                digest: D.to_owned(),
+                ..RematchRecord::default()
+            },
+            RematchRecord {
+                digest: "sha256:none".to_owned(),
+                ..RematchRecord::default()
+            },
+        ],
+        None,
+    );
     assert!(
         matches!(error, Err(StoreError::UnknownImage { .. })),
         "{error:?}"
+    );
+    assert_eq!(
+        store
+            .history(D)
+            .unwrap()
+            .iter()
+            .filter(|h| h.resolved_at.is_none())
+            .count(),
+        3
     );
     store.check().unwrap();
 }

@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use customs_store::{FindingRecord, PackageKey, ResolvedReason, ScanRecord, Store, Timestamp};
+use customs_store::{
+    FindingRecord, IndexedPackage, PackageKey, Resolutions, ScanRecord, Store, Timestamp,
+};
 use serde_json::{Value, json};
 
 /// Run a test function against both backends: `both!(name, …)` makes `name::sqlite` and
@@ -165,6 +167,7 @@ pub(crate) fn finding(id: &str, pkg: &str, severity: &str) -> FindingRecord {
         package_name: pkg.to_owned(),
         package_version: "1.0".to_owned(),
         severity: severity.to_owned(),
+        kev: false,
         data: json!({
             "id": id,
             "severity": severity,
@@ -186,17 +189,21 @@ pub(crate) fn scan(
         repository: reference.map(|(r, _)| r.to_owned()),
         tag: reference.map(|(_, t)| t.to_owned()),
         inventory: json!({"packages": packages}),
+        context: json!({"distro": "test"}),
         packages: packages
             .iter()
-            .map(|p| PackageKey {
-                ecosystem: "deb".to_owned(),
-                name: (*p).to_owned(),
+            .map(|p| IndexedPackage {
+                keys: vec![PackageKey {
+                    ecosystem: "deb".to_owned(),
+                    name: (*p).to_owned(),
+                }],
+                data: json!({"name": p, "version": "1.0"}),
             })
             .collect(),
         findings,
         scanned_at: at(minutes),
         db_built_at: Some("2026-01-01T00:00:00Z".to_owned()),
-        resolved_reason: ResolvedReason::default(),
+        resolutions: Resolutions::default(),
     }
 }
 

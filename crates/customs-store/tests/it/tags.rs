@@ -1,6 +1,112 @@
-use crate::support::{Fixture, at, both, finding, scan};
+use customs_store::ResolvedReason;
 
-both!(moved_tag_keeps_both_rows);
+use crate::support::{Fixture, at, both, finding, ids, scan};
+
+both!(moved_tag_keeps_both_rows, tag_move_carries_and_resolves);
+
+/// A tag moves to a build that upgraded zlib and dropped bash: the old digest's zlib and bash
+/// findings are resolved as upgraded and removed; curl's, which the new build still has, is
+/// new for the new digest but keeps its first-seen time.
+fn tag_move_carries_and_resolves(fx: &Fixture) {
+    let mut store = fx.open();
+    let tag = Some(("registry.local/app", "1.0"));
+    store
+        .put_scan(&scan(
+            "sha256:old",
+            tag,
+            &["zlib", "bash", "curl"],
+            vec![
+                finding("CVE-1", "zlib", "high"),
+                finding("CVE-2", "bash", "low"),
+                finding("CVE-3", "curl", "medium"),
+            ],
+            0,
+        ))
+        .unwrap();
+    let mut next = scan(
+        "sha256:new",
+        tag,
+        &["zlib", "curl"],
+        vec![finding("CVE-3", "curl", "medium")],
+        10,
+    );
+    next.packages[0].data["version"] = "1.1".into();
+    let delta = store.put_scan(&next).unwrap();
+    assert_eq!(ids(&delta.new), ["CVE-3"]);
+    let mut resolved: Vec<_> = delta
+        .resolved
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_str().unwrap(),
+                d["resolved_reason"].as_str().unwrap(),
+                d["digest"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    resolved.sort_unstable();
+    assert_eq!(
+        resolved,
+        [
+            ("CVE-1", "package-upgraded", "sha256:old"),
+            ("CVE-2", "package-removed", "sha256:old")
+        ]
+    );
+    let old: Vec<_> = store
+        .history("sha256:old")
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.id, h.resolved_reason, h.resolved_at))
+        .collect();
+    assert_eq!(
+        old,
+        [
+            (
+                "CVE-1".to_owned(),
+                Some(ResolvedReason::PackageUpgraded),
+                Some(at(10))
+            ),
+            (
+                "CVE-2".to_owned(),
+                Some(ResolvedReason::PackageRemoved),
+                Some(at(10))
+            ),
+            ("CVE-3".to_owned(), None, None),
+        ]
+    );
+    let new = store.history("sha256:new").unwrap();
+    assert_eq!(
+        (new.len(), new[0].first_seen, new[0].last_changed),
+        (1, at(0), at(10))
+    );
+
+    // A digest another tag still points at is left as it is.
+    let x = || {
+        scan(
+            "sha256:x",
+            Some(("registry.local/app", "2.0")),
+            &["zlib"],
+            vec![finding("CVE-9", "zlib", "low")],
+            20,
+        )
+    };
+    store.put_scan(&x()).unwrap();
+    let mut latest = x();
+    latest.tag = Some("latest".into());
+    store.put_scan(&latest).unwrap();
+    let delta = store
+        .put_scan(&scan(
+            "sha256:y",
+            Some(("registry.local/app", "2.0")),
+            &[],
+            vec![],
+            30,
+        ))
+        .unwrap();
+    assert!(delta.is_empty(), "{delta:?}");
+    assert_eq!(store.history("sha256:x").unwrap()[0].resolved_at, None);
+    store.check().unwrap();
+}
 
 fn moved_tag_keeps_both_rows(fx: &Fixture) {
     let mut store = fx.open();

@@ -217,22 +217,45 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
 
 /// Store with a small database, delete the image, re-match with a bigger one: the new
 /// findings are exactly what the bigger database adds, and nothing was read from the image.
+/// debian-app (an OCI layout) and an Alpine 3.10 root are stored against DB v1 (RustSec only),
+/// then both sources are deleted and the store is re-matched against DB v2 (+ the PyPA
+/// advisories and Alpine's v3.10 secdb): each image's new findings are exactly what a fresh
+/// scan with v2 adds to one with v1.
 fn rematch_without_the_image(store_url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let (v1, v2) = (dir.path().join("v1"), dir.path().join("v2"));
     std::fs::create_dir_all(&v1).unwrap();
     std::fs::create_dir_all(&v2).unwrap();
     let db1 = build_db(&v1, &["rustsec"]);
-    let db2 = build_db(&v2, &["rustsec", "osv-pypa-yaml"]);
+    let db2 = build_db(
+        &v2,
+        &["rustsec", "osv-pypa-yaml", "alpine-secdb-yaml/v3.10"],
+    );
     let copy = dir.path().join("layout");
     copy_tree(&corpus().join("debian-app/oci"), &copy);
-    let source = format!("oci:{}:1", copy.display());
-    let scan = |db: &str, src: &str| {
-        let r = stored_scan(dir.path(), store_url, db, src);
-        shown(&r.json())
-    };
-    let before = scan(&db1, &source);
+    let alpine = crate::scan::alpine_310_downgraded();
+    let sources = [
+        format!("oci:{}:1", copy.display()),
+        format!("dir:{}", alpine.path().display()),
+    ];
+    let before: Vec<_> = sources
+        .iter()
+        .map(|src| shown(&stored_scan(dir.path(), store_url, &db1, src).json()))
+        .collect();
+    // What a fresh scan with v2 shows (not stored), from a source the store never read: the
+    // original layout and another copy of the Alpine root.
+    let alpine_again = crate::scan::alpine_310_downgraded();
+    let after: Vec<_> = [
+        format!("oci:{}:1", corpus().join("debian-app/oci").display()),
+        format!("dir:{}", alpine_again.path().display()),
+    ]
+    .iter()
+    .map(|src| shown(&crate::scan::scan(&db2, src, dir.path(), &[])))
+    .collect();
     std::fs::remove_dir_all(&copy).unwrap();
+    let alpine_path = alpine.path().to_owned();
+    drop(alpine);
+    assert!(!alpine_path.exists() && !copy.exists());
 
     let rematch = |db: &str| {
         let r = customs(
@@ -250,9 +273,6 @@ fn rematch_without_the_image(store_url: &str) {
         assert_eq!(r.code, 0, "{}", r.stderr);
         r.json()
     };
-    let delta = rematch(&db2);
-    let images = delta["images"].as_array().unwrap();
-    assert_eq!(images.len(), 1);
     let ids = |list: &Value| -> BTreeSet<(String, String)> {
         list.as_array()
             .unwrap()
@@ -265,22 +285,58 @@ fn rematch_without_the_image(store_url: &str) {
             })
             .collect()
     };
-    // What a fresh scan with the bigger database shows, from the original layout.
-    let after = scan(
-        &db2,
-        &format!("oci:{}:1", corpus().join("debian-app/oci").display()),
-    );
-    let added: BTreeSet<_> = after.difference(&before).cloned().collect();
-    assert!(!added.is_empty());
-    assert_eq!(ids(&images[0]["new"]), added);
-    assert!(images[0]["resolved"].as_array().unwrap().is_empty());
-    assert!(images[0]["changed"].as_array().unwrap().is_empty());
+    let delta = rematch(&db2);
+    let images = delta["images"].as_array().unwrap();
+    assert_eq!(images.len(), 2);
+    let image = |key: &str| -> &Value {
+        images
+            .iter()
+            .find(|i| i["digest"].as_str().unwrap().contains(key))
+            .unwrap_or_else(|| panic!("no stored image {key} in {delta}"))
+    };
+    let stored_keys = [
+        debian_app_digest(),
+        format!("dir:{}", alpine_path.display()),
+    ];
+    for (i, key) in stored_keys.iter().enumerate() {
+        let added: BTreeSet<_> = after[i].difference(&before[i]).cloned().collect();
+        assert!(!added.is_empty(), "{key}: v2 adds nothing");
+        let got = image(key);
+        assert_eq!(ids(&got["new"]), added, "{key}");
+        assert!(got["resolved"].as_array().unwrap().is_empty(), "{key}");
+        assert!(got["changed"].as_array().unwrap().is_empty(), "{key}");
+    }
     // Nothing more to say the second time.
     let again = rematch(&db2);
-    assert!(again["images"][0]["new"].as_array().unwrap().is_empty());
-    // Back to the small database: what only the big one knew is resolved.
+    for i in again["images"].as_array().unwrap() {
+        assert!(i["new"].as_array().unwrap().is_empty(), "{i}");
+    }
+    // Back to the small database: what only the big one knew is resolved, as no longer matched.
     let back = rematch(&db1);
-    assert_eq!(ids(&back["images"][0]["resolved"]), added);
+    let back_images = back["images"].as_array().unwrap();
+    for (i, key) in stored_keys.iter().enumerate() {
+        let added: BTreeSet<_> = after[i].difference(&before[i]).cloned().collect();
+        let got = back_images
+            .iter()
+            .find(|i| i["digest"].as_str().unwrap().contains(key.as_str()))
+            .unwrap();
+        assert_eq!(ids(&got["resolved"]), added, "{key}");
+        for f in got["resolved"].as_array().unwrap() {
+            assert_eq!(f["resolved_reason"], "no-longer-matched");
+        }
+    }
+}
+
+/// debian-app's manifest digest, as its build recorded it.
+fn debian_app_digest() -> String {
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(corpus().join("debian-app/summary.json")).unwrap())
+            .unwrap();
+    summary["manifest_digest"]
+        .as_str()
+        .or_else(|| summary["oci"]["manifest_digest"].as_str())
+        .unwrap_or_else(|| panic!("no manifest digest in summary.json: {summary}"))
+        .to_owned()
 }
 
 #[test]
@@ -704,4 +760,167 @@ fn sigkill_during_scan_store_leaves_a_consistent_store() {
         killed_midway >= 25,
         "only {killed_midway} of 50 kills hit a running scan"
     );
+}
+
+/// The Debian CVE list a rematch test builds its databases from. These entries are invented
+/// (CVE-2099-…: no real entry changes this way between two days of the tracker); the format
+/// is the tracker's own, as in `debian-tracker/format-samples/CVE-list-excerpt`.
+const CVE_LIST_V1: &str = "\
+CVE-2099-0001 (customs test: stays open, then known exploited)
+\t- zlib 1:9.9-1
+CVE-2099-0002 (customs test: rejected later)
+\t- zlib 1:9.9-1
+CVE-2099-0003 (customs test: not affected later)
+\t- zlib 1:9.9-1
+CVE-2099-0004 (customs test: minor later)
+\t- zlib 1:9.9-1
+CVE-2099-0005 (customs test: fixed version corrected later)
+\t- zlib 1:9.9-1
+CVE-2099-0100 (customs test: names bullseye, so the database holds debian:11)
+\t- nosuchpackage 1.0-1
+\t[bullseye] - nosuchpackage 1.0-1
+";
+
+const CVE_LIST_V2: &str = "\
+CVE-2099-0001 (customs test: stays open, then known exploited)
+\t- zlib 1:9.9-1
+CVE-2099-0002
+\tREJECTED
+CVE-2099-0003 (customs test: not affected later)
+\t- zlib 1:9.9-1
+\t[bullseye] - zlib <not-affected> (Vulnerable code not present)
+CVE-2099-0004 (customs test: minor later)
+\t- zlib 1:9.9-1
+\t[bullseye] - zlib <no-dsa> (Minor issue)
+CVE-2099-0005 (customs test: fixed version corrected later)
+\t- zlib 1:1.0-1
+CVE-2099-0100 (customs test: names bullseye, so the database holds debian:11)
+\t- nosuchpackage 1.0-1
+\t[bullseye] - nosuchpackage 1.0-1
+";
+
+/// Each finding a data change resolves says why: withdrawn, not affected, suppressed by the
+/// distro, or simply no longer matched; and a finding newly in CISA's KEV catalog is reported.
+fn rematch_gives_reasons(store_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let list1 = write("v1/list", CVE_LIST_V1);
+    let list2 = write("v2/list", CVE_LIST_V2);
+    let kev = write(
+        "v2/kev.json",
+        r#"{"vulnerabilities": [{"cveID": "CVE-2099-0001", "dateAdded": "2026-11-27",
+            "vulnerabilityName": "customs test entry", "knownRansomwareCampaignUse": "Unknown"}]}"#,
+    );
+    let build = |out: &str, inputs: &[String]| -> String {
+        let out = dir.path().join(out).display().to_string();
+        let mut args = vec!["db", "build", "--out", out.as_str()];
+        args.extend(inputs.iter().map(String::as_str));
+        let r = customs(&args, dir.path());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        out
+    };
+    let db1 = build("v1.db", &[format!("debian-cve-list:{list1}")]);
+    let db2 = build(
+        "v2.db",
+        &[
+            format!("debian-cve-list:{list2}"),
+            format!("kev-json:{kev}"),
+        ],
+    );
+    let root = crate::scan::bullseye_root(&|_, _| None);
+    let source = format!("dir:{}", root.path().display());
+    let first = stored_scan(dir.path(), store_url, &db1, &source).json();
+    let zlib: BTreeSet<_> = shown(&first)
+        .into_iter()
+        .filter(|(_, p)| p == "zlib1g")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        zlib,
+        (1..=5).map(|i| format!("CVE-2099-000{i}")).collect(),
+        "{first}"
+    );
+    let r = customs(
+        &[
+            "rematch",
+            "--format",
+            "json",
+            "--store-url",
+            store_url,
+            "--db",
+            &db2,
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let delta = r.json();
+    let image = &delta["images"][0];
+    let resolved: Vec<(&str, &str)> = image["resolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap(),
+                f["resolved_reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        resolved,
+        [
+            ("CVE-2099-0002", "advisory-withdrawn"),
+            ("CVE-2099-0003", "not-affected"),
+            ("CVE-2099-0004", "suppressed"),
+            ("CVE-2099-0005", "no-longer-matched"),
+        ]
+    );
+    let kev: Vec<&str> = image["kev"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(kev, ["CVE-2099-0001"]);
+    assert_eq!(image["kev"][0]["kev"]["date_added"], "2026-11-27");
+    assert!(image["new"].as_array().unwrap().is_empty(), "{image}");
+
+    // The timeline keeps the reasons; the table says them too.
+    let key = image["digest"].as_str().unwrap();
+    let r = customs(
+        &["history", "--format", "json", "--store-url", store_url, key],
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let history = r.json();
+    let reason = |id: &str| -> Value {
+        history["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap()["resolved_reason"]
+            .clone()
+    };
+    assert_eq!(reason("CVE-2099-0001"), Value::Null);
+    assert_eq!(reason("CVE-2099-0003"), "not-affected");
+    let r = customs(&["history", "--store-url", store_url, key], dir.path());
+    assert!(r.stdout.contains("advisory-withdrawn"), "{}", r.stdout);
+}
+
+#[test]
+fn rematch_gives_reasons_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    rematch_gives_reasons(&format!("sqlite:{}", dir.path().join("store.db").display()));
+}
+
+#[test]
+fn rematch_gives_reasons_postgres() {
+    let schema = PgSchema::new();
+    rematch_gives_reasons(&schema.url());
 }

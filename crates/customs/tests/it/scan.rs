@@ -109,12 +109,36 @@ fn alpine_310_against_its_secdb() {
     assert_eq!(clean["namespaces"][0], "alpine:3.10");
     assert!(ids(&clean).is_empty(), "{:?}", ids(&clean));
 
-    // The same apk database with three packages downgraded below secfixes:
-    //   musl 1.1.22-r3 -> 1.1.22-r2: secfix 1.1.22-r3 lists CVE-2019-14697 (1.1.15-r4's is older).
-    //   busybox 1.30.1-r3 -> 1.30.1-r1: secfix 1.30.1-r2 lists CVE-2019-5747; 1.29.3-r10's two
-    //     CVEs are fixed below 1.30.1-r1, but CVE-2019-5747 is listed again at 1.30.1-r2.
-    //   libcrypto1.1 (origin openssl) 1.1.1d-r2 -> 1.1.1c-r0: secfix 1.1.1d-r0 lists
-    //     CVE-2019-1547, CVE-2019-1549, CVE-2019-1563; the older ones are fixed below 1.1.1c.
+    let root = alpine_310_downgraded();
+    let v = scan(
+        &db,
+        &format!("dir:{}", root.path().display()),
+        work.path(),
+        &[],
+    );
+    let want = strings(&[
+        "busybox CVE-2019-5747",
+        "libcrypto1.1 CVE-2019-1547",
+        "libcrypto1.1 CVE-2019-1549",
+        "libcrypto1.1 CVE-2019-1563",
+        "musl CVE-2019-14697",
+    ]);
+    assert_eq!(ids(&v), want);
+    let musl = first_of(&v, "musl");
+    assert_eq!(musl["fixed_versions"][0], "1.1.22-r3");
+    assert_eq!(musl["status"], "fixed");
+    assert_eq!(musl["data_source"]["namespace"], "alpine:3.10");
+}
+
+/// alpine-310's apk database in a root directory (with its release file), three packages
+/// downgraded below secfixes of the v3.10 secdb:
+///   musl 1.1.22-r3 -> 1.1.22-r2: secfix 1.1.22-r3 lists CVE-2019-14697 (1.1.15-r4's is older).
+///   busybox 1.30.1-r3 -> 1.30.1-r1: secfix 1.30.1-r2 lists CVE-2019-5747; 1.29.3-r10's two
+///     CVEs are fixed below 1.30.1-r1, but CVE-2019-5747 is listed again at 1.30.1-r2.
+///   libcrypto1.1 (origin openssl) 1.1.1d-r2 -> 1.1.1c-r0: secfix 1.1.1d-r0 lists
+///     CVE-2019-1547, CVE-2019-1549, CVE-2019-1563; the older ones are fixed below 1.1.1c.
+pub(crate) fn alpine_310_downgraded() -> tempfile::TempDir {
+    let image = shared().join("data/images/real/alpine-310.tar.gz");
     let sh = format!(
         "tar -xzOf '{}' 71dba1fabbde4baabcdebcde4895d3f3887e388b09cef162f8159cf7daffa1b8/layer.tar | tar -xOf - lib/apk/db/installed",
         image.display()
@@ -148,28 +172,11 @@ fn alpine_310_against_its_secdb() {
     std::fs::create_dir_all(root.path().join("etc")).unwrap();
     std::fs::write(root.path().join("lib/apk/db/installed"), out).unwrap();
     std::fs::write(root.path().join("etc/alpine-release"), "3.10.4\n").unwrap();
-    let v = scan(
-        &db,
-        &format!("dir:{}", root.path().display()),
-        work.path(),
-        &[],
-    );
-    let want = strings(&[
-        "busybox CVE-2019-5747",
-        "libcrypto1.1 CVE-2019-1547",
-        "libcrypto1.1 CVE-2019-1549",
-        "libcrypto1.1 CVE-2019-1563",
-        "musl CVE-2019-14697",
-    ]);
-    assert_eq!(ids(&v), want);
-    let musl = first_of(&v, "musl");
-    assert_eq!(musl["fixed_versions"][0], "1.1.22-r3");
-    assert_eq!(musl["status"], "fixed");
-    assert_eq!(musl["data_source"]["namespace"], "alpine:3.10");
+    root
 }
 
 /// bullseye-minbase's dpkg status and os-release in a root directory, with `edit` applied.
-fn bullseye_root(edit: &dyn Fn(&str, &str) -> Option<String>) -> tempfile::TempDir {
+pub(crate) fn bullseye_root(edit: &dyn Fn(&str, &str) -> Option<String>) -> tempfile::TempDir {
     let rootfs = corpus().join("bullseye-minbase/bundle/rootfs");
     let status = std::fs::read_to_string(rootfs.join("var/lib/dpkg/status")).unwrap();
     let mut out = String::new();
