@@ -77,12 +77,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, Catalo
         }));
     }
     let merged = apply::apply(&layer_facts);
-    let distro = detect_distro(&merged);
-    let mut packages = Vec::new();
-    collect_dpkg(&merged, distro.as_ref(), &mut packages);
-    collect_apk(&merged, distro.as_ref(), &mut packages);
-    collect_rpm(&merged, distro.as_ref(), &mut packages);
-    crate::langpkgs::collect(&merged, &mut packages);
+    let (distro, mut packages) = packages(&merged);
     for p in &mut packages {
         p.layer = p
             .layer_index
@@ -275,6 +270,17 @@ fn image_meta(image: &Image, cached: &[bool]) -> ImageMeta {
             history: c.history.clone(),
         },
     }
+}
+
+/// The distribution and every package the merged layers hold, before layer attribution.
+pub(crate) fn packages(merged: &Merged) -> (Option<Distro>, Vec<Package>) {
+    let distro = detect_distro(merged);
+    let mut packages = Vec::new();
+    collect_dpkg(merged, distro.as_ref(), &mut packages);
+    collect_apk(merged, distro.as_ref(), &mut packages);
+    collect_rpm(merged, distro.as_ref(), &mut packages);
+    crate::langpkgs::collect(merged, &mut packages);
+    (distro, packages)
 }
 
 fn detect_distro(m: &Merged) -> Option<Distro> {

@@ -30,6 +30,10 @@ mod rpm;
 mod rpmdb;
 mod walk;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
+
 pub use cache::cache_set_version;
 pub use catalog::{CatalogError, CatalogOptions, Limits, catalog};
 pub use inventory::{

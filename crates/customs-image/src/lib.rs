@@ -29,6 +29,10 @@ mod source;
 mod store;
 mod stream;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
+
 pub use digest::{Algorithm, Digest};
 pub use error::ImageError;
 pub use layout::{Image, Layer, OpenOptions, SourceInfo, open};

@@ -144,6 +144,10 @@ mod serialize;
 
 use std::cmp::Ordering;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
+
 pub use apk::ApkVersion;
 pub use cargo::CargoVersion;
 pub use deb::DebVersion;

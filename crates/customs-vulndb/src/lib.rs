@@ -13,6 +13,10 @@ pub mod feeds;
 mod model;
 mod update;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
+
 pub use build::{
     BuildReport, FeedKind, build, build_embedded, detect, now_rfc3339, parse_input, rfc3339,
 };

@@ -1,0 +1,101 @@
+//! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`), one per parser.
+//!
+//! Each takes arbitrary bytes, runs a parser and drops the result: the property under test is
+//! that no input makes a parser panic, hang or allocate without bound. Where a type can be
+//! printed, what it prints must parse back to the same thing. `cargo test` replays every file
+//! under `fuzz/regressions/<target>/` through [`TARGETS`]. Whole archives and layouts are
+//! fuzzed from `customs-catalog` (`image_archive`), which can also catalogue them.
+
+use crate::digest::Digest;
+use crate::manifest::{self, DOCKER_LIST, DOCKER_MANIFEST, ImageConfig, OCI_INDEX, OCI_MANIFEST};
+use crate::platform::Platform;
+
+/// What every fuzz target calls.
+pub type Entry = fn(&[u8]);
+
+/// Every entry point of this crate, by its fuzz target's name.
+pub const TARGETS: &[(&str, Entry)] = &[
+    ("image_manifest", image_manifest),
+    ("image_config", image_config),
+    ("image_refs", image_refs),
+];
+
+/// A manifest or index, read as each referrer could declare it (or with no declared type).
+pub fn image_manifest(data: &[u8]) {
+    for declared in [
+        None,
+        Some(OCI_MANIFEST),
+        Some(OCI_INDEX),
+        Some(DOCKER_MANIFEST),
+        Some(DOCKER_LIST),
+    ] {
+        let _ = manifest::parse("fuzz", data, declared);
+    }
+}
+
+/// An image config; one that parses serialises to JSON that parses to the same JSON.
+pub fn image_config(data: &[u8]) {
+    let Ok(config) = manifest::parse_config("fuzz", data) else {
+        return;
+    };
+    let printed = serde_json::to_vec(&config).expect("a parsed config serialises");
+    let again: ImageConfig =
+        manifest::parse_config("fuzz", &printed).expect("a serialised config parses");
+    let reprinted = serde_json::to_vec(&again).expect("a parsed config serialises");
+    assert_eq!(printed, reprinted, "config JSON is not stable");
+}
+
+/// Digests and platforms as users and documents spell them; each one that parses prints back
+/// to what it was read from (both are kept as written).
+pub fn image_refs(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(d) = text.parse::<Digest>() {
+        assert_eq!(d.to_string(), text, "digest does not print as read");
+        let again: Digest = d.to_string().parse().expect("a printed digest parses");
+        assert_eq!(again, d);
+    }
+    if let Ok(p) = text.parse::<Platform>() {
+        assert_eq!(p.to_string(), text, "platform does not print as read");
+        let again: Platform = p.to_string().parse().expect("a printed platform parses");
+        assert_eq!(again, p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::TARGETS;
+
+    fn fuzz_dir() -> &'static Path {
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz"))
+    }
+
+    /// Every crash the fuzzers found stays fixed: its input goes through the same entry point.
+    #[test]
+    fn fuzz_regressions_replay() {
+        for (name, entry) in TARGETS {
+            let dir = fuzz_dir().join("regressions").join(name);
+            let Ok(files) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for file in files {
+                let path = file.unwrap().path();
+                let data = std::fs::read(&path).unwrap();
+                let replay = std::panic::catch_unwind(|| entry(&data));
+                assert!(replay.is_ok(), "{} fails again", path.display());
+            }
+        }
+    }
+
+    /// The table and the fuzz crate name the same targets, so no regression goes unreplayed.
+    #[test]
+    fn every_entry_point_has_a_fuzz_target() {
+        for (name, _) in TARGETS {
+            let target = fuzz_dir().join("fuzz_targets").join(format!("{name}.rs"));
+            assert!(target.is_file(), "{} is missing", target.display());
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`), one per feed format.
+//!
+//! Each takes arbitrary bytes, runs the parsers of one upstream format and drops the result:
+//! the property under test is that no input makes a parser panic, hang or allocate without
+//! bound. Feeds are read as text, so bytes that are not UTF-8 are dropped. Where one format
+//! comes in several spellings (OSV as JSON, YAML or recorded API answers; the Debian lists),
+//! every spelling's parser reads the input. `cargo test` replays every file under
+//! `fuzz/regressions/<target>/` through [`TARGETS`].
+
+use std::path::Path;
+
+use crate::feeds::{alpine, debian, enrich, osv, redhat, ubuntu};
+
+/// What every fuzz target calls.
+pub type Entry = fn(&[u8]);
+
+/// Every entry point of this crate, by its fuzz target's name.
+pub const TARGETS: &[(&str, Entry)] = &[
+    ("feed_osv", feed_osv),
+    ("feed_rustsec", feed_rustsec),
+    ("feed_debian_list", feed_debian_list),
+    ("feed_debian_json", feed_debian_json),
+    ("feed_ubuntu", feed_ubuntu),
+    ("feed_redhat", feed_redhat),
+    ("feed_alpine", feed_alpine),
+    ("feed_nvd", feed_nvd),
+    ("feed_kev", feed_kev),
+    ("feed_epss", feed_epss),
+];
+
+const ORIGIN: &str = "fuzz";
+
+fn text(data: &[u8]) -> Option<&str> {
+    std::str::from_utf8(data).ok()
+}
+
+pub fn feed_osv(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = osv::parse_osv_json(ORIGIN, t);
+    let _ = osv::parse_osv_yaml(ORIGIN, t);
+    let _ = osv::parse_osv_cassette(ORIGIN, t);
+    let _ = crate::detect(Path::new("fuzz.json"), t);
+}
+
+pub fn feed_rustsec(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = osv::parse_rustsec(ORIGIN, t);
+    let _ = crate::detect(Path::new("RUSTSEC-2020-0001.md"), t);
+}
+
+/// The tracker's `data/CVE/list`, `data/DSA/list` and `data/DLA/list`, which share a grammar.
+pub fn feed_debian_list(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = debian::parse_cve_list(ORIGIN, t);
+    let _ = debian::parse_dsa_list(ORIGIN, t);
+    let _ = debian::parse_dla_list(ORIGIN, t);
+    let _ = crate::detect(Path::new("list"), t);
+}
+
+pub fn feed_debian_json(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = debian::parse_tracker_json(ORIGIN, t);
+}
+
+pub fn feed_ubuntu(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = ubuntu::parse_uct(ORIGIN, t);
+    let _ = crate::detect(Path::new("CVE-2020-0001"), t);
+}
+
+pub fn feed_redhat(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = redhat::parse_csaf_vex(ORIGIN, t);
+}
+
+pub fn feed_alpine(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = alpine::parse_secdb_yaml(ORIGIN, t);
+    let _ = alpine::parse_secdb_json(ORIGIN, t);
+    let _ = crate::detect(Path::new("main.yaml"), t);
+}
+
+pub fn feed_nvd(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = enrich::parse_nvd(ORIGIN, t);
+}
+
+pub fn feed_kev(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = enrich::parse_kev_json(ORIGIN, t);
+    let _ = enrich::parse_kev_csv(ORIGIN, t);
+    let _ = crate::detect(Path::new("known_exploited_vulnerabilities.csv"), t);
+}
+
+pub fn feed_epss(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = enrich::parse_epss_csv(ORIGIN, t);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::TARGETS;
+
+    fn fuzz_dir() -> &'static Path {
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz"))
+    }
+
+    /// Every crash the fuzzers found stays fixed: its input goes through the same entry point.
+    #[test]
+    fn fuzz_regressions_replay() {
+        for (name, entry) in TARGETS {
+            let dir = fuzz_dir().join("regressions").join(name);
+            let Ok(files) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for file in files {
+                let path = file.unwrap().path();
+                let data = std::fs::read(&path).unwrap();
+                let replay = std::panic::catch_unwind(|| entry(&data));
+                assert!(replay.is_ok(), "{} fails again", path.display());
+            }
+        }
+    }
+
+    /// The table and the fuzz crate name the same targets, so no regression goes unreplayed.
+    #[test]
+    fn every_entry_point_has_a_fuzz_target() {
+        for (name, _) in TARGETS {
+            let target = fuzz_dir().join("fuzz_targets").join(format!("{name}.rs"));
+            assert!(target.is_file(), "{} is missing", target.display());
+        }
+    }
+}
