@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh tar_walk rpm_bdb only these
 #
 # Environment:
-#   FUZZ_SECONDS      run time per target (default 15: 36 targets, 2 at a time, ~4.5 min)
+#   FUZZ_SECONDS      run time per target (default 13: 36 targets, 2 at a time, under 5 min)
 #   FUZZ_JOBS         targets run at once (default 2, one per core here)
 #   FUZZ_SANITIZER    none (default) or address; see fuzz/README.md
 #   FUZZ_TARGET_DIR   cargo's target dir for the instrumented build (default
@@ -25,7 +25,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 CARGO_FUZZ_VERSION=0.13.2
-FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-13}"
 FUZZ_JOBS="${FUZZ_JOBS:-2}"
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
 if [[ -z "${FUZZ_TARGET_DIR:-}" ]]; then
