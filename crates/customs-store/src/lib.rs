@@ -241,8 +241,8 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ),
     (
         "images without an inventory",
-        "SELECT count(*) FROM images WHERE inventory IS NULL OR inventory = '' \
-         OR inventory = 'null'",
+        "SELECT count(*) FROM images i WHERE NOT EXISTS \
+         (SELECT 1 FROM inventories v WHERE v.digest = i.digest AND v.inventory <> 'null')",
     ),
     (
         "findings with only one of resolved_at and resolved_reason",

@@ -22,7 +22,9 @@ use serde_json::Value;
 
 use crate::error::{json, reason};
 use crate::model::{FindingId, RematchInput, RematchRecord, Resolutions};
-use crate::reconcile::{Change, StoredFinding, reconcile, rematch_input, resolved_doc, superseded};
+use crate::reconcile::{
+    Change, StoredFinding, data_hash, reconcile, rematch_input, resolved_doc, superseded,
+};
 use crate::{
     Delta, FindingHistory, FindingRecord, ImageDetail, ImageSummary, OutboxEntry, PackageKey,
     ResolvedReason, SCHEMA_VERSION, ScanRecord, Store, StoreError, TagEvent, Timestamp, WriteStage,
@@ -86,8 +88,18 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox (id) WHERE delivered_at IS NULL;
 ",
     r"
-ALTER TABLE images ADD COLUMN context TEXT CHECK (context IS NULL OR context::json IS NOT NULL);
+CREATE TABLE inventories (
+    digest    TEXT PRIMARY KEY REFERENCES images (digest) ON DELETE CASCADE,
+    inventory TEXT NOT NULL CHECK (inventory::json IS NOT NULL)
+);
+INSERT INTO inventories (digest, inventory) SELECT digest, inventory FROM images;
+ALTER TABLE images DROP COLUMN inventory;
+CREATE TABLE contexts (
+    digest  TEXT PRIMARY KEY REFERENCES images (digest) ON DELETE CASCADE,
+    context TEXT NOT NULL CHECK (context::json IS NOT NULL)
+);
 ALTER TABLE findings ADD COLUMN kev BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE findings ADD COLUMN data_hash BIGINT;
 ALTER TABLE findings DROP CONSTRAINT findings_resolved_reason_check;
 ALTER TABLE findings ADD CONSTRAINT findings_resolved_reason_check CHECK (resolved_reason IN
     ('package-upgraded', 'package-removed', 'advisory-withdrawn', 'not-affected', 'suppressed',
@@ -219,7 +231,7 @@ fn load_findings(
 ) -> Result<Vec<(StoredFinding, SystemTime)>, StoreError> {
     let rows = tx
         .query(
-            "SELECT finding_id, package_name, package_version, severity, data,
+            "SELECT finding_id, package_name, package_version, severity, data_hash,
                 resolved_at IS NULL, kev, first_seen
              FROM findings WHERE digest = $1",
             &[&digest],
@@ -235,7 +247,7 @@ fn load_findings(
                     package_version: text(&row, 2)?,
                 },
                 severity: text(&row, 3)?,
-                data: json(&text(&row, 4)?, "findings.data")?,
+                data_hash: row.try_get(4).map_err(pg)?,
                 open: row.try_get(5).map_err(pg)?,
                 kev: row.try_get(6).map_err(pg)?,
             },
@@ -260,7 +272,9 @@ fn reconcile_findings(
         .into_iter()
         .map(|(f, _)| f)
         .collect();
-    let (changes, delta) = reconcile(stored, findings, scope, resolutions);
+    let (changes, delta) = reconcile(stored, findings, scope, resolutions, &mut |k| {
+        stored_data(tx, digest, k)
+    })?;
     let now = SystemTime::from(now);
     for change in changes {
         match change {
@@ -270,8 +284,8 @@ fn reconcile_findings(
                     .unwrap_or(&now);
                 tx.execute(
                     "INSERT INTO findings (digest, finding_id, package_name, package_version,
-                        severity, data, first_seen, last_changed, kev)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        severity, data, first_seen, last_changed, kev, data_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     &[
                         &digest,
                         &f.id,
@@ -282,12 +296,13 @@ fn reconcile_findings(
                         first,
                         &now,
                         &f.kev,
+                        &data_hash(&f.data),
                     ],
                 )
             }
             Change::Reopen(f) | Change::Severity(f) => tx.execute(
                 "UPDATE findings SET severity = $5, data = $6, resolved_at = NULL,
-                    resolved_reason = NULL, last_changed = $7, kev = $8
+                    resolved_reason = NULL, last_changed = $7, kev = $8, data_hash = $9
                  WHERE digest = $1 AND finding_id = $2 AND package_name = $3
                     AND package_version = $4",
                 &[
@@ -299,10 +314,12 @@ fn reconcile_findings(
                     &f.data.to_string(),
                     &now,
                     &f.kev,
+                    &data_hash(&f.data),
                 ],
             ),
             Change::Data(f) => tx.execute(
-                "UPDATE findings SET data = $5, kev = $6 WHERE digest = $1 AND finding_id = $2
+                "UPDATE findings SET data = $5, kev = $6, data_hash = $7
+                 WHERE digest = $1 AND finding_id = $2
                     AND package_name = $3 AND package_version = $4",
                 &[
                     &digest,
@@ -311,6 +328,7 @@ fn reconcile_findings(
                     &f.package_version,
                     &f.data.to_string(),
                     &f.kev,
+                    &data_hash(&f.data),
                 ],
             ),
             Change::Resolve(k, why) => resolve(tx, digest, &k, why, now),
@@ -318,6 +336,21 @@ fn reconcile_findings(
         .map_err(pg)?;
     }
     Ok(delta)
+}
+
+/// One stored finding document.
+fn stored_data(
+    tx: &mut Transaction<'_>,
+    digest: &str,
+    k: &FindingId,
+) -> Result<String, StoreError> {
+    tx.query_one(
+        "SELECT data FROM findings WHERE digest = $1 AND finding_id = $2 AND package_name = $3
+            AND package_version = $4",
+        &[&digest, &k.id, &k.package_name, &k.package_version],
+    )
+    .and_then(|r| r.try_get(0))
+    .map_err(pg)
 }
 
 fn resolve(
@@ -393,7 +426,8 @@ fn summaries(
     for row in tx
         .query(
             "SELECT digest, repository, first_scanned_at, last_scanned_at, db_built_at,
-                CASE WHEN $1::text IS NULL THEN '' ELSE inventory END
+                CASE WHEN $1::text IS NULL THEN '' ELSE
+                    (SELECT v.inventory FROM inventories v WHERE v.digest = images.digest) END
              FROM images WHERE $1::text IS NULL OR digest = $1
              ORDER BY last_scanned_at DESC, digest",
             &[&only],
@@ -466,24 +500,32 @@ impl Store for PgStore {
         let now = SystemTime::from(record.scanned_at);
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO images (digest, repository, inventory, context, first_scanned_at,
-                    last_scanned_at, db_built_at)
-                 VALUES ($1, $2, $3, $4, $5, $5, $6)
+                "INSERT INTO images (digest, repository, first_scanned_at, last_scanned_at,
+                    db_built_at)
+                 VALUES ($1, $2, $3, $3, $4)
                  ON CONFLICT (digest) DO UPDATE SET
                     repository = coalesce(excluded.repository, images.repository),
-                    inventory = excluded.inventory,
-                    context = excluded.context,
                     first_scanned_at = least(images.first_scanned_at, excluded.first_scanned_at),
                     last_scanned_at = greatest(images.last_scanned_at, excluded.last_scanned_at),
                     db_built_at = coalesce(excluded.db_built_at, images.db_built_at)",
                 &[
                     &record.digest,
                     &record.repository,
-                    &inventory,
-                    &context,
                     &now,
                     &record.db_built_at,
                 ],
+            )
+            .map_err(pg)?;
+            tx.execute(
+                "INSERT INTO inventories (digest, inventory) VALUES ($1, $2)
+                 ON CONFLICT (digest) DO UPDATE SET inventory = excluded.inventory",
+                &[&record.digest, &inventory],
+            )
+            .map_err(pg)?;
+            tx.execute(
+                "INSERT INTO contexts (digest, context) VALUES ($1, $2)
+                 ON CONFLICT (digest) DO UPDATE SET context = excluded.context",
+                &[&record.digest, &context],
             )
             .map_err(pg)?;
             on_stage(WriteStage::ImageWritten);
@@ -546,7 +588,11 @@ impl Store for PgStore {
                 && !is_tagged(tx, &previous)?
             {
                 let stored = previous_findings.into_iter().map(|(f, _)| f).collect();
-                for (key, why, data) in superseded(stored, &record.findings, &record.packages) {
+                for (key, why, data) in
+                    superseded(stored, &record.findings, &record.packages, &mut |k| {
+                        stored_data(tx, &previous, k)
+                    })?
+                {
                     resolve(tx, &previous, &key, why, now).map_err(pg)?;
                     let mut doc = resolved_doc(data, why);
                     if let Some(object) = doc.as_object_mut() {
@@ -632,8 +678,10 @@ impl Store for PgStore {
                 keys.map(|_| packages.keys().map(String::as_str).collect());
             let rows = tx
                 .query(
-                    "SELECT digest, context, CASE WHEN context IS NULL THEN inventory END
-                     FROM images WHERE $1::text[] IS NULL OR digest = ANY($1) ORDER BY digest",
+                    "SELECT i.digest, c.context, CASE WHEN c.context IS NULL THEN
+                        (SELECT v.inventory FROM inventories v WHERE v.digest = i.digest) END
+                     FROM images i LEFT JOIN contexts c ON c.digest = i.digest
+                     WHERE $1::text[] IS NULL OR i.digest = ANY($1) ORDER BY i.digest",
                     &[&digests],
                 )
                 .map_err(pg)?;

@@ -15,8 +15,31 @@ pub(crate) struct StoredFinding {
     pub(crate) key: FindingId,
     pub(crate) severity: String,
     pub(crate) kev: bool,
-    pub(crate) data: Value,
+    /// [`data_hash`] of the stored document (`None` for rows written before there was one).
+    /// Compared instead of the document: a rematch of thousands of images compares far more
+    /// findings than it reports, and reading each document back would dominate it.
+    pub(crate) data_hash: Option<i64>,
     pub(crate) open: bool,
+}
+
+/// A hash of a finding document's JSON text, to tell whether it changed. Not stable across
+/// Rust releases (std's SipHash with fixed keys): a changed hash only rewrites the document.
+pub(crate) fn data_hash(data: &Value) -> i64 {
+    use std::hash::Hasher;
+    struct Feed<'a>(&'a mut std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for Feed<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.write(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // Writing JSON into a hasher cannot fail.
+    let _ = serde_json::to_writer(Feed(&mut h), data);
+    i64::from_ne_bytes(h.finish().to_ne_bytes())
 }
 
 /// A row change. Timestamps are the caller's.
@@ -44,20 +67,30 @@ pub(crate) fn resolved_doc(mut data: Value, reason: ResolvedReason) -> Value {
 /// Compare. Findings with the same key in `incoming` are one finding: the first one wins (two
 /// copies of a package at different paths give the same id, name and version). Only stored
 /// findings of packages in `scope` (all when `None`) can be resolved.
+///
+/// # Errors
+/// A stored document that is not JSON.
+/// `stored_data` reads back a stored document, for the findings the delta reports resolved.
 pub(crate) fn reconcile<'a>(
     stored: Vec<StoredFinding>,
     incoming: &'a [FindingRecord],
     scope: Option<&BTreeSet<String>>,
     resolutions: &Resolutions,
-) -> (Vec<Change<'a>>, Delta) {
+    stored_data: &mut dyn FnMut(&FindingId) -> Result<String, StoreError>,
+) -> Result<(Vec<Change<'a>>, Delta), StoreError> {
     let mut seen = HashSet::new();
     let incoming: BTreeMap<FindingId, &FindingRecord> = incoming
         .iter()
         .filter(|f| seen.insert(f.key()))
         .map(|f| (f.key(), f))
         .collect();
-    let mut stored: BTreeMap<FindingId, StoredFinding> =
-        stored.into_iter().map(|s| (s.key.clone(), s)).collect();
+    // Findings of packages outside the scope were not re-evaluated: they are neither
+    // compared nor resolved.
+    let mut stored: BTreeMap<FindingId, StoredFinding> = stored
+        .into_iter()
+        .filter(|s| scope.is_none_or(|sc| sc.contains(&s.key.package_name)))
+        .map(|s| (s.key.clone(), s))
+        .collect();
 
     let mut changes = Vec::new();
     let mut delta = Delta::default();
@@ -79,31 +112,38 @@ pub(crate) fn reconcile<'a>(
                 changes.push(Change::Severity(finding));
                 delta.changed.push(finding.data.clone());
             }
-            Some(old) if old.data != finding.data || old.kev != finding.kev => {
+            Some(old)
+                if old.kev != finding.kev || old.data_hash != Some(data_hash(&finding.data)) =>
+            {
                 changes.push(Change::Data(finding));
             }
             Some(_) => {}
         }
     }
     for (key, old) in stored {
-        if old.open && scope.is_none_or(|s| s.contains(&key.package_name)) {
+        if old.open {
             let reason = resolutions.of(&key);
+            let data = json(&stored_data(&key)?, "findings.data")?;
             changes.push(Change::Resolve(key, reason));
-            delta.resolved.push(resolved_doc(old.data, reason));
+            delta.resolved.push(resolved_doc(data, reason));
         }
     }
-    (changes, delta)
+    Ok((changes, delta))
 }
 
 /// A tag moved from `previous` to the image of `incoming`/`packages`: the open findings of
 /// `previous` that the new image does not have — the package is there at another version
 /// (upgraded) or not at all (removed). Findings whose package is there at the same version
 /// stay open: their absence is the database's doing, not the build's.
+///
+/// # Errors
+/// A stored document that is not JSON.
 pub(crate) fn superseded(
     previous: Vec<StoredFinding>,
     incoming: &[FindingRecord],
     packages: &[IndexedPackage],
-) -> Vec<(FindingId, ResolvedReason, Value)> {
+    stored_data: &mut dyn FnMut(&FindingId) -> Result<String, StoreError>,
+) -> Result<Vec<(FindingId, ResolvedReason, Value)>, StoreError> {
     let still: HashSet<(&str, &str)> = incoming
         .iter()
         .map(|f| (f.id.as_str(), f.package_name.as_str()))
@@ -123,7 +163,11 @@ pub(crate) fn superseded(
                 Some(v) if v.contains(&f.key.package_version.as_str()) => return None,
                 Some(_) => ResolvedReason::PackageUpgraded,
             };
-            Some((f.key, reason, f.data))
+            Some(
+                stored_data(&f.key)
+                    .and_then(|d| json(&d, "findings.data"))
+                    .map(|data| (f.key, reason, data)),
+            )
         })
         .collect()
 }
@@ -182,7 +226,7 @@ mod tests {
             key: r.key(),
             severity: r.severity,
             kev: false,
-            data: r.data,
+            data_hash: Some(data_hash(&r.data)),
             open,
         }
     }
@@ -211,7 +255,9 @@ mod tests {
             &incoming,
             None,
             &resolutions,
-        );
+            &mut |k| Ok(rec(&k.id, "low").data.to_string()),
+        )
+        .unwrap();
         assert_eq!(changes.len(), 4);
         let ids = |v: &[Value]| {
             v.iter()
@@ -232,7 +278,9 @@ mod tests {
             &[],
             Some(&scope),
             &resolutions,
-        );
+            &mut |_| unreachable!("nothing is resolved"),
+        )
+        .unwrap();
         assert!(delta.is_empty());
     }
 
@@ -245,7 +293,9 @@ mod tests {
             std::slice::from_ref(&listed),
             None,
             &Resolutions::default(),
-        );
+            &mut |_| unreachable!("nothing is resolved"),
+        )
+        .unwrap();
         assert_eq!((changes.len(), delta.kev.len()), (1, 1));
         let mut again = stored("A", "high", true);
         again.kev = true;
@@ -254,7 +304,9 @@ mod tests {
             std::slice::from_ref(&listed),
             None,
             &Resolutions::default(),
-        );
+            &mut |_| unreachable!("nothing is resolved"),
+        )
+        .unwrap();
         assert!(delta.is_empty());
     }
 
@@ -278,7 +330,9 @@ mod tests {
             old,
             &[kept],
             &[pkg("up", "2"), pkg("same", "1"), pkg("kept", "2")],
-        );
+            &mut |k| Ok(format!("{{\"id\": \"{}\"}}", k.id)),
+        )
+        .unwrap();
         let got: Vec<_> = out.iter().map(|(k, r, _)| (k.id.as_str(), *r)).collect();
         assert_eq!(
             got,

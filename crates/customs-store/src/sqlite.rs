@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use crate::error::{json, reason};
 use crate::model::{FindingId, RematchInput, RematchRecord, Resolutions};
-use crate::reconcile::{Change, StoredFinding, reconcile, rematch_input, resolved_doc, superseded};
+use crate::reconcile::{
+    Change, StoredFinding, data_hash, reconcile, rematch_input, resolved_doc, superseded,
+};
 use crate::{
     Delta, FindingHistory, FindingRecord, ImageDetail, ImageSummary, OutboxEntry, PackageKey,
     SCHEMA_VERSION, ScanRecord, Store, StoreError, TagEvent, Timestamp, WriteStage,
@@ -77,7 +79,16 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox (id) WHERE delivered_at IS NULL;
 ",
     r"
-ALTER TABLE images ADD COLUMN context TEXT CHECK (context IS NULL OR json_valid(context));
+CREATE TABLE inventories (
+    digest    TEXT PRIMARY KEY NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    inventory TEXT NOT NULL CHECK (json_valid(inventory))
+);
+INSERT INTO inventories (digest, inventory) SELECT digest, inventory FROM images;
+ALTER TABLE images DROP COLUMN inventory;
+CREATE TABLE contexts (
+    digest  TEXT PRIMARY KEY NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    context TEXT NOT NULL CHECK (json_valid(context))
+);
 CREATE TABLE findings_2 (
     digest          TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
     finding_id      TEXT NOT NULL,
@@ -92,6 +103,7 @@ CREATE TABLE findings_2 (
          'suppressed', 'no-longer-matched')),
     last_changed    TEXT NOT NULL,
     kev             INTEGER NOT NULL DEFAULT 0,
+    data_hash       INTEGER,
     PRIMARY KEY (digest, finding_id, package_name, package_version),
     CHECK ((resolved_at IS NULL) = (resolved_reason IS NULL))
 );
@@ -260,7 +272,7 @@ fn load_findings(
 ) -> Result<Vec<(StoredFinding, String)>, StoreError> {
     let mut stmt = tx
         .prepare_cached(
-            "SELECT finding_id, package_name, package_version, severity, data,
+            "SELECT finding_id, package_name, package_version, severity, data_hash,
                 resolved_at IS NULL, kev, first_seen
              FROM findings WHERE digest = ?1",
         )
@@ -274,7 +286,7 @@ fn load_findings(
                     package_version: r.get(2)?,
                 },
                 r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
+                r.get::<_, Option<i64>>(4)?,
                 r.get::<_, bool>(5)?,
                 r.get::<_, bool>(6)?,
                 r.get::<_, String>(7)?,
@@ -283,13 +295,13 @@ fn load_findings(
         .map_err(e)?;
     let mut stored = Vec::new();
     for row in rows {
-        let (key, severity, data, open, kev, first_seen) = row.map_err(e)?;
+        let (key, severity, data_hash, open, kev, first_seen) = row.map_err(e)?;
         stored.push((
             StoredFinding {
                 key,
                 severity,
                 kev,
-                data: json(&data, "findings.data")?,
+                data_hash,
                 open,
             },
             first_seen,
@@ -315,7 +327,9 @@ fn reconcile_findings(
         .into_iter()
         .map(|(f, _)| f)
         .collect();
-    let (changes, delta) = reconcile(stored, findings, scope, resolutions);
+    let (changes, delta) = reconcile(stored, findings, scope, resolutions, &mut |k| {
+        stored_data(tx, e, digest, k)
+    })?;
     let now = now.to_string();
     for change in changes {
         match change {
@@ -325,8 +339,8 @@ fn reconcile_findings(
                     .unwrap_or(&now);
                 tx.prepare_cached(
                     "INSERT INTO findings (digest, finding_id, package_name, package_version,
-                        severity, data, first_seen, last_changed, kev)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        severity, data, first_seen, last_changed, kev, data_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
@@ -338,14 +352,15 @@ fn reconcile_findings(
                         f.data.to_string(),
                         first,
                         now,
-                        f.kev
+                        f.kev,
+                        data_hash(&f.data)
                     ])
                 })
             }
             Change::Reopen(f) | Change::Severity(f) => tx
                 .prepare_cached(
                     "UPDATE findings SET severity = ?5, data = ?6, resolved_at = NULL,
-                        resolved_reason = NULL, last_changed = ?7, kev = ?8
+                        resolved_reason = NULL, last_changed = ?7, kev = ?8, data_hash = ?9
                      WHERE digest = ?1 AND finding_id = ?2 AND package_name = ?3
                         AND package_version = ?4",
                 )
@@ -358,12 +373,14 @@ fn reconcile_findings(
                         f.severity,
                         f.data.to_string(),
                         now,
-                        f.kev
+                        f.kev,
+                        data_hash(&f.data)
                     ])
                 }),
             Change::Data(f) => tx
                 .prepare_cached(
-                    "UPDATE findings SET data = ?5, kev = ?6 WHERE digest = ?1 AND finding_id = ?2
+                    "UPDATE findings SET data = ?5, kev = ?6, data_hash = ?7
+                     WHERE digest = ?1 AND finding_id = ?2
                         AND package_name = ?3 AND package_version = ?4",
                 )
                 .and_then(|mut s| {
@@ -373,7 +390,8 @@ fn reconcile_findings(
                         f.package_name,
                         f.package_version,
                         f.data.to_string(),
-                        f.kev
+                        f.kev,
+                        data_hash(&f.data)
                     ])
                 }),
             Change::Resolve(k, why) => resolve(tx, digest, &k, why, &now),
@@ -381,6 +399,26 @@ fn reconcile_findings(
         .map_err(e)?;
     }
     Ok(delta)
+}
+
+/// One stored finding document.
+fn stored_data(
+    tx: &Transaction<'_>,
+    e: ErrFn<'_>,
+    digest: &str,
+    k: &FindingId,
+) -> Result<String, StoreError> {
+    tx.prepare_cached(
+        "SELECT data FROM findings WHERE digest = ?1 AND finding_id = ?2 AND package_name = ?3
+            AND package_version = ?4",
+    )
+    .and_then(|mut s| {
+        s.query_row(
+            params![digest, k.id, k.package_name, k.package_version],
+            |r| r.get(0),
+        )
+    })
+    .map_err(e)
 }
 
 fn resolve(
@@ -474,7 +512,8 @@ fn summaries(
     let mut stmt = tx
         .prepare_cached(
             "SELECT digest, repository, first_scanned_at, last_scanned_at, db_built_at,
-                CASE WHEN ?1 IS NULL THEN '' ELSE inventory END
+                CASE WHEN ?1 IS NULL THEN '' ELSE
+                    (SELECT v.inventory FROM inventories v WHERE v.digest = images.digest) END
              FROM images WHERE ?1 IS NULL OR digest = ?1
              ORDER BY last_scanned_at DESC, digest",
         )
@@ -530,24 +569,29 @@ impl Store for SqliteStore {
         let now = record.scanned_at.to_string();
         self.write(|tx, e| {
             tx.execute(
-                "INSERT INTO images (digest, repository, inventory, context, first_scanned_at,
-                    last_scanned_at, db_built_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
+                "INSERT INTO images (digest, repository, first_scanned_at, last_scanned_at,
+                    db_built_at)
+                 VALUES (?1, ?2, ?3, ?3, ?4)
                  ON CONFLICT (digest) DO UPDATE SET
                     repository = coalesce(excluded.repository, images.repository),
-                    inventory = excluded.inventory,
-                    context = excluded.context,
                     first_scanned_at = min(images.first_scanned_at, excluded.first_scanned_at),
                     last_scanned_at = max(images.last_scanned_at, excluded.last_scanned_at),
                     db_built_at = coalesce(excluded.db_built_at, images.db_built_at)",
-                params![
-                    record.digest,
-                    record.repository,
-                    inventory,
-                    context,
-                    now,
-                    record.db_built_at
-                ],
+                params![record.digest, record.repository, now, record.db_built_at],
+            )
+            .map_err(e)?;
+            // Inventories (hundreds of kilobytes) live apart from the image rows, which a
+            // rematch updates by the thousand, and apart from the contexts it reads.
+            tx.execute(
+                "INSERT INTO inventories (digest, inventory) VALUES (?1, ?2)
+                 ON CONFLICT (digest) DO UPDATE SET inventory = excluded.inventory",
+                params![record.digest, inventory],
+            )
+            .map_err(e)?;
+            tx.execute(
+                "INSERT INTO contexts (digest, context) VALUES (?1, ?2)
+                 ON CONFLICT (digest) DO UPDATE SET context = excluded.context",
+                params![record.digest, context],
             )
             .map_err(e)?;
             on_stage(WriteStage::ImageWritten);
@@ -624,7 +668,12 @@ impl Store for SqliteStore {
                 && !is_tagged(tx, e, &previous)?
             {
                 let stored = previous_findings.into_iter().map(|(f, _)| f).collect();
-                for (key, why, data) in superseded(stored, &record.findings, &record.packages) {
+                for (key, why, data) in superseded(
+                    stored,
+                    &record.findings,
+                    &record.packages,
+                    &mut |k| stored_data(tx, e, &previous, k),
+                )? {
                     resolve(tx, &previous, &key, why, &now).map_err(e)?;
                     let mut doc = resolved_doc(data, why);
                     if let Some(object) = doc.as_object_mut() {
@@ -728,42 +777,40 @@ impl Store for SqliteStore {
                     }
                 }
             }
+            // One pass over the images (their rows, not their inventories): cheaper than a
+            // look-up per image when most are wanted, and cheap when few are.
+            let wanted: Option<BTreeSet<String>> = keys.map(|_| packages.keys().cloned().collect());
             let mut out = Vec::new();
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT digest, context, CASE WHEN context IS NULL THEN inventory END
-                     FROM images WHERE ?1 IS NULL OR digest = ?1 ORDER BY digest",
+                    "SELECT i.digest, c.context, CASE WHEN c.context IS NULL THEN
+                        (SELECT v.inventory FROM inventories v WHERE v.digest = i.digest) END
+                     FROM images i LEFT JOIN contexts c ON c.digest = i.digest
+                     ORDER BY i.digest",
                 )
                 .map_err(e)?;
-            let mut read = |only: Option<&str>,
-                            packages: &mut BTreeMap<String, BTreeMap<i64, Value>>|
-             -> Result<(), StoreError> {
-                let rows = stmt
-                    .query_map([only], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, Option<String>>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                        ))
-                    })
-                    .map_err(e)?;
-                for row in rows {
-                    let (digest, context, inventory) = row.map_err(e)?;
-                    let list = packages
-                        .remove(&digest)
-                        .map(|m| m.into_values().collect())
-                        .unwrap_or_default();
-                    out.push(rematch_input(digest, context, inventory, list)?);
-                }
-                Ok(())
-            };
-            if keys.is_none() {
-                read(None, &mut packages)?;
-            } else {
-                let digests: Vec<String> = packages.keys().cloned().collect();
-                for digest in digests {
-                    read(Some(&digest), &mut packages)?;
-                }
+            let rows = stmt
+                .query_map([], |r| {
+                    let digest = r.get::<_, String>(0)?;
+                    if wanted.as_ref().is_some_and(|w| !w.contains(&digest)) {
+                        return Ok(None);
+                    }
+                    Ok(Some((
+                        digest,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                    )))
+                })
+                .map_err(e)?;
+            for row in rows {
+                let Some((digest, context, inventory)) = row.map_err(e)? else {
+                    continue;
+                };
+                let list = packages
+                    .remove(&digest)
+                    .map(|m| m.into_values().collect())
+                    .unwrap_or_default();
+                out.push(rematch_input(digest, context, inventory, list)?);
             }
             Ok(out)
         })
