@@ -7,6 +7,7 @@ mod support;
 
 mod concurrency;
 mod crash;
+mod invariants;
 mod migrations;
 mod outbox;
 mod packages;
