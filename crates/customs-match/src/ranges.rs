@@ -170,4 +170,97 @@ mod tests {
             &mut n
         ));
     }
+
+    /// OSV ranges against a model: disjoint intervals over integers, each opened by
+    /// `introduced` and closed by `fixed` (exclusive) or `last_affected` (inclusive), or left
+    /// open; the events handed over in any order, the first `introduced` sometimes "0". A
+    /// version is affected exactly when an interval holds it or it is listed.
+    mod model {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        #[derive(Debug, Clone)]
+        struct Interval {
+            start: u32,
+            end: Option<(u32, bool)>, // (version, inclusive)
+        }
+
+        fn intervals() -> impl Strategy<Value = (Vec<Interval>, bool)> {
+            (
+                prop::collection::vec((1u32..4, 1u32..4, any::<bool>()), 0..4),
+                any::<bool>(),
+                any::<bool>(),
+            )
+                .prop_map(|(steps, open_last, from_zero)| {
+                    let mut at = 0;
+                    let mut out = Vec::new();
+                    let n = steps.len();
+                    for (i, (gap, len, inclusive)) in steps.into_iter().enumerate() {
+                        let start = at + gap;
+                        let end = start + len;
+                        at = end + 1;
+                        out.push(Interval {
+                            start,
+                            end: (!(open_last && i + 1 == n)).then_some((end, inclusive)),
+                        });
+                    }
+                    (out, from_zero)
+                })
+        }
+
+        fn holds(iv: &[Interval], from_zero: bool, v: u32) -> bool {
+            iv.iter().enumerate().any(|(i, x)| {
+                let start = if i == 0 && from_zero { 0 } else { x.start };
+                v >= start
+                    && match x.end {
+                        None => true,
+                        Some((e, true)) => v <= e,
+                        Some((e, false)) => v < e,
+                    }
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn ranges_match_the_model(
+                (iv, from_zero) in intervals(),
+                listed in prop::collection::vec(0u32..30, 0..3),
+                shuffle in any::<u64>(),
+            ) {
+                let mut events = Vec::new();
+                for (i, x) in iv.iter().enumerate() {
+                    events.push(Event::Introduced(if i == 0 && from_zero {
+                        "0".to_owned()
+                    } else {
+                        x.start.to_string()
+                    }));
+                    match x.end {
+                        Some((e, true)) => events.push(Event::LastAffected(e.to_string())),
+                        Some((e, false)) => events.push(Event::Fixed(e.to_string())),
+                        None => {}
+                    }
+                }
+                // Feeds list events in any order; evaluation must not depend on it.
+                let mut state = shuffle;
+                for i in (1..events.len()).rev() {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let j = usize::try_from(state >> 33).unwrap_or(0) % (i + 1);
+                    events.swap(i, j);
+                }
+                let range = r(events);
+                let versions: Vec<String> = listed.iter().map(u32::to_string).collect();
+                for v in 0u32..30 {
+                    let want = holds(&iv, from_zero, v) || listed.contains(&v);
+                    let got = affected(
+                        std::slice::from_ref(&range),
+                        &versions,
+                        &v.to_string(),
+                        &mut num,
+                    );
+                    prop_assert_eq!(got, want, "version {} of {:?}", v, range);
+                }
+            }
+        }
+    }
 }
