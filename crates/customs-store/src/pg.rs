@@ -229,17 +229,28 @@ fn load_findings(
     tx: &mut Transaction<'_>,
     digest: &str,
 ) -> Result<Vec<(StoredFinding, SystemTime)>, StoreError> {
+    Ok(load_findings_of(tx, &[digest])?
+        .remove(digest)
+        .unwrap_or_default())
+}
+
+/// Every findings row of the images, by digest: one round trip for a whole batch (a rematch
+/// of thousands of images otherwise spends its time waiting on the network).
+fn load_findings_of(
+    tx: &mut Transaction<'_>,
+    digests: &[&str],
+) -> Result<HashMap<String, Vec<(StoredFinding, SystemTime)>>, StoreError> {
     let rows = tx
         .query(
             "SELECT finding_id, package_name, package_version, severity, data_hash,
-                resolved_at IS NULL, kev, first_seen
-             FROM findings WHERE digest = $1",
-            &[&digest],
+                resolved_at IS NULL, kev, first_seen, digest
+             FROM findings WHERE digest = ANY($1)",
+            &[&digests],
         )
         .map_err(pg)?;
-    let mut stored = Vec::with_capacity(rows.len());
+    let mut stored: HashMap<String, Vec<(StoredFinding, SystemTime)>> = HashMap::new();
     for row in rows {
-        stored.push((
+        stored.entry(text(&row, 8)?).or_default().push((
             StoredFinding {
                 key: FindingId {
                     id: text(&row, 0)?,
@@ -259,47 +270,67 @@ fn load_findings(
 
 /// Reconcile one image's findings (see [`reconcile`]). New rows take their first-seen time
 /// from `carried` (the digest a tag moved from) when it has the (id, package).
+#[allow(clippy::too_many_arguments)]
 fn reconcile_findings(
     tx: &mut Transaction<'_>,
     digest: &str,
+    stored: Vec<StoredFinding>,
     findings: &[FindingRecord],
     scope: Option<&BTreeSet<String>>,
     resolutions: &Resolutions,
     now: Timestamp,
     carried: &HashMap<(String, String), SystemTime>,
 ) -> Result<Delta, StoreError> {
-    let stored = load_findings(tx, digest)?
-        .into_iter()
-        .map(|(f, _)| f)
-        .collect();
     let (changes, delta) = reconcile(stored, findings, scope, resolutions, &mut |k| {
         stored_data(tx, digest, k)
     })?;
     let now = SystemTime::from(now);
+    // New findings (most of a rematch's writes) go in one statement; the rest row by row.
+    let (mut ids, mut names, mut versions, mut severities) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut datas, mut firsts, mut kevs, mut hashes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for change in &changes {
+        if let Change::Insert(f) = change {
+            ids.push(f.id.as_str());
+            names.push(f.package_name.as_str());
+            versions.push(f.package_version.as_str());
+            severities.push(f.severity.as_str());
+            datas.push(f.data.to_string());
+            firsts.push(
+                *carried
+                    .get(&(f.id.clone(), f.package_name.clone()))
+                    .unwrap_or(&now),
+            );
+            kevs.push(f.kev);
+            hashes.push(data_hash(&f.data));
+        }
+    }
+    if !firsts.is_empty() {
+        tx.execute(
+            "INSERT INTO findings (digest, finding_id, package_name, package_version, severity,
+                data, first_seen, last_changed, kev, data_hash)
+             SELECT $1, i, n, v, s, d, f, $2, k, h
+             FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                $8::timestamptz[], $9::bool[], $10::bigint[]) AS u (i, n, v, s, d, f, k, h)",
+            &[
+                &digest,
+                &now,
+                &ids,
+                &names,
+                &versions,
+                &severities,
+                &datas,
+                &firsts,
+                &kevs,
+                &hashes,
+            ],
+        )
+        .map_err(pg)?;
+    }
     for change in changes {
         match change {
-            Change::Insert(f) => {
-                let first = carried
-                    .get(&(f.id.clone(), f.package_name.clone()))
-                    .unwrap_or(&now);
-                tx.execute(
-                    "INSERT INTO findings (digest, finding_id, package_name, package_version,
-                        severity, data, first_seen, last_changed, kev, data_hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    &[
-                        &digest,
-                        &f.id,
-                        &f.package_name,
-                        &f.package_version,
-                        &f.severity,
-                        &f.data.to_string(),
-                        first,
-                        &now,
-                        &f.kev,
-                        &data_hash(&f.data),
-                    ],
-                )
-            }
+            Change::Insert(_) => Ok(0),
             Change::Reopen(f) | Change::Severity(f) => tx.execute(
                 "UPDATE findings SET severity = $5, data = $6, resolved_at = NULL,
                     resolved_reason = NULL, last_changed = $7, kev = $8, data_hash = $9
@@ -575,9 +606,14 @@ impl Store for PgStore {
                     .or_insert(*first);
                 *slot = (*slot).min(*first);
             }
+            let stored = load_findings(tx, &record.digest)?
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect();
             let mut delta = reconcile_findings(
                 tx,
                 &record.digest,
+                stored,
                 &record.findings,
                 None,
                 &record.resolutions,
@@ -612,24 +648,38 @@ impl Store for PgStore {
         db_built_at: Option<&str>,
     ) -> Result<Vec<Delta>, StoreError> {
         let now = Timestamp::now();
+        let digests: Vec<&str> = batch.iter().map(|r| r.digest.as_str()).collect();
         self.write(|tx| {
+            let known: BTreeSet<String> = tx
+                .query(
+                    "UPDATE images SET db_built_at = coalesce($2, db_built_at)
+                     WHERE digest = ANY($1) RETURNING digest",
+                    &[&digests, &db_built_at],
+                )
+                .map_err(pg)?
+                .iter()
+                .map(|r| text(r, 0))
+                .collect::<Result<_, _>>()?;
+            if let Some(missing) = digests.iter().find(|d| !known.contains(**d)) {
+                return Err(StoreError::UnknownImage {
+                    digest: (*missing).to_owned(),
+                });
+            }
+            let mut stored = load_findings_of(tx, &digests)?;
             let mut deltas = Vec::with_capacity(batch.len());
+            let mut seen = BTreeSet::new();
             for record in batch {
-                let n = tx
-                    .execute(
-                        "UPDATE images SET db_built_at = coalesce($2, db_built_at)
-                         WHERE digest = $1",
-                        &[&record.digest, &db_built_at],
-                    )
-                    .map_err(pg)?;
-                if n == 0 {
-                    return Err(StoreError::UnknownImage {
-                        digest: record.digest.clone(),
-                    });
-                }
+                // A digest twice in one batch reads what its first record wrote.
+                let rows = if seen.insert(record.digest.as_str()) {
+                    stored.remove(&record.digest).unwrap_or_default()
+                } else {
+                    load_findings(tx, &record.digest)?
+                };
+                let rows = rows.into_iter().map(|(f, _)| f).collect();
                 deltas.push(reconcile_findings(
                     tx,
                     &record.digest,
+                    rows,
                     &record.findings,
                     record.scope.as_ref(),
                     &record.resolutions,
