@@ -4,8 +4,10 @@
 #   2. start the local registries (../shared/tools/registry-up.sh all) and build the real test
 #      images from Debian's archive (../shared/tools/build-images.sh; cached under
 #      $CUSTOMS_CORPUS after the first run), pushing them to the registry,
-#   3. cargo test the whole workspace,
-#   4. audit the dependencies offline (scripts/deny.sh: cargo deny against the shared RustSec
+#   3. check formatting (cargo fmt --check), cargo test the whole workspace, and run clippy with
+#      warnings as errors,
+#   4. fetch every platform's crates (cargo fetch --locked: cargo deny reads the whole graph,
+#      which a build on this platform never downloads) and audit the dependencies offline (scripts/deny.sh: cargo deny against the shared RustSec
 #      snapshot, licences, bans, sources),
 #   5. run every fuzz target briefly (scripts/fuzz.sh; its instrumented build is cached under
 #      $CUSTOMS_FUZZ_TARGET, default /var/tmp/customs-fuzz-target, like the image corpus).
@@ -49,8 +51,11 @@ if ! PUSH=1 bash "$SHARED/tools/build-images.sh" > "${TMPDIR:-/tmp}/customs-buil
 fi
 echo "   corpus ready in $(( $(date +%s) - t0 ))s"
 
-echo "== cargo test"
 cd "$ROOT"
+echo "== cargo fmt --check"
+cargo fmt --all --check
+
+echo "== cargo test"
 log="$(mktemp)"; trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace "$@" 2>&1 | tee "$log"
@@ -61,8 +66,16 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
      END { printf "summary: %d passed, %d failed\n", p, f }' "$log"
 [ "$rc" = 0 ] || exit "$rc"
 
+echo "== cargo clippy --all-targets -- -D warnings"
+t0=$(date +%s)
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "   clippy done in $(( $(date +%s) - t0 ))s"
+
 echo "== cargo deny (offline, against ../shared/data/advisories/rustsec)"
 t0=$(date +%s)
+# cargo deny runs `cargo metadata` for every platform; a build here fetched only this one's
+# crates, and --offline would refuse to download the rest (windows-sys, ...).
+cargo fetch --locked
 deny_log="$(mktemp)"
 if ! bash "$ROOT/scripts/deny.sh" > "$deny_log" 2>&1; then
   cat "$deny_log" >&2; echo "cargo deny failed (log above)" >&2; exit 1

@@ -1,7 +1,6 @@
 //! The inventory: the versioned, documented output of a catalog run (docs/inventory-schema.md).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use customs_image::{Digest, HistoryEntry, Layer, SourceInfo};
 use serde::{Deserialize, Serialize};
@@ -79,64 +78,7 @@ pub struct Distro {
     pub source_file: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Ecosystem {
-    Deb,
-    Apk,
-    Rpm,
-    Pypi,
-    Npm,
-    Cargo,
-    Golang,
-}
-
-impl Ecosystem {
-    /// The purl type, which is also how the inventory spells the ecosystem.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Deb => "deb",
-            Self::Apk => "apk",
-            Self::Rpm => "rpm",
-            Self::Pypi => "pypi",
-            Self::Npm => "npm",
-            Self::Cargo => "cargo",
-            Self::Golang => "golang",
-        }
-    }
-
-    /// Whether this is an OS package manager's (as opposed to a language's).
-    pub fn is_os(self) -> bool {
-        matches!(self, Self::Deb | Self::Apk | Self::Rpm)
-    }
-
-    /// The OSV ecosystem name advisories use for a language ecosystem.
-    pub fn osv_name(self) -> Option<&'static str> {
-        match self {
-            Self::Pypi => Some("PyPI"),
-            Self::Npm => Some("npm"),
-            Self::Cargo => Some("crates.io"),
-            Self::Golang => Some("Go"),
-            _ => None,
-        }
-    }
-
-    /// The name as advisories key it: PyPI names are compared PEP 503-normalised.
-    pub fn match_name(self, name: &str) -> String {
-        match self {
-            Self::Pypi => pep503(name),
-            _ => name.to_owned(),
-        }
-    }
-}
-
-pub use customs_version::pep503_name as pep503;
-
-impl fmt::Display for Ecosystem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use customs_types::{Ecosystem, pep503_name as pep503};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {

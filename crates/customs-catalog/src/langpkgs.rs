@@ -24,10 +24,10 @@ use crate::lang::{Evidence, LangEcosystem, LangPackage};
 
 fn ecosystem(e: LangEcosystem) -> Ecosystem {
     match e {
-        LangEcosystem::PyPI => Ecosystem::Pypi,
+        LangEcosystem::PyPI => Ecosystem::PyPI,
         LangEcosystem::Npm => Ecosystem::Npm,
         LangEcosystem::Cargo => Ecosystem::Cargo,
-        LangEcosystem::Go => Ecosystem::Golang,
+        LangEcosystem::Go => Ecosystem::Go,
     }
 }
 
@@ -173,16 +173,18 @@ pub(crate) fn collect(m: &Merged, out: &mut Vec<Package>) {
 /// scopes as the namespace (`pkg:npm/%40babel/core@7.0.0`), Go module paths split into
 /// namespace and name, Cargo plain.
 pub(crate) fn purl(eco: Ecosystem, name: &str, version: &str) -> Option<String> {
-    let (ty, namespace, name) = match eco {
-        Ecosystem::Pypi => ("pypi", None, pep503(name)),
+    // The purl type is the ecosystem's own name.
+    let ty = eco.as_str();
+    let (namespace, name) = match eco {
+        Ecosystem::PyPI => (None, pep503(name)),
         Ecosystem::Npm => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
-            Some((scope, n)) => ("npm", Some(format!("@{scope}")), n.to_owned()),
-            None => ("npm", None, name.to_owned()),
+            Some((scope, n)) => (Some(format!("@{scope}")), n.to_owned()),
+            None => (None, name.to_owned()),
         },
-        Ecosystem::Cargo => ("cargo", None, name.to_owned()),
-        Ecosystem::Golang => match name.rsplit_once('/') {
-            Some((ns, n)) => ("golang", Some(ns.to_owned()), n.to_owned()),
-            None => ("golang", None, name.to_owned()),
+        Ecosystem::Cargo => (None, name.to_owned()),
+        Ecosystem::Go => match name.rsplit_once('/') {
+            Some((ns, n)) => (Some(ns.to_owned()), n.to_owned()),
+            None => (None, name.to_owned()),
         },
         Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => return None,
     };
@@ -203,11 +205,11 @@ mod tests {
     #[test]
     fn purls_per_spec() {
         assert_eq!(
-            purl(Ecosystem::Pypi, "Jinja2", "2.11.2").as_deref(),
+            purl(Ecosystem::PyPI, "Jinja2", "2.11.2").as_deref(),
             Some("pkg:pypi/jinja2@2.11.2")
         );
         assert_eq!(
-            purl(Ecosystem::Pypi, "zope_interface", "5.0").as_deref(),
+            purl(Ecosystem::PyPI, "zope_interface", "5.0").as_deref(),
             Some("pkg:pypi/zope-interface@5.0")
         );
         assert_eq!(
@@ -223,7 +225,7 @@ mod tests {
             Some("pkg:cargo/smallvec@1.6.0")
         );
         assert_eq!(
-            purl(Ecosystem::Golang, "golang.org/x/text", "v0.3.7").as_deref(),
+            purl(Ecosystem::Go, "golang.org/x/text", "v0.3.7").as_deref(),
             Some("pkg:golang/golang.org/x/text@v0.3.7")
         );
         assert_eq!(purl(Ecosystem::Deb, "x", "1"), None);

@@ -147,7 +147,7 @@ fn a_scanned_inventory_round_trips_through_json() {
         for e in [
             Ecosystem::Deb,
             Ecosystem::Apk,
-            Ecosystem::Pypi,
+            Ecosystem::PyPI,
             Ecosystem::Npm,
         ] {
             assert!(

@@ -9,8 +9,8 @@ pub enum ImageError {
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid digest {digest:?}: {why}")]
-    BadDigest { digest: String, why: String },
+    #[error(transparent)]
+    BadDigest(#[from] customs_types::DigestError),
     #[error("invalid source {input:?}: {why}")]
     BadSource { input: String, why: String },
     #[error("{what}: not valid JSON")]

@@ -6,9 +6,9 @@
 //! under `fuzz/regressions/<target>/` through [`TARGETS`]. Whole archives and layouts are
 //! fuzzed from `customs-catalog` (`image_archive`), which can also catalogue them.
 
-use crate::digest::Digest;
 use crate::manifest::{self, DOCKER_LIST, DOCKER_MANIFEST, ImageConfig, OCI_INDEX, OCI_MANIFEST};
 use crate::platform::Platform;
+use customs_types::Digest;
 
 /// What every fuzz target calls.
 pub type Entry = fn(&[u8]);

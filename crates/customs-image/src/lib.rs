@@ -20,7 +20,6 @@
 #![forbid(unsafe_code)]
 
 mod archive;
-mod digest;
 mod error;
 mod layout;
 mod manifest;
@@ -33,7 +32,7 @@ mod stream;
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use digest::{Algorithm, Digest};
+pub use customs_types::{Algorithm, Digest};
 pub use error::ImageError;
 pub use layout::{Image, Layer, OpenOptions, SourceInfo, open};
 pub use manifest::{HistoryEntry, ImageConfig, RunConfig};

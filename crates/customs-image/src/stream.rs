@@ -7,8 +7,8 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::digest::Hasher;
 use crate::{Digest, ImageError};
+use customs_types::Hasher;
 
 /// Bounds on what one layer may expand to.
 #[derive(Debug, Clone, Copy)]

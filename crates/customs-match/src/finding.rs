@@ -1,10 +1,13 @@
 //! A finding: one vulnerability in one installed package, with where every fact came from.
 
-use customs_image::Digest;
-use customs_vulndb::{Epss, Kev, Severity};
-use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+use customs_types::{Digest, Ecosystem, Feed, Namespace, Severity};
+use customs_vulndb::{Epss, Kev};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingStatus {
     /// A fixed version exists and the installed one is below it.
@@ -31,11 +34,79 @@ impl FindingStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Why a finding is hidden by default and never fails a gate: the vendor's verdict that
+/// nothing needs doing. Written as one string in JSON (`not-affected`, `not-affected: REASON`,
+/// `wont-fix: REASON`, `unimportant`), as the scan report has always spelled it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Suppression {
+    /// The vendor states the package is not affected.
+    NotAffected {
+        /// The vendor's justification, when it gives one.
+        reason: Option<String>,
+    },
+    /// The vendor will not fix it, or defers (no-dsa, ignored, postponed, end-of-life,
+    /// deferred, no_fix_planned).
+    WontFix {
+        /// The vendor's word for it, with its note.
+        reason: String,
+    },
+    /// Debian rates it unimportant (negligible).
+    Unimportant,
+}
+
+impl fmt::Display for Suppression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAffected { reason: None } => f.write_str("not-affected"),
+            Self::NotAffected { reason: Some(r) } => write!(f, "not-affected: {r}"),
+            Self::WontFix { reason } => write!(f, "wont-fix: {reason}"),
+            Self::Unimportant => f.write_str("unimportant"),
+        }
+    }
+}
+
+/// Text that is not a [`Suppression`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "not a suppression: {0:?} (expected not-affected[: REASON], wont-fix: REASON or unimportant)"
+)]
+pub struct UnknownSuppression(String);
+
+impl FromStr for Suppression {
+    type Err = UnknownSuppression;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (word, reason) = match s.split_once(": ") {
+            Some((w, r)) => (w, Some(r.to_owned())),
+            None => (s, None),
+        };
+        match (word, reason) {
+            ("not-affected", reason) => Ok(Self::NotAffected { reason }),
+            ("wont-fix", Some(reason)) => Ok(Self::WontFix { reason }),
+            ("unimportant", None) => Ok(Self::Unimportant),
+            _ => Err(UnknownSuppression(s.chars().take(80).collect())),
+        }
+    }
+}
+
+impl Serialize for Suppression {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Suppression {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackageRef {
     pub name: String,
     pub version: String,
-    pub ecosystem: String,
+    pub ecosystem: Ecosystem,
     pub purl: Option<String>,
     pub source_name: Option<String>,
     pub source_version: Option<String>,
@@ -43,7 +114,7 @@ pub struct PackageRef {
     pub layer_index: Option<usize>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CvssScore {
     pub version: String,
     pub vector: String,
@@ -52,17 +123,17 @@ pub struct CvssScore {
 }
 
 /// The record a finding rests on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DataSource {
-    pub feed: String,
+    pub feed: Feed,
     /// The input file and record, e.g. `data/DSA/list:1234`.
     pub record: String,
-    pub namespace: String,
+    pub namespace: Namespace,
     /// The package name the feed used (the source package for Debian and Ubuntu).
     pub package: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// The vulnerability id: a CVE where the record is one, else the advisory's own id.
     pub id: String,
@@ -72,8 +143,8 @@ pub struct Finding {
     pub installed_version: String,
     pub fixed_versions: Vec<String>,
     pub status: FindingStatus,
-    /// Why it is hidden by default: `not-affected`, `wont-fix: <reason>`, `unimportant`.
-    pub suppressed: Option<String>,
+    /// Why it is hidden by default, if it is.
+    pub suppressed: Option<Suppression>,
     pub severity: Severity,
     /// Who said so: the feed (`debian`, `ubuntu`, `redhat`, …) or `nvd`.
     pub severity_source: Option<String>,
@@ -89,5 +160,37 @@ impl Finding {
     /// Fixable: a fixed version exists and nothing suppresses it.
     pub fn fixable(&self) -> bool {
         self.status == FindingStatus::Fixed && self.suppressed.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suppressions_keep_their_spelling() {
+        for (s, text) in [
+            (Suppression::NotAffected { reason: None }, "not-affected"),
+            (
+                Suppression::NotAffected {
+                    reason: Some("vulnerable code not present".into()),
+                },
+                "not-affected: vulnerable code not present",
+            ),
+            (
+                Suppression::WontFix {
+                    reason: "no-dsa: Minor issue".into(),
+                },
+                "wont-fix: no-dsa: Minor issue",
+            ),
+            (Suppression::Unimportant, "unimportant"),
+        ] {
+            assert_eq!(s.to_string(), text);
+            assert_eq!(text.parse::<Suppression>(), Ok(s.clone()));
+            assert_eq!(serde_json::to_value(&s).unwrap(), text);
+        }
+        for bad in ["", "wont-fix", "unimportant: x", "fixed"] {
+            assert!(bad.parse::<Suppression>().is_err(), "{bad}");
+        }
     }
 }

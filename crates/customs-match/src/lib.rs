@@ -18,6 +18,8 @@ mod matcher;
 mod namespace;
 mod ranges;
 
-pub use finding::{CvssScore, DataSource, Finding, FindingStatus, PackageRef};
-pub use matcher::{MatchError, MatchReport, Matcher, match_inventory, version_ecosystem};
+pub use finding::{
+    CvssScore, DataSource, Finding, FindingStatus, PackageRef, Suppression, UnknownSuppression,
+};
+pub use matcher::{MatchError, MatchReport, Matcher, match_inventory};
 pub use namespace::namespaces;

@@ -6,11 +6,11 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use customs_catalog::{Ecosystem, Inventory, Package};
-use customs_version::Ecosystem as VersionEco;
-use customs_vulndb::{Cvss, DbError, Hit, Severity, Status, VulnDb};
+use customs_types::{Feed, Namespace, Severity};
+use customs_vulndb::{Cvss, DbError, Hit, Status, VulnDb};
 use serde::Serialize;
 
-use crate::finding::{CvssScore, DataSource, Finding, FindingStatus, PackageRef};
+use crate::finding::{CvssScore, DataSource, Finding, FindingStatus, PackageRef, Suppression};
 use crate::namespace::namespaces;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +21,7 @@ pub enum MatchError {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchReport {
-    pub namespaces: Vec<String>,
+    pub namespaces: Vec<Namespace>,
     pub findings: Vec<Finding>,
     /// Versions that could not be compared (a feed's or the image's), with the advisory.
     pub warnings: Vec<String>,
@@ -31,40 +31,28 @@ pub struct MatchReport {
     pub withdrawn: BTreeSet<(String, String, String)>,
 }
 
-/// The version ordering an inventory ecosystem uses.
-pub fn version_ecosystem(e: Ecosystem) -> VersionEco {
-    match e {
-        Ecosystem::Deb => VersionEco::Deb,
-        Ecosystem::Rpm => VersionEco::Rpm,
-        Ecosystem::Apk => VersionEco::Apk,
-        Ecosystem::Pypi => VersionEco::PyPI,
-        Ecosystem::Npm => VersionEco::Npm,
-        Ecosystem::Cargo => VersionEco::Cargo,
-        Ecosystem::Golang => VersionEco::Go,
+/// Who a severity is credited to: `osv (pypi)` for OSV databases, `debian` for every Debian
+/// feed, else the distribution the namespace names (`ubuntu`, `alpine`, `rhel`).
+fn severity_source(feed: Feed, namespace: &Namespace) -> String {
+    if namespace.is_osv() {
+        return format!("osv ({})", namespace.family().to_lowercase());
+    }
+    match feed {
+        Feed::DebianCveList | Feed::DebianDsa | Feed::DebianDla | Feed::DebianJson => {
+            "debian".to_owned()
+        }
+        _ => namespace.family().to_owned(),
     }
 }
 
-fn feed_label(feed: &str, namespace: &str) -> String {
-    if let Some(rest) = namespace.strip_prefix("osv:") {
-        return format!(
-            "osv ({})",
-            rest.split(':').next().unwrap_or(rest).to_lowercase()
-        );
-    }
-    let distro = namespace.split(':').next().unwrap_or(namespace);
+/// Which feeds speak first when two say the same thing about one package: the distribution's
+/// per-package tracker, then Debian's JSON export, then advisories (DSA/DLA), then the rest.
+fn feed_rank(feed: Feed) -> u8 {
     match feed {
-        "debian-dsa" | "debian-dla" | "debian-cve-list" | "debian-json" => "debian".to_owned(),
-        _ => distro.to_owned(),
-    }
-}
-
-/// Which feeds speak first when two say the same thing about one package.
-fn feed_rank(feed: &str) -> u8 {
-    match feed {
-        "debian-cve-list" | "ubuntu-uct" | "alpine-secdb" | "redhat-csaf" => 0,
-        "debian-json" => 1,
-        "debian-dsa" | "debian-dla" => 2,
-        _ => 3,
+        Feed::DebianCveList | Feed::UbuntuUct | Feed::AlpineSecdb | Feed::RedhatCsaf => 0,
+        Feed::DebianJson => 1,
+        Feed::DebianDsa | Feed::DebianDla => 2,
+        Feed::Osv | Feed::RustSec | Feed::Nvd | Feed::Kev | Feed::Epss => 3,
     }
 }
 
@@ -72,16 +60,6 @@ fn cve_ids<'a>(id: &'a str, aliases: &'a [String]) -> impl Iterator<Item = &'a s
     std::iter::once(id)
         .chain(aliases.iter().map(String::as_str))
         .filter(|i| i.starts_with("CVE-"))
-}
-
-fn severity_of_score(score: f64) -> Severity {
-    match score {
-        s if s >= 9.0 => Severity::Critical,
-        s if s >= 7.0 => Severity::High,
-        s if s >= 4.0 => Severity::Medium,
-        s if s > 0.0 => Severity::Low,
-        _ => Severity::Unknown,
-    }
 }
 
 /// The best CVSS entry: the newest v3, then v4, then v2.
@@ -113,7 +91,7 @@ struct PackageMatch {
 /// package fields the look-ups and comparisons read.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct PackageKey {
-    namespaces: Vec<String>,
+    namespaces: Vec<Namespace>,
     ecosystem: Ecosystem,
     name: String,
     version: String,
@@ -129,8 +107,9 @@ struct PackageKey {
 pub struct Matcher<'db> {
     db: &'db VulnDb,
     /// Whether the database holds anything for a namespace (`osv:PyPI`, `debian:12`, …).
-    present: HashMap<String, bool>,
-    sid_fallback: bool,
+    present: HashMap<Namespace, bool>,
+    /// `debian:unstable`, when the database holds the tracker's CVE list for it.
+    sid_fallback: Option<Namespace>,
     cache: HashMap<PackageKey, PackageMatch>,
 }
 
@@ -139,35 +118,36 @@ impl<'db> Matcher<'db> {
         Self {
             db,
             present: HashMap::new(),
-            sid_fallback: db.has("debian:unstable", Some("debian-cve-list")),
+            sid_fallback: Namespace::distro("debian", "unstable")
+                .ok()
+                .filter(|sid| db.has(sid, Some(Feed::DebianCveList))),
             cache: HashMap::new(),
         }
     }
 
-    fn has(&mut self, namespace: &str) -> bool {
+    fn has(&mut self, namespace: &Namespace) -> bool {
         if let Some(&known) = self.present.get(namespace) {
             return known;
         }
         let known = self.db.has(namespace, None);
-        self.present.insert(namespace.to_owned(), known);
+        self.present.insert(namespace.clone(), known);
         known
     }
 
     /// Match every package of the inventory.
     pub fn match_inventory(&mut self, inv: &Inventory) -> Result<MatchReport, MatchError> {
-        let ns: Vec<String> = inv.distro.as_ref().map(namespaces).unwrap_or_default();
+        let ns: Vec<Namespace> = inv.distro.as_ref().map(namespaces).unwrap_or_default();
         // Only namespaces the database holds anything for: each empty one would cost a
         // look-up per package.
-        let present: Vec<String> = ns.iter().filter(|n| self.has(n)).cloned().collect();
+        let present: Vec<Namespace> = ns.iter().filter(|n| self.has(n)).cloned().collect();
         let mut findings = Vec::new();
         let mut warnings = Vec::new();
         let mut withdrawn = BTreeSet::new();
         for pkg in &inv.packages {
             // A language package is matched against its ecosystem's advisories (OSV,
             // RustSec, GHSA), whatever the distro.
-            let namespaces = match pkg.ecosystem.osv_name() {
-                Some(osv) => {
-                    let namespace = format!("osv:{osv}");
+            let namespaces = match Namespace::language(pkg.ecosystem) {
+                Some(namespace) => {
                     if self.has(&namespace) {
                         vec![namespace]
                     } else {
@@ -187,8 +167,12 @@ impl<'db> Matcher<'db> {
             let found = match self.cache.entry(key) {
                 Entry::Occupied(e) => e.into_mut(),
                 Entry::Vacant(e) => {
-                    let found =
-                        match_package(self.db, pkg, &e.key().namespaces, self.sid_fallback)?;
+                    let found = match_package(
+                        self.db,
+                        pkg,
+                        &e.key().namespaces,
+                        self.sid_fallback.as_ref(),
+                    )?;
                     e.insert(found)
                 }
             };
@@ -230,20 +214,22 @@ impl<'db> Matcher<'db> {
 fn match_package(
     db: &VulnDb,
     pkg: &Package,
-    namespaces: &[String],
-    sid_fallback: bool,
+    namespaces: &[Namespace],
+    sid_fallback: Option<&Namespace>,
 ) -> Result<PackageMatch, MatchError> {
     let mut out = PackageMatch::default();
     let mut per_pkg: Vec<Finding> = Vec::new();
     for namespace in namespaces {
         let mut keys: Vec<&str> = Vec::new();
         match pkg.ecosystem {
-            _ if pkg.ecosystem.osv_name().is_some() => keys.push(&pkg.name),
+            Ecosystem::PyPI | Ecosystem::Npm | Ecosystem::Cargo | Ecosystem::Go => {
+                keys.push(&pkg.name);
+            }
             Ecosystem::Rpm => {
                 keys.push(&pkg.name);
                 keys.extend(pkg.source_name.as_deref());
             }
-            _ => keys.extend(pkg.source_name.as_deref()),
+            Ecosystem::Deb | Ecosystem::Apk => keys.extend(pkg.source_name.as_deref()),
         }
         if pkg.ecosystem == Ecosystem::Apk || keys.is_empty() {
             keys.push(&pkg.name);
@@ -258,10 +244,14 @@ fn match_package(
             // The tracker's CVE list states a release only where it differs from sid: a
             // `- pkg VERSION` line without `[release]` holds for every release that has no
             // line of its own.
-            if sid_fallback && namespace.starts_with("debian:") && namespace != "debian:unstable" {
+            if let Some(sid) = sid_fallback
+                && !namespace.is_osv()
+                && namespace.family() == sid.family()
+                && namespace != sid
+            {
                 let own: BTreeSet<String> = hits.iter().map(|h| h.advisory.id.clone()).collect();
-                hits.extend(db.lookup("debian:unstable", key)?.into_iter().filter(|h| {
-                    h.advisory.feed == "debian-cve-list" && !own.contains(&h.advisory.id)
+                hits.extend(db.lookup(sid, key)?.into_iter().filter(|h| {
+                    h.advisory.feed == Feed::DebianCveList && !own.contains(&h.advisory.id)
                 }));
             }
             for hit in hits {
@@ -287,7 +277,7 @@ fn evaluate(
     warnings: &mut Vec<String>,
 ) -> Result<Option<Finding>, DbError> {
     let a = &hit.advisory;
-    let eco = version_ecosystem(pkg.ecosystem);
+    let eco = pkg.ecosystem;
     // Debian and Ubuntu feeds state source versions; binNMUs (+b1) exist only in binaries.
     let installed = match pkg.ecosystem {
         Ecosystem::Deb => pkg
@@ -321,22 +311,25 @@ fn evaluate(
         Status::WontFix { reason } => (
             FindingStatus::WontFix,
             vec![],
-            Some(format!("wont-fix: {reason}")),
+            Some(Suppression::WontFix {
+                reason: reason.clone(),
+            }),
         ),
         Status::NotAffected { reason } => (
             FindingStatus::NotAffected,
             vec![],
-            Some(reason.as_ref().map_or_else(
-                || "not-affected".to_owned(),
-                |r| format!("not-affected: {r}"),
-            )),
+            Some(Suppression::NotAffected {
+                reason: reason.clone(),
+            }),
         ),
         Status::Ranges { ranges, versions } => {
             let mut c = |x: &str, y: &str| cmp(x, y);
             if !crate::ranges::affected(ranges, versions, &installed, &mut c) {
                 return Ok(None);
             }
-            let rustsec = ranges.iter().any(|r| r.kind == "RUSTSEC");
+            let rustsec = ranges
+                .iter()
+                .any(|r| r.kind == customs_vulndb::RangeKind::Rustsec);
             let fixed: Vec<String> = ranges
                 .iter()
                 .flat_map(|r| r.events.iter())
@@ -366,9 +359,9 @@ fn evaluate(
         .severity
         .or(a.severity)
         .filter(|s| *s != Severity::Unknown);
+    let debian = !hit.affected.namespace.is_osv() && hit.affected.namespace.family() == "debian";
     let suppressed = suppressed.or_else(|| {
-        (vendor_sev == Some(Severity::Negligible) && hit.affected.namespace.starts_with("debian:"))
-            .then(|| "unimportant".to_owned())
+        (vendor_sev == Some(Severity::Negligible) && debian).then_some(Suppression::Unimportant)
     });
     let cves: Vec<&str> = cve_ids(&a.id, &a.aliases).collect();
     let first_cve = cves.first().copied();
@@ -379,15 +372,15 @@ fn evaluate(
     let nvd_cvss = nvd.as_ref().and_then(|n| best_cvss(&n.cvss)).cloned();
     let vendor_cvss = best_cvss(&a.cvss).cloned();
     let (severity, severity_source) = match (vendor_sev, &nvd_cvss) {
-        (Some(s), _) => (s, Some(feed_label(&a.feed, &hit.affected.namespace))),
+        (Some(s), _) => (s, Some(severity_source(a.feed, &hit.affected.namespace))),
         (None, Some(c)) if c.score.is_some() => (
-            severity_of_score(c.score.unwrap_or(0.0)),
+            Severity::from_cvss_score(c.score.unwrap_or(0.0)),
             Some("nvd".to_owned()),
         ),
         _ => match vendor_cvss.as_ref().and_then(|c| c.score) {
             Some(s) => (
-                severity_of_score(s),
-                Some(feed_label(&a.feed, &hit.affected.namespace)),
+                Severity::from_cvss_score(s),
+                Some(severity_source(a.feed, &hit.affected.namespace)),
             ),
             None => (Severity::Unknown, None),
         },
@@ -428,7 +421,7 @@ fn evaluate(
         title,
         note: hit.affected.note.clone(),
         data_source: DataSource {
-            feed: a.feed.clone(),
+            feed: a.feed,
             record: a.record.clone(),
             namespace: hit.affected.namespace.clone(),
             package: hit.affected.package.clone(),
@@ -440,7 +433,7 @@ fn package_ref(p: &Package) -> PackageRef {
     PackageRef {
         name: p.name.clone(),
         version: p.version.clone(),
-        ecosystem: p.ecosystem.as_str().to_owned(),
+        ecosystem: p.ecosystem,
         purl: p.purl.clone(),
         source_name: p.source_name.clone(),
         source_version: p.source_version.clone(),
@@ -453,13 +446,13 @@ fn package_ref(p: &Package) -> PackageRef {
 /// authoritative feed's verdict. A DSA/DLA whose CVEs all have findings of their own is folded
 /// into them as an alias; otherwise it stands as its own finding.
 fn merge(mut list: Vec<Finding>) -> Vec<Finding> {
-    list.sort_by_key(|f| (feed_rank(&f.data_source.feed), f.id.clone()));
+    list.sort_by_key(|f| (feed_rank(f.data_source.feed), f.id.clone()));
     let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
     let mut advisories: Vec<Finding> = Vec::new();
     for f in list {
         if !f.id.starts_with("CVE-")
             && f.aliases.iter().any(|a| a.starts_with("CVE-"))
-            && matches!(f.data_source.feed.as_str(), "debian-dsa" | "debian-dla")
+            && matches!(f.data_source.feed, Feed::DebianDsa | Feed::DebianDla)
         {
             advisories.push(f);
             continue;

@@ -1,6 +1,7 @@
 //! Which advisory namespaces apply to a distro release.
 
 use customs_catalog::Distro;
+use customs_vulndb::Namespace;
 
 /// Debian's release numbers by codename, for images whose os-release lacks VERSION_ID.
 fn debian_number(codename: &str) -> Option<&'static str> {
@@ -23,9 +24,9 @@ fn major_minor(v: &str) -> String {
 }
 
 /// The namespaces to look packages up in, native feed first, then OSV's spelling.
-pub fn namespaces(d: &Distro) -> Vec<String> {
+pub fn namespaces(d: &Distro) -> Vec<Namespace> {
     let v = d.version_id.as_deref();
-    match d.id.as_str() {
+    let spelled: Vec<String> = match d.id.as_str() {
         "debian" => {
             let n = v
                 .map(|v| v.split('.').next().unwrap_or(v).to_owned())
@@ -55,7 +56,10 @@ pub fn namespaces(d: &Distro) -> Vec<String> {
             vec![format!("rhel:{}", v.split('.').next().unwrap_or(v))]
         }),
         _ => Vec::new(),
-    }
+    };
+    // The release comes from the image's os-release: one that does not make a namespace
+    // (empty, control characters) names none.
+    spelled.iter().filter_map(|s| s.parse().ok()).collect()
 }
 
 #[cfg(test)]

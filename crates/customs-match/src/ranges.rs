@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 
-use customs_vulndb::{Event, Range};
+use customs_vulndb::{Event, Range, RangeKind};
 
 /// Whether `installed` is affected. `cmp` compares two versions of the ecosystem; an event whose
 /// version does not parse is skipped (and reported by the caller through `bad`).
@@ -26,12 +26,10 @@ pub(crate) fn affected(
     {
         return true;
     }
-    ranges.iter().filter(|r| r.kind != "GIT").any(|r| {
-        if r.kind == "RUSTSEC" {
-            rustsec_affected(r, installed)
-        } else {
-            in_range(r, installed, &mut *cmp)
-        }
+    ranges.iter().any(|r| match r.kind {
+        RangeKind::Git => false,
+        RangeKind::Rustsec => rustsec_affected(r, installed),
+        RangeKind::Ecosystem | RangeKind::Semver => in_range(r, installed, &mut *cmp),
     })
 }
 
@@ -108,7 +106,7 @@ mod tests {
 
     fn r(events: Vec<Event>) -> Range {
         Range {
-            kind: "ECOSYSTEM".into(),
+            kind: RangeKind::Ecosystem,
             events,
         }
     }
@@ -118,7 +116,7 @@ mod tests {
         // RUSTSEC-2021-0003 (smallvec): patched [">= 0.6.14, < 1.0.0", ">= 1.6.1"],
         // unaffected ["< 0.6.3"].
         let r = Range {
-            kind: "RUSTSEC".into(),
+            kind: RangeKind::Rustsec,
             events: vec![
                 Event::Fixed(">= 0.6.14, < 1.0.0".into()),
                 Event::Fixed(">= 1.6.1".into()),
@@ -133,7 +131,7 @@ mod tests {
         assert!(!rustsec_affected(&r, "0.5.0"));
         // A bare requirement is a caret requirement, as in Cargo.toml.
         let caret = Range {
-            kind: "RUSTSEC".into(),
+            kind: RangeKind::Rustsec,
             events: vec![Event::Fixed("^0.3.4".into())],
         };
         assert!(!rustsec_affected(&caret, "0.3.9"));
@@ -141,7 +139,7 @@ mod tests {
         assert!(rustsec_affected(&caret, "0.3.3"));
         // No requirement at all: every version.
         let all = Range {
-            kind: "RUSTSEC".into(),
+            kind: RangeKind::Rustsec,
             events: vec![],
         };
         assert!(rustsec_affected(&all, "9.9.9"));
@@ -162,7 +160,7 @@ mod tests {
         assert!(affected(&[], &["3".into()], "3", &mut n));
         assert!(!affected(
             &[Range {
-                kind: "GIT".into(),
+                kind: RangeKind::Git,
                 events: vec![Event::Introduced("0".into())]
             }],
             &[],

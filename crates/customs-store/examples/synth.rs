@@ -88,13 +88,10 @@ fn vary(p: &mut Value, image: usize, package: usize) {
 fn indexed(p: &Value) -> IndexedPackage {
     let eco = p["ecosystem"].as_str().unwrap_or_default().to_owned();
     let name = p["name"].as_str().unwrap_or_default();
-    let name = if eco == "pypi" {
-        customs_version::pep503_name(name)
-    } else {
-        name.to_owned()
-    };
+    let eco: customs_store::Ecosystem = eco.parse().expect("an inventory ecosystem");
+    let name = eco.match_name(name);
     let mut keys = vec![PackageKey {
-        ecosystem: eco.clone(),
+        ecosystem: eco,
         name,
     }];
     if let Some(src) = p["source_name"].as_str() {

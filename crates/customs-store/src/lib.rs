@@ -33,8 +33,8 @@ mod model;
 mod pg;
 mod reconcile;
 mod sqlite;
-mod timestamp;
 
+pub use customs_types::{Ecosystem, Severity, Timestamp, TimestampError};
 pub use error::StoreError;
 pub use model::{
     Delta, FindingHistory, FindingId, FindingRecord, ImageDetail, ImageSummary, IndexedPackage,
@@ -43,7 +43,6 @@ pub use model::{
 };
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
-pub use timestamp::{Timestamp, TimestampError};
 
 use std::collections::BTreeSet;
 
@@ -138,7 +137,7 @@ pub trait Store: Send {
     fn apply_rematches(
         &mut self,
         batch: &[RematchRecord],
-        db_built_at: Option<&str>,
+        db_built_at: Option<Timestamp>,
     ) -> Result<Vec<Delta>, StoreError>;
 
     /// Every stored image, most recently scanned first.
@@ -184,7 +183,7 @@ pub trait Store: Send {
     /// A database failure.
     fn images_with_package(
         &mut self,
-        ecosystem: &str,
+        ecosystem: Ecosystem,
         name: &str,
     ) -> Result<Vec<String>, StoreError>;
 
@@ -269,6 +268,31 @@ pub const INVARIANTS: &[(&str, &str)] = &[
         "SELECT count(*) FROM images WHERE last_scanned_at < first_scanned_at",
     ),
 ];
+
+/// A stored vocabulary word (severity, ecosystem, database build time) read back into its type;
+/// a value no customs writes is [`StoreError::Corrupt`].
+pub(crate) fn word<T>(what: &'static str, text: &str) -> Result<T, StoreError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|e: T::Err| StoreError::Corrupt {
+        what,
+        detail: e.to_string(),
+    })
+}
+
+/// A stored database build time: written as [`Timestamp`] text, or by older versions as
+/// RFC 3339 without a fraction.
+pub(crate) fn built_at(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
+    text.map(|t| {
+        Timestamp::parse_lenient(&t).map_err(|e| StoreError::Corrupt {
+            what: "database build time",
+            detail: e.to_string(),
+        })
+    })
+    .transpose()
+}
 
 /// Checks shared by both backends before a record is written.
 fn validate(record: &ScanRecord) -> Result<(), StoreError> {

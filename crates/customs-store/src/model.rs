@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Timestamp;
+use crate::{Ecosystem, Severity, Timestamp};
 
 /// One scan to store with [`Store::put_scan`](crate::Store::put_scan).
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ pub struct ScanRecord {
     /// When the scan ran: first/last scanned, tag `seen_at`, and finding timestamps.
     pub scanned_at: Timestamp,
     /// `built_at` of the vulnerability database the findings come from.
-    pub db_built_at: Option<String>,
+    pub db_built_at: Option<Timestamp>,
     /// Why open findings that this scan no longer has are resolved.
     pub resolutions: Resolutions,
 }
@@ -46,8 +46,8 @@ pub struct ScanRecord {
 /// A package as the package index keys it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PackageKey {
-    /// Ecosystem as the inventory spells it (`deb`, `apk`, `npm`, …).
-    pub ecosystem: String,
+    /// The package's ecosystem.
+    pub ecosystem: Ecosystem,
     /// Package name (as advisories name it: a PyPI name normalised, a source package).
     pub name: String,
 }
@@ -70,9 +70,8 @@ pub struct FindingRecord {
     pub package_name: String,
     /// Installed version of the package.
     pub package_version: String,
-    /// Severity as the report spells it (`critical`, `high`, …); a change is reported in
-    /// [`Delta::changed`].
-    pub severity: String,
+    /// Severity; a change is reported in [`Delta::changed`].
+    pub severity: Severity,
     /// Listed in CISA's Known Exploited Vulnerabilities catalog; becoming so is reported in
     /// [`Delta::kev`].
     pub kev: bool,
@@ -259,9 +258,9 @@ pub struct ImageSummary {
     /// Latest scan of this digest.
     pub last_scanned_at: Timestamp,
     /// `built_at` of the vulnerability database of the latest scan or rematch.
-    pub db_built_at: Option<String>,
+    pub db_built_at: Option<Timestamp>,
     /// Open findings by severity.
-    pub open: BTreeMap<String, u64>,
+    pub open: BTreeMap<Severity, u64>,
 }
 
 /// One stored image with its inventory, from [`Store::image`](crate::Store::image).
@@ -284,7 +283,7 @@ pub struct FindingHistory {
     /// Installed version.
     pub package_version: String,
     /// Latest severity.
-    pub severity: String,
+    pub severity: Severity,
     /// When it was first stored for this image.
     pub first_seen: Timestamp,
     /// When it was resolved; `None` while open.

@@ -257,7 +257,7 @@ fn load_findings_of(
                     package_name: text(&row, 1)?,
                     package_version: text(&row, 2)?,
                 },
-                severity: text(&row, 3)?,
+                severity: crate::word("severity", &text(&row, 3)?)?,
                 data_hash: row.try_get(4).map_err(pg)?,
                 open: row.try_get(5).map_err(pg)?,
                 kev: row.try_get(6).map_err(pg)?,
@@ -341,7 +341,7 @@ fn reconcile_findings(
                     &f.id,
                     &f.package_name,
                     &f.package_version,
-                    &f.severity,
+                    &f.severity.as_str(),
                     &f.data.to_string(),
                     &now,
                     &f.kev,
@@ -438,7 +438,7 @@ fn summaries(
             .or_default()
             .push(format!("{repository}:{tag}"));
     }
-    let mut open: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut open: BTreeMap<String, BTreeMap<crate::Severity, u64>> = BTreeMap::new();
     for row in tx
         .query(
             "SELECT digest, severity, count(*) FROM findings
@@ -449,9 +449,10 @@ fn summaries(
         .map_err(pg)?
     {
         let n: i64 = row.try_get(2).map_err(pg)?;
-        open.entry(text(&row, 0)?)
-            .or_default()
-            .insert(text(&row, 1)?, u64::try_from(n).unwrap_or(0));
+        open.entry(text(&row, 0)?).or_default().insert(
+            crate::word("severity", &text(&row, 1)?)?,
+            u64::try_from(n).unwrap_or(0),
+        );
     }
     let mut out = Vec::new();
     for row in tx
@@ -474,7 +475,7 @@ fn summaries(
                 repository: opt_text(&row, 1)?,
                 first_scanned_at: time(&row, 2)?,
                 last_scanned_at: time(&row, 3)?,
-                db_built_at: opt_text(&row, 4)?,
+                db_built_at: crate::built_at(opt_text(&row, 4)?)?,
             },
             text(&row, 5)?,
         ));
@@ -521,7 +522,7 @@ impl Store for PgStore {
             datas.push(p.data.to_string());
             for k in &p.keys {
                 if indexed.insert((k, seq)) {
-                    ecosystems.push(&k.ecosystem);
+                    ecosystems.push(k.ecosystem.as_str());
                     names.push(&k.name);
                     seqs.push(seq);
                 }
@@ -529,6 +530,7 @@ impl Store for PgStore {
         }
         let all_seqs: Vec<i64> = (0_i64..).take(datas.len()).collect();
         let now = SystemTime::from(record.scanned_at);
+        let db_built_at = record.db_built_at.map(|t| t.to_string());
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO images (digest, repository, first_scanned_at, last_scanned_at,
@@ -539,12 +541,7 @@ impl Store for PgStore {
                     first_scanned_at = least(images.first_scanned_at, excluded.first_scanned_at),
                     last_scanned_at = greatest(images.last_scanned_at, excluded.last_scanned_at),
                     db_built_at = coalesce(excluded.db_built_at, images.db_built_at)",
-                &[
-                    &record.digest,
-                    &record.repository,
-                    &now,
-                    &record.db_built_at,
-                ],
+                &[&record.digest, &record.repository, &now, &db_built_at],
             )
             .map_err(pg)?;
             tx.execute(
@@ -645,9 +642,10 @@ impl Store for PgStore {
     fn apply_rematches(
         &mut self,
         batch: &[RematchRecord],
-        db_built_at: Option<&str>,
+        db_built_at: Option<Timestamp>,
     ) -> Result<Vec<Delta>, StoreError> {
         let now = Timestamp::now();
+        let db_built_at = db_built_at.map(|t| t.to_string());
         let digests: Vec<&str> = batch.iter().map(|r| r.digest.as_str()).collect();
         self.write(|tx| {
             let known: BTreeSet<String> = tx
@@ -816,7 +814,7 @@ impl Store for PgStore {
                     id: text(row, 0)?,
                     package_name: text(row, 1)?,
                     package_version: text(row, 2)?,
-                    severity: text(row, 3)?,
+                    severity: crate::word("severity", &text(row, 3)?)?,
                     first_seen: time(row, 4)?,
                     resolved_at: opt_time(row, 5)?,
                     resolved_reason: opt_text(row, 6)?.as_deref().map(reason).transpose()?,
@@ -829,7 +827,7 @@ impl Store for PgStore {
 
     fn images_with_package(
         &mut self,
-        ecosystem: &str,
+        ecosystem: crate::Ecosystem,
         name: &str,
     ) -> Result<Vec<String>, StoreError> {
         let rows = self
@@ -837,7 +835,7 @@ impl Store for PgStore {
             .query(
                 "SELECT DISTINCT digest FROM package_index WHERE ecosystem = $1 AND name = $2
                  ORDER BY digest",
-                &[&ecosystem, &name],
+                &[&ecosystem.as_str(), &name],
             )
             .map_err(pg)?;
         rows.iter().map(|row| text(row, 0)).collect()

@@ -13,7 +13,7 @@ use crate::{ResolvedReason, StoreError};
 /// A findings row as loaded for reconciliation.
 pub(crate) struct StoredFinding {
     pub(crate) key: FindingId,
-    pub(crate) severity: String,
+    pub(crate) severity: crate::Severity,
     pub(crate) kev: bool,
     /// [`data_hash`] of the stored document (`None` for rows written before there was one).
     /// Compared instead of the document: a rematch of thousands of images compares far more
@@ -210,11 +210,12 @@ mod tests {
     use super::*;
 
     fn rec(id: &str, severity: &str) -> FindingRecord {
+        let severity: crate::Severity = severity.parse().unwrap();
         FindingRecord {
             id: id.into(),
             package_name: "p".into(),
             package_version: "1".into(),
-            severity: severity.into(),
+            severity,
             kev: false,
             data: json!({"id": id, "severity": severity}),
         }
@@ -237,7 +238,7 @@ mod tests {
             rec("A", "high"),
             rec("B", "low"),
             rec("C", "low"),
-            rec("C", "x"),
+            rec("C", "medium"),
             rec("E", "low"),
         ];
         let mut resolutions = Resolutions::default();

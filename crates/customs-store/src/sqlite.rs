@@ -299,7 +299,7 @@ fn load_findings(
         stored.push((
             StoredFinding {
                 key,
-                severity,
+                severity: crate::word("severity", &severity)?,
                 kev,
                 data_hash,
                 open,
@@ -348,7 +348,7 @@ fn reconcile_findings(
                         f.id,
                         f.package_name,
                         f.package_version,
-                        f.severity,
+                        f.severity.as_str(),
                         f.data.to_string(),
                         first,
                         now,
@@ -370,7 +370,7 @@ fn reconcile_findings(
                         f.id,
                         f.package_name,
                         f.package_version,
-                        f.severity,
+                        f.severity.as_str(),
                         f.data.to_string(),
                         now,
                         f.kev,
@@ -486,7 +486,7 @@ fn summaries(
             .or_default()
             .push(format!("{repository}:{tag}"));
     }
-    let mut open: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut open: BTreeMap<String, BTreeMap<crate::Severity, u64>> = BTreeMap::new();
     let mut stmt = tx
         .prepare_cached(
             "SELECT digest, severity, count(*) FROM findings
@@ -505,9 +505,10 @@ fn summaries(
         .map_err(e)?;
     for row in rows {
         let (digest, severity, n) = row.map_err(e)?;
-        open.entry(digest)
-            .or_default()
-            .insert(severity, u64::try_from(n).unwrap_or(0));
+        open.entry(digest).or_default().insert(
+            crate::word("severity", &severity)?,
+            u64::try_from(n).unwrap_or(0),
+        );
     }
     let mut stmt = tx
         .prepare_cached(
@@ -541,7 +542,7 @@ fn summaries(
                 repository,
                 first_scanned_at: ts(&first)?,
                 last_scanned_at: ts(&last)?,
-                db_built_at,
+                db_built_at: crate::built_at(db_built_at)?,
             },
             inventory,
         ));
@@ -577,7 +578,12 @@ impl Store for SqliteStore {
                     first_scanned_at = min(images.first_scanned_at, excluded.first_scanned_at),
                     last_scanned_at = max(images.last_scanned_at, excluded.last_scanned_at),
                     db_built_at = coalesce(excluded.db_built_at, images.db_built_at)",
-                params![record.digest, record.repository, now, record.db_built_at],
+                params![
+                    record.digest,
+                    record.repository,
+                    now,
+                    record.db_built_at.map(|t| t.to_string())
+                ],
             )
             .map_err(e)?;
             // Inventories (hundreds of kilobytes) live apart from the image rows, which a
@@ -635,7 +641,7 @@ impl Store for SqliteStore {
                     .map_err(e)?;
                 for k in &p.keys {
                     insert_key
-                        .execute(params![k.ecosystem, k.name, record.digest, seq])
+                        .execute(params![k.ecosystem.as_str(), k.name, record.digest, seq])
                         .map_err(e)?;
                 }
             }
@@ -690,9 +696,10 @@ impl Store for SqliteStore {
     fn apply_rematches(
         &mut self,
         batch: &[RematchRecord],
-        db_built_at: Option<&str>,
+        db_built_at: Option<Timestamp>,
     ) -> Result<Vec<Delta>, StoreError> {
         let now = Timestamp::now();
+        let db_built_at = db_built_at.map(|t| t.to_string());
         self.write(|tx, e| {
             let mut deltas = Vec::with_capacity(batch.len());
             for record in batch {
@@ -758,7 +765,7 @@ impl Store for SqliteStore {
                         .map_err(e)?;
                     for key in keys {
                         let rows = stmt
-                            .query_map([&key.ecosystem, &key.name], |r| {
+                            .query_map([key.ecosystem.as_str(), &key.name], |r| {
                                 Ok((
                                     r.get::<_, String>(0)?,
                                     r.get::<_, i64>(1)?,
@@ -923,7 +930,7 @@ impl Store for SqliteStore {
                     id,
                     package_name,
                     package_version,
-                    severity,
+                    severity: crate::word("severity", &severity)?,
                     first_seen: ts(&first)?,
                     resolved_at: resolved.as_deref().map(ts).transpose()?,
                     resolved_reason: why.as_deref().map(reason).transpose()?,
@@ -937,7 +944,7 @@ impl Store for SqliteStore {
 
     fn images_with_package(
         &mut self,
-        ecosystem: &str,
+        ecosystem: crate::Ecosystem,
         name: &str,
     ) -> Result<Vec<String>, StoreError> {
         let e = err(&self.path);
@@ -949,7 +956,7 @@ impl Store for SqliteStore {
             )
             .map_err(&e)?;
         let rows = stmt
-            .query_map([ecosystem, name], |r| r.get(0))
+            .query_map([ecosystem.as_str(), name], |r| r.get(0))
             .map_err(&e)?;
         rows.collect::<Result<_, _>>().map_err(&e)
     }

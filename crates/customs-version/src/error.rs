@@ -10,13 +10,13 @@ use crate::Ecosystem;
 #[non_exhaustive]
 pub enum VersionError {
     /// The version is empty (for deb: empty once surrounding whitespace is dropped, as dpkg does).
-    #[error("empty {ecosystem} version")]
+    #[error("empty {} version", .ecosystem.label())]
     Empty {
         /// Whose rules were applied.
         ecosystem: Ecosystem,
     },
     /// The version breaks the syntax of its ecosystem.
-    #[error("invalid {ecosystem} version {}: {reason}", Excerpt(.version))]
+    #[error("invalid {} version {}: {reason}", .ecosystem.label(), Excerpt(.version))]
     Invalid {
         /// Whose rules were applied.
         ecosystem: Ecosystem,
@@ -26,7 +26,7 @@ pub enum VersionError {
         reason: String,
     },
     /// A version range breaks the syntax of its ecosystem.
-    #[error("invalid {ecosystem} range {}: {reason}", Excerpt(.range))]
+    #[error("invalid {} range {}: {reason}", .ecosystem.label(), Excerpt(.range))]
     InvalidRange {
         /// Whose rules were applied.
         ecosystem: Ecosystem,

@@ -18,8 +18,9 @@
 //! parsed once and compared many times becomes a [`DebVersion`], [`RpmVersion`],
 //! [`ApkVersion`], [`PypiVersion`], [`NpmVersion`], [`CargoVersion`] or [`GoVersion`] (each
 //! `FromStr`, `Ord`, and `Display` that prints the original string). With serde, the version
-//! types and [`Ecosystem`] travel as strings and are checked again when read back. The
-//! language ecosystems are named as OSV names them (`PyPI`, `npm`, `crates.io`, `Go`).
+//! types travel as strings and are checked again when read back. [`Ecosystem`] is the
+//! workspace's one ecosystem type, from `customs-types`; its `FromStr` takes OSV's names
+//! (`PyPI`, `crates.io`, `Go`) as well as the inventory's (`pypi`, `cargo`, `golang`).
 //!
 //! # Quirks worth knowing
 //!
@@ -132,7 +133,6 @@ mod apk;
 mod cargo;
 mod deb;
 mod digits;
-mod ecosystem;
 mod error;
 mod go;
 mod npm;
@@ -150,8 +150,8 @@ pub mod fuzz;
 
 pub use apk::ApkVersion;
 pub use cargo::CargoVersion;
+pub use customs_types::{Ecosystem, UnknownName, pep503_name};
 pub use deb::DebVersion;
-pub use ecosystem::{Ecosystem, UnknownEcosystem};
 pub use error::VersionError;
 pub use go::GoVersion;
 pub use npm::NpmVersion;
@@ -325,23 +325,4 @@ pub(crate) mod test_util {
             }
         }
     }
-}
-
-/// A PyPI project name as PEP 503 compares it: lower case, every run of `-`, `_` and `.` one
-/// `-`. `Jinja2`, `jinja2` and `zope.interface`/`zope_interface` name the same projects.
-pub fn pep503_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_run = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_run {
-                out.push('-');
-            }
-            in_run = true;
-        } else {
-            in_run = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
 }

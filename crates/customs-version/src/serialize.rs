@@ -12,8 +12,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
-    ApkVersion, CargoVersion, DebVersion, Ecosystem, GoVersion, NpmRange, NpmVersion, PypiVersion,
-    RpmVersion,
+    ApkVersion, CargoVersion, DebVersion, GoVersion, NpmRange, NpmVersion, PypiVersion, RpmVersion,
 };
 
 fn parse<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -43,7 +42,6 @@ macro_rules! as_string {
 }
 
 as_string! {
-    Ecosystem => |e: &Ecosystem| e.as_str(),
     DebVersion => DebVersion::as_str,
     RpmVersion => RpmVersion::as_str,
     ApkVersion => ApkVersion::as_str,
@@ -60,10 +58,6 @@ mod tests {
 
     #[test]
     fn round_trip_through_json() {
-        let eco: Ecosystem = serde_json::from_str(r#""Alpine""#).unwrap();
-        assert_eq!(eco, Ecosystem::Apk);
-        assert_eq!(serde_json::to_string(&eco).unwrap(), r#""apk""#);
-
         let v: DebVersion = serde_json::from_str(r#""1:2.0-1""#).unwrap();
         assert_eq!(serde_json::to_string(&v).unwrap(), r#""1:2.0-1""#);
         let v: RpmVersion = serde_json::from_str(r#""1.0^git1-2.el9""#).unwrap();
@@ -80,15 +74,6 @@ mod tests {
         assert_eq!(serde_json::to_string(&v).unwrap(), r#""1.0.0+b""#);
         let v: GoVersion = serde_json::from_str(r#""go1.21rc2""#).unwrap();
         assert_eq!(serde_json::to_string(&v).unwrap(), r#""go1.21rc2""#);
-        for eco in Ecosystem::ALL {
-            let json = serde_json::to_string(&eco).unwrap();
-            assert_eq!(json, format!("\"{}\"", eco.as_str()));
-            assert_eq!(serde_json::from_str::<Ecosystem>(&json).unwrap(), eco);
-        }
-        assert_eq!(
-            serde_json::from_str::<Ecosystem>(r#""crates.io""#).unwrap(),
-            Ecosystem::Cargo
-        );
     }
 
     #[test]
@@ -101,7 +86,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("'-r' is not followed by a number"), "{err}");
-        assert!(serde_json::from_str::<Ecosystem>(r#""maven""#).is_err());
         assert!(serde_json::from_str::<PypiVersion>(r#""0.3m1""#).is_err());
         assert!(serde_json::from_str::<GoVersion>(r#""1.2.3""#).is_err());
         assert!(serde_json::from_str::<NpmRange>(r#""~>~1""#).is_err());

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use customs_types::Timestamp;
 use serde::Serialize;
 
 use crate::db::{DbError, DbWriter, SourceInfo};
@@ -259,7 +260,7 @@ fn newest(adv: &[Advisory]) -> Option<String> {
 }
 
 /// Build `out` from the inputs. The file appears only when the build succeeds.
-pub fn build(out: &Path, inputs: &[String], built_at: &str) -> Result<BuildReport, DbError> {
+pub fn build(out: &Path, inputs: &[String], built_at: Timestamp) -> Result<BuildReport, DbError> {
     let mut w = DbWriter::create(out)?;
     let mut report = BuildReport::default();
     for input in inputs {
@@ -329,7 +330,7 @@ pub fn build(out: &Path, inputs: &[String], built_at: &str) -> Result<BuildRepor
 pub fn build_embedded(
     out: &Path,
     files: &[(FeedKind, &str, &str)],
-    built_at: &str,
+    built_at: Timestamp,
 ) -> Result<BuildReport, DbError> {
     let mut w = DbWriter::create(out)?;
     let mut report = BuildReport::default();
@@ -366,45 +367,9 @@ pub fn build_embedded(
     Ok(report)
 }
 
-/// Now, as RFC 3339 UTC (no time-zone crate needed for that).
-pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    rfc3339(secs)
-}
-
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, proleptic Gregorian).
-pub fn rfc3339(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_735_689_600), "2025-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    }
 
     #[test]
     fn detection() {

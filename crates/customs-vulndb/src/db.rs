@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::model::{Advisory, Affected, Cvss, Enrichment, Feed, Severity, Status};
+use customs_types::Timestamp;
+
+use crate::model::{Advisory, Affected, Cvss, Enrichment, Feed, Namespace, Severity, Status};
 
 /// Bumped when the tables change; an older file is refused with a message to rebuild it.
 pub const DB_SCHEMA_VERSION: i64 = 3;
@@ -57,22 +59,28 @@ fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
 }
 
-fn sev_str(s: Severity) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+/// A column holding a vocabulary word (severity, feed, namespace), read back into its type.
+fn parsed<T>(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = r.get(idx)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
-fn sev_parse(s: Option<String>) -> Option<Severity> {
-    s.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok())
-}
-
-fn feed_str(f: Feed) -> String {
-    serde_json::to_value(f)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+/// As [`parsed`], for a nullable column.
+fn parsed_opt<T>(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<T>>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match r.get_ref(idx)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => parsed(r, idx).map(Some),
+    }
 }
 
 /// One input's contribution, for `sources`.
@@ -141,13 +149,13 @@ impl DbWriter {
         for a in advisories {
             adv.execute(params![
                 a.id,
-                feed_str(a.feed),
+                a.feed.as_str(),
                 a.record,
                 to_json(&a.aliases),
                 a.published,
                 a.modified,
                 a.summary,
-                a.severity.map(sev_str),
+                a.severity.map(Severity::as_str),
                 to_json(&a.cvss),
                 a.withdrawn
             ])
@@ -156,10 +164,10 @@ impl DbWriter {
             for f in &a.affected {
                 aff.execute(params![
                     rowid,
-                    f.namespace,
+                    f.namespace.as_str(),
                     package_key(&f.namespace, &f.package),
                     to_json(&f.status),
-                    f.severity.map(sev_str),
+                    f.severity.map(Severity::as_str),
                     f.note
                 ])
                 .map_err(err)?;
@@ -208,7 +216,7 @@ impl DbWriter {
     }
 
     /// Commit and move the finished file into place.
-    pub fn finish(self, built_at: &str) -> Result<(), DbError> {
+    pub fn finish(self, built_at: Timestamp) -> Result<(), DbError> {
         let tmp = self.path.with_extension("building");
         let err = |source| DbError::Sqlite {
             path: tmp.clone(),
@@ -217,7 +225,7 @@ impl DbWriter {
         self.conn
             .execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('built_at', ?2)",
-                params![DB_SCHEMA_VERSION.to_string(), built_at],
+                params![DB_SCHEMA_VERSION.to_string(), built_at.to_string()],
             )
             .map_err(err)?;
         // Which namespaces (and which feeds) hold anything, so a scan skips empty look-ups.
@@ -251,7 +259,7 @@ pub struct Hit {
 pub struct AdvisoryHead {
     pub id: String,
     pub aliases: Vec<String>,
-    pub feed: String,
+    pub feed: Feed,
     pub record: String,
     pub published: Option<String>,
     pub modified: Option<String>,
@@ -269,7 +277,7 @@ pub struct NvdRecord {
     pub rejected: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Kev {
     pub date_added: Option<String>,
     pub due_date: Option<String>,
@@ -277,7 +285,7 @@ pub struct Kev {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct Epss {
     pub probability: f64,
     pub percentile: f64,
@@ -287,13 +295,13 @@ pub struct Epss {
 pub struct DbInfo {
     pub path: PathBuf,
     pub schema_version: i64,
-    pub built_at: Option<String>,
+    pub built_at: Option<Timestamp>,
     pub advisories: i64,
     pub affected: i64,
     pub nvd: i64,
     pub kev: i64,
     pub epss: i64,
-    pub newest_advisory: Option<String>,
+    pub newest_advisory: Option<Timestamp>,
     pub sources: Vec<SourceInfo>,
     pub size_bytes: u64,
 }
@@ -306,12 +314,12 @@ fn head_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryHead> {
     Ok(AdvisoryHead {
         id: r.get(0)?,
         aliases: serde_json::from_str(&aliases).unwrap_or_default(),
-        feed: r.get(2)?,
+        feed: parsed(r, 2)?,
         record: r.get(3)?,
         published: r.get(4)?,
         modified: r.get(5)?,
         summary: r.get(6)?,
-        severity: sev_parse(r.get(7)?),
+        severity: parsed_opt(r, 7)?,
         cvss: serde_json::from_str(&cvss).unwrap_or_default(),
         withdrawn: r.get(9)?,
     })
@@ -334,8 +342,9 @@ fn uri_escape(path: &Path) -> String {
 /// The database's build time and newest advisory date, without counting rows.
 #[derive(Debug, Clone, Serialize)]
 pub struct DbMeta {
-    pub built_at: Option<String>,
-    pub newest_advisory: Option<String>,
+    pub built_at: Option<Timestamp>,
+    /// The newest date any feed gave a record (published or modified).
+    pub newest_advisory: Option<Timestamp>,
 }
 
 /// A read-only handle on a database file.
@@ -343,7 +352,7 @@ pub struct VulnDb {
     conn: Connection,
     path: PathBuf,
     /// (namespace, feed) pairs that hold statements.
-    present: std::collections::HashSet<(String, String)>,
+    present: std::collections::HashSet<(Namespace, Feed)>,
 }
 
 impl VulnDb {
@@ -397,7 +406,7 @@ impl VulnDb {
         let present = conn
             .prepare("SELECT namespace, feed FROM namespaces")
             .and_then(|mut st| {
-                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                st.query_map([], |r| Ok((parsed(r, 0)?, parsed(r, 1)?)))
                     .map(|rows| rows.filter_map(Result::ok).collect())
             })
             .map_err(err)?;
@@ -415,10 +424,10 @@ impl VulnDb {
         }
     }
 
-    /// Every statement about `package` in `namespace`.
-    /// Advisories for `package` in `namespace`. PyPI names match as PEP 503 says, whatever
-    /// their spelling (`Jinja2`, `jinja2`, `zope.interface`/`zope-interface`).
-    pub fn lookup(&self, namespace: &str, package: &str) -> Result<Vec<Hit>, DbError> {
+    /// Every statement about `package` in `namespace`, with its advisory. PyPI names match as
+    /// PEP 503 says, whatever their spelling (`Jinja2`, `jinja2`,
+    /// `zope.interface`/`zope-interface`).
+    pub fn lookup(&self, namespace: &Namespace, package: &str) -> Result<Vec<Hit>, DbError> {
         let mut st = self
             .conn
             .prepare_cached(
@@ -429,17 +438,20 @@ impl VulnDb {
             )
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![namespace, package_key(namespace, package)], |r| {
-                let status: String = r.get(12)?;
-                Ok((
-                    head_from_row(r)?,
-                    r.get::<_, String>(10)?,
-                    r.get::<_, String>(11)?,
-                    status,
-                    sev_parse(r.get(13)?),
-                    r.get::<_, Option<String>>(14)?,
-                ))
-            })
+            .query_map(
+                params![namespace.as_str(), package_key(namespace, package)],
+                |r| {
+                    let status: String = r.get(12)?;
+                    Ok((
+                        head_from_row(r)?,
+                        parsed::<Namespace>(r, 10)?,
+                        r.get::<_, String>(11)?,
+                        status,
+                        parsed_opt(r, 13)?,
+                        r.get::<_, Option<String>>(14)?,
+                    ))
+                },
+            )
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
@@ -547,10 +559,10 @@ impl VulnDb {
                 .query_map([rowid], |r| {
                     let status: String = r.get(2)?;
                     Ok((
-                        r.get::<_, String>(0)?,
+                        parsed::<Namespace>(r, 0)?,
                         r.get::<_, String>(1)?,
                         status,
-                        sev_parse(r.get(3)?),
+                        parsed_opt(r, 3)?,
                         r.get::<_, Option<String>>(4)?,
                     ))
                 })
@@ -590,7 +602,6 @@ impl VulnDb {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Whether any statement is in `namespace` (from `feed`, when given).
     /// A fingerprint of everything the database says about each (namespace, package): the
     /// advisories naming it, their status, severity, aliases, CVSS and withdrawal. Two
     /// databases' fingerprints differ exactly for the packages an advisory change touches,
@@ -598,7 +609,7 @@ impl VulnDb {
     /// process only: the hasher is not stable across builds.)
     pub fn package_fingerprints(
         &self,
-    ) -> Result<std::collections::HashMap<(String, String), u64>, DbError> {
+    ) -> Result<std::collections::HashMap<(Namespace, String), u64>, DbError> {
         use std::hash::{Hash, Hasher};
         let mut st = self
             .conn
@@ -608,12 +619,12 @@ impl VulnDb {
                  FROM affected f JOIN advisories a ON a.rowid = f.advisory",
             )
             .map_err(|e| self.err(e))?;
-        let mut out: std::collections::HashMap<(String, String), u64> =
+        let mut out: std::collections::HashMap<(Namespace, String), u64> =
             std::collections::HashMap::new();
         let mut rows = st.query([]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let key: (String, String) = (
-                r.get(0).map_err(|e| self.err(e))?,
+            let key: (Namespace, String) = (
+                parsed(r, 0).map_err(|e| self.err(e))?,
                 r.get(1).map_err(|e| self.err(e))?,
             );
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -628,41 +639,47 @@ impl VulnDb {
         Ok(out)
     }
 
-    pub fn has(&self, namespace: &str, feed: Option<&str>) -> bool {
+    /// Whether any statement is in `namespace` (from `feed`, when given).
+    pub fn has(&self, namespace: &Namespace, feed: Option<Feed>) -> bool {
         self.present
             .iter()
-            .any(|(n, f)| n == namespace && feed.is_none_or(|want| want == f))
+            .any(|(n, f)| n == namespace && feed.is_none_or(|want| want == *f))
     }
 
+    /// The build time and the newest record date.
     pub fn meta(&self) -> Result<DbMeta, DbError> {
-        Ok(DbMeta {
-            built_at: self
-                .conn
-                .query_row("SELECT value FROM meta WHERE key = 'built_at'", [], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(|e| self.err(e))?,
-            newest_advisory: self
-                .conn
-                .query_row("SELECT max(newest) FROM sources", [], |r| r.get(0))
-                .map_err(|e| self.err(e))?,
-        })
-    }
-
-    pub fn info(&self) -> Result<DbInfo, DbError> {
-        let count = |sql: &str| -> Result<i64, DbError> {
-            self.conn
-                .query_row(sql, [], |r| r.get(0))
-                .map_err(|e| self.err(e))
-        };
-        let built_at = self
+        let built_at: Option<String> = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'built_at'", [], |r| {
                 r.get(0)
             })
             .optional()
             .map_err(|e| self.err(e))?;
+        // Feeds write dates in several forms (a date, a time with an offset), so the newest
+        // is found after reading them, not by comparing text.
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT newest FROM sources WHERE newest IS NOT NULL")
+            .map_err(|e| self.err(e))?;
+        let newest_advisory = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?
+            .filter_map(|r| Timestamp::parse_lenient(&r.ok()?).ok())
+            .max();
+        Ok(DbMeta {
+            built_at: built_at.and_then(|t| Timestamp::parse_lenient(&t).ok()),
+            newest_advisory,
+        })
+    }
+
+    /// What `db info` shows: the meta, the record counts, the sources.
+    pub fn info(&self) -> Result<DbInfo, DbError> {
+        let count = |sql: &str| -> Result<i64, DbError> {
+            self.conn
+                .query_row(sql, [], |r| r.get(0))
+                .map_err(|e| self.err(e))
+        };
+        let meta = self.meta()?;
         let mut st = self
             .conn
             .prepare("SELECT feed, input, records, newest FROM sources ORDER BY feed, input")
@@ -682,16 +699,13 @@ impl VulnDb {
         Ok(DbInfo {
             path: self.path.clone(),
             schema_version: DB_SCHEMA_VERSION,
-            built_at,
+            built_at: meta.built_at,
             advisories: count("SELECT count(*) FROM advisories")?,
             affected: count("SELECT count(*) FROM affected")?,
             nvd: count("SELECT count(*) FROM nvd")?,
             kev: count("SELECT count(*) FROM kev")?,
             epss: count("SELECT count(*) FROM epss")?,
-            newest_advisory: self
-                .conn
-                .query_row("SELECT max(newest) FROM sources", [], |r| r.get(0))
-                .map_err(|e| self.err(e))?,
+            newest_advisory: meta.newest_advisory,
             sources,
             size_bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
         })
@@ -704,10 +718,9 @@ impl VulnDb {
 
 /// How a package name is stored and looked up: PyPI names PEP 503-normalised, since PyPI
 /// treats those spellings as one project; others as written.
-fn package_key<'a>(namespace: &str, package: &'a str) -> std::borrow::Cow<'a, str> {
-    if namespace == "osv:PyPI" {
-        std::borrow::Cow::Owned(customs_version::pep503_name(package))
-    } else {
-        std::borrow::Cow::Borrowed(package)
+fn package_key(namespace: &Namespace, package: &str) -> String {
+    match namespace.ecosystem() {
+        Some(ecosystem) => ecosystem.match_name(package),
+        None => package.to_owned(),
     }
 }

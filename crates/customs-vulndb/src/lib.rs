@@ -17,13 +17,14 @@ mod update;
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use build::{
-    BuildReport, FeedKind, build, build_embedded, detect, now_rfc3339, parse_input, rfc3339,
-};
+pub use build::{BuildReport, FeedKind, build, build_embedded, detect, parse_input};
 pub use db::{
     AdvisoryHead, DB_SCHEMA_VERSION, DbError, DbInfo, DbMeta, DbWriter, Epss, Hit, Kev, NvdRecord,
     SourceInfo, VulnDb,
 };
 pub use feeds::FeedError;
-pub use model::{Advisory, Affected, Cvss, Enrichment, Event, Feed, Range, Severity, Status};
+pub use model::{
+    Advisory, Affected, Cvss, Enrichment, Event, Feed, Namespace, Range, RangeKind, Severity,
+    Status,
+};
 pub use update::{FeedSource, UpdateError, UpdateReport, default_sources, update};

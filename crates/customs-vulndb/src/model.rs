@@ -7,38 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which feed a record came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Feed {
-    /// `data/CVE/list` of the Debian security tracker.
-    DebianCveList,
-    /// `data/DSA/list` and `data/DLA/list`.
-    DebianDsa,
-    DebianDla,
-    /// The tracker's JSON export (`/tracker/data/json`).
-    DebianJson,
-    AlpineSecdb,
-    UbuntuUct,
-    RedhatCsaf,
-    Osv,
-    RustSec,
-    Nvd,
-    Kev,
-    Epss,
-}
-
-/// The vendor's (or NVD's) severity, normalised. `Unknown` sorts lowest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Unknown,
-    Negligible,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+pub use customs_types::{Feed, Namespace, Severity};
 
 /// What a feed says about one package in one namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,11 +32,43 @@ pub enum Status {
     },
 }
 
-/// An OSV range: `type` is ECOSYSTEM, SEMVER or GIT; events in order.
+/// An OSV range; events in the order the record gives them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Range {
-    pub kind: String,
+    pub kind: RangeKind,
     pub events: Vec<Event>,
+}
+
+/// How a range's versions are read (OSV's `type`, plus customs' own for RustSec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RangeKind {
+    /// Versions in the ecosystem's own ordering.
+    Ecosystem,
+    /// SemVer 2.0 versions.
+    Semver,
+    /// Commits of a repository: not comparable with an installed version.
+    Git,
+    /// RustSec's `patched`/`unaffected` Cargo requirements (as `Fixed`/`Limit` events): a
+    /// version is affected when it meets none of them.
+    Rustsec,
+}
+
+impl std::str::FromStr for RangeKind {
+    type Err = String;
+
+    /// OSV's spelling of the three kinds it defines.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ECOSYSTEM" => Ok(Self::Ecosystem),
+            "SEMVER" => Ok(Self::Semver),
+            "GIT" => Ok(Self::Git),
+            other => Err(format!(
+                "unknown range type {:?} (OSV defines ECOSYSTEM, SEMVER and GIT)",
+                other.chars().take(40).collect::<String>()
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,7 +84,7 @@ pub enum Event {
 pub struct Affected {
     /// `debian:12`, `ubuntu:22.04`, `alpine:3.10`, `rhel:9`, or `osv:<OSV ecosystem>` such as
     /// `osv:PyPI`, `osv:Debian:12`.
-    pub namespace: String,
+    pub namespace: Namespace,
     /// The package as the feed names it. For Debian and Ubuntu this is the SOURCE package.
     pub package: String,
     pub status: Status,

@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use customs_types::Timestamp;
 use serde::Serialize;
 
 use crate::build::{BuildReport, FeedKind, build};
@@ -164,7 +165,7 @@ pub fn update(
     out: &Path,
     sources: &[FeedSource],
     download_dir: &Path,
-    built_at: &str,
+    built_at: Timestamp,
 ) -> Result<UpdateReport, UpdateError> {
     std::fs::create_dir_all(download_dir)
         .map_err(|e| UpdateError::Io(download_dir.to_owned(), e))?;

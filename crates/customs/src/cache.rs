@@ -304,10 +304,6 @@ struct GroupJson {
     newest_use: Option<String>,
 }
 
-fn secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 fn info(root: &Path, format: Format) -> Result<ExitCode> {
     let exists = root.is_dir();
     let groups = if exists {
@@ -328,13 +324,13 @@ fn info(root: &Path, format: Format) -> Result<ExitCode> {
                 .iter()
                 .map(|e| e.used)
                 .min()
-                .map(|t| customs_vulndb::rfc3339(secs(t))),
+                .map(|t| customs_types::Timestamp::from(t).to_string()),
             newest_use: g
                 .entries
                 .iter()
                 .map(|e| e.used)
                 .max()
-                .map(|t| customs_vulndb::rfc3339(secs(t))),
+                .map(|t| customs_types::Timestamp::from(t).to_string()),
         })
         .collect();
     let report = InfoJson {
@@ -508,7 +504,9 @@ fn prune(args: &PruneArgs) -> Result<ExitCode> {
                     "would remove {} ({}, last used {})",
                     rel.display(),
                     human(e.bytes),
-                    customs_vulndb::rfc3339(secs(e.used)).replacen('T', " ", 1)
+                    customs_types::Timestamp::from(e.used)
+                        .to_string()
+                        .replacen('T', " ", 1)
                 )?;
             } else {
                 match std::fs::remove_file(&e.path) {

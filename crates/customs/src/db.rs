@@ -129,41 +129,20 @@ pub(crate) fn open(args: &DbArgs, quiet: bool) -> Result<VulnDb> {
                 path.display()
             )?;
         }
-        customs_vulndb::build_embedded(&path, SNAPSHOT, &customs_vulndb::now_rfc3339())?;
+        customs_vulndb::build_embedded(&path, SNAPSHOT, customs_types::Timestamp::now())?;
     }
     Ok(VulnDb::open(&path)?)
-}
-
-/// Days between two RFC 3339 dates (date part only).
-pub(crate) fn days_between(older: &str, newer: &str) -> Option<i64> {
-    Some(days_from_civil(newer)? - days_from_civil(older)?)
-}
-
-fn days_from_civil(s: &str) -> Option<i64> {
-    let date = s.get(..10)?;
-    let mut it = date.split('-');
-    let y: i64 = it.next()?.parse().ok()?;
-    let m: i64 = it.next()?.parse().ok()?;
-    let d: i64 = it.next()?.parse().ok()?;
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
 }
 
 /// A warning when the data is old; never a failure.
 pub(crate) fn age_warning(db: &VulnDb) -> Option<String> {
     let meta = db.meta().ok()?;
-    let now = customs_vulndb::now_rfc3339();
     let newest = meta.newest_advisory.or(meta.built_at)?;
-    let days = days_between(&newest, &now)?;
+    let days = newest.days_until(customs_types::Timestamp::now());
     (days > 7).then(|| {
         format!(
             "the vulnerability data is {days} days old (newest advisory {}); run `customs db update` for current data",
-            newest.get(..10).unwrap_or(&newest)
+            newest.date()
         )
     })
 }
@@ -173,7 +152,7 @@ pub(crate) fn run(cmd: &DbCmd) -> Result<ExitCode> {
     match cmd {
         DbCmd::Build { out: path, inputs } => {
             let t = std::time::Instant::now();
-            let report = customs_vulndb::build(path, inputs, &customs_vulndb::now_rfc3339())?;
+            let report = customs_vulndb::build(path, inputs, customs_types::Timestamp::now())?;
             let mut err = std::io::stderr().lock();
             for w in &report.warnings {
                 writeln!(err, "warning: {w}")?;
@@ -230,7 +209,7 @@ pub(crate) fn run(cmd: &DbCmd) -> Result<ExitCode> {
                 &path,
                 &sources,
                 &downloads,
-                &customs_vulndb::now_rfc3339(),
+                customs_types::Timestamp::now(),
             )?;
             let mut err = std::io::stderr().lock();
             for f in &report.fetched {
@@ -267,12 +246,14 @@ pub(crate) fn run(cmd: &DbCmd) -> Result<ExitCode> {
                     writeln!(
                         out,
                         "built at:   {}",
-                        info.built_at.as_deref().unwrap_or("-")
+                        info.built_at
+                            .map_or_else(|| "-".to_owned(), |t| t.to_string())
                     )?;
                     writeln!(
                         out,
                         "newest:     {}",
-                        info.newest_advisory.as_deref().unwrap_or("-")
+                        info.newest_advisory
+                            .map_or_else(|| "-".to_owned(), |t| t.to_string())
                     )?;
                     writeln!(
                         out,
@@ -297,17 +278,5 @@ pub(crate) fn run(cmd: &DbCmd) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn day_math() {
-        assert_eq!(days_between("2025-01-01", "2025-01-31T10:00:00Z"), Some(30));
-        assert_eq!(days_between("2024-02-28", "2024-03-01"), Some(2));
-        assert_eq!(days_between("junk", "2024-03-01"), None);
     }
 }

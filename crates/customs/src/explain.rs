@@ -35,7 +35,9 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<ExitCode> {
         "{id} in {} (database {}, built {})",
         args.source,
         db_meta.path,
-        db_meta.built_at.as_deref().unwrap_or("-")
+        db_meta
+            .built_at
+            .map_or_else(|| "-".to_owned(), |t| t.to_string())
     )?;
     writeln!(
         out,
@@ -43,7 +45,12 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<ExitCode> {
         if report.namespaces.is_empty() {
             "none (distribution not recognised)".to_owned()
         } else {
-            report.namespaces.join(", ")
+            report
+                .namespaces
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     )?;
     for f in &hits {
@@ -128,7 +135,7 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<ExitCode> {
         writeln!(
             out,
             "  severity:        {} (from {})",
-            crate::scan::sev_str(f.severity),
+            f.severity,
             f.severity_source.as_deref().unwrap_or("nobody")
         )?;
         if let Some(c) = &f.cvss {
@@ -208,8 +215,7 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<ExitCode> {
                     .unwrap_or_else(|| p.version.clone());
                 match &a.status {
                     Status::Fixed { fixed } => {
-                        let eco = customs_match::version_ecosystem(p.ecosystem);
-                        match customs_version::compare(eco, &v, fixed) {
+                        match customs_version::compare(p.ecosystem, &v, fixed) {
                             Ok(Ordering::Less) => {
                                 format!("installed {v} < fixed {fixed}: should match (filtered?)")
                             }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use customs_catalog::Inventory;
 use customs_match::{Finding, MatchReport};
@@ -49,43 +49,22 @@ pub(crate) struct ScanArgs {
     common: CommonArgs,
 }
 
-pub(crate) fn parse_severity(s: &str) -> Result<Severity> {
-    Ok(match s.trim().to_lowercase().as_str() {
-        "critical" => Severity::Critical,
-        "high" => Severity::High,
-        "medium" | "moderate" => Severity::Medium,
-        "low" => Severity::Low,
-        "negligible" => Severity::Negligible,
-        "unknown" => Severity::Unknown,
-        other => {
-            bail!("unknown severity {other:?} (critical, high, medium, low, negligible, unknown)")
-        }
-    })
-}
-
-pub(crate) fn sev_str(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "critical",
-        Severity::High => "high",
-        Severity::Medium => "medium",
-        Severity::Low => "low",
-        Severity::Negligible => "negligible",
-        Severity::Unknown => "unknown",
-    }
+fn parse_severity(s: &str) -> Result<Severity> {
+    Ok(Severity::parse_lenient(s)?)
 }
 
 #[derive(Serialize)]
 pub(crate) struct DbMeta {
     pub(crate) path: String,
-    pub(crate) built_at: Option<String>,
-    pub(crate) newest_advisory: Option<String>,
+    pub(crate) built_at: Option<customs_types::Timestamp>,
+    pub(crate) newest_advisory: Option<customs_types::Timestamp>,
 }
 
 /// What a scan adds to the inventory's fields.
 #[derive(Serialize)]
 struct ScanReport<'a> {
     vulnerability_db: DbMeta,
-    namespaces: &'a [String],
+    namespaces: &'a [customs_types::Namespace],
     findings: Vec<&'a Finding>,
     /// Findings hidden by the filters (suppressed, --only-fixed, --severity).
     hidden: usize,
@@ -125,7 +104,7 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitCode> {
             &customs_vulndb::VulnDb::open(std::path::Path::new(&db_meta.path))?,
             &inv,
             &report,
-            db_meta.built_at.clone(),
+            db_meta.built_at,
         )?;
         if !args.common.quiet {
             writeln!(
@@ -205,7 +184,7 @@ fn print_table(
     inv: &Inventory,
     shown: &[&Finding],
     hidden: usize,
-    ns: &[String],
+    ns: &[customs_types::Namespace],
 ) -> Result<()> {
     let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let paint = |s: Severity, text: &str| -> String {
@@ -244,7 +223,7 @@ fn print_table(
     for ((name, version), fs) in &by_pkg {
         for (i, f) in fs.iter().enumerate() {
             let status = match &f.suppressed {
-                Some(s) => s.clone(),
+                Some(s) => s.to_string(),
                 None => f.status.as_str().to_owned(),
             };
             t.add_row([
@@ -255,7 +234,7 @@ fn print_table(
                     String::new()
                 },
                 f.id.clone(),
-                paint(f.severity, sev_str(f.severity)),
+                paint(f.severity, f.severity.as_str()),
                 status,
                 f.fixed_versions.join(", "),
                 if f.kev.is_some() {
@@ -283,7 +262,7 @@ fn print_table(
     let summary: Vec<String> = counts
         .iter()
         .rev()
-        .map(|(s, n)| format!("{n} {}", sev_str(*s)))
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
         .collect();
     let distro = inv.distro.as_ref().map_or_else(
         || "unknown distribution".to_owned(),
@@ -303,7 +282,10 @@ fn print_table(
         if ns.is_empty() {
             "none".to_owned()
         } else {
-            ns.join(", ")
+            ns.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     )?;
     Ok(())

@@ -119,43 +119,24 @@ fn match_context(inv: &Inventory) -> Result<serde_json::Value> {
 }
 
 fn package_keys_of(p: &customs_catalog::Package) -> Vec<PackageKey> {
-    let eco = p.ecosystem.as_str().to_owned();
     let mut keys = vec![PackageKey {
-        ecosystem: eco.clone(),
+        ecosystem: p.ecosystem,
         name: p.ecosystem.match_name(&p.name),
     }];
     if let Some(src) = p.source_name.as_ref().filter(|s| **s != p.name) {
         keys.push(PackageKey {
-            ecosystem: eco,
+            ecosystem: p.ecosystem,
             name: src.clone(),
         });
     }
     keys
 }
 
-/// The inventory ecosystem whose packages a database namespace speaks of.
-fn namespace_ecosystem(namespace: &str) -> Option<&'static str> {
-    let mut parts = namespace.split(':');
-    let first = parts.next()?;
-    let family = if first == "osv" { parts.next()? } else { first };
-    Some(match family.to_ascii_lowercase().as_str() {
-        "pypi" => "pypi",
-        "npm" => "npm",
-        "crates.io" => "cargo",
-        "go" => "golang",
-        "debian" | "ubuntu" => "deb",
-        "alpine" => "apk",
-        "rhel" | "redhat" | "centos" | "rocky" | "almalinux" | "fedora" | "amzn" | "sles"
-        | "opensuse" | "suse" => "rpm",
-        _ => return None,
-    })
-}
-
 /// (ecosystem, package) pairs whose advisories differ between two databases.
 fn changed_packages(
     before: &customs_vulndb::VulnDb,
     after: &customs_vulndb::VulnDb,
-) -> Result<std::collections::BTreeSet<(String, String)>> {
+) -> Result<std::collections::BTreeSet<PackageKey>> {
     let (a, b) = (
         before.package_fingerprints()?,
         after.package_fingerprints()?,
@@ -163,9 +144,12 @@ fn changed_packages(
     let mut out = std::collections::BTreeSet::new();
     for key in a.keys().chain(b.keys()) {
         if a.get(key) != b.get(key)
-            && let Some(eco) = namespace_ecosystem(&key.0)
+            && let Some(ecosystem) = key.0.ecosystem()
         {
-            out.insert((eco.to_owned(), key.1.clone()));
+            out.insert(PackageKey {
+                ecosystem,
+                name: key.1.clone(),
+            });
         }
     }
     Ok(out)
@@ -183,7 +167,7 @@ pub(crate) fn finding_records(report: &MatchReport) -> Result<Vec<FindingRecord>
                 id: f.id.clone(),
                 package_name: f.package.name.clone(),
                 package_version: f.package.version.clone(),
-                severity: crate::scan::sev_str(f.severity).to_owned(),
+                severity: f.severity,
                 kev: f.kev.is_some(),
                 data: serde_json::to_value(f)?,
             })
@@ -245,7 +229,7 @@ pub(crate) fn record(
     db: &customs_vulndb::VulnDb,
     inv: &Inventory,
     report: &MatchReport,
-    db_built_at: Option<String>,
+    db_built_at: Option<customs_types::Timestamp>,
 ) -> Result<(String, Delta)> {
     let digest = image_key(inv);
     let (repository, tag) = repository_and_tag(inv);
@@ -297,11 +281,12 @@ pub(crate) fn images(args: &ImagesArgs) -> Result<ExitCode> {
                 "OTHER",
             ]);
             for i in &list {
-                let n = |k: &str| i.open.get(k).copied().unwrap_or(0);
+                use customs_types::Severity;
+                let n = |k: Severity| i.open.get(&k).copied().unwrap_or(0);
                 let other: u64 = i
                     .open
                     .iter()
-                    .filter(|(k, _)| !matches!(k.as_str(), "critical" | "high" | "medium" | "low"))
+                    .filter(|(k, _)| **k < Severity::Low)
                     .map(|(_, v)| *v)
                     .sum();
                 t.add_row([
@@ -309,10 +294,10 @@ pub(crate) fn images(args: &ImagesArgs) -> Result<ExitCode> {
                     i.repository.clone().unwrap_or_default(),
                     i.tags.join(", "),
                     i.last_scanned_at.to_string(),
-                    n("critical").to_string(),
-                    n("high").to_string(),
-                    n("medium").to_string(),
-                    n("low").to_string(),
+                    n(Severity::Critical).to_string(),
+                    n(Severity::High).to_string(),
+                    n(Severity::Medium).to_string(),
+                    n(Severity::Low).to_string(),
                     other.to_string(),
                 ]);
             }
@@ -437,7 +422,7 @@ pub(crate) fn history(args: &HistoryArgs) -> Result<ExitCode> {
                     f.id.clone(),
                     f.package_name.clone(),
                     f.package_version.clone(),
-                    f.severity.clone(),
+                    f.severity.to_string(),
                     f.first_seen.to_string(),
                     f.resolved_at.map(|r| r.to_string()).unwrap_or_default(),
                     reason,
@@ -511,18 +496,11 @@ pub(crate) fn rematch(args: &RematchArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let keys: Option<std::collections::BTreeSet<PackageKey>> = changed.as_ref().map(|c| {
-        c.iter()
-            .map(|(ecosystem, name)| PackageKey {
-                ecosystem: ecosystem.clone(),
-                name: name.clone(),
-            })
-            .collect()
-    });
+    let keys: Option<std::collections::BTreeSet<PackageKey>> = changed;
     let inputs = store.rematch_inputs(keys.as_ref())?;
     let withdrawn = withdrawn_ids(&db)?;
     let images = rematch_in_parallel(&db, inputs, keys.as_ref(), &withdrawn, |batch| {
-        Ok(store.apply_rematches(batch, built_at.as_deref())?)
+        Ok(store.apply_rematches(batch, built_at)?)
     })?;
     let list: Vec<serde_json::Value> = images
         .iter()

@@ -57,7 +57,10 @@ fn two_writers(fx: &Fixture) {
         2 * SCANS + 1
     );
     assert_eq!(
-        store.images_with_package("deb", "zlib").unwrap().len(),
+        store
+            .images_with_package(customs_store::Ecosystem::Deb, "zlib")
+            .unwrap()
+            .len(),
         images.len()
     );
     for w in 0..2 {

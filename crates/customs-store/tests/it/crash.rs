@@ -56,7 +56,12 @@ fn panic_inside_write_leaves_nothing(fx: &Fixture) {
                 before
             );
             assert_eq!(store.tag_history("app", "1").unwrap().len(), 1);
-            assert!(store.images_with_package("deb", "curl").unwrap().is_empty());
+            assert!(
+                store
+                    .images_with_package(customs_store::Ecosystem::Deb, "curl")
+                    .unwrap()
+                    .is_empty()
+            );
         }
     }
 

@@ -159,7 +159,7 @@ fn run(fx: &Fixture, ops: &[Op]) {
                 .unwrap()
                 .into_iter()
                 .filter(|h| h.resolved_at.is_none())
-                .map(|h| ((h.id, h.package_name), h.severity))
+                .map(|h| ((h.id, h.package_name), h.severity.to_string()))
                 .collect();
             assert_eq!(&stored, open, "{} after {op:?}", DIGESTS[digest]);
         }

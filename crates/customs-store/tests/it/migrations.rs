@@ -49,7 +49,7 @@ fn migrates_a_version_1_store(fx: &Fixture) {
     let history = store.history("sha256:v1").unwrap();
     assert_eq!((history.len(), history[0].resolved_at), (1, None));
     let keys = std::collections::BTreeSet::from([customs_store::PackageKey {
-        ecosystem: "deb".into(),
+        ecosystem: customs_store::Ecosystem::Deb,
         name: "zlib".into(),
     }]);
     for inputs in [
@@ -61,7 +61,9 @@ fn migrates_a_version_1_store(fx: &Fixture) {
         assert_eq!(inputs[0].document["packages"][0]["name"], "zlib");
     }
     assert_eq!(
-        store.images_with_package("deb", "zlib").unwrap(),
+        store
+            .images_with_package(customs_store::Ecosystem::Deb, "zlib")
+            .unwrap(),
         ["sha256:v1"]
     );
     // Stored again, the image gets package rows.

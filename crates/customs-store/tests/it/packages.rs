@@ -17,16 +17,20 @@ fn package_index_follows_inventories(fx: &Fixture) {
         .put_scan(&scan("sha256:b", None, &["openssl", "musl"], vec![], 1))
         .unwrap();
     assert_eq!(
-        store.images_with_package("deb", "openssl").unwrap(),
+        store
+            .images_with_package(customs_store::Ecosystem::Deb, "openssl")
+            .unwrap(),
         ["sha256:a", "sha256:b"]
     );
     assert_eq!(
-        store.images_with_package("deb", "zlib").unwrap(),
+        store
+            .images_with_package(customs_store::Ecosystem::Deb, "zlib")
+            .unwrap(),
         ["sha256:a"]
     );
     assert!(
         store
-            .images_with_package("apk", "openssl")
+            .images_with_package(customs_store::Ecosystem::Apk, "openssl")
             .unwrap()
             .is_empty()
     );
@@ -36,11 +40,15 @@ fn package_index_follows_inventories(fx: &Fixture) {
         .put_scan(&scan("sha256:a", None, &["zlib", "curl"], vec![], 2))
         .unwrap();
     assert_eq!(
-        store.images_with_package("deb", "openssl").unwrap(),
+        store
+            .images_with_package(customs_store::Ecosystem::Deb, "openssl")
+            .unwrap(),
         ["sha256:b"]
     );
     assert_eq!(
-        store.images_with_package("deb", "curl").unwrap(),
+        store
+            .images_with_package(customs_store::Ecosystem::Deb, "curl")
+            .unwrap(),
         ["sha256:a"]
     );
     assert_eq!(fx.query_i64("SELECT count(*) FROM package_index"), 4);
@@ -56,7 +64,7 @@ fn package_index_follows_inventories(fx: &Fixture) {
 
     // Keyed: only the images holding the packages asked for, with only those packages.
     let keys = std::collections::BTreeSet::from([customs_store::PackageKey {
-        ecosystem: "deb".into(),
+        ecosystem: customs_store::Ecosystem::Deb,
         name: "musl".into(),
     }]);
     let some = store.rematch_inputs(Some(&keys)).unwrap();

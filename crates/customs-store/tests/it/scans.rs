@@ -79,7 +79,7 @@ fn put_scan_twice_gives_exact_delta(fx: &Fixture) {
         (a.first_seen, a.last_changed, a.resolved_at),
         (at(0), at(10), None)
     );
-    assert_eq!(a.severity, "critical");
+    assert_eq!(a.severity, customs_store::Severity::Critical);
     let c = &history["CVE-C"];
     assert_eq!(c.first_seen, at(0));
     assert_eq!(c.resolved_at, Some(at(10)));
@@ -99,7 +99,7 @@ fn put_scan_twice_gives_exact_delta(fx: &Fixture) {
         .iter()
         .map(|(s, n)| (s.as_str(), *n))
         .collect();
-    assert_eq!(open, [("critical", 1), ("high", 1), ("low", 1)]);
+    assert_eq!(open, [("low", 1), ("high", 1), ("critical", 1)]);
     assert_eq!(
         (images[0].first_scanned_at, images[0].last_scanned_at),
         (at(0), at(20))
@@ -144,7 +144,7 @@ fn rematch_reconciles_without_inventory(fx: &Fixture) {
                 scope: Some(BTreeSet::from(["openssl".to_owned()])),
                 resolutions,
             }],
-            Some("2026-02-01T00:00:00Z"),
+            Some("2026-02-01T00:00:00Z".parse().unwrap()),
         )
         .unwrap();
     let delta = &deltas[0];
@@ -173,8 +173,8 @@ fn rematch_reconciles_without_inventory(fx: &Fixture) {
     assert_eq!(history["CVE-A"].data["kev"]["date_added"], "2026-02-01");
     let image = store.image(D).unwrap().unwrap();
     assert_eq!(
-        image.summary.db_built_at.as_deref(),
-        Some("2026-02-01T00:00:00Z")
+        image.summary.db_built_at,
+        Some("2026-02-01T00:00:00Z".parse().unwrap())
     );
 
     // The same rematch again changes nothing: the KEV listing is reported once.

@@ -166,7 +166,7 @@ pub(crate) fn finding(id: &str, pkg: &str, severity: &str) -> FindingRecord {
         id: id.to_owned(),
         package_name: pkg.to_owned(),
         package_version: "1.0".to_owned(),
-        severity: severity.to_owned(),
+        severity: severity.parse().expect("a severity"),
         kev: false,
         data: json!({
             "id": id,
@@ -194,7 +194,7 @@ pub(crate) fn scan(
             .iter()
             .map(|p| IndexedPackage {
                 keys: vec![PackageKey {
-                    ecosystem: "deb".to_owned(),
+                    ecosystem: customs_store::Ecosystem::Deb,
                     name: (*p).to_owned(),
                 }],
                 data: json!({"name": p, "version": "1.0"}),
@@ -202,7 +202,7 @@ pub(crate) fn scan(
             .collect(),
         findings,
         scanned_at: at(minutes),
-        db_built_at: Some("2026-01-01T00:00:00Z".to_owned()),
+        db_built_at: Some("2026-01-01T00:00:00Z".parse().unwrap()),
         resolutions: Resolutions::default(),
     }
 }

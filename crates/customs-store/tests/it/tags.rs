@@ -147,7 +147,7 @@ fn moved_tag_keeps_both_rows(fx: &Fixture) {
             ("sha256:old", vec![])
         ]
     );
-    assert_eq!(images[1].open.get("low"), Some(&1));
+    assert_eq!(images[1].open.get(&customs_store::Severity::Low), Some(&1));
 
     let by_tag = store.image("registry.local/app:1.0").unwrap().unwrap();
     assert_eq!(by_tag.summary.digest, "sha256:new");

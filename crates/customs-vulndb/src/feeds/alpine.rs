@@ -38,7 +38,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::FeedError;
-use crate::model::{Advisory, Affected, Feed, Status};
+use crate::model::{Advisory, Affected, Feed, Namespace, Status};
 
 #[derive(Deserialize)]
 struct RawSecdb {
@@ -183,14 +183,17 @@ pub(crate) fn parse_secdb_json(origin: &str, text: &str) -> Result<Vec<Advisory>
 }
 
 /// `v3.10` → `alpine:3.10`, `edge` → `alpine:edge`.
-fn namespace(distroversion: &str) -> Option<String> {
+fn namespace(distroversion: &str) -> Option<Namespace> {
     if distroversion == "edge" {
-        return Some("alpine:edge".to_owned());
+        return Namespace::distro("alpine", "edge").ok();
     }
     let version = distroversion.strip_prefix('v').unwrap_or(distroversion);
     let (major, minor) = version.split_once('.')?;
     let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
-    (digits(major) && digits(minor)).then(|| format!("alpine:{major}.{minor}"))
+    if !(digits(major) && digits(minor)) {
+        return None;
+    }
+    Namespace::distro("alpine", &format!("{major}.{minor}")).ok()
 }
 
 fn convert(origin: &str, raw: RawSecdb) -> Result<Vec<Advisory>, FeedError> {
@@ -458,7 +461,7 @@ mod tests {
         assert_eq!(
             ansible.affected,
             [Affected {
-                namespace: "alpine:3.10".into(),
+                namespace: "alpine:3.10".parse().unwrap(),
                 package: "ansible".into(),
                 status: fixed("2.8.4-r0"),
                 severity: None,
@@ -531,7 +534,7 @@ mod tests {
         assert_eq!(
             list[0].affected,
             [Affected {
-                namespace: "alpine:3.12".into(),
+                namespace: "alpine:3.12".parse().unwrap(),
                 package: "ansible".into(),
                 status: fixed("2.7.9-r0"),
                 severity: None,

@@ -50,7 +50,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 
 use super::FeedError;
-use crate::model::{Advisory, Affected, Feed, Severity, Status};
+use crate::model::{Advisory, Affected, Feed, Namespace, Severity, Status};
 
 /// Release codenames and the version that names their namespace (`debian:<version>`).
 const RELEASES: &[(&str, &str)] = &[
@@ -318,11 +318,11 @@ fn parse_package_line(line: &str) -> Result<Option<Affected>, String> {
         Some(inner.trim()).filter(|n| !n.is_empty())
     };
     let namespace = match release {
-        None => "debian:unstable".to_owned(),
+        None => Namespace::distro("debian", "unstable").map_err(|e| e.to_string())?,
         // Experimental is a staging area on top of unstable, never installed as a release.
         Some("experimental") => return Ok(None),
         Some(codename) => match debian_release_version(codename) {
-            Some(version) => format!("debian:{version}"),
+            Some(version) => Namespace::distro("debian", version).map_err(|e| e.to_string())?,
             None => return Err(format!("unknown Debian release {codename:?} in {line:?}")),
         },
     };
@@ -520,7 +520,7 @@ fn json_affected(release: &JsonRelease, package: &str, version: &str) -> Result<
         note = Some(format!("urgency {urgency_word}"));
     }
     Ok(Affected {
-        namespace: format!("debian:{version}"),
+        namespace: Namespace::distro("debian", version).map_err(|e| e.to_string())?,
         package: package.to_owned(),
         status,
         severity: urgency(urgency_word),
@@ -614,7 +614,7 @@ mod tests {
         assert_eq!(
             xen.affected,
             [Affected {
-                namespace: "debian:11".into(),
+                namespace: "debian:11".parse().unwrap(),
                 package: "xen".into(),
                 status: fixed("4.14.5+94-ge49571868d-1"),
                 severity: None,
@@ -704,21 +704,21 @@ mod tests {
             foot.affected,
             [
                 Affected {
-                    namespace: "debian:unstable".into(),
+                    namespace: "debian:unstable".parse().unwrap(),
                     package: "foot".into(),
                     status: fixed("1.15.3-2"),
                     severity: None,
                     note: Some("bug #1053115".into()),
                 },
                 Affected {
-                    namespace: "debian:12".into(),
+                    namespace: "debian:12".parse().unwrap(),
                     package: "foot".into(),
                     status: fixed("1.13.1-2+deb12u1"),
                     severity: None,
                     note: None,
                 },
                 Affected {
-                    namespace: "debian:11".into(),
+                    namespace: "debian:11".parse().unwrap(),
                     package: "foot".into(),
                     status: Status::WontFix {
                         reason: "no-dsa: Minor issue".into()

@@ -62,7 +62,9 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::FeedError;
-use crate::model::{Advisory, Affected, Cvss, Event, Feed, Range, Severity, Status};
+use crate::model::{
+    Advisory, Affected, Cvss, Event, Feed, Namespace, Range, RangeKind, Severity, Status,
+};
 
 /// What golang/vulndb writes for dates it has not published yet.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -244,9 +246,12 @@ impl RawRecord {
             };
             let mut ranges = Vec::new();
             for (j, range) in entry.ranges.into_iter().enumerate() {
-                let kind = nonempty(range.kind).ok_or_else(|| {
-                    fail(format!("affected[{i}].ranges[{j}]: range without a type"))
-                })?;
+                let kind = nonempty(range.kind)
+                    .ok_or_else(|| {
+                        fail(format!("affected[{i}].ranges[{j}]: range without a type"))
+                    })?
+                    .parse::<RangeKind>()
+                    .map_err(|why| fail(format!("affected[{i}].ranges[{j}]: {why}")))?;
                 let events = range
                     .events
                     .into_iter()
@@ -270,8 +275,10 @@ impl RawRecord {
                     _ => {}
                 }
             }
+            let namespace = Namespace::osv(&ecosystem)
+                .map_err(|e| fail(format!("affected[{i}].package.ecosystem: {e}")))?;
             affected.push(Affected {
-                namespace: format!("osv:{ecosystem}"),
+                namespace,
                 package: name,
                 status: Status::Ranges {
                     ranges,
@@ -521,7 +528,7 @@ mod cassette {
     use serde::Deserialize;
 
     use super::{FeedError, RawPackage, date, nonempty, null_as_default, parse_osv_json};
-    use crate::model::{Advisory, Affected, Feed, Status};
+    use crate::model::{Advisory, Affected, Feed, Namespace, Status};
 
     #[derive(Deserialize)]
     struct Cassette {
@@ -635,7 +642,13 @@ mod cassette {
                             name: Some(name),
                         }),
                         Some(version),
-                    ) => Some((format!("osv:{ecosystem}"), name, version)),
+                    ) => Some((
+                        Namespace::osv(&ecosystem).map_err(|e| {
+                            fail(format!("interactions[{i}].query.package.ecosystem: {e}"))
+                        })?,
+                        name,
+                        version,
+                    )),
                     // Queries by commit or purl name no package version to record.
                     _ => None,
                 };
@@ -676,11 +689,16 @@ mod cassette {
         }
     }
 
-    fn add_queried_version(advisory: &mut Advisory, namespace: &str, package: &str, version: &str) {
+    fn add_queried_version(
+        advisory: &mut Advisory,
+        namespace: &Namespace,
+        package: &str,
+        version: &str,
+    ) {
         let existing = advisory
             .affected
             .iter_mut()
-            .filter(|a| a.namespace == namespace && a.package == package)
+            .filter(|a| a.namespace == *namespace && a.package == package)
             .find_map(|a| match &mut a.status {
                 Status::Ranges { versions, .. } => Some(versions),
                 _ => None,
@@ -689,7 +707,7 @@ mod cassette {
             Some(versions) if versions.iter().any(|v| v == version) => {}
             Some(versions) => versions.push(version.to_owned()),
             None => advisory.affected.push(Affected {
-                namespace: namespace.to_owned(),
+                namespace: namespace.clone(),
                 package: package.to_owned(),
                 status: Status::Ranges {
                     ranges: Vec::new(),
@@ -810,11 +828,12 @@ pub(crate) fn parse_rustsec(origin: &str, text: &str) -> Result<Vec<Advisory>, F
             .into_iter()
             .collect(),
         affected: vec![Affected {
-            namespace: "osv:crates.io".to_owned(),
+            namespace: Namespace::language(customs_types::Ecosystem::Cargo)
+                .ok_or_else(|| FeedError::new(origin, "crates.io has no OSV namespace"))?,
             package: advisory.package,
             status: Status::Ranges {
                 ranges: vec![Range {
-                    kind: "RUSTSEC".to_owned(),
+                    kind: RangeKind::Rustsec,
                     events,
                 }],
                 versions: Vec::new(),
@@ -1008,7 +1027,7 @@ mod tests {
         let (rs, versions) = ranges(stdlib);
         assert!(versions.is_empty());
         assert_eq!(rs.len(), 1);
-        assert_eq!(rs[0].kind, "SEMVER");
+        assert_eq!(rs[0].kind, RangeKind::Semver);
         assert_eq!(
             rs[0].events,
             events(&[
@@ -1064,7 +1083,7 @@ mod tests {
             .iter()
             .flat_map(|a| &a.affected)
             .flat_map(|a| ranges(a).0)
-            .filter(|r| r.kind == "GIT")
+            .filter(|r| r.kind == RangeKind::Git)
             .count();
         println!(
             "osv-pypa-yaml: {} files, {} records, {withdrawn} withdrawn, {cvss} with CVSS, {git} GIT ranges",
@@ -1105,8 +1124,8 @@ mod tests {
         );
         let (rs, versions) = ranges(&werkzeug.affected[0]);
         assert_eq!(werkzeug.affected[0].package, "werkzeug");
-        assert_eq!(rs[0].kind, "GIT");
-        assert_eq!(rs[1].kind, "ECOSYSTEM");
+        assert_eq!(rs[0].kind, RangeKind::Git);
+        assert_eq!(rs[1].kind, RangeKind::Ecosystem);
         assert_eq!(
             rs[1].events,
             events(&[
@@ -1183,7 +1202,7 @@ mod tests {
             ranges(&tokio.affected[0]),
             (
                 &[Range {
-                    kind: "RUSTSEC".into(),
+                    kind: RangeKind::Rustsec,
                     events: events(&[
                         ("fixed", ">= 0.12.3, < 0.13.0"),
                         ("fixed", ">= 0.13.1"),

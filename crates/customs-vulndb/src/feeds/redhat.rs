@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Deserialize;
 
 use super::FeedError;
-use crate::model::{Advisory, Affected, Cvss, Feed, Severity, Status};
+use crate::model::{Advisory, Affected, Cvss, Feed, Namespace, Severity, Status};
 
 #[derive(Deserialize)]
 struct Document {
@@ -200,7 +200,7 @@ struct Flag {
 
 /// A RHEL platform: the namespace, and how it ranks against the other streams of the release.
 struct Platform {
-    namespace: String,
+    namespace: Namespace,
     /// Main stream (true) or extended-support only.
     main: bool,
     minor: u32,
@@ -360,7 +360,7 @@ fn rhel_platform(cpe: &str, product_id: &str) -> Option<Platform> {
         .any(|s| upper.contains(s))
         && !upper.contains(".MAIN");
     Some(Platform {
-        namespace: format!("rhel:{major}"),
+        namespace: Namespace::distro("rhel", major).ok()?,
         main: !extended && !extended_id,
         minor,
     })
@@ -576,7 +576,7 @@ fn affected<'a>(
             Listed::KnownNotAffected,
         ),
     ];
-    let mut by_package: BTreeMap<(&str, &str), Vec<Candidate<'a>>> = BTreeMap::new();
+    let mut by_package: BTreeMap<(&Namespace, &str), Vec<Candidate<'a>>> = BTreeMap::new();
     for (ids, listed) in status_lists {
         for id in ids {
             let Some((platform_id, platform, component)) = resolve(id) else {
@@ -601,7 +601,7 @@ fn affected<'a>(
                 Listed::KnownNotAffected => Status::NotAffected { reason: flag(id) },
             };
             by_package
-                .entry((platform.namespace.as_str(), component.name.as_str()))
+                .entry((&platform.namespace, component.name.as_str()))
                 .or_default()
                 .push(Candidate {
                     platform_id,
@@ -652,7 +652,7 @@ fn affected<'a>(
                 notes.push(format!("also fixed in {}", others.join(", ")));
             }
             Some(Affected {
-                namespace: namespace.to_owned(),
+                namespace: namespace.clone(),
                 package: package.to_owned(),
                 status: best.status.clone(),
                 severity: threats.get(best.product_id).copied(),
@@ -807,7 +807,7 @@ mod tests {
         assert_eq!(
             a.affected,
             [Affected {
-                namespace: "rhel:7".into(),
+                namespace: "rhel:7".parse().unwrap(),
                 package: "snakeyaml".into(),
                 status: Status::WontFix {
                     reason: "no_fix_planned: Out of support scope".into()
@@ -841,7 +841,7 @@ mod tests {
         assert_eq!(
             a.affected,
             [Affected {
-                namespace: "rhel:8".into(),
+                namespace: "rhel:8".parse().unwrap(),
                 package: "go-toolset".into(),
                 status: Status::Unfixed,
                 severity: Some(Severity::Medium),

@@ -39,7 +39,7 @@
 use std::collections::HashMap;
 
 use super::FeedError;
-use crate::model::{Advisory, Affected, Cvss, Feed, Severity, Status};
+use crate::model::{Advisory, Affected, Cvss, Feed, Namespace, Severity, Status};
 
 /// Release codenames and their versions, the namespace `ubuntu:<version>`.
 const RELEASES: &[(&str, &str)] = &[
@@ -144,7 +144,7 @@ fn line_error(origin: &str, line: usize, problem: impl std::fmt::Display) -> Fee
 
 /// One `<release>_<package>` line.
 struct Statement {
-    namespace: String,
+    namespace: Namespace,
     package: String,
     status: Status,
     /// Orders statements for the same namespace and package: the higher wins.
@@ -468,7 +468,7 @@ fn parse_status(
         });
     }
     Ok(Some(Statement {
-        namespace: format!("ubuntu:{version}"),
+        namespace: Namespace::distro("ubuntu", version).map_err(|e| e.to_string())?,
         package: package.to_owned(),
         status,
         rank,
@@ -480,7 +480,7 @@ fn parse_status(
 /// One statement per namespace and package, in order of first appearance.
 fn merge(statements: Vec<Statement>) -> Vec<Statement> {
     let mut out: Vec<Statement> = Vec::new();
-    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    let mut index: HashMap<(Namespace, String), usize> = HashMap::new();
     for s in statements {
         match index.get(&(s.namespace.clone(), s.package.clone())) {
             Some(&at) => {

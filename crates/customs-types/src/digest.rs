@@ -6,16 +6,20 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::Digest as _;
 
-use crate::ImageError;
+use crate::excerpt;
 
 /// The hash algorithms the OCI image spec registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Algorithm {
+    /// SHA-256, what every registry uses.
     Sha256,
+    /// SHA-512.
     Sha512,
 }
 
 impl Algorithm {
+    /// `sha256` or `sha512`.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sha256 => "sha256",
@@ -39,16 +43,37 @@ pub struct Digest {
     hex: String,
 }
 
+/// A string that is not a digest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad digest {}: {why}", excerpt(.digest))]
+pub struct DigestError {
+    /// What was given.
+    pub digest: String,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
 impl Digest {
+    /// The algorithm.
+    #[must_use]
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
     }
 
+    /// The hex part, lower case.
+    #[must_use]
     pub fn hex(&self) -> &str {
         &self.hex
     }
 
-    /// The digest of `bytes` with this digest's algorithm.
+    /// The first 12 hex digits, as `docker images` shows an id.
+    #[must_use]
+    pub fn short(&self) -> &str {
+        &self.hex[..12]
+    }
+
+    /// The digest of `bytes` with `algorithm`.
+    #[must_use]
     pub fn compute(algorithm: Algorithm, bytes: &[u8]) -> Self {
         let mut h = Hasher::new(algorithm);
         h.update(bytes);
@@ -56,23 +81,25 @@ impl Digest {
     }
 
     /// Whether `bytes` hash to this digest.
+    #[must_use]
     pub fn matches(&self, bytes: &[u8]) -> bool {
         Self::compute(self.algorithm, bytes) == *self
     }
 
     /// The blob path inside an OCI layout: `blobs/<alg>/<hex>`.
+    #[must_use]
     pub fn blob_path(&self) -> String {
         format!("blobs/{}/{}", self.algorithm.as_str(), self.hex)
     }
 }
 
 impl FromStr for Digest {
-    type Err = ImageError;
+    type Err = DigestError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = |why: &str| ImageError::BadDigest {
+        let bad = |why: &'static str| DigestError {
             digest: s.chars().take(200).collect(),
-            why: why.to_owned(),
+            why,
         };
         let (alg, hex) = s.split_once(':').ok_or_else(|| bad("no ':' separator"))?;
         let algorithm = match alg {
@@ -107,33 +134,41 @@ impl Serialize for Digest {
 
 impl<'de> Deserialize<'de> for Digest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
     }
 }
 
 /// An incremental hasher for either algorithm.
-pub(crate) enum Hasher {
+#[derive(Clone)]
+pub enum Hasher {
+    /// SHA-256.
     Sha256(sha2::Sha256),
+    /// SHA-512.
     Sha512(sha2::Sha512),
 }
 
 impl Hasher {
-    pub(crate) fn new(algorithm: Algorithm) -> Self {
+    /// A hasher for `algorithm`.
+    #[must_use]
+    pub fn new(algorithm: Algorithm) -> Self {
         match algorithm {
             Algorithm::Sha256 => Self::Sha256(sha2::Sha256::new()),
             Algorithm::Sha512 => Self::Sha512(sha2::Sha512::new()),
         }
     }
 
-    pub(crate) fn update(&mut self, bytes: &[u8]) {
+    /// Hash more bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
         match self {
             Self::Sha256(h) => h.update(bytes),
             Self::Sha512(h) => h.update(bytes),
         }
     }
 
-    pub(crate) fn finish(self) -> Digest {
+    /// The digest of everything hashed.
+    #[must_use]
+    pub fn finish(self) -> Digest {
         let (algorithm, hex) = match self {
             Self::Sha256(h) => (Algorithm::Sha256, hex::encode(h.finalize())),
             Self::Sha512(h) => (Algorithm::Sha512, hex::encode(h.finalize())),
@@ -153,6 +188,7 @@ mod tests {
         assert_eq!(d.to_string(), s);
         assert!(d.matches(b""));
         assert_eq!(d.blob_path(), format!("blobs/sha256/{}", d.hex()));
+        assert_eq!(d.short(), "e3b0c44298fc");
     }
 
     #[test]
