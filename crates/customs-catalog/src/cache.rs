@@ -1,5 +1,6 @@
-//! The layer cache: a layer's facts, stored under `layers/<analyzer-set>/<alg>/<hex>.json` in
-//! customs' cache directory and keyed by the layer's diff_id. Writes are atomic (a temporary
+//! The layer cache: a layer's facts, stored as `<analyzer-set>/<alg>/<hex>.json` under the
+//! directory it is given (customs' cache directory gives its `layers/`; `customs-app` owns that
+//! layout) and keyed by the layer's diff_id. Writes are atomic (a temporary
 //! file renamed into place), so a crash or two concurrent scans never leave a torn entry; an
 //! entry that does not parse is treated as a miss. An entry's mtime is its last use (a hit
 //! refreshes it), which is what `customs cache prune` goes by.
@@ -12,7 +13,7 @@ use customs_image::Digest;
 use crate::analyzer;
 use crate::facts::LayerFacts;
 
-/// The directory name (`layers/<name>`) this build's analyzers cache under: it changes whenever
+/// The directory name (`<layer cache>/<name>`) this build's analyzers cache under: it changes whenever
 /// the walker or any analyzer changes what it extracts, so entries of another set are stale.
 /// Listing files caches more per layer, hence its own `-files` set.
 pub fn cache_set_version(list_files: bool) -> String {
@@ -30,7 +31,7 @@ pub(crate) struct LayerCache {
 impl LayerCache {
     pub(crate) fn new(root: &Path, set_version: &str) -> Self {
         Self {
-            dir: root.join("layers").join(set_version),
+            dir: root.join(set_version),
         }
     }
 
@@ -91,7 +92,7 @@ mod tests {
         let cache = LayerCache::new(root.path(), "test");
         let d: Digest = format!("sha256:{}", "cd".repeat(32)).parse().unwrap();
         assert!(cache.get(&d).is_none());
-        assert!(!root.path().join("layers").exists());
+        assert!(!root.path().join("test").exists());
     }
 
     #[test]

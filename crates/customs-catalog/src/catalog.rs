@@ -26,8 +26,9 @@ pub struct Limits {
 
 #[derive(Debug, Clone)]
 pub struct CatalogOptions {
-    /// customs' cache directory; `None` disables the layer cache (reads and writes).
-    pub cache_dir: Option<PathBuf>,
+    /// The directory of the layer cache (customs keeps it at `layers/` in its cache
+    /// directory); `None` disables it, for reads and writes.
+    pub layer_cache: Option<PathBuf>,
     /// Layers walked at once.
     pub jobs: usize,
     /// Also list every file of the final filesystem (`Inventory::files`).
@@ -38,7 +39,7 @@ pub struct CatalogOptions {
 impl Default for CatalogOptions {
     fn default() -> Self {
         Self {
-            cache_dir: None,
+            layer_cache: None,
             jobs: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             list_files: false,
             limits: Limits::default(),
@@ -58,7 +59,7 @@ pub enum CatalogError {
 pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, CatalogError> {
     let analyzers = analyzer::all();
     let set = crate::cache::cache_set_version(opts.list_files);
-    let cache = opts.cache_dir.as_ref().map(|d| LayerCache::new(d, &set));
+    let cache = opts.layer_cache.as_ref().map(|d| LayerCache::new(d, &set));
     let mut warnings: Vec<Warning> = Vec::new();
 
     let (layer_facts, cached) = if let Some(root) = image.rootfs() {

@@ -67,7 +67,7 @@ pub fn image_archive(data: &[u8]) {
         registry: None,
     };
     let catalog_opts = CatalogOptions {
-        cache_dir: None,
+        layer_cache: None,
         jobs: 1,
         list_files: true,
         limits: Limits {

@@ -22,6 +22,10 @@ const CONTAINERD_NAME: &str = "io.containerd.image.name";
 pub struct SourceInfo {
     pub kind: SourceKind,
     pub reference: String,
+    /// For an OCI layout or archive: the tag the image has in it
+    /// (`org.opencontainers.image.ref.name`), whether it was named or the only image there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
 }
 
 /// A layer of an opened image. Deserialized (from a stored inventory) it describes the layer but
@@ -144,6 +148,7 @@ pub fn open(src: &SourceRef, opts: &OpenOptions) -> Result<Image, ImageError> {
     let source = SourceInfo {
         kind,
         reference: src.input.clone(),
+        tag: None,
     };
     match kind {
         SourceKind::Registry => {
@@ -338,6 +343,10 @@ fn open_layout(
         }
     };
     let desc = choose_top(&reference, &index.manifests, tag, platform)?;
+    let source = SourceInfo {
+        tag: tag_of(&desc).filter(|t| is_tag(t)).or(source.tag),
+        ..source
+    };
     resolve(
         source,
         Arc::new(store),
@@ -392,6 +401,16 @@ fn choose_top(
         },
         e => e,
     })
+}
+
+/// Whether a ref name is a tag (`1`, `v2.0`) rather than a whole reference
+/// (`docker.io/library/x:1`, which some tools write there).
+fn is_tag(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 fn tag_of(d: &Descriptor) -> Option<String> {

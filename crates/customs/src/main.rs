@@ -1,20 +1,15 @@
-//! The `customs` command line: parses arguments and calls the library crates.
+//! The `customs` command line: parses arguments, calls `customs-app`, renders. Nothing else:
+//! every use case is a library function the HTTP service calls too.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
-mod cache;
-mod db;
-mod explain;
-mod notify;
-mod pull;
-mod sbom;
-mod scan;
-mod store;
-mod version;
+mod args;
+mod cmd;
+mod progress;
+mod render;
 
 #[derive(Parser)]
 #[command(
@@ -22,7 +17,7 @@ mod version;
     version,
     about = "Inventory, scan and watch container images"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -30,74 +25,67 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Inventory what is installed in an image or root filesystem.
-    Sbom(sbom::SbomArgs),
+    Sbom(cmd::sbom::SbomArgs),
     /// Inventory and match against the vulnerability database.
-    Scan(scan::ScanArgs),
+    Scan(cmd::scan::ScanArgs),
     /// Why a vulnerability is (or is not) reported for an image.
-    Explain(explain::ExplainArgs),
+    Explain(cmd::explain::ExplainArgs),
     /// Build and inspect the vulnerability database.
     #[command(subcommand)]
-    Db(db::DbCmd),
-    /// Version ordering per ecosystem.
-    #[command(subcommand)]
-    Version(version::VersionCmd),
+    Db(cmd::db::DbCmd),
     /// The images kept by `scan --store`: repository, tags, digest, open findings.
-    Images(store::ImagesArgs),
+    Images(cmd::images::ImagesArgs),
     /// A stored image's findings over time: first seen, resolved at and why.
-    History(store::HistoryArgs),
+    History(cmd::images::HistoryArgs),
+    /// Two stored images: packages added, removed and upgraded, and findings gained and lost.
+    Diff(cmd::images::DiffArgs),
     /// Re-match every stored inventory against the database and report what changed.
-    Rematch(store::RematchArgs),
+    Rematch(cmd::rematch::RematchArgs),
     /// Keep watching: update the database, re-match every stored image, notify; every
     /// --interval, until SIGTERM.
-    Watch(store::WatchArgs),
-    /// Two stored images: packages added, removed and upgraded, and findings gained and lost.
-    Diff(store::DiffArgs),
+    Watch(cmd::rematch::WatchArgs),
     /// Inspect and prune customs' cache.
     #[command(subcommand)]
-    Cache(cache::CacheCmd),
+    Cache(cmd::cache::CacheCmd),
+    /// How an ecosystem orders two versions: prints <, = or >.
+    Vercmp(cmd::vercmp::VercmpArgs),
+    /// This build of customs, and the vulnerability database it matches against.
+    Version(cmd::version::VersionArgs),
+    /// Shell completions, on standard output.
+    Completions(cmd::docs::CompletionsArgs),
+    /// The manual page (roff), on standard output or one per command into a directory.
+    Man(cmd::docs::ManArgs),
 }
 
-/// Options every command that reads images shares.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub(crate) struct CommonArgs {
-    /// customs' cache directory (layer facts, decompressed archives).
-    #[arg(long, env = "CUSTOMS_CACHE_DIR", value_name = "DIR")]
-    pub(crate) cache_dir: Option<PathBuf>,
-    /// Neither read nor write the layer cache.
-    #[arg(long)]
-    pub(crate) no_cache: bool,
-    /// Platform to pick from a multi-platform index, as OS/ARCH[/VARIANT]. Default: this
-    /// machine's.
-    #[arg(long, value_name = "OS/ARCH")]
-    pub(crate) platform: Option<String>,
-    /// Print nothing but the result.
-    #[arg(long, short)]
-    pub(crate) quiet: bool,
-    /// Leave out language packages only needed for development (npm devDependencies,
-    /// Pipfile `develop`, ...); by default they are reported, marked `dev`.
-    #[arg(long)]
-    pub(crate) exclude_dev: bool,
-    /// Say more on standard error: registry retries, and what a pull cost.
-    #[arg(long, short)]
-    pub(crate) verbose: bool,
-    #[command(flatten)]
-    pub(crate) registry: pull::RegistryArgs,
+fn run(command: &Command) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let code = match command {
+        Command::Sbom(a) => cmd::sbom::run(a, &mut out),
+        Command::Scan(a) => cmd::scan::run(a, &mut out),
+        Command::Explain(a) => cmd::explain::run(a, &mut out),
+        Command::Db(c) => cmd::db::run(c, &mut out),
+        Command::Images(a) => cmd::images::list(a, &mut out),
+        Command::History(a) => cmd::images::history(a, &mut out),
+        Command::Diff(a) => cmd::images::diff(a, &mut out),
+        Command::Rematch(a) => cmd::rematch::rematch(a, &mut out),
+        Command::Watch(a) => cmd::rematch::run_watch(a, &mut out),
+        Command::Cache(c) => cmd::cache::run(c, &mut out),
+        Command::Vercmp(a) => cmd::vercmp::run(a, &mut out),
+        Command::Version(a) => cmd::version::run(a, &mut out),
+        Command::Completions(a) => cmd::docs::completions(a, &mut out),
+        Command::Man(a) => cmd::docs::man(a, &mut out),
+    }?;
+    out.flush()?;
+    Ok(code)
 }
 
-impl CommonArgs {
-    /// `--cache-dir`, else `$XDG_CACHE_HOME/customs`, else `~/.cache/customs`.
-    pub(crate) fn cache_root(&self) -> Option<PathBuf> {
-        if let Some(d) = &self.cache_dir {
-            return Some(d.clone());
-        }
-        cache::default_root()
-    }
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub(crate) enum Format {
-    Table,
-    Json,
+/// Whether the error is a write to a closed pipe (`customs sbom X | head`): the reader has
+/// what it wanted, which is not a failure.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn main() -> ExitCode {
@@ -105,21 +93,9 @@ fn main() -> ExitCode {
     // client is built, or rustls panics at the first handshake.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Sbom(args) => sbom::run(&args),
-        Command::Scan(args) => scan::run(&args),
-        Command::Explain(args) => explain::run(&args),
-        Command::Db(cmd) => db::run(&cmd),
-        Command::Version(cmd) => version::run(&cmd),
-        Command::Cache(cmd) => cache::run(&cmd),
-        Command::Images(args) => store::images(&args),
-        Command::History(args) => store::history(&args),
-        Command::Rematch(args) => store::rematch(&args),
-        Command::Diff(args) => store::diff(&args),
-        Command::Watch(args) => store::watch(&args),
-    };
-    match result {
+    match run(&cli.command) {
         Ok(code) => code,
+        Err(e) if closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "customs: error: {e:#}");

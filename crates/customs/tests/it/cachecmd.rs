@@ -267,18 +267,18 @@ fn symlinks_are_removed_never_followed() {
     age(&o.join("precious/old.json"), 400 * DAY);
     let set = set_dir(c);
     std::os::unix::fs::symlink(o.join("precious"), set.join("sha512")).unwrap();
-    std::os::unix::fs::symlink(o.join("precious/old.json"), c.join("blobs-link")).unwrap();
-    write(&c.join("blobs/sha256/real"), b"blob");
-    std::os::unix::fs::symlink(o.join("precious"), c.join("blobs/sha256/dir-link")).unwrap();
+    std::os::unix::fs::symlink(o.join("precious/old.json"), c.join("feeds-link")).unwrap();
+    write(&c.join("feeds/sub/real"), b"feed");
+    std::os::unix::fs::symlink(o.join("precious"), c.join("feeds/sub/dir-link")).unwrap();
     std::os::unix::fs::symlink(o, c.join("tmp/escape")).unwrap();
 
     ok(&["cache", "prune", "--older-than", "30d"], c);
     ok(&["cache", "prune", "--all"], c);
     assert_eq!(files_under(o), ["precious/old.json"]);
-    assert!(!c.join("blobs").exists());
+    assert!(!c.join("feeds").exists());
     assert!(std::fs::symlink_metadata(set.join("sha512")).is_err());
     // Top-level names that are not customs' directories are never removed.
-    assert!(std::fs::symlink_metadata(c.join("blobs-link")).is_ok());
+    assert!(std::fs::symlink_metadata(c.join("feeds-link")).is_ok());
 }
 
 #[test]

@@ -268,7 +268,7 @@ fn bullseye_against_the_dsa_and_dla_lists() {
 }
 
 #[test]
-fn version_compare_cli_agrees_with_every_vector() {
+fn vercmp_cli_agrees_with_every_vector() {
     use std::io::Write;
     let dir = shared().join("data/versions/osv-semantic");
     for (file, eco) in [
@@ -297,7 +297,7 @@ fn version_compare_cli_agrees_with_every_vector() {
             .collect();
         assert!(vectors.len() > 20, "{file}");
         let mut child = Command::new(env!("CARGO_BIN_EXE_customs"))
-            .args(["version", "compare", eco, "--stdin"])
+            .args(["vercmp", eco, "--stdin"])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -477,7 +477,7 @@ fn a_fresh_install_scans_offline_from_the_built_in_snapshot() {
     assert!(r.stderr.contains("built-in snapshot"), "{}", r.stderr);
     assert!(home.path().join("data/customs/vuln.db").is_file());
     let v = r.json();
-    assert_eq!(v["schema"], "customs.scan/1.0");
+    assert_eq!(v["schema"], "customs.scan/1.1");
     assert!(
         v["vulnerability_db"]["newest_advisory"]
             .as_str()

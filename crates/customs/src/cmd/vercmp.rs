@@ -1,26 +1,24 @@
-//! `customs version compare ECOSYSTEM A B`: how the ecosystem orders two versions.
+//! `customs vercmp ECOSYSTEM A B`: how an ecosystem orders two versions.
 
 use std::cmp::Ordering;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
-use customs_version::Ecosystem;
+use anyhow::{Result, bail};
+use customs_types::Ecosystem;
 
-#[derive(clap::Subcommand)]
-pub(crate) enum VersionCmd {
-    /// Print `<`, `=` or `>`; exit 2 with a message when a version is invalid.
-    Compare {
-        /// deb, rpm, apk (also debian, ubuntu, redhat, rhel, alpine), pypi, npm, cargo
-        /// (crates.io) or go.
-        ecosystem: String,
-        a: Option<String>,
-        b: Option<String>,
-        /// Read `A B` pairs, one per line, from standard input; print one answer per line
-        /// (`error: …` for an invalid pair; the exit code is then 2).
-        #[arg(long, conflicts_with_all = ["a", "b"])]
-        stdin: bool,
-    },
+#[derive(clap::Args)]
+pub(crate) struct VercmpArgs {
+    /// deb, rpm, apk (also debian, ubuntu, redhat, rhel, alpine), pypi, npm, cargo
+    /// (crates.io) or golang (go).
+    #[arg(value_parser = str::parse::<Ecosystem>)]
+    ecosystem: Ecosystem,
+    a: Option<String>,
+    b: Option<String>,
+    /// Read `A B` pairs, one per line, from standard input; print one answer per line
+    /// (`error: …` for an invalid pair; the exit code is then 2).
+    #[arg(long, conflicts_with_all = ["a", "b"])]
+    stdin: bool,
 }
 
 fn sign(o: Ordering) -> &'static str {
@@ -31,19 +29,10 @@ fn sign(o: Ordering) -> &'static str {
     }
 }
 
-pub(crate) fn run(cmd: &VersionCmd) -> Result<ExitCode> {
-    let VersionCmd::Compare {
-        ecosystem,
-        a,
-        b,
-        stdin,
-    } = cmd;
-    let eco: Ecosystem = ecosystem
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("unknown ecosystem {ecosystem:?}"))?;
-    let mut out = std::io::stdout().lock();
-    if *stdin {
+/// Print `<`, `=` or `>`; exit 2 with a message when a version is invalid.
+pub(crate) fn run(args: &VercmpArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let eco = args.ecosystem;
+    if args.stdin {
         let mut bad = false;
         for line in std::io::stdin().lock().lines() {
             let line = line?;
@@ -69,7 +58,7 @@ pub(crate) fn run(cmd: &VersionCmd) -> Result<ExitCode> {
             ExitCode::SUCCESS
         });
     }
-    let (Some(a), Some(b)) = (a, b) else {
+    let (Some(a), Some(b)) = (&args.a, &args.b) else {
         bail!("give two versions, or --stdin");
     };
     let o = customs_version::compare(eco, a, b)?;

@@ -1,0 +1,211 @@
+//! The vulnerability database as a scan uses it: which file, built from the snapshot compiled
+//! into customs on first use, how old its data is; and `db build` / `db update`.
+
+use std::path::{Path, PathBuf};
+
+use customs_types::Timestamp;
+use customs_vulndb::{BuildReport, FeedKind, FeedSource, UpdateReport, VulnDb};
+use serde::Serialize;
+
+use crate::{AppError, CacheDir, Result};
+
+/// Data older than this many days earns a warning.
+const STALE_AFTER_DAYS: i64 = 7;
+
+/// The snapshot of real advisory data compiled into customs (see data/snapshot/SOURCES.md), so
+/// a fresh install scans offline.
+const SNAPSHOT: &[(FeedKind, &str, &str)] = &[
+    (
+        FeedKind::DebianDsa,
+        "snapshot:debian/DSA/list",
+        include_str!("../../../data/snapshot/debian/DSA/list"),
+    ),
+    (
+        FeedKind::DebianDla,
+        "snapshot:debian/DLA/list",
+        include_str!("../../../data/snapshot/debian/DLA/list"),
+    ),
+    (
+        FeedKind::AlpineYaml,
+        "snapshot:alpine/v3.10/main.yaml",
+        include_str!("../../../data/snapshot/alpine/v3.10/main.yaml"),
+    ),
+    (
+        FeedKind::AlpineYaml,
+        "snapshot:alpine/v3.10/community.yaml",
+        include_str!("../../../data/snapshot/alpine/v3.10/community.yaml"),
+    ),
+    (
+        FeedKind::AlpineYaml,
+        "snapshot:alpine/v3.11/main.yaml",
+        include_str!("../../../data/snapshot/alpine/v3.11/main.yaml"),
+    ),
+    (
+        FeedKind::AlpineYaml,
+        "snapshot:alpine/v3.11/community.yaml",
+        include_str!("../../../data/snapshot/alpine/v3.11/community.yaml"),
+    ),
+    (
+        FeedKind::KevJson,
+        "snapshot:kev/known_exploited_vulnerabilities.json",
+        include_str!("../../../data/snapshot/kev/known_exploited_vulnerabilities.json"),
+    ),
+];
+
+/// Which database file: the one named (`--db`, `CUSTOMS_DB`), else the default in customs'
+/// data directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DbLocation(pub Option<PathBuf>);
+
+impl DbLocation {
+    /// The file, named or default.
+    ///
+    /// # Errors
+    /// [`AppError::NoHome`] when no file is named and there is no data directory.
+    pub fn path(&self) -> Result<PathBuf> {
+        match &self.0 {
+            Some(p) => Ok(p.clone()),
+            None => crate::paths::default_db().ok_or(AppError::NoHome("pass --db FILE")),
+        }
+    }
+}
+
+/// An opened database, and whether opening it first built it from the snapshot.
+pub struct Opened {
+    /// The database.
+    pub db: VulnDb,
+    /// Set when the default database did not exist (or was an older customs' schema) and was
+    /// just built from the snapshot.
+    pub built_from_snapshot: bool,
+}
+
+/// Open the database. A named file must exist; the default one is built from the snapshot
+/// compiled into customs on first use, and rebuilt when an older customs wrote it.
+///
+/// # Errors
+/// [`AppError::NoDatabase`] for a named file that is not there, or the database's own errors.
+pub fn open(location: &DbLocation) -> Result<Opened> {
+    if let Some(p) = &location.0 {
+        if !p.is_file() {
+            return Err(AppError::NoDatabase(p.clone()));
+        }
+        return Ok(Opened {
+            db: VulnDb::open(p)?,
+            built_from_snapshot: false,
+        });
+    }
+    let path = location.path()?;
+    let stale = path.is_file()
+        && matches!(
+            VulnDb::open(&path),
+            Err(customs_vulndb::DbError::Schema { .. })
+        );
+    let build = !path.is_file() || stale;
+    if build {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(AppError::io(dir))?;
+        }
+        customs_vulndb::build_embedded(&path, SNAPSHOT, Timestamp::now())?;
+    }
+    Ok(Opened {
+        db: VulnDb::open(&path)?,
+        built_from_snapshot: build,
+    })
+}
+
+/// What a report says about the database it was matched against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatabaseInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// When it was built.
+    pub built_at: Option<Timestamp>,
+    /// The newest record date of any feed in it.
+    pub newest_advisory: Option<Timestamp>,
+}
+
+impl DatabaseInfo {
+    /// The database's identity and age.
+    ///
+    /// # Errors
+    /// The database's own errors.
+    pub fn of(db: &VulnDb) -> Result<Self> {
+        let meta = db.meta()?;
+        Ok(Self {
+            path: db.path().to_owned(),
+            built_at: meta.built_at,
+            newest_advisory: meta.newest_advisory,
+        })
+    }
+
+    /// How many days old the data is at `now`, by its newest record (else its build time),
+    /// when that is more than a week: a warning, never a failure.
+    #[must_use]
+    pub fn stale_days(&self, now: Timestamp) -> Option<(i64, Timestamp)> {
+        let newest = self.newest_advisory.or(self.built_at)?;
+        let days = newest.days_until(now);
+        (days > STALE_AFTER_DAYS).then_some((days, newest))
+    }
+
+    /// The warning for old data, if it is.
+    #[must_use]
+    pub fn age_warning(&self) -> Option<String> {
+        self.stale_days(Timestamp::now()).map(|(days, newest)| {
+            format!(
+                "the vulnerability data is {days} days old (newest advisory {}); run `customs db update` for current data",
+                newest.date()
+            )
+        })
+    }
+}
+
+/// Build a database file from feed files or folders (`customs db build`).
+///
+/// # Errors
+/// The database's own errors; a feed file that fails to parse is a warning in the report.
+pub fn build(out: &Path, inputs: &[String]) -> Result<BuildReport> {
+    Ok(customs_vulndb::build(out, inputs, Timestamp::now())?)
+}
+
+/// Fetch feeds into the cache's `feeds/` and rebuild the database (`customs db update`). The
+/// database file is replaced only when the new build succeeds.
+///
+/// # Errors
+/// Nothing could be fetched, or the build failed.
+pub fn update(
+    location: &DbLocation,
+    sources: &[FeedSource],
+    cache: &CacheDir,
+) -> Result<(PathBuf, UpdateReport)> {
+    let path = location.path()?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(AppError::io(dir))?;
+    }
+    let report = customs_vulndb::update(&path, sources, &cache.feeds(), Timestamp::now())?;
+    Ok((path, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_data_is_named_with_its_age() {
+        let t = |s: &str| Timestamp::parse_lenient(s).unwrap();
+        let info = DatabaseInfo {
+            path: PathBuf::from("x.db"),
+            built_at: Some(t("2025-01-31")),
+            newest_advisory: Some(t("2025-01-01")),
+        };
+        assert_eq!(
+            info.stale_days(t("2025-01-31T10:00:00Z")),
+            Some((30, t("2025-01-01")))
+        );
+        assert_eq!(info.stale_days(t("2025-01-08")), None);
+        let fresh = DatabaseInfo {
+            newest_advisory: None,
+            ..info
+        };
+        assert_eq!(fresh.stale_days(t("2025-02-01")), None);
+    }
+}

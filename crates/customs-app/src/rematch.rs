@@ -1,0 +1,222 @@
+//! Re-matching stored inventories against a database, without reading any image again
+//! (`customs rematch`), on every core.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use customs_catalog::Inventory;
+use customs_match::Matcher;
+use customs_store::{Delta, PackageKey, RematchInput, RematchRecord, ResolvedReason, Store};
+use customs_types::Timestamp;
+use customs_vulndb::VulnDb;
+use serde::Serialize;
+
+use crate::record::{finding_records, package_keys, resolutions, withdrawn_ids};
+use crate::{AppError, Result};
+
+/// How many rematched images are written per store transaction: large enough that commits
+/// do not dominate, small enough that a batch's deltas stay a few megabytes.
+const BATCH: usize = 256;
+
+/// What to re-match.
+#[derive(Default)]
+pub struct RematchOptions<'a> {
+    /// The database the stored findings were last matched against: only packages named by
+    /// advisories that changed between it and the current one are re-evaluated, and only the
+    /// images that hold them (a keyed look-up in the store's package index).
+    pub since: Option<&'a VulnDb>,
+    /// Worker threads; `None` for one per core.
+    pub workers: Option<usize>,
+}
+
+/// One stored image's change.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageDelta {
+    /// The image.
+    pub digest: String,
+    /// What changed.
+    #[serde(flatten)]
+    pub delta: Delta,
+}
+
+/// What a rematch changed, image by image.
+#[derive(Debug, Clone, Serialize)]
+pub struct RematchReport {
+    /// Every image re-matched, in the store's order, changed or not.
+    pub images: Vec<ImageDelta>,
+    /// `built_at` of the database matched against.
+    pub vulnerability_db_built_at: Option<Timestamp>,
+}
+
+impl RematchReport {
+    /// The images whose findings changed.
+    pub fn changed(&self) -> impl Iterator<Item = &ImageDelta> {
+        self.images.iter().filter(|i| !i.delta.is_empty())
+    }
+}
+
+/// The store keys of the packages whose advisories differ between two databases: for each
+/// (namespace, package) whose statements changed, the ecosystem the namespace speaks of and
+/// the package as the namespace names it. Namespaces of ecosystems customs has no packages of
+/// reach no stored image and are left out.
+///
+/// # Errors
+/// The databases' errors.
+pub fn changed_packages(before: &VulnDb, after: &VulnDb) -> Result<BTreeSet<PackageKey>> {
+    let (a, b) = (
+        before.package_fingerprints()?,
+        after.package_fingerprints()?,
+    );
+    let mut out = BTreeSet::new();
+    for key in a.keys().chain(b.keys()) {
+        if a.get(key) != b.get(key)
+            && let Some(ecosystem) = key.0.ecosystem()
+        {
+            out.insert(PackageKey {
+                ecosystem,
+                name: key.1.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Re-match every stored inventory (or, with [`RematchOptions::since`], only what changed
+/// advisories touch) and reconcile the stored findings: new, resolved (with why), severity
+/// changed, newly known exploited.
+///
+/// # Errors
+/// The store's or the databases' errors, or a stored inventory that does not read back.
+pub fn rematch(
+    store: &mut dyn Store,
+    db: &VulnDb,
+    opts: &RematchOptions<'_>,
+) -> Result<RematchReport> {
+    let built_at = db.meta()?.built_at;
+    let keys = opts
+        .since
+        .map(|before| changed_packages(before, db))
+        .transpose()?;
+    let inputs = store.rematch_inputs(keys.as_ref())?;
+    let withdrawn = withdrawn_ids(db)?;
+    let workers = opts
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let images = in_parallel(db, inputs, keys.as_ref(), &withdrawn, workers, |batch| {
+        Ok(store.apply_rematches(batch, built_at)?)
+    })?;
+    Ok(RematchReport {
+        images,
+        vulnerability_db_built_at: built_at,
+    })
+}
+
+/// Match stored inputs on `workers` threads and hand the results to `write` in batches;
+/// returns each image's delta in input order. With `keys`, only the packages under them were
+/// read (see [`Store::rematch_inputs`]), so only their findings are reconciled.
+fn in_parallel(
+    db: &VulnDb,
+    inputs: Vec<RematchInput>,
+    keys: Option<&BTreeSet<PackageKey>>,
+    withdrawn: &Arc<BTreeMap<String, ResolvedReason>>,
+    workers: usize,
+    mut write: impl FnMut(&[RematchRecord]) -> Result<Vec<Delta>>,
+) -> Result<Vec<ImageDelta>> {
+    let workers = workers.clamp(1, inputs.len().max(1));
+    let chunk = inputs.len().div_ceil(workers).max(1);
+    let mut chunks: Vec<Vec<RematchInput>> = Vec::new();
+    let mut rest = inputs.into_iter();
+    loop {
+        let next: Vec<_> = rest.by_ref().take(chunk).collect();
+        if next.is_empty() {
+            break;
+        }
+        chunks.push(next);
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<RematchRecord>)>(BATCH * 2);
+        let mut handles = Vec::new();
+        let mut start = 0;
+        for part in chunks {
+            let tx = tx.clone();
+            let first = start;
+            start += part.len();
+            let path = db.path().to_owned();
+            handles.push(scope.spawn(move || -> Result<()> {
+                // A SQLite connection is not shared between threads: one per worker.
+                let db = VulnDb::open(&path)?;
+                let mut matcher = Matcher::new(&db);
+                for (i, input) in part.into_iter().enumerate() {
+                    let record = rematch_one(&mut matcher, input, keys, withdrawn);
+                    if tx.send((first + i, record)).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            }));
+        }
+        drop(tx);
+        // Results arrive interleaved from the workers; batches are written as they fill, and
+        // the deltas are put back in input order at the end.
+        let mut out: Vec<(usize, ImageDelta)> = Vec::new();
+        let mut order: Vec<usize> = Vec::new();
+        let mut pending: Vec<RematchRecord> = Vec::new();
+        let mut flush = |order: &mut Vec<usize>, pending: &mut Vec<RematchRecord>| -> Result<()> {
+            let deltas = write(pending)?;
+            for ((i, r), delta) in order.drain(..).zip(pending.drain(..)).zip(deltas) {
+                out.push((
+                    i,
+                    ImageDelta {
+                        digest: r.digest,
+                        delta,
+                    },
+                ));
+            }
+            Ok(())
+        };
+        for (i, record) in rx {
+            order.push(i);
+            pending.push(record?);
+            if pending.len() >= BATCH {
+                flush(&mut order, &mut pending)?;
+            }
+        }
+        flush(&mut order, &mut pending)?;
+        for h in handles {
+            h.join()
+                .map_err(|_| AppError::WorkerPanicked("rematch"))??;
+        }
+        out.sort_by_key(|(i, _)| *i);
+        Ok(out.into_iter().map(|(_, d)| d).collect())
+    })
+}
+
+/// Match one stored image: its findings, the reasons for what went, and the scope.
+fn rematch_one(
+    matcher: &mut Matcher<'_>,
+    input: RematchInput,
+    keys: Option<&BTreeSet<PackageKey>>,
+    withdrawn: &Arc<BTreeMap<String, ResolvedReason>>,
+) -> Result<RematchRecord> {
+    let digest = input.digest;
+    let mut inv: Inventory =
+        serde_json::from_value(input.document).map_err(|source| AppError::StoredInventory {
+            digest: digest.clone(),
+            source,
+        })?;
+    let scope = keys.map(|keys| {
+        if input.whole_inventory {
+            // Stored before package rows: the whole inventory came; keep what was asked for.
+            inv.packages
+                .retain(|p| package_keys(p).iter().any(|k| keys.contains(k)));
+        }
+        inv.packages.iter().map(|p| p.name.clone()).collect()
+    });
+    let report = matcher.match_inventory(&inv)?;
+    Ok(RematchRecord {
+        findings: finding_records(&report.findings)?,
+        resolutions: resolutions(&report.findings, &report.withdrawn, withdrawn),
+        scope,
+        digest,
+    })
+}

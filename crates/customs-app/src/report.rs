@@ -1,0 +1,142 @@
+//! The typed result of a scan, which every renderer reads: the command line's table and JSON,
+//! and the formats and the service to come.
+
+use std::collections::BTreeSet;
+
+use customs_catalog::Inventory;
+use customs_match::Finding;
+use customs_types::{Namespace, Severity};
+use serde::Serialize;
+
+use crate::database::DatabaseInfo;
+
+/// The JSON schema the scan report is written in: the inventory's fields plus the scan's.
+/// 1.1: times are `YYYY-MM-DDTHH:MM:SS.ffffffZ` (1.0 wrote `built_at` without a fraction).
+pub const SCAN_SCHEMA: &str = "customs.scan/1.1";
+
+/// An inventory matched against a vulnerability database.
+#[derive(Debug, Clone)]
+pub struct ScanReport {
+    /// What is installed.
+    pub inventory: Inventory,
+    /// Every finding, sorted by package name, version, severity (worst first) and id. Those
+    /// with [`Finding::suppressed`] set carry the vendor's reason for hiding them: see
+    /// [`open`](Self::open) and [`suppressed`](Self::suppressed).
+    pub findings: Vec<Finding>,
+    /// The advisory namespaces of the image's distribution release.
+    pub namespaces: Vec<Namespace>,
+    /// The database matched against.
+    pub database: DatabaseInfo,
+    /// Versions that could not be compared (an advisory's or the image's).
+    pub match_warnings: Vec<String>,
+    /// (advisory id or alias, package, version) of withdrawn advisories that named an
+    /// installed package: why a finding stored before may have gone.
+    pub withdrawn: BTreeSet<(String, String, String)>,
+}
+
+/// Which findings a reader asked to see (`--only-fixed`, `--severity`, `--show-suppressed`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Also the suppressed ones (not affected, won't fix, unimportant).
+    pub show_suppressed: bool,
+    /// Only those with a fixed version.
+    pub only_fixed: bool,
+    /// Only these severities; all when empty.
+    pub severities: Vec<Severity>,
+}
+
+impl Filter {
+    /// Whether `f` is shown.
+    #[must_use]
+    pub fn shows(&self, f: &Finding) -> bool {
+        (self.show_suppressed || f.suppressed.is_none())
+            && (!self.only_fixed || f.fixable())
+            && (self.severities.is_empty() || self.severities.contains(&f.severity))
+    }
+}
+
+/// The findings a filter shows, in report order, and how many it hides.
+#[derive(Debug, Clone)]
+pub struct View<'r> {
+    /// Shown.
+    pub shown: Vec<&'r Finding>,
+    /// Hidden by the filter (suppressed or filtered out).
+    pub hidden: usize,
+}
+
+impl View<'_> {
+    /// Whether a shown finding at or above `min` fails the gate. Suppressed findings never
+    /// fail it, even when shown.
+    #[must_use]
+    pub fn fails_at(&self, min: Severity) -> bool {
+        self.shown
+            .iter()
+            .any(|f| f.suppressed.is_none() && f.severity >= min)
+    }
+}
+
+impl ScanReport {
+    /// Findings that are not suppressed: what the store tracks and a gate judges.
+    pub fn open(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppressed.is_none())
+    }
+
+    /// Findings the vendor's verdict hides, each with its reason.
+    pub fn suppressed(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppressed.is_some())
+    }
+
+    /// The findings `filter` shows.
+    #[must_use]
+    pub fn view(&self, filter: &Filter) -> View<'_> {
+        let shown: Vec<&Finding> = self.findings.iter().filter(|f| filter.shows(f)).collect();
+        View {
+            hidden: self.findings.len() - shown.len(),
+            shown,
+        }
+    }
+
+    /// Warnings about the scan as a whole: old data, a distribution without advisories.
+    #[must_use]
+    pub fn scan_warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.database.age_warning().into_iter().collect();
+        if self.namespaces.is_empty() {
+            out.push(
+                "no advisory namespace for this image's distribution; OS packages were not matched"
+                    .to_owned(),
+            );
+        }
+        out
+    }
+
+    /// The report as `customs.scan/1.1` JSON: the inventory's own fields, then the scan's,
+    /// with the findings `filter` shows.
+    ///
+    /// # Errors
+    /// Serialization failures (none in practice: every field is plain data).
+    pub fn to_json(&self, filter: &Filter) -> serde_json::Result<serde_json::Value> {
+        #[derive(Serialize)]
+        struct Scan<'a> {
+            vulnerability_db: &'a DatabaseInfo,
+            namespaces: &'a [Namespace],
+            findings: Vec<&'a Finding>,
+            /// Findings hidden by the filters (suppressed, --only-fixed, --severity).
+            hidden: usize,
+            match_warnings: &'a [String],
+        }
+        let view = self.view(filter);
+        let mut doc = serde_json::to_value(&self.inventory)?;
+        let scan = serde_json::to_value(Scan {
+            vulnerability_db: &self.database,
+            namespaces: &self.namespaces,
+            findings: view.shown,
+            hidden: view.hidden,
+            match_warnings: &self.match_warnings,
+        })?;
+        if let (Some(d), serde_json::Value::Object(extra)) = (doc.as_object_mut(), scan) {
+            d.insert("schema".to_owned(), SCAN_SCHEMA.into());
+            d.extend(extra);
+        }
+        Ok(doc)
+    }
+}

@@ -1,0 +1,84 @@
+//! Reading an image into an inventory, and matching it: `customs sbom` and `customs scan`.
+
+use customs_catalog::{CatalogOptions, Inventory};
+use customs_image::{OpenOptions, Platform, SourceKind, SourceRef};
+use customs_vulndb::VulnDb;
+
+use crate::database::DatabaseInfo;
+use crate::report::ScanReport;
+use crate::{AppError, CacheDir, Result};
+
+/// How to read an image.
+#[derive(Debug, Clone)]
+pub struct ImageOptions {
+    /// Picked from a multi-platform index; `None` for this machine's.
+    pub platform: Option<Platform>,
+    /// Leave out language packages only needed for development.
+    pub exclude_dev: bool,
+    /// Also list every file of the final filesystem.
+    pub list_files: bool,
+    /// customs' cache: layer facts, and scratch space for compressed archives.
+    pub cache: CacheDir,
+    /// Read and write layer facts in the cache.
+    pub use_layer_cache: bool,
+    /// The client for registry sources (with the caller's credentials, TLS options and
+    /// observer); one with default options is made when `None`.
+    pub registry: Option<customs_registry::Client>,
+}
+
+/// Inventory what a source holds (`customs sbom`).
+///
+/// # Errors
+/// A source that cannot be parsed, opened or read. Problems inside the image are warnings in
+/// the inventory.
+pub fn inventory(source: &str, opts: &ImageOptions) -> Result<Inventory> {
+    let src = SourceRef::parse(source)?;
+    let open = OpenOptions {
+        platform: opts.platform.clone().unwrap_or_else(Platform::host),
+        scratch_dir: Some(opts.cache.scratch()),
+        registry: opts.registry.clone(),
+        ..OpenOptions::default()
+    };
+    let mut catalog = CatalogOptions {
+        layer_cache: opts.use_layer_cache.then(|| opts.cache.layers()),
+        list_files: opts.list_files,
+        ..CatalogOptions::default()
+    };
+    if src.kind == SourceKind::Registry {
+        // Downloads wait on the network more than on the CPU.
+        catalog.jobs = catalog.jobs.max(4);
+    }
+    let image = customs_image::open(&src, &open)?;
+    let mut inv = customs_catalog::catalog(&image, &catalog).map_err(|e| AppError::Catalog {
+        source_ref: source.to_owned(),
+        source: e,
+    })?;
+    if opts.exclude_dev {
+        inv.packages.retain(|p| !p.dev);
+    }
+    Ok(inv)
+}
+
+/// Match an inventory against a database.
+///
+/// # Errors
+/// The database's errors.
+pub fn match_inventory(inventory: Inventory, db: &VulnDb) -> Result<ScanReport> {
+    let m = customs_match::match_inventory(db, &inventory)?;
+    Ok(ScanReport {
+        inventory,
+        findings: m.findings,
+        namespaces: m.namespaces,
+        database: DatabaseInfo::of(db)?,
+        match_warnings: m.warnings,
+        withdrawn: m.withdrawn,
+    })
+}
+
+/// Inventory a source and match it (`customs scan`).
+///
+/// # Errors
+/// As [`inventory`] and [`match_inventory`].
+pub fn scan(source: &str, opts: &ImageOptions, db: &VulnDb) -> Result<ScanReport> {
+    match_inventory(inventory(source, opts)?, db)
+}

@@ -1,0 +1,171 @@
+//! `customs db build|update|info`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use customs_app::database::{self, DatabaseInfo};
+use customs_vulndb::{FeedKind, SourceInfo};
+
+use crate::args::{CacheArgs, DbArgs, Format, HttpArgs, Quiet};
+use crate::render;
+
+#[derive(clap::Subcommand)]
+pub(crate) enum DbCmd {
+    /// Build a database from feed files or folders (format detected, or KIND:PATH; `customs db
+    /// build --help` lists the kinds).
+    Build(BuildArgs),
+    /// Fetch the upstream feeds (or those named with --feed) and rebuild the database.
+    Update(UpdateArgs),
+    /// Sources, record counts, newest advisory date, build time.
+    Info(InfoArgs),
+}
+
+#[derive(clap::Args)]
+#[command(after_help = kinds_help())]
+pub(crate) struct BuildArgs {
+    /// The database file to write (replaced only when the build succeeds).
+    #[arg(long, short, value_name = "FILE")]
+    out: PathBuf,
+    /// Feed files or folders, each detected or named as KIND:PATH.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<String>,
+}
+
+fn kinds_help() -> String {
+    let kinds: Vec<&str> = FeedKind::ALL.iter().map(|k| k.as_str()).collect();
+    format!("Feed kinds (KIND:PATH): {}", kinds.join(", "))
+}
+
+#[derive(clap::Args)]
+pub(crate) struct UpdateArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// A feed to fetch instead of the defaults, as KIND=URL (repeatable), e.g.
+    /// debian-dsa=https://…/data/DSA/list. Kinds: see `customs db build --help`.
+    #[arg(long = "feed", value_name = "KIND=URL")]
+    feeds: Vec<String>,
+    #[command(flatten)]
+    cache: CacheArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+    #[command(flatten)]
+    quiet: Quiet,
+}
+
+impl UpdateArgs {
+    pub(crate) fn sources(feeds: &[String]) -> Result<Vec<customs_vulndb::FeedSource>> {
+        if feeds.is_empty() {
+            return Ok(customs_vulndb::default_sources());
+        }
+        feeds
+            .iter()
+            .map(|f| {
+                customs_vulndb::FeedSource::parse(f)
+                    .with_context(|| format!("--feed {f:?}: expected KIND=URL with a known KIND"))
+            })
+            .collect()
+    }
+}
+
+#[derive(clap::Args)]
+pub(crate) struct InfoArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+}
+
+fn sources(out: &mut impl Write, list: &[SourceInfo], indent: &str) -> Result<()> {
+    for s in list {
+        writeln!(
+            out,
+            "{indent}{:<16} {:>8} records  newest {:<25} {}",
+            s.feed,
+            s.records,
+            s.newest.as_deref().unwrap_or("-"),
+            s.input
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
+    match cmd {
+        DbCmd::Build(args) => {
+            let t = std::time::Instant::now();
+            let report = database::build(&args.out, &args.inputs)?;
+            let mut err = std::io::stderr().lock();
+            for w in &report.warnings {
+                writeln!(err, "warning: {w}")?;
+            }
+            sources(out, &report.sources, "")?;
+            let size = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);
+            writeln!(
+                out,
+                "{}: {} advisories, {} enrichment records, {} files skipped, {} warnings; {} in {:.1} s",
+                args.out.display(),
+                report.advisories,
+                report.enrichment,
+                report.skipped,
+                report.warnings.len(),
+                render::human(size),
+                t.elapsed().as_secs_f64()
+            )?;
+        }
+        DbCmd::Update(args) => {
+            let feeds = UpdateArgs::sources(&args.feeds)?;
+            let (path, report) =
+                database::update(&args.db.location(), &feeds, &args.cache.cache()?)?;
+            if !args.quiet.quiet {
+                let mut err = std::io::stderr().lock();
+                for f in &report.fetched {
+                    writeln!(err, "fetched {f}")?;
+                }
+                for f in &report.failed {
+                    writeln!(err, "warning: {f}")?;
+                }
+                for w in &report.build.warnings {
+                    writeln!(err, "warning: {w}")?;
+                }
+            }
+            writeln!(
+                out,
+                "{}: {} advisories, {} enrichment records from {} feeds ({} failed)",
+                path.display(),
+                report.build.advisories,
+                report.build.enrichment,
+                report.fetched.len(),
+                report.failed.len()
+            )?;
+        }
+        DbCmd::Info(args) => {
+            let db = crate::cmd::scan::open_db(&args.db, false)?;
+            let info = db.info()?;
+            match args.format {
+                Format::Json => render::json(out, &info)?,
+                Format::Table => {
+                    let time = |t: Option<customs_types::Timestamp>| {
+                        t.map_or_else(|| "-".to_owned(), |t| t.to_string())
+                    };
+                    writeln!(out, "database:   {}", info.path.display())?;
+                    writeln!(out, "schema:     {}", info.schema_version)?;
+                    writeln!(out, "built at:   {}", time(info.built_at))?;
+                    writeln!(out, "newest:     {}", time(info.newest_advisory))?;
+                    writeln!(
+                        out,
+                        "records:    {} advisories, {} package statements, {} NVD, {} KEV, {} EPSS",
+                        info.advisories, info.affected, info.nvd, info.kev, info.epss
+                    )?;
+                    writeln!(out, "size:       {}", render::human(info.size_bytes))?;
+                    sources(out, &info.sources, "  ")?;
+                }
+            }
+            if let Some(w) = DatabaseInfo::of(&db)?.age_warning() {
+                writeln!(std::io::stderr(), "warning: {w}")?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,228 @@
+//! `customs rematch` and `customs watch`: the lifecycle over the store.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use customs_app::notify::Delivery;
+use customs_app::rematch::{RematchOptions, RematchReport};
+use customs_app::watch::{WatchEvent, WatchOptions, rematch_and_notify, watch};
+
+use crate::args::{CacheArgs, DbArgs, Format, HttpArgs, NotifyArgs, Quiet, StoreArgs};
+use crate::render;
+
+#[derive(clap::Args)]
+pub(crate) struct RematchArgs {
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+    /// The database the stored findings were last matched against: only packages named by
+    /// advisories that changed between it and --db are re-evaluated, and only the images that
+    /// hold them (a keyed look-up in the store's package index).
+    #[arg(long, value_name = "PREVIOUS.db")]
+    since_db: Option<PathBuf>,
+    #[command(flatten)]
+    quiet: Quiet,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    notify: NotifyArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+pub(crate) fn rematch(args: &RematchArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let notifier = args.notify.notifier()?;
+    let db = crate::cmd::scan::open_db(&args.db, args.quiet.quiet)?;
+    let mut store = args.store.open()?;
+    let before = args
+        .since_db
+        .as_ref()
+        .map(|p| {
+            customs_vulndb::VulnDb::open(p).with_context(|| format!("--since-db {}", p.display()))
+        })
+        .transpose()?;
+    let opts = RematchOptions {
+        since: before.as_ref(),
+        workers: None,
+    };
+    let (report, delivery) = rematch_and_notify(store.as_mut(), &db, &opts, &notifier)?;
+    if let Some(d) = &delivery {
+        undelivered(d, args.quiet.quiet)?;
+    }
+    print(out, &report, args.format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Notifications kept for the next run, on standard error.
+fn undelivered(d: &Delivery, quiet: bool) -> Result<()> {
+    if quiet {
+        return Ok(());
+    }
+    let mut err = std::io::stderr().lock();
+    for u in &d.undelivered {
+        writeln!(
+            err,
+            "customs: notification {} to {} not delivered (attempt {}), kept for the next run: {}",
+            u.id, u.target, u.attempts, u.error
+        )?;
+    }
+    Ok(())
+}
+
+fn print(out: &mut impl Write, report: &RematchReport, format: Format) -> Result<()> {
+    match format {
+        Format::Json => render::json(out, report)?,
+        Format::Table => {
+            // Unchanged images are counted, not listed: a fleet is thousands of them.
+            for image in report.changed() {
+                let d = &image.delta;
+                writeln!(
+                    out,
+                    "{}: {} new, {} resolved, {} changed, {} newly exploited (KEV)",
+                    image.digest,
+                    d.new.len(),
+                    d.resolved.len(),
+                    d.changed.len(),
+                    d.kev.len()
+                )?;
+                for (label, list) in [
+                    ("new", &d.new),
+                    ("resolved", &d.resolved),
+                    ("changed", &d.changed),
+                    ("kev", &d.kev),
+                ] {
+                    for f in list {
+                        let why = f["resolved_reason"]
+                            .as_str()
+                            .map(|r| format!(" [{r}]"))
+                            .unwrap_or_default();
+                        writeln!(
+                            out,
+                            "  {label:<8} {} {} {} ({}){why}",
+                            f["id"].as_str().unwrap_or(""),
+                            f["package"]["name"].as_str().unwrap_or(""),
+                            f["package"]["version"].as_str().unwrap_or(""),
+                            f["severity"].as_str().unwrap_or("")
+                        )?;
+                    }
+                }
+            }
+            writeln!(
+                out,
+                "{} stored images re-matched, {} changed",
+                report.images.len(),
+                report.changed().count()
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub(crate) struct WatchArgs {
+    /// Time between rounds: `45s`, `15m`, `6h`, `1d`.
+    #[arg(long, default_value = "6h", value_name = "DURATION", value_parser = crate::args::parse_duration)]
+    interval: Duration,
+    /// Feeds to fetch each round, as `customs db update --feed KIND=URL` (default: upstream's).
+    #[arg(long = "feed", value_name = "KIND=URL")]
+    feeds: Vec<String>,
+    /// Do not fetch feeds: re-match against the database as it stands (kept current by
+    /// something else).
+    #[arg(long, conflicts_with = "feeds")]
+    no_update: bool,
+    /// Stop after this many rounds (default: until SIGTERM or SIGINT).
+    #[arg(long, value_name = "N")]
+    rounds: Option<u64>,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+    #[command(flatten)]
+    quiet: Quiet,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    notify: NotifyArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+/// The lifecycle loop: update the database, re-match every stored image, notify; then wait.
+/// SIGTERM and SIGINT end it between steps, never in the middle of a store write.
+pub(crate) fn run_watch(args: &WatchArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let opts = WatchOptions {
+        interval: args.interval,
+        feeds: if args.no_update {
+            None
+        } else {
+            Some(crate::cmd::db::UpdateArgs::sources(&args.feeds)?)
+        },
+        rounds: args.rounds,
+        db: args.db.location(),
+        cache: args.cache.cache()?,
+        notifier: args.notify.notifier()?,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+    let mut store = args.store.open()?;
+    let quiet = args.quiet.quiet;
+    let mut failure: Option<anyhow::Error> = None;
+    let rounds = watch(store.as_mut(), &opts, &stop, &mut |event| {
+        let shown = match event {
+            WatchEvent::Updated(report) => {
+                if !quiet {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "customs watch: database updated: {} advisories from {} feeds ({} failed)",
+                        report.build.advisories,
+                        report.fetched.len(),
+                        report.failed.len()
+                    );
+                }
+                Ok(())
+            }
+            // A failed fetch leaves the previous database; the round re-matches against it.
+            WatchEvent::UpdateFailed(e) => writeln!(
+                std::io::stderr(),
+                "customs watch: update failed: {:#}",
+                anyhow::Error::from(e)
+            )
+            .map_err(Into::into),
+            WatchEvent::Rematched(report) => print(out, &report, args.format),
+            WatchEvent::RematchFailed(e) => writeln!(
+                std::io::stderr(),
+                "customs watch: rematch failed: {:#}",
+                anyhow::Error::from(e)
+            )
+            .map_err(Into::into),
+            WatchEvent::Notified(d) => undelivered(&d, quiet),
+        };
+        if let Err(e) = shown {
+            // Output that cannot be written (a closed pipe) ends the loop.
+            failure.get_or_insert(e);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if !quiet {
+        writeln!(
+            std::io::stderr(),
+            "customs watch: stopped after {rounds} rounds"
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,102 @@
+//! `customs sbom SOURCE`: the inventory of an image, as a table or as JSON.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use customs_app::scan::ImageOptions;
+use customs_catalog::Inventory;
+
+use crate::args::{Format, ImageArgs};
+use crate::render;
+
+#[derive(clap::Args)]
+pub(crate) struct SbomArgs {
+    /// An image reference (nginx:1.25, 127.0.0.1:5000/app@sha256:…, registry:REF),
+    /// oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|:@N], dir:DIR, or a
+    /// path whose kind is detected.
+    source: String,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+    /// Also list every file of the final filesystem (JSON `files`), whiteouts applied.
+    #[arg(long)]
+    files: bool,
+    #[command(flatten)]
+    image: ImageArgs,
+}
+
+/// Inventory `source` with the command line's image options, reporting the pull's cost under
+/// `--verbose`.
+pub(crate) fn inventory(source: &str, image: &ImageArgs, list_files: bool) -> Result<Inventory> {
+    let client = crate::progress::registry_client(image)?;
+    let opts = ImageOptions {
+        platform: image.platform.as_deref().map(str::parse).transpose()?,
+        exclude_dev: image.exclude_dev,
+        list_files,
+        cache: image.cache.cache()?,
+        use_layer_cache: !image.no_cache,
+        registry: Some(client.clone()),
+    };
+    let result = customs_app::scan::inventory(source, &opts);
+    if image.verbose && client.stats().requests > 0 {
+        crate::progress::report(&client);
+    }
+    Ok(result?)
+}
+
+/// Warnings about files inside the image, on standard error.
+pub(crate) fn warn_inventory(inv: &Inventory, quiet: bool) -> Result<()> {
+    if quiet {
+        return Ok(());
+    }
+    let mut err = std::io::stderr().lock();
+    for w in &inv.warnings {
+        writeln!(err, "warning: {}: {}", w.file, w.problem)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn run(args: &SbomArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let inv = inventory(&args.source, &args.image, args.files)?;
+    match args.format {
+        Format::Json => render::json(out, &inv)?,
+        Format::Table => table(out, &inv)?,
+    }
+    out.flush()?;
+    warn_inventory(&inv, args.image.quiet.quiet)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table(out: &mut impl Write, inv: &Inventory) -> Result<()> {
+    let mut t = render::table(["NAME", "VERSION", "ECOSYSTEM", "LAYER"]);
+    for p in &inv.packages {
+        let layer = match (p.layer_index, &p.layer) {
+            (Some(i), Some(d)) => format!("{i} {}", d.short()),
+            (Some(i), None) => i.to_string(),
+            _ => String::new(),
+        };
+        let eco = if p.dev {
+            format!("{} (dev)", p.ecosystem)
+        } else {
+            p.ecosystem.to_string()
+        };
+        t.add_row([
+            p.name.as_str(),
+            p.version.as_str(),
+            eco.as_str(),
+            layer.as_str(),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    let distro = inv.distro.as_ref().map_or_else(
+        || "unknown distribution".to_owned(),
+        |d| d.pretty_name.clone().unwrap_or_else(|| d.id.clone()),
+    );
+    writeln!(
+        out,
+        "{} packages; {distro}; {} warnings",
+        inv.packages.len(),
+        inv.warnings.len()
+    )?;
+    Ok(())
+}

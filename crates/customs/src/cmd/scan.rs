@@ -1,0 +1,225 @@
+//! `customs scan SOURCE`: inventory + findings, as a table grouped by package or as JSON, with
+//! the filters and the exit code of Trivy's and Grype's `--only-fixed`, `--severity` and
+//! `--fail-on`.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use customs_app::database;
+use customs_app::report::{Filter, ScanReport, View};
+use customs_match::Finding;
+use customs_types::Severity;
+
+use crate::args::{DbArgs, Format, ImageArgs, StoreArgs};
+use crate::render;
+
+#[derive(clap::Args)]
+pub(crate) struct ScanArgs {
+    /// What to scan: as for `customs sbom`.
+    source: String,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+    /// Exit 1 when a finding at or above this severity remains after filtering.
+    #[arg(long, value_name = "SEVERITY", value_parser = Severity::parse_lenient)]
+    fail_on: Option<Severity>,
+    /// Only findings with a fixed version available.
+    #[arg(long)]
+    only_fixed: bool,
+    /// Only these severities (comma-separated: critical,high,medium,low,negligible,unknown).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = Severity::parse_lenient)]
+    severity: Vec<Severity>,
+    /// Also show not-affected, won't-fix and unimportant findings.
+    #[arg(long)]
+    show_suppressed: bool,
+    /// Keep the image, its tags, inventory and findings in the store, and say what changed
+    /// since the image was last stored.
+    #[arg(long)]
+    store: bool,
+    #[command(flatten)]
+    store_args: StoreArgs,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    image: ImageArgs,
+}
+
+/// Open the database a command matches against, saying so when it is first built.
+pub(crate) fn open_db(db: &DbArgs, quiet: bool) -> Result<customs_vulndb::VulnDb> {
+    let location = db.location();
+    if !quiet && location.0.is_none() {
+        let path = location.path()?;
+        if !path.is_file() {
+            writeln!(
+                std::io::stderr(),
+                "customs: building the vulnerability database from the built-in snapshot at {} (first use)",
+                path.display()
+            )?;
+        }
+    }
+    Ok(database::open(&location)?.db)
+}
+
+/// Inventory and match a source with the command line's options.
+pub(crate) fn scan(
+    source: &str,
+    image: &ImageArgs,
+    db: &DbArgs,
+) -> Result<(ScanReport, customs_vulndb::VulnDb)> {
+    let vulndb = open_db(db, image.quiet.quiet)?;
+    let inv = crate::cmd::sbom::inventory(source, image, false)?;
+    let report = customs_app::scan::match_inventory(inv, &vulndb)?;
+    Ok((report, vulndb))
+}
+
+pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let filter = Filter {
+        show_suppressed: args.show_suppressed,
+        only_fixed: args.only_fixed,
+        severities: args.severity.clone(),
+    };
+    let (report, db) = scan(&args.source, &args.image, &args.db)?;
+    if args.store {
+        let mut store = args.store_args.open()?;
+        let recorded = customs_app::record::record(store.as_mut(), &db, &report)?;
+        if !args.image.quiet.quiet {
+            let d = &recorded.delta;
+            writeln!(
+                std::io::stderr(),
+                "stored {}: {} new, {} resolved, {} changed findings since it was last stored",
+                recorded.digest,
+                d.new.len(),
+                d.resolved.len(),
+                d.changed.len()
+            )?;
+        }
+    }
+    let view = report.view(&filter);
+    match args.format {
+        Format::Json => render::json(out, &report.to_json(&filter)?)?,
+        Format::Table => table(out, &report, &view)?,
+    }
+    out.flush()?;
+    if !args.image.quiet.quiet {
+        crate::cmd::sbom::warn_inventory(&report.inventory, false)?;
+        let mut err = std::io::stderr().lock();
+        for w in report.match_warnings.iter().chain(&report.scan_warnings()) {
+            writeln!(err, "warning: {w}")?;
+        }
+    }
+    Ok(if args.fail_on.is_some_and(|min| view.fails_at(min)) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn paint(s: Severity, color: bool) -> String {
+    if !color {
+        return s.to_string();
+    }
+    let code = match s {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Negligible | Severity::Unknown => "2",
+    };
+    format!("\x1b[{code}m{s}\x1b[0m")
+}
+
+fn table(out: &mut impl Write, report: &ScanReport, view: &View<'_>) -> Result<()> {
+    let color = std::io::stdout().is_terminal();
+    let mut by_pkg: BTreeMap<(&str, &str), Vec<&Finding>> = BTreeMap::new();
+    for f in &view.shown {
+        by_pkg
+            .entry((&f.package.name, &f.package.version))
+            .or_default()
+            .push(f);
+    }
+    let mut t = render::table([
+        "PACKAGE",
+        "INSTALLED",
+        "VULNERABILITY",
+        "SEVERITY",
+        "STATUS",
+        "FIXED IN",
+        "KEV",
+        "EPSS",
+        "LAYER",
+    ]);
+    for ((name, version), fs) in &by_pkg {
+        for (i, f) in fs.iter().enumerate() {
+            let status = match &f.suppressed {
+                Some(s) => s.to_string(),
+                None => f.status.as_str().to_owned(),
+            };
+            t.add_row([
+                if i == 0 {
+                    (*name).to_owned()
+                } else {
+                    String::new()
+                },
+                if i == 0 {
+                    (*version).to_owned()
+                } else {
+                    String::new()
+                },
+                f.id.clone(),
+                paint(f.severity, color),
+                status,
+                f.fixed_versions.join(", "),
+                if f.kev.is_some() {
+                    "yes".to_owned()
+                } else {
+                    String::new()
+                },
+                f.epss
+                    .map(|e| format!("{:.1}%", e.probability * 100.0))
+                    .unwrap_or_default(),
+                f.package
+                    .layer_index
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
+            ]);
+        }
+    }
+    if !view.shown.is_empty() {
+        writeln!(out, "{t}")?;
+    }
+    let mut counts: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in &view.shown {
+        *counts.entry(f.severity).or_default() += 1;
+    }
+    let summary: Vec<String> = counts
+        .iter()
+        .rev()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let inv = &report.inventory;
+    let distro = inv.distro.as_ref().map_or_else(
+        || "unknown distribution".to_owned(),
+        |d| d.pretty_name.clone().unwrap_or_else(|| d.id.clone()),
+    );
+    let ns: Vec<&str> = report.namespaces.iter().map(|n| n.as_str()).collect();
+    writeln!(
+        out,
+        "{} packages, {} findings ({}), {} fixable; {} hidden (suppressed or filtered); {distro}; namespaces: {}",
+        inv.packages.len(),
+        view.shown.len(),
+        if summary.is_empty() {
+            "none".to_owned()
+        } else {
+            summary.join(", ")
+        },
+        view.shown.iter().filter(|f| f.fixable()).count(),
+        view.hidden,
+        if ns.is_empty() {
+            "none".to_owned()
+        } else {
+            ns.join(", ")
+        }
+    )?;
+    Ok(())
+}
