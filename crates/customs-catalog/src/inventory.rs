@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::facts::FileMeta;
 
 /// The inventory JSON schema's version. Bump the minor for additions, the major for changes.
-pub const SCHEMA_VERSION: &str = "customs.inventory/1.1";
+pub const SCHEMA_VERSION: &str = "customs.inventory/1.2";
 
 /// Round-trips through JSON (`serde_json::to_value` then `from_value` gives an inventory that
 /// serializes the same), so stored inventories can be matched again without the image.

@@ -3,6 +3,7 @@
 //! databases from ../shared/data, and images generated here (the hostile corpus).
 
 mod cachecmd;
+mod cli;
 mod common;
 mod corpus;
 mod dogfood;
