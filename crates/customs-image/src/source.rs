@@ -170,9 +170,10 @@ pub(crate) fn detect(path: &Path) -> Result<SourceKind, ImageError> {
         return Ok(SourceKind::DockerArchive);
     }
     if !is_tar {
-        return Err(ImageError::BadSource {
-            input: path.display().to_string(),
-            why: "neither a directory nor a tar archive; name its kind (oci:, oci-archive:, docker-archive:, dir:)".to_owned(),
+        // Naming a kind would not help: every kind but `dir:` is a directory or a tar.
+        return Err(ImageError::NotTar {
+            path: path.to_owned(),
+            compression: crate::Compression::None,
         });
     }
     let index = crate::archive::ArchiveIndex::open(path, None, crate::StreamLimits::default())?;

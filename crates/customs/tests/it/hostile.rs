@@ -511,7 +511,10 @@ fn bad_sources_exit_2_with_a_message() {
     for (src, msg) in [
         ("oci:/nonexistent/layout", "no such file or directory"),
         ("/nonexistent/thing", "no such file or directory"),
-        ("docker-archive:/etc/hostname", "not a readable tar archive"),
+        (
+            "docker-archive:/etc/hostname",
+            "/etc/hostname: not a tar archive",
+        ),
     ] {
         let r = customs_with(
             Command::new(env!("CARGO_BIN_EXE_customs")).args(["sbom", src]),
@@ -519,6 +522,42 @@ fn bad_sources_exit_2_with_a_message() {
         );
         assert_eq!(r.code, 2, "{src}");
         assert!(r.stderr.contains(msg), "{src}: {}", r.stderr);
+    }
+}
+
+/// Papercut: a source that is not a tar printed the tar reader's message, which quotes the
+/// header it could not parse, i.e. the first 100 bytes of the user's file.
+#[test]
+fn a_source_that_is_not_a_tar_is_named_not_printed() {
+    let cache = tempfile::tempdir().unwrap();
+    // A real file of the host that is not a tar, and the start of its first line.
+    let passwd = "/etc/passwd";
+    let head: String = std::fs::read_to_string(passwd)
+        .unwrap()
+        .chars()
+        .take_while(|c| *c != ':')
+        .collect();
+    assert!(!head.is_empty());
+    for src in [
+        format!("docker-archive:{passwd}"),
+        format!("oci-archive:{passwd}"),
+        passwd.to_owned(),
+    ] {
+        let r = customs_with(
+            Command::new(env!("CARGO_BIN_EXE_customs")).args(["sbom", &src]),
+            cache.path(),
+        );
+        assert_eq!(r.code, 2, "{src}: {}", r.stderr);
+        assert_eq!(
+            r.stderr.trim_end(),
+            "customs: error: /etc/passwd: not a tar archive",
+            "{src}"
+        );
+        assert!(
+            !r.stderr.contains(&format!("{head}:")),
+            "{src}: {}",
+            r.stderr
+        );
     }
 }
 
