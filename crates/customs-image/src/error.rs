@@ -15,6 +15,10 @@ pub enum ImageError {
     BadDigest(#[from] customs_types::DigestError),
     #[error("invalid source {input:?}: {why}")]
     BadSource { input: String, why: String },
+    /// A source names a path that is not there. `hint` (empty, or starting with a space) says
+    /// what else the input could have meant.
+    #[error("{}: no such file or directory{hint}", path.display())]
+    NotFound { path: PathBuf, hint: String },
     /// The file is not a tar archive (once decompressed, for a compressed one). The tar
     /// reader's own message is never shown: it quotes the header it could not parse, i.e. the
     /// file's first bytes (`customs sbom docker-archive:/etc/passwd` printed the password file).
