@@ -30,8 +30,27 @@ pub(crate) trait Analyzer: Sync {
     }
     /// Files larger than this are skipped with a warning, which bounds memory.
     fn max_size(&self) -> u64;
-    /// Parse the file's bytes. The error says what is wrong with the file.
-    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Fact, String>;
+    /// Parse the file's bytes. The error says what is wrong with the file; a file read only in
+    /// part says what it left out in [`Parsed::problems`].
+    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Parsed, String>;
+}
+
+/// What an analyzer made of one file.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub(crate) fact: Fact,
+    /// Parts of the file left out of `fact`, and why (a dpkg stanza without a `Version`): each
+    /// becomes a warning naming the file, so a bad record costs only itself.
+    pub(crate) problems: Vec<String>,
+}
+
+impl From<Fact> for Parsed {
+    fn from(fact: Fact) -> Self {
+        Self {
+            fact,
+            problems: Vec::new(),
+        }
+    }
 }
 
 /// A directory an analyzer looks in, relative to the image root (`""` is the root itself).

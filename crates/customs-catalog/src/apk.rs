@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyzer::{Analyzer, Root};
+use crate::analyzer::{Analyzer, Parsed, Root};
 use crate::facts::Fact;
 
 pub(crate) const INSTALLED: &str = "lib/apk/db/installed";
@@ -40,8 +40,8 @@ impl Analyzer for ApkAnalyzer {
     fn max_size(&self) -> u64 {
         64 << 20
     }
-    fn parse(&self, _path: &str, bytes: &[u8]) -> Result<Fact, String> {
-        parse_installed(&String::from_utf8_lossy(bytes)).map(Fact::ApkInstalled)
+    fn parse(&self, _path: &str, bytes: &[u8]) -> Result<Parsed, String> {
+        parse_installed(&String::from_utf8_lossy(bytes)).map(|p| Fact::ApkInstalled(p).into())
     }
 }
 

@@ -6,10 +6,17 @@
 //! `deinstall ok config-files`, i.e. `rc`, and the half-installed states do not). Distroless
 //! writes one stanza per file in `status.d/` with no `Status:` field; those count as installed.
 //! Source name and version follow dpkg-query's `${source:Package}` and `${source:Version}`.
+//!
+//! An installed stanza without a `Version` is left out with a warning naming the file and the
+//! package, and the file's other packages are read. dpkg itself refuses such a file whole
+//! (`dpkg-query -W` 1.21: "parsing file … package 'x': missing 'Version' field", and lists
+//! nothing); a scanner that did the same would report an image with one damaged stanza as
+//! empty, which hides every package it could still name. A stanza without a `Package` is
+//! still an error for the whole file, as in dpkg: there is nothing to name it by.
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyzer::{Analyzer, Root};
+use crate::analyzer::{Analyzer, Parsed, Root};
 use crate::facts::Fact;
 
 pub(crate) const STATUS: &str = "var/lib/dpkg/status";
@@ -32,7 +39,8 @@ impl Analyzer for DpkgAnalyzer {
         "dpkg"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: a stanza without a Version is left out with a warning, no longer the whole file.
+        2
     }
     fn roots(&self) -> &'static [Root] {
         const ROOTS: &[Root] = &[
@@ -49,7 +57,7 @@ impl Analyzer for DpkgAnalyzer {
         // The largest real status files are a few MB; .list files rarely pass 1 MB.
         64 << 20
     }
-    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Fact, String> {
+    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
         if list_owner(path).is_some() {
             return Ok(Fact::DpkgList(
@@ -57,9 +65,14 @@ impl Analyzer for DpkgAnalyzer {
                     .filter(|l| !l.is_empty() && *l != "/.")
                     .map(str::to_owned)
                     .collect(),
-            ));
+            )
+            .into());
         }
-        parse_status(text, is_status_d(path)).map(Fact::DpkgStatus)
+        let status = parse_status(text, is_status_d(path))?;
+        Ok(Parsed {
+            fact: Fact::DpkgStatus(status.packages),
+            problems: status.skipped,
+        })
     }
 }
 
@@ -85,9 +98,26 @@ pub(crate) fn is_db(path: &str) -> bool {
     path == STATUS || is_status_d(path)
 }
 
+/// At most this many stanzas left out of one file are named; the rest are counted, so that one
+/// hostile file cannot fill a layer's warnings.
+const MAX_SKIPPED_NAMED: usize = 10;
+/// A package name is shown up to this many characters in a warning (real ones are far
+/// shorter; a hostile one could be the whole file).
+const MAX_NAME_SHOWN: usize = 100;
+
+/// A status file's installed packages, and the stanzas left out of them.
+#[derive(Debug, Default)]
+pub(crate) struct Status {
+    pub(crate) packages: Vec<DpkgPackage>,
+    /// One problem per stanza left out, naming it (the caller names the file).
+    pub(crate) skipped: Vec<String>,
+}
+
 /// Parse a status file. `lenient_status`: a stanza without `Status:` is installed (status.d).
-pub(crate) fn parse_status(text: &str, lenient_status: bool) -> Result<Vec<DpkgPackage>, String> {
+pub(crate) fn parse_status(text: &str, lenient_status: bool) -> Result<Status, String> {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    let mut unnamed = 0usize;
     let mut stanzas = 0usize;
     for (i, stanza) in stanzas_of(text).enumerate() {
         stanzas += 1;
@@ -111,7 +141,20 @@ pub(crate) fn parse_status(text: &str, lenient_status: bool) -> Result<Vec<DpkgP
             continue;
         }
         let Some(version) = field("Version").filter(|v| !v.is_empty()) else {
-            return Err(format!("package {name:?} has no Version"));
+            if skipped.len() < MAX_SKIPPED_NAMED {
+                // Quoted with escapes: the name is the image's bytes, and ends up on a terminal.
+                let mut shown: String = name.chars().take(MAX_NAME_SHOWN).collect();
+                if shown.len() < name.len() {
+                    shown.push('…');
+                }
+                skipped.push(format!(
+                    "stanza {} (package {shown:?}) has no Version: left out, the file's other packages are read",
+                    i + 1
+                ));
+            } else {
+                unnamed += 1;
+            }
+            continue;
         };
         let (source_name, source_version) = match field("Source") {
             Some(src) if !src.is_empty() => match src.split_once('(') {
@@ -134,7 +177,13 @@ pub(crate) fn parse_status(text: &str, lenient_status: bool) -> Result<Vec<DpkgP
     if stanzas == 0 && !text.trim().is_empty() {
         return Err("no stanzas".to_owned());
     }
-    Ok(out)
+    if unnamed > 0 {
+        skipped.push(format!("{unnamed} more stanzas without a Version left out"));
+    }
+    Ok(Status {
+        packages: out,
+        skipped,
+    })
 }
 
 /// Split into stanzas of `(field, value)`; continuation lines are folded into the value.
@@ -171,7 +220,7 @@ Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n\
 Package: half\nStatus: install reinstreq half-installed\nVersion: 1.0\n\n\
 Package: held\nStatus: hold ok installed\nVersion: 2\nSource: heldsrc\n\n\
 Package: plain\nStatus: install ok installed\nVersion: 1:2.3-4\n";
-        let p = parse_status(text, false).unwrap();
+        let p = parse_status(text, false).unwrap().packages;
         let names: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["libssl3", "held", "plain"]);
         assert_eq!(
@@ -194,11 +243,13 @@ Package: plain\nStatus: install ok installed\nVersion: 1:2.3-4\n";
             "Package: base-files\nVersion: 12.4\nArchitecture: amd64\n",
             true,
         )
-        .unwrap();
+        .unwrap()
+        .packages;
         assert_eq!(p.len(), 1);
         assert!(
             parse_status("Package: x\nVersion: 1\n", false)
                 .unwrap()
+                .packages
                 .is_empty()
         );
     }
@@ -220,23 +271,128 @@ Package: plain\nStatus: install ok installed\nVersion: 1:2.3-4\n";
     #[test]
     fn corrupt_is_an_error_not_a_panic() {
         assert!(parse_status("Version: 1\n\nfoo\n", false).is_err());
-        assert!(parse_status("Package: x\nStatus: install ok installed\n", false).is_err());
-        assert!(parse_status("", false).unwrap().is_empty());
+        assert!(parse_status("", false).unwrap().packages.is_empty());
     }
 
-    #[test]
-    fn real_texlive_status() {
+    fn texlive_status() -> String {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../../shared/data/packagedb/dpkg/texlive.status"
         );
-        let text =
-            std::fs::read_to_string(path).expect("shared data: packagedb/dpkg/texlive.status");
-        let p = parse_status(&text, false).unwrap();
+        std::fs::read_to_string(path).expect("shared data: packagedb/dpkg/texlive.status")
+    }
+
+    /// The text with the `Version:` line of the `n`th stanza (from 1) removed.
+    fn without_version(text: &str, n: usize) -> String {
+        let mut stanza = 0;
+        let mut out = String::new();
+        for line in text.split_inclusive('\n') {
+            if line.starts_with("Package:") {
+                stanza += 1;
+            }
+            if !(stanza == n && line.starts_with("Version:")) {
+                out.push_str(line);
+            }
+        }
+        assert_ne!(out.len(), text.len(), "stanza {n} has a Version line");
+        out
+    }
+
+    #[test]
+    fn real_texlive_status() {
+        let status = parse_status(&texlive_status(), false).unwrap();
+        assert!(status.skipped.is_empty());
+        let p = status.packages;
         assert_eq!(p.len(), 357);
         assert!(
             p.iter()
                 .any(|p| p.name == "texlive-base" && p.source_name == "texlive-base")
         );
+    }
+
+    /// Papercut: one installed stanza without a `Version` made the whole status file an error,
+    /// so the image listed no Debian package at all. The real texlive status file, with the
+    /// second stanza's (libgs9-common's) Version line removed.
+    #[test]
+    fn a_stanza_without_version_costs_only_itself() {
+        let text = texlive_status();
+        let all = parse_status(&text, false).unwrap().packages;
+        let status = parse_status(&without_version(&text, 2), false).unwrap();
+        assert_eq!(
+            status.skipped,
+            [
+                "stanza 2 (package \"libgs9-common\") has no Version: left out, the file's other packages are read"
+            ]
+        );
+        let kept: Vec<&DpkgPackage> = all.iter().filter(|p| p.name != "libgs9-common").collect();
+        assert_eq!(kept.len(), 356);
+        assert_eq!(status.packages.iter().collect::<Vec<_>>(), kept);
+
+        // Through the analyzer: the packages are the fact, the stanza a problem of the file.
+        let parsed = DpkgAnalyzer
+            .parse(STATUS, without_version(&text, 2).as_bytes())
+            .unwrap();
+        assert!(matches!(&parsed.fact, Fact::DpkgStatus(p) if p.len() == 356));
+        assert_eq!(parsed.problems, status.skipped);
+    }
+
+    /// Distroless writes one stanza per `status.d/` file, without `Status:`. No such file is in
+    /// the shared data, so this is texlive.status's first stanza written that way.
+    #[test]
+    fn a_status_d_file_without_version_is_left_out_with_a_problem() {
+        let text = texlive_status();
+        let first: String = text
+            .split("\n\n")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("Status:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let path = "var/lib/dpkg/status.d/libquadmath0";
+        let whole = DpkgAnalyzer.parse(path, first.as_bytes()).unwrap();
+        assert!(whole.problems.is_empty());
+        assert!(
+            matches!(&whole.fact, Fact::DpkgStatus(p) if p.len() == 1 && p[0].version == "8.4.0-1ubuntu1~18.04")
+        );
+        let parsed = DpkgAnalyzer
+            .parse(path, without_version(&first, 1).as_bytes())
+            .unwrap();
+        assert!(matches!(&parsed.fact, Fact::DpkgStatus(p) if p.is_empty()));
+        assert_eq!(
+            parsed.problems,
+            [
+                "stanza 1 (package \"libquadmath0\") has no Version: left out, the file's other packages are read"
+            ]
+        );
+    }
+
+    /// One file names at most ten stanzas it left out and counts the rest, so a hostile file
+    /// cannot fill its layer's warnings. Minimal invented stanzas: only the count matters.
+    #[test]
+    fn stanzas_left_out_are_named_up_to_a_bound() {
+        let text: String = (0..15)
+            .map(|i| format!("Package: p{i}\nStatus: install ok installed\n\n"))
+            .chain(["Package: ok\nStatus: install ok installed\nVersion: 1\n".to_owned()])
+            .collect();
+        let status = parse_status(&text, false).unwrap();
+        assert_eq!(status.packages.len(), 1);
+        assert_eq!(status.skipped.len(), MAX_SKIPPED_NAMED + 1);
+        assert!(status.skipped[9].contains("\"p9\""), "{:?}", status.skipped);
+        assert_eq!(
+            status.skipped[10],
+            "5 more stanzas without a Version left out"
+        );
+        // A hostile name is cut, and its control characters escaped.
+        let long = format!("Package: \x1b[2J{}\n", "x".repeat(10_000));
+        let status = parse_status(&long, true).unwrap();
+        let [problem] = status.skipped.as_slice() else {
+            panic!("{:?}", status.skipped);
+        };
+        assert!(
+            problem.starts_with("stanza 1 (package \"\\u{1b}[2Jxxx"),
+            "{problem}"
+        );
+        assert!(problem.len() < 200, "{problem}");
     }
 }

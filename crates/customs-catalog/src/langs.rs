@@ -3,7 +3,7 @@
 //! looks at the whole tree (`Root::deep("")`) and decides by file name, or for binaries by
 //! mode bits and then by the file's first bytes.
 
-use crate::analyzer::{Analyzer, Root};
+use crate::analyzer::{Analyzer, Parsed, Root};
 use crate::facts::Fact;
 use crate::lang::{cargo, golang, npm, python};
 
@@ -35,8 +35,8 @@ impl Analyzer for PythonAnalyzer {
     fn max_size(&self) -> u64 {
         MAX_TEXT
     }
-    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Fact, String> {
-        python::parse(path, bytes).map(Fact::Lang)
+    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Parsed, String> {
+        python::parse(path, bytes).map(|p| Fact::Lang(p).into())
     }
 }
 
@@ -58,8 +58,8 @@ impl Analyzer for NpmAnalyzer {
     fn max_size(&self) -> u64 {
         MAX_TEXT
     }
-    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Fact, String> {
-        npm::parse(path, bytes).map(Fact::Lang)
+    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Parsed, String> {
+        npm::parse(path, bytes).map(|p| Fact::Lang(p).into())
     }
 }
 
@@ -82,12 +82,13 @@ impl Analyzer for LockAnalyzer {
     fn max_size(&self) -> u64 {
         MAX_TEXT
     }
-    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Fact, String> {
-        match base(path) {
-            "Cargo.lock" => cargo::parse_lock(bytes).map(Fact::Lang),
-            "go.sum" => golang::parse_go_sum(bytes).map(Fact::Lang),
-            _ => golang::parse_go_mod(bytes).map(Fact::Lang),
-        }
+    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Parsed, String> {
+        let found = match base(path) {
+            "Cargo.lock" => cargo::parse_lock(bytes),
+            "go.sum" => golang::parse_go_sum(bytes),
+            _ => golang::parse_go_mod(bytes),
+        };
+        found.map(|p| Fact::Lang(p).into())
     }
 }
 
@@ -117,11 +118,11 @@ impl Analyzer for BinaryAnalyzer {
     fn max_size(&self) -> u64 {
         MAX_BINARY
     }
-    fn parse(&self, _path: &str, bytes: &[u8]) -> Result<Fact, String> {
+    fn parse(&self, _path: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let mut found = golang::parse_buildinfo(bytes)?.unwrap_or_default();
         if let Some(crates) = cargo::parse_auditable(bytes)? {
             found.extend(crates);
         }
-        Ok(Fact::Lang(found))
+        Ok(Fact::Lang(found).into())
     }
 }

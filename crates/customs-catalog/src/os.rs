@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::analyzer::{Analyzer, Root};
+use crate::analyzer::{Analyzer, Parsed, Root};
 use crate::facts::Fact;
 use crate::inventory::Distro;
 
@@ -37,13 +37,13 @@ impl Analyzer for OsAnalyzer {
     fn max_size(&self) -> u64 {
         64 << 10
     }
-    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Fact, String> {
+    fn parse(&self, path: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let text = String::from_utf8_lossy(bytes);
         if path == OS_RELEASE || path == USR_OS_RELEASE {
-            return Ok(Fact::OsRelease(parse_os_release(&text)));
+            return Ok(Fact::OsRelease(parse_os_release(&text)).into());
         }
         let first = text.lines().next().unwrap_or("").trim().to_owned();
-        Ok(Fact::ReleaseFile(first))
+        Ok(Fact::ReleaseFile(first).into())
     }
 }
 

@@ -1,7 +1,7 @@
 //! The rpm analyzer: finds rpm databases in any of their three backends and locations. The
 //! formats themselves are read by [`crate::rpm`].
 
-use crate::analyzer::{Analyzer, Root};
+use crate::analyzer::{Analyzer, Parsed, Root};
 use crate::facts::Fact;
 
 /// Where rpm keeps its database: the classic location, and `/usr/lib/sysimage/rpm` (Fedora 36+,
@@ -38,18 +38,20 @@ impl Analyzer for RpmAnalyzer {
         // Large RHEL hosts reach a few hundred MB of Berkeley DB.
         1 << 30
     }
-    fn parse(&self, _path: &str, bytes: &[u8]) -> Result<Fact, String> {
-        crate::rpm::parse_db(bytes).map(Fact::RpmDb).map_err(|e| {
-            // The errors nest (which record, then what is wrong in it): show the whole chain.
-            let mut msg = format!("corrupt rpm database: {e}");
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                let sep = if msg.ends_with(':') { " " } else { ": " };
-                msg.push_str(&format!("{sep}{c}"));
-                cause = c.source();
-            }
-            msg
-        })
+    fn parse(&self, _path: &str, bytes: &[u8]) -> Result<Parsed, String> {
+        crate::rpm::parse_db(bytes)
+            .map(|p| Fact::RpmDb(p).into())
+            .map_err(|e| {
+                // The errors nest (which record, then what is wrong in it): show the whole chain.
+                let mut msg = format!("corrupt rpm database: {e}");
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    let sep = if msg.ends_with(':') { " " } else { ": " };
+                    msg.push_str(&format!("{sep}{c}"));
+                    cause = c.source();
+                }
+                msg
+            })
     }
 }
 

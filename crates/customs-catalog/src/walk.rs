@@ -182,7 +182,12 @@ fn parse_into(
             Entry::Unreadable
         }
         Some(b) => match a.parse(path, &b) {
-            Ok(fact) => Entry::Fact { fact },
+            Ok(analyzer::Parsed { fact, problems }) => {
+                for problem in problems {
+                    warnings.push(format!("/{path}"), problem);
+                }
+                Entry::Fact { fact }
+            }
             Err(problem) => {
                 warnings.push(format!("/{path}"), problem);
                 Entry::Unreadable
@@ -559,6 +564,44 @@ fn dir_meta(meta: &std::fs::Metadata, path: &Path) -> FileMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file an analyzer read only in part is a fact and a warning naming the file, both kept
+    /// in the layer's facts (and so in the layer cache). The real texlive status file, with
+    /// its second stanza's (libgs9-common's) Version line removed.
+    #[test]
+    fn problems_of_a_file_read_in_part_are_warnings_naming_it() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/packagedb/dpkg/texlive.status"
+        ))
+        .expect("shared data: packagedb/dpkg/texlive.status");
+        let damaged = text.replacen("Version: 9.26~dfsg+0-0ubuntu0.18.04.12\n", "", 1);
+        assert_ne!(damaged, text);
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(damaged.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "var/lib/dpkg/status", damaged.as_bytes())
+            .unwrap();
+        let layer = b.into_inner().unwrap();
+        let (facts, err) = walk_tar(layer.as_slice(), analyzer::all(), "layer", false);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(
+            facts.warnings,
+            [Warning {
+                file: "/var/lib/dpkg/status".to_owned(),
+                problem: "stanza 2 (package \"libgs9-common\") has no Version: left out, the file's other packages are read".to_owned(),
+                layer: None,
+            }]
+        );
+        let Some(Entry::Fact {
+            fact: crate::facts::Fact::DpkgStatus(p),
+        }) = facts.files.get("var/lib/dpkg/status")
+        else {
+            panic!("{:?}", facts.files.get("var/lib/dpkg/status"));
+        };
+        assert_eq!(p.len(), 356);
+    }
 
     #[test]
     fn entry_paths() {

@@ -59,7 +59,8 @@ impl SourceRef {
     /// `dir:DIR`, `registry:REF` (or `docker://REF`), or a bare path (detected by [`detect`]).
     /// The path part may itself contain `:`; the shortest prefix that exists on disk is taken
     /// as the path. A bare input that is not a path on disk is read as an image reference, as
-    /// `docker pull` would (`nginx:1.25`, `127.0.0.1:5000/app@sha256:…`).
+    /// `docker pull` would (`nginx:1.25`, `127.0.0.1:5000/app@sha256:…`), unless it looks
+    /// like a path (see [`PathLike`]): then it is a missing file, and no registry is asked.
     pub fn parse(input: &str) -> Result<Self, ImageError> {
         let bad = |why: String| ImageError::BadSource {
             input: input.to_owned(),
@@ -68,11 +69,18 @@ impl SourceRef {
         let named_registry = input
             .strip_prefix("registry:")
             .or_else(|| input.strip_prefix("docker://"));
-        let bare_reference = !Path::new(input).exists()
+        let bare_missing = named_registry.is_none()
+            && !Path::new(input).exists()
             && !["oci:", "oci-archive:", "docker-archive:", "dir:"]
                 .iter()
                 .any(|k| input.starts_with(k));
-        if let Some(r) = named_registry.or(bare_reference.then_some(input)) {
+        if bare_missing && let Some(like) = PathLike::of(input) {
+            return Err(ImageError::NotFound {
+                path: PathBuf::from(input),
+                hint: like.hint(input),
+            });
+        }
+        if let Some(r) = named_registry.or(bare_missing.then_some(input)) {
             let image = customs_registry::Reference::parse(r).map_err(|e| {
                 if named_registry.is_some() {
                     bad(e.to_string())
@@ -104,13 +112,16 @@ impl SourceRef {
         let (path, selector) = if kind == Some(SourceKind::Dir) || kind.is_none() {
             (PathBuf::from(rest), None)
         } else {
-            split_existing(rest).ok_or_else(|| bad(format!("{rest}: no such file or directory")))?
+            split_existing(rest).ok_or_else(|| ImageError::NotFound {
+                path: PathBuf::from(rest),
+                hint: String::new(),
+            })?
         };
         if !path.exists() {
-            return Err(bad(format!(
-                "{}: no such file or directory",
-                path.display()
-            )));
+            return Err(ImageError::NotFound {
+                path,
+                hint: String::new(),
+            });
         }
         let detected = kind.is_none();
         let kind = match kind {
@@ -130,6 +141,79 @@ impl SourceRef {
             detected,
             image: None,
         })
+    }
+}
+
+/// Why a bare input that is not on disk is a file the user named, not an image reference.
+///
+/// Asking a registry for `missing.tar` meant a Docker Hub round trip, retried, to learn what
+/// the user already knew: the name is a file's. So an input is taken for a path when
+///
+/// - it starts with `/`, `.` or `~` (`/abs`, `./x`, `../x`, `.hidden`, `~/x`): no reference can,
+///   as docker's grammar starts registry hosts and repository components with a letter or
+///   digit;
+/// - it ends with `/`: a directory; a reference cannot end so either;
+/// - or its last component ends with an archive's extension: `.tar`, `.tar.gz`, `.tgz`,
+///   `.tar.zst`, `.tar.zstd`, `.tzst` (what `docker save`, skopeo and `tar` write, compressed
+///   or not) or `.oci` (a name some guides give oci-archives). A reference *can* end so (a tag
+///   `v1.tar`, a repository `org/app.oci`), but hardly ever does, and `registry:REF` still
+///   reaches one; the message says so.
+///
+/// Everything else (`nginx`, `a/b`, `nginx:1.25`, `host:5000/repo:tag`, `app@sha256:…`) is a
+/// reference, as `docker pull` reads it. `.tar.xz` and `.tar.bz2` are not listed: customs
+/// does not read those archives, and such a file, present, is refused as "not a tar archive".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathLike {
+    /// Starts with `/`, `.` or ends with `/`.
+    Path,
+    /// Starts with `~`: the shell expands it, and did not (it was quoted).
+    Tilde,
+    /// Named like an archive.
+    ArchiveName,
+}
+
+/// Lower-case, checked against the input's last `/`-separated component.
+const ARCHIVE_EXTENSIONS: &[&str] = &[
+    ".tar",
+    ".tar.gz",
+    ".tgz",
+    ".tar.zst",
+    ".tar.zstd",
+    ".tzst",
+    ".oci",
+];
+
+impl PathLike {
+    fn of(input: &str) -> Option<Self> {
+        if input.starts_with('~') {
+            return Some(Self::Tilde);
+        }
+        if input.starts_with(['/', '.']) || input.ends_with('/') {
+            return Some(Self::Path);
+        }
+        let last = input
+            .rsplit('/')
+            .next()
+            .unwrap_or(input)
+            .to_ascii_lowercase();
+        ARCHIVE_EXTENSIONS
+            .iter()
+            .any(|ext| last.ends_with(ext))
+            .then_some(Self::ArchiveName)
+    }
+
+    /// What to add to "no such file or directory", if anything.
+    fn hint(self, input: &str) -> String {
+        match self {
+            Self::Path => String::new(),
+            Self::Tilde => {
+                " (customs does not expand ~; the shell does, when it is not quoted)".to_owned()
+            }
+            Self::ArchiveName if customs_registry::Reference::parse(input).is_ok() => {
+                format!(" (for an image of that name in a registry, write registry:{input})")
+            }
+            Self::ArchiveName => String::new(),
+        }
     }
 }
 
@@ -170,9 +254,10 @@ pub(crate) fn detect(path: &Path) -> Result<SourceKind, ImageError> {
         return Ok(SourceKind::DockerArchive);
     }
     if !is_tar {
-        return Err(ImageError::BadSource {
-            input: path.display().to_string(),
-            why: "neither a directory nor a tar archive; name its kind (oci:, oci-archive:, docker-archive:, dir:)".to_owned(),
+        // Naming a kind would not help: every kind but `dir:` is a directory or a tar.
+        return Err(ImageError::NotTar {
+            path: path.to_owned(),
+            compression: crate::Compression::None,
         });
     }
     let index = crate::archive::ArchiveIndex::open(path, None, crate::StreamLimits::default())?;
@@ -250,10 +335,113 @@ mod tests {
         assert!(!s.detected);
         let s = SourceRef::parse("registry:ghcr.io/org/app").unwrap();
         assert_eq!(s.image.unwrap().registry, "ghcr.io");
-        // Not a path and not a reference: the message says both.
-        let e = SourceRef::parse("/nonexistent/Dir")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("not an image reference"), "{e}");
+    }
+
+    /// What a bare input names when nothing is at that path, and what each kind prefix
+    /// does with a missing path. Papercut: `customs sbom missing.tar` asked Docker Hub for
+    /// `library/missing.tar` and retried the DNS failure six times.
+    #[test]
+    fn missing_paths_and_references_decision_table() {
+        enum Want {
+            /// An image reference, as normalised.
+            Reference(String),
+            /// The whole message of a missing path, no registry asked.
+            Missing(String),
+            /// Neither: the message contains this.
+            Bad(&'static str),
+        }
+        let reference = |r: &str| Want::Reference(r.to_owned());
+        let missing = |path: &str, hint: &str| {
+            Want::Missing(format!("{path}: no such file or directory{hint}"))
+        };
+        let via_registry = |name: &str| {
+            format!(" (for an image of that name in a registry, write registry:{name})")
+        };
+        let tilde = " (customs does not expand ~; the shell does, when it is not quoted)";
+        let pinned = format!("127.0.0.1:5000/app@sha256:{}", "0123456789abcdef".repeat(4));
+        let mut cases: Vec<(&str, Want)> = Vec::new();
+        // Named like an archive: a missing file, with the way to a registry when the name is
+        // also a valid reference.
+        for name in [
+            "missing.tar",
+            "images/app.tar.gz",
+            "app.tgz",
+            "app.tar.zst",
+            "app.tar.zstd",
+            "app.tzst",
+            "app.oci",
+            "localhost:5000/app:v1.tar",
+        ] {
+            cases.push((name, missing(name, &via_registry(name))));
+        }
+        cases.extend([
+            // Upper case is no reference: no hint.
+            ("Saved.TAR", missing("Saved.TAR", "")),
+            // Starts or ends as only a path can.
+            ("/nonexistent/Dir", missing("/nonexistent/Dir", "")),
+            ("/nonexistent/x.tar", missing("/nonexistent/x.tar", "")),
+            ("./app", missing("./app", "")),
+            ("../app", missing("../app", "")),
+            (".app", missing(".app", "")),
+            ("rootfs/", missing("rootfs/", "")),
+            ("~/app.tar", missing("~/app.tar", tilde)),
+            // References, as docker reads them.
+            ("nginx", reference("docker.io/library/nginx:latest")),
+            ("a/b", reference("docker.io/a/b:latest")),
+            ("nginx:1.25", reference("docker.io/library/nginx:1.25")),
+            ("host:5000/repo:tag", reference("host:5000/repo:tag")),
+            (&pinned, reference(&pinned)),
+            (
+                "ghcr.io/org/tarball",
+                reference("ghcr.io/org/tarball:latest"),
+            ),
+            ("app:v1.tar-1", reference("docker.io/library/app:v1.tar-1")),
+            // Forced to a registry, whatever it looks like...
+            (
+                "registry:missing.tar",
+                reference("docker.io/library/missing.tar:latest"),
+            ),
+            (
+                "docker://localhost:5000/app.oci",
+                reference("localhost:5000/app.oci:latest"),
+            ),
+            // ... and refused as a reference, never taken for a missing file.
+            (
+                "registry:Missing.TAR",
+                Want::Bad("invalid source \"registry:Missing.TAR\""),
+            ),
+            // A kind named, its path missing.
+            (
+                "oci:/nonexistent/layout",
+                missing("/nonexistent/layout", ""),
+            ),
+            ("oci-archive:missing.tar", missing("missing.tar", "")),
+            (
+                "docker-archive:./missing.tar:@0",
+                missing("./missing.tar:@0", ""),
+            ),
+            ("dir:/nonexistent/root", missing("/nonexistent/root", "")),
+            // Neither a path nor a reference.
+            (
+                "Upper/Case:1",
+                Want::Bad("no such file or directory, and not an image reference"),
+            ),
+        ]);
+        for (input, want) in &cases {
+            assert!(!Path::new(input).exists(), "{input} exists here");
+            match (want, SourceRef::parse(input)) {
+                (Want::Reference(r), Ok(s)) => {
+                    assert_eq!(s.kind, SourceKind::Registry, "{input}");
+                    assert_eq!(s.image.unwrap().to_string(), *r, "{input}");
+                }
+                (Want::Missing(m), Err(e @ ImageError::NotFound { .. })) => {
+                    assert_eq!(e.to_string(), *m, "{input}");
+                }
+                (Want::Bad(b), Err(e)) if !matches!(e, ImageError::NotFound { .. }) => {
+                    assert!(e.to_string().contains(b), "{input}: {e}");
+                }
+                (_, got) => panic!("{input}: got {got:?}"),
+            }
+        }
     }
 }

@@ -511,7 +511,10 @@ fn bad_sources_exit_2_with_a_message() {
     for (src, msg) in [
         ("oci:/nonexistent/layout", "no such file or directory"),
         ("/nonexistent/thing", "no such file or directory"),
-        ("docker-archive:/etc/hostname", "not a readable tar archive"),
+        (
+            "docker-archive:/etc/hostname",
+            "/etc/hostname: not a tar archive",
+        ),
     ] {
         let r = customs_with(
             Command::new(env!("CARGO_BIN_EXE_customs")).args(["sbom", src]),
@@ -519,6 +522,141 @@ fn bad_sources_exit_2_with_a_message() {
         );
         assert_eq!(r.code, 2, "{src}");
         assert!(r.stderr.contains(msg), "{src}: {}", r.stderr);
+    }
+}
+
+/// Papercut: `customs sbom missing.tar` (no such file) asked Docker Hub for
+/// `library/missing.tar` and retried the DNS failure six times. A name that can only be a path,
+/// or is named like an archive, is a missing file: said at once, with no network request.
+#[test]
+fn a_missing_file_is_said_at_once_and_no_registry_is_asked() {
+    let cache = tempfile::tempdir().unwrap();
+    // Relative names are looked up here, where nothing is.
+    let cwd = tempfile::tempdir().unwrap();
+    // Every proxy variable points at this listener, so any request customs made would show
+    // as a connection to it. Never accepted during a run: a client that got through would
+    // wait for an answer, which the time bound catches too.
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let proxy = format!("http://{}", trap.local_addr().unwrap());
+    let connections = || {
+        let mut n = 0;
+        loop {
+            match trap.accept() {
+                Ok(_) => n += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return n,
+                Err(e) => panic!("trap listener: {e}"),
+            }
+        }
+    };
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_customs"));
+        cmd.args(args).current_dir(cwd.path());
+        for var in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+        ] {
+            cmd.env(var, &proxy);
+        }
+        cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+        let t = std::time::Instant::now();
+        let r = customs_with(&mut cmd, cache.path());
+        (r, t.elapsed())
+    };
+    let said = |path: &str, hint: &str| {
+        format!("customs: error: {path}: no such file or directory{hint}\n")
+    };
+    let named_like_an_archive = |name: &str| {
+        let hint = format!(" (for an image of that name in a registry, write registry:{name})");
+        said(name, &hint)
+    };
+    let cases = [
+        ("missing.tar", named_like_an_archive("missing.tar")),
+        ("app.tgz", named_like_an_archive("app.tgz")),
+        (
+            "images/app.tar.gz",
+            named_like_an_archive("images/app.tar.gz"),
+        ),
+        ("app.tar.zst", named_like_an_archive("app.tar.zst")),
+        ("/nonexistent/app.tar", said("/nonexistent/app.tar", "")),
+        ("./app", said("./app", "")),
+        ("../app", said("../app", "")),
+        (
+            "~/app.tar",
+            said(
+                "~/app.tar",
+                " (customs does not expand ~; the shell does, when it is not quoted)",
+            ),
+        ),
+        ("oci:layout", said("layout", "")),
+        ("oci-archive:missing.tar", said("missing.tar", "")),
+        ("docker-archive:missing.tar", said("missing.tar", "")),
+        ("dir:rootfs", said("rootfs", "")),
+    ];
+    for (src, want) in cases {
+        let (r, took) = run(&["sbom", src]);
+        assert_eq!(r.code, 2, "{src}: {}", r.stderr);
+        assert_eq!(r.stderr, want, "{src}");
+        assert_eq!(connections(), 0, "{src}: customs made a network request");
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "{src}: took {took:?}"
+        );
+    }
+    // The trap catches what it is meant to: a reference forced to a registry goes through it
+    // (one attempt, given up after a second's silence).
+    let (r, _) = run(&[
+        "sbom",
+        "--retries",
+        "0",
+        "--registry-timeout",
+        "1",
+        "registry:missing.tar",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        connections() >= 1,
+        "the proxy trap saw nothing: {}",
+        r.stderr
+    );
+}
+
+/// Papercut: a source that is not a tar printed the tar reader's message, which quotes the
+/// header it could not parse, i.e. the first 100 bytes of the user's file.
+#[test]
+fn a_source_that_is_not_a_tar_is_named_not_printed() {
+    let cache = tempfile::tempdir().unwrap();
+    // A real file of the host that is not a tar, and the start of its first line.
+    let passwd = "/etc/passwd";
+    let head: String = std::fs::read_to_string(passwd)
+        .unwrap()
+        .chars()
+        .take_while(|c| *c != ':')
+        .collect();
+    assert!(!head.is_empty());
+    for src in [
+        format!("docker-archive:{passwd}"),
+        format!("oci-archive:{passwd}"),
+        passwd.to_owned(),
+    ] {
+        let r = customs_with(
+            Command::new(env!("CARGO_BIN_EXE_customs")).args(["sbom", &src]),
+            cache.path(),
+        );
+        assert_eq!(r.code, 2, "{src}: {}", r.stderr);
+        assert_eq!(
+            r.stderr.trim_end(),
+            "customs: error: /etc/passwd: not a tar archive",
+            "{src}"
+        );
+        assert!(
+            !r.stderr.contains(&format!("{head}:")),
+            "{src}: {}",
+            r.stderr
+        );
     }
 }
 

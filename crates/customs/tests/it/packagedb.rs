@@ -208,6 +208,102 @@ fn distroless_status_d() {
     assert_eq!(inv["distro"]["codename"], "bookworm");
 }
 
+/// Papercut: one installed stanza without a `Version` made customs drop the whole status file,
+/// so the image listed no Debian package. Now only that stanza is left out, with a warning
+/// naming the file and the package. The real texlive status file, with its second stanza's
+/// (libgs9-common's) Version line removed; the expected list is dpkg-query's of the intact
+/// file without libgs9-common (dpkg-query refuses the damaged file whole). And its first stanza
+/// as distroless writes it, in status.d/ without Status and, here, without Version.
+#[test]
+fn a_dpkg_stanza_without_version_is_left_out_with_a_warning() {
+    let text =
+        std::fs::read_to_string(shared().join("data/packagedb/dpkg/texlive.status")).unwrap();
+    let admin = tempfile::tempdir().unwrap();
+    std::fs::create_dir(admin.path().join("info")).unwrap();
+    std::fs::write(admin.path().join("status"), &text).unwrap();
+    let out = Command::new("dpkg-query")
+        .arg(format!("--admindir={}", admin.path().display()))
+        .args(["-W", "-f=${Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\t${source:Version}\\n"])
+        .output()
+        .expect("dpkg-query (this is a Debian machine)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut want: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("libgs9-common\t"))
+        .map(str::to_owned)
+        .collect();
+    want.sort();
+    assert_eq!(want.len(), 356);
+
+    let mut stanza = 0;
+    let mut damaged = String::new();
+    for line in text.split_inclusive('\n') {
+        stanza += usize::from(line.starts_with("Package:"));
+        if !(stanza == 2 && line.starts_with("Version:")) {
+            damaged.push_str(line);
+        }
+    }
+    assert_eq!(
+        damaged.len() + "Version: 9.26~dfsg+0-0ubuntu0.18.04.12\n".len(),
+        text.len()
+    );
+    let distroless: String = text
+        .split("\n\n")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("Status:") && !l.starts_with("Version:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let layer = LayerTar::new()
+        .file("var/lib/dpkg/status", damaged.as_bytes())
+        .file("var/lib/dpkg/status.d/libquadmath0", distroless.as_bytes())
+        .finish();
+    let diff_id = format!("sha256:{}", crate::common::sha256_hex(&layer));
+    let dir = tempfile::tempdir().unwrap();
+    write_layout(dir.path(), &[layer], Comp::Gzip);
+    let cache = tempfile::tempdir().unwrap();
+    let inv = sbom(&format!("oci:{}", dir.path().display()), cache.path(), &[]);
+    assert_eq!(crate::common::os_package_rows(&inv), want);
+    let warnings: Vec<(&str, &str, &str)> = inv["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["file"].as_str().unwrap(),
+                w["problem"].as_str().unwrap(),
+                w["layer"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let left_out = |n: usize, package: &str| {
+        format!(
+            "stanza {n} (package \"{package}\") has no Version: left out, the file's other packages are read"
+        )
+    };
+    assert_eq!(
+        warnings,
+        [
+            (
+                "/var/lib/dpkg/status",
+                left_out(2, "libgs9-common").as_str(),
+                diff_id.as_str()
+            ),
+            (
+                "/var/lib/dpkg/status.d/libquadmath0",
+                left_out(1, "libquadmath0").as_str(),
+                diff_id.as_str()
+            ),
+        ]
+    );
+}
+
 /// A package removed in a later layer is gone; one kept keeps its original layer.
 #[test]
 fn removal_in_a_later_layer() {
