@@ -54,6 +54,25 @@ pub(crate) fn entries(n: usize) -> String {
     }
 }
 
+/// Text from an image (a file name, a parser's complaint) made safe for a terminal: control
+/// characters are escaped, so a hostile layer cannot move the cursor or recolour the screen.
+pub(crate) fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// A time for a table: without the `T` and the fraction.
 pub(crate) fn when(t: customs_types::Timestamp) -> String {
     let s = t.to_string();
@@ -70,6 +89,12 @@ mod tests {
         assert_eq!(human(1023), "1023 B");
         assert_eq!(human(1536), "1.5 KiB");
         assert_eq!(human(5 << 20), "5.0 MiB");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(clean("plain"), "plain");
+        assert_eq!(clean("a\x1b[31mred\n"), "a\\u{1b}[31mred\\n");
     }
 
     #[test]

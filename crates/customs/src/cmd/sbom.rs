@@ -51,7 +51,12 @@ pub(crate) fn warn_inventory(inv: &Inventory, quiet: bool) -> Result<()> {
     }
     let mut err = std::io::stderr().lock();
     for w in &inv.warnings {
-        writeln!(err, "warning: {}: {}", w.file, w.problem)?;
+        writeln!(
+            err,
+            "warning: {}: {}",
+            render::clean(&w.file),
+            render::clean(&w.problem)
+        )?;
     }
     Ok(())
 }

@@ -105,7 +105,7 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         crate::cmd::sbom::warn_inventory(&report.inventory, false)?;
         let mut err = std::io::stderr().lock();
         for w in report.match_warnings.iter().chain(&report.scan_warnings()) {
-            writeln!(err, "warning: {w}")?;
+            writeln!(err, "warning: {}", render::clean(w))?;
         }
     }
     Ok(if args.fail_on.is_some_and(|min| view.fails_at(min)) {
