@@ -88,18 +88,23 @@ impl Root {
     }
 }
 
-/// The analyzers a scan runs, in a fixed order.
+/// The analyzers a scan runs, in a fixed order: the distribution's release files, the OS
+/// package databases ([`crate::osdb::package_dbs`]), then the language packages.
 pub(crate) fn all() -> &'static [&'static dyn Analyzer] {
-    &[
-        &crate::os::OsAnalyzer,
-        &crate::dpkg::DpkgAnalyzer,
-        &crate::apk::ApkAnalyzer,
-        &crate::rpmdb::RpmAnalyzer,
-        &crate::langs::PythonAnalyzer,
-        &crate::langs::NpmAnalyzer,
-        &crate::langs::LockAnalyzer,
-        &crate::langs::BinaryAnalyzer,
-    ]
+    static ALL: std::sync::OnceLock<Vec<&'static dyn Analyzer>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all: Vec<&'static dyn Analyzer> = vec![&crate::os::OsAnalyzer];
+        for db in crate::osdb::package_dbs() {
+            all.push(*db);
+        }
+        all.extend([
+            &crate::langs::PythonAnalyzer as &'static dyn Analyzer,
+            &crate::langs::NpmAnalyzer,
+            &crate::langs::LockAnalyzer,
+            &crate::langs::BinaryAnalyzer,
+        ]);
+        all
+    })
 }
 
 /// Version of the walker's own output format (whiteouts, links, warnings).

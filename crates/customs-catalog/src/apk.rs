@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::analyzer::{Analyzer, Parsed, Root};
 use crate::facts::Fact;
+use crate::inventory::Ecosystem;
+use crate::osdb::{OsPackage, PackageDb};
 
 pub(crate) const INSTALLED: &str = "lib/apk/db/installed";
 
@@ -21,14 +23,44 @@ pub(crate) struct ApkPackage {
     pub(crate) files: Vec<String>,
 }
 
+impl From<ApkPackage> for OsPackage {
+    fn from(p: ApkPackage) -> Self {
+        Self {
+            // A package without an origin is its own source.
+            source_name: p.origin.clone().or_else(|| Some(p.name.clone())),
+            source_version: Some(p.version.clone()),
+            upstream: p.origin,
+            name: p.name,
+            version: p.version,
+            arch: p.arch,
+            files: p.files,
+            purl_version: None,
+            epoch: None,
+        }
+    }
+}
+
 pub(crate) struct ApkAnalyzer;
+
+impl PackageDb for ApkAnalyzer {
+    fn ecosystem(&self) -> Ecosystem {
+        Ecosystem::Apk
+    }
+    fn is_db(&self, path: &str) -> bool {
+        path == INSTALLED
+    }
+    fn purl_namespace(&self) -> &'static str {
+        "alpine"
+    }
+}
 
 impl Analyzer for ApkAnalyzer {
     fn name(&self) -> &'static str {
         "apk"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: facts in the form every OS analyzer gives (osdb.rs).
+        2
     }
     fn roots(&self) -> &'static [Root] {
         const ROOTS: &[Root] = &[Root::flat("lib/apk/db")];
@@ -41,7 +73,8 @@ impl Analyzer for ApkAnalyzer {
         64 << 20
     }
     fn parse(&self, _path: &str, bytes: &[u8]) -> Result<Parsed, String> {
-        parse_installed(&String::from_utf8_lossy(bytes)).map(|p| Fact::ApkInstalled(p).into())
+        parse_installed(&String::from_utf8_lossy(bytes))
+            .map(|p| Fact::OsPackages(p.into_iter().map(Into::into).collect()).into())
     }
 }
 

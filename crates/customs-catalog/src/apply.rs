@@ -18,28 +18,7 @@ pub(crate) struct Merged {
 /// The key and version of every package a database fact lists.
 fn packages_of(fact: &Fact) -> Vec<(String, String)> {
     match fact {
-        Fact::DpkgStatus(p) => p
-            .iter()
-            .map(|p| {
-                (
-                    format!("{}:{}", p.name, p.arch.as_deref().unwrap_or("")),
-                    p.version.clone(),
-                )
-            })
-            .collect(),
-        Fact::ApkInstalled(p) => p
-            .iter()
-            .map(|p| (p.name.clone(), p.version.clone()))
-            .collect(),
-        Fact::RpmDb(p) => p
-            .iter()
-            .map(|p| {
-                (
-                    format!("{}.{}", p.name, p.arch.as_deref().unwrap_or("")),
-                    format!("{}:{}-{}", p.epoch.unwrap_or(0), p.version, p.release),
-                )
-            })
-            .collect(),
+        Fact::OsPackages(p) => p.iter().map(|p| (p.key(), p.version.clone())).collect(),
         _ => Vec::new(),
     }
 }
@@ -104,12 +83,7 @@ pub(crate) fn apply(layers: &[LayerFacts]) -> Merged {
             };
             if let Entry::Fact { fact } = &entry {
                 let pkgs = packages_of(fact);
-                if !pkgs.is_empty()
-                    || matches!(
-                        fact,
-                        Fact::DpkgStatus(_) | Fact::ApkInstalled(_) | Fact::RpmDb(_)
-                    )
-                {
+                if !pkgs.is_empty() || matches!(fact, Fact::OsPackages(_)) {
                     let old = introduced.remove(path).unwrap_or_default();
                     let new = pkgs
                         .into_iter()
@@ -165,14 +139,17 @@ mod tests {
 
     fn status(pkgs: &[(&str, &str)]) -> Entry {
         Entry::Fact {
-            fact: Fact::DpkgStatus(
+            fact: Fact::OsPackages(
                 pkgs.iter()
-                    .map(|(n, v)| DpkgPackage {
-                        name: (*n).into(),
-                        version: (*v).into(),
-                        arch: Some("amd64".into()),
-                        source_name: (*n).into(),
-                        source_version: (*v).into(),
+                    .map(|(n, v)| {
+                        DpkgPackage {
+                            name: (*n).into(),
+                            version: (*v).into(),
+                            arch: Some("amd64".into()),
+                            source_name: (*n).into(),
+                            source_version: (*v).into(),
+                        }
+                        .into()
                     })
                     .collect(),
             ),

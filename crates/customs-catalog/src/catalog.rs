@@ -1,7 +1,7 @@
 //! Running the catalog over an image: the layer cache, parallel layer walks, and turning the
 //! merged facts into an [`Inventory`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -12,11 +12,10 @@ use crate::apply::{self, Merged};
 use crate::cache::LayerCache;
 use crate::facts::{Fact, LayerFacts};
 use crate::inventory::{
-    ConfigMeta, Distro, Ecosystem, FileEntry, ImageMeta, Inventory, LayerMeta, Package,
-    SCHEMA_VERSION, Warning,
+    ConfigMeta, Distro, FileEntry, ImageMeta, Inventory, LayerMeta, Package, SCHEMA_VERSION,
+    Warning,
 };
-use crate::purl::{self, PurlParts};
-use crate::{apk, dpkg, os, rpmdb};
+use crate::os;
 
 /// Resource bounds for one scan.
 #[derive(Debug, Clone, Copy, Default)]
@@ -277,9 +276,7 @@ fn image_meta(image: &Image, cached: &[bool]) -> ImageMeta {
 pub(crate) fn packages(merged: &Merged) -> (Option<Distro>, Vec<Package>) {
     let distro = detect_distro(merged);
     let mut packages = Vec::new();
-    collect_dpkg(merged, distro.as_ref(), &mut packages);
-    collect_apk(merged, distro.as_ref(), &mut packages);
-    collect_rpm(merged, distro.as_ref(), &mut packages);
+    crate::osdb::collect(merged, distro.as_ref(), &mut packages);
     crate::langpkgs::collect(merged, &mut packages);
     (distro, packages)
 }
@@ -292,190 +289,4 @@ fn detect_distro(m: &Merged) -> Option<Distro> {
         }
     }
     os::detect(&files)
-}
-
-fn collect_dpkg(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
-    let mut lists: HashMap<(&str, Option<&str>), &Vec<String>> = HashMap::new();
-    for path in m.files.keys() {
-        if let Some(owner) = dpkg::list_owner(path)
-            && let Some((_, Fact::DpkgList(l))) = m.resolve(path)
-        {
-            lists.insert(owner, l);
-        }
-    }
-    let ns = distro
-        .filter(|d| d.id == "ubuntu")
-        .map_or("debian", |d| d.id.as_str());
-    for path in m.files.keys().filter(|p| dpkg::is_db(p)) {
-        let Some((db, Fact::DpkgStatus(pkgs))) = m.resolve(path) else {
-            continue;
-        };
-        for p in pkgs {
-            let paths = lists
-                .get(&(p.name.as_str(), p.arch.as_deref()))
-                .or_else(|| lists.get(&(p.name.as_str(), None)))
-                .map(|l| (*l).clone())
-                .unwrap_or_default();
-            let key = format!("{}:{}", p.name, p.arch.as_deref().unwrap_or(""));
-            out.push(Package {
-                purl: purl::build(
-                    &PurlParts {
-                        ty: "deb",
-                        name: &p.name,
-                        version: &p.version,
-                        arch: p.arch.as_deref(),
-                        epoch: None,
-                        upstream: Some(&p.source_name),
-                    },
-                    distro,
-                    ns,
-                ),
-                name: p.name.clone(),
-                version: p.version.clone(),
-                ecosystem: Ecosystem::Deb,
-                source_name: Some(p.source_name.clone()),
-                source_version: Some(p.source_version.clone()),
-                arch: p.arch.clone(),
-                layer: None,
-                layer_index: m.layer_of(db, &key),
-                found_in: format!("/{db}"),
-                paths,
-                dev: false,
-                evidence: Vec::new(),
-                owns: Vec::new(),
-                notes: Vec::new(),
-            });
-        }
-    }
-}
-
-fn collect_apk(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
-    let Some((db, Fact::ApkInstalled(pkgs))) = m.resolve(apk::INSTALLED) else {
-        return;
-    };
-    for p in pkgs {
-        out.push(Package {
-            purl: purl::build(
-                &PurlParts {
-                    ty: "apk",
-                    name: &p.name,
-                    version: &p.version,
-                    arch: p.arch.as_deref(),
-                    epoch: None,
-                    upstream: p.origin.as_deref(),
-                },
-                distro,
-                "alpine",
-            ),
-            name: p.name.clone(),
-            version: p.version.clone(),
-            ecosystem: Ecosystem::Apk,
-            source_name: p.origin.clone().or_else(|| Some(p.name.clone())),
-            source_version: Some(p.version.clone()),
-            arch: p.arch.clone(),
-            layer: None,
-            layer_index: m.layer_of(db, &p.name),
-            found_in: format!("/{db}"),
-            paths: p.files.clone(),
-            dev: false,
-            evidence: Vec::new(),
-            owns: Vec::new(),
-            notes: Vec::new(),
-        });
-    }
-}
-
-/// `openssl-3.0.7-1.el9.src.rpm` → (`openssl`, `3.0.7-1.el9`).
-fn split_srpm(srpm: &str) -> Option<(String, String)> {
-    let nvr = srpm.strip_suffix(".rpm")?;
-    let nvr = nvr
-        .strip_suffix(".src")
-        .or_else(|| nvr.strip_suffix(".nosrc"))
-        .unwrap_or(nvr);
-    let (nv, release) = nvr.rsplit_once('-')?;
-    let (name, version) = nv.rsplit_once('-')?;
-    (!name.is_empty()).then(|| (name.to_owned(), format!("{version}-{release}")))
-}
-
-fn collect_rpm(m: &Merged, distro: Option<&Distro>, out: &mut Vec<Package>) {
-    // Images migrated between backends can hold two databases; rpm reads one. Take the one
-    // written last, and among those the newest backend.
-    let chosen = rpmdb::DB_PATHS
-        .iter()
-        .filter_map(|p| {
-            let (layer, _) = m.files.get(*p)?;
-            match m.resolve(p)? {
-                (db, Fact::RpmDb(pkgs)) => Some((*layer, rpmdb::rank(p), db, pkgs)),
-                _ => None,
-            }
-        })
-        .max_by_key(|(layer, rank, _, _)| (*layer, std::cmp::Reverse(*rank)));
-    let Some((_, _, db, pkgs)) = chosen else {
-        return;
-    };
-    let ns = distro.map_or("redhat", |d| d.id.as_str());
-    for p in pkgs {
-        let evr = format!("{}-{}", p.version, p.release);
-        let version = match p.epoch {
-            Some(e) if e > 0 => format!("{e}:{evr}"),
-            _ => evr.clone(),
-        };
-        let (source_name, source_version) = match p.source_rpm.as_deref().and_then(split_srpm) {
-            Some((n, v)) => (
-                n,
-                match p.epoch {
-                    Some(e) if e > 0 => format!("{e}:{v}"),
-                    _ => v,
-                },
-            ),
-            None => (p.name.clone(), version.clone()),
-        };
-        let key = format!("{}.{}", p.name, p.arch.as_deref().unwrap_or(""));
-        out.push(Package {
-            purl: purl::build(
-                &PurlParts {
-                    ty: "rpm",
-                    name: &p.name,
-                    version: &evr,
-                    arch: p.arch.as_deref(),
-                    epoch: p.epoch,
-                    upstream: p.source_rpm.as_deref(),
-                },
-                distro,
-                ns,
-            ),
-            name: p.name.clone(),
-            version,
-            ecosystem: Ecosystem::Rpm,
-            source_name: Some(source_name),
-            source_version: Some(source_version),
-            arch: p.arch.clone(),
-            layer: None,
-            layer_index: m.layer_of(db, &key),
-            found_in: format!("/{db}"),
-            paths: p.files.clone(),
-            dev: false,
-            evidence: Vec::new(),
-            owns: Vec::new(),
-            notes: Vec::new(),
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_srpm;
-
-    #[test]
-    fn srpm_names() {
-        assert_eq!(
-            split_srpm("openssl-3.0.7-1.el9.src.rpm"),
-            Some(("openssl".into(), "3.0.7-1.el9".into()))
-        );
-        assert_eq!(
-            split_srpm("util-linux-2.32.1-42.el8_8.src.rpm"),
-            Some(("util-linux".into(), "2.32.1-42.el8_8".into()))
-        );
-        assert_eq!(split_srpm("junk"), None);
-    }
 }

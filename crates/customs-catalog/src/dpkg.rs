@@ -17,7 +17,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analyzer::{Analyzer, Parsed, Root};
+use crate::apply::Merged;
 use crate::facts::Fact;
+use crate::inventory::Ecosystem;
+use crate::osdb::{FileLists, OsPackage, PackageDb};
 
 pub(crate) const STATUS: &str = "var/lib/dpkg/status";
 const STATUS_D: &str = "var/lib/dpkg/status.d/";
@@ -32,7 +35,46 @@ pub(crate) struct DpkgPackage {
     pub(crate) source_version: String,
 }
 
+impl From<DpkgPackage> for OsPackage {
+    fn from(p: DpkgPackage) -> Self {
+        Self {
+            upstream: Some(p.source_name.clone()),
+            name: p.name,
+            version: p.version,
+            arch: p.arch,
+            source_name: Some(p.source_name),
+            source_version: Some(p.source_version),
+            files: Vec::new(),
+            purl_version: None,
+            epoch: None,
+        }
+    }
+}
+
 pub(crate) struct DpkgAnalyzer;
+
+impl PackageDb for DpkgAnalyzer {
+    fn ecosystem(&self) -> Ecosystem {
+        Ecosystem::Deb
+    }
+    fn is_db(&self, path: &str) -> bool {
+        is_db(path)
+    }
+    fn purl_namespace(&self) -> &'static str {
+        "debian"
+    }
+    fn file_lists<'m>(&self, m: &'m Merged) -> FileLists<'m> {
+        let mut lists = FileLists::new();
+        for path in m.files.keys() {
+            if let Some(owner) = list_owner(path)
+                && let Some((_, Fact::FileList(l))) = m.resolve(path)
+            {
+                lists.insert(owner, l);
+            }
+        }
+        lists
+    }
+}
 
 impl Analyzer for DpkgAnalyzer {
     fn name(&self) -> &'static str {
@@ -40,7 +82,8 @@ impl Analyzer for DpkgAnalyzer {
     }
     fn version(&self) -> u32 {
         // 2: a stanza without a Version is left out with a warning, no longer the whole file.
-        2
+        // 3: facts in the form every OS analyzer gives (osdb.rs).
+        3
     }
     fn roots(&self) -> &'static [Root] {
         const ROOTS: &[Root] = &[
@@ -60,7 +103,7 @@ impl Analyzer for DpkgAnalyzer {
     fn parse(&self, path: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
         if list_owner(path).is_some() {
-            return Ok(Fact::DpkgList(
+            return Ok(Fact::FileList(
                 text.lines()
                     .filter(|l| !l.is_empty() && *l != "/.")
                     .map(str::to_owned)
@@ -70,7 +113,7 @@ impl Analyzer for DpkgAnalyzer {
         }
         let status = parse_status(text, is_status_d(path))?;
         Ok(Parsed {
-            fact: Fact::DpkgStatus(status.packages),
+            fact: Fact::OsPackages(status.packages.into_iter().map(Into::into).collect()),
             problems: status.skipped,
         })
     }
@@ -332,7 +375,7 @@ Package: plain\nStatus: install ok installed\nVersion: 1:2.3-4\n";
         let parsed = DpkgAnalyzer
             .parse(STATUS, without_version(&text, 2).as_bytes())
             .unwrap();
-        assert!(matches!(&parsed.fact, Fact::DpkgStatus(p) if p.len() == 356));
+        assert!(matches!(&parsed.fact, Fact::OsPackages(p) if p.len() == 356));
         assert_eq!(parsed.problems, status.skipped);
     }
 
@@ -353,12 +396,12 @@ Package: plain\nStatus: install ok installed\nVersion: 1:2.3-4\n";
         let whole = DpkgAnalyzer.parse(path, first.as_bytes()).unwrap();
         assert!(whole.problems.is_empty());
         assert!(
-            matches!(&whole.fact, Fact::DpkgStatus(p) if p.len() == 1 && p[0].version == "8.4.0-1ubuntu1~18.04")
+            matches!(&whole.fact, Fact::OsPackages(p) if p.len() == 1 && p[0].version == "8.4.0-1ubuntu1~18.04")
         );
         let parsed = DpkgAnalyzer
             .parse(path, without_version(&first, 1).as_bytes())
             .unwrap();
-        assert!(matches!(&parsed.fact, Fact::DpkgStatus(p) if p.is_empty()));
+        assert!(matches!(&parsed.fact, Fact::OsPackages(p) if p.is_empty()));
         assert_eq!(
             parsed.problems,
             [

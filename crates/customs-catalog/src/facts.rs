@@ -5,10 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::apk::ApkPackage;
-use crate::dpkg::DpkgPackage;
 use crate::inventory::Warning;
-use crate::rpm::RpmPackage;
+use crate::osdb::OsPackage;
 
 /// A parsed file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,11 +16,10 @@ pub(crate) enum Fact {
     OsRelease(BTreeMap<String, String>),
     /// The first line of a release file such as `/etc/alpine-release`.
     ReleaseFile(String),
-    DpkgStatus(Vec<DpkgPackage>),
-    /// The paths a dpkg `.list` file names.
-    DpkgList(Vec<String>),
-    ApkInstalled(Vec<ApkPackage>),
-    RpmDb(Vec<RpmPackage>),
+    /// The packages an OS package database lists (dpkg, apk, rpm: see `osdb.rs`).
+    OsPackages(Vec<OsPackage>),
+    /// The paths a package's file list names, kept apart from its database (dpkg's `.list`).
+    FileList(Vec<String>),
     /// Language packages a metadata file, lockfile or binary names (possibly none: a binary
     /// that is neither Go nor cargo-auditable still hides what a lower layer had there).
     Lang(Vec<crate::lang::LangPackage>),

@@ -25,6 +25,7 @@ mod lang;
 mod langpkgs;
 mod langs;
 mod os;
+mod osdb;
 mod purl;
 mod rpm;
 mod rpmdb;

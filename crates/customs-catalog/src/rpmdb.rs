@@ -3,6 +3,9 @@
 
 use crate::analyzer::{Analyzer, Parsed, Root};
 use crate::facts::Fact;
+use crate::inventory::Ecosystem;
+use crate::osdb::{OsPackage, PackageDb};
+use crate::rpm::RpmPackage;
 
 /// Where rpm keeps its database: the classic location, and `/usr/lib/sysimage/rpm` (Fedora 36+,
 /// SUSE, RHEL 10), in each backend's file name.
@@ -15,14 +18,75 @@ pub(crate) const DB_PATHS: &[&str] = &[
     "usr/lib/sysimage/rpm/Packages",
 ];
 
+impl From<RpmPackage> for OsPackage {
+    fn from(p: RpmPackage) -> Self {
+        let evr = format!("{}-{}", p.version, p.release);
+        let with_epoch = |v: &str| match p.epoch {
+            Some(e) if e > 0 => format!("{e}:{v}"),
+            _ => v.to_owned(),
+        };
+        let version = with_epoch(&evr);
+        let (source_name, source_version) = match p.source_rpm.as_deref().and_then(split_srpm) {
+            Some((n, v)) => (n, with_epoch(&v)),
+            None => (p.name.clone(), version.clone()),
+        };
+        Self {
+            name: p.name,
+            version,
+            arch: p.arch,
+            source_name: Some(source_name),
+            source_version: Some(source_version),
+            files: p.files,
+            purl_version: Some(evr),
+            epoch: p.epoch,
+            upstream: p.source_rpm,
+        }
+    }
+}
+
+/// `openssl-3.0.7-1.el9.src.rpm` → (`openssl`, `3.0.7-1.el9`).
+fn split_srpm(srpm: &str) -> Option<(String, String)> {
+    let nvr = srpm.strip_suffix(".rpm")?;
+    let nvr = nvr
+        .strip_suffix(".src")
+        .or_else(|| nvr.strip_suffix(".nosrc"))
+        .unwrap_or(nvr);
+    let (nv, release) = nvr.rsplit_once('-')?;
+    let (name, version) = nv.rsplit_once('-')?;
+    (!name.is_empty()).then(|| (name.to_owned(), format!("{version}-{release}")))
+}
+
 pub(crate) struct RpmAnalyzer;
+
+impl PackageDb for RpmAnalyzer {
+    fn ecosystem(&self) -> Ecosystem {
+        Ecosystem::Rpm
+    }
+    fn is_db(&self, path: &str) -> bool {
+        DB_PATHS.contains(&path)
+    }
+    fn purl_namespace(&self) -> &'static str {
+        "redhat"
+    }
+    /// Images migrated between backends can hold two databases; rpm reads one. Take the one
+    /// written last, and among those the newest backend.
+    fn choose<'p>(&self, present: Vec<(&'p str, usize)>) -> Vec<&'p str> {
+        present
+            .into_iter()
+            .max_by_key(|(path, layer)| (*layer, std::cmp::Reverse(rank(path))))
+            .map(|(path, _)| path)
+            .into_iter()
+            .collect()
+    }
+}
 
 impl Analyzer for RpmAnalyzer {
     fn name(&self) -> &'static str {
         "rpm"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: facts in the form every OS analyzer gives (osdb.rs).
+        2
     }
     fn roots(&self) -> &'static [Root] {
         const ROOTS: &[Root] = &[
@@ -40,7 +104,7 @@ impl Analyzer for RpmAnalyzer {
     }
     fn parse(&self, _path: &str, bytes: &[u8]) -> Result<Parsed, String> {
         crate::rpm::parse_db(bytes)
-            .map(|p| Fact::RpmDb(p).into())
+            .map(|p| Fact::OsPackages(p.into_iter().map(Into::into).collect()).into())
             .map_err(|e| {
                 // The errors nest (which record, then what is wrong in it): show the whole chain.
                 let mut msg = format!("corrupt rpm database: {e}");
@@ -56,9 +120,27 @@ impl Analyzer for RpmAnalyzer {
 }
 
 /// Preference among several databases in one image: newer backends first.
-pub(crate) fn rank(path: &str) -> usize {
+fn rank(path: &str) -> usize {
     DB_PATHS
         .iter()
         .position(|p| *p == path)
         .unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_srpm;
+
+    #[test]
+    fn srpm_names() {
+        assert_eq!(
+            split_srpm("openssl-3.0.7-1.el9.src.rpm"),
+            Some(("openssl".into(), "3.0.7-1.el9".into()))
+        );
+        assert_eq!(
+            split_srpm("util-linux-2.32.1-42.el8_8.src.rpm"),
+            Some(("util-linux".into(), "2.32.1-42.el8_8".into()))
+        );
+        assert_eq!(split_srpm("junk"), None);
+    }
 }

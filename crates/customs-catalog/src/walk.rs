@@ -595,7 +595,7 @@ mod tests {
             }]
         );
         let Some(Entry::Fact {
-            fact: crate::facts::Fact::DpkgStatus(p),
+            fact: crate::facts::Fact::OsPackages(p),
         }) = facts.files.get("var/lib/dpkg/status")
         else {
             panic!("{:?}", facts.files.get("var/lib/dpkg/status"));
