@@ -20,8 +20,9 @@
 //!   past [`HttpOptions::idle_timeout`]), connections reset or closed before the answer or
 //!   body was complete, and the statuses 408, 429, 502, 503 and 504.
 //! - Not retried: a host name that does not resolve ([`FailureKind::Resolve`]: "could not
-//!   resolve host nosuchhost.invalid: …", one attempt), TLS refused (an unknown issuer, a
-//!   plain-HTTP server on `https://`), invalid requests, redirect loops, 500 (the server
+//!   resolve host nosuchhost.invalid: …", one attempt), TLS refused ([`FailureKind::Certificate`]
+//!   for an unknown issuer and the like, [`FailureKind::Tls`] for a plain-HTTP server on
+//!   `https://`), invalid requests, redirect loops, 500 (the server
 //!   failed on this very request; proxies also answer 500 for hosts they cannot resolve) and
 //!   every other 4xx and 5xx. Through a proxy, the proxy resolves names: squid's 503 with
 //!   `X-Squid-Error: ERR_DNS_FAIL` is a DNS failure and final too.

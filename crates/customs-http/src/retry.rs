@@ -87,8 +87,11 @@ pub enum FailureKind {
     /// The host name did not resolve. Final: the resolver has already retried, and a name
     /// that does not exist will not exist in a second.
     Resolve,
-    /// TLS refused: an untrusted or invalid certificate, or a handshake that cannot succeed
-    /// (a plain-HTTP server on an `https://` URL). Final: it fails the same way again.
+    /// The server's certificate was refused (an unknown issuer, a wrong name, expired). Final:
+    /// it fails the same way again; trusting its CA (`--ca-cert`) is the cure.
+    Certificate,
+    /// Any other TLS failure: a handshake that cannot succeed (a plain-HTTP server on an
+    /// `https://` URL, no common protocol version). Final.
     Tls,
     /// The connection could not be made (refused, unreachable). Retried: servers restart.
     Connect,
@@ -134,18 +137,14 @@ impl Failure {
             .iter()
             .find_map(|c| c.downcast_ref::<rustls::Error>())
         {
-            let lead = match t {
-                rustls::Error::InvalidCertificate(_)
-                | rustls::Error::NoCertificatesPresented
-                | rustls::Error::AlertReceived(
-                    rustls::AlertDescription::BadCertificate
-                    | rustls::AlertDescription::UnknownCA
-                    | rustls::AlertDescription::CertificateUnknown,
-                ) => "TLS certificate refused",
-                _ => "TLS handshake failed",
+            let (kind, lead) = match t {
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+                    (FailureKind::Certificate, "TLS certificate refused")
+                }
+                _ => (FailureKind::Tls, "TLS handshake failed"),
             };
             return Self {
-                kind: FailureKind::Tls,
+                kind,
                 reason: format!("{lead}: {t}"),
             };
         }

@@ -17,7 +17,11 @@ fn an_extra_ca_makes_the_server_trusted() {
     let e = transport(opts)
         .get_bytes(&origin.url("/"), 1024)
         .unwrap_err();
-    assert_eq!((e.kind(), e.attempts()), (Some(FailureKind::Tls), 1), "{e}");
+    assert_eq!(
+        (e.kind(), e.attempts()),
+        (Some(FailureKind::Certificate), 1),
+        "{e}"
+    );
     let msg = e.to_string();
     assert!(
         msg.contains("TLS certificate refused") && msg.contains("UnknownIssuer"),
@@ -48,7 +52,7 @@ fn a_host_named_insecure_is_not_verified() {
     let e = transport(opts)
         .get_bytes(&origin.url("/"), 1024)
         .unwrap_err();
-    assert_eq!(e.kind(), Some(FailureKind::Tls), "{e}");
+    assert_eq!(e.kind(), Some(FailureKind::Certificate), "{e}");
 }
 
 #[test]
