@@ -205,7 +205,9 @@ pub(crate) fn run(cmd: &DbCmd) -> Result<ExitCode> {
                 .cache_root()
                 .context("no cache directory: pass --cache-dir")?
                 .join("feeds");
+            let transport = crate::pull::transport(&common.registry, None)?;
             let report = customs_vulndb::update(
+                &transport,
                 &path,
                 &sources,
                 &downloads,

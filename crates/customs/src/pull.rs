@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use customs_http::{HttpOptions, RetryPolicy, Transport};
 use customs_registry::{BlobProgress, Client, ClientOptions, Credential, Observer, Secret};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -62,15 +63,33 @@ pub(crate) fn client(args: &RegistryArgs, quiet: bool, verbose: bool) -> Result<
         verbose,
         bars: show_bars.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
     };
-    Ok(Client::new(ClientOptions {
-        insecure_registries: args.insecure_registries.clone(),
+    let reporter = Arc::new(reporter);
+    Ok(Client::new(
+        transport(args, Some(reporter.clone()))?,
+        ClientOptions {
+            credential,
+            observer: Some(reporter),
+            ..ClientOptions::default()
+        },
+    ))
+}
+
+/// The HTTP transport the registry options describe (TLS, timeouts, retries).
+pub(crate) fn transport(
+    args: &RegistryArgs,
+    observer: Option<Arc<dyn customs_http::Observer>>,
+) -> Result<Transport> {
+    Ok(Transport::new(HttpOptions {
+        insecure_hosts: args.insecure_registries.clone(),
         ca_certs: args.ca_certs.clone(),
-        credential,
-        retries: args.retries,
+        retry: RetryPolicy {
+            retries: args.retries,
+            ..RetryPolicy::default()
+        },
         idle_timeout: Duration::from_secs(args.timeout.max(1)),
         connect_timeout: Duration::from_secs(args.timeout.clamp(1, 10)),
-        observer: Some(Arc::new(reporter)),
-        ..ClientOptions::default()
+        observer,
+        ..HttpOptions::default()
     })?)
 }
 
@@ -90,7 +109,7 @@ struct Reporter {
     bars: Option<MultiProgress>,
 }
 
-impl Observer for Reporter {
+impl customs_http::Observer for Reporter {
     fn retrying(&self, target: &str, attempt: u32, delay: Duration, why: &str) {
         if !self.verbose {
             return;
@@ -108,7 +127,9 @@ impl Observer for Reporter {
             }
         }
     }
+}
 
+impl Observer for Reporter {
     fn blob(&self, digest: &str, size: Option<u64>) -> Option<Box<dyn BlobProgress>> {
         let m = self.bars.as_ref()?;
         let bar = m.add(ProgressBar::new(size.unwrap_or(0)));
