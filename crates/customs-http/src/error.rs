@@ -76,7 +76,9 @@ pub enum HttpError {
 }
 
 impl HttpError {
-    /// Requests made before giving up: 0 when none could be made.
+    /// Requests made before giving up, for [`HttpError::Failed`] and [`HttpError::Status`]; 1
+    /// for an answer whose body was refused ([`HttpError::TooLarge`], [`HttpError::Body`]:
+    /// the one that counted); 0 when no request was made.
     pub fn attempts(&self) -> u32 {
         match self {
             Self::Failed { attempts, .. } | Self::Status { attempts, .. } => *attempts,

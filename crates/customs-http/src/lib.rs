@@ -24,8 +24,10 @@
 //!   for an unknown issuer and the like, [`FailureKind::Tls`] for a plain-HTTP server on
 //!   `https://`), invalid requests, redirect loops, 500 (the server
 //!   failed on this very request; proxies also answer 500 for hosts they cannot resolve) and
-//!   every other 4xx and 5xx. Through a proxy, the proxy resolves names: squid's 503 with
-//!   `X-Squid-Error: ERR_DNS_FAIL` is a DNS failure and final too.
+//!   every other 4xx and 5xx. Through a proxy, the proxy resolves names: tinyproxy's 500 is
+//!   final as any 500, squid's 503 with `X-Squid-Error: ERR_DNS_FAIL` is a DNS failure, and a
+//!   proxy that refuses a `CONNECT` tunnel (407, or any other refusal, which is how it reports
+//!   a host it cannot resolve or reach) is [`FailureKind::Proxy`], final.
 //! - The wait before retry *n* is the server's `Retry-After` (seconds or an HTTP date), at
 //!   most [`RetryPolicy::retry_after_max`]; without one, `backoff_base·2^(n-1)` capped at
 //!   `backoff_max`, times a random factor in [0.5, 1).

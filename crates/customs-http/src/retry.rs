@@ -93,6 +93,11 @@ pub enum FailureKind {
     /// Any other TLS failure: a handshake that cannot succeed (a plain-HTTP server on an
     /// `https://` URL, no common protocol version). Final.
     Tls,
+    /// The proxy would not open a tunnel for an `https://` URL: it wants credentials (407), or
+    /// answered `CONNECT` with another refusal, which is how a proxy says it cannot resolve or
+    /// reach the host or may not go there. Final, like a refused request: its status is not
+    /// passed on by hyper, so a proxy's passing 503 cannot be told from a DNS failure.
+    Proxy,
     /// The connection could not be made (refused, unreachable). Retried: servers restart.
     Connect,
     /// No answer in time (connecting, or waiting for the answer or the next bytes). Retried.
@@ -146,6 +151,12 @@ impl Failure {
             return Self {
                 kind,
                 reason: format!("{lead}: {t}"),
+            };
+        }
+        if let Some(refusal) = causes.iter().find_map(|c| tunnel_refusal(&c.to_string())) {
+            return Self {
+                kind: FailureKind::Proxy,
+                reason: format!("the proxy refused the tunnel: {refusal}"),
             };
         }
         if e.is_timeout() {
@@ -226,6 +237,21 @@ fn causes<'a>(e: &'a reqwest::Error) -> Vec<&'a (dyn StdError + 'static)> {
         };
     }
     out
+}
+
+/// A proxy's refusal to open a tunnel, from hyper-util's message: its `TunnelError` is not
+/// exported, so its text is all there is. Broken connections to the proxy (`unexpected end of
+/// file`, I/O errors) are not refusals and stay retryable.
+fn tunnel_refusal(message: &str) -> Option<String> {
+    let what = message.strip_prefix("tunnel error: ")?;
+    matches!(
+        what,
+        "proxy authorization required"
+            | "unsuccessful"
+            | "missing destination host"
+            | "proxy response headers too long"
+    )
+    .then(|| what.to_owned())
 }
 
 /// The causes on one line, without the wrappers' repetitions.

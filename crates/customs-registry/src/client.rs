@@ -384,7 +384,8 @@ impl Client {
                 FailureKind::Certificate => {
                     "; trust its CA with --ca-cert FILE, or name it with --insecure-registry"
                 }
-                FailureKind::Resolve => "",
+                // Nothing the registry options could change.
+                FailureKind::Resolve | FailureKind::Proxy => "",
                 _ if !insecure && !image.is_loopback() => {
                     "; a registry without TLS must be named with --insecure-registry"
                 }

@@ -25,6 +25,11 @@ pub(crate) struct Tinyproxy {
 
 impl Tinyproxy {
     pub(crate) fn start() -> Tinyproxy {
+        Self::start_with("")
+    }
+
+    /// With `extra` lines added to its config.
+    pub(crate) fn start_with(extra: &str) -> Tinyproxy {
         let exe = std::env::var_os("PATH")
             .into_iter()
             .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
@@ -50,7 +55,7 @@ impl Tinyproxy {
                 &conf,
                 format!(
                     "Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 50\n\
-                     Allow 127.0.0.1\nLogLevel Connect\nLogFile \"{}\"\n",
+                     Allow 127.0.0.1\nLogLevel Connect\nLogFile \"{}\"\n{extra}\n",
                     dir.path().join("tinyproxy.log").display()
                 ),
             )
@@ -169,6 +174,45 @@ fn https_is_tunnelled_through_the_proxy() {
 }
 
 #[test]
+fn proxy_credentials_come_from_the_proxy_url() {
+    let proxy = Tinyproxy::start_with("BasicAuth scanner s3cret");
+    let plain = Origin::start(vec![Reply::ok("plain")]);
+    let tls = Origin::start_tls(vec![Reply::ok("tunnelled")]);
+    let with_auth = proxy.url().replace("://", "://scanner:s3cret@");
+
+    let (mut opts, _) = options(0);
+    opts.proxy = ProxyConfig {
+        http: Some(with_auth.clone()),
+        https: Some(with_auth),
+        proxy_loopback: true,
+        ..ProxyConfig::none()
+    };
+    opts.ca_certs = vec![tls_files().0];
+    let t = transport(opts);
+    assert_eq!(t.get_bytes(&plain.url("/"), 64).unwrap(), b"plain");
+    assert_eq!(t.get_bytes(&tls.url("/"), 64).unwrap(), b"tunnelled");
+
+    // Without them the proxy answers 407, which is final, for a request and for a tunnel.
+    let (mut opts, rec) = options(3);
+    opts.proxy = through(&proxy);
+    let t = transport(opts);
+    let e = t.get_bytes(&plain.url("/"), 64).unwrap_err();
+    assert_eq!((e.status(), e.attempts()), (Some(407), 1), "{e}");
+    let e = t.get_bytes(&tls.url("/"), 64).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.attempts()),
+        (Some(FailureKind::Proxy), 1),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("the proxy refused the tunnel: proxy authorization required"),
+        "{e}"
+    );
+    assert!(rec.events().is_empty());
+}
+
+#[test]
 fn loopback_is_reached_directly_by_default() {
     let proxy = Tinyproxy::start();
     let origin = Origin::start(vec![Reply::ok("direct")]);
@@ -190,17 +234,23 @@ fn a_name_the_proxy_cannot_resolve_is_one_attempt() {
     let proxy = Tinyproxy::start();
     let (mut opts, rec) = options(5);
     opts.proxy = through(&proxy);
-    let e = transport(opts)
-        .get_bytes("http://nosuchhost.invalid/x", 64)
-        .unwrap_err();
+    let t = transport(opts);
+    let e = t.get_bytes("http://nosuchhost.invalid/x", 64).unwrap_err();
     // tinyproxy says "500 Unable to connect"; 500 is not retried.
     assert_eq!((e.status(), e.attempts()), (Some(500), 1), "{e}");
     assert!(rec.events().is_empty());
-    assert!(
-        proxy.log().contains("nosuchhost.invalid"),
-        "{}",
-        proxy.log()
+
+    // Tunnelled, the proxy's refusal is all that comes back: final too.
+    let e = t.get_bytes("https://nosuchhost.invalid/x", 64).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.attempts()),
+        (Some(FailureKind::Proxy), 1),
+        "{e}"
     );
+    assert!(rec.events().is_empty());
+    let log = proxy.log();
+    assert!(log.contains("GET http://nosuchhost.invalid/x"), "{log}");
+    assert!(log.contains("CONNECT nosuchhost.invalid:443"), "{log}");
 }
 
 #[test]
