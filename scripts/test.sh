@@ -22,7 +22,7 @@ export CUSTOMS_CORPUS="${CUSTOMS_CORPUS:-/var/tmp/customs-corpus}"
 # from elsewhere with its own npm, which conflicts with Debian's npm package).
 need=(debootstrap:debootstrap umoci:umoci skopeo:skopeo jq:jq rpm:rpm dpkg-query:dpkg
       objcopy:binutils curl:curl npm:npm docker-registry:docker-registry htpasswd:apache2-utils
-      openssl:openssl python3:python3 ss:iproute2)
+      openssl:openssl python3:python3 ss:iproute2 tinyproxy:tinyproxy)
 missing=()
 for t in "${need[@]}"; do command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -173,6 +173,7 @@ pub fn build(out: &Path, inputs: &[String]) -> Result<BuildReport> {
 /// # Errors
 /// Nothing could be fetched, or the build failed.
 pub fn update(
+    http: &customs_http::Transport,
     location: &DbLocation,
     sources: &[FeedSource],
     cache: &CacheDir,
@@ -181,7 +182,7 @@ pub fn update(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(AppError::io(dir))?;
     }
-    let report = customs_vulndb::update(&path, sources, &cache.feeds(), Timestamp::now())?;
+    let report = customs_vulndb::update(http, &path, sources, &cache.feeds(), Timestamp::now())?;
     Ok((path, report))
 }
 

@@ -18,6 +18,9 @@ pub enum AppError {
         #[source]
         source: customs_catalog::CatalogError,
     },
+    /// An HTTP request failed (after its retries), or the transport could not be set up.
+    #[error(transparent)]
+    Http(#[from] customs_http::HttpError),
     /// The registry client could not be set up.
     #[error(transparent)]
     Registry(#[from] customs_registry::RegistryError),

@@ -9,8 +9,8 @@ use std::fmt;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::str::FromStr;
-use std::time::Duration;
 
+use customs_http::Transport;
 use customs_store::Store;
 use hmac::{KeyInit, Mac};
 use serde::Serialize;
@@ -19,7 +19,6 @@ use crate::{AppError, Result};
 
 /// The header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "X-Customs-Signature";
-const ATTEMPTS: u32 = 3;
 
 /// Where a notification goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,13 +56,16 @@ impl fmt::Display for Target {
     }
 }
 
-/// Where to send, and the webhook secret.
-#[derive(Debug, Clone, Default)]
+/// Where to send, the webhook secret, and the transport webhooks go through (the one every
+/// request of customs uses: `--ca-cert`, proxies, timeouts, the retry policy).
+#[derive(Debug, Clone)]
 pub struct Notifier {
     /// The targets.
     pub targets: Vec<Target>,
     /// The HMAC key webhooks are signed with; a webhook without one is not sent.
     pub secret: Option<Vec<u8>>,
+    /// How webhooks are posted.
+    pub http: Transport,
 }
 
 /// A notification that could not be delivered; it stays in the outbox for the next run.
@@ -147,42 +149,22 @@ impl Notifier {
 
     fn deliver(&self, target: &Target, body: &[u8]) -> Result<()> {
         match target {
-            Target::Webhook(url) => webhook(url, body, self.secret.as_deref()),
+            Target::Webhook(url) => webhook(&self.http, url, body, self.secret.as_deref()),
             Target::Exec(cmd) => exec(cmd, body),
         }
     }
 }
 
-fn webhook(url: &str, body: &[u8], secret: Option<&[u8]>) -> Result<()> {
-    let failed = |why: String| AppError::invalid(format!("POST {url}"), why);
+fn webhook(http: &Transport, url: &str, body: &[u8], secret: Option<&[u8]>) -> Result<()> {
     let Some(secret) = secret else {
-        return Err(failed(
-            "no webhook secret: pass --webhook-secret-file or set CUSTOMS_WEBHOOK_SECRET".into(),
+        return Err(AppError::invalid(
+            format!("POST {}", customs_http::redact_url(url)),
+            "no webhook secret: pass --webhook-secret-file or set CUSTOMS_WEBHOOK_SECRET",
         ));
     };
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .map_err(|e| failed(e.to_string()))?;
     let signature = sign(secret, body);
-    let mut last = String::new();
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            std::thread::sleep(Duration::from_millis(200 << attempt));
-        }
-        let sent = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, &signature)
-            .body(body.to_vec())
-            .send();
-        match sent {
-            Ok(r) if r.status().is_success() => return Ok(()),
-            Ok(r) => last = format!("HTTP {}", r.status()),
-            Err(e) => last = e.without_url().to_string(),
-        }
-    }
-    Err(failed(format!("{last} (after {ATTEMPTS} attempts)")))
+    http.post_json(url, body, &[(SIGNATURE_HEADER, &signature)])?;
+    Ok(())
 }
 
 fn exec(cmd: &str, body: &[u8]) -> Result<()> {

@@ -26,6 +26,8 @@ pub struct WatchOptions {
     pub db: DbLocation,
     /// Where feed downloads are kept.
     pub cache: CacheDir,
+    /// How feeds are fetched.
+    pub http: customs_http::Transport,
     /// Where deltas are sent.
     pub notifier: Notifier,
 }
@@ -89,7 +91,7 @@ pub fn watch(
     while !stop.load(Ordering::Relaxed) {
         round += 1;
         if let Some(feeds) = &opts.feeds {
-            match database::update(&opts.db, feeds, &opts.cache) {
+            match database::update(&opts.http, &opts.db, feeds, &opts.cache) {
                 Ok((_, report)) => on_event(WatchEvent::Updated(report)),
                 Err(e) => on_event(WatchEvent::UpdateFailed(e)),
             }

@@ -160,7 +160,7 @@ pub fn open(src: &SourceRef, opts: &OpenOptions) -> Result<Image, ImageError> {
             };
             let client = match &opts.registry {
                 Some(c) => c.clone(),
-                None => customs_registry::Client::new(customs_registry::ClientOptions::default())?,
+                None => customs_registry::Client::with_defaults()?,
             };
             open_registry(source, client, image, platform)
         }

@@ -1,17 +1,21 @@
 //! The distribution protocol over HTTP: the `/v2/` ping that tells the scheme and the auth
-//! method, manifests with the right `Accept` list, blobs as resumable streams, and one retry
-//! loop that every request goes through.
+//! method, manifests with the right `Accept` list, blobs as resumable streams.
 //!
 //! Written on `reqwest` rather than `oci-client` because customs needs to own the retry and
-//! resume policy, count requests, and keep the scheme and TLS choices explicit.
+//! resume policy, count requests, and keep the scheme and TLS choices explicit. Connections,
+//! TLS, proxies and the decision to retry a request are `customs-http`'s: every request goes
+//! through [`Transport::send`], and the ping and the blob resumes, which retry on their own
+//! terms, ask its [`RetryPolicy`].
 
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
+use customs_http::{
+    Failure, FailureKind, HttpError, HttpOptions, RetryPolicy, Transport, retry_after,
+};
 use reqwest::StatusCode;
 use reqwest::blocking::{Client as Http, RequestBuilder, Response};
 
@@ -31,40 +35,24 @@ const PING_TIMEOUT: Duration = Duration::from_secs(15);
 /// A token is renewed this long before the server says it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(5);
 
-/// How a [`Client`] connects and authenticates.
+/// How a [`Client`] authenticates, and who sees its downloads. How it connects (TLS, proxies,
+/// timeouts, retries) is the [`Transport`]'s, given to [`Client::new`].
 #[derive(Clone)]
 pub struct ClientOptions {
-    /// Registries (`host[:port]`) that may be reached over plain HTTP or TLS without
-    /// verification. Loopback registries may use plain HTTP without being named, as with docker.
-    pub insecure_registries: Vec<String>,
-    /// Extra PEM CA certificates to trust, besides the system's.
-    pub ca_certs: Vec<PathBuf>,
     /// Used for every registry this client talks to (`--username/--password-stdin`).
     pub credential: Option<Credential>,
     /// Fall back to `~/.docker/config.json` and its credential helpers.
     pub docker_config: bool,
-    /// Retries per request on resets, timeouts, 429 and 5xx; also resumes per blob.
-    pub retries: u32,
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
-    pub connect_timeout: Duration,
-    /// The longest a request or a single read may wait for the server.
-    pub idle_timeout: Duration,
+    /// Sees blob downloads (progress bars). Retries are told to the transport's
+    /// [`customs_http::Observer`].
     pub observer: Option<Arc<dyn Observer>>,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {
-            insecure_registries: Vec::new(),
-            ca_certs: Vec::new(),
             credential: None,
             docker_config: true,
-            retries: 5,
-            backoff_base: Duration::from_millis(200),
-            backoff_max: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
             observer: None,
         }
     }
@@ -73,18 +61,15 @@ impl Default for ClientOptions {
 impl std::fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientOptions")
-            .field("insecure_registries", &self.insecure_registries)
-            .field("ca_certs", &self.ca_certs)
             .field("credential", &self.credential)
-            .field("retries", &self.retries)
+            .field("docker_config", &self.docker_config)
             .finish_non_exhaustive()
     }
 }
 
-/// Told about retries and blob downloads, for `--verbose` output and progress bars.
+/// Told about blob downloads, for progress bars. (Retries, resumed downloads among them, are
+/// told to the transport's [`customs_http::Observer`].)
 pub trait Observer: Send + Sync {
-    /// A request failed in a way worth retrying; it is retried after `delay`.
-    fn retrying(&self, _target: &str, _attempt: u32, _delay: Duration, _why: &str) {}
     /// A blob download starts; the returned handle sees its bytes.
     fn blob(&self, _digest: &str, _size: Option<u64>) -> Option<Box<dyn BlobProgress>> {
         None
@@ -139,9 +124,7 @@ pub struct Client {
 
 struct Inner {
     opts: ClientOptions,
-    verified: OnceLock<Result<Http, String>>,
-    unverified: OnceLock<Result<Http, String>>,
-    ca: Vec<reqwest::Certificate>,
+    transport: Transport,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     tokens: Mutex<HashMap<(String, String), (Secret, Instant)>>,
     creds: Mutex<HashMap<String, Option<Credential>>>,
@@ -161,43 +144,39 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("options", &self.inner.opts)
+            .field("transport", &self.inner.transport)
             .finish_non_exhaustive()
     }
 }
 
 impl Client {
-    pub fn new(opts: ClientOptions) -> Result<Self, RegistryError> {
-        let mut ca = Vec::new();
-        for path in &opts.ca_certs {
-            let pem = std::fs::read(path).map_err(|e| RegistryError::Config {
-                path: path.display().to_string(),
-                why: e.to_string(),
-            })?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Config {
-                    path: path.display().to_string(),
-                    why: format!("not a PEM certificate bundle: {e}"),
-                })?;
-            if certs.is_empty() {
-                return Err(RegistryError::Config {
-                    path: path.display().to_string(),
-                    why: "holds no PEM certificate".to_owned(),
-                });
-            }
-            ca.extend(certs);
-        }
-        Ok(Self {
+    /// A client that connects through `transport` (shared with the rest of customs).
+    pub fn new(transport: Transport, opts: ClientOptions) -> Self {
+        Self {
             inner: Arc::new(Inner {
                 opts,
-                verified: OnceLock::new(),
-                unverified: OnceLock::new(),
-                ca,
+                transport,
                 hosts: Mutex::new(HashMap::new()),
                 tokens: Mutex::new(HashMap::new()),
                 creds: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
             }),
-        })
+        }
+    }
+
+    /// A client on a transport of its own with default options: the system's roots, proxies
+    /// from the environment, docker's credentials.
+    ///
+    /// # Errors
+    /// The proxy environment names an unusable proxy.
+    pub fn with_defaults() -> Result<Self, RegistryError> {
+        let transport = Transport::new(HttpOptions::default()).map_err(from_http)?;
+        Ok(Self::new(transport, ClientOptions::default()))
+    }
+
+    /// The transport this client connects through.
+    pub fn transport(&self) -> &Transport {
+        &self.inner.transport
     }
 
     pub fn stats(&self) -> Stats {
@@ -278,38 +257,18 @@ impl Client {
             size,
             offset: 0,
             resp: Some(resp),
-            resumes_left: self.inner.opts.retries,
+            resumes_left: self.inner.transport.policy().retries,
             progress,
         })
     }
 
     fn http(&self, unverified: bool) -> Result<&Http, RegistryError> {
-        let cell = if unverified {
-            &self.inner.unverified
+        let t = &self.inner.transport;
+        if unverified {
+            t.unverified_client().map_err(from_http)
         } else {
-            &self.inner.verified
-        };
-        cell.get_or_init(|| {
-            let o = &self.inner.opts;
-            let mut b = Http::builder()
-                .user_agent(concat!("customs/", env!("CARGO_PKG_VERSION")))
-                .connect_timeout(o.connect_timeout)
-                .timeout(o.idle_timeout)
-                // Blobs are hashed byte for byte: never let the client decompress them.
-                .no_gzip()
-                .tls_certs_merge(self.inner.ca.iter().cloned());
-            if unverified {
-                b = b
-                    .tls_danger_accept_invalid_certs(true)
-                    .tls_danger_accept_invalid_hostnames(true);
-            }
-            b.build().map_err(|e| chain(&e))
-        })
-        .as_ref()
-        .map_err(|why| RegistryError::Protocol {
-            target: "HTTP client".to_owned(),
-            why: why.clone(),
-        })
+            Ok(t.client())
+        }
     }
 
     /// The registry's scheme and auth method, from a `/v2/` ping made once per registry.
@@ -328,22 +287,22 @@ impl Client {
     }
 
     fn ping(&self, image: &Reference) -> Result<Host, RegistryError> {
+        let t = &self.inner.transport;
         let api = image.api_host();
-        let insecure = self
-            .inner
-            .opts
-            .insecure_registries
-            .iter()
-            .any(|i| i == &image.registry || i == api);
+        let insecure = t.allows_insecure(&image.registry) || t.allows_insecure(api);
         let mut candidates = vec![(format!("https://{api}"), insecure)];
         if insecure || image.is_loopback() {
             candidates.push((format!("http://{api}"), false));
         }
         let target = format!("{api}/v2/");
+        let policy = *t.policy();
         let mut attempt = 0;
+        // The policy's rules, applied to the candidates together: retried when one of them
+        // failed in a way worth retrying, reported with the first one's failure.
         loop {
-            let mut first_error: Option<(String, bool)> = None;
+            let mut first_error: Option<Failure> = None;
             let mut transient = false;
+            let mut wait = None;
             for (base, unverified) in &candidates {
                 self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
                 // A server that swallows a TLS hello without answering must not cost a full
@@ -351,14 +310,14 @@ impl Client {
                 let sent = self
                     .http(*unverified)?
                     .get(format!("{base}/v2/"))
-                    .timeout(self.inner.opts.idle_timeout.min(PING_TIMEOUT))
+                    .timeout(t.options().idle_timeout.min(PING_TIMEOUT))
                     .send();
                 let resp = match sent {
                     Ok(r) => r,
                     Err(e) => {
-                        let t = is_transient(&e);
-                        transient |= t;
-                        first_error.get_or_insert((chain(&e), is_cert_error(&e)));
+                        let f = Failure::of(&e);
+                        transient |= f.kind.is_retryable();
+                        first_error.get_or_insert(f);
                         continue;
                     }
                 };
@@ -382,17 +341,24 @@ impl Client {
                             });
                         }
                     },
-                    429 | 500 | 502 | 503 | 504 => {
+                    _ if RetryPolicy::retryable_response(status, resp.headers()) => {
                         transient = true;
-                        first_error.get_or_insert((format!("HTTP {status}"), false));
+                        wait = wait.or(retry_after(resp.headers(), SystemTime::now()));
+                        first_error.get_or_insert(status_failure(status));
+                        continue;
+                    }
+                    _ if status.is_server_error() => {
+                        first_error.get_or_insert(status_failure(status));
                         continue;
                     }
                     // A plain-HTTP request to a TLS port, or a web server that is not a registry.
                     _ => {
-                        first_error.get_or_insert((
-                            format!("{base}/v2/ answered HTTP {status}: not a registry API"),
-                            false,
-                        ));
+                        first_error.get_or_insert(Failure {
+                            kind: FailureKind::Other,
+                            reason: format!(
+                                "{base}/v2/ answered HTTP {status}: not a registry API"
+                            ),
+                        });
                         continue;
                     }
                 };
@@ -402,22 +368,32 @@ impl Client {
                     auth,
                 });
             }
-            let (why, cert) = first_error.unwrap_or_default();
-            if transient && attempt < self.inner.opts.retries {
+            let failure = first_error.unwrap_or_else(|| status_failure(StatusCode::BAD_GATEWAY));
+            if transient && attempt < policy.retries {
                 attempt += 1;
-                self.wait_before_retry(&target, attempt, None, &why);
+                self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
+                t.pause(
+                    &target,
+                    attempt,
+                    policy.delay(attempt, wait),
+                    &failure.reason,
+                );
                 continue;
             }
-            let hint = if cert {
-                "; trust its CA with --ca-cert FILE, or name it with --insecure-registry"
-            } else if !insecure && !image.is_loopback() {
-                "; a registry without TLS must be named with --insecure-registry"
-            } else {
-                ""
+            let hint = match failure.kind {
+                FailureKind::Certificate => {
+                    "; trust its CA with --ca-cert FILE, or name it with --insecure-registry"
+                }
+                // Nothing the registry options could change.
+                FailureKind::Resolve | FailureKind::Proxy => "",
+                _ if !insecure && !image.is_loopback() => {
+                    "; a registry without TLS must be named with --insecure-registry"
+                }
+                _ => "",
             };
             return Err(RegistryError::Transport {
                 target,
-                why: format!("{why}{hint}"),
+                why: format!("{}{hint}", failure.reason),
                 attempts: attempt + 1,
             });
         }
@@ -644,58 +620,57 @@ impl Client {
         }
     }
 
-    /// Send, retrying transport failures and 429/5xx with exponential backoff and jitter
-    /// (honouring `Retry-After`). Returns the last response when retries run out on a status.
+    /// Send under the transport's retry policy, counting every request and retry. Returns
+    /// the last answer when retries run out on a status, so its error body can be read.
     fn execute(
         &self,
         target: &str,
         send: &dyn Fn() -> reqwest::Result<Response>,
     ) -> Result<Response, RegistryError> {
-        let mut attempt = 0;
-        loop {
-            self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
-            let (why, retry_after) = match send() {
-                Ok(resp) => {
-                    let s = resp.status().as_u16();
-                    if !matches!(s, 429 | 500 | 502 | 503 | 504)
-                        || attempt >= self.inner.opts.retries
-                    {
-                        return Ok(resp);
-                    }
-                    (format!("HTTP {}", resp.status()), retry_after(&resp))
-                }
-                Err(e) => {
-                    if !is_transient(&e) || attempt >= self.inner.opts.retries {
-                        return Err(RegistryError::Transport {
-                            target: target.to_owned(),
-                            why: chain(&e),
-                            attempts: attempt + 1,
-                        });
-                    }
-                    (chain(&e), None)
-                }
-            };
-            attempt += 1;
-            self.wait_before_retry(target, attempt, retry_after, &why);
+        let c = &self.inner.counters;
+        let counted = || {
+            c.requests.fetch_add(1, Ordering::Relaxed);
+            send()
+        };
+        match self.inner.transport.send(target, &counted) {
+            Ok(sent) => {
+                c.retries
+                    .fetch_add(u64::from(sent.attempts - 1), Ordering::Relaxed);
+                Ok(sent.response)
+            }
+            Err(e) => {
+                c.retries
+                    .fetch_add(u64::from(e.attempts().saturating_sub(1)), Ordering::Relaxed);
+                Err(from_http(e))
+            }
         }
     }
+}
 
-    fn wait_before_retry(&self, target: &str, attempt: u32, fixed: Option<Duration>, why: &str) {
-        self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
-        let delay = fixed.unwrap_or_else(|| self.backoff(attempt));
-        if let Some(o) = &self.inner.opts.observer {
-            o.retrying(target, attempt, delay, why);
-        }
-        std::thread::sleep(delay);
+fn status_failure(status: StatusCode) -> Failure {
+    Failure {
+        kind: FailureKind::Other,
+        reason: format!("HTTP {status}"),
     }
+}
 
-    /// Exponential backoff with jitter: base·2^(n-1), capped, scaled by a random 50–100%.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let o = &self.inner.opts;
-        let exp = o
-            .backoff_base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-        exp.min(o.backoff_max).mul_f64(0.5 + fastrand::f64() * 0.5)
+/// A transport error as the registry reports it.
+fn from_http(e: HttpError) -> RegistryError {
+    let attempts = e.attempts();
+    match e {
+        HttpError::Config { what, why } => RegistryError::Config { path: what, why },
+        HttpError::Failed {
+            target, failure, ..
+        } => RegistryError::Transport {
+            target,
+            why: failure.reason,
+            attempts,
+        },
+        other => RegistryError::Transport {
+            target: "HTTP".to_owned(),
+            why: other.to_string(),
+            attempts,
+        },
     }
 }
 
@@ -704,20 +679,6 @@ fn too_large(target: &str) -> RegistryError {
         target: target.to_owned(),
         why: format!("manifest larger than the {MAX_MANIFEST}-byte limit"),
     }
-}
-
-/// `Retry-After` in seconds (HTTP dates are rare from registries; they fall back to backoff),
-/// capped so a hostile server cannot park us for hours.
-fn retry_after(resp: &Response) -> Option<Duration> {
-    let secs: u64 = resp
-        .headers()
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs.min(60)))
 }
 
 /// The registry's error body (`{"errors":[{"code":…,"message":…}]}`) as one line, or the status.
@@ -749,39 +710,6 @@ fn error_detail(resp: Response) -> String {
             .join("; "),
         _ => status.canonical_reason().unwrap_or("error").to_owned(),
     }
-}
-
-/// An error and its causes on one line (reqwest's own message alone says only "error sending
-/// request").
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let m = s.to_string();
-        if !parts.iter().any(|p| p.contains(&m)) {
-            parts.push(m);
-        }
-        cur = s.source();
-    }
-    parts.join(": ")
-}
-
-fn is_cert_error(e: &reqwest::Error) -> bool {
-    let text = chain(e).to_ascii_lowercase();
-    text.contains("certificate") || text.contains("unknownissuer")
-}
-
-/// Worth retrying: connection refused or reset, timeouts, a body cut short. Not: TLS that
-/// will fail the same way again, or a malformed URL.
-fn is_transient(e: &reqwest::Error) -> bool {
-    if e.is_builder() || e.is_redirect() || is_cert_error(e) {
-        return false;
-    }
-    let text = chain(e).to_ascii_lowercase();
-    if text.contains("corrupt message") || text.contains("invalidcontenttype") {
-        return false;
-    }
-    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
 }
 
 /// A blob download that resumes with `Range: bytes=N-` when the connection breaks, up to the
@@ -842,21 +770,23 @@ impl BlobReader {
     /// Spend one resume, or give up with the reason.
     fn resume_or_fail(&mut self, why: String) -> io::Result<()> {
         self.resp = None;
+        let c = &self.client.inner;
+        let policy = *c.transport.policy();
         if self.resumes_left == 0 {
             return Err(io::Error::other(RegistryError::Transport {
                 target: self.target.clone(),
                 why: format!("download broke off at byte {}: {why}", self.offset),
-                attempts: self.client.inner.opts.retries + 1,
+                attempts: policy.retries + 1,
             }));
         }
         self.resumes_left -= 1;
-        let c = &self.client.inner;
         c.counters.resumes.fetch_add(1, Ordering::Relaxed);
-        let attempt = c.opts.retries - self.resumes_left;
-        self.client.wait_before_retry(
+        c.counters.retries.fetch_add(1, Ordering::Relaxed);
+        let attempt = policy.retries - self.resumes_left;
+        c.transport.pause(
             &self.target,
             attempt,
-            None,
+            policy.backoff(attempt),
             &format!(
                 "download broke off at byte {}: {why}; resuming",
                 self.offset
@@ -913,7 +843,13 @@ impl Read for BlobReader {
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => self.resume_or_fail(e.to_string())?,
+                Err(e) => {
+                    let f = Failure::of_read(&e);
+                    if !f.kind.is_retryable() {
+                        return Err(e);
+                    }
+                    self.resume_or_fail(f.reason)?;
+                }
             }
         }
     }

@@ -5,10 +5,12 @@
 //! - [`Client`]: the `/v2/` ping (scheme and auth method), manifests and blobs; anonymous, HTTP
 //!   Basic and bearer-token auth (the `WWW-Authenticate: Bearer realm=…` flow, tokens cached for
 //!   their lifetime), credentials from the command line or docker's config and credential
-//!   helpers; retries with exponential backoff and jitter on resets, timeouts, 429 (honouring
-//!   `Retry-After`) and 5xx; blob streams that resume with `Range` requests.
-//! - TLS is rustls with the system roots plus `--ca-cert` files. Plain HTTP and unverified TLS
-//!   only for registries named as insecure; plain HTTP also for loopback, as docker allows.
+//!   helpers; blob streams that resume with `Range` requests; request counters.
+//! - Connections are `customs-http`'s [`customs_http::Transport`]: TLS with the system roots
+//!   plus `--ca-cert` files, proxies, timeouts, and the one retry policy (resets, timeouts,
+//!   429/502/503/504 with `Retry-After`; never a host that does not resolve). Plain HTTP and
+//!   unverified TLS only for registries the transport names insecure; plain HTTP also for
+//!   loopback, as docker allows.
 //!
 //! This crate moves bytes; it does not judge them. Digests are checked by `customs-image`
 //! while it reads.
@@ -25,5 +27,6 @@ pub use client::{
     BlobProgress, BlobReader, Client, ClientOptions, FetchedManifest, MANIFEST_ACCEPT,
     MAX_MANIFEST, Observer, Stats,
 };
+pub use customs_http::is_loopback_host;
 pub use error::RegistryError;
-pub use reference::{DOCKER_HUB, DOCKER_HUB_API, DOCKER_HUB_AUTH_KEY, Reference, is_loopback_host};
+pub use reference::{DOCKER_HUB, DOCKER_HUB_API, DOCKER_HUB_AUTH_KEY, Reference};

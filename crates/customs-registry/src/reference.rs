@@ -120,22 +120,8 @@ impl Reference {
     /// Whether the registry is on this machine, which docker (and customs) lets speak plain
     /// HTTP without being told.
     pub fn is_loopback(&self) -> bool {
-        is_loopback_host(&self.registry)
+        customs_http::is_loopback_host(&self.registry)
     }
-}
-
-/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
-pub fn is_loopback_host(host_port: &str) -> bool {
-    let host = if let Some(rest) = host_port.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        host_port.split(':').next().unwrap_or("")
-    };
-    host == "localhost"
-        || host == "::1"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl fmt::Display for Reference {
@@ -289,27 +275,6 @@ mod tests {
             &format!("x.io/{}", "a".repeat(260)),
         ] {
             assert!(Reference::parse(bad).is_err(), "{bad:?} should be refused");
-        }
-    }
-
-    #[test]
-    fn loopback() {
-        for h in [
-            "localhost",
-            "localhost:5000",
-            "127.0.0.1:5000",
-            "127.1.2.3",
-            "[::1]:5000",
-        ] {
-            assert!(is_loopback_host(h), "{h}");
-        }
-        for h in [
-            "docker.io",
-            "10.0.0.1:5000",
-            "localhost.example.com",
-            "ghcr.io",
-        ] {
-            assert!(!is_loopback_host(h), "{h}");
         }
     }
 }

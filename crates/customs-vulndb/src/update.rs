@@ -1,11 +1,12 @@
 //! `db update`: fetch the upstream feeds over HTTP(S) into customs' cache, then build the
 //! database from them. A feed that cannot be fetched keeps its previous download (with a
-//! warning); the database file is replaced only when the new build succeeds.
+//! warning); the database file is replaced only when the new build succeeds. Connections,
+//! proxies, trust and retries are the caller's [`Transport`]'s, shared with the registry.
 
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
+use customs_http::Transport;
 use customs_types::Timestamp;
 use serde::Serialize;
 
@@ -14,7 +15,6 @@ use crate::db::DbError;
 
 /// No single feed file we fetch is larger (NVD pages and KEV are tens of MB).
 const MAX_DOWNLOAD: u64 = 1 << 30;
-const ATTEMPTS: u32 = 3;
 
 /// One feed to fetch: what it is, where from, and the file name it is kept under.
 #[derive(Debug, Clone, Serialize)]
@@ -102,66 +102,43 @@ pub enum UpdateError {
     NothingFetched(String),
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
-    #[error("HTTP client: {0}")]
-    Client(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
 
-fn fetch(client: &reqwest::blocking::Client, url: &str, dest: &Path) -> Result<u64, String> {
-    let mut last = String::new();
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            std::thread::sleep(Duration::from_millis(250 << attempt));
-        }
-        match fetch_once(client, url, dest) {
-            Ok(n) => return Ok(n),
-            // Client errors will not change on retry.
-            Err((false, e)) => return Err(e),
-            Err((true, e)) => last = e,
-        }
-    }
-    Err(last)
-}
-
-/// `Err((retryable, message))`.
-fn fetch_once(
-    client: &reqwest::blocking::Client,
-    url: &str,
-    dest: &Path,
-) -> Result<u64, (bool, String)> {
-    let resp = client
-        .get(url)
-        .send()
-        .map_err(|e| (true, format!("{url}: {e}")))?;
-    let status = resp.status();
-    if !status.is_success() {
-        let retry = status.is_server_error() || status.as_u16() == 429;
-        return Err((retry, format!("{url}: HTTP {status}")));
-    }
+/// Download `url` to `dest` (replaced only when the download is complete), undoing the gzip
+/// of feeds published as `.gz` files. Retries are the transport's.
+fn fetch(transport: &Transport, url: &str, dest: &Path) -> Result<u64, String> {
     let dir = dest.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| (false, format!("{}: {e}", dir.display())))?;
-    let mut body: Box<dyn Read> = Box::new(resp.take(MAX_DOWNLOAD + 1));
-    // EPSS is published gzip-compressed as a file, not as a transfer encoding.
-    if url.ends_with(".gz") {
-        body = Box::new(flate2::read::MultiGzDecoder::new(body).take(MAX_DOWNLOAD + 1));
-    }
-    let n =
-        std::io::copy(&mut body, tmp.as_file_mut()).map_err(|e| (true, format!("{url}: {e}")))?;
+    let gz = url.ends_with(".gz");
+    let (tmp, n) = transport
+        .get_with(url, |body| {
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+            let mut body: Box<dyn Read + '_> = Box::new(body.take(MAX_DOWNLOAD + 1));
+            // EPSS is published gzip-compressed as a file, not as a transfer encoding.
+            if gz {
+                body = Box::new(flate2::read::MultiGzDecoder::new(body).take(MAX_DOWNLOAD + 1));
+            }
+            let n = io::copy(&mut body, tmp.as_file_mut())?;
+            Ok((tmp, n))
+        })
+        .map_err(|e| e.to_string())?;
     if n > MAX_DOWNLOAD {
-        return Err((false, format!("{url}: larger than {MAX_DOWNLOAD} bytes")));
+        return Err(format!("{url}: larger than {MAX_DOWNLOAD} bytes"));
     }
+    let mut tmp = tmp;
     tmp.as_file_mut()
         .flush()
-        .map_err(|e| (false, e.to_string()))?;
+        .map_err(|e| format!("{}: {e}", dest.display()))?;
     tmp.persist(dest)
-        .map_err(|e| (false, format!("{}: {}", dest.display(), e.error)))?;
+        .map_err(|e| format!("{}: {}", dest.display(), e.error))?;
     Ok(n)
 }
 
-/// Fetch `sources` into `download_dir` and build `out` from what is there.
+/// Fetch `sources` over `transport` into `download_dir` and build `out` from what is there.
 pub fn update(
+    transport: &Transport,
     out: &Path,
     sources: &[FeedSource],
     download_dir: &Path,
@@ -169,17 +146,11 @@ pub fn update(
 ) -> Result<UpdateReport, UpdateError> {
     std::fs::create_dir_all(download_dir)
         .map_err(|e| UpdateError::Io(download_dir.to_owned(), e))?;
-    let client = reqwest::blocking::Client::builder()
-        .connect_timeout(Duration::from_secs(15))
-        .timeout(Duration::from_secs(600))
-        .user_agent(concat!("customs/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| UpdateError::Client(e.to_string()))?;
     let mut report = UpdateReport::default();
     let mut inputs = Vec::new();
     for s in sources {
         let dest = download_dir.join(&s.name);
-        match fetch(&client, &s.url, &dest) {
+        match fetch(transport, &s.url, &dest) {
             Ok(n) => report.fetched.push(format!("{} ({n} bytes)", s.url)),
             Err(e) => {
                 let kept = dest.is_file();
@@ -200,4 +171,109 @@ pub fn update(
     }
     report.build = build(out, &inputs, built_at)?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use customs_http::{HttpOptions, ProxyConfig, RetryPolicy};
+
+    use super::*;
+
+    const SECDB: &str = r#"{"distroversion": "v3.20", "packages": [
+        {"pkg": {"name": "zlib", "secfixes": {"1.2.12-r0": ["CVE-2018-25032"]}}}]}"#;
+
+    /// An origin on loopback answering each connection with the next of `replies` (the last
+    /// repeats); returns its address and the request lines it saw.
+    fn origin(replies: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut replies = replies.into_iter().peekable();
+            let mut last = String::new();
+            for conn in listener.incoming().flatten() {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                log.lock().unwrap().push(line.trim().to_owned());
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                if let Some(r) = replies.next() {
+                    last = r;
+                }
+                let mut conn = conn;
+                let _ = conn.write_all(last.as_bytes());
+            }
+        });
+        (addr, seen)
+    }
+
+    fn answer(status: &str, extra: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    #[test]
+    fn update_fetches_over_the_transport_with_its_retries() {
+        let (addr, seen) = origin(vec![
+            answer("503 Service Unavailable", "Retry-After: 0\r\n", ""),
+            answer("200 OK", "", SECDB),
+        ]);
+        let transport = Transport::new(HttpOptions {
+            proxy: ProxyConfig::none(),
+            retry: RetryPolicy {
+                retries: 3,
+                backoff_base: Duration::from_secs(5),
+                ..RetryPolicy::default()
+            },
+            ..HttpOptions::default()
+        })
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let sources: Vec<FeedSource> = [
+            format!("alpine-json=http://{addr}/v3.20/main.json"),
+            "alpine-json=http://nosuchhost.invalid/v3.20/community.json".to_owned(),
+        ]
+        .iter()
+        .map(|s| FeedSource::parse(s).unwrap())
+        .collect();
+        let started = std::time::Instant::now();
+        let report = update(
+            &transport,
+            &dir.path().join("db.sqlite"),
+            &sources,
+            &dir.path().join("feeds"),
+            Timestamp::from_unix_secs(1_700_000_000),
+        )
+        .unwrap();
+        assert_eq!(report.fetched.len(), 1, "{report:?}");
+        assert_eq!(report.failed.len(), 1, "{report:?}");
+        // The unresolvable feed is one attempt, with no backoff waited.
+        assert!(
+            report.failed[0].contains("could not resolve host nosuchhost.invalid")
+                && !report.failed[0].contains("gave up"),
+            "{report:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(report.build.advisories >= 1, "{report:?}");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "GET /v3.20/main.json HTTP/1.1",
+                "GET /v3.20/main.json HTTP/1.1"
+            ]
+        );
+    }
 }

@@ -100,7 +100,8 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// How every network request is made: the registry's, the feeds', the webhooks'.
+/// How every network request is made: the registry's, the feeds', the webhooks'. Proxies come
+/// from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (loopback is always direct).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub(crate) struct HttpArgs {
     /// Also trust the CA certificates in this PEM file for TLS (repeatable).
@@ -118,6 +119,29 @@ pub(crate) struct HttpArgs {
         value_name = "SECS"
     )]
     pub(crate) timeout: u64,
+}
+
+impl HttpArgs {
+    /// The transport these options describe, with hosts allowed plain HTTP or unverified TLS
+    /// and who hears of retries.
+    pub(crate) fn transport(
+        &self,
+        insecure_hosts: &[String],
+        observer: Option<std::sync::Arc<dyn customs_http::Observer>>,
+    ) -> Result<customs_http::Transport> {
+        Ok(customs_http::Transport::new(customs_http::HttpOptions {
+            ca_certs: self.ca_certs.clone(),
+            insecure_hosts: insecure_hosts.to_vec(),
+            retry: customs_http::RetryPolicy {
+                retries: self.retries,
+                ..customs_http::RetryPolicy::default()
+            },
+            idle_timeout: Duration::from_secs(self.timeout.max(1)),
+            connect_timeout: Duration::from_secs(self.timeout.clamp(1, 10)),
+            observer,
+            ..customs_http::HttpOptions::default()
+        })?)
+    }
 }
 
 /// What reading an image needs besides the source.
@@ -203,7 +227,7 @@ pub(crate) struct NotifyArgs {
 
 impl NotifyArgs {
     /// The targets checked and the secret read, before any work is done.
-    pub(crate) fn notifier(&self) -> Result<customs_app::notify::Notifier> {
+    pub(crate) fn notifier(&self, http: &HttpArgs) -> Result<customs_app::notify::Notifier> {
         let targets = self
             .targets
             .iter()
@@ -223,7 +247,11 @@ impl NotifyArgs {
                 .filter(|s| !s.is_empty())
                 .map(String::into_bytes),
         };
-        Ok(customs_app::notify::Notifier { targets, secret })
+        Ok(customs_app::notify::Notifier {
+            targets,
+            secret,
+            http: http.transport(&[], None)?,
+        })
     }
 }
 

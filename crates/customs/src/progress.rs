@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use customs_registry::{BlobProgress, Client, ClientOptions, Observer};
+use customs_registry::{BlobProgress, Client, ClientOptions};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::ImageArgs;
@@ -14,20 +14,21 @@ use crate::args::ImageArgs;
 /// The registry client for a command that reads images: credentials, TLS, and the reporter.
 pub(crate) fn registry_client(args: &ImageArgs) -> Result<Client> {
     let show_bars = !args.quiet.quiet && std::io::stderr().is_terminal();
-    let reporter = Reporter {
+    let reporter = Arc::new(Reporter {
         verbose: args.verbose,
         bars: show_bars.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
-    };
-    Ok(Client::new(ClientOptions {
-        insecure_registries: args.registry.insecure_registries.clone(),
-        ca_certs: args.http.ca_certs.clone(),
-        credential: args.registry.credential()?,
-        retries: args.http.retries,
-        idle_timeout: Duration::from_secs(args.http.timeout.max(1)),
-        connect_timeout: Duration::from_secs(args.http.timeout.clamp(1, 10)),
-        observer: Some(Arc::new(reporter)),
-        ..ClientOptions::default()
-    })?)
+    });
+    let transport = args
+        .http
+        .transport(&args.registry.insecure_registries, Some(reporter.clone()))?;
+    Ok(Client::new(
+        transport,
+        ClientOptions {
+            credential: args.registry.credential()?,
+            observer: Some(reporter),
+            ..ClientOptions::default()
+        },
+    ))
 }
 
 /// One line on what the pull cost, for `--verbose`.
@@ -46,7 +47,7 @@ struct Reporter {
     bars: Option<MultiProgress>,
 }
 
-impl Observer for Reporter {
+impl customs_http::Observer for Reporter {
     fn retrying(&self, target: &str, attempt: u32, delay: Duration, why: &str) {
         if !self.verbose {
             return;
@@ -64,7 +65,9 @@ impl Observer for Reporter {
             }
         }
     }
+}
 
+impl customs_registry::Observer for Reporter {
     fn blob(&self, digest: &str, size: Option<u64>) -> Option<Box<dyn BlobProgress>> {
         let m = self.bars.as_ref()?;
         let bar = m.add(ProgressBar::new(size.unwrap_or(0)));

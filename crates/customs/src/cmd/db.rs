@@ -116,8 +116,9 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
         }
         DbCmd::Update(args) => {
             let feeds = UpdateArgs::sources(&args.feeds)?;
+            let http = args.http.transport(&[], None)?;
             let (path, report) =
-                database::update(&args.db.location(), &feeds, &args.cache.cache()?)?;
+                database::update(&http, &args.db.location(), &feeds, &args.cache.cache()?)?;
             if !args.quiet.quiet {
                 let mut err = std::io::stderr().lock();
                 for f in &report.fetched {

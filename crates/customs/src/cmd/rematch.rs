@@ -37,7 +37,7 @@ pub(crate) struct RematchArgs {
 }
 
 pub(crate) fn rematch(args: &RematchArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let notifier = args.notify.notifier()?;
+    let notifier = args.notify.notifier(&args.http)?;
     let db = crate::cmd::scan::open_db(&args.db, args.quiet.quiet)?;
     let mut store = args.store.open()?;
     let before = args
@@ -169,7 +169,8 @@ pub(crate) fn run_watch(args: &WatchArgs, out: &mut impl Write) -> Result<ExitCo
         rounds: args.rounds,
         db: args.db.location(),
         cache: args.cache.cache()?,
-        notifier: args.notify.notifier()?,
+        http: args.http.transport(&[], None)?,
+        notifier: args.notify.notifier(&args.http)?,
     };
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

@@ -854,3 +854,61 @@ fn progress_bars_on_a_terminal_only() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&layer));
 }
+
+/// The reproduction (`customs sbom nosuchhost.invalid/x:1`): a registry whose name does
+/// not resolve is one request, not six, with the reason and without a misleading hint.
+#[test]
+fn a_registry_that_does_not_resolve_is_one_request() {
+    let cache = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let r = customs(
+        &["sbom", "--no-cache", "-v", "nosuchhost.invalid/x:1"],
+        cache.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("nosuchhost.invalid/v2/: could not resolve host nosuchhost.invalid"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(requests(&r.stderr), 1, "{}", r.stderr);
+    assert!(
+        !r.stderr.lines().any(|l| l.starts_with("retry ")),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("--insecure-registry"), "{}", r.stderr);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// Proxy variables do not apply to a registry on loopback: a proxy's loopback is not ours.
+#[test]
+fn loopback_registries_are_not_proxied() {
+    registries_up();
+    // A proxy that refuses every connection: had it been used, the pull would fail.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
+    let proxy = format!("http://{dead}");
+    let proxy = Path::new(&proxy);
+    let cache = tempfile::tempdir().unwrap();
+    let r = run(
+        &[
+            "sbom",
+            "--format",
+            "json",
+            "--no-cache",
+            &format!("{PLAIN}/debian-app:1"),
+        ],
+        cache.path(),
+        None,
+        &[
+            ("HTTP_PROXY", proxy),
+            ("HTTPS_PROXY", proxy),
+            ("ALL_PROXY", proxy),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.json()["packages"].as_array().unwrap().len() >= 88);
+}
