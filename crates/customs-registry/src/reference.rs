@@ -169,15 +169,55 @@ fn check_tag(t: &str) -> Result<(), String> {
     }
 }
 
+/// `HOST[:PORT]`: DNS labels (letters, digits and inner `-`, separated by single dots) or a
+/// bracketed IPv6 address, and a port of digits. `.` or `..` (a relative path typed where a
+/// reference was read) is not a host.
 fn check_host(h: &str) -> Result<(), String> {
-    let ok = !h.is_empty()
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("registry host {h:?} is not a host name"))
+    let refuse = || Err(format!("registry host {h:?} is not a host name"));
+    let (host, port) = match h.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, after)) => {
+                let v6_ok = !v6.is_empty()
+                    && v6.contains(':')
+                    && v6
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'));
+                if !v6_ok {
+                    return refuse();
+                }
+                match after {
+                    "" => (None, None),
+                    p => match p.strip_prefix(':') {
+                        Some(p) => (None, Some(p)),
+                        None => return refuse(),
+                    },
+                }
+            }
+            None => return refuse(),
+        },
+        None => match h.split_once(':') {
+            Some((host, port)) => (Some(host), Some(port)),
+            None => (Some(h), None),
+        },
+    };
+    if let Some(host) = host {
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        if host.is_empty() || !host.split('.').all(label_ok) {
+            return refuse();
+        }
     }
+    if let Some(port) = port
+        && (port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return refuse();
+    }
+    Ok(())
 }
 
 /// Each path component: lower-case alphanumerics separated by `.`, `_`, `__` or runs of `-`.
@@ -273,8 +313,37 @@ mod tests {
             "a___b",
             &format!("nginx:{}", "x".repeat(129)),
             &format!("x.io/{}", "a".repeat(260)),
+            // Relative paths typed where a reference was read: `.` is no host.
+            "./x",
+            "../x/y",
+            ".../x",
+            "a..b.io/x",
+            "-x.io/y",
+            "x.io:/y",
+            "x.io:99999x/y",
+            "[zz]:5000/y",
+            "[::1/y",
         ] {
             assert!(Reference::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn hosts_with_ports_and_ipv6() {
+        for (input, registry) in [
+            ("127.0.0.1:5000/app:1", "127.0.0.1:5000"),
+            ("localhost/app", "localhost"),
+            ("[::1]:5000/app", "[::1]:5000"),
+            (
+                "my-registry.example.com/team/app:v1",
+                "my-registry.example.com",
+            ),
+        ] {
+            assert_eq!(
+                Reference::parse(input).unwrap().registry,
+                registry,
+                "{input}"
+            );
         }
     }
 }
