@@ -107,7 +107,8 @@ pub(crate) struct HttpArgs {
     /// Also trust the CA certificates in this PEM file for TLS (repeatable).
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub(crate) ca_certs: Vec<PathBuf>,
-    /// Retries per request on resets, timeouts, 429 and 5xx (and resumes per layer download).
+    /// Retries per request on resets, timeouts, 408, 429, 502, 503 and 504 (and resumes per
+    /// layer download). A name that does not resolve and a refused certificate are not retried.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub(crate) retries: u32,
     /// Seconds a server may stay silent (connecting, answering, or mid-download) before the
