@@ -66,11 +66,13 @@ impl SourceRef {
     /// `dir:DIR`, `registry:REF` (or `docker://REF`), or a bare path, whose kind is detected
     /// from its contents (a directory with `index.json` is an OCI layout, any other a root
     /// filesystem; a tar with `manifest.json` is a docker archive, one with only `index.json`
-    /// an oci-archive). The path part may itself contain `:`; the shortest prefix that exists
-    /// on disk is taken as the path. A bare input that is not a path on disk is read as an image reference, as
-    /// `docker pull` would (`nginx:1.25`, `127.0.0.1:5000/app@sha256:…`), unless it looks
-    /// like a path (it starts with `/`, `.` or `~`, ends with `/`, or is named like an archive,
-    /// `*.tar`, `*.tar.gz`, `*.oci`, …): then it is a missing file, and no registry is asked.
+    /// an oci-archive). Where a selector may follow, the path part may itself contain `:`:
+    /// it is all path when that exists on disk, else the path ends at the first `:` before
+    /// which what precedes exists. A bare input that is not a path on disk is read as an image
+    /// reference, as `docker pull` would (`nginx:1.25`, `127.0.0.1:5000/app@sha256:…`),
+    /// unless it looks like a path (it starts with `/`, `.` or `~`, ends with `/`, or is named
+    /// like an archive, `*.tar`, `*.tar.gz`, `*.oci`, …): then it is a missing file, and no
+    /// registry is asked.
     pub fn parse(input: &str) -> Result<Self, ImageError> {
         let bad = |why: String| ImageError::BadSource {
             input: input.to_owned(),
