@@ -22,7 +22,8 @@ pub enum Status {
     /// Affected, no fix yet (Debian `<unfixed>`, Ubuntu `needed`, CSAF `known_affected`).
     Unfixed,
     /// The vendor will not fix, or defers (Debian `<no-dsa>`, `<ignored>`, `<postponed>`,
-    /// `<end-of-life>`, `<removed>`, Ubuntu `deferred`/`ignored`). Reported, hidden by default, never fixable.
+    /// `<end-of-life>`, `<removed>`, Ubuntu `deferred`/`ignored`). Reported, hidden by default,
+    /// never fixable.
     WontFix {
         /// The feed's word for the state, followed by its note when it gives one
         /// (`no-dsa: Minor issue`, `end-of-life`, `deferred`).
