@@ -20,18 +20,22 @@ use crate::os;
 /// Resource bounds for one scan.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Limits {
+    /// Decompression-bomb bounds for each layer stream.
     pub stream: StreamLimits,
 }
 
+/// How to run the catalog.
 #[derive(Debug, Clone)]
 pub struct CatalogOptions {
     /// The directory of the layer cache (customs keeps it at `layers/` in its cache
     /// directory); `None` disables it, for reads and writes.
     pub layer_cache: Option<PathBuf>,
-    /// Layers walked at once.
+    /// Layers walked at once (for a registry image, also downloaded at once); the number of
+    /// CPUs by default. Clamped to between 1 and the number of layers.
     pub jobs: usize,
     /// Also list every file of the final filesystem (`Inventory::files`).
     pub list_files: bool,
+    /// Resource bounds for the scan.
     pub limits: Limits,
 }
 
@@ -50,6 +54,9 @@ impl Default for CatalogOptions {
 /// errors: they become warnings in the inventory.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
+    /// A layer could not be opened, its content is not what the manifest's digests name, or
+    /// its registry download failed for good: the inventory would describe another image,
+    /// or part of one.
     #[error(transparent)]
     Image(#[from] ImageError),
 }

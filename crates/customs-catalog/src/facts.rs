@@ -65,10 +65,18 @@ pub(crate) struct LayerFacts {
 pub struct FileMeta {
     /// `file`, `dir`, `symlink`, `hardlink`, `char`, `block`, `fifo`.
     pub kind: String,
+    /// The permission bits, setuid, setgid and sticky included (`mode & 0o7777`; `0o4755`
+    /// for a setuid binary). JSON has no octal: this is the decimal number.
     pub mode: u32,
+    /// The owner's numeric user id, as the tar header (or the directory) records it.
     pub uid: u64,
+    /// The owner's numeric group id.
     pub gid: u64,
+    /// The size in bytes of a regular file; 0 for other kinds, hard links included (the
+    /// content is counted once, at the file linked to).
     pub size: u64,
+    /// A symlink's target as written (relative or absolute), or a hard link's target path
+    /// in the layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }

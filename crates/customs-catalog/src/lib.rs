@@ -1,17 +1,20 @@
 //! The catalog: from an image to an inventory of what is installed in it.
 //!
-//! Each layer is read once, as a stream, and never unpacked: the walker ([`walk`]) hands each
+//! Each layer is read once, as a stream, and never unpacked: the walker (`walk.rs`) hands each
 //! analyzer only the entries whose paths it declared, and records whiteouts. What a layer
-//! yields ([`LayerFacts`]) is cached under its diff_id and the analyzer set's version, so a base
-//! layer shared by many images is analysed once. The facts of all layers are then applied in
-//! order ([`apply`]): whiteouts and opaque directories remove what lower layers had, and each
-//! package records the layer that introduced it.
+//! yields (`LayerFacts`, in `facts.rs`) is cached under its diff_id and the analyzer set's
+//! version ([`cache_set_version`]), so a base layer shared by many images is analysed once.
+//! The facts of all layers are then applied in order (`apply.rs`): whiteouts and opaque
+//! directories remove what lower layers had, and each package records the layer that
+//! introduced it.
 //!
 //! Analyzers, one file each: `os` (os-release and its fallbacks), `dpkg` (status, status.d,
-//! `.list` files), `apk` (`lib/apk/db/installed`), `rpm` (SQLite, Berkeley DB and NDB
-//! databases).
+//! `.list` files), `apk` (`lib/apk/db/installed`), `rpmdb` (SQLite, Berkeley DB and NDB
+//! databases, read by `rpm/`); `langs` for language packages (Python, npm, Cargo, Go) from
+//! installed metadata, lockfiles and binaries, parsed by `lang/`.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod analyzer;
 mod apk;

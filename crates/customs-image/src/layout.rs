@@ -18,9 +18,15 @@ const MAX_DEPTH: usize = 4;
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 
+/// Where an opened image came from, as recorded in its inventory and report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceInfo {
+    /// The kind the image was read as: the one named, or for a bare path the one detected
+    /// from its contents (for a compressed archive, once decompressed).
     pub kind: SourceKind,
+    /// The source exactly as the user typed it ([`SourceRef::input`]): `oci:dir:tag`,
+    /// `image.tar`, `nginx:1.25`. Not normalised, so the same image named two ways gives two
+    /// references.
     pub reference: String,
     /// For an OCI layout or archive: the tag the image has in it
     /// (`org.opencontainers.image.ref.name`), whether it was named or the only image there.
@@ -32,12 +38,22 @@ pub struct SourceInfo {
 /// cannot be opened: where its blob lives is not serialized.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Layer {
+    /// The layer's position in the manifest, counted from 0 at the base layer; the argument
+    /// [`Image::open_layer`] takes.
     pub index: usize,
-    /// The blob digest (compressed), when the source records one.
+    /// The blob digest (compressed), when the source records one. A legacy docker archive
+    /// names layers by path and has none.
     pub digest: Option<Digest>,
+    /// The digest of the uncompressed tar, from the config's `rootfs.diff_ids`; `None` when
+    /// the config lists none. Equal to `digest` for an uncompressed layer.
     pub diff_id: Option<Digest>,
+    /// The media type the manifest gives the layer (`application/vnd.oci.image.layer.v1.tar+gzip`
+    /// and the like); docker archives give none. Informative only: the stream is decompressed
+    /// by magic number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
+    /// The blob's size in bytes as the manifest gives it (compressed); `None` for docker
+    /// archives. When present, opening a blob of another size fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     #[serde(skip)]
@@ -47,10 +63,18 @@ pub struct Layer {
 /// An opened image (or root filesystem).
 #[derive(Debug)]
 pub struct Image {
+    /// What the user named and how it was read.
     pub source: SourceInfo,
+    /// The digest of the image manifest that was chosen (after any index was resolved to one
+    /// platform), as a registry would name the image. `None` for a root filesystem and for a
+    /// legacy docker archive, which carries no manifest.
     pub manifest_digest: Option<Digest>,
+    /// The digest of the image config blob (for a docker archive: the SHA-256 of the config
+    /// file, which is docker's image ID). `None` for a root filesystem.
     pub config_digest: Option<Digest>,
+    /// The parsed image config; all defaults for a root filesystem.
     pub config: ImageConfig,
+    /// The layers in manifest order, base first; empty for a root filesystem.
     pub layers: Vec<Layer>,
     store: Option<Arc<Store>>,
     rootfs: Option<PathBuf>,
@@ -111,11 +135,14 @@ impl Image {
 /// How to open an image.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
-    /// Chosen from a multi-platform index.
+    /// The platform whose image is chosen from a multi-platform index (and from a layout or
+    /// archive holding one image per platform); [`Platform::host`] by default.
     pub platform: Platform,
     /// Where a compressed archive (`image.tar.gz`) is decompressed to before it is indexed;
     /// customs passes its own cache directory. Without one, compressed archives are refused.
     pub scratch_dir: Option<PathBuf>,
+    /// Decompression-bomb bounds for unpacking a compressed archive into `scratch_dir`. Layer
+    /// streams take theirs in [`Image::open_layer`].
     pub limits: StreamLimits,
     /// The client for registry sources; one with default options is made when `None`.
     pub registry: Option<customs_registry::Client>,

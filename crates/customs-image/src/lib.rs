@@ -18,6 +18,7 @@
 //! non-image artifacts are refused with a message that says so.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod archive;
 mod error;

@@ -171,18 +171,29 @@ enum Kind {
 /// The image config (OCI config.md; Docker's container image v1 is the same shape).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct ImageConfig {
+    /// The CPU architecture the image's binaries are built for, in Go's spelling (`amd64`,
+    /// `arm64`), as the build tool recorded it.
     #[serde(default)]
     pub architecture: Option<String>,
+    /// The operating system, in Go's spelling (`linux`, `windows`).
     #[serde(default)]
     pub os: Option<String>,
+    /// The CPU variant (`v7` for `arm`, `v8` for `arm64`), when the builder recorded one.
     #[serde(default)]
     pub variant: Option<String>,
+    /// When the image was built, as the RFC 3339 string the config holds (kept as text:
+    /// reproducible builds write the epoch, some tools write nothing).
     #[serde(default)]
     pub created: Option<String>,
+    /// What a container of this image runs with.
     #[serde(default, deserialize_with = "null_default")]
     pub config: RunConfig,
+    /// The layer chain: one `diff_id` per layer, base first.
     #[serde(default, deserialize_with = "null_default")]
     pub rootfs: RootFs,
+    /// How the image was built, one entry per build step, oldest first. Steps that made no
+    /// layer are marked [`HistoryEntry::empty_layer`], so entries and layers pair up only once
+    /// those are skipped.
     #[serde(default, deserialize_with = "null_default")]
     pub history: Vec<HistoryEntry>,
 }
@@ -191,44 +202,68 @@ pub struct ImageConfig {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RunConfig {
+    /// The Dockerfile `USER`: `name`, `uid`, `name:group` or `uid:gid`. `None` or empty means
+    /// root.
     #[serde(default)]
     pub user: Option<String>,
+    /// The environment, as `KEY=VALUE` strings in the order the config lists them.
     #[serde(default, deserialize_with = "null_default")]
     pub env: Vec<String>,
+    /// The Dockerfile `ENTRYPOINT`, as an argument vector (a shell-form entrypoint is already
+    /// `["/bin/sh", "-c", "…"]`).
     #[serde(default, deserialize_with = "null_default")]
     pub entrypoint: Vec<String>,
+    /// The Dockerfile `CMD`: the arguments to the entrypoint, or the command when there is
+    /// none.
     #[serde(default, deserialize_with = "null_default")]
     pub cmd: Vec<String>,
+    /// The Dockerfile `WORKDIR`, an absolute path in the image; `None` or empty means `/`.
     #[serde(default)]
     pub working_dir: Option<String>,
+    /// The image labels (Dockerfile `LABEL`), including those inherited from the base image.
     #[serde(default, deserialize_with = "null_default")]
     pub labels: BTreeMap<String, String>,
+    /// The Dockerfile `EXPOSE` ports as keys, `PORT/PROTOCOL` (`80/tcp`); the values are
+    /// always empty objects.
     #[serde(default, deserialize_with = "null_default")]
     pub exposed_ports: BTreeMap<String, serde_json::Value>,
+    /// The Dockerfile `VOLUME` paths as keys; the values are always empty objects.
     #[serde(default, deserialize_with = "null_default")]
     pub volumes: BTreeMap<String, serde_json::Value>,
+    /// The Dockerfile `STOPSIGNAL`, by name (`SIGTERM`) or number, as written.
     #[serde(default)]
     pub stop_signal: Option<String>,
 }
 
+/// The `rootfs` object of an image config: the uncompressed digests of its layers.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct RootFs {
+    /// Always `layers` in a valid config; kept as read, not checked.
     #[serde(rename = "type", default)]
     pub kind: String,
+    /// The digest of each layer's uncompressed tar, base first; one per manifest layer when
+    /// present.
     #[serde(default, deserialize_with = "null_default")]
     pub diff_ids: Vec<Digest>,
 }
 
+/// One build step in the image config's `history`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct HistoryEntry {
+    /// When the step ran, as the RFC 3339 string the config holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// The command that made the step, as the builder recorded it (`/bin/sh -c #(nop) ADD …`
+    /// from the classic builder, `RUN /bin/sh -c …` from BuildKit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// The author, when the builder recorded one (Dockerfile `MAINTAINER`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// A free-form note from the builder (BuildKit writes `buildkit.dockerfile.v0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The step changed only the config (`ENV`, `CMD`, …) and made no layer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub empty_layer: bool,
 }

@@ -5,10 +5,16 @@ use std::str::FromStr;
 
 use crate::ImageError;
 
+/// A platform to choose from an image index, written `os/arch[/variant]` (`linux/arm/v7`), in
+/// the OCI/Go spelling an index's `platform` objects use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
+    /// The operating system (`linux`, `windows`).
     pub os: String,
+    /// The CPU architecture (`amd64`, `arm64`, `arm`, `ppc64le`, `s390x`).
     pub architecture: String,
+    /// The CPU variant (`v6`, `v7`, `v8`); `None` accepts any variant (see
+    /// [`Platform::accepts`]).
     pub variant: Option<String>,
 }
 

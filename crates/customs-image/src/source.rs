@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ImageError;
 
+/// The kinds of source customs reads an image from; the `KIND:` prefix of a source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
@@ -22,6 +23,8 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// The kind's prefix as the user writes it (`oci-archive`), which is also its serialized
+    /// form in inventories and reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Oci => "oci",
@@ -43,8 +46,12 @@ impl fmt::Display for SourceKind {
 /// `repo:tag` or `@N` in a docker archive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRef {
+    /// The kind named, or detected from the path's contents (see `detected`).
     pub kind: SourceKind,
+    /// The file or directory on disk; empty for a registry source.
     pub path: PathBuf,
+    /// What follows the path: a tag (`oci:`, `oci-archive:`), `REPO:TAG` or `@N` (counted
+    /// from 0) for a `docker-archive:`. `None` when nothing follows; never empty.
     pub selector: Option<String>,
     /// What the user typed.
     pub input: String,
@@ -56,11 +63,16 @@ pub struct SourceRef {
 
 impl SourceRef {
     /// Parse `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF|:@N]`,
-    /// `dir:DIR`, `registry:REF` (or `docker://REF`), or a bare path (detected by [`detect`]).
-    /// The path part may itself contain `:`; the shortest prefix that exists on disk is taken
-    /// as the path. A bare input that is not a path on disk is read as an image reference, as
-    /// `docker pull` would (`nginx:1.25`, `127.0.0.1:5000/app@sha256:…`), unless it looks
-    /// like a path (see [`PathLike`]): then it is a missing file, and no registry is asked.
+    /// `dir:DIR`, `registry:REF` (or `docker://REF`), or a bare path, whose kind is detected
+    /// from its contents (a directory with `index.json` is an OCI layout, any other a root
+    /// filesystem; a tar with `manifest.json` is a docker archive, one with only `index.json`
+    /// an oci-archive). Where a selector may follow, the path part may itself contain `:`:
+    /// it is all path when that exists on disk, else the path ends at the first `:` before
+    /// which what precedes exists. A bare input that is not a path on disk is read as an image
+    /// reference, as `docker pull` would (`nginx:1.25`, `127.0.0.1:5000/app@sha256:…`),
+    /// unless it looks like a path (it starts with `/`, `.` or `~`, ends with `/`, or is named
+    /// like an archive, `*.tar`, `*.tar.gz`, `*.oci`, …): then it is a missing file, and no
+    /// registry is asked.
     pub fn parse(input: &str) -> Result<Self, ImageError> {
         let bad = |why: String| ImageError::BadSource {
             input: input.to_owned(),

@@ -17,6 +17,8 @@ pub struct StreamLimits {
     pub max_uncompressed: u64,
     /// Refuse a layer whose expansion ratio passes this, once it is past `ratio_floor` bytes.
     pub max_ratio: u64,
+    /// Uncompressed bytes a layer may reach before `max_ratio` applies: below this, even a
+    /// layer of zeros expands to nothing harmful.
     pub ratio_floor: u64,
 }
 
@@ -32,11 +34,15 @@ impl Default for StreamLimits {
     }
 }
 
+/// How a blob is compressed, as detected from its first bytes (not from its media type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
+    /// A plain tar.
     None,
+    /// gzip (magic `1f 8b`), including several gzip members one after another.
     Gzip,
+    /// Zstandard (magic `28 b5 2f fd`).
     Zstd,
 }
 
@@ -239,6 +245,7 @@ impl LayerReader {
         }
     }
 
+    /// The compression detected from the blob's first bytes.
     pub fn compression(&self) -> Compression {
         self.compression
     }

@@ -7,14 +7,17 @@ use customs_types::{Digest, Ecosystem, Feed, Namespace, Severity};
 use customs_vulndb::{Epss, Kev};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// What the advisory says about the installed version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingStatus {
     /// A fixed version exists and the installed one is below it.
     Fixed,
-    /// Affected, no fix published.
+    /// Affected, no fix published (a distro's "no fix yet", or OSV ranges with no `fixed`
+    /// above the installed version).
     Affected,
-    /// Affected per OSV ranges (a fixed version may be listed).
+    /// The vendor is still analysing whether the package is affected (CSAF
+    /// `under_investigation`, Debian `<undetermined>`, Ubuntu `needs-triage`).
     UnderInvestigation,
     /// The vendor will not fix (no-dsa, ignored, postponed, end-of-life, deferred, no_fix_planned).
     WontFix,
@@ -23,6 +26,8 @@ pub enum FindingStatus {
 }
 
 impl FindingStatus {
+    /// The status as the scan report spells it (`under-investigation`), which is also its
+    /// serialized form.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Fixed => "fixed",
@@ -102,57 +107,101 @@ impl<'de> Deserialize<'de> for Suppression {
     }
 }
 
+/// The installed package a finding is about: the inventory's
+/// [`Package`](customs_catalog::Package), without its file lists and evidence.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackageRef {
+    /// See [`Package::name`](customs_catalog::Package::name).
     pub name: String,
+    /// The package's own version (for Debian, the binary's; the version compared is
+    /// [`Finding::installed_version`]).
     pub version: String,
+    /// See [`Package::ecosystem`](customs_catalog::Package::ecosystem).
     pub ecosystem: Ecosystem,
+    /// See [`Package::purl`](customs_catalog::Package::purl).
     pub purl: Option<String>,
+    /// See [`Package::source_name`](customs_catalog::Package::source_name).
     pub source_name: Option<String>,
+    /// See [`Package::source_version`](customs_catalog::Package::source_version).
     pub source_version: Option<String>,
+    /// The diff_id of the layer that introduced the package at this version.
     pub layer: Option<Digest>,
+    /// See [`Package::layer_index`](customs_catalog::Package::layer_index).
     pub layer_index: Option<usize>,
 }
 
+/// The CVSS assessment shown with a finding: the advisory's own best one, else NVD's. The
+/// best is the newest v3, then v4, then v2.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CvssScore {
+    /// "2.0", "3.0", "3.1", "4.0".
     pub version: String,
+    /// The vector string as the source writes it (`CVSS:3.1/AV:N/…`).
     pub vector: String,
+    /// The base score, 0.0 to 10.0, when the source gives it or it could be computed.
     pub score: Option<f64>,
+    /// Who scored it (`nvd@nist.gov`, `secalert@redhat.com`), when known.
     pub source: Option<String>,
 }
 
 /// The record a finding rests on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DataSource {
+    /// The feed the record came from.
     pub feed: Feed,
     /// The input file and record, e.g. `data/DSA/list:1234`.
     pub record: String,
+    /// The namespace the statement was made in (`debian:12`, `osv:PyPI`). For a Debian
+    /// release the CVE list says nothing of its own about, `debian:unstable`: the list's
+    /// unnumbered line, which holds for every release without one.
     pub namespace: Namespace,
-    /// The package name the feed used (the source package for Debian and Ubuntu).
+    /// The package name the feed used (the source package for Debian and Ubuntu; for PyPI,
+    /// PEP 503-normalised).
     pub package: String,
 }
 
+/// One vulnerability in one installed package: the verdict, and where every part of it came
+/// from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// The vulnerability id: a CVE where the record is one, else the advisory's own id.
     pub id: String,
+    /// Other ids of the vulnerability: the advisory's aliases, those the same id has in other
+    /// feeds, and any DSA or DLA folded into it.
     pub aliases: Vec<String>,
+    /// The installed package.
     pub package: PackageRef,
     /// The version compared against the advisory (a Debian source version for Debian feeds).
     pub installed_version: String,
+    /// The versions that fix it, above the installed one: the distro's fixed version, or for
+    /// OSV every `fixed` event above it (for RustSec, the `patched` requirements as written).
+    /// Empty unless `status` is [`FindingStatus::Fixed`].
     pub fixed_versions: Vec<String>,
+    /// What the advisory says about the installed version.
     pub status: FindingStatus,
     /// Why it is hidden by default, if it is.
     pub suppressed: Option<Suppression>,
+    /// The vendor's severity for the package (else for the advisory) when it gives one; else
+    /// from NVD's CVSS base score; else from the advisory's own CVSS score; else
+    /// [`Severity::Unknown`].
     pub severity: Severity,
-    /// Who said so: the feed (`debian`, `ubuntu`, `redhat`, …) or `nvd`.
+    /// Who said so: the distribution (`debian`, `ubuntu`, `rhel`, …), the OSV database
+    /// (`osv (pypi)`) or `nvd`; `None` when the severity is unknown.
     pub severity_source: Option<String>,
+    /// The CVSS assessment to show; `None` when neither the advisory nor NVD has one.
     pub cvss: Option<CvssScore>,
+    /// The CISA KEV entry of the first of its CVE ids (the id, then the aliases) that has
+    /// one: the vulnerability is exploited in the wild.
     pub kev: Option<Kev>,
+    /// The EPSS score of the first of its CVE ids that has one.
     pub epss: Option<Epss>,
+    /// The advisory's summary, else NVD's description of its first CVE.
     pub title: Option<String>,
+    /// The feed's own words about this package (a `<no-dsa>` note, Go's vulnerable symbols,
+    /// the fixes of Red Hat's other streams).
     pub note: Option<String>,
+    /// The record the verdict rests on: when several feeds report the same id for the
+    /// package, the most authoritative one's (the distro's tracker first).
     pub data_source: DataSource,
 }
 

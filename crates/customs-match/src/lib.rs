@@ -12,6 +12,7 @@
 //! - Severity is the vendor's when it gives one, else NVD's CVSS; KEV and EPSS are attached by CVE.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod finding;
 mod matcher;

@@ -13,15 +13,25 @@ use serde::Serialize;
 use crate::finding::{CvssScore, DataSource, Finding, FindingStatus, PackageRef, Suppression};
 use crate::namespace::namespaces;
 
+/// Why matching stopped. A version that cannot be compared is not an error: it becomes a
+/// warning in the report.
 #[derive(Debug, thiserror::Error)]
 pub enum MatchError {
+    /// The vulnerability database could not be read.
     #[error(transparent)]
     Db(#[from] DbError),
 }
 
+/// What matching an inventory gave.
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchReport {
+    /// The namespaces the image's OS packages were looked up in, from its distribution (see
+    /// [`namespaces`]), whether or not the database holds anything for them; empty when the
+    /// distribution is unknown. Language packages are looked up in their ecosystem's
+    /// namespace, not listed here.
     pub namespaces: Vec<Namespace>,
+    /// Every finding, suppressed ones included (filters are the caller's), sorted by package
+    /// name, version, severity (worst first) and id.
     pub findings: Vec<Finding>,
     /// Versions that could not be compared (a feed's or the image's), with the advisory.
     pub warnings: Vec<String>,
@@ -114,6 +124,7 @@ pub struct Matcher<'db> {
 }
 
 impl<'db> Matcher<'db> {
+    /// A matcher on `db`, with nothing cached yet.
     pub fn new(db: &'db VulnDb) -> Self {
         Self {
             db,

@@ -15,6 +15,7 @@ use crate::RegistryError;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap a password or token read from the user (stdin, a credential helper).
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
     }
@@ -39,8 +40,13 @@ impl fmt::Display for Secret {
 /// What a user authenticates with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
+    /// A user name and password (or personal access token), sent as HTTP Basic to a registry
+    /// that asks for it, or to the token realm in exchange for a bearer token.
     Basic {
+        /// The user name, as given to `docker login` or `--username`; shown in messages when
+        /// the registry refuses it.
         username: String,
+        /// The password or access token.
         password: Secret,
     },
     /// An OAuth2 refresh token (docker's `identitytoken`), exchanged at the token realm.

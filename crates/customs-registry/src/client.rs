@@ -76,17 +76,27 @@ pub trait Observer: Send + Sync {
     }
 }
 
+/// The progress of one blob download, as handed out by [`Observer::blob`].
 pub trait BlobProgress: Send {
+    /// `bytes` more bytes of the blob arrived (an increment, not a total). Bytes skipped to
+    /// resume from a server that ignores `Range` are not counted twice.
     fn advance(&mut self, bytes: u64);
+    /// The blob was read to its end. Not called when the download fails: the handle is then
+    /// just dropped.
     fn finish(&mut self);
 }
 
 /// What a client did, for `--verbose` and for tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// HTTP requests sent, every kind counted: pings, token requests, manifests, blobs,
+    /// retries and resumes.
     pub requests: u64,
+    /// Requests sent again after a failure, resumes included.
     pub retries: u64,
+    /// Blob downloads continued after the connection broke (a subset of `retries`).
     pub resumes: u64,
+    /// Blob bytes received and handed to readers; manifests and tokens are not counted.
     pub blob_bytes: u64,
 }
 
@@ -134,7 +144,11 @@ struct Inner {
 /// A manifest as the registry sent it.
 #[derive(Debug, Clone)]
 pub struct FetchedManifest {
+    /// The body exactly as received (at most [`MAX_MANIFEST`] bytes), unchecked: its digest
+    /// is the caller's to verify.
     pub bytes: Vec<u8>,
+    /// The `Content-Type` header without parameters (`application/vnd.oci.image.index.v1+json`),
+    /// when sent.
     pub media_type: Option<String>,
     /// The `Docker-Content-Digest` header, when sent.
     pub digest_header: Option<String>,
@@ -179,6 +193,7 @@ impl Client {
         &self.inner.transport
     }
 
+    /// What this client (and its clones, which share the counters) has done so far.
     pub fn stats(&self) -> Stats {
         let c = &self.inner.counters;
         Stats {

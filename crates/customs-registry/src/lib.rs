@@ -16,6 +16,7 @@
 //! while it reads.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod auth;
 mod client;

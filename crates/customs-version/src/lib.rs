@@ -79,6 +79,7 @@
 //! # Ok::<(), customs_version::VersionError>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 /// Display, Debug and equality for a version type that keeps its `original` string and orders
 /// by its own `Ord`: equality is the ecosystem's (`1.0` == `0:1.0` in deb), not the string's.

@@ -15,28 +15,45 @@ use crate::model::{Advisory, Enrichment};
 /// Feed files larger than this are refused: the biggest real ones (NVD pages, KEV) are tens of MB.
 const MAX_FEED_FILE: u64 = 512 << 20;
 
-/// The formats `customs db build` reads.
+/// The formats `customs db build` reads. Each is named in `KIND:PATH` inputs and `--feed
+/// KIND=URL` by its [`FeedKind::as_str`] spelling, which is also its serialized form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FeedKind {
+    /// The Debian security tracker's `data/CVE/list`.
     DebianCveList,
+    /// The Debian security tracker's `data/DSA/list` (Debian Security Advisories).
     DebianDsa,
+    /// The Debian security tracker's `data/DLA/list` (Debian LTS Advisories).
     DebianDla,
+    /// The Debian security tracker's JSON export (`/tracker/data/json`).
     DebianJson,
+    /// Alpine secdb in YAML (the archived `alpine-secdb` repository, v3.3 to v3.11).
     AlpineYaml,
+    /// Alpine secdb in JSON (`secdb.alpinelinux.org/<release>/<repo>.json`).
     AlpineJson,
+    /// One file of the Ubuntu CVE tracker (`active/CVE-…`, `retired/CVE-…`).
     UbuntuUct,
+    /// One Red Hat CSAF VEX document (one CVE per file).
     RedhatCsaf,
+    /// OSV records in JSON: one, a list, or an API `{"vulns": […]}` answer.
     OsvJson,
+    /// OSV records in YAML, as PyPA's advisory database commits them.
     OsvYaml,
+    /// One rustsec/advisory-db advisory (Markdown with TOML front matter, or TOML).
     Rustsec,
+    /// NVD CVE API 2.0 JSON: an API page, one item or one CVE (enrichment).
     Nvd,
+    /// CISA's KEV catalog as JSON (enrichment).
     KevJson,
+    /// CISA's KEV catalog as CSV (enrichment).
     KevCsv,
+    /// A FIRST EPSS scores CSV (enrichment).
     Epss,
 }
 
 impl FeedKind {
+    /// Every kind, in declaration order (the order `customs db build --help` lists them in).
     pub const ALL: [Self; 15] = [
         Self::DebianCveList,
         Self::DebianDsa,
@@ -55,6 +72,7 @@ impl FeedKind {
         Self::Epss,
     ];
 
+    /// The kind's name as inputs and `--feed` spell it (`debian-cve-list`, `osv-json`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::DebianCveList => "debian-cve-list",
@@ -75,6 +93,8 @@ impl FeedKind {
         }
     }
 
+    /// The kind [`FeedKind::as_str`] spells `s`, exactly (case matters); `None` for any other
+    /// text.
     pub fn parse_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -208,8 +228,11 @@ fn detect_json(text: &str) -> Option<FeedKind> {
 /// What a build read.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BuildReport {
+    /// What each input contributed, per format, as stored in the database.
     pub sources: Vec<SourceInfo>,
+    /// Advisory records stored, withdrawn ones included.
     pub advisories: usize,
+    /// NVD, KEV and EPSS records read (a CVE read twice counts twice but is stored once).
     pub enrichment: usize,
     /// Files that are not feeds (README, LICENSE, …).
     pub skipped: usize,

@@ -18,20 +18,37 @@ use crate::model::{Advisory, Affected, Cvss, Enrichment, Feed, Namespace, Severi
 /// Bumped when the tables change; an older file is refused with a message to rebuild it.
 pub const DB_SCHEMA_VERSION: i64 = 3;
 
+/// Why a database could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// SQLite failed on the file: creating, writing, querying, or (when a build finishes)
+    /// renaming it into place.
     #[error("{path}: {source}")]
     Sqlite {
+        /// The database file; while a build is writing, the `.building` file beside it.
         path: PathBuf,
+        /// SQLite's error (for the final rename, the I/O error wrapped in one).
         #[source]
         source: rusqlite::Error,
     },
+    /// The file is missing, not SQLite, or has no customs `meta` table or schema version.
     #[error("{path}: not a customs vulnerability database ({why})")]
-    NotADb { path: PathBuf, why: String },
+    NotADb {
+        /// The file that was to be opened.
+        path: PathBuf,
+        /// `no such file`, `no schema version`, or SQLite's complaint.
+        why: String,
+    },
+    /// A customs database of another schema version: it must be rebuilt, not read.
     #[error(
         "{path}: database schema {found}, this customs reads {DB_SCHEMA_VERSION}: rebuild it with `customs db build` or `customs db update`"
     )]
-    Schema { path: PathBuf, found: i64 },
+    Schema {
+        /// The database file.
+        path: PathBuf,
+        /// The schema version the file records (this build reads [`DB_SCHEMA_VERSION`]).
+        found: i64,
+    },
 }
 
 const SCHEMA: &str = "
@@ -86,9 +103,16 @@ where
 /// One input's contribution, for `sources`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceInfo {
+    /// The format read, by its [`FeedKind`](crate::FeedKind) name (`debian-dsa`, `osv-json`).
     pub feed: String,
+    /// The input as given to the build (a file or a folder, without any `KIND:` prefix), or
+    /// an embedded feed's name. A folder holding several formats gives one row per format.
     pub input: String,
+    /// Advisories (or enrichment records) read from it.
     pub records: i64,
+    /// The newest `modified` (else `published`) date among its advisories, as written;
+    /// compared as text, so mixed date forms may not pick the true newest. `None` for
+    /// enrichment and for feeds that date nothing.
     pub newest: Option<String>,
 }
 
@@ -125,6 +149,9 @@ impl DbWriter {
         }
     }
 
+    /// Store advisories: each record once, its statements indexed by (namespace, package)
+    /// (PyPI names PEP 503-normalised, as [`VulnDb::lookup`] asks for them), its aliases
+    /// indexed for [`VulnDb::advisories_named`].
     pub fn add_advisories(&mut self, advisories: &[Advisory]) -> Result<(), DbError> {
         let mut adv = self
             .conn
@@ -179,6 +206,8 @@ impl DbWriter {
         Ok(())
     }
 
+    /// Store NVD, KEV and EPSS records. One row per CVE and kind: a later record for the same
+    /// CVE replaces an earlier one.
     pub fn add_enrichment(&mut self, items: &[Enrichment]) -> Result<(), DbError> {
         let path = self.path.clone();
         let err = |source| DbError::Sqlite {
@@ -205,6 +234,7 @@ impl DbWriter {
         Ok(())
     }
 
+    /// Record what one input contributed, for `db info` and the database's freshness.
     pub fn add_source(&mut self, s: &SourceInfo) -> Result<(), DbError> {
         self.conn
             .execute(
@@ -250,59 +280,98 @@ impl DbWriter {
 /// A statement about a package, with its advisory.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    /// The advisory that makes the statement.
     pub advisory: AdvisoryHead,
+    /// The statement. Its `package` is the name as stored: for PyPI, PEP 503-normalised
+    /// (`zope-interface`), not the spelling the feed or the image used.
     pub affected: Affected,
 }
 
 /// An advisory without its `affected` list.
 #[derive(Debug, Clone, Serialize)]
 pub struct AdvisoryHead {
+    /// See [`Advisory::id`].
     pub id: String,
+    /// See [`Advisory::aliases`].
     pub aliases: Vec<String>,
+    /// See [`Advisory::feed`].
     pub feed: Feed,
+    /// See [`Advisory::record`].
     pub record: String,
+    /// See [`Advisory::published`].
     pub published: Option<String>,
+    /// See [`Advisory::modified`].
     pub modified: Option<String>,
+    /// See [`Advisory::summary`].
     pub summary: Option<String>,
+    /// See [`Advisory::severity`].
     pub severity: Option<Severity>,
+    /// See [`Advisory::cvss`].
     pub cvss: Vec<Cvss>,
+    /// See [`Advisory::withdrawn`].
     pub withdrawn: bool,
 }
 
 /// What NVD says about a CVE.
 #[derive(Debug, Clone, Serialize)]
 pub struct NvdRecord {
+    /// NVD's English description.
     pub description: Option<String>,
+    /// Every CVSS metric NVD lists, newest CVSS version first; `source` tells NVD's own
+    /// (`nvd@nist.gov`) from a CNA's.
     pub cvss: Vec<Cvss>,
+    /// NVD marks the CVE `Rejected`.
     pub rejected: bool,
 }
 
+/// A CVE's entry in CISA's Known Exploited Vulnerabilities catalog: being there means it is
+/// exploited in the wild.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Kev {
+    /// When CISA added the CVE to the catalog (`YYYY-MM-DD`).
     pub date_added: Option<String>,
+    /// The remediation deadline CISA set for US federal agencies (`YYYY-MM-DD`).
     pub due_date: Option<String>,
+    /// Whether the CVE is known to be used in ransomware campaigns: `Known` or `Unknown`, as
+    /// CISA writes it.
     pub ransomware: Option<String>,
+    /// CISA's name for the vulnerability.
     pub name: Option<String>,
 }
 
+/// A CVE's FIRST EPSS score, from the scores file the database was built with.
 #[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct Epss {
+    /// The probability, 0 to 1, of exploitation activity in the next 30 days.
     pub probability: f64,
+    /// The share, 0 to 1, of scored CVEs whose score is at most this one's.
     pub percentile: f64,
 }
 
+/// What `db info` shows about a database file.
 #[derive(Debug, Clone, Serialize)]
 pub struct DbInfo {
+    /// The file, as opened.
     pub path: PathBuf,
+    /// Always [`DB_SCHEMA_VERSION`]: a file of another version does not open.
     pub schema_version: i64,
+    /// When the database was built; `None` if the recorded time does not parse.
     pub built_at: Option<Timestamp>,
+    /// Advisory records, withdrawn ones included.
     pub advisories: i64,
+    /// Per-package statements across all advisories.
     pub affected: i64,
+    /// CVEs with an NVD record.
     pub nvd: i64,
+    /// CVEs in the KEV catalog.
     pub kev: i64,
+    /// CVEs with an EPSS score.
     pub epss: i64,
+    /// See [`DbMeta::newest_advisory`].
     pub newest_advisory: Option<Timestamp>,
+    /// One row per input and format, ordered by format then input.
     pub sources: Vec<SourceInfo>,
+    /// The file's size on disk; 0 if it cannot be read.
     pub size_bytes: u64,
 }
 
@@ -342,6 +411,8 @@ fn uri_escape(path: &Path) -> String {
 /// The database's build time and newest advisory date, without counting rows.
 #[derive(Debug, Clone, Serialize)]
 pub struct DbMeta {
+    /// When the database was built (the time `db build` or `db update` was given); `None` if
+    /// the recorded time does not parse.
     pub built_at: Option<Timestamp>,
     /// The newest date any feed gave a record (published or modified).
     pub newest_advisory: Option<Timestamp>,
@@ -356,6 +427,12 @@ pub struct VulnDb {
 }
 
 impl VulnDb {
+    /// Open a database read-only. The file must not be rewritten in place while open (a
+    /// rebuild replaces it by rename, which is safe).
+    ///
+    /// # Errors
+    /// [`DbError::NotADb`] for a missing file or one that is not a customs database,
+    /// [`DbError::Schema`] for one of another schema version.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let err = |source| DbError::Sqlite {
             path: path.to_owned(),
@@ -493,6 +570,7 @@ impl VulnDb {
             .map_err(|e| self.err(e))
     }
 
+    /// The CVE's KEV catalog entry, if it is in the catalog.
     pub fn kev(&self, cve: &str) -> Result<Option<Kev>, DbError> {
         self.conn
             .prepare_cached("SELECT date_added, due_date, ransomware, name FROM kev WHERE cve = ?1")
@@ -510,6 +588,7 @@ impl VulnDb {
             .map_err(|e| self.err(e))
     }
 
+    /// The CVE's EPSS score, if the scores file had one.
     pub fn epss(&self, cve: &str) -> Result<Option<Epss>, DbError> {
         self.conn
             .prepare_cached("SELECT probability, percentile FROM epss WHERE cve = ?1")
@@ -711,6 +790,7 @@ impl VulnDb {
         })
     }
 
+    /// The file this handle reads.
     pub fn path(&self) -> &Path {
         &self.path
     }

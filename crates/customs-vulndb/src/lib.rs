@@ -6,6 +6,7 @@
 //! [`build`] reads files or folders (format detected, or `KIND:PATH`); [`update`] fetches the
 //! feeds over HTTP(S) first. CVE-keyed enrichment (NVD, KEV, EPSS) has its own tables.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod build;
 mod db;

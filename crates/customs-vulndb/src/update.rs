@@ -19,8 +19,14 @@ const MAX_DOWNLOAD: u64 = 1 << 30;
 /// One feed to fetch: what it is, where from, and the file name it is kept under.
 #[derive(Debug, Clone, Serialize)]
 pub struct FeedSource {
+    /// The format the download is parsed as.
     pub kind: FeedKind,
+    /// Where it is fetched from (`http://` or `https://`). A `.gz` URL is decompressed as it
+    /// is saved.
     pub url: String,
+    /// The file name in the download folder: `KIND-LASTSEGMENT`, with characters other than
+    /// ASCII letters, digits, `.` and `-` replaced by `_` (the defaults also get an index
+    /// prefix, `03-kev-json-…`). A failed fetch falls back to the file already there.
     pub name: String,
 }
 
@@ -88,20 +94,29 @@ pub fn default_sources() -> Vec<FeedSource> {
         .collect()
 }
 
+/// What `db update` did.
 #[derive(Debug, Default, Serialize)]
 pub struct UpdateReport {
+    /// Feeds downloaded, as `URL (N bytes)` (bytes after decompression).
     pub fetched: Vec<String>,
     /// Feeds that could not be fetched; a previous download was used where there was one.
     pub failed: Vec<String>,
+    /// The build from the downloads (fresh or kept).
     pub build: BuildReport,
 }
 
+/// Why `db update` produced no database. A feed that fails to download is not an error as
+/// long as another one (or an earlier download) is there: see [`UpdateReport::failed`].
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
+    /// No feed downloaded and no earlier download to fall back on. Holds each feed's failure,
+    /// one per line.
     #[error("no feed could be fetched and none was downloaded before:\n  {0}")]
     NothingFetched(String),
+    /// The download folder could not be created.
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
+    /// Building the database from the downloads failed.
     #[error(transparent)]
     Db(#[from] DbError),
 }

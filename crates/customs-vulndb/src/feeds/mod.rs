@@ -12,7 +12,10 @@ pub(crate) mod ubuntu;
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {problem}")]
 pub struct FeedError {
+    /// The input file as named to the build (a path, or an embedded feed's name).
     pub file: String,
+    /// What is wrong, with where in the file when the parser knows (`line 12: …`,
+    /// `vulnerabilities[3]: …`).
     pub problem: String,
 }
 
