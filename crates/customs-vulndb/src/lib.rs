@@ -10,7 +10,7 @@
 
 mod build;
 mod db;
-pub mod feeds;
+mod feeds;
 mod model;
 mod update;
 
