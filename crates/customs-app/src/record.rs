@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use customs_catalog::{Inventory, Package};
 use customs_image::{SourceKind, SourceRef};
-use customs_match::{Finding, FindingStatus, Suppression};
+use customs_match::{Finding, Suppression};
 use customs_store::{
     Delta, FindingId, FindingRecord, IndexedPackage, PackageKey, Resolutions, ResolvedReason,
     ScanRecord, Store, Timestamp,
@@ -199,7 +199,6 @@ pub fn resolutions(
                 ResolvedReason::Suppressed
             }
         };
-        debug_assert!(why != ResolvedReason::NotAffected || f.status == FindingStatus::NotAffected);
         for name in std::iter::once(&f.id).chain(&f.aliases) {
             by_finding.insert(id(name, &f.package.name, &f.package.version), why);
         }
