@@ -245,6 +245,16 @@ fn bind<'a>(param: &Param<'a>, ty: &Type) -> Box<dyn ToSql + Sync + 'a> {
     }
 }
 
+/// Every parameter bound for `statement`. Extra parameters are bound too, as text: the client
+/// then refuses the count, as SQLite does.
+fn bind_all<'a>(statement: &Statement, params: &[Param<'a>]) -> Vec<Box<dyn ToSql + Sync + 'a>> {
+    params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| bind(p, statement.params().get(i).unwrap_or(&Type::TEXT)))
+        .collect()
+}
+
 impl Dialect for Tx<'_, '_> {
     fn in_texts(&self, expr: &str, param: usize) -> String {
         format!("{expr} = ANY(?{param})")
@@ -258,11 +268,7 @@ impl Sql for Tx<'_, '_> {
 
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError> {
         let statement = self.statement(sql)?;
-        let bound: Vec<_> = params
-            .iter()
-            .zip(statement.params())
-            .map(|(p, ty)| bind(p, ty))
-            .collect();
+        let bound = bind_all(&statement, params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(AsRef::as_ref).collect();
         self.tx.execute(&statement, &refs).map_err(pg)
     }
@@ -274,11 +280,7 @@ impl Sql for Tx<'_, '_> {
         each: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let statement = self.statement(sql)?;
-        let bound: Vec<_> = params
-            .iter()
-            .zip(statement.params())
-            .map(|(p, ty)| bind(p, ty))
-            .collect();
+        let bound = bind_all(&statement, params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(AsRef::as_ref).collect();
         for row in &self.tx.query(&statement, &refs).map_err(pg)? {
             each(&PgRow(row))?;
