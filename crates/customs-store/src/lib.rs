@@ -1,22 +1,70 @@
 //! The scan store: what `customs scan --store`, `images`, `history`, `rematch` and `diff` read
 //! and write.
 //!
-//! One [`Store`] trait, two backends with the same schema and the same tests:
-//! - SQLite ([`SqliteStore`], `sqlite.rs`): one file, WAL mode, a busy timeout, every write one
-//!   `BEGIN IMMEDIATE` transaction (retried while another writer holds the lock).
-//! - PostgreSQL ([`PgStore`], `pg.rs`): the blocking `postgres` client, every write one
-//!   transaction that first takes a per-schema advisory lock, so writers are serialised as in
-//!   SQLite.
-//!
-//! [`open`] picks the backend from a URL. Opening migrates the schema (`schema_migrations`,
-//! versions applied in order in one transaction) and refuses a store whose schema is newer
-//! than [`SCHEMA_VERSION`].
-//!
 //! What is stored (see the crate README for the tables): images by manifest digest with their
 //! inventory; the history of tag → digest; a package → images index; each image's findings
 //! with first seen, resolved at and why; and an outbox of notifications not yet delivered.
 //! Inventories and findings are JSON documents owned by other crates; the store reads only the
 //! keys it is given ([`ScanRecord::packages`], [`FindingRecord`]).
+//!
+//! The operations, one trait per concern, all of them a [`Store`]:
+//! - [`Scans`]: images, tags, inventories and package rows — `put_scan`, `apply_rematches`,
+//!   `rematch_inputs`, `images`, `image`, `tag_history`, `images_with_package`;
+//! - [`Findings`]: an image's findings timeline — `history`;
+//! - [`Outbox`]: notifications — `enqueue`, `pending`, `mark_delivered`, `mark_failed`;
+//! - [`Store`] itself: `schema_version` and `check`.
+//!
+//! Two backends, the same schema, the same operations and the same tests:
+//! - SQLite ([`SqliteStore`]): one file, WAL mode, a busy timeout, every write one
+//!   `BEGIN IMMEDIATE` transaction (retried while another writer holds the lock).
+//! - PostgreSQL ([`PgStore`]): the blocking `postgres` client, every write one transaction
+//!   that first takes a per-schema advisory lock, so writers are serialised as in SQLite.
+//!
+//! [`open`] picks the backend from a URL. Opening migrates the schema (`schema_migrations`,
+//! versions applied in order in one transaction) and refuses a store whose schema is newer
+//! than [`SCHEMA_VERSION`].
+//!
+//! # Where things are
+//! Every operation is written once, over a small abstraction of the database; a backend only
+//! says how to run it.
+//!
+//! - `sql.rs`, the abstraction: `Backend` (a write transaction, a read transaction, the
+//!   migration scripts, the engine's own check), `Sql` (execute, query and `insert_many`
+//!   inside a transaction), `Param` (typed parameters), `Row` (typed columns), `Dialect` (the
+//!   fragments the two dialects spell differently).
+//! - `scans.rs`: [`Scans`] for every backend — image, tag and package rows, rematch batches,
+//!   the reads.
+//! - `findings.rs`: the findings rows (load, write a reconciliation, carry first-seen times)
+//!   and [`Findings`].
+//! - `outbox.rs`: [`Outbox`].
+//! - `schema.rs`: the migrations runner, [`Store::schema_version`], [`Store::check`].
+//! - `reconcile.rs`: the decisions, as pure functions — what a scan's findings change, what a
+//!   tag move resolves.
+//! - `sqlite.rs`: opening, `BEGIN IMMEDIATE` and busy retries, the schema scripts, timestamps
+//!   and JSON as text, lists as JSON arrays read with `json_each`, `insert_many` as a prepared
+//!   statement run per row, the `PRAGMA` checks.
+//! - `pg.rs`: connecting, the advisory write lock, the schema scripts (`timestamptz`,
+//!   `bigserial`), `?N` → `$N` and a cache of prepared statements, lists as `= ANY(array)`,
+//!   `insert_many` as one `INSERT … SELECT FROM unnest(…)`.
+//! - `model.rs` and `error.rs`: what goes in and comes out, and [`StoreError`].
+//!
+//! # Adding an operation
+//! Declare it on the trait of its concern, or on a new trait added to `Store`'s supertraits
+//! (a job queue would be `Jobs`), and write it once, in that concern's module, as
+//! `impl<B: Backend> Jobs for B`: `self.write(|tx| …)` for a write (one transaction, writers
+//! serialised, retried from the start on SQLite while busy) or `self.read(|tx| …)` for a read,
+//! with SQL both dialects accept, `?N` placeholders and typed `Param`s, and rows read with the
+//! typed getters of `Row`. A backend gets code only where the dialects really differ: a method
+//! on `Dialect` implemented in `sqlite.rs` and `pg.rs` (a job queue's claim would add one
+//! giving `FOR UPDATE SKIP LOCKED` on PostgreSQL and nothing on SQLite, where
+//! `BEGIN IMMEDIATE` already lets one writer in at a time), or a primitive on `Sql` when the
+//! fast way to run something differs, as `insert_many` does. (If claims must not wait behind
+//! the store's write lock, that is a third kind of transaction on `Backend`, next to `write`
+//! and `read`.) New tables go in a new script at the end of each backend's `MIGRATIONS`, with
+//! [`SCHEMA_VERSION`] bumped; a test in `tests/it` under `both!` runs the operation on both
+//! backends. Callers through `dyn Store` (what [`open`] returns) or a `Store` bound need no
+//! new imports: supertrait methods come with them; calls on a concrete [`SqliteStore`] or
+//! [`PgStore`] import the trait.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), customs_store::StoreError> {
@@ -27,11 +75,17 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod error;
+mod findings;
 mod model;
+mod outbox;
 mod pg;
 mod reconcile;
+mod scans;
+mod schema;
+mod sql;
 mod sqlite;
 
 pub use customs_types::{Ecosystem, Severity, Timestamp, TimestampError};
@@ -57,9 +111,9 @@ pub const SCHEMA_VERSION: i64 = 2;
 #[must_use]
 pub fn migration_scripts(postgres: bool) -> &'static [&'static str] {
     if postgres {
-        pg::MIGRATIONS
+        <PgStore as sql::Backend>::MIGRATIONS
     } else {
-        sqlite::MIGRATIONS
+        <SqliteStore as sql::Backend>::MIGRATIONS
     }
 }
 
@@ -87,17 +141,13 @@ pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     Ok(Box::new(SqliteStore::open(path)?))
 }
 
-/// The store's operations. Every write is one transaction: it is all there after it returns
-/// `Ok`, and none of it is there otherwise (error, panic, or a killed process).
+/// Images and their scans: storing a scan, applying a rematch, and reading images, their
+/// inventories, tags and packages (`scans.rs`).
 ///
-/// Methods take `&mut self` because a PostgreSQL client needs it; open one store per thread.
-pub trait Store: Send {
-    /// The schema version of the open store (always [`SCHEMA_VERSION`] after [`open`]).
-    ///
-    /// # Errors
-    /// A database failure.
-    fn schema_version(&mut self) -> Result<i64, StoreError>;
-
+/// Every write is one transaction: it is all there after it returns `Ok`, and none of it is
+/// there otherwise (error, panic, or a killed process). Methods take `&mut self` because a
+/// PostgreSQL client needs it; open one store per thread.
+pub trait Scans {
     /// Store a scan: upsert the image and its inventory, add a tag row if the tag is new or now
     /// points at another digest, rebuild the image's package rows and index, and reconcile its
     /// findings — findings of `record` not open in the store are new (inserted or reopened),
@@ -116,11 +166,11 @@ pub trait Store: Send {
         self.put_scan_with(record, &mut |_| {})
     }
 
-    /// [`put_scan`](Store::put_scan), calling `on_stage` at each [`WriteStage`] inside the
+    /// [`put_scan`](Scans::put_scan), calling `on_stage` at each [`WriteStage`] inside the
     /// transaction. For crash tests: a panic (or a kill) there must leave nothing behind.
     ///
     /// # Errors
-    /// As [`put_scan`](Store::put_scan).
+    /// As [`put_scan`](Scans::put_scan).
     fn put_scan_with(
         &mut self,
         record: &ScanRecord,
@@ -128,7 +178,7 @@ pub trait Store: Send {
     ) -> Result<Delta, StoreError>;
 
     /// Reconcile stored images' findings with a rematch of their stored packages, as
-    /// [`put_scan`](Store::put_scan) does, without touching inventories or tags, all in one
+    /// [`put_scan`](Scans::put_scan) does, without touching inventories or tags, all in one
     /// transaction; `db_built_at` (if given) is recorded as each image's database. One delta
     /// per record, in order.
     ///
@@ -139,6 +189,17 @@ pub trait Store: Send {
         batch: &[RematchRecord],
         db_built_at: Option<Timestamp>,
     ) -> Result<Vec<Delta>, StoreError>;
+
+    /// What a rematch reads, by digest: with `keys` `None` every stored image with all its
+    /// packages; else only the images holding a package under one of `keys` (keyed look-ups
+    /// in the package index), each with only those packages.
+    ///
+    /// # Errors
+    /// A database failure or a corrupt stored value.
+    fn rematch_inputs(
+        &mut self,
+        keys: Option<&BTreeSet<PackageKey>>,
+    ) -> Result<Vec<RematchInput>, StoreError>;
 
     /// Every stored image, most recently scanned first.
     ///
@@ -159,23 +220,6 @@ pub trait Store: Send {
     /// A database failure or a corrupt stored value.
     fn tag_history(&mut self, repository: &str, tag: &str) -> Result<Vec<TagEvent>, StoreError>;
 
-    /// The finding timeline of one image, ordered by first seen, then id, package, version.
-    ///
-    /// # Errors
-    /// A database failure or a corrupt stored value.
-    fn history(&mut self, digest: &str) -> Result<Vec<FindingHistory>, StoreError>;
-
-    /// What a rematch reads, by digest: with `keys` `None` every stored image with all its
-    /// packages; else only the images holding a package under one of `keys` (keyed look-ups
-    /// in the package index), each with only those packages.
-    ///
-    /// # Errors
-    /// A database failure or a corrupt stored value.
-    fn rematch_inputs(
-        &mut self,
-        keys: Option<&BTreeSet<PackageKey>>,
-    ) -> Result<Vec<RematchInput>, StoreError>;
-
     /// Digests of the stored images whose inventory has a package `name` in `ecosystem`
     /// (a primary-key look-up), sorted.
     ///
@@ -186,7 +230,20 @@ pub trait Store: Send {
         ecosystem: Ecosystem,
         name: &str,
     ) -> Result<Vec<String>, StoreError>;
+}
 
+/// The findings history of an image (`findings.rs`; the findings themselves are written by
+/// [`Scans`]).
+pub trait Findings {
+    /// The finding timeline of one image, ordered by first seen, then id, package, version.
+    ///
+    /// # Errors
+    /// A database failure or a corrupt stored value.
+    fn history(&mut self, digest: &str) -> Result<Vec<FindingHistory>, StoreError>;
+}
+
+/// The outbox of notifications not yet delivered (`outbox.rs`).
+pub trait Outbox {
     /// Add a notification to the outbox; returns its id.
     ///
     /// # Errors
@@ -199,7 +256,7 @@ pub trait Store: Send {
     /// A database failure or a corrupt stored value.
     fn pending(&mut self) -> Result<Vec<OutboxEntry>, StoreError>;
 
-    /// Record a successful delivery; the entry leaves [`pending`](Store::pending).
+    /// Record a successful delivery; the entry leaves [`pending`](Outbox::pending).
     ///
     /// # Errors
     /// [`StoreError::UnknownOutboxEntry`], or a database failure.
@@ -210,6 +267,15 @@ pub trait Store: Send {
     /// # Errors
     /// [`StoreError::UnknownOutboxEntry`], or a database failure.
     fn mark_failed(&mut self, id: i64, error: &str) -> Result<(), StoreError>;
+}
+
+/// A whole store, as [`open`] returns it: every concern, and the schema (`schema.rs`).
+pub trait Store: Scans + Findings + Outbox + Send {
+    /// The schema version of the open store (always [`SCHEMA_VERSION`] after [`open`]).
+    ///
+    /// # Errors
+    /// A database failure.
+    fn schema_version(&mut self) -> Result<i64, StoreError>;
 
     /// Check integrity: the database's own check where it has one (SQLite
     /// `integrity_check` and `foreign_key_check`), the schema version, and the store's
@@ -294,65 +360,12 @@ pub(crate) fn built_at(text: Option<String>) -> Result<Option<Timestamp>, StoreE
     .transpose()
 }
 
-/// Checks shared by both backends before a record is written.
-fn validate(record: &ScanRecord) -> Result<(), StoreError> {
-    let invalid = |reason: &str| {
-        Err(StoreError::InvalidRecord {
-            digest: record.digest.clone(),
-            reason: reason.to_owned(),
-        })
-    };
-    if record.digest.is_empty() {
-        return invalid("empty digest");
-    }
-    if record.tag.is_some() && record.repository.is_none() {
-        return invalid("a tag needs a repository");
-    }
-    if record.inventory.is_null() {
-        return invalid("the inventory is null");
-    }
-    if !record.context.is_object() {
-        return invalid("the context is not a JSON object");
-    }
-    Ok(())
-}
-
-/// How [`Store::image`] reads a reference: a digest to try as is, then a tag.
-struct Reference<'a> {
-    digest: &'a str,
-    tag: Option<(&'a str, &'a str)>,
-}
-
-fn parse_reference(reference: &str) -> Reference<'_> {
-    if let Some((_, digest)) = reference.rsplit_once('@') {
-        return Reference { digest, tag: None };
-    }
-    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
-    let tag = match reference[last_slash..].rfind(':') {
-        Some(i) => (
-            &reference[..last_slash + i],
-            &reference[last_slash + i + 1..],
-        ),
-        None => (reference, "latest"),
-    };
-    Reference {
-        digest: reference,
-        tag: Some(tag),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn references() {
-        let r = parse_reference("reg:5000/app@sha256:ab");
-        assert_eq!((r.digest, r.tag), ("sha256:ab", None));
-        let r = parse_reference("reg:5000/app:1.2");
-        assert_eq!(r.tag, Some(("reg:5000/app", "1.2")));
-        let r = parse_reference("reg:5000/app");
-        assert_eq!(r.tag, Some(("reg:5000/app", "latest")));
+    fn urls() {
         assert!(matches!(
             open("http://x"),
             Err(StoreError::UnsupportedUrl { .. })

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::{Ecosystem, Severity, Timestamp};
 
-/// One scan to store with [`Store::put_scan`](crate::Store::put_scan).
+/// One scan to store with [`Scans::put_scan`](crate::Scans::put_scan).
 #[derive(Debug, Clone)]
 pub struct ScanRecord {
     /// The manifest digest (`sha256:…`), or for a source without one a content key chosen by
@@ -27,7 +27,7 @@ pub struct ScanRecord {
     /// The inventory document, as `customs-catalog` serialises it.
     pub inventory: Value,
     /// What a rematch needs of the inventory besides its packages (the distro, the source),
-    /// as a JSON object; [`Store::rematch_inputs`](crate::Store::rematch_inputs) puts the
+    /// as a JSON object; [`Scans::rematch_inputs`](crate::Scans::rematch_inputs) puts the
     /// packages back under `"packages"`.
     pub context: Value,
     /// Every package of `inventory`, in the compact form a rematch reads, with the keys the
@@ -123,7 +123,7 @@ impl Resolutions {
     }
 }
 
-/// A rematch of one stored image, for [`Store::apply_rematches`](crate::Store::apply_rematches).
+/// A rematch of one stored image, for [`Scans::apply_rematches`](crate::Scans::apply_rematches).
 #[derive(Debug, Clone, Default)]
 pub struct RematchRecord {
     /// The stored image.
@@ -138,7 +138,7 @@ pub struct RematchRecord {
 }
 
 /// A stored image as a rematch reads it, from
-/// [`Store::rematch_inputs`](crate::Store::rematch_inputs).
+/// [`Scans::rematch_inputs`](crate::Scans::rematch_inputs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RematchInput {
     /// The image.
@@ -263,17 +263,17 @@ pub struct ImageSummary {
     pub open: BTreeMap<Severity, u64>,
 }
 
-/// One stored image with its inventory, from [`Store::image`](crate::Store::image).
+/// One stored image with its inventory, from [`Scans::image`](crate::Scans::image).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageDetail {
-    /// What [`Store::images`](crate::Store::images) lists for it.
+    /// What [`Scans::images`](crate::Scans::images) lists for it.
     #[serde(flatten)]
     pub summary: ImageSummary,
     /// The stored inventory document.
     pub inventory: Value,
 }
 
-/// One finding's timeline in one image, from [`Store::history`](crate::Store::history).
+/// One finding's timeline in one image, from [`Findings::history`](crate::Findings::history).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FindingHistory {
     /// Advisory or vulnerability id.
@@ -326,7 +326,7 @@ pub struct OutboxEntry {
     pub created_at: Timestamp,
 }
 
-/// Points inside [`Store::put_scan_with`](crate::Store::put_scan_with)'s transaction, in
+/// Points inside [`Scans::put_scan_with`](crate::Scans::put_scan_with)'s transaction, in
 /// order. Nothing is visible to other connections before the commit that follows the last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WriteStage {

@@ -175,13 +175,12 @@ pub(crate) fn superseded(
 /// The document a rematch reads: the context with `packages`, or a schema-1 inventory.
 pub(crate) fn rematch_input(
     digest: String,
-    context: Option<String>,
-    inventory: Option<String>,
+    context: Option<Value>,
+    inventory: Option<Value>,
     packages: Vec<Value>,
 ) -> Result<RematchInput, StoreError> {
     match (context, inventory) {
-        (Some(context), _) => {
-            let mut document = json(&context, "images.context")?;
+        (Some(mut document), _) => {
             if let Some(object) = document.as_object_mut() {
                 object.insert("packages".to_owned(), Value::Array(packages));
             }
@@ -191,9 +190,9 @@ pub(crate) fn rematch_input(
                 whole_inventory: false,
             })
         }
-        (None, Some(inventory)) => Ok(RematchInput {
+        (None, Some(document)) => Ok(RematchInput {
             digest,
-            document: json(&inventory, "images.inventory")?,
+            document,
             whole_inventory: true,
         }),
         (None, None) => Err(StoreError::Corrupt {

@@ -1,0 +1,496 @@
+//! Images, tags, inventories and package rows, written once for both backends ([`Scans`]):
+//! storing a scan, applying a rematch, and what `images`, `history` and `rematch` read.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::findings::{self, Carried};
+use crate::model::{RematchInput, RematchRecord};
+use crate::reconcile::{rematch_input, resolved_doc, superseded};
+use crate::sql::{Backend, Param, Sql};
+use crate::{
+    Delta, Ecosystem, ImageDetail, ImageSummary, PackageKey, ScanRecord, Scans, Severity,
+    StoreError, TagEvent, Timestamp, WriteStage,
+};
+
+impl<B: Backend> Scans for B {
+    fn put_scan_with(
+        &mut self,
+        record: &ScanRecord,
+        on_stage: &mut dyn FnMut(WriteStage),
+    ) -> Result<Delta, StoreError> {
+        validate(record)?;
+        let digest = record.digest.as_str();
+        let now = record.scanned_at;
+        let db_built_at = record.db_built_at.map(|t| t.to_string());
+        // The image's package rows and index rows, each index row once (a package can list
+        // a key twice, as its name and as its source).
+        let mut packages = Vec::with_capacity(record.packages.len() * 3);
+        let mut index = Vec::new();
+        let mut indexed = BTreeSet::new();
+        for (seq, p) in (0_i64..).zip(&record.packages) {
+            packages.extend([Param::Text(digest), Param::I64(seq), Param::Json(&p.data)]);
+            for k in &p.keys {
+                if indexed.insert((k, seq)) {
+                    index.extend([
+                        Param::Text(k.ecosystem.as_str()),
+                        Param::Text(&k.name),
+                        Param::Text(digest),
+                        Param::I64(seq),
+                    ]);
+                }
+            }
+        }
+        self.write(|tx| {
+            // CASE rather than two-argument min()/max(), which PostgreSQL spells least() and
+            // greatest().
+            tx.execute(
+                "INSERT INTO images (digest, repository, first_scanned_at, last_scanned_at,
+                    db_built_at)
+                 VALUES (?1, ?2, ?3, ?3, ?4)
+                 ON CONFLICT (digest) DO UPDATE SET
+                    repository = coalesce(excluded.repository, images.repository),
+                    first_scanned_at = CASE
+                        WHEN excluded.first_scanned_at < images.first_scanned_at
+                        THEN excluded.first_scanned_at ELSE images.first_scanned_at END,
+                    last_scanned_at = CASE
+                        WHEN excluded.last_scanned_at > images.last_scanned_at
+                        THEN excluded.last_scanned_at ELSE images.last_scanned_at END,
+                    db_built_at = coalesce(excluded.db_built_at, images.db_built_at)",
+                &[
+                    digest.into(),
+                    Param::OptText(record.repository.as_deref()),
+                    now.into(),
+                    Param::OptText(db_built_at.as_deref()),
+                ],
+            )?;
+            // Inventories (hundreds of kilobytes) live apart from the image rows, which a
+            // rematch updates by the thousand, and apart from the contexts it reads.
+            tx.execute(
+                "INSERT INTO inventories (digest, inventory) VALUES (?1, ?2)
+                 ON CONFLICT (digest) DO UPDATE SET inventory = excluded.inventory",
+                &[digest.into(), Param::Json(&record.inventory)],
+            )?;
+            tx.execute(
+                "INSERT INTO contexts (digest, context) VALUES (?1, ?2)
+                 ON CONFLICT (digest) DO UPDATE SET context = excluded.context",
+                &[digest.into(), Param::Json(&record.context)],
+            )?;
+            on_stage(WriteStage::ImageWritten);
+            let mut previous = None;
+            if let (Some(repository), Some(tag)) = (&record.repository, &record.tag) {
+                let current = latest_tag(tx, repository, tag)?;
+                if current.as_deref() != Some(digest) {
+                    tx.execute(
+                        "INSERT INTO tags (repository, tag, digest, seen_at)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        &[repository.into(), tag.into(), digest.into(), now.into()],
+                    )?;
+                    previous = current;
+                }
+            }
+            on_stage(WriteStage::TagWritten);
+            tx.execute(
+                "DELETE FROM package_index WHERE digest = ?1",
+                &[digest.into()],
+            )?;
+            tx.execute("DELETE FROM packages WHERE digest = ?1", &[digest.into()])?;
+            tx.insert_many("packages", &["digest", "seq", "data"], &packages)?;
+            tx.insert_many(
+                "package_index",
+                &["ecosystem", "name", "digest", "package"],
+                &index,
+            )?;
+            on_stage(WriteStage::PackagesIndexed);
+            let carried = match &previous {
+                Some(p) => findings::first_seen(tx, p)?,
+                None => Carried::new(),
+            };
+            let stored = findings::load(tx, digest)?;
+            let mut delta = findings::write(
+                tx,
+                digest,
+                stored,
+                &record.findings,
+                None,
+                &record.resolutions,
+                now,
+                &carried,
+            )?;
+            if let Some(previous) = previous
+                && !is_tagged(tx, &previous)?
+            {
+                let stored = findings::load(tx, &previous)?;
+                for (key, why, data) in
+                    superseded(stored, &record.findings, &record.packages, &mut |k| {
+                        findings::stored_data(tx, &previous, k)
+                    })?
+                {
+                    findings::resolve(tx, &previous, &key, why, now)?;
+                    let mut doc = resolved_doc(data, why);
+                    if let Some(object) = doc.as_object_mut() {
+                        object.insert("digest".to_owned(), previous.clone().into());
+                    }
+                    delta.resolved.push(doc);
+                }
+            }
+            on_stage(WriteStage::FindingsReconciled);
+            Ok(delta)
+        })
+    }
+
+    fn apply_rematches(
+        &mut self,
+        batch: &[RematchRecord],
+        db_built_at: Option<Timestamp>,
+    ) -> Result<Vec<Delta>, StoreError> {
+        let now = Timestamp::now();
+        let db_built_at = db_built_at.map(|t| t.to_string());
+        let digests: Vec<&str> = batch.iter().map(|r| r.digest.as_str()).collect();
+        self.write(|tx| {
+            // One statement and one query for the whole batch, then the writes per image.
+            let sql = format!(
+                "UPDATE images SET db_built_at = coalesce(?2, db_built_at) WHERE {}
+                 RETURNING digest",
+                tx.in_texts("digest", 1)
+            );
+            let known: BTreeSet<String> = tx
+                .rows(
+                    &sql,
+                    &[
+                        Param::Texts(&digests),
+                        Param::OptText(db_built_at.as_deref()),
+                    ],
+                    |r| r.text(0),
+                )?
+                .into_iter()
+                .collect();
+            if let Some(missing) = digests.iter().find(|d| !known.contains(**d)) {
+                return Err(StoreError::UnknownImage {
+                    digest: (*missing).to_owned(),
+                });
+            }
+            let mut stored = findings::load_all(tx, &digests)?;
+            let mut deltas = Vec::with_capacity(batch.len());
+            let mut seen = BTreeSet::new();
+            for record in batch {
+                // A digest twice in one batch reads what its first record wrote.
+                let rows = if seen.insert(record.digest.as_str()) {
+                    stored.remove(&record.digest).unwrap_or_default()
+                } else {
+                    findings::load(tx, &record.digest)?
+                };
+                deltas.push(findings::write(
+                    tx,
+                    &record.digest,
+                    rows,
+                    &record.findings,
+                    record.scope.as_ref(),
+                    &record.resolutions,
+                    now,
+                    &Carried::new(),
+                )?);
+            }
+            Ok(deltas)
+        })
+    }
+
+    fn rematch_inputs(
+        &mut self,
+        keys: Option<&BTreeSet<PackageKey>>,
+    ) -> Result<Vec<RematchInput>, StoreError> {
+        self.read(|tx| {
+            // digest -> seq -> package document
+            let mut packages: BTreeMap<String, BTreeMap<i64, Value>> = BTreeMap::new();
+            match keys {
+                None => tx.query("SELECT digest, seq, data FROM packages", &[], &mut |r| {
+                    packages
+                        .entry(r.text(0)?)
+                        .or_default()
+                        .insert(r.i64(1)?, r.json(2, "packages.data")?);
+                    Ok(())
+                })?,
+                Some(keys) => {
+                    // One query per ecosystem with the list of names: keyed look-ups in the
+                    // index's primary key (ecosystem, name, …), a handful of round trips.
+                    let mut names: BTreeMap<Ecosystem, Vec<&str>> = BTreeMap::new();
+                    for k in keys {
+                        names.entry(k.ecosystem).or_default().push(&k.name);
+                    }
+                    let sql = format!(
+                        "SELECT i.digest, i.package, p.data FROM package_index i
+                         LEFT JOIN packages p ON p.digest = i.digest AND p.seq = i.package
+                         WHERE i.ecosystem = ?1 AND {}",
+                        tx.in_texts("i.name", 2)
+                    );
+                    for (ecosystem, names) in &names {
+                        tx.query(
+                            &sql,
+                            &[ecosystem.as_str().into(), Param::Texts(names)],
+                            &mut |r| {
+                                let slot = packages.entry(r.text(0)?).or_default();
+                                // A schema-1 row (-1) names the image only; its inventory
+                                // is read.
+                                if let Some(data) = r.opt_json(2, "packages.data")? {
+                                    slot.insert(r.i64(1)?, data);
+                                }
+                                Ok(())
+                            },
+                        )?;
+                    }
+                }
+            }
+            // With keys, only the images that have a package under one of them.
+            let wanted: Vec<&str> = match keys {
+                None => Vec::new(),
+                Some(_) => packages.keys().map(String::as_str).collect(),
+            };
+            let (filter, params) = match keys {
+                None => (String::new(), Vec::new()),
+                Some(_) => (
+                    format!("WHERE {}", tx.in_texts("i.digest", 1)),
+                    vec![Param::Texts(&wanted)],
+                ),
+            };
+            let rows = tx.rows(
+                &format!(
+                    "SELECT i.digest, c.context, CASE WHEN c.context IS NULL THEN
+                        (SELECT v.inventory FROM inventories v WHERE v.digest = i.digest) END
+                     FROM images i LEFT JOIN contexts c ON c.digest = i.digest
+                     {filter} ORDER BY i.digest"
+                ),
+                &params,
+                |r| {
+                    Ok((
+                        r.text(0)?,
+                        r.opt_json(1, "images.context")?,
+                        r.opt_json(2, "images.inventory")?,
+                    ))
+                },
+            )?;
+            rows.into_iter()
+                .map(|(digest, context, inventory)| {
+                    let list = packages
+                        .remove(&digest)
+                        .map(|m| m.into_values().collect())
+                        .unwrap_or_default();
+                    rematch_input(digest, context, inventory, list)
+                })
+                .collect()
+        })
+    }
+
+    fn images(&mut self) -> Result<Vec<ImageSummary>, StoreError> {
+        self.read(|tx| Ok(summaries(tx, None)?.into_iter().map(|(s, _)| s).collect()))
+    }
+
+    fn image(&mut self, reference: &str) -> Result<Option<ImageDetail>, StoreError> {
+        let r = parse_reference(reference);
+        self.read(|tx| {
+            let mut found = summaries(tx, Some(r.digest))?;
+            if found.is_empty()
+                && let Some((repository, tag)) = r.tag
+                && let Some(digest) = latest_tag(tx, repository, tag)?
+            {
+                found = summaries(tx, Some(&digest))?;
+            }
+            Ok(found.pop().map(|(summary, inventory)| ImageDetail {
+                summary,
+                inventory: inventory.unwrap_or(Value::Null),
+            }))
+        })
+    }
+
+    fn tag_history(&mut self, repository: &str, tag: &str) -> Result<Vec<TagEvent>, StoreError> {
+        self.read(|tx| {
+            tx.rows(
+                "SELECT digest, seen_at FROM tags WHERE repository = ?1 AND tag = ?2 ORDER BY id",
+                &[repository.into(), tag.into()],
+                |r| {
+                    Ok(TagEvent {
+                        repository: repository.to_owned(),
+                        tag: tag.to_owned(),
+                        digest: r.text(0)?,
+                        seen_at: r.time(1)?,
+                    })
+                },
+            )
+        })
+    }
+
+    fn images_with_package(
+        &mut self,
+        ecosystem: Ecosystem,
+        name: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        self.read(|tx| {
+            tx.rows(
+                "SELECT DISTINCT digest FROM package_index WHERE ecosystem = ?1 AND name = ?2
+                 ORDER BY digest",
+                &[ecosystem.as_str().into(), name.into()],
+                |r| r.text(0),
+            )
+        })
+    }
+}
+
+/// The digest a tag's latest row points at.
+fn latest_tag(tx: &mut dyn Sql, repository: &str, tag: &str) -> Result<Option<String>, StoreError> {
+    tx.row(
+        "SELECT digest FROM tags WHERE repository = ?1 AND tag = ?2 ORDER BY id DESC LIMIT 1",
+        &[repository.into(), tag.into()],
+        |r| r.text(0),
+    )
+}
+
+/// Whether any tag's latest row points at `digest`.
+fn is_tagged(tx: &mut dyn Sql, digest: &str) -> Result<bool, StoreError> {
+    Ok(tx
+        .row(
+            "SELECT EXISTS (SELECT 1 FROM tags t WHERE t.digest = ?1
+                AND t.id = (SELECT max(u.id) FROM tags u
+                            WHERE u.repository = t.repository AND u.tag = t.tag))",
+            &[digest.into()],
+            |r| r.bool(0),
+        )?
+        .unwrap_or(false))
+}
+
+/// Every image's summary, or with `only` that image's, with its inventory.
+fn summaries(
+    tx: &mut dyn Sql,
+    only: Option<&str>,
+) -> Result<Vec<(ImageSummary, Option<Value>)>, StoreError> {
+    // Two spellings of each query rather than `?1 IS NULL OR digest = ?1`, so that one image
+    // is a keyed look-up.
+    let params: Vec<Param<'_>> = only.map(Param::Text).into_iter().collect();
+    let digest_is = |column: &str| {
+        only.map(|_| format!("AND {column} = ?1"))
+            .unwrap_or_default()
+    };
+    let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    tx.query(
+        &format!(
+            "SELECT t.repository, t.tag, t.digest FROM tags t
+             WHERE t.id = (SELECT max(u.id) FROM tags u
+                           WHERE u.repository = t.repository AND u.tag = t.tag)
+               {}
+             ORDER BY t.repository, t.tag",
+            digest_is("t.digest")
+        ),
+        &params,
+        &mut |r| {
+            let (repository, tag) = (r.text(0)?, r.text(1)?);
+            tags.entry(r.text(2)?)
+                .or_default()
+                .push(format!("{repository}:{tag}"));
+            Ok(())
+        },
+    )?;
+    let mut open: BTreeMap<String, BTreeMap<Severity, u64>> = BTreeMap::new();
+    tx.query(
+        &format!(
+            "SELECT digest, severity, count(*) FROM findings
+             WHERE resolved_at IS NULL {}
+             GROUP BY digest, severity",
+            digest_is("digest")
+        ),
+        &params,
+        &mut |r| {
+            open.entry(r.text(0)?).or_default().insert(
+                crate::word("severity", &r.text(1)?)?,
+                u64::try_from(r.i64(2)?).unwrap_or(0),
+            );
+            Ok(())
+        },
+    )?;
+    let images = match only {
+        None => {
+            "SELECT digest, repository, first_scanned_at, last_scanned_at, db_built_at
+                 FROM images ORDER BY last_scanned_at DESC, digest"
+        }
+        Some(_) => {
+            "SELECT digest, repository, first_scanned_at, last_scanned_at, db_built_at,
+                (SELECT v.inventory FROM inventories v WHERE v.digest = images.digest)
+             FROM images WHERE digest = ?1"
+        }
+    };
+    tx.rows(images, &params, |r| {
+        let digest = r.text(0)?;
+        Ok((
+            ImageSummary {
+                tags: tags.remove(&digest).unwrap_or_default(),
+                open: open.remove(&digest).unwrap_or_default(),
+                digest,
+                repository: r.opt_text(1)?,
+                first_scanned_at: r.time(2)?,
+                last_scanned_at: r.time(3)?,
+                db_built_at: crate::built_at(r.opt_text(4)?)?,
+            },
+            only.map(|_| r.json(5, "images.inventory")).transpose()?,
+        ))
+    })
+}
+
+/// Checks before a record is written.
+fn validate(record: &ScanRecord) -> Result<(), StoreError> {
+    let invalid = |reason: &str| {
+        Err(StoreError::InvalidRecord {
+            digest: record.digest.clone(),
+            reason: reason.to_owned(),
+        })
+    };
+    if record.digest.is_empty() {
+        return invalid("empty digest");
+    }
+    if record.tag.is_some() && record.repository.is_none() {
+        return invalid("a tag needs a repository");
+    }
+    if record.inventory.is_null() {
+        return invalid("the inventory is null");
+    }
+    if !record.context.is_object() {
+        return invalid("the context is not a JSON object");
+    }
+    Ok(())
+}
+
+/// How [`Scans::image`] reads a reference: a digest to try as is, then a tag.
+struct Reference<'a> {
+    digest: &'a str,
+    tag: Option<(&'a str, &'a str)>,
+}
+
+fn parse_reference(reference: &str) -> Reference<'_> {
+    if let Some((_, digest)) = reference.rsplit_once('@') {
+        return Reference { digest, tag: None };
+    }
+    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
+    let tag = match reference[last_slash..].rfind(':') {
+        Some(i) => (
+            &reference[..last_slash + i],
+            &reference[last_slash + i + 1..],
+        ),
+        None => (reference, "latest"),
+    };
+    Reference {
+        digest: reference,
+        tag: Some(tag),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        let r = parse_reference("reg:5000/app@sha256:ab");
+        assert_eq!((r.digest, r.tag), ("sha256:ab", None));
+        let r = parse_reference("reg:5000/app:1.2");
+        assert_eq!(r.tag, Some(("reg:5000/app", "1.2")));
+        let r = parse_reference("reg:5000/app");
+        assert_eq!(r.tag, Some(("reg:5000/app", "latest")));
+    }
+}
