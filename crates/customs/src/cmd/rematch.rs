@@ -17,13 +17,21 @@ use crate::render;
 
 #[derive(clap::Args)]
 pub(crate) struct RematchArgs {
-    #[arg(long, short, value_enum, default_value = "table")]
-    format: Format,
     /// The database the stored findings were last matched against: only packages named by
     /// advisories that changed between it and --db are re-evaluated, and only the images that
     /// hold them (a keyed look-up in the store's package index).
     #[arg(long, value_name = "PREVIOUS.db")]
     since_db: Option<PathBuf>,
+    #[command(flatten)]
+    lifecycle: LifecycleArgs,
+}
+
+/// What `rematch` and `watch` share: the format, the store, the database, and where the delta
+/// goes.
+#[derive(clap::Args)]
+pub(crate) struct LifecycleArgs {
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
     #[command(flatten)]
     quiet: Quiet,
     #[command(flatten)]
@@ -36,11 +44,12 @@ pub(crate) struct RematchArgs {
     http: HttpArgs,
 }
 
-pub(crate) fn rematch(args: &RematchArgs, out: &mut impl Write) -> Result<ExitCode> {
+pub(crate) fn rematch(rematch: &RematchArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let args = &rematch.lifecycle;
     let notifier = args.notify.notifier(&args.http)?;
     let db = crate::cmd::scan::open_db(&args.db, args.quiet.quiet)?;
     let mut store = args.store.open()?;
-    let before = args
+    let before = rematch
         .since_db
         .as_ref()
         .map(|p| {
@@ -140,35 +149,26 @@ pub(crate) struct WatchArgs {
     /// Stop after this many rounds (default: until SIGTERM or SIGINT).
     #[arg(long, value_name = "N")]
     rounds: Option<u64>,
-    #[arg(long, short, value_enum, default_value = "table")]
-    format: Format,
-    #[command(flatten)]
-    quiet: Quiet,
-    #[command(flatten)]
-    store: StoreArgs,
-    #[command(flatten)]
-    db: DbArgs,
-    #[command(flatten)]
-    notify: NotifyArgs,
     #[command(flatten)]
     cache: CacheArgs,
     #[command(flatten)]
-    http: HttpArgs,
+    lifecycle: LifecycleArgs,
 }
 
 /// The lifecycle loop: update the database, re-match every stored image, notify; then wait.
 /// SIGTERM and SIGINT end it between steps, never in the middle of a store write.
-pub(crate) fn run_watch(args: &WatchArgs, out: &mut impl Write) -> Result<ExitCode> {
+pub(crate) fn run_watch(watch_args: &WatchArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let args = &watch_args.lifecycle;
     let opts = WatchOptions {
-        interval: args.interval,
-        feeds: if args.no_update {
+        interval: watch_args.interval,
+        feeds: if watch_args.no_update {
             None
         } else {
-            Some(crate::cmd::db::UpdateArgs::sources(&args.feeds)?)
+            Some(crate::cmd::db::UpdateArgs::sources(&watch_args.feeds)?)
         },
-        rounds: args.rounds,
+        rounds: watch_args.rounds,
         db: args.db.location(),
-        cache: args.cache.cache()?,
+        cache: watch_args.cache.cache()?,
         http: args.http.transport(&[], None)?,
         notifier: args.notify.notifier(&args.http)?,
     };
