@@ -833,6 +833,9 @@ fn progress_bars_on_a_terminal_only() {
     let out = Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
         .env("CUSTOMS_CACHE_DIR", cache.path())
+        // A terminal session has a TERM; without one, indicatif takes the terminal for a dumb
+        // one and draws nothing (as under `env -i`).
+        .env("TERM", "xterm")
         .output()
         .expect("script (util-linux)");
     let tty = String::from_utf8_lossy(&out.stdout);
