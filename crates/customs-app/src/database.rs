@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use customs_types::Timestamp;
-use customs_vulndb::{BuildReport, FeedKind, FeedSource, UpdateReport, VulnDb};
+use customs_vulndb::{BuildReport, FeedKind, FeedSource, UpdateOptions, UpdateReport, VulnDb};
 use serde::Serialize;
 
 use crate::{AppError, CacheDir, Result};
@@ -122,6 +122,8 @@ pub struct DatabaseInfo {
     pub built_at: Option<Timestamp>,
     /// The newest record date of any feed in it.
     pub newest_advisory: Option<Timestamp>,
+    /// Whether it holds no advisory statement at all: a match against it knows nothing.
+    pub empty: bool,
 }
 
 impl DatabaseInfo {
@@ -135,6 +137,7 @@ impl DatabaseInfo {
             path: db.path().to_owned(),
             built_at: meta.built_at,
             newest_advisory: meta.newest_advisory,
+            empty: db.is_empty(),
         })
     }
 
@@ -167,22 +170,26 @@ pub fn build(out: &Path, inputs: &[String]) -> Result<BuildReport> {
     Ok(customs_vulndb::build(out, inputs, Timestamp::now())?)
 }
 
-/// Fetch feeds into the cache's `feeds/` and rebuild the database (`customs db update`). The
-/// database file is replaced only when the new build succeeds.
+/// Fetch feeds into the cache's `feeds/` and rebuild the database (`customs db update`). A
+/// feed whose download fails its checks keeps its previous data
+/// ([`UpdateReport::failed`]); the database file is replaced only when the new build
+/// succeeds.
 ///
 /// # Errors
-/// Nothing could be fetched, or the build failed.
+/// No feed has any data, or the build failed; the database is then as it was.
 pub fn update(
     http: &customs_http::Transport,
     location: &DbLocation,
     sources: &[FeedSource],
     cache: &CacheDir,
+    opts: &UpdateOptions,
 ) -> Result<(PathBuf, UpdateReport)> {
     let path = location.path()?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(AppError::io(dir))?;
     }
-    let report = customs_vulndb::update(http, &path, sources, &cache.feeds(), Timestamp::now())?;
+    let report =
+        customs_vulndb::update(http, &path, sources, &cache.feeds(), Timestamp::now(), opts)?;
     Ok((path, report))
 }
 
@@ -197,6 +204,7 @@ mod tests {
             path: PathBuf::from("x.db"),
             built_at: Some(t("2025-01-31")),
             newest_advisory: Some(t("2025-01-01")),
+            empty: false,
         };
         assert_eq!(
             info.stale_days(t("2025-01-31T10:00:00Z")),

@@ -52,6 +52,14 @@ pub enum AppError {
         .0.display(), .0.display(), .0.display()
     )]
     NoDatabase(PathBuf),
+    /// The database holds no advisory: matched against it, every stored finding would look
+    /// fixed.
+    #[error(
+        "{}: the vulnerability database holds no advisories; nothing was re-matched and the \
+         stored findings are as they were (run `customs db update`)",
+        .0.display()
+    )]
+    EmptyDatabase(PathBuf),
     /// Neither `HOME` nor the XDG variables say where customs keeps its files.
     #[error("no home directory: {0}")]
     NoHome(&'static str),

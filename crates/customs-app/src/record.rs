@@ -219,6 +219,12 @@ pub fn record(store: &mut dyn Store, db: &VulnDb, report: &ScanReport) -> Result
     let inv = &report.inventory;
     let digest = image_key(inv);
     let (repository, tag) = repository_and_tag(inv);
+    let unchecked: Vec<_> = report
+        .coverage
+        .iter()
+        .filter(|c| !c.covered())
+        .map(|c| c.ecosystem)
+        .collect();
     let rec = ScanRecord {
         digest: digest.clone(),
         repository: repository.clone(),
@@ -230,6 +236,7 @@ pub fn record(store: &mut dyn Store, db: &VulnDb, report: &ScanReport) -> Result
         scanned_at: Timestamp::now(),
         db_built_at: report.database.built_at,
         resolutions: resolutions(&report.findings, &report.withdrawn, &withdrawn_ids(db)?),
+        scope: crate::rematch::held_out(inv, &unchecked, None),
     };
     let delta = store.put_scan(&rec)?;
     Ok(Recorded {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use customs_catalog::Inventory;
 use customs_match::Matcher;
 use customs_store::{Delta, PackageKey, RematchInput, RematchRecord, ResolvedReason, Store};
-use customs_types::Timestamp;
+use customs_types::{Ecosystem, Timestamp};
 use customs_vulndb::VulnDb;
 use serde::Serialize;
 
@@ -37,6 +37,11 @@ pub struct ImageDelta {
     /// What changed.
     #[serde(flatten)]
     pub delta: Delta,
+    /// Ecosystems of the image the database holds no advisories for: their packages' stored
+    /// findings were left as they were, neither resolved nor notified (a missing feed is not
+    /// a fix).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<Ecosystem>,
 }
 
 /// What a rematch changed, image by image.
@@ -52,6 +57,17 @@ impl RematchReport {
     /// The images whose findings changed.
     pub fn changed(&self) -> impl Iterator<Item = &ImageDelta> {
         self.images.iter().filter(|i| !i.delta.is_empty())
+    }
+
+    /// For each ecosystem the database lacks advisories for, how many images had packages
+    /// of it whose findings were held as they were.
+    #[must_use]
+    pub fn unchecked(&self) -> BTreeMap<Ecosystem, usize> {
+        let mut out = BTreeMap::new();
+        for e in self.images.iter().flat_map(|i| &i.unchecked) {
+            *out.entry(*e).or_insert(0) += 1;
+        }
+        out
     }
 }
 
@@ -85,13 +101,21 @@ pub fn changed_packages(before: &VulnDb, after: &VulnDb) -> Result<BTreeSet<Pack
 /// advisories touch) and reconcile the stored findings: new, resolved (with why), severity
 /// changed, newly known exploited.
 ///
+/// The packages of an ecosystem the database holds no advisories for are not re-evaluated:
+/// their stored findings stay open ([`ImageDelta::unchecked`]).
+///
 /// # Errors
-/// The store's or the databases' errors, or a stored inventory that does not read back.
+/// [`AppError::EmptyDatabase`] for a database without any advisory (every finding would look
+/// fixed); the store's or the databases' errors, or a stored inventory that does not read
+/// back.
 pub fn rematch(
     store: &mut dyn Store,
     db: &VulnDb,
     opts: &RematchOptions<'_>,
 ) -> Result<RematchReport> {
+    if db.is_empty() {
+        return Err(AppError::EmptyDatabase(db.path().to_owned()));
+    }
     let built_at = db.meta()?.built_at;
     let keys = opts
         .since
@@ -122,6 +146,7 @@ fn in_parallel(
     workers: usize,
     mut write: impl FnMut(&[RematchRecord]) -> Result<Vec<Delta>>,
 ) -> Result<Vec<ImageDelta>> {
+    type Matched = (RematchRecord, Vec<Ecosystem>);
     let workers = workers.clamp(1, inputs.len().max(1));
     let chunk = inputs.len().div_ceil(workers).max(1);
     let mut chunks: Vec<Vec<RematchInput>> = Vec::new();
@@ -134,7 +159,7 @@ fn in_parallel(
         chunks.push(next);
     }
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<RematchRecord>)>(BATCH * 2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<Matched>)>(BATCH * 2);
         let mut handles = Vec::new();
         let mut start = 0;
         for part in chunks {
@@ -159,24 +184,28 @@ fn in_parallel(
         // Results arrive interleaved from the workers; batches are written as they fill, and
         // the deltas are put back in input order at the end.
         let mut out: Vec<(usize, ImageDelta)> = Vec::new();
-        let mut order: Vec<usize> = Vec::new();
+        let mut order: Vec<(usize, Vec<Ecosystem>)> = Vec::new();
         let mut pending: Vec<RematchRecord> = Vec::new();
-        let mut flush = |order: &mut Vec<usize>, pending: &mut Vec<RematchRecord>| -> Result<()> {
+        let mut flush = |order: &mut Vec<(usize, Vec<Ecosystem>)>,
+                         pending: &mut Vec<RematchRecord>|
+         -> Result<()> {
             let deltas = write(pending)?;
-            for ((i, r), delta) in order.drain(..).zip(pending.drain(..)).zip(deltas) {
+            for (((i, unchecked), r), delta) in order.drain(..).zip(pending.drain(..)).zip(deltas) {
                 out.push((
                     i,
                     ImageDelta {
                         digest: r.digest,
                         delta,
+                        unchecked,
                     },
                 ));
             }
             Ok(())
         };
-        for (i, record) in rx {
-            order.push(i);
-            pending.push(record?);
+        for (i, matched) in rx {
+            let (record, unchecked) = matched?;
+            order.push((i, unchecked));
+            pending.push(record);
             if pending.len() >= BATCH {
                 flush(&mut order, &mut pending)?;
             }
@@ -191,13 +220,14 @@ fn in_parallel(
     })
 }
 
-/// Match one stored image: its findings, the reasons for what went, and the scope.
+/// Match one stored image: its findings, the reasons for what went, and the scope; and the
+/// ecosystems left unchecked for want of advisory data.
 fn rematch_one(
     matcher: &mut Matcher<'_>,
     input: RematchInput,
     keys: Option<&BTreeSet<PackageKey>>,
     withdrawn: &Arc<BTreeMap<String, ResolvedReason>>,
-) -> Result<RematchRecord> {
+) -> Result<(RematchRecord, Vec<Ecosystem>)> {
     let digest = input.digest;
     let mut inv: Inventory =
         serde_json::from_value(input.document).map_err(|source| AppError::StoredInventory {
@@ -213,10 +243,50 @@ fn rematch_one(
         inv.packages.iter().map(|p| p.name.clone()).collect()
     });
     let report = matcher.match_inventory(&inv)?;
-    Ok(RematchRecord {
-        findings: finding_records(&report.findings)?,
-        resolutions: resolutions(&report.findings, &report.withdrawn, withdrawn),
-        scope,
-        digest,
+    let unchecked: Vec<Ecosystem> = report
+        .coverage
+        .iter()
+        .filter(|c| !c.covered())
+        .map(|c| c.ecosystem)
+        .collect();
+    let scope = held_out(&inv, &unchecked, scope);
+    Ok((
+        RematchRecord {
+            findings: finding_records(&report.findings)?,
+            resolutions: resolutions(&report.findings, &report.withdrawn, withdrawn),
+            scope,
+            digest,
+        },
+        unchecked,
+    ))
+}
+
+/// The scope of a reconcile once the packages of `unchecked` ecosystems are taken out of it,
+/// so that their stored findings stay as they were: a database without a feed has not shown
+/// them fixed. A name that is also a package of a checked ecosystem is left out too (the
+/// store's scope is by name), which errs on the side of keeping a finding open.
+#[must_use]
+pub fn held_out(
+    inv: &Inventory,
+    unchecked: &[Ecosystem],
+    scope: Option<BTreeSet<String>>,
+) -> Option<BTreeSet<String>> {
+    if unchecked.is_empty() {
+        return scope;
+    }
+    let held: BTreeSet<&str> = inv
+        .packages
+        .iter()
+        .filter(|p| unchecked.contains(&p.ecosystem))
+        .map(|p| p.name.as_str())
+        .collect();
+    let judged = inv
+        .packages
+        .iter()
+        .filter(|p| !held.contains(p.name.as_str()))
+        .map(|p| p.name.clone());
+    Some(match scope {
+        Some(scope) => judged.filter(|n| scope.contains(n)).collect(),
+        None => judged.collect(),
     })
 }

@@ -4,15 +4,16 @@
 use std::collections::BTreeSet;
 
 use customs_catalog::Inventory;
-use customs_match::Finding;
-use customs_types::{Namespace, Severity};
+use customs_match::{Coverage, Finding};
+use customs_types::{Ecosystem, Namespace, Severity};
 use serde::Serialize;
 
 use crate::database::DatabaseInfo;
 
 /// The JSON schema the scan report is written in: the inventory's fields plus the scan's.
 /// 1.1: times are `YYYY-MM-DDTHH:MM:SS.ffffffZ` (1.0 wrote `built_at` without a fraction).
-pub const SCAN_SCHEMA: &str = "customs.scan/1.1";
+/// 1.2: `coverage`, and `vulnerability_db.empty`.
+pub const SCAN_SCHEMA: &str = "customs.scan/1.2";
 
 /// An inventory matched against a vulnerability database.
 #[derive(Debug, Clone)]
@@ -32,6 +33,42 @@ pub struct ScanReport {
     /// (advisory id or alias, package, version) of withdrawn advisories that named an
     /// installed package: why a finding stored before may have gone.
     pub withdrawn: BTreeSet<(String, String, String)>,
+    /// Per ecosystem of the image: its packages, and whether the database holds advisories
+    /// for it and how recent they are.
+    pub coverage: Vec<Coverage>,
+}
+
+/// Why a scan cannot say an image is clean: the gate fails closed on each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "gap", rename_all = "kebab-case")]
+pub enum Gap {
+    /// The database holds no advisory at all.
+    EmptyDatabase,
+    /// The image has packages of an ecosystem the database holds no advisories for.
+    NotCovered {
+        /// The ecosystem.
+        ecosystem: Ecosystem,
+        /// How many packages of it went unjudged.
+        packages: usize,
+    },
+}
+
+impl std::fmt::Display for Gap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::EmptyDatabase => {
+                f.write_str("the vulnerability database holds no advisories: nothing was matched")
+            }
+            Self::NotCovered {
+                ecosystem,
+                packages,
+            } => write!(
+                f,
+                "the vulnerability database has no advisories for {} packages: {packages} of them went unchecked",
+                ecosystem.label()
+            ),
+        }
+    }
 }
 
 /// Which findings a reader asked to see (`--only-fixed`, `--severity`, `--show-suppressed`).
@@ -96,10 +133,30 @@ impl ScanReport {
         }
     }
 
-    /// Warnings about the scan as a whole: old data, a distribution without advisories.
+    /// What the scan could not judge: an empty database, and each ecosystem of the image
+    /// without advisory data, except those in `allowed` (`--allow-missing-coverage`). A gate
+    /// that meets any of them must not pass the image.
+    #[must_use]
+    pub fn gaps(&self, allowed: &[Ecosystem]) -> Vec<Gap> {
+        if self.database.empty {
+            return vec![Gap::EmptyDatabase];
+        }
+        self.coverage
+            .iter()
+            .filter(|c| !c.covered() && !allowed.contains(&c.ecosystem))
+            .map(|c| Gap::NotCovered {
+                ecosystem: c.ecosystem,
+                packages: c.packages,
+            })
+            .collect()
+    }
+
+    /// Warnings about the scan as a whole: old data, gaps in the data, a distribution without
+    /// advisories.
     #[must_use]
     pub fn scan_warnings(&self) -> Vec<String> {
         let mut out: Vec<String> = self.database.age_warning().into_iter().collect();
+        out.extend(self.gaps(&[]).iter().map(ToString::to_string));
         if self.namespaces.is_empty() {
             out.push(
                 "no advisory namespace for this image's distribution; OS packages were not matched"
@@ -109,7 +166,7 @@ impl ScanReport {
         out
     }
 
-    /// The report as `customs.scan/1.1` JSON: the inventory's own fields, then the scan's,
+    /// The report as `customs.scan/1.2` JSON: the inventory's own fields, then the scan's,
     /// with the findings `filter` shows.
     ///
     /// # Errors
@@ -119,16 +176,33 @@ impl ScanReport {
         struct Scan<'a> {
             vulnerability_db: &'a DatabaseInfo,
             namespaces: &'a [Namespace],
+            coverage: Vec<CoverageJson<'a>>,
             findings: Vec<&'a Finding>,
             /// Findings hidden by the filters (suppressed, --only-fixed, --severity).
             hidden: usize,
             match_warnings: &'a [String],
+        }
+        #[derive(Serialize)]
+        struct CoverageJson<'a> {
+            #[serde(flatten)]
+            coverage: &'a Coverage,
+            covered: bool,
+            newest: Option<customs_types::Timestamp>,
         }
         let view = self.view(filter);
         let mut doc = serde_json::to_value(&self.inventory)?;
         let scan = serde_json::to_value(Scan {
             vulnerability_db: &self.database,
             namespaces: &self.namespaces,
+            coverage: self
+                .coverage
+                .iter()
+                .map(|c| CoverageJson {
+                    coverage: c,
+                    covered: c.covered(),
+                    newest: c.newest(),
+                })
+                .collect(),
             findings: view.shown,
             hidden: view.hidden,
             match_warnings: &self.match_warnings,

@@ -72,6 +72,7 @@ pub fn match_inventory(inventory: Inventory, db: &VulnDb) -> Result<ScanReport> 
         database: DatabaseInfo::of(db)?,
         match_warnings: m.warnings,
         withdrawn: m.withdrawn,
+        coverage: m.coverage,
     })
 }
 

@@ -91,7 +91,13 @@ pub fn watch(
     while !stop.load(Ordering::Relaxed) {
         round += 1;
         if let Some(feeds) = &opts.feeds {
-            match database::update(&opts.http, &opts.db, feeds, &opts.cache) {
+            match database::update(
+                &opts.http,
+                &opts.db,
+                feeds,
+                &opts.cache,
+                &customs_vulndb::UpdateOptions::default(),
+            ) {
                 Ok((_, report)) => on_event(WatchEvent::Updated(report)),
                 Err(e) => on_event(WatchEvent::UpdateFailed(e)),
             }

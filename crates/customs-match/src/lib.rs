@@ -22,5 +22,5 @@ mod ranges;
 pub use finding::{
     CvssScore, DataSource, Finding, FindingStatus, PackageRef, Suppression, UnknownSuppression,
 };
-pub use matcher::{MatchError, MatchReport, Matcher, match_inventory};
+pub use matcher::{Coverage, CoverageSource, MatchError, MatchReport, Matcher, match_inventory};
 pub use namespace::namespaces;

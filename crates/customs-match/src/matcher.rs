@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use customs_catalog::{Ecosystem, Inventory, Package};
-use customs_types::{Feed, Namespace, Severity};
+use customs_types::{Feed, Namespace, Severity, Timestamp};
 use customs_vulndb::{Cvss, DbError, Hit, Status, VulnDb};
 use serde::Serialize;
 
@@ -39,6 +39,47 @@ pub struct MatchReport {
     /// advisories naming an installed package: why a finding they once caused went away.
     #[serde(skip)]
     pub withdrawn: BTreeSet<(String, String, String)>,
+    /// For each ecosystem the inventory has packages of, whether the database could judge
+    /// them: a package looked up in no namespace the database holds is not "clean", it is
+    /// unknown. Ordered by ecosystem.
+    pub coverage: Vec<Coverage>,
+}
+
+/// Whether the database holds advisories for one ecosystem of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// The ecosystem.
+    pub ecosystem: Ecosystem,
+    /// How many of the inventory's packages are of it.
+    pub packages: usize,
+    /// The namespaces its packages were looked up in that the database holds statements in,
+    /// with the feeds behind them. Empty: not covered.
+    pub sources: Vec<CoverageSource>,
+}
+
+/// One namespace and feed behind an ecosystem's coverage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoverageSource {
+    /// The namespace (`debian:12`, `osv:PyPI`).
+    pub namespace: Namespace,
+    /// The feed with statements there.
+    pub feed: Feed,
+    /// The newest date that feed gave a record in the namespace: how current the data is.
+    pub newest: Option<Timestamp>,
+}
+
+impl Coverage {
+    /// Whether any advisory data was there to match the ecosystem's packages against.
+    #[must_use]
+    pub fn covered(&self) -> bool {
+        !self.sources.is_empty()
+    }
+
+    /// The newest record date among the feeds behind it.
+    #[must_use]
+    pub fn newest(&self) -> Option<Timestamp> {
+        self.sources.iter().filter_map(|s| s.newest).max()
+    }
 }
 
 /// Who a severity is credited to: `osv (pypi)` for OSV databases, `debian` for every Debian
@@ -154,6 +195,7 @@ impl<'db> Matcher<'db> {
         let mut findings = Vec::new();
         let mut warnings = Vec::new();
         let mut withdrawn = BTreeSet::new();
+        let mut coverage: BTreeMap<Ecosystem, (usize, BTreeSet<Namespace>)> = BTreeMap::new();
         for pkg in &inv.packages {
             // A language package is matched against its ecosystem's advisories (OSV,
             // RustSec, GHSA), whatever the distro.
@@ -167,6 +209,9 @@ impl<'db> Matcher<'db> {
                 }
                 None => present.clone(),
             };
+            let covered = coverage.entry(pkg.ecosystem).or_default();
+            covered.0 += 1;
+            covered.1.extend(namespaces.iter().cloned());
             let key = PackageKey {
                 namespaces,
                 ecosystem: pkg.ecosystem,
@@ -211,11 +256,32 @@ impl<'db> Matcher<'db> {
                     &b.id,
                 ))
         });
+        let coverage = coverage
+            .into_iter()
+            .map(|(ecosystem, (packages, namespaces))| Coverage {
+                ecosystem,
+                packages,
+                sources: namespaces
+                    .iter()
+                    .flat_map(|namespace| {
+                        self.db
+                            .feeds_in(namespace)
+                            .into_iter()
+                            .map(|(feed, newest)| CoverageSource {
+                                namespace: namespace.clone(),
+                                feed,
+                                newest,
+                            })
+                    })
+                    .collect(),
+            })
+            .collect();
         Ok(MatchReport {
             namespaces: ns,
             findings,
             warnings,
             withdrawn,
+            coverage,
         })
     }
 }

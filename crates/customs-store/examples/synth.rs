@@ -56,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             scanned_at: Timestamp::now(),
             db_built_at: None,
             resolutions: Resolutions::default(),
+            scope: None,
         })?;
     }
     writeln!(

@@ -41,6 +41,10 @@ pub struct ScanRecord {
     pub db_built_at: Option<Timestamp>,
     /// Why open findings that this scan no longer has are resolved.
     pub resolutions: Resolutions,
+    /// Names of the packages this scan judged; `None`: all of them. Stored findings of other
+    /// packages are left as they are (those of an ecosystem the database had no advisories
+    /// for: a missing feed is not a fix).
+    pub scope: Option<BTreeSet<String>>,
 }
 
 /// A package as the package index keys it.

@@ -113,7 +113,7 @@ impl<B: Backend> Scans for B {
                 digest,
                 stored,
                 &record.findings,
-                None,
+                record.scope.as_ref(),
                 &record.resolutions,
                 now,
                 &carried,

@@ -126,6 +126,18 @@ fn parse_file(kind: FeedKind, origin: &str, text: &str) -> Result<Parsed, FeedEr
     })
 }
 
+/// How many records a feed file of `kind` holds, by parsing it as a build would: what an
+/// update checks a download with before it takes the place of the previous one.
+///
+/// # Errors
+/// The parser's, naming `origin`.
+pub fn count_records(kind: FeedKind, origin: &str, text: &str) -> Result<usize, FeedError> {
+    Ok(match parse_file(kind, origin, text)? {
+        Parsed::Advisories(a) => a.len(),
+        Parsed::Enrichment(e) => e.len(),
+    })
+}
+
 /// Decide a file's format from its path and first bytes. `None`: not a feed file (README, …).
 pub fn detect(path: &Path, text: &str) -> Option<FeedKind> {
     let name = path.file_name()?.to_string_lossy();
@@ -234,8 +246,9 @@ pub struct BuildReport {
     pub advisories: usize,
     /// NVD, KEV and EPSS records read (a CVE read twice counts twice but is stored once).
     pub enrichment: usize,
-    /// Files that are not feeds (README, LICENSE, …).
-    pub skipped: usize,
+    /// Files that are not feeds in a format customs reads (README, LICENSE, a malformed
+    /// file whose format cannot be told), each with why.
+    pub skipped: Vec<String>,
     /// Files that failed to parse, with why; the build went on without them.
     pub warnings: Vec<String>,
 }
@@ -282,7 +295,9 @@ fn newest(adv: &[Advisory]) -> Option<String> {
         .max()
 }
 
-/// Build `out` from the inputs. The file appears only when the build succeeds.
+/// Build `out` from the inputs. The file appears only when the build succeeds, and a build
+/// that read no record at all fails ([`DbError::NothingRead`]) rather than write an empty
+/// database.
 pub fn build(out: &Path, inputs: &[String], built_at: Timestamp) -> Result<BuildReport, DbError> {
     let mut w = DbWriter::create(out)?;
     let mut report = BuildReport::default();
@@ -297,6 +312,11 @@ pub fn build(out: &Path, inputs: &[String], built_at: Timestamp) -> Result<Build
         let mut files = Vec::new();
         files_under(&path, &mut files);
         let mut per_kind: BTreeMap<FeedKind, (i64, Option<String>)> = BTreeMap::new();
+        if files.is_empty() {
+            report
+                .warnings
+                .push(format!("{}: no files in it", path.display()));
+        }
         for file in files {
             let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
             if size > MAX_FEED_FILE {
@@ -314,7 +334,10 @@ pub fn build(out: &Path, inputs: &[String], built_at: Timestamp) -> Result<Build
                 }
             };
             let Some(kind) = forced.or_else(|| detect(&file, &text)) else {
-                report.skipped += 1;
+                report.skipped.push(format!(
+                    "{}: not a feed in a format customs reads (name it as KIND:PATH to force one)",
+                    file.display()
+                ));
                 continue;
             };
             let origin = file.display().to_string();
@@ -344,6 +367,15 @@ pub fn build(out: &Path, inputs: &[String], built_at: Timestamp) -> Result<Build
             w.add_source(&s)?;
             report.sources.push(s);
         }
+    }
+    if report.advisories == 0 && report.enrichment == 0 {
+        w.abandon();
+        let mut problems = report.warnings;
+        problems.extend(report.skipped);
+        if problems.is_empty() {
+            problems.push("the inputs hold no records".to_owned());
+        }
+        return Err(DbError::NothingRead { problems });
     }
     w.finish(built_at)?;
     Ok(report)

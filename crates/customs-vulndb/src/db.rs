@@ -16,7 +16,7 @@ use customs_types::Timestamp;
 use crate::model::{Advisory, Affected, Cvss, Enrichment, Feed, Namespace, Severity, Status};
 
 /// Bumped when the tables change; an older file is refused with a message to rebuild it.
-pub const DB_SCHEMA_VERSION: i64 = 3;
+pub const DB_SCHEMA_VERSION: i64 = 4;
 
 /// Why a database could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,13 @@ pub enum DbError {
         path: PathBuf,
         /// The schema version the file records (this build reads [`DB_SCHEMA_VERSION`]).
         found: i64,
+    },
+    /// A build read no record from any input: it writes no database, since one matched
+    /// against would find nothing and so pass every image.
+    #[error("no advisory or enrichment record was read from any input, so no database was written:\n  {}", .problems.join("\n  "))]
+    NothingRead {
+        /// Each input or file that gave nothing, with why.
+        problems: Vec<String>,
     },
 }
 
@@ -245,6 +252,13 @@ impl DbWriter {
             .map_err(|e| self.err(e))
     }
 
+    /// Give up: remove the partly written file and leave any database at the path as it was.
+    pub fn abandon(self) {
+        let tmp = self.path.with_extension("building");
+        drop(self.conn);
+        let _ = std::fs::remove_file(tmp);
+    }
+
     /// Commit and move the finished file into place.
     pub fn finish(self, built_at: Timestamp) -> Result<(), DbError> {
         let tmp = self.path.with_extension("building");
@@ -261,7 +275,8 @@ impl DbWriter {
         // Which namespaces (and which feeds) hold anything, so a scan skips empty look-ups.
         self.conn
             .execute_batch(
-                "CREATE TABLE namespaces AS SELECT f.namespace AS namespace, a.feed AS feed, count(*) AS n
+                "CREATE TABLE namespaces AS SELECT f.namespace AS namespace, a.feed AS feed, count(*) AS n,
+                        max(coalesce(a.modified, a.published)) AS newest
                    FROM affected f JOIN advisories a ON a.rowid = f.advisory GROUP BY f.namespace, a.feed;",
             )
             .map_err(err)?;
@@ -422,8 +437,8 @@ pub struct DbMeta {
 pub struct VulnDb {
     conn: Connection,
     path: PathBuf,
-    /// (namespace, feed) pairs that hold statements.
-    present: std::collections::HashSet<(Namespace, Feed)>,
+    /// (namespace, feed) pairs that hold statements, with the newest record date of each.
+    present: std::collections::HashMap<(Namespace, Feed), Option<Timestamp>>,
 }
 
 impl VulnDb {
@@ -481,10 +496,16 @@ impl VulnDb {
             });
         }
         let present = conn
-            .prepare("SELECT namespace, feed FROM namespaces")
+            .prepare("SELECT namespace, feed, newest FROM namespaces")
             .and_then(|mut st| {
-                st.query_map([], |r| Ok((parsed(r, 0)?, parsed(r, 1)?)))
-                    .map(|rows| rows.filter_map(Result::ok).collect())
+                st.query_map([], |r| {
+                    let newest: Option<String> = r.get(2)?;
+                    Ok((
+                        (parsed(r, 0)?, parsed(r, 1)?),
+                        newest.and_then(|t| Timestamp::parse_lenient(&t).ok()),
+                    ))
+                })
+                .map(|rows| rows.filter_map(Result::ok).collect())
             })
             .map_err(err)?;
         Ok(Self {
@@ -721,8 +742,30 @@ impl VulnDb {
     /// Whether any statement is in `namespace` (from `feed`, when given).
     pub fn has(&self, namespace: &Namespace, feed: Option<Feed>) -> bool {
         self.present
-            .iter()
+            .keys()
             .any(|(n, f)| n == namespace && feed.is_none_or(|want| want == *f))
+    }
+
+    /// The feeds with statements in `namespace`, each with the newest date it gave a record
+    /// there (`None` where its records carry no date). Empty: the database knows nothing of
+    /// the namespace, so it cannot say a package there is unaffected.
+    #[must_use]
+    pub fn feeds_in(&self, namespace: &Namespace) -> Vec<(Feed, Option<Timestamp>)> {
+        let mut out: Vec<(Feed, Option<Timestamp>)> = self
+            .present
+            .iter()
+            .filter(|((n, _), _)| n == namespace)
+            .map(|((_, f), t)| (*f, *t))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Whether the database holds no statement about any package: matched against it, every
+    /// image would look clean.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.present.is_empty()
     }
 
     /// The build time and the newest record date.

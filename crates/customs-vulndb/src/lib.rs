@@ -18,7 +18,7 @@ mod update;
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use build::{BuildReport, FeedKind, build, build_embedded, detect, parse_input};
+pub use build::{BuildReport, FeedKind, build, build_embedded, count_records, detect, parse_input};
 pub use db::{
     AdvisoryHead, DB_SCHEMA_VERSION, DbError, DbInfo, DbMeta, DbWriter, Epss, Hit, Kev, NvdRecord,
     SourceInfo, VulnDb,
@@ -28,4 +28,6 @@ pub use model::{
     Advisory, Affected, Cvss, Enrichment, Event, Feed, Namespace, Range, RangeKind, Severity,
     Status,
 };
-pub use update::{FeedSource, UpdateError, UpdateReport, default_sources, update};
+pub use update::{
+    FeedFailure, FeedSource, UpdateError, UpdateOptions, UpdateReport, default_sources, update,
+};

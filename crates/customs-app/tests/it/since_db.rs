@@ -16,8 +16,8 @@ use customs_types::{Feed, Namespace, Timestamp};
 use customs_vulndb::{Advisory, Affected, DbWriter, Event, Range, RangeKind, Status, VulnDb};
 
 /// One stored package, and what an advisory about it looks like.
-struct Case {
-    ecosystem: Ecosystem,
+pub(crate) struct Case {
+    pub(crate) ecosystem: Ecosystem,
     /// os-release ID and VERSION_ID of the image.
     distro: (&'static str, &'static str),
     /// The package as installed (name, version, source package).
@@ -40,7 +40,7 @@ fn ranges(kind: RangeKind, fixed: &str) -> Status {
     }
 }
 
-fn case(ecosystem: Ecosystem) -> Case {
+pub(crate) fn case(ecosystem: Ecosystem) -> Case {
     let fixed = |v: &str| Status::Fixed { fixed: v.into() };
     match ecosystem {
         // Debian advisories name the source package.
@@ -118,7 +118,7 @@ fn case(ecosystem: Ecosystem) -> Case {
     }
 }
 
-fn inventory(c: &Case, i: usize) -> Inventory {
+pub(crate) fn inventory(c: &Case, i: usize) -> Inventory {
     Inventory {
         schema: customs_catalog::SCHEMA_VERSION.to_owned(),
         source: SourceInfo {
@@ -157,14 +157,14 @@ fn inventory(c: &Case, i: usize) -> Inventory {
     }
 }
 
-fn write_db(path: &std::path::Path, advisories: &[Advisory]) -> VulnDb {
+pub(crate) fn write_db(path: &std::path::Path, advisories: &[Advisory]) -> VulnDb {
     let mut w = DbWriter::create(path).unwrap();
     w.add_advisories(advisories).unwrap();
     w.finish(Timestamp::now()).unwrap();
     VulnDb::open(path).unwrap()
 }
 
-fn advisory(c: &Case) -> Advisory {
+pub(crate) fn advisory(c: &Case) -> Advisory {
     Advisory {
         id: format!("TEST-{}", c.ecosystem),
         aliases: Vec::new(),

@@ -381,6 +381,7 @@ pub(crate) fn cvss_from_vector(vector: &str, fallback: &str) -> Cvss {
     let score = match version.as_str() {
         "2.0" => cvss2_base_score(vector),
         "3.0" | "3.1" => cvss3_base_score(vector),
+        "4.0" => cvss4_base_score(vector),
         _ => None,
     };
     Cvss {
@@ -401,6 +402,14 @@ fn metrics(vector: &str) -> Option<BTreeMap<&str, &str>> {
         }
     }
     Some(metrics)
+}
+
+/// CVSS v4.0 score of the vector (CVSS-B, or CVSS-BT/BE/BTE with the threat and
+/// environmental metrics it carries), by the `cvss` crate's implementation of FIRST's
+/// calculator.
+fn cvss4_base_score(vector: &str) -> Option<f64> {
+    let v: cvss::v4::Vector = vector.parse().ok()?;
+    Some(v.score().value())
 }
 
 /// CVSS v3.0/v3.1 base score, from the formulas of the v3.1 specification section 7.
@@ -1182,12 +1191,24 @@ mod tests {
             all.iter().all(|a| a.summary.is_some()),
             "every advisory has a title"
         );
-        // Scored wherever the vector is v3.x.
+        // Scored wherever the vector is v3.x or v4.0 (RustSec writes no v2 vectors).
         assert!(
             all.iter()
                 .flat_map(|a| &a.cvss)
-                .all(|c| c.score.is_some() == c.version.starts_with('3'))
+                .all(|c| c.score.is_some() == (c.version.starts_with('3') || c.version == "4.0")),
+            "{:?}",
+            all.iter()
+                .flat_map(|a| &a.cvss)
+                .filter(|c| c.score.is_none())
+                .collect::<Vec<_>>()
         );
+        let v4 = all
+            .iter()
+            .flat_map(|a| &a.cvss)
+            .filter(|c| c.version == "4.0")
+            .count();
+        println!("rustsec: {v4} CVSS v4.0 vectors, all scored");
+        assert!(v4 > 0, "the snapshot has v4.0 vectors to score");
 
         let tokio = find(&all, "RUSTSEC-2020-0019");
         assert_eq!(tokio.aliases, ["CVE-2020-35875", "GHSA-2jfv-g3fh-xq3v"]);
@@ -1229,9 +1250,10 @@ mod tests {
         );
 
         let sha3 = find(&all, "RUSTSEC-2026-0207");
+        // AV:N/AC:L/AT:P/PR:N/UI:N/VC:N/VI:N/VA:H: 8.2 by FIRST's v4.0 calculator (8.7 with AT:N).
         assert_eq!(
             (sha3.cvss[0].version.as_str(), sha3.cvss[0].score),
-            ("4.0", None)
+            ("4.0", Some(8.2))
         );
         assert_eq!(
             ranges(&sha3.affected[0]).0[0].events,
@@ -1428,10 +1450,21 @@ interactions:
             ("(AV:L/AC:L/Au:N/C:C/I:C/A:C)", Some(7.2)),
             ("CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", None),
             ("CVSS:3.1/AV:N/AV:N", None),
+            // v4.0: FIRST's calculator (https://www.first.org/cvss/calculator/4-0) gives 9.3
+            // for the first, 10 for the second and 6.9 for the third.
             (
                 "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
-                None,
+                Some(9.3),
             ),
+            (
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:H/SI:H/SA:H",
+                Some(10.0),
+            ),
+            (
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:L/VA:L/SC:N/SI:N/SA:N",
+                Some(6.9),
+            ),
+            ("CVSS:4.0/AV:N/AC:L", None),
             ("garbage", None),
         ] {
             assert_eq!(cvss_from_vector(vector, "2.0").score, score, "{vector}");

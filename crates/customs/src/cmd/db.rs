@@ -16,7 +16,9 @@ pub(crate) enum DbCmd {
     /// Build a database from feed files or folders (format detected, or KIND:PATH; `customs db
     /// build --help` lists the kinds).
     Build(BuildArgs),
-    /// Fetch the upstream feeds (or those named with --feed) and rebuild the database.
+    /// Fetch the upstream feeds (or those named with --feed) and rebuild the database. Each
+    /// download must parse, hold records, and not shrink by more than 20 %; a feed that fails
+    /// keeps its previous data, is named on standard error, and the exit status is 3.
     Update(UpdateArgs),
     /// Sources, record counts, newest advisory date, build time.
     Info(InfoArgs),
@@ -46,6 +48,10 @@ pub(crate) struct UpdateArgs {
     /// debian-dsa=https://…/data/DSA/list. Kinds: see `customs db build --help`.
     #[arg(long = "feed", value_name = "KIND=URL")]
     feeds: Vec<String>,
+    /// Take this feed's download even when it holds more than 20 % fewer records than its
+    /// previous one (by kind, e.g. debian-dsa; repeatable).
+    #[arg(long, value_name = "FEED")]
+    allow_shrink: Vec<String>,
     #[command(flatten)]
     cache: CacheArgs,
     #[command(flatten)]
@@ -91,13 +97,17 @@ fn sources(out: &mut impl Write, list: &[SourceInfo], indent: &str) -> Result<()
     Ok(())
 }
 
+/// `db update`'s exit status when some feeds failed: the database was rebuilt, those feeds
+/// with their previous data (or without them, when they had none).
+pub(crate) const FEEDS_FAILED: u8 = 3;
+
 pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
     match cmd {
         DbCmd::Build(args) => {
             let t = std::time::Instant::now();
             let report = database::build(&args.out, &args.inputs)?;
             let mut err = std::io::stderr().lock();
-            for w in &report.warnings {
+            for w in report.warnings.iter().chain(&report.skipped) {
                 writeln!(err, "warning: {w}")?;
             }
             sources(out, &report.sources, "")?;
@@ -108,7 +118,7 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
                 args.out.display(),
                 report.advisories,
                 report.enrichment,
-                report.skipped,
+                report.skipped.len(),
                 report.warnings.len(),
                 render::human(size),
                 t.elapsed().as_secs_f64()
@@ -117,19 +127,29 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
         DbCmd::Update(args) => {
             let feeds = UpdateArgs::sources(&args.feeds)?;
             let http = args.http.transport(&[], None)?;
-            let (path, report) =
-                database::update(&http, &args.db.location(), &feeds, &args.cache.cache()?)?;
+            let opts = customs_vulndb::UpdateOptions {
+                allow_shrink: args.allow_shrink.clone(),
+                ..customs_vulndb::UpdateOptions::default()
+            };
+            let (path, report) = database::update(
+                &http,
+                &args.db.location(),
+                &feeds,
+                &args.cache.cache()?,
+                &opts,
+            )?;
+            let mut err = std::io::stderr().lock();
             if !args.quiet.quiet {
-                let mut err = std::io::stderr().lock();
                 for f in &report.fetched {
                     writeln!(err, "fetched {f}")?;
                 }
-                for f in &report.failed {
-                    writeln!(err, "warning: {f}")?;
-                }
-                for w in &report.build.warnings {
+                for w in report.build.warnings.iter().chain(&report.build.skipped) {
                     writeln!(err, "warning: {w}")?;
                 }
+            }
+            // Failures are not chatter: --quiet does not hide them.
+            for f in &report.failed {
+                writeln!(err, "customs: error: {f}")?;
             }
             writeln!(
                 out,
@@ -140,6 +160,9 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
                 report.fetched.len(),
                 report.failed.len()
             )?;
+            if !report.failed.is_empty() {
+                return Ok(ExitCode::from(FEEDS_FAILED));
+            }
         }
         DbCmd::Info(args) => {
             let db = crate::cmd::scan::open_db(&args.db, false)?;

@@ -65,7 +65,24 @@ pub(crate) fn rematch(rematch: &RematchArgs, out: &mut impl Write) -> Result<Exi
         undelivered(d, args.quiet.quiet)?;
     }
     print(out, &report, args.format)?;
+    held(&report, args.quiet.quiet)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Findings left open for want of advisory data, on standard error.
+fn held(report: &RematchReport, quiet: bool) -> Result<()> {
+    if quiet {
+        return Ok(());
+    }
+    let mut err = std::io::stderr().lock();
+    for (ecosystem, images) in report.unchecked() {
+        writeln!(
+            err,
+            "warning: the vulnerability database has no advisories for {}: the stored findings of those packages in {images} image(s) were left as they were",
+            ecosystem.label()
+        )?;
+    }
+    Ok(())
 }
 
 /// Notifications kept for the next run, on standard error.

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use customs_app::database;
-use customs_app::report::{Filter, ScanReport, View};
+use customs_app::report::{Filter, Gap, ScanReport, View};
 use customs_match::Finding;
-use customs_types::Severity;
+use customs_types::{Ecosystem, Severity};
 
 use crate::args::{DbArgs, Format, ImageArgs, StoreArgs};
 use crate::render;
@@ -21,9 +21,15 @@ pub(crate) struct ScanArgs {
     source: String,
     #[arg(long, short, value_enum, default_value = "table")]
     format: Format,
-    /// Exit 1 when a finding at or above this severity remains after filtering.
+    /// Exit 1 when a finding at or above this severity remains after filtering. Exit 2 when
+    /// the scan cannot tell: the database is empty, or holds no advisories for an ecosystem
+    /// the image has packages of.
     #[arg(long, value_name = "SEVERITY", value_parser = Severity::parse_lenient)]
     fail_on: Option<Severity>,
+    /// With --fail-on: pass an image although the database has no advisories for this
+    /// ecosystem (deb, apk, rpm, pypi, npm, cargo, golang); comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "ECOSYSTEM", value_parser = str::parse::<Ecosystem>)]
+    allow_missing_coverage: Vec<Ecosystem>,
     /// Only findings with a fixed version available.
     #[arg(long)]
     only_fixed: bool,
@@ -108,7 +114,25 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
             writeln!(err, "warning: {}", render::clean(w))?;
         }
     }
-    Ok(if args.fail_on.is_some_and(|min| view.fails_at(min)) {
+    let Some(min) = args.fail_on else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    // A gate that does not know must not pass: gaps outrank findings.
+    let gaps = report.gaps(&args.allow_missing_coverage);
+    if !gaps.is_empty() {
+        let mut err = std::io::stderr().lock();
+        for g in &gaps {
+            writeln!(err, "customs: error: --fail-on {min}: {g}")?;
+        }
+        if gaps.iter().any(|g| matches!(g, Gap::NotCovered { .. })) {
+            writeln!(
+                err,
+                "customs: fetch the missing data with `customs db update`, or accept the gap with --allow-missing-coverage ECOSYSTEM"
+            )?;
+        }
+        return Ok(ExitCode::from(2));
+    }
+    Ok(if view.fails_at(min) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -221,5 +245,27 @@ fn table(out: &mut impl Write, report: &ScanReport, view: &View<'_>) -> Result<(
             ns.join(", ")
         }
     )?;
+    let coverage: Vec<String> = report
+        .coverage
+        .iter()
+        .map(|c| {
+            let data = if !c.covered() {
+                "NO ADVISORY DATA".to_owned()
+            } else {
+                let feeds: std::collections::BTreeSet<String> =
+                    c.sources.iter().map(|s| s.feed.to_string()).collect();
+                let feeds: Vec<String> = feeds.into_iter().collect();
+                let newest = c
+                    .newest()
+                    .map(|t| format!(", newest {}", t.date()))
+                    .unwrap_or_default();
+                format!("{}{newest}", feeds.join(" + "))
+            };
+            format!("{} {} ({data})", c.ecosystem, c.packages)
+        })
+        .collect();
+    if !coverage.is_empty() {
+        writeln!(out, "coverage: {}", coverage.join("; "))?;
+    }
     Ok(())
 }

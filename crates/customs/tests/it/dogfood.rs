@@ -131,20 +131,33 @@ fn own_repository_scanned_against_rustsec() {
         "dog-food: {} findings, {ours} on cargo packages",
         findings.len()
     );
+    // The repository's fixtures hold Python, npm and Go packages the RustSec-only database
+    // cannot judge: a gate on it exits 2 unless those gaps are accepted.
+    let uncovered: Vec<&str> = report["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["covered"] == false)
+        .map(|c| c["ecosystem"].as_str().unwrap())
+        .collect();
+    assert!(!uncovered.contains(&"cargo"), "{uncovered:?}");
+    let gate = |extra: &[&str]| {
+        let mut args = vec!["scan", "--format", "json", "--fail-on", "low", "--db", &db];
+        args.extend_from_slice(extra);
+        args.push(&source);
+        customs(&args, dir.path())
+    };
+    if !uncovered.is_empty() {
+        let r = gate(&[]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+    }
     // --fail-on low fails exactly when something unsuppressed was found.
-    let r = customs(
-        &[
-            "scan",
-            "--format",
-            "json",
-            "--fail-on",
-            "low",
-            "--db",
-            &db,
-            &source,
-        ],
-        dir.path(),
-    );
+    let allowed = uncovered.join(",");
+    let r = if uncovered.is_empty() {
+        gate(&[])
+    } else {
+        gate(&["--allow-missing-coverage", &allowed])
+    };
     let unsuppressed = findings.iter().any(|f| f["suppressed"].is_null());
     assert_eq!(
         r.code,

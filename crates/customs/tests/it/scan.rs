@@ -416,10 +416,12 @@ fn db_update_fetches_feeds_over_http() {
         args.push("--feed");
         args.push(f);
     }
+    // The missing feed is named, and the update's status says a feed failed (3); the others
+    // make the database.
     let r = customs(&args, work.path());
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
-        r.stderr.contains("404"),
+        r.stderr.contains("error: feed epss") && r.stderr.contains("404"),
         "the missing feed is reported: {}",
         r.stderr
     );
@@ -449,12 +451,28 @@ fn db_update_fetches_feeds_over_http() {
     // A second update with the server gone keeps the downloads and rebuilds from them.
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     handle.join().unwrap();
+    let before = std::fs::read(&db).unwrap();
     let r = customs(&args, work.path());
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("using the previous download"),
-        "{}",
-        r.stderr
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    for feed in ["debian-dsa", "debian-dla", "alpine-yaml", "kev-json"] {
+        assert!(
+            r.stderr
+                .lines()
+                .any(|l| l.contains(&format!("error: feed {feed} "))
+                    && l.ends_with("its previous data is kept")),
+            "{feed}: {}",
+            r.stderr
+        );
+    }
+    let info = customs(
+        &["db", "info", "--db", &db_s, "--format", "json"],
+        work.path(),
+    );
+    assert_eq!(info.json()["advisories"], v["advisories"]);
+    assert_ne!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "rebuilt from the kept downloads"
     );
 }
 
@@ -477,7 +495,7 @@ fn a_fresh_install_scans_offline_from_the_built_in_snapshot() {
     assert!(r.stderr.contains("built-in snapshot"), "{}", r.stderr);
     assert!(home.path().join("data/customs/vuln.db").is_file());
     let v = r.json();
-    assert_eq!(v["schema"], "customs.scan/1.1");
+    assert_eq!(v["schema"], "customs.scan/1.2");
     assert!(
         v["vulnerability_db"]["newest_advisory"]
             .as_str()
@@ -660,4 +678,91 @@ fn explain_says_why_and_why_not() {
         "{}",
         r.stdout
     );
+}
+
+/// A gate that cannot tell does not pass: debian-app has npm packages, and a database without
+/// npm advisories makes `--fail-on` exit 2 naming the gap, unless the gap is accepted; a
+/// database without any advisory (only the KEV catalog) exits 2 whatever is accepted.
+#[test]
+fn a_gate_without_the_data_for_an_ecosystem_exits_2() {
+    let image = format!("oci:{}", corpus().join("debian-app/oci").display());
+    let work = tempfile::tempdir().unwrap();
+    let db = build_db(
+        work.path(),
+        &[
+            "debian-tracker/data/DSA/list",
+            "debian-tracker/data/DLA/list",
+            "rustsec",
+            "osv-pypa-yaml",
+        ],
+    );
+    let report = scan(&db, &image, work.path(), &[]);
+    let uncovered: Vec<&str> = report["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["covered"] == false)
+        .map(|c| c["ecosystem"].as_str().unwrap())
+        .collect();
+    // The shared Debian lists end in March 2023, before bookworm's first DSA: debian:12 has no
+    // advisories in them, so the image's deb packages are a gap too.
+    assert_eq!(uncovered, ["deb", "npm"], "{}", report["coverage"]);
+    let gate = |extra: &[&str]| {
+        let mut args = vec!["scan", "--db", &db, "--fail-on", "critical"];
+        args.extend_from_slice(extra);
+        args.push(&image);
+        customs(&args, work.path())
+    };
+    let r = gate(&[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no advisories for npm packages")
+            && r.stderr.contains("--allow-missing-coverage"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("coverage: "), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("npm 6 (NO ADVISORY DATA)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("pypi 10 (osv, newest "), "{}", r.stdout);
+    let r = gate(&["--allow-missing-coverage", "deb"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let errors: Vec<&str> = r.stderr.lines().filter(|l| l.contains("error:")).collect();
+    assert!(
+        errors.len() == 1 && errors[0].contains("npm packages"),
+        "{}",
+        r.stderr
+    );
+    let r = gate(&["--allow-missing-coverage", "deb,npm"]);
+    assert!(r.code == 0 || r.code == 1, "{}: {}", r.code, r.stderr);
+    // Without --fail-on the scan succeeds and warns.
+    let r = customs(&["scan", "--db", &db, &image], work.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("warning: the vulnerability database has no advisories for npm"),
+        "{}",
+        r.stderr
+    );
+
+    let kev_only = tempfile::tempdir().unwrap();
+    let db = build_db(kev_only.path(), &["kev"]);
+    let r = customs(
+        &[
+            "scan",
+            "--db",
+            &db,
+            "--fail-on",
+            "critical",
+            "--allow-missing-coverage",
+            "deb,pypi,npm,cargo",
+            &image,
+        ],
+        work.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("holds no advisories"), "{}", r.stderr);
 }
