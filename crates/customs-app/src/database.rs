@@ -52,6 +52,35 @@ const SNAPSHOT: &[(FeedKind, &str, &str)] = &[
     ),
 ];
 
+/// The language advisories of the snapshot (PyPA, Go, RustSec, GHSA), one tar compressed
+/// with zstd: 40 MB of text in 1.5 MB (see data/snapshot/SOURCES.md and
+/// scripts/snapshot-languages.sh).
+const LANGUAGES: &[u8] = include_bytes!("../../../data/snapshot/languages.tar.zst");
+
+/// Every feed file of [`LANGUAGES`], as (kind, name, text); files that are no feed (README,
+/// LICENSE) are left out.
+fn language_snapshot() -> Result<Vec<(FeedKind, String, String)>> {
+    let corrupt = |e: std::io::Error| {
+        AppError::invalid("the built-in snapshot (languages.tar.zst)", e.to_string())
+    };
+    let mut archive =
+        tar::Archive::new(zstd::stream::read::Decoder::new(LANGUAGES).map_err(corrupt)?);
+    let mut out = Vec::new();
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry.path().map_err(corrupt)?.into_owned();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut text).map_err(corrupt)?;
+        if let Some(kind) = customs_vulndb::detect(&path, &text) {
+            out.push((kind, format!("snapshot:{}", path.display()), text));
+        }
+    }
+    Ok(out)
+}
+
 /// Which database file: the one named (`--db`, `CUSTOMS_DB`), else the default in customs'
 /// data directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,7 +134,14 @@ pub fn open(location: &DbLocation) -> Result<Opened> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(AppError::io(dir))?;
         }
-        customs_vulndb::build_embedded(&path, SNAPSHOT, Timestamp::now())?;
+        let languages = language_snapshot()?;
+        let mut files: Vec<(FeedKind, &str, &str)> = SNAPSHOT.to_vec();
+        files.extend(
+            languages
+                .iter()
+                .map(|(k, o, t)| (*k, o.as_str(), t.as_str())),
+        );
+        customs_vulndb::build_embedded(&path, &files, Timestamp::now())?;
     }
     Ok(Opened {
         db: VulnDb::open(&path)?,
@@ -160,6 +196,20 @@ impl DatabaseInfo {
             )
         })
     }
+}
+
+/// How `new` differs from `old`, advisory by advisory (`customs db diff`).
+///
+/// # Errors
+/// [`AppError::NoDatabase`] for a path that is not there; the databases' own errors.
+pub fn diff(old: &Path, new: &Path) -> Result<customs_vulndb::DbDiff> {
+    let open = |p: &Path| -> Result<VulnDb> {
+        if !p.is_file() {
+            return Err(AppError::NoDatabase(p.to_owned()));
+        }
+        Ok(VulnDb::open(p)?)
+    };
+    Ok(open(new)?.diff_from(&open(old)?)?)
 }
 
 /// Build a database file from feed files or folders (`customs db build`).

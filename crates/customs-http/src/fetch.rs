@@ -7,9 +7,14 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use flate2::read::MultiGzDecoder;
+use reqwest::StatusCode;
 use reqwest::Url;
 use reqwest::blocking::Response;
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::header::{
+    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED,
+};
+use serde::{Deserialize, Serialize};
 
 use crate::error::redact;
 use crate::retry::{Failure, retry_after};
@@ -29,7 +34,68 @@ pub struct Posted {
     pub attempts: u32,
 }
 
+/// What a server said identifies the version of a resource it sent: asked back on the next
+/// request (`If-None-Match`, `If-Modified-Since`), it lets the server answer "not modified"
+/// with no body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    /// The `ETag` header, as sent.
+    pub etag: Option<String>,
+    /// The `Last-Modified` header, as sent.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// Whether the server gave neither, so a request cannot be made conditional.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+
+    fn of(resp: &Response) -> Self {
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Self {
+            etag: header(ETAG),
+            last_modified: header(LAST_MODIFIED),
+        }
+    }
+}
+
+/// The answer to a conditional GET.
+#[derive(Debug)]
+pub enum Conditional<T> {
+    /// `304 Not Modified`: the copy the caller holds is current.
+    NotModified,
+    /// A new version, as `read` made of its body, with its validators.
+    Fetched {
+        /// What `read` returned.
+        value: T,
+        /// The new version's validators, for the next request.
+        validators: Validators,
+    },
+}
+
 impl Transport {
+    /// GET `url` unless it is unchanged since the version `held` identifies: the request
+    /// carries `If-None-Match` and `If-Modified-Since` from `held`, and a `304` answer is
+    /// [`Conditional::NotModified`] with no body read. Otherwise as [`Transport::get_with`].
+    ///
+    /// # Errors
+    /// As [`Transport::get_with`].
+    pub fn get_if_changed<T>(
+        &self,
+        url: &str,
+        held: &Validators,
+        read: impl FnMut(&mut dyn Read) -> io::Result<T>,
+    ) -> Result<Conditional<T>, HttpError> {
+        self.get_inner(url, Some(held), read)
+    }
+
     /// GET `url` and hand its body to `read`, retrying under the policy. A body that breaks
     /// off is a failed attempt: the next attempt starts over and `read` is called again, so
     /// it must start from scratch each time. An error `read` returns that did not come from
@@ -45,18 +111,45 @@ impl Transport {
     pub fn get_with<T>(
         &self,
         url: &str,
-        mut read: impl FnMut(&mut dyn Read) -> io::Result<T>,
+        read: impl FnMut(&mut dyn Read) -> io::Result<T>,
     ) -> Result<T, HttpError> {
+        match self.get_inner(url, None, read)? {
+            Conditional::Fetched { value, .. } => Ok(value),
+            // Only a conditional request is answered 304; judge() refuses it otherwise.
+            Conditional::NotModified => Err(HttpError::Status {
+                target: format!("GET {}", crate::redact_url(url)),
+                status: 304,
+                detail: "not modified, to a request that was not conditional".to_owned(),
+                attempts: 1,
+            }),
+        }
+    }
+
+    fn get_inner<T>(
+        &self,
+        url: &str,
+        held: Option<&Validators>,
+        mut read: impl FnMut(&mut dyn Read) -> io::Result<T>,
+    ) -> Result<Conditional<T>, HttpError> {
         let url = parse(url)?;
         let target = format!("GET {}", redact(&url));
         let client = self.client_for(&url)?;
         let (v, _) = self.with_retries(&target, |last| {
-            let resp = client
-                .get(url.clone())
-                .header(ACCEPT_ENCODING, "gzip")
-                .send()
-                .map_err(|e| Miss::Failure(Failure::of(&e)))?;
+            let mut request = client.get(url.clone()).header(ACCEPT_ENCODING, "gzip");
+            if let Some(held) = held {
+                if let Some(etag) = &held.etag {
+                    request = request.header(IF_NONE_MATCH, etag);
+                }
+                if let Some(date) = &held.last_modified {
+                    request = request.header(IF_MODIFIED_SINCE, date);
+                }
+            }
+            let resp = request.send().map_err(|e| Miss::Failure(Failure::of(&e)))?;
+            if held.is_some_and(|h| !h.is_empty()) && resp.status() == StatusCode::NOT_MODIFIED {
+                return Ok(Conditional::NotModified);
+            }
             let resp = judge(resp, last)?;
+            let validators = Validators::of(&resp);
             let gzip = resp
                 .headers()
                 .get(CONTENT_ENCODING)
@@ -71,13 +164,14 @@ impl Transport {
             } else {
                 read(&mut body)
             };
-            got.map_err(|e| match body.failed.take() {
-                Some(f) => Miss::Failure(f),
-                None => Miss::Fatal(HttpError::Body {
-                    target: target.clone(),
-                    source: e,
-                }),
-            })
+            got.map(|value| Conditional::Fetched { value, validators })
+                .map_err(|e| match body.failed.take() {
+                    Some(f) => Miss::Failure(f),
+                    None => Miss::Fatal(HttpError::Body {
+                        target: target.clone(),
+                        source: e,
+                    }),
+                })
         })?;
         Ok(v)
     }

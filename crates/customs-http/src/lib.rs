@@ -72,7 +72,7 @@ mod retry;
 mod transport;
 
 pub use error::{HttpError, redact_url};
-pub use fetch::Posted;
+pub use fetch::{Conditional, Posted, Validators};
 pub use proxy::{ProxyConfig, is_loopback_host};
 pub use retry::{Failure, FailureKind, RetryPolicy, parse_http_date, retry_after};
 pub use transport::{HttpOptions, Observer, Sent, Transport, USER_AGENT};

@@ -40,6 +40,8 @@ pub enum FeedKind {
     OsvJson,
     /// OSV records in YAML, as PyPA's advisory database commits them.
     OsvYaml,
+    /// A zip archive of OSV JSON records, as OSV publishes each ecosystem's (`all.zip`).
+    OsvZip,
     /// One rustsec/advisory-db advisory (Markdown with TOML front matter, or TOML).
     Rustsec,
     /// NVD CVE API 2.0 JSON: an API page, one item or one CVE (enrichment).
@@ -54,7 +56,7 @@ pub enum FeedKind {
 
 impl FeedKind {
     /// Every kind, in declaration order (the order `customs db build --help` lists them in).
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::DebianCveList,
         Self::DebianDsa,
         Self::DebianDla,
@@ -65,6 +67,7 @@ impl FeedKind {
         Self::RedhatCsaf,
         Self::OsvJson,
         Self::OsvYaml,
+        Self::OsvZip,
         Self::Rustsec,
         Self::Nvd,
         Self::KevJson,
@@ -85,6 +88,7 @@ impl FeedKind {
             Self::RedhatCsaf => "redhat-csaf",
             Self::OsvJson => "osv-json",
             Self::OsvYaml => "osv-yaml",
+            Self::OsvZip => "osv-zip",
             Self::Rustsec => "rustsec",
             Self::Nvd => "nvd",
             Self::KevJson => "kev-json",
@@ -118,6 +122,12 @@ fn parse_file(kind: FeedKind, origin: &str, text: &str) -> Result<Parsed, FeedEr
         FeedKind::RedhatCsaf => A(redhat::parse_csaf_vex(origin, text)?),
         FeedKind::OsvJson => A(osv::parse_osv_json(origin, text)?),
         FeedKind::OsvYaml => A(osv::parse_osv_yaml(origin, text)?),
+        FeedKind::OsvZip => {
+            return Err(FeedError::new(
+                origin,
+                "an OSV zip archive is binary, read with parse_bytes",
+            ));
+        }
         FeedKind::Rustsec => A(osv::parse_rustsec(origin, text)?),
         FeedKind::Nvd => E(enrich::parse_nvd(origin, text)?),
         FeedKind::KevJson => E(enrich::parse_kev_json(origin, text)?),
@@ -126,13 +136,103 @@ fn parse_file(kind: FeedKind, origin: &str, text: &str) -> Result<Parsed, FeedEr
     })
 }
 
+/// Entries of an OSV archive larger than this are refused: the largest OSV records are a few
+/// MB (a Linux kernel CVE listing hundreds of commits).
+const MAX_ZIP_ENTRY: u64 = 32 << 20;
+/// Entries read from one OSV archive at most (npm's, the largest, holds about 200,000).
+const MAX_ZIP_ENTRIES: usize = 2_000_000;
+/// The share of an archive's records that may fail to parse before the archive as a whole is
+/// refused: a few malformed records are the publisher's, many mean a broken download or a
+/// format change customs does not read.
+const MAX_BAD_SHARE: f64 = 0.05;
+
+/// A feed file as bytes: an OSV archive is read entry by entry, every other format as text.
+fn parse_bytes(kind: FeedKind, origin: &str, bytes: &[u8]) -> Result<Parsed, FeedError> {
+    if kind == FeedKind::OsvZip {
+        return parse_osv_zip(origin, bytes).map(Parsed::Advisories);
+    }
+    parse_file(kind, origin, &String::from_utf8_lossy(bytes))
+}
+
+/// The OSV records of a zip archive. Entries that are not `.json` files are passed over; one
+/// record that does not parse is left out, but more than [`MAX_BAD_SHARE`] of them refuse the
+/// archive, naming the first.
+fn parse_osv_zip(origin: &str, bytes: &[u8]) -> Result<Vec<Advisory>, FeedError> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| FeedError::new(origin, format!("not a zip archive: {e}")))?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(FeedError::new(
+            origin,
+            format!(
+                "{} entries, over the limit of {MAX_ZIP_ENTRIES}",
+                archive.len()
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    let (mut records, mut bad) = (0usize, Vec::new());
+    for i in 0..archive.len() {
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| FeedError::new(origin, format!("entry {i}: {e}")))?;
+        let entry_name = match entry.name() {
+            Ok(n) => n.into_owned(),
+            Err(e) => {
+                records += 1;
+                bad.push(format!("{origin}: entry {i}: {e}"));
+                continue;
+            }
+        };
+        if !entry.is_file() || !entry.name_raw().ends_with(b".json") {
+            continue;
+        }
+        records += 1;
+        let name = format!("{origin}#{entry_name}");
+        if entry.size() > MAX_ZIP_ENTRY {
+            bad.push(format!(
+                "{name}: {} bytes, over the {MAX_ZIP_ENTRY}-byte limit",
+                entry.size()
+            ));
+            continue;
+        }
+        let mut text = String::new();
+        // The declared size is the archive's word; the read is bounded on its own.
+        match (&mut entry)
+            .take(MAX_ZIP_ENTRY + 1)
+            .read_to_string(&mut text)
+        {
+            Ok(n) if n as u64 > MAX_ZIP_ENTRY => {
+                bad.push(format!("{name}: over the {MAX_ZIP_ENTRY}-byte limit"));
+            }
+            Ok(_) => match osv::parse_osv_json(&name, &text) {
+                Ok(a) => out.extend(a),
+                Err(e) => bad.push(e.to_string()),
+            },
+            Err(e) => bad.push(format!("{name}: {e}")),
+        }
+    }
+    if !bad.is_empty() && bad.len() as f64 > records as f64 * MAX_BAD_SHARE {
+        return Err(FeedError::new(
+            origin,
+            format!(
+                "{} of {records} records do not parse (more than {:.0} %), the first: {}",
+                bad.len(),
+                MAX_BAD_SHARE * 100.0,
+                bad[0]
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 /// How many records a feed file of `kind` holds, by parsing it as a build would: what an
 /// update checks a download with before it takes the place of the previous one.
 ///
 /// # Errors
 /// The parser's, naming `origin`.
-pub fn count_records(kind: FeedKind, origin: &str, text: &str) -> Result<usize, FeedError> {
-    Ok(match parse_file(kind, origin, text)? {
+pub fn count_records(kind: FeedKind, origin: &str, bytes: &[u8]) -> Result<usize, FeedError> {
+    Ok(match parse_bytes(kind, origin, bytes)? {
         Parsed::Advisories(a) => a.len(),
         Parsed::Enrichment(e) => e.len(),
     })
@@ -299,6 +399,17 @@ fn newest(adv: &[Advisory]) -> Option<String> {
 /// that read no record at all fails ([`DbError::NothingRead`]) rather than write an empty
 /// database.
 pub fn build(out: &Path, inputs: &[String], built_at: Timestamp) -> Result<BuildReport, DbError> {
+    build_inner(out, inputs, built_at, false)
+}
+
+/// [`build`], or with `allow_empty` also a database of no records when every input parsed
+/// (a well-formed feed with nothing in it): `db update` judges each feed's count itself.
+pub(crate) fn build_inner(
+    out: &Path,
+    inputs: &[String],
+    built_at: Timestamp,
+    allow_empty: bool,
+) -> Result<BuildReport, DbError> {
     let mut w = DbWriter::create(out)?;
     let mut report = BuildReport::default();
     for input in inputs {
@@ -326,14 +437,23 @@ pub fn build(out: &Path, inputs: &[String], built_at: Timestamp) -> Result<Build
                 ));
                 continue;
             }
-            let text = match std::fs::read(&file) {
-                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            let bytes = match std::fs::read(&file) {
+                Ok(b) => b,
                 Err(e) => {
                     report.warnings.push(format!("{}: {e}", file.display()));
                     continue;
                 }
             };
-            let Some(kind) = forced.or_else(|| detect(&file, &text)) else {
+            let kind = forced.or_else(|| {
+                if bytes.starts_with(b"PK\x03\x04") {
+                    return file
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+                        .then_some(FeedKind::OsvZip);
+                }
+                detect(&file, &String::from_utf8_lossy(&bytes))
+            });
+            let Some(kind) = kind else {
                 report.skipped.push(format!(
                     "{}: not a feed in a format customs reads (name it as KIND:PATH to force one)",
                     file.display()
@@ -341,7 +461,7 @@ pub fn build(out: &Path, inputs: &[String], built_at: Timestamp) -> Result<Build
                 continue;
             };
             let origin = file.display().to_string();
-            match parse_file(kind, &origin, &text) {
+            match parse_bytes(kind, &origin, &bytes) {
                 Ok(Parsed::Advisories(a)) => {
                     let e = per_kind.entry(kind).or_default();
                     e.0 += a.len() as i64;
@@ -368,7 +488,8 @@ pub fn build(out: &Path, inputs: &[String], built_at: Timestamp) -> Result<Build
             report.sources.push(s);
         }
     }
-    if report.advisories == 0 && report.enrichment == 0 {
+    let nothing = report.advisories == 0 && report.enrichment == 0;
+    if nothing && !(allow_empty && report.warnings.is_empty() && report.skipped.is_empty()) {
         w.abandon();
         let mut problems = report.warnings;
         problems.extend(report.skipped);
@@ -381,7 +502,9 @@ pub fn build(out: &Path, inputs: &[String], built_at: Timestamp) -> Result<Build
     Ok(report)
 }
 
-/// Build `out` from feed texts held in memory (the snapshot compiled into the binary).
+/// Build `out` from feed texts held in memory (the snapshot compiled into the binary), each
+/// named by an origin like `snapshot:osv-go/data/GO-2020-0001.json`. The sources table gets
+/// one row per kind and origin up to its first `/` (`snapshot:osv-go`), not one per file.
 pub fn build_embedded(
     out: &Path,
     files: &[(FeedKind, &str, &str)],
@@ -389,34 +512,35 @@ pub fn build_embedded(
 ) -> Result<BuildReport, DbError> {
     let mut w = DbWriter::create(out)?;
     let mut report = BuildReport::default();
+    let mut groups: BTreeMap<(FeedKind, &str), (i64, Option<String>)> = BTreeMap::new();
     for (kind, origin, text) in files {
+        let group = groups
+            .entry((*kind, origin.split('/').next().unwrap_or(origin)))
+            .or_default();
         match parse_file(*kind, origin, text) {
             Ok(Parsed::Advisories(a)) => {
                 report.advisories += a.len();
-                let s = SourceInfo {
-                    feed: kind.as_str().to_owned(),
-                    input: (*origin).to_owned(),
-                    records: a.len() as i64,
-                    newest: newest(&a),
-                };
+                group.0 += a.len() as i64;
+                group.1 = group.1.clone().max(newest(&a));
                 w.add_advisories(&a)?;
-                w.add_source(&s)?;
-                report.sources.push(s);
             }
             Ok(Parsed::Enrichment(items)) => {
                 report.enrichment += items.len();
-                let s = SourceInfo {
-                    feed: kind.as_str().to_owned(),
-                    input: (*origin).to_owned(),
-                    records: items.len() as i64,
-                    newest: None,
-                };
+                group.0 += items.len() as i64;
                 w.add_enrichment(&items)?;
-                w.add_source(&s)?;
-                report.sources.push(s);
             }
             Err(e) => report.warnings.push(e.to_string()),
         }
+    }
+    for ((kind, input), (records, newest)) in groups {
+        let s = SourceInfo {
+            feed: kind.as_str().to_owned(),
+            input: input.to_owned(),
+            records,
+            newest,
+        };
+        w.add_source(&s)?;
+        report.sources.push(s);
     }
     w.finish(built_at)?;
     Ok(report)
@@ -446,5 +570,62 @@ mod tests {
         assert_eq!(detect(&p("a.json"), "not json"), None);
         assert_eq!(parse_input("osv-json:/x").0, Some(FeedKind::OsvJson));
         assert_eq!(parse_input("/x:y").0, None);
+    }
+
+    /// A zip of real Go OSV records, the way OSV publishes `all.zip`, with `bad` malformed
+    /// entries and a README among them.
+    fn go_zip(good: usize, bad: usize) -> Vec<u8> {
+        use std::io::Write;
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/advisories/osv-go/data/osv"
+        );
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for f in files.iter().take(good) {
+            zip.start_file(f.file_name().unwrap().to_string_lossy(), opts)
+                .unwrap();
+            zip.write_all(&std::fs::read(f).unwrap()).unwrap();
+        }
+        for i in 0..bad {
+            zip.start_file(format!("BROKEN-{i}.json"), opts).unwrap();
+            zip.write_all(b"{\"id\": \"BROKEN\", \"affected\": [")
+                .unwrap();
+        }
+        zip.start_file("README.md", opts).unwrap();
+        zip.write_all(b"not a record").unwrap();
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn an_osv_archive_is_read_entry_by_entry() {
+        let records = count_records(FeedKind::OsvZip, "go.zip", &go_zip(40, 1)).unwrap();
+        assert_eq!(records, 40, "one broken record of 41 is left out");
+        let err = count_records(FeedKind::OsvZip, "go.zip", &go_zip(10, 2)).unwrap_err();
+        assert!(
+            err.to_string().contains("2 of 12 records do not parse")
+                && err.to_string().contains("go.zip#BROKEN-0.json"),
+            "{err}"
+        );
+        let err = count_records(FeedKind::OsvZip, "x.zip", b"<html>gateway</html>").unwrap_err();
+        assert!(err.to_string().contains("not a zip archive"), "{err}");
+        // A build detects an archive by its magic and name.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("all.zip"), go_zip(5, 0)).unwrap();
+        let report = build(
+            &dir.path().join("db.sqlite"),
+            &[dir.path().join("all.zip").display().to_string()],
+            Timestamp::from_unix_secs(1_700_000_000),
+        )
+        .unwrap();
+        assert!(report.advisories >= 5, "{report:?}");
+        assert_eq!(report.sources[0].feed, "osv-zip");
     }
 }

@@ -252,6 +252,57 @@ impl DbWriter {
             .map_err(|e| self.err(e))
     }
 
+    /// Copy every record of another database file into this one (a feed's staging database
+    /// of `db update`, built when that feed last changed): merging a feed costs SQL copies,
+    /// not parsing it again.
+    ///
+    /// # Errors
+    /// [`DbError::NotADb`] / [`DbError::Schema`] for a file that is not a database of this
+    /// schema; SQLite's errors.
+    pub fn merge(&mut self, other: &Path) -> Result<(), DbError> {
+        // Opening checks the schema version; the handle itself is not needed.
+        drop(VulnDb::open(other)?);
+        let err = |e| self.err(e);
+        // ATTACH is refused inside a transaction; the file being built has no journal, so
+        // committing in between costs nothing.
+        self.conn.execute_batch("COMMIT;").map_err(err)?;
+        self.conn
+            .execute(
+                "ATTACH DATABASE ?1 AS staged",
+                [other.to_string_lossy().as_ref()],
+            )
+            .map_err(err)?;
+        let offset: i64 = self
+            .conn
+            .query_row("SELECT coalesce(max(rowid), 0) FROM advisories", [], |r| {
+                r.get(0)
+            })
+            .map_err(err)?;
+        // Advisories keep their order; their rowids move by the offset, and the statements
+        // and aliases that point at them move with them.
+        let copied = self.conn.execute_batch(&format!(
+            "BEGIN;
+             INSERT INTO advisories (rowid, id, feed, record, aliases, published, modified, summary, severity, cvss, withdrawn)
+               SELECT rowid + {offset}, id, feed, record, aliases, published, modified, summary, severity, cvss, withdrawn
+               FROM staged.advisories ORDER BY rowid;
+             INSERT INTO affected (advisory, namespace, package, status, severity, note)
+               SELECT advisory + {offset}, namespace, package, status, severity, note FROM staged.affected;
+             INSERT INTO aliases (alias, advisory) SELECT alias, advisory + {offset} FROM staged.aliases;
+             INSERT OR REPLACE INTO nvd SELECT cve, description, cvss, published, rejected FROM staged.nvd;
+             INSERT OR REPLACE INTO kev SELECT cve, date_added, due_date, ransomware, name FROM staged.kev;
+             INSERT OR REPLACE INTO epss SELECT cve, probability, percentile, date FROM staged.epss;
+             INSERT INTO sources (feed, input, records, newest)
+               SELECT feed, input, records, newest FROM staged.sources;
+             COMMIT;"
+        ));
+        if copied.is_err() {
+            let _ = self.conn.execute_batch("ROLLBACK;");
+        }
+        let detached = self.conn.execute_batch("DETACH DATABASE staged; BEGIN;");
+        copied.map_err(err)?;
+        detached.map_err(err)
+    }
+
     /// Give up: remove the partly written file and leave any database at the path as it was.
     pub fn abandon(self) {
         let tmp = self.path.with_extension("building");
@@ -845,5 +896,104 @@ fn package_key(namespace: &Namespace, package: &str) -> String {
     match namespace.ecosystem() {
         Some(ecosystem) => ecosystem.match_name(package),
         None => package.to_owned(),
+    }
+}
+
+/// How two databases differ, advisory by advisory (`customs db diff`): each list holds
+/// `(feed, id)` pairs, sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DbDiff {
+    /// In the new database only.
+    pub added: Vec<(Feed, String)>,
+    /// In both, with anything they say different: a fixed version, a status, a package, the
+    /// severity, CVSS, aliases, the summary.
+    pub changed: Vec<(Feed, String)>,
+    /// In both, and withdrawn (or rejected) in the new one only.
+    pub withdrawn: Vec<(Feed, String)>,
+    /// In the old database only (its feed no longer lists it, or the feed is missing).
+    pub removed: Vec<(Feed, String)>,
+}
+
+impl DbDiff {
+    /// Whether the two databases say the same.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.changed.is_empty()
+            && self.withdrawn.is_empty()
+            && self.removed.is_empty()
+    }
+}
+
+/// Per `(feed, id)`: whether withdrawn, and a fingerprint of everything the advisory says.
+type AdvisoryPrints = std::collections::HashMap<(Feed, String), (bool, u64)>;
+
+impl VulnDb {
+    /// Per advisory, `(withdrawn, fingerprint of everything it says)`. Rows are hashed one by
+    /// one and summed, so the order they come in does not matter; where a build recorded one
+    /// record twice (a feed that repeats an id), both are summed in.
+    fn advisory_fingerprints(
+        &self,
+    ) -> Result<AdvisoryPrints, DbError> {
+        use std::hash::{Hash, Hasher};
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT a.feed, a.id, a.withdrawn, a.aliases, a.severity, a.cvss, a.summary,
+                        f.namespace, f.package, f.status, f.severity, f.note
+                 FROM advisories a LEFT JOIN affected f ON f.advisory = a.rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut out = AdvisoryPrints::new();
+        let mut rows = st.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let key = (
+                parsed::<Feed>(r, 0).map_err(|e| self.err(e))?,
+                r.get::<_, String>(1).map_err(|e| self.err(e))?,
+            );
+            let withdrawn: bool = r.get(2).map_err(|e| self.err(e))?;
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for i in 3..12 {
+                let v: rusqlite::types::Value = r.get(i).map_err(|e| self.err(e))?;
+                format!("{v:?}").hash(&mut h);
+            }
+            let e = out.entry(key).or_insert((false, 0));
+            e.0 |= withdrawn;
+            e.1 = e.1.wrapping_add(h.finish());
+        }
+        Ok(out)
+    }
+
+    /// What changed from `old` to `self`, advisory by advisory.
+    ///
+    /// # Errors
+    /// Either database's errors.
+    pub fn diff_from(&self, old: &VulnDb) -> Result<DbDiff, DbError> {
+        let (before, after) = (old.advisory_fingerprints()?, self.advisory_fingerprints()?);
+        let mut d = DbDiff::default();
+        for (key, (withdrawn, print)) in &after {
+            match before.get(key) {
+                None => d.added.push(key.clone()),
+                Some((was_withdrawn, _)) if *withdrawn && !was_withdrawn => {
+                    d.withdrawn.push(key.clone());
+                }
+                Some((_, was)) if was != print => d.changed.push(key.clone()),
+                Some(_) => {}
+            }
+        }
+        d.removed = before
+            .keys()
+            .filter(|k| !after.contains_key(*k))
+            .cloned()
+            .collect();
+        for list in [
+            &mut d.added,
+            &mut d.changed,
+            &mut d.withdrawn,
+            &mut d.removed,
+        ] {
+            list.sort();
+        }
+        Ok(d)
     }
 }

@@ -20,8 +20,8 @@ pub mod fuzz;
 
 pub use build::{BuildReport, FeedKind, build, build_embedded, count_records, detect, parse_input};
 pub use db::{
-    AdvisoryHead, DB_SCHEMA_VERSION, DbError, DbInfo, DbMeta, DbWriter, Epss, Hit, Kev, NvdRecord,
-    SourceInfo, VulnDb,
+    AdvisoryHead, DB_SCHEMA_VERSION, DbDiff, DbError, DbInfo, DbMeta, DbWriter, Epss, Hit, Kev,
+    NvdRecord, SourceInfo, VulnDb,
 };
 pub use feeds::FeedError;
 pub use model::{
@@ -29,5 +29,6 @@ pub use model::{
     Status,
 };
 pub use update::{
-    FeedFailure, FeedSource, UpdateError, UpdateOptions, UpdateReport, default_sources, update,
+    FeedFailure, FeedSource, FeedStatus, UpdateError, UpdateOptions, UpdateReport, default_sources,
+    feed_status, update,
 };

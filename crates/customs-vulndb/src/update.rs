@@ -8,13 +8,13 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use customs_http::Transport;
+use customs_http::{Conditional, Transport, Validators};
 use std::collections::BTreeMap;
 
 use customs_types::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::build::{BuildReport, FeedKind, build, count_records};
+use crate::build::{BuildReport, FeedKind, build_inner, count_records};
 use crate::db::DbError;
 
 /// No single feed file we fetch is larger (NVD pages and KEV are tens of MB).
@@ -32,6 +32,9 @@ pub struct FeedSource {
     /// ASCII letters, digits, `.` and `-` replaced by `_` (the defaults also get an index
     /// prefix, `03-kev-json-…`). A failed fetch falls back to the file already there.
     pub name: String,
+    /// The name `--feeds` picks it by (`debian`, `osv-pypi`, `kev`); for a `--feed KIND=URL`
+    /// source, its kind.
+    pub group: String,
 }
 
 impl FeedSource {
@@ -66,32 +69,83 @@ impl FeedSource {
             kind,
             url: url.to_owned(),
             name,
+            group: kind.as_str().to_owned(),
         })
+    }
+
+    /// The same feed from a mirror laid out like upstream, one folder per host:
+    /// `https://HOST/PATH` becomes `BASE/HOST/PATH` (the layout `wget --mirror` writes).
+    #[must_use]
+    pub fn mirrored(&self, base: &str) -> Self {
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, rest)| rest);
+        Self {
+            url: format!("{}/{rest}", base.trim_end_matches('/')),
+            ..self.clone()
+        }
     }
 }
 
-/// The feeds fetched when none are named: the ones small enough to fetch whole.
+/// OSV's per-ecosystem archives: the ecosystem as OSV spells it in the URL, and the group name.
+const OSV_ECOSYSTEMS: &[(&str, &str)] = &[
+    ("PyPI", "osv-pypi"),
+    ("npm", "osv-npm"),
+    ("Go", "osv-go"),
+    ("crates.io", "osv-crates-io"),
+    ("Maven", "osv-maven"),
+    ("RubyGems", "osv-rubygems"),
+    ("Packagist", "osv-packagist"),
+    ("NuGet", "osv-nuget"),
+    ("Debian", "osv-debian"),
+    ("Alpine", "osv-alpine"),
+    ("Ubuntu", "osv-ubuntu"),
+];
+
+/// The feeds fetched when none are named: every source whose records the matcher reads.
+/// Red Hat's CSAF VEX archive and NVD's API are not among them yet (`--feed` takes single
+/// files of both).
 pub fn default_sources() -> Vec<FeedSource> {
     const TRACKER: &str =
         "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data";
-    let mut v: Vec<String> = vec![
-        format!("debian-cve-list={TRACKER}/CVE/list"),
-        format!("debian-dsa={TRACKER}/DSA/list"),
-        format!("debian-dla={TRACKER}/DLA/list"),
-        "kev-json=https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json".to_owned(),
-        "epss=https://epss.empiricalsecurity.com/epss_scores-current.csv.gz".to_owned(),
+    const OSV: &str = "https://osv-vulnerabilities.storage.googleapis.com";
+    let mut v: Vec<(String, &str)> = vec![
+        (format!("debian-cve-list={TRACKER}/CVE/list"), "debian"),
+        (format!("debian-dsa={TRACKER}/DSA/list"), "debian"),
+        (format!("debian-dla={TRACKER}/DLA/list"), "debian"),
     ];
-    for rel in ["v3.17", "v3.18", "v3.19", "v3.20", "v3.21", "edge"] {
+    for rel in ["v3.17", "v3.18", "v3.19", "v3.20", "v3.21", "v3.22", "edge"] {
         for repo in ["main", "community"] {
-            v.push(format!(
-                "alpine-json=https://secdb.alpinelinux.org/{rel}/{repo}.json"
+            v.push((
+                format!("alpine-json=https://secdb.alpinelinux.org/{rel}/{repo}.json"),
+                "alpine",
             ));
         }
     }
+    for (ecosystem, group) in OSV_ECOSYSTEMS {
+        v.push((format!("osv-zip={OSV}/{ecosystem}/all.zip"), group));
+    }
+    v.push((
+        "kev-json=https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json".to_owned(),
+        "kev",
+    ));
+    v.push((
+        "epss=https://epss.empiricalsecurity.com/epss_scores-current.csv.gz".to_owned(),
+        "epss",
+    ));
     v.iter()
-        .filter_map(|s| FeedSource::parse(s))
+        .filter_map(|(s, group)| {
+            let mut f = FeedSource::parse(s)?;
+            f.group = (*group).to_owned();
+            Some(f)
+        })
         .enumerate()
         .map(|(i, mut f)| {
+            // The OSV archives all end in all.zip: the ecosystem goes into the name.
+            if f.kind == FeedKind::OsvZip {
+                f.name = format!("{}-all.zip", f.group);
+            }
             f.name = format!("{i:02}-{}", f.name);
             f
         })
@@ -158,7 +212,16 @@ pub struct UpdateReport {
     pub fetched: Vec<String>,
     /// Feeds not taken (not fetched, or refused after fetching).
     pub failed: Vec<FeedFailure>,
-    /// The build from the downloads (fresh or kept).
+    /// Feeds the server said are unchanged since the last download (`304 Not Modified`):
+    /// nothing was transferred for them.
+    pub unchanged: Vec<String>,
+    /// Feeds parsed this time (a new download, or a previous one without its staging
+    /// database); the others were merged from their staging databases as they were.
+    pub parsed: Vec<String>,
+    /// Whether the database was rebuilt. It is not when every feed was unchanged (or failed
+    /// and kept its previous data) and the database is there: it already holds that data.
+    pub rebuilt: bool,
+    /// The build from the downloads (fresh or kept); empty when not [`rebuilt`](Self::rebuilt).
     pub build: BuildReport,
 }
 
@@ -167,11 +230,88 @@ pub struct UpdateReport {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     feeds: BTreeMap<String, FeedState>,
+    /// The last build made from this folder's downloads: a database built from another feed
+    /// list, or changed since (another build into the same file), is rebuilt even when no
+    /// feed changed.
+    #[serde(default)]
+    built: Option<Built>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Built {
+    inputs: Vec<String>,
+    db: PathBuf,
+    size: u64,
+    modified_unix_nanos: u128,
+}
+
+impl Built {
+    fn of(inputs: Vec<String>, db: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(db).ok()?;
+        Some(Self {
+            inputs,
+            db: db.to_owned(),
+            size: meta.len(),
+            modified_unix_nanos: meta
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_nanos(),
+        })
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct FeedState {
     records: usize,
+    /// The validators of the download taken, asked back next time so that an unchanged
+    /// feed is answered `304 Not Modified`. Only kept for the URL they came from.
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    validators: Validators,
+    /// When the download now held was taken.
+    #[serde(default)]
+    fetched_at: Option<Timestamp>,
+    /// When the server was last asked (it may have said "unchanged").
+    #[serde(default)]
+    checked_at: Option<Timestamp>,
+}
+
+/// What the download folder knows of one feed (`db info`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedStatus {
+    /// The file name in the download folder.
+    pub name: String,
+    /// Where it was last fetched from.
+    pub url: String,
+    /// Records the download held parses to.
+    pub records: usize,
+    /// When that download was taken.
+    pub fetched_at: Option<Timestamp>,
+    /// When the server was last asked.
+    pub checked_at: Option<Timestamp>,
+    /// What the server identified that version by.
+    pub validators: Validators,
+}
+
+/// Every feed the download folder `dir` holds state for, by name; empty when `db update`
+/// never ran there.
+#[must_use]
+pub fn feed_status(dir: &Path) -> Vec<FeedStatus> {
+    State::load(dir)
+        .feeds
+        .into_iter()
+        .map(|(name, f)| FeedStatus {
+            name,
+            url: f.url,
+            records: f.records,
+            fetched_at: f.fetched_at,
+            checked_at: f.checked_at,
+            validators: f.validators,
+        })
+        .collect()
 }
 
 impl State {
@@ -210,13 +350,27 @@ pub enum UpdateError {
     Db(#[from] DbError),
 }
 
+/// What a fetch brought.
+enum Got {
+    /// The server said the held copy is current.
+    Unchanged,
+    /// A new download of this many bytes, with its validators.
+    New(u64, Validators),
+}
+
 /// Download `url` to `dest` (written only when the download is complete), undoing the gzip
-/// of feeds published as `.gz` files. Retries are the transport's.
-fn fetch(transport: &Transport, url: &str, dest: &Path) -> Result<u64, String> {
+/// of feeds published as `.gz` files; with `held`, only if the server says it changed.
+/// Retries are the transport's.
+fn fetch(
+    transport: &Transport,
+    url: &str,
+    dest: &Path,
+    held: Option<&Validators>,
+) -> Result<Got, String> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let gz = url.ends_with(".gz");
-    let (tmp, n) = transport
-        .get_with(url, |body| {
+    let got = transport
+        .get_if_changed(url, held.unwrap_or(&Validators::default()), |body| {
             let mut tmp = tempfile::NamedTempFile::new_in(dir)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
             let mut body: Box<dyn Read + '_> = Box::new(body.take(MAX_DOWNLOAD + 1));
@@ -228,16 +382,22 @@ fn fetch(transport: &Transport, url: &str, dest: &Path) -> Result<u64, String> {
             Ok((tmp, n))
         })
         .map_err(|e| e.to_string())?;
+    let Conditional::Fetched {
+        value: (mut tmp, n),
+        validators,
+    } = got
+    else {
+        return Ok(Got::Unchanged);
+    };
     if n > MAX_DOWNLOAD {
         return Err(format!("{url}: larger than {MAX_DOWNLOAD} bytes"));
     }
-    let mut tmp = tmp;
     tmp.as_file_mut()
         .flush()
         .map_err(|e| format!("{}: {e}", dest.display()))?;
     tmp.persist(dest)
         .map_err(|e| format!("{}: {}", dest.display(), e.error))?;
-    Ok(n)
+    Ok(Got::New(n, validators))
 }
 
 /// The record count of the feed's previous download: from the saved state, else by parsing
@@ -246,58 +406,92 @@ fn previous_records(state: &State, source: &FeedSource, dest: &Path) -> Option<u
     if let Some(s) = state.feeds.get(&source.name) {
         return Some(s.records);
     }
-    let text = std::fs::read(dest).ok()?;
-    count_records(
-        source.kind,
-        &dest.display().to_string(),
-        &String::from_utf8_lossy(&text),
-    )
-    .ok()
+    let bytes = std::fs::read(dest).ok()?;
+    count_records(source.kind, &dest.display().to_string(), &bytes).ok()
 }
 
-/// Parse a fresh download and hold it against the feed's previous one: its record count, or
-/// why it is refused.
-fn check(
+/// Parse a download into its own database `staging` (the feed's records alone, merged into
+/// the full database by SQL copy), and hold it against the feed's previous download: its
+/// record count, or why it is refused (`staging` is then removed).
+fn stage(
     source: &FeedSource,
-    staged: &Path,
+    download: &Path,
+    staging: &Path,
     previous: Option<usize>,
     opts: &UpdateOptions,
-) -> Result<usize, String> {
-    let bytes = std::fs::read(staged).map_err(|e| format!("{}: {e}", staged.display()))?;
-    let records = count_records(source.kind, &source.url, &String::from_utf8_lossy(&bytes))
-        .map_err(|e| {
-            format!(
-                "the download does not parse as {}: {}",
-                source.kind.as_str(),
-                e.problem
-            )
-        })?;
-    if records == 0 {
-        return Err(format!(
-            "the download parses to no records ({} bytes)",
-            bytes.len()
-        ));
-    }
+    built_at: Timestamp,
+) -> Result<(usize, Vec<String>), String> {
+    let input = format!("{}:{}", source.kind.as_str(), download.display());
+    let built = build_inner(staging, &[input], built_at, true).map_err(|e| match e {
+        DbError::NothingRead { problems } => format!(
+            "the download holds no {} records: {}",
+            source.kind.as_str(),
+            problems.join("; ")
+        ),
+        other => other.to_string(),
+    })?;
+    let records = built.advisories + built.enrichment;
     let allowed = opts
         .allow_shrink
         .iter()
-        .any(|a| a == source.kind.as_str() || *a == source.name);
-    if let Some(previous) = previous
+        .any(|a| a == source.kind.as_str() || *a == source.name || *a == source.group);
+    // Line-oriented formats read anything as "no records"; a structured document with an
+    // empty list (Alpine's secdb for a repository without fixes) may really hold none.
+    let lenient = matches!(
+        source.kind,
+        FeedKind::DebianCveList
+            | FeedKind::DebianDsa
+            | FeedKind::DebianDla
+            | FeedKind::UbuntuUct
+            | FeedKind::KevCsv
+            | FeedKind::Epss
+    );
+    let refused = if records == 0 && (lenient || previous.is_some_and(|p| p > 0)) {
+        Some(format!(
+            "the download parses to no {} records{}",
+            source.kind.as_str(),
+            previous
+                .filter(|p| *p > 0)
+                .map(|p| format!(" (its previous one held {p})"))
+                .unwrap_or_default()
+        ))
+    } else if !built.warnings.is_empty() {
+        // A download whose file does not parse: build() read nothing from it but a warning.
+        Some(format!(
+            "the download does not parse as {}: {}",
+            source.kind.as_str(),
+            built.warnings.join("; ")
+        ))
+    } else if let Some(previous) = previous
         && !allowed
         && (records as f64) < (previous as f64) * (1.0 - opts.max_shrink)
     {
-        return Err(format!(
+        Some(format!(
             "the download holds {records} records against {previous} before, a drop of more than {:.0} % (--allow-shrink {} takes it)",
             opts.max_shrink * 100.0,
-            source.kind.as_str()
-        ));
+            source.group
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = refused {
+        let _ = std::fs::remove_file(staging);
+        return Err(why);
     }
-    Ok(records)
+    Ok((records, built.skipped))
+}
+
+/// Whether `staging` is a feed database this build can merge.
+fn usable(staging: &Path) -> bool {
+    crate::VulnDb::open(staging).is_ok()
 }
 
 /// Fetch `sources` over `transport` into `download_dir` and build `out` from what is there.
-/// Each download is checked ([`UpdateOptions`]) before it replaces the feed's previous one;
-/// a feed that fails keeps its previous download and is listed in [`UpdateReport::failed`].
+/// Each download is parsed into its own staging database and checked ([`UpdateOptions`])
+/// before it replaces the feed's previous one; a feed that fails keeps its previous download
+/// and is listed in [`UpdateReport::failed`]. The database is then the merge of every feed's
+/// staging database: a feed that did not change is not parsed again, and when none changed
+/// nothing is rebuilt.
 ///
 /// # Errors
 /// [`UpdateError::NothingFetched`] when no feed has any data; the build's errors. Either way
@@ -314,19 +508,52 @@ pub fn update(
         .map_err(|e| UpdateError::Io(download_dir.to_owned(), e))?;
     let mut state = State::load(download_dir);
     let mut report = UpdateReport::default();
-    let mut inputs = Vec::new();
+    let mut inputs: Vec<String> = Vec::new();
     for s in sources {
         let dest = download_dir.join(&s.name);
         let staged = download_dir.join(format!(".{}.new", s.name));
-        let taken = fetch(transport, &s.url, &staged).and_then(|n| {
-            let records = check(s, &staged, previous_records(&state, s, &dest), opts)?;
-            std::fs::rename(&staged, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-            Ok((n, records))
+        let staging = download_dir.join(format!("{}.db", s.name));
+        let staging_new = download_dir.join(format!(".{}.db.new", s.name));
+        // Conditional only when the copy the validators describe is there, from this URL,
+        // with its staging database.
+        let held = state
+            .feeds
+            .get(&s.name)
+            .filter(|f| f.url == s.url && dest.is_file() && usable(&staging))
+            .map(|f| &f.validators);
+        let taken = fetch(transport, &s.url, &staged, held).and_then(|got| match got {
+            Got::Unchanged => Ok(None),
+            Got::New(n, validators) => {
+                let previous = previous_records(&state, s, &dest);
+                let (records, skipped) = stage(s, &staged, &staging_new, previous, opts, built_at)?;
+                std::fs::rename(&staged, &dest)
+                    .and_then(|()| std::fs::rename(&staging_new, &staging))
+                    .map_err(|e| format!("{}: {e}", dest.display()))?;
+                Ok(Some((n, records, validators, skipped)))
+            }
         });
         let _ = std::fs::remove_file(&staged);
+        let _ = std::fs::remove_file(&staging_new);
         match taken {
-            Ok((n, records)) => {
-                state.feeds.insert(s.name.clone(), FeedState { records });
+            Ok(None) => {
+                if let Some(f) = state.feeds.get_mut(&s.name) {
+                    f.checked_at = Some(built_at);
+                }
+                report.unchanged.push(s.url.clone());
+            }
+            Ok(Some((n, records, validators, skipped))) => {
+                state.feeds.insert(
+                    s.name.clone(),
+                    FeedState {
+                        records,
+                        url: s.url.clone(),
+                        validators,
+                        fetched_at: Some(built_at),
+                        checked_at: Some(built_at),
+                    },
+                );
+                report.parsed.push(s.url.clone());
+                report.build.skipped.extend(skipped);
                 report
                     .fetched
                     .push(format!("{} ({n} bytes, {records} records)", s.url));
@@ -345,7 +572,29 @@ pub fn update(
                 }
             }
         }
-        inputs.push(format!("{}:{}", s.kind.as_str(), dest.display()));
+        // A previous download without a usable staging database (an older customs, or a
+        // schema change) is parsed once more.
+        if !usable(&staging) {
+            let previous = state.feeds.get(&s.name).map(|f| f.records);
+            let no_shrink_check = UpdateOptions {
+                max_shrink: 1.0,
+                ..opts.clone()
+            };
+            match stage(s, &dest, &staging, previous, &no_shrink_check, built_at) {
+                Ok(_) => report.parsed.push(s.url.clone()),
+                Err(why) => {
+                    report.failed.push(FeedFailure {
+                        kind: s.kind,
+                        name: s.name.clone(),
+                        url: s.url.clone(),
+                        why: format!("its previous download: {why}"),
+                        kept_previous: false,
+                    });
+                    continue;
+                }
+            }
+        }
+        inputs.push(staging.display().to_string());
     }
     if inputs.is_empty() {
         return Err(UpdateError::NothingFetched(
@@ -357,7 +606,30 @@ pub fn update(
                 .join("\n  "),
         ));
     }
-    report.build = build(out, &inputs, built_at)?;
+    // Nothing new: the database is the one the last update built from these very feeds.
+    if report.parsed.is_empty()
+        && state.built.is_some()
+        && state.built == Built::of(inputs.clone(), out)
+    {
+        state
+            .save(download_dir)
+            .map_err(|e| UpdateError::Io(download_dir.join(State::FILE), e))?;
+        return Ok(report);
+    }
+    let mut w = crate::DbWriter::create(out)?;
+    for staging in &inputs {
+        if let Err(e) = w.merge(Path::new(staging)) {
+            w.abandon();
+            return Err(e.into());
+        }
+    }
+    w.finish(built_at)?;
+    let info = crate::VulnDb::open(out)?.info()?;
+    report.build.advisories = usize::try_from(info.advisories).unwrap_or(0);
+    report.build.enrichment = usize::try_from(info.nvd + info.kev + info.epss).unwrap_or(0);
+    report.build.sources = info.sources;
+    report.rebuilt = true;
+    state.built = Built::of(inputs, out);
     state
         .save(download_dir)
         .map_err(|e| UpdateError::Io(download_dir.join(State::FILE), e))?;
@@ -392,13 +664,19 @@ mod tests {
                 let mut reader = BufReader::new(conn.try_clone().unwrap());
                 let mut line = String::new();
                 let _ = reader.read_line(&mut line);
-                log.lock().unwrap().push(line.trim().to_owned());
+                let mut seen = line.trim().to_owned();
                 loop {
                     let mut h = String::new();
                     if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
                         break;
                     }
+                    // The conditional headers, after the request line.
+                    if h.to_ascii_lowercase().starts_with("if-") {
+                        seen.push_str(" | ");
+                        seen.push_str(h.trim());
+                    }
                 }
+                log.lock().unwrap().push(seen);
                 if let Some(r) = replies.next() {
                     last = r;
                 }
@@ -554,7 +832,8 @@ mod tests {
                 failure.to_string().contains("alpine-json"),
                 "{label}: {failure}"
             );
-            assert_eq!(second.build.advisories, 10, "{label}: {second:?}");
+            // Nothing new was taken, so the database is not even rebuilt.
+            assert!(!second.rebuilt, "{label}: {second:?}");
             assert!(
                 std::fs::read(&db).unwrap() == before,
                 "{label}: the database changed"
@@ -607,6 +886,47 @@ mod tests {
         assert_eq!(
             state.feeds.values().map(|f| f.records).collect::<Vec<_>>(),
             [1]
+        );
+    }
+
+    /// An unchanged feed costs a request with its validators and a `304`: nothing is
+    /// transferred or rebuilt. A changed one is fetched and the database rebuilt.
+    #[test]
+    fn an_unchanged_feed_is_asked_conditionally_and_not_rebuilt() {
+        let etag = "ETag: \"v1\"\r\nLast-Modified: Wed, 02 Dec 2026 10:00:00 GMT\r\n";
+        let (addr, seen) = origin(vec![
+            answer("200 OK", etag, &secdb(10)),
+            "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n".to_owned(),
+            answer("200 OK", "ETag: \"v2\"\r\n", &secdb(11)),
+        ]);
+        let transport = Transport::new(HttpOptions {
+            proxy: ProxyConfig::none(),
+            ..HttpOptions::default()
+        })
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db.sqlite");
+        let feeds = dir.path().join("feeds");
+        let sources = [FeedSource::parse(&format!("alpine-json=http://{addr}/main.json")).unwrap()];
+        let at = Timestamp::from_unix_secs(1_700_000_000);
+        let opts = UpdateOptions::default();
+        let first = update(&transport, &db, &sources, &feeds, at, &opts).unwrap();
+        assert!(first.rebuilt && first.unchanged.is_empty(), "{first:?}");
+        let before = std::fs::read(&db).unwrap();
+        let second = update(&transport, &db, &sources, &feeds, at, &opts).unwrap();
+        assert!(!second.rebuilt, "{second:?}");
+        assert_eq!(second.unchanged.len(), 1, "{second:?}");
+        assert!(std::fs::read(&db).unwrap() == before);
+        let third = update(&transport, &db, &sources, &feeds, at, &opts).unwrap();
+        assert!(third.rebuilt, "{third:?}");
+        assert_eq!(third.build.advisories, 11);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "GET /main.json HTTP/1.1".to_owned(),
+                "GET /main.json HTTP/1.1 | if-none-match: \"v1\" | if-modified-since: Wed, 02 Dec 2026 10:00:00 GMT".to_owned(),
+                "GET /main.json HTTP/1.1 | if-none-match: \"v1\" | if-modified-since: Wed, 02 Dec 2026 10:00:00 GMT".to_owned(),
+            ]
         );
     }
 }

@@ -20,8 +20,23 @@ pub(crate) enum DbCmd {
     /// download must parse, hold records, and not shrink by more than 20 %; a feed that fails
     /// keeps its previous data, is named on standard error, and the exit status is 3.
     Update(UpdateArgs),
-    /// Sources, record counts, newest advisory date, build time.
+    /// Sources, record counts, newest advisory date, build time, and what `db update` last
+    /// fetched.
     Info(InfoArgs),
+    /// Advisories added, changed, withdrawn and removed between two database files.
+    Diff(DiffArgs),
+    /// The feeds `db update` fetches by default: name (for --feeds), kind and URL.
+    Feeds(FeedsArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct DiffArgs {
+    /// The older database file.
+    old: PathBuf,
+    /// The newer database file.
+    new: PathBuf,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
 }
 
 #[derive(clap::Args)]
@@ -40,14 +55,63 @@ fn kinds_help() -> String {
     format!("Feed kinds (KIND:PATH): {}", kinds.join(", "))
 }
 
+/// Which feeds an update fetches, and from where (`db update` and `watch`).
+#[derive(clap::Args)]
+pub(crate) struct FeedArgs {
+    /// A feed to fetch instead of the defaults, as KIND=URL (repeatable), e.g.
+    /// debian-dsa=https://…/data/DSA/list. Kinds: see `customs db build --help`.
+    #[arg(long = "feed", value_name = "KIND=URL")]
+    feed: Vec<String>,
+    /// Only these of the default feeds (comma-separated names from `customs db feeds`:
+    /// debian, alpine, osv-pypi, kev, …).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAMES",
+        conflicts_with = "feed"
+    )]
+    feeds: Vec<String>,
+    /// Fetch every feed from this mirror instead, laid out like upstream with one folder per
+    /// host: https://HOST/PATH is read from MIRROR/HOST/PATH (what `wget --mirror` writes).
+    #[arg(long, value_name = "URL")]
+    mirror: Option<String>,
+}
+
+impl FeedArgs {
+    pub(crate) fn sources(&self) -> Result<Vec<customs_vulndb::FeedSource>> {
+        let mut list = if self.feed.is_empty() {
+            customs_vulndb::default_sources()
+        } else {
+            self.feed
+                .iter()
+                .map(|f| {
+                    customs_vulndb::FeedSource::parse(f).with_context(|| {
+                        format!("--feed {f:?}: expected KIND=URL with a known KIND")
+                    })
+                })
+                .collect::<Result<_>>()?
+        };
+        if !self.feeds.is_empty() {
+            for name in &self.feeds {
+                if !list.iter().any(|f| f.group == *name) {
+                    anyhow::bail!("--feeds {name}: no such feed (`customs db feeds` lists them)");
+                }
+            }
+            list.retain(|f| self.feeds.contains(&f.group));
+        }
+        if let Some(base) = &self.mirror {
+            list = list.iter().map(|f| f.mirrored(base)).collect();
+        }
+        Ok(list)
+    }
+}
+
 #[derive(clap::Args)]
 pub(crate) struct UpdateArgs {
     #[command(flatten)]
     db: DbArgs,
-    /// A feed to fetch instead of the defaults, as KIND=URL (repeatable), e.g.
-    /// debian-dsa=https://…/data/DSA/list. Kinds: see `customs db build --help`.
-    #[arg(long = "feed", value_name = "KIND=URL")]
-    feeds: Vec<String>,
+    #[command(flatten)]
+    feeds: FeedArgs,
     /// Take this feed's download even when it holds more than 20 % fewer records than its
     /// previous one (by kind, e.g. debian-dsa; repeatable).
     #[arg(long, value_name = "FEED")]
@@ -60,25 +124,18 @@ pub(crate) struct UpdateArgs {
     quiet: Quiet,
 }
 
-impl UpdateArgs {
-    pub(crate) fn sources(feeds: &[String]) -> Result<Vec<customs_vulndb::FeedSource>> {
-        if feeds.is_empty() {
-            return Ok(customs_vulndb::default_sources());
-        }
-        feeds
-            .iter()
-            .map(|f| {
-                customs_vulndb::FeedSource::parse(f)
-                    .with_context(|| format!("--feed {f:?}: expected KIND=URL with a known KIND"))
-            })
-            .collect()
-    }
+#[derive(clap::Args)]
+pub(crate) struct FeedsArgs {
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
 }
 
 #[derive(clap::Args)]
 pub(crate) struct InfoArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
     #[arg(long, short, value_enum, default_value = "table")]
     format: Format,
 }
@@ -125,7 +182,7 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
             )?;
         }
         DbCmd::Update(args) => {
-            let feeds = UpdateArgs::sources(&args.feeds)?;
+            let feeds = args.feeds.sources()?;
             let http = args.http.transport(&[], None)?;
             let opts = customs_vulndb::UpdateOptions {
                 allow_shrink: args.allow_shrink.clone(),
@@ -151,15 +208,27 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
             for f in &report.failed {
                 writeln!(err, "customs: error: {f}")?;
             }
-            writeln!(
-                out,
-                "{}: {} advisories, {} enrichment records from {} feeds ({} failed)",
-                path.display(),
-                report.build.advisories,
-                report.build.enrichment,
-                report.fetched.len(),
-                report.failed.len()
-            )?;
+            if report.rebuilt {
+                writeln!(
+                    out,
+                    "{}: {} advisories, {} enrichment records; {} feeds fetched, {} unchanged, {} failed; {} parsed, the rest merged as they were",
+                    path.display(),
+                    report.build.advisories,
+                    report.build.enrichment,
+                    report.fetched.len(),
+                    report.unchanged.len(),
+                    report.failed.len(),
+                    report.parsed.len()
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{}: not rebuilt, no feed changed ({} unchanged, {} failed)",
+                    path.display(),
+                    report.unchanged.len(),
+                    report.failed.len()
+                )?;
+            }
             if !report.failed.is_empty() {
                 return Ok(ExitCode::from(FEEDS_FAILED));
             }
@@ -167,8 +236,24 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
         DbCmd::Info(args) => {
             let db = crate::cmd::scan::open_db(&args.db, false)?;
             let info = db.info()?;
+            let feeds = customs_vulndb::feed_status(&args.cache.cache()?.feeds());
             match args.format {
-                Format::Json => render::json(out, &info)?,
+                Format::Json => {
+                    #[derive(serde::Serialize)]
+                    struct Info<'a> {
+                        #[serde(flatten)]
+                        info: &'a customs_vulndb::DbInfo,
+                        /// What `db update` last fetched into the cache.
+                        feeds: &'a [customs_vulndb::FeedStatus],
+                    }
+                    render::json(
+                        out,
+                        &Info {
+                            info: &info,
+                            feeds: &feeds,
+                        },
+                    )?;
+                }
                 Format::Table => {
                     let time = |t: Option<customs_types::Timestamp>| {
                         t.map_or_else(|| "-".to_owned(), |t| t.to_string())
@@ -184,10 +269,67 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
                     )?;
                     writeln!(out, "size:       {}", render::human(info.size_bytes))?;
                     sources(out, &info.sources, "  ")?;
+                    if !feeds.is_empty() {
+                        writeln!(out, "downloads (db update):")?;
+                    }
+                    for f in &feeds {
+                        let validator = match (&f.validators.etag, &f.validators.last_modified) {
+                            (Some(e), _) => format!("ETag {e}"),
+                            (None, Some(m)) => format!("Last-Modified {m}"),
+                            (None, None) => "no validator".to_owned(),
+                        };
+                        writeln!(
+                            out,
+                            "  {}: {} records, fetched {}, checked {}, {validator}",
+                            f.url,
+                            f.records,
+                            time(f.fetched_at),
+                            time(f.checked_at)
+                        )?;
+                    }
                 }
             }
             if let Some(w) = DatabaseInfo::of(&db)?.age_warning() {
                 writeln!(std::io::stderr(), "warning: {w}")?;
+            }
+        }
+        DbCmd::Feeds(args) => {
+            let list = customs_vulndb::default_sources();
+            match args.format {
+                Format::Json => render::json(out, &list)?,
+                Format::Table => {
+                    let mut t = render::table(["NAME", "KIND", "URL"]);
+                    for f in &list {
+                        t.add_row([f.group.as_str(), f.kind.as_str(), f.url.as_str()]);
+                    }
+                    writeln!(out, "{t}")?;
+                }
+            }
+        }
+        DbCmd::Diff(args) => {
+            let d = database::diff(&args.old, &args.new)?;
+            match args.format {
+                Format::Json => render::json(out, &d)?,
+                Format::Table => {
+                    for (mark, list) in [
+                        ("+", &d.added),
+                        ("~", &d.changed),
+                        ("w", &d.withdrawn),
+                        ("-", &d.removed),
+                    ] {
+                        for (feed, id) in list {
+                            writeln!(out, "{mark} {feed} {id}")?;
+                        }
+                    }
+                    writeln!(
+                        out,
+                        "{} added, {} changed, {} withdrawn, {} removed",
+                        d.added.len(),
+                        d.changed.len(),
+                        d.withdrawn.len(),
+                        d.removed.len()
+                    )?;
+                }
             }
         }
     }

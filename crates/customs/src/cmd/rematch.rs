@@ -156,12 +156,12 @@ pub(crate) struct WatchArgs {
     /// Time between rounds: `45s`, `15m`, `6h`, `1d`.
     #[arg(long, default_value = "6h", value_name = "DURATION", value_parser = crate::args::parse_duration)]
     interval: Duration,
-    /// Feeds to fetch each round, as `customs db update --feed KIND=URL` (default: upstream's).
-    #[arg(long = "feed", value_name = "KIND=URL")]
-    feeds: Vec<String>,
+    /// Feeds to fetch each round, as for `customs db update` (default: every upstream feed).
+    #[command(flatten)]
+    feeds: crate::cmd::db::FeedArgs,
     /// Do not fetch feeds: re-match against the database as it stands (kept current by
     /// something else).
-    #[arg(long, conflicts_with = "feeds")]
+    #[arg(long, conflicts_with_all = ["feed", "feeds", "mirror"])]
     no_update: bool,
     /// Stop after this many rounds (default: until SIGTERM or SIGINT).
     #[arg(long, value_name = "N")]
@@ -181,7 +181,7 @@ pub(crate) fn run_watch(watch_args: &WatchArgs, out: &mut impl Write) -> Result<
         feeds: if watch_args.no_update {
             None
         } else {
-            Some(crate::cmd::db::UpdateArgs::sources(&watch_args.feeds)?)
+            Some(watch_args.feeds.sources()?)
         },
         rounds: watch_args.rounds,
         db: args.db.location(),

@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod corpus;
 mod dogfood;
+mod feeds;
 mod fixtures;
 mod hostile;
 mod langs;

@@ -1,0 +1,452 @@
+//! The vulnerability data as a lifecycle: `db diff` between two builds, `db build` that
+//! names what it skips and refuses to write an empty database.
+
+use crate::common::{customs, shared};
+
+/// The shared DSA list, and a copy edited three ways: its first entry (DSA-5380-1) dropped,
+/// the fixed version of the second (DSA-5379-1) raised, and an entry added that no real list
+/// has (DSA-9999-1, invented here). `db diff` between the two builds names exactly those.
+#[test]
+fn db_diff_names_exactly_the_advisories_that_differ() {
+    let work = tempfile::tempdir().unwrap();
+    let real =
+        std::fs::read_to_string(shared().join("data/advisories/debian-tracker/data/DSA/list"))
+            .unwrap();
+    assert!(real.starts_with("[29 Mar 2023] DSA-5380-1 xorg-server"));
+    let second = real.find("[27 Mar 2023] DSA-5379-1 dino-im").unwrap();
+    let edited = format!(
+        "[01 Dec 2026] DSA-9999-1 zlib - security update\n\t{{CVE-2099-0001}}\n\t[bullseye] - zlib 1:1.2.11.dfsg-9\n{}",
+        real[second..].replacen("dino-im 0.2.0-3+deb11u1", "dino-im 0.2.0-3+deb11u2", 1)
+    );
+    for (name, text) in [("old", &real), ("new", &edited)] {
+        let dir = work.path().join(name).join("DSA");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("list"), text).unwrap();
+        let r = customs(
+            &[
+                "db",
+                "build",
+                "--out",
+                &work.path().join(format!("{name}.db")).display().to_string(),
+                &dir.join("list").display().to_string(),
+            ],
+            work.path(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let old = work.path().join("old.db").display().to_string();
+    let new = work.path().join("new.db").display().to_string();
+    let r = customs(&["db", "diff", &old, &new, "--format", "json"], work.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = r.json();
+    let ids = |k: &str| -> Vec<String> {
+        d[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|p| format!("{} {}", p[0].as_str().unwrap(), p[1].as_str().unwrap()))
+            .collect()
+    };
+    assert_eq!(ids("added"), ["debian-dsa DSA-9999-1"], "{d}");
+    assert_eq!(ids("changed"), ["debian-dsa DSA-5379-1"], "{d}");
+    assert_eq!(ids("removed"), ["debian-dsa DSA-5380-1"], "{d}");
+    assert!(ids("withdrawn").is_empty(), "{d}");
+    // The same file twice: nothing differs.
+    let r = customs(&["db", "diff", &old, &old], work.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("0 added, 0 changed, 0 withdrawn, 0 removed"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `db build` names every file it skips and why; given nothing it can read, it writes no
+/// database and exits non-zero, keeping what was there.
+#[test]
+fn db_build_names_skipped_files_and_refuses_to_write_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("vuln.db");
+    let out_s = out.display().to_string();
+    let good = shared().join("data/advisories/alpine-secdb-yaml/v3.10/main.yaml");
+    let r = customs(
+        &["db", "build", "--out", &out_s, &good.display().to_string()],
+        work.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let before = std::fs::read(&out).unwrap();
+
+    let feeds = work.path().join("feeds");
+    std::fs::create_dir_all(&feeds).unwrap();
+    std::fs::write(feeds.join("broken.json"), "{\"vulns\": [ {\"id\": ").unwrap();
+    std::fs::write(feeds.join("notes.txt"), "not a feed").unwrap();
+    let r = customs(
+        &["db", "build", "--out", &out_s, &feeds.display().to_string()],
+        work.path(),
+    );
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    for name in ["broken.json", "notes.txt"] {
+        assert!(
+            r.stderr
+                .lines()
+                .any(|l| l.contains(name) && l.contains("not a feed")),
+            "{name}: {}",
+            r.stderr
+        );
+    }
+    assert!(r.stderr.contains("no database was written"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "the old database is kept"
+    );
+    assert!(!work.path().join("vuln.building").exists());
+}
+
+/// A static file server on loopback for a mirror tree: `ETag` (the content's hash) and
+/// `Last-Modified`, `304 Not Modified` for a matching `If-None-Match`, and a count of the body
+/// bytes it sent.
+struct Mirror {
+    base: String,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Mirror {
+    fn serve(root: std::path::PathBuf) -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (counter, flag) = (sent.clone(), stop.clone());
+        let handle = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let Ok((mut s, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                };
+                s.set_nonblocking(false).unwrap();
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut line = String::new();
+                if r.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut if_none_match = None;
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("if-none-match")
+                    {
+                        if_none_match = Some(v.trim().to_owned());
+                    }
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let file = root.join(path.trim_start_matches('/'));
+                if path.contains("..") || !file.is_file() {
+                    let _ = s.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    continue;
+                }
+                let body = std::fs::read(&file).unwrap();
+                let etag = format!("\"{}\"", &crate::common::sha256_hex(&body)[..16]);
+                if if_none_match.as_deref() == Some(etag.as_str()) {
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n"
+                    );
+                    continue;
+                }
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: {etag}\r\nLast-Modified: Tue, 01 Dec 2026 00:00:00 GMT\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(&body);
+                counter.fetch_add(body.len() as u64, Ordering::Relaxed);
+            }
+        });
+        Self {
+            base,
+            sent,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for Mirror {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A zip of the files `records` as JSON entries, as OSV publishes `all.zip`.
+fn osv_zip(records: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, json) in records {
+        zip.start_file(name.as_str(), opts).unwrap();
+        zip.write_all(json).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// Every file under `dir` with extension `ext`, sorted.
+fn files(dir: &std::path::Path, ext: &str) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)
+            .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+            .flatten()
+        {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The mirror tree (`HOST/PATH` for each default feed URL) built from ../shared/data: the
+/// tracker's DSA and DLA lists and its CVE-list excerpt, Alpine's 3.12 secdb files under
+/// each release's name, OSV archives made of the PyPA records (YAML, rewritten as JSON), the
+/// Go database and the GHSA records per ecosystem, KEV, and the EPSS sample gzipped. The
+/// feeds with no local data (OSV's crates.io, Debian, Alpine and Ubuntu archives) are left
+/// out; the returned names are the groups that have data.
+fn mirror_tree(root: &std::path::Path, feeds: &serde_json::Value) -> Vec<String> {
+    let a = shared().join("data/advisories");
+    let mut groups = Vec::new();
+    for f in feeds.as_array().unwrap() {
+        let (group, url) = (f["group"].as_str().unwrap(), f["url"].as_str().unwrap());
+        let rel = url.split_once("://").unwrap().1;
+        let body: Vec<u8> = match group {
+            "debian" if url.ends_with("CVE/list") => {
+                std::fs::read(a.join("debian-tracker/format-samples/CVE-list-excerpt")).unwrap()
+            }
+            "debian" if url.ends_with("DSA/list") => {
+                std::fs::read(a.join("debian-tracker/data/DSA/list")).unwrap()
+            }
+            "debian" => std::fs::read(a.join("debian-tracker/data/DLA/list")).unwrap(),
+            "alpine" => {
+                let repo = if url.ends_with("community.json") {
+                    "community"
+                } else {
+                    "main"
+                };
+                std::fs::read(a.join(format!("alpine-secdb-json/312-{repo}.json"))).unwrap()
+            }
+            "osv-pypi" => osv_zip(
+                &files(&a.join("osv-pypa-yaml/vulns"), "yaml")
+                    .iter()
+                    .map(|p| {
+                        let v: serde_json::Value =
+                            serde_saphyr::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+                        (
+                            p.file_stem().unwrap().to_string_lossy().into_owned() + ".json",
+                            serde_json::to_vec(&v).unwrap(),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            "osv-go" | "osv-npm" | "osv-maven" | "osv-rubygems" | "osv-packagist" | "osv-nuget" => {
+                let dir = match group {
+                    "osv-go" => a.join("osv-go/data/osv"),
+                    "osv-npm" => a.join("ghsa/npm"),
+                    "osv-maven" => a.join("ghsa/Maven"),
+                    "osv-rubygems" => a.join("ghsa/RubyGems"),
+                    "osv-packagist" => a.join("ghsa/Packagist"),
+                    _ => a.join("ghsa/NuGet"),
+                };
+                osv_zip(
+                    &files(&dir, "json")
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.file_name().unwrap().to_string_lossy().into_owned(),
+                                std::fs::read(p).unwrap(),
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            }
+            "kev" => std::fs::read(a.join("kev/known_exploited_vulnerabilities.json")).unwrap(),
+            "epss" => {
+                use std::io::Write;
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(&std::fs::read(a.join("epss/epss-sample.csv")).unwrap())
+                    .unwrap();
+                gz.finish().unwrap()
+            }
+            _ => continue,
+        };
+        let dest = root.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(dest, body).unwrap();
+        if !groups.iter().any(|g| g == group) {
+            groups.push(group.to_owned());
+        }
+    }
+    groups
+}
+
+/// `db update --mirror`: the first update fetches every feed; the second asks each one
+/// conditionally, transfers under 1 % of the bytes, and neither parses nor rebuilds
+/// anything; after one feed's file changes, only that feed is fetched and parsed again.
+#[test]
+fn an_update_from_a_mirror_is_incremental() {
+    let work = tempfile::tempdir().unwrap();
+    let feeds = customs(&["db", "feeds", "--format", "json"], work.path());
+    assert_eq!(feeds.code, 0, "{}", feeds.stderr);
+    let root = work.path().join("mirror");
+    let groups = mirror_tree(&root, &feeds.json());
+    let mirror = Mirror::serve(root.clone());
+    let db = work.path().join("vuln.db").display().to_string();
+    let cache = work.path().join("cache").display().to_string();
+    let names = groups.join(",");
+    let update = || {
+        customs(
+            &[
+                "db",
+                "update",
+                "--db",
+                &db,
+                "--cache-dir",
+                &cache,
+                "--mirror",
+                &mirror.base,
+                "--feeds",
+                &names,
+            ],
+            work.path(),
+        )
+    };
+    let first = update();
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let wanted = feeds
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| groups.iter().any(|g| f["group"] == g.as_str()))
+        .count();
+    let fetched = first
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("fetched "))
+        .count();
+    assert_eq!(fetched, wanted, "{}", first.stderr);
+    assert!(
+        first.stdout.contains(&format!("{wanted} parsed")),
+        "{}",
+        first.stdout
+    );
+    let full = mirror.sent();
+    // Every ecosystem with data is in the database.
+    let info = customs(
+        &["db", "info", "--db", &db, "--format", "json"],
+        work.path(),
+    )
+    .json();
+    let kinds: std::collections::BTreeSet<&str> = info["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["feed"].as_str().unwrap())
+        .collect();
+    for k in [
+        "debian-dsa",
+        "debian-dla",
+        "debian-cve-list",
+        "alpine-json",
+        "osv-zip",
+        "kev-json",
+        "epss",
+    ] {
+        assert!(kinds.contains(k), "{k}: {kinds:?}");
+    }
+    let before = std::fs::read(&db).unwrap();
+
+    let second = update();
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(second.stdout.contains("not rebuilt"), "{}", second.stdout);
+    let again = mirror.sent() - full;
+    assert!(
+        again * 100 < full,
+        "the second update transferred {again} bytes of {full}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    // One feed changes upstream: only it is fetched and parsed; the others are merged.
+    let dsa = root.join(
+        feeds
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["url"].as_str().unwrap().ends_with("DSA/list"))
+            .unwrap()["url"]
+            .as_str()
+            .unwrap()
+            .split_once("://")
+            .unwrap()
+            .1,
+    );
+    let text = std::fs::read_to_string(&dsa).unwrap();
+    std::fs::write(
+        &dsa,
+        format!("[01 Dec 2026] DSA-9999-1 zlib - security update\n\t{{CVE-2099-0001}}\n\t[bullseye] - zlib 1:1.2.11.dfsg-9\n{text}"),
+    )
+    .unwrap();
+    let third = update();
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    let fetched: Vec<&str> = third
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("fetched "))
+        .collect();
+    assert_eq!(fetched.len(), 1, "{}", third.stderr);
+    assert!(fetched[0].contains("DSA/list"), "{fetched:?}");
+    assert!(third.stdout.contains("; 1 parsed"), "{}", third.stdout);
+    let old = work.path().join("old.db");
+    std::fs::write(&old, &before).unwrap();
+    let diff = customs(
+        &[
+            "db",
+            "diff",
+            &old.display().to_string(),
+            &db,
+            "--format",
+            "json",
+        ],
+        work.path(),
+    );
+    assert_eq!(
+        diff.json()["added"],
+        serde_json::json!([["debian-dsa", "DSA-9999-1"]])
+    );
+    assert_eq!(diff.json()["changed"], serde_json::json!([]));
+    assert_eq!(diff.json()["removed"], serde_json::json!([]));
+}
