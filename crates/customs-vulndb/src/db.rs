@@ -932,9 +932,7 @@ impl VulnDb {
     /// Per advisory, `(withdrawn, fingerprint of everything it says)`. Rows are hashed one by
     /// one and summed, so the order they come in does not matter; where a build recorded one
     /// record twice (a feed that repeats an id), both are summed in.
-    fn advisory_fingerprints(
-        &self,
-    ) -> Result<AdvisoryPrints, DbError> {
+    fn advisory_fingerprints(&self) -> Result<AdvisoryPrints, DbError> {
         use std::hash::{Hash, Hasher};
         let mut st = self
             .conn

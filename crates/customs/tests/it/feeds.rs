@@ -450,3 +450,96 @@ fn an_update_from_a_mirror_is_incremental() {
     assert_eq!(diff.json()["changed"], serde_json::json!([]));
     assert_eq!(diff.json()["removed"], serde_json::json!([]));
 }
+
+/// `kill -9` at any moment of an update leaves a usable database: the old one, byte for byte,
+/// or the complete new one; and the next update succeeds. The update is killed at several
+/// points of its run (fetching, parsing into staging databases, merging).
+#[test]
+fn an_update_killed_at_any_point_leaves_a_usable_database() {
+    let work = tempfile::tempdir().unwrap();
+    let feeds = customs(&["db", "feeds", "--format", "json"], work.path()).json();
+    let root = work.path().join("mirror");
+    let groups = mirror_tree(&root, &feeds).join(",");
+    let mirror = Mirror::serve(root.clone());
+    let db = work.path().join("vuln.db");
+    let db_s = db.display().to_string();
+    let cache = work.path().join("cache").display().to_string();
+    let args = [
+        "db",
+        "update",
+        "--db",
+        &db_s,
+        "--cache-dir",
+        &cache,
+        "--mirror",
+        &mirror.base,
+        "--feeds",
+        &groups,
+    ];
+    let r = customs(&args, work.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dsa_before = dsa_records(&db_s, work.path());
+    let dsa = root.join(
+        feeds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["url"].as_str().unwrap().ends_with("DSA/list"))
+            .unwrap()["url"]
+            .as_str()
+            .unwrap()
+            .split_once("://")
+            .unwrap()
+            .1,
+    );
+    let original = std::fs::read_to_string(&dsa).unwrap();
+    for (round, after_ms) in [30u64, 100, 250, 500, 900, 1500].into_iter().enumerate() {
+        let before = std::fs::read(&db).unwrap();
+        // Each round brings a change, so the update has work to be killed in.
+        std::fs::write(
+            &dsa,
+            format!("[01 Dec 2026] DSA-999{round}-1 zlib - security update\n\t{{CVE-2099-000{round}}}\n\t[bullseye] - zlib 1:1.2.11.dfsg-9\n{original}"),
+        )
+        .unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_customs"))
+            .args(args)
+            .env("HOME", work.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(after_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let now = std::fs::read(&db).unwrap();
+        if now != before {
+            // The rename landed: the new database must be whole.
+            let info = customs(&["db", "info", "--db", &db_s], work.path());
+            assert_eq!(info.code, 0, "killed after {after_ms} ms: {}", info.stderr);
+        }
+        let info = customs(
+            &["db", "info", "--db", &db_s, "--format", "json"],
+            work.path(),
+        );
+        assert_eq!(info.code, 0, "killed after {after_ms} ms: {}", info.stderr);
+        assert!(info.json()["advisories"].as_i64().unwrap() > 8000);
+    }
+    // The next update finishes the work: the DSA source holds the original list and the last
+    // round's added advisory.
+    let r = customs(&args, work.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(dsa_records(&db_s, work.path()), dsa_before + 1);
+}
+
+/// Records the database's debian-dsa source holds.
+fn dsa_records(db: &str, cwd: &std::path::Path) -> i64 {
+    let info = customs(&["db", "info", "--db", db, "--format", "json"], cwd);
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    info.json()["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["feed"] == "debian-dsa")
+        .map(|s| s["records"].as_i64().unwrap())
+        .sum()
+}
