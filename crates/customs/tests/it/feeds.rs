@@ -155,6 +155,15 @@ impl Mirror {
                     );
                     continue;
                 }
+                // A `FILE.500` beside the file: the server fails on it.
+                let mut marker = file.clone().into_os_string();
+                marker.push(".500");
+                if std::path::Path::new(&marker).exists() {
+                    let _ = s.write_all(
+                        b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    continue;
+                }
                 let body = std::fs::read(&file).unwrap();
                 let etag = format!("\"{}\"", &crate::common::sha256_hex(&body)[..16]);
                 if if_none_match.as_deref() == Some(etag.as_str()) {
@@ -387,6 +396,28 @@ fn an_update_from_a_mirror_is_incremental() {
     ] {
         assert!(kinds.contains(k), "{k}: {kinds:?}");
     }
+    // db info shows each download: where from, when, its records and validator.
+    let info = customs(
+        &[
+            "db",
+            "info",
+            "--db",
+            &db,
+            "--cache-dir",
+            &cache,
+            "--format",
+            "json",
+        ],
+        work.path(),
+    )
+    .json();
+    let downloads = info["feeds"].as_array().unwrap();
+    assert_eq!(downloads.len(), wanted, "{}", info["feeds"]);
+    for d in downloads {
+        assert!(d["url"].as_str().unwrap().starts_with(&mirror.base), "{d}");
+        assert!(d["fetched_at"].is_string() && d["records"].is_u64(), "{d}");
+        assert!(d["validators"]["etag"].is_string(), "{d}");
+    }
     let before = std::fs::read(&db).unwrap();
 
     let second = update();
@@ -542,4 +573,149 @@ fn dsa_records(db: &str, cwd: &std::path::Path) -> i64 {
         .filter(|s| s["feed"] == "debian-dsa")
         .map(|s| s["records"].as_i64().unwrap())
         .sum()
+}
+
+/// A tenth of a feed file's records, in its own format: what a feed that lost 90 % of its
+/// data looks like.
+fn a_tenth(url: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    if url.ends_with(".zip") {
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(body)).unwrap();
+        let mut records = Vec::new();
+        for i in 0..z.len() / 10 {
+            let mut e = z.by_index(i).unwrap();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            records.push((e.name().unwrap().into_owned(), data));
+        }
+        return osv_zip(&records);
+    }
+    if url.ends_with(".csv.gz") {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(body)
+            .read_to_string(&mut text)
+            .unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let keep: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| l.starts_with('#') || l.starts_with("cve,") || i % 10 == 0)
+            .map(|(_, l)| *l)
+            .collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all((keep.join("\n") + "\n").as_bytes()).unwrap();
+        return gz.finish().unwrap();
+    }
+    if url.ends_with(".json") {
+        let mut v: serde_json::Value = serde_json::from_slice(body).unwrap();
+        for key in ["vulnerabilities", "packages"] {
+            if let Some(list) = v.get_mut(key).and_then(|l| l.as_array_mut()) {
+                let n = list.len() / 10;
+                list.truncate(n);
+            }
+        }
+        return serde_json::to_vec(&v).unwrap();
+    }
+    // The tracker's lists: an entry starts at a line that does not start with whitespace.
+    let text = String::from_utf8_lossy(body);
+    let mut entries: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with(char::is_whitespace) {
+            if let Some(last) = entries.last_mut() {
+                last.push_str(line);
+                last.push('\n');
+            }
+        } else {
+            entries.push(format!("{line}\n"));
+        }
+    }
+    let n = entries.len() / 10;
+    entries.truncate(n);
+    entries.concat().into_bytes()
+}
+
+/// Each default feed in turn answers 500, an HTML page with status 200, a truncated body, an
+/// empty body, and a tenth of its records: every time the update exits 3 naming that feed
+/// (its kind and URL), and the database stays byte-identical (the other feeds are unchanged,
+/// the bad one keeps its previous data, so nothing is rebuilt).
+#[test]
+fn every_feed_in_turn_fails_every_way_and_the_database_stays() {
+    let work = tempfile::tempdir().unwrap();
+    let feeds = customs(&["db", "feeds", "--format", "json"], work.path()).json();
+    let root = work.path().join("mirror");
+    let groups = mirror_tree(&root, &feeds);
+    let mirror = Mirror::serve(root.clone());
+    let db = work.path().join("vuln.db");
+    let db_s = db.display().to_string();
+    let cache = work.path().join("cache").display().to_string();
+    let names = groups.join(",");
+    let args = [
+        "db",
+        "update",
+        "--db",
+        &db_s,
+        "--cache-dir",
+        &cache,
+        "--mirror",
+        &mirror.base,
+        "--feeds",
+        &names,
+    ];
+    let r = customs(&args, work.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let before = std::fs::read(&db).unwrap();
+    let mut tried = 0;
+    for group in &groups {
+        // The group's largest file (a release's empty secdb cannot shrink).
+        let Some(url) = feeds
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["group"] == group.as_str())
+            .map(|f| f["url"].as_str().unwrap().to_owned())
+            .max_by_key(|url| {
+                std::fs::metadata(root.join(url.split_once("://").unwrap().1))
+                    .map_or(0, |m| m.len())
+            })
+        else {
+            continue;
+        };
+        let file = root.join(url.split_once("://").unwrap().1);
+        let original = std::fs::read(&file).unwrap();
+        let html =
+            b"<!DOCTYPE html><html><body><h1>503 Service Unavailable</h1></body></html>".to_vec();
+        let faults: [(&str, Option<Vec<u8>>); 5] = [
+            ("500", None),
+            ("html", Some(html)),
+            ("truncated", Some(original[..original.len() / 2].to_vec())),
+            ("empty", Some(Vec::new())),
+            ("tenfold shrink", Some(a_tenth(&url, &original))),
+        ];
+        for (label, body) in faults {
+            let mut marker = file.clone().into_os_string();
+            marker.push(".500");
+            match &body {
+                None => std::fs::write(&marker, b"").unwrap(),
+                Some(b) => std::fs::write(&file, b).unwrap(),
+            }
+            let r = customs(&args, work.path());
+            let _ = std::fs::remove_file(&marker);
+            std::fs::write(&file, &original).unwrap();
+            assert_eq!(r.code, 3, "{group} {label}: {}", r.stderr);
+            let mirrored = format!("{}/{}", mirror.base, url.split_once("://").unwrap().1);
+            assert!(
+                r.stderr.lines().any(|l| l.contains("error: feed ")
+                    && l.contains(&mirrored)
+                    && l.ends_with("its previous data is kept")),
+                "{group} {label}: {}",
+                r.stderr
+            );
+            assert!(
+                std::fs::read(&db).unwrap() == before,
+                "{group} {label}: the database changed"
+            );
+            tried += 1;
+        }
+    }
+    assert_eq!(tried, 5 * groups.len(), "{tried} faults tried");
 }
