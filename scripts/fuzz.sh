@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh tar_walk rpm_bdb only these
 #
 # Environment:
-#   FUZZ_SECONDS      run time per target (default 13: 36 targets, 2 at a time, under 5 min)
+#   FUZZ_SECONDS      run time per target (default 13: 37 targets, 2 at a time, about 4 min)
 #   FUZZ_JOBS         targets run at once (default 2, one per core here)
 #   FUZZ_SANITIZER    none (default) or address; see fuzz/README.md
 #   FUZZ_TARGET_DIR   cargo's target dir for the instrumented build (default

@@ -17,6 +17,7 @@ pub type Entry = fn(&[u8]);
 /// Every entry point of this crate, by its fuzz target's name.
 pub const TARGETS: &[(&str, Entry)] = &[
     ("feed_osv", feed_osv),
+    ("feed_osv_zip", feed_osv_zip),
     ("feed_rustsec", feed_rustsec),
     ("feed_debian_list", feed_debian_list),
     ("feed_debian_json", feed_debian_json),
@@ -32,6 +33,11 @@ const ORIGIN: &str = "fuzz";
 
 fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
+}
+
+/// OSV's `all.zip` archives are binary: the bytes go in as they are.
+pub fn feed_osv_zip(data: &[u8]) {
+    let _ = crate::build::count_records(crate::FeedKind::OsvZip, ORIGIN, data);
 }
 
 pub fn feed_osv(data: &[u8]) {
