@@ -219,12 +219,7 @@ pub fn record(store: &mut dyn Store, db: &VulnDb, report: &ScanReport) -> Result
     let inv = &report.inventory;
     let digest = image_key(inv);
     let (repository, tag) = repository_and_tag(inv);
-    let unchecked: Vec<_> = report
-        .coverage
-        .iter()
-        .filter(|c| !c.covered())
-        .map(|c| c.ecosystem)
-        .collect();
+    let unchecked = customs_match::unchecked(&report.coverage);
     let rec = ScanRecord {
         digest: digest.clone(),
         repository: repository.clone(),

@@ -243,12 +243,7 @@ fn rematch_one(
         inv.packages.iter().map(|p| p.name.clone()).collect()
     });
     let report = matcher.match_inventory(&inv)?;
-    let unchecked: Vec<Ecosystem> = report
-        .coverage
-        .iter()
-        .filter(|c| !c.covered())
-        .map(|c| c.ecosystem)
-        .collect();
+    let unchecked = customs_match::unchecked(&report.coverage);
     let scope = held_out(&inv, &unchecked, scope);
     Ok((
         RematchRecord {

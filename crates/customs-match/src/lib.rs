@@ -22,5 +22,7 @@ mod ranges;
 pub use finding::{
     CvssScore, DataSource, Finding, FindingStatus, PackageRef, Suppression, UnknownSuppression,
 };
-pub use matcher::{Coverage, CoverageSource, MatchError, MatchReport, Matcher, match_inventory};
+pub use matcher::{
+    Coverage, CoverageSource, MatchError, MatchReport, Matcher, match_inventory, unchecked,
+};
 pub use namespace::namespaces;

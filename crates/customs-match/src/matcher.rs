@@ -68,6 +68,17 @@ pub struct CoverageSource {
     pub newest: Option<Timestamp>,
 }
 
+/// The ecosystems of `coverage` the database holds no advisories for: their packages went
+/// unjudged, so a finding of theirs that is missing now is not known to be fixed.
+#[must_use]
+pub fn unchecked(coverage: &[Coverage]) -> Vec<Ecosystem> {
+    coverage
+        .iter()
+        .filter(|c| !c.covered())
+        .map(|c| c.ecosystem)
+        .collect()
+}
+
 impl Coverage {
     /// Whether any advisory data was there to match the ecosystem's packages against.
     #[must_use]

@@ -514,12 +514,20 @@ pub fn update(
         let staged = download_dir.join(format!(".{}.new", s.name));
         let staging = download_dir.join(format!("{}.db", s.name));
         let staging_new = download_dir.join(format!(".{}.db.new", s.name));
+        let failure = |why: String, kept_previous: bool| FeedFailure {
+            kind: s.kind,
+            name: s.name.clone(),
+            url: s.url.clone(),
+            why,
+            kept_previous,
+        };
+        let had_staging = usable(&staging);
         // Conditional only when the copy the validators describe is there, from this URL,
         // with its staging database.
         let held = state
             .feeds
             .get(&s.name)
-            .filter(|f| f.url == s.url && dest.is_file() && usable(&staging))
+            .filter(|f| f.url == s.url && dest.is_file() && had_staging)
             .map(|f| &f.validators);
         let taken = fetch(transport, &s.url, &staged, held).and_then(|got| match got {
             Got::Unchanged => Ok(None),
@@ -534,6 +542,7 @@ pub fn update(
         });
         let _ = std::fs::remove_file(&staged);
         let _ = std::fs::remove_file(&staging_new);
+        let staged_now = matches!(taken, Ok(Some(_)));
         match taken {
             Ok(None) => {
                 if let Some(f) = state.feeds.get_mut(&s.name) {
@@ -560,13 +569,7 @@ pub fn update(
             }
             Err(why) => {
                 let kept_previous = dest.is_file();
-                report.failed.push(FeedFailure {
-                    kind: s.kind,
-                    name: s.name.clone(),
-                    url: s.url.clone(),
-                    why,
-                    kept_previous,
-                });
+                report.failed.push(failure(why, kept_previous));
                 if !kept_previous {
                     continue;
                 }
@@ -574,7 +577,7 @@ pub fn update(
         }
         // A previous download without a usable staging database (an older customs, or a
         // schema change) is parsed once more.
-        if !usable(&staging) {
+        if !staged_now && !had_staging {
             let previous = state.feeds.get(&s.name).map(|f| f.records);
             let no_shrink_check = UpdateOptions {
                 max_shrink: 1.0,
@@ -583,13 +586,9 @@ pub fn update(
             match stage(s, &dest, &staging, previous, &no_shrink_check, built_at) {
                 Ok(_) => report.parsed.push(s.url.clone()),
                 Err(why) => {
-                    report.failed.push(FeedFailure {
-                        kind: s.kind,
-                        name: s.name.clone(),
-                        url: s.url.clone(),
-                        why: format!("its previous download: {why}"),
-                        kept_previous: false,
-                    });
+                    report
+                        .failed
+                        .push(failure(format!("its previous download: {why}"), false));
                     continue;
                 }
             }
@@ -687,6 +686,16 @@ mod tests {
         (addr, seen)
     }
 
+    /// A transport that reaches the local origin directly, with `retry`.
+    fn direct(retry: RetryPolicy) -> Transport {
+        Transport::new(HttpOptions {
+            proxy: ProxyConfig::none(),
+            retry,
+            ..HttpOptions::default()
+        })
+        .unwrap()
+    }
+
     fn answer(status: &str, extra: &str, body: &str) -> String {
         format!(
             "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -700,16 +709,11 @@ mod tests {
             answer("503 Service Unavailable", "Retry-After: 0\r\n", ""),
             answer("200 OK", "", SECDB),
         ]);
-        let transport = Transport::new(HttpOptions {
-            proxy: ProxyConfig::none(),
-            retry: RetryPolicy {
-                retries: 3,
-                backoff_base: Duration::from_secs(5),
-                ..RetryPolicy::default()
-            },
-            ..HttpOptions::default()
-        })
-        .unwrap();
+        let transport = direct(RetryPolicy {
+            retries: 3,
+            backoff_base: Duration::from_secs(5),
+            ..RetryPolicy::default()
+        });
         let dir = tempfile::tempdir().unwrap();
         let sources: Vec<FeedSource> = [
             format!("alpine-json=http://{addr}/v3.20/main.json"),
@@ -783,15 +787,10 @@ mod tests {
             ("empty", answer("200 OK", "", "")),
             ("tenfold shrink", answer("200 OK", "", &secdb(1))),
         ];
-        let transport = Transport::new(HttpOptions {
-            proxy: ProxyConfig::none(),
-            retry: RetryPolicy {
-                retries: 0,
-                ..RetryPolicy::default()
-            },
-            ..HttpOptions::default()
-        })
-        .unwrap();
+        let transport = direct(RetryPolicy {
+            retries: 0,
+            ..RetryPolicy::default()
+        });
         for (label, bad) in cases {
             let (addr, _) = origin(vec![answer("200 OK", "", &good), bad]);
             let dir = tempfile::tempdir().unwrap();
@@ -856,11 +855,7 @@ mod tests {
             answer("200 OK", "", &secdb(10)),
             answer("200 OK", "", &secdb(1)),
         ]);
-        let transport = Transport::new(HttpOptions {
-            proxy: ProxyConfig::none(),
-            ..HttpOptions::default()
-        })
-        .unwrap();
+        let transport = direct(RetryPolicy::default());
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("db.sqlite");
         let feeds = dir.path().join("feeds");
@@ -899,11 +894,7 @@ mod tests {
             "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n".to_owned(),
             answer("200 OK", "ETag: \"v2\"\r\n", &secdb(11)),
         ]);
-        let transport = Transport::new(HttpOptions {
-            proxy: ProxyConfig::none(),
-            ..HttpOptions::default()
-        })
-        .unwrap();
+        let transport = direct(RetryPolicy::default());
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("db.sqlite");
         let feeds = dir.path().join("feeds");
