@@ -4,7 +4,7 @@
 //! | path | what | written by | pruned |
 //! |---|---|---|---|
 //! | `layers/<analyzer-set>/<alg>/<hex>.json` | a layer's facts, keyed by diff_id; a hit refreshes the mtime, so mtime is the last use | `customs-catalog` | sets other than this build's are stale and always go; the current set by `--older-than` |
-//! | `feeds/` | the last download of each feed, `db update`'s fallback when a fetch fails | `customs-vulndb` | only by `--all`: their age says nothing about whether they are still needed |
+//! | `feeds/` | the last download of each feed, `db update`'s fallback when a fetch fails; `feeds/pulled/`: `db pull`'s layers by digest | `customs-vulndb` | only by `--all`: their age says nothing about whether they are still needed |
 //! | `tmp/` | scratch (decompressed archives), removed after use | `customs-image` | anything older than an hour is left over from a crash |
 //!
 //! Anything else in the directory is not customs' and is never removed, so a mistyped cache
@@ -195,6 +195,13 @@ impl CacheDir {
     #[must_use]
     pub fn feeds(&self) -> PathBuf {
         self.root.join(FEEDS)
+    }
+
+    /// Where `db pull` keeps the database artifact's layers, by digest, so the next pull
+    /// downloads only the feeds that changed (inside `feeds/`: pruned only by `--all`).
+    #[must_use]
+    pub fn db_layers(&self) -> PathBuf {
+        self.root.join(FEEDS).join("pulled")
     }
 
     /// Scratch space for decompressed archives.

@@ -91,6 +91,12 @@ pub enum AppError {
         /// What is wrong with it.
         why: String,
     },
+    /// `db pull` refused what the registry sent.
+    #[error(transparent)]
+    Pull(#[from] crate::publish::PullError),
+    /// A key could not be read.
+    #[error(transparent)]
+    Sign(#[from] customs_sign::SignError),
     /// A worker thread panicked.
     #[error("a {0} worker panicked")]
     WorkerPanicked(&'static str),

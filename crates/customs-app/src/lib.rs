@@ -14,6 +14,7 @@
 //! | a stored image's findings over time (`history`) | [`images::history`] | [`images::History`] |
 //! | two stored images compared (`diff`) | [`images::diff`] | [`images::Diff`] |
 //! | the database (`db build`, `db update`, first use) | [`database`] | `BuildReport`, `UpdateReport` |
+//! | the database as a signed OCI artifact (`db push`, `db pull`) | [`publish::push`], [`publish::pull`] | [`publish::PushReport`], [`publish::PullReport`] |
 //! | the cache (`cache info`, `cache prune`) | [`CacheDir`] | [`cache::CacheInfo`], [`cache::PruneReport`] |
 //! | what this customs is (`version`) | [`about::about`] | [`about::About`] |
 //!
@@ -31,6 +32,7 @@ pub mod explain;
 pub mod images;
 pub mod notify;
 pub mod paths;
+pub mod publish;
 pub mod record;
 pub mod rematch;
 pub mod report;

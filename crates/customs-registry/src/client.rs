@@ -277,6 +277,117 @@ impl Client {
         })
     }
 
+    /// Whether the image's repository holds the blob `digest` (a `HEAD` request).
+    ///
+    /// # Errors
+    /// Transport, auth and status errors other than 404.
+    pub fn has_blob(&self, image: &Reference, digest: &str) -> Result<bool, RegistryError> {
+        let target = format!("{}/{} blob {digest}", image.registry, image.repository);
+        let path = format!("/v2/{}/blobs/{digest}", image.repository);
+        let req = Request {
+            method: reqwest::Method::HEAD,
+            path: &path,
+            headers: Vec::new(),
+            body: None,
+            push: true,
+        };
+        match self.request(image, &req, &target) {
+            Ok(_) => Ok(true),
+            Err(RegistryError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Upload `bytes` as the blob `digest` unless the repository already holds it: one
+    /// monolithic upload (`POST` an upload session, `PUT` the bytes with the digest), which
+    /// the registry checks against the digest. Returns whether anything was uploaded.
+    ///
+    /// # Errors
+    /// Transport, auth and status errors; a registry that opens no upload session.
+    pub fn push_blob(
+        &self,
+        image: &Reference,
+        digest: &str,
+        bytes: bytes::Bytes,
+    ) -> Result<bool, RegistryError> {
+        if self.has_blob(image, digest)? {
+            return Ok(false);
+        }
+        let target = format!("{}/{} upload {digest}", image.registry, image.repository);
+        let start = format!("/v2/{}/blobs/uploads/", image.repository);
+        let resp = self.request(
+            image,
+            &Request {
+                method: reqwest::Method::POST,
+                path: &start,
+                headers: vec![("content-length", "0".to_owned())],
+                body: None,
+                push: true,
+            },
+            &target,
+        )?;
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| RegistryError::Protocol {
+                target: target.clone(),
+                why: "the upload session came without a Location".to_owned(),
+            })?;
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let put = format!("{location}{sep}digest={digest}");
+        self.request(
+            image,
+            &Request {
+                method: reqwest::Method::PUT,
+                path: &put,
+                headers: vec![("content-type", "application/octet-stream".to_owned())],
+                body: Some(bytes),
+                push: true,
+            },
+            &target,
+        )?;
+        Ok(true)
+    }
+
+    /// Store `bytes` as a manifest of `media_type` under `reference` (a tag, or its digest).
+    /// Every blob it names must be in the repository already. Returns the digest the registry
+    /// reports (`Docker-Content-Digest`), when it does.
+    ///
+    /// # Errors
+    /// Transport, auth and status errors (a registry refuses a manifest whose blobs are
+    /// missing, or that it cannot parse).
+    pub fn put_manifest(
+        &self,
+        image: &Reference,
+        reference: &str,
+        media_type: &str,
+        bytes: bytes::Bytes,
+    ) -> Result<Option<String>, RegistryError> {
+        let target = format!(
+            "{}/{} manifest {reference}",
+            image.registry, image.repository
+        );
+        let path = format!("/v2/{}/manifests/{reference}", image.repository);
+        let resp = self.request(
+            image,
+            &Request {
+                method: reqwest::Method::PUT,
+                path: &path,
+                headers: vec![("content-type", media_type.to_owned())],
+                body: Some(bytes),
+                push: true,
+            },
+            &target,
+        )?;
+        Ok(resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned))
+    }
+
     fn http(&self, unverified: bool) -> Result<&Http, RegistryError> {
         let t = &self.inner.transport;
         if unverified {
@@ -555,10 +666,47 @@ impl Client {
         range_from: Option<u64>,
         target: &str,
     ) -> Result<Response, RegistryError> {
+        let mut headers = Vec::new();
+        if let Some(a) = accept {
+            headers.push(("accept", a.to_owned()));
+        }
+        if let Some(from) = range_from {
+            headers.push(("range", format!("bytes={from}-")));
+        }
+        self.request(
+            image,
+            &Request {
+                method: reqwest::Method::GET,
+                path,
+                headers,
+                body: None,
+                push: false,
+            },
+            target,
+        )
+    }
+
+    /// Send `req` to the image's registry with auth (a token scoped to pull, or to pull and
+    /// push), retries, and status mapped to errors.
+    fn request(
+        &self,
+        image: &Reference,
+        req: &Request<'_>,
+        target: &str,
+    ) -> Result<Response, RegistryError> {
         let host = self.host(image)?;
         let http = self.http(host.unverified)?;
-        let url = format!("{}{path}", host.base);
-        let scope = format!("repository:{}:pull", image.repository);
+        // An upload's next URL comes back in `Location`, absolute or relative to the host.
+        let url = if req.path.starts_with("http://") || req.path.starts_with("https://") {
+            req.path.to_owned()
+        } else {
+            format!("{}{}", host.base, req.path)
+        };
+        let scope = if req.push {
+            format!("repository:{}:pull,push", image.repository)
+        } else {
+            format!("repository:{}:pull", image.repository)
+        };
         let mut refreshed = false;
         loop {
             let authz = match &host.auth {
@@ -574,15 +722,15 @@ impl Client {
                 )),
             };
             let send = || -> reqwest::Result<Response> {
-                let mut rb: RequestBuilder = http.get(&url);
-                if let Some(a) = accept {
-                    rb = rb.header("accept", a);
-                }
-                if let Some(from) = range_from {
-                    rb = rb.header("range", format!("bytes={from}-"));
+                let mut rb: RequestBuilder = http.request(req.method.clone(), &url);
+                for (name, value) in &req.headers {
+                    rb = rb.header(*name, value);
                 }
                 if let Some(a) = &authz {
                     rb = rb.header("authorization", a);
+                }
+                if let Some(b) = &req.body {
+                    rb = rb.body(b.clone());
                 }
                 rb.send()
             };
@@ -660,6 +808,18 @@ impl Client {
             }
         }
     }
+}
+
+/// One request to a registry, before auth is added.
+struct Request<'a> {
+    method: reqwest::Method,
+    /// A path on the registry's host, or an absolute URL (an upload's `Location`).
+    path: &'a str,
+    headers: Vec<(&'static str, String)>,
+    /// Cheap to clone, so a retry sends it again without copying.
+    body: Option<bytes::Bytes>,
+    /// Ask for a token that may push, not only pull.
+    push: bool,
 }
 
 fn status_failure(status: StatusCode) -> Failure {

@@ -29,6 +29,6 @@ pub use model::{
     Status,
 };
 pub use update::{
-    FeedFailure, FeedSource, FeedStatus, UpdateError, UpdateOptions, UpdateReport, default_sources,
-    feed_status, update,
+    FeedFailure, FeedSource, FeedStatus, UpdateError, UpdateOptions, UpdateReport, built_from,
+    default_sources, feed_status, update,
 };

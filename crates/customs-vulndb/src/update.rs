@@ -314,6 +314,17 @@ pub fn feed_status(dir: &Path) -> Vec<FeedStatus> {
         .collect()
 }
 
+/// The staging databases, one per feed, that the database `db` was last built from by
+/// [`update`] in the download folder `dir`: `None` when `db` was not built there, or changed
+/// since (another build into the same file, a pull).
+#[must_use]
+pub fn built_from(dir: &Path, db: &Path) -> Option<Vec<PathBuf>> {
+    let built = State::load(dir).built?;
+    let inputs: Vec<PathBuf> = built.inputs.iter().map(PathBuf::from).collect();
+    (Built::of(built.inputs.clone(), db) == Some(built) && inputs.iter().all(|p| p.is_file()))
+        .then_some(inputs)
+}
+
 impl State {
     const FILE: &'static str = "state.json";
 

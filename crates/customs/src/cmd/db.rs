@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use customs_app::database::{self, DatabaseInfo};
 use customs_vulndb::{FeedKind, SourceInfo};
 
-use crate::args::{CacheArgs, DbArgs, Format, HttpArgs, Quiet};
+use crate::args::{CacheArgs, DbArgs, Format, HttpArgs, Quiet, RegistryArgs};
 use crate::render;
 
 #[derive(clap::Subcommand)]
@@ -27,6 +27,67 @@ pub(crate) enum DbCmd {
     Diff(DiffArgs),
     /// The feeds `db update` fetches by default: name (for --feeds), kind and URL.
     Feeds(FeedsArgs),
+    /// Publish the database to a registry as an OCI artifact (one zstd layer per feed),
+    /// signed with a private key in cosign's format.
+    Push(PushArgs),
+    /// Fetch a database artifact, verify its signature with a public key and every blob's
+    /// digest, and swap it in; layers already fetched are not downloaded again.
+    Pull(PullArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct PushArgs {
+    /// Where to publish: REGISTRY/REPO:TAG.
+    target: String,
+    /// The signing key: a PEM private key, ECDSA P-256 or Ed25519, unencrypted (e.g. from
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out db.key`).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct PullArgs {
+    /// What to fetch: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:….
+    source: String,
+    /// The public key the signature must verify with (PEM, as `cosign.pub`; `openssl pkey
+    /// -in db.key -pubout` writes it).
+    #[arg(long, value_name = "FILE", env = "CUSTOMS_DB_KEY")]
+    key: PathBuf,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+}
+
+fn client(registry: &RegistryArgs, http: &HttpArgs) -> Result<customs_registry::Client> {
+    Ok(customs_registry::Client::new(
+        http.transport(&registry.insecure_registries, None)?,
+        customs_registry::ClientOptions {
+            credential: registry.credential()?,
+            ..customs_registry::ClientOptions::default()
+        },
+    ))
+}
+
+fn reference(s: &str) -> Result<customs_registry::Reference> {
+    customs_registry::Reference::parse(s)
+        .with_context(|| format!("{s:?} is not a registry reference"))
 }
 
 #[derive(clap::Args)]
@@ -303,6 +364,95 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
                         t.add_row([f.group.as_str(), f.kind.as_str(), f.url.as_str()]);
                     }
                     writeln!(out, "{t}")?;
+                }
+            }
+        }
+        DbCmd::Push(args) => {
+            let key = customs_sign::SigningKey::from_file(&args.key)?;
+            let target = reference(&args.target)?;
+            let r = customs_app::publish::push(
+                &client(&args.registry, &args.http)?,
+                &args.db.location(),
+                &args.cache.cache()?,
+                &target,
+                &key,
+            )?;
+            match args.format {
+                Format::Json => render::json(out, &r)?,
+                Format::Table => {
+                    writeln!(out, "pushed {}@{}", r.reference, r.digest)?;
+                    for l in &r.layers {
+                        writeln!(
+                            out,
+                            "  {:<28} {} {:>9}  {}",
+                            l.feed,
+                            l.digest.short(),
+                            render::human(l.size),
+                            if l.transferred {
+                                "uploaded"
+                            } else {
+                                "already there"
+                            }
+                        )?;
+                    }
+                    writeln!(
+                        out,
+                        "signed with {} key {}: tag {}",
+                        key.scheme(),
+                        r.key,
+                        r.signature_tag
+                    )?;
+                }
+            }
+        }
+        DbCmd::Pull(args) => {
+            let key = customs_sign::VerifyingKey::from_file(&args.key)?;
+            let source = reference(&args.source)?;
+            let r = customs_app::publish::pull(
+                &client(&args.registry, &args.http)?,
+                &args.db.location(),
+                &args.cache.cache()?,
+                &source,
+                &key,
+            )?;
+            match args.format {
+                Format::Json => render::json(out, &r)?,
+                Format::Table => {
+                    writeln!(
+                        out,
+                        "verified {}@{}: signed for {} with key {}",
+                        r.reference, r.digest, r.claims.docker_reference, r.key
+                    )?;
+                    for l in &r.layers {
+                        writeln!(
+                            out,
+                            "  {:<28} {} {:>9}  {}",
+                            l.feed,
+                            l.digest.short(),
+                            render::human(l.size),
+                            if l.transferred {
+                                "downloaded"
+                            } else {
+                                "cached"
+                            }
+                        )?;
+                    }
+                    let time = |t: Option<customs_types::Timestamp>| {
+                        t.map_or_else(|| "-".to_owned(), |t| t.to_string())
+                    };
+                    writeln!(
+                        out,
+                        "{}: {} advisories, built {}, newest {}{}",
+                        r.path.display(),
+                        r.config.advisories,
+                        time(r.config.built_at),
+                        time(r.config.newest_advisory),
+                        if r.unchanged {
+                            " (already this artifact: not rebuilt)"
+                        } else {
+                            ""
+                        }
+                    )?;
                 }
             }
         }

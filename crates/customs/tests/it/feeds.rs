@@ -106,15 +106,15 @@ fn db_build_names_skipped_files_and_refuses_to_write_nothing() {
 /// A static file server on loopback for a mirror tree: `ETag` (the content's hash) and
 /// `Last-Modified`, `304 Not Modified` for a matching `If-None-Match`, and a count of the body
 /// bytes it sent.
-struct Mirror {
-    base: String,
+pub(crate) struct Mirror {
+    pub(crate) base: String,
     sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Mirror {
-    fn serve(root: std::path::PathBuf) -> Self {
+    pub(crate) fn serve(root: std::path::PathBuf) -> Self {
         use std::io::{BufRead, BufReader, Write};
         use std::sync::atomic::Ordering;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -244,7 +244,7 @@ fn files(dir: &std::path::Path, ext: &str) -> Vec<std::path::PathBuf> {
 /// Go database and the GHSA records per ecosystem, KEV, and the EPSS sample gzipped. The
 /// feeds with no local data (OSV's crates.io, Debian, Alpine and Ubuntu archives) are left
 /// out; the returned names are the groups that have data.
-fn mirror_tree(root: &std::path::Path, feeds: &serde_json::Value) -> Vec<String> {
+pub(crate) fn mirror_tree(root: &std::path::Path, feeds: &serde_json::Value) -> Vec<String> {
     let a = shared().join("data/advisories");
     let mut groups = Vec::new();
     for f in feeds.as_array().unwrap() {

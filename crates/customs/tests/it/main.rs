@@ -6,6 +6,7 @@ mod cachecmd;
 mod cli;
 mod common;
 mod corpus;
+mod dbpush;
 mod dogfood;
 mod feeds;
 mod fixtures;

@@ -21,7 +21,7 @@ const TOKEN: &str = "127.0.0.1:5003";
 const USER: &str = "scanner";
 const PASS: &str = "scanner-pass";
 
-fn registry_root() -> PathBuf {
+pub(crate) fn registry_root() -> PathBuf {
     corpus()
         .parent()
         .expect("corpus has a parent")
