@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::common::customs;
 use crate::feeds::{Mirror, mirror_tree};
-use crate::registry::registry_root;
+use crate::registry::{registry_root, run};
 
 const REGISTRY: &str = "127.0.0.1:5000";
 
@@ -451,5 +451,29 @@ fn a_database_is_pushed_signed_and_pulled_incrementally() {
     let ed = format!("{REGISTRY}/{repo}:ed25519");
     assert_ne!(pull(&sub_db, &sub_cache, &public, &ed).code, 0);
     let r = pull(&sub_db, &sub_cache, &other, &ed);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // The registry behind bearer tokens: a push asks for a push-scoped token and needs the
+    // credentials; anonymous pulls then verify as before.
+    let tok = format!("127.0.0.1:5003/{repo}:token");
+    let args = [
+        "db",
+        "push",
+        &tok,
+        "--key",
+        &key,
+        "--db",
+        &pub_db,
+        "--cache-dir",
+        &pub_cache,
+    ];
+    let r = run(&args, w, None, &[]);
+    assert_ne!(r.code, 0, "an anonymous push was taken");
+    assert!(r.stderr.contains("authentication required"), "{}", r.stderr);
+    let mut with_user = args.to_vec();
+    with_user.extend(["--username", "scanner", "--password-stdin"]);
+    let r = run(&with_user, w, Some("scanner-pass\n"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = pull(&sub_db, &sub_cache, &public, &tok);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }

@@ -66,7 +66,7 @@ fn packages(inv: &Value) -> Vec<String> {
 }
 
 /// Run customs with stdin fed and the environment cleaned of docker settings.
-fn run(args: &[&str], cache: &Path, stdin: Option<&str>, env: &[(&str, &Path)]) -> Run {
+pub(crate) fn run(args: &[&str], cache: &Path, stdin: Option<&str>, env: &[(&str, &Path)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_customs"));
     cmd.args(args)
         .env_remove("DOCKER_CONFIG")
