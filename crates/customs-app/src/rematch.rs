@@ -7,7 +7,7 @@ use std::sync::Arc;
 use customs_catalog::Inventory;
 use customs_match::Matcher;
 use customs_store::{Delta, PackageKey, RematchInput, RematchRecord, ResolvedReason, Store};
-use customs_types::{Ecosystem, Timestamp};
+use customs_types::{Ecosystem, Severity, Timestamp};
 use customs_vulndb::VulnDb;
 use serde::Serialize;
 
@@ -69,6 +69,57 @@ impl RematchReport {
         }
         out
     }
+
+    /// What `rematch --fail-on min` decides. A gate that does not know must not pass: an
+    /// ecosystem of a stored image that the database holds no advisories for (and `allow`
+    /// does not accept) makes it [`Gate::Unknown`], whatever the findings; else findings this
+    /// rematch brought (new, changed in severity, newly known exploited) at or above `min`
+    /// make it [`Gate::Fail`].
+    #[must_use]
+    pub fn gate(&self, min: Severity, allow: &[Ecosystem]) -> Gate {
+        let gaps: Vec<(Ecosystem, usize)> = self
+            .unchecked()
+            .into_iter()
+            .filter(|(e, _)| !allow.contains(e))
+            .collect();
+        if !gaps.is_empty() {
+            return Gate::Unknown(gaps);
+        }
+        let mut failing = BTreeSet::new();
+        for image in &self.images {
+            let d = &image.delta;
+            for f in d.new.iter().chain(&d.changed).chain(&d.kev) {
+                let severity = f["severity"]
+                    .as_str()
+                    .and_then(|s| Severity::parse_lenient(s).ok())
+                    .unwrap_or(Severity::Unknown);
+                if severity >= min {
+                    failing.insert((
+                        image.digest.clone(),
+                        f["id"].as_str().unwrap_or_default().to_owned(),
+                        f["package"]["name"].as_str().unwrap_or_default().to_owned(),
+                    ));
+                }
+            }
+        }
+        if failing.is_empty() {
+            Gate::Pass
+        } else {
+            Gate::Fail(failing.into_iter().collect())
+        }
+    }
+}
+
+/// The verdict of [`RematchReport::gate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// Nothing at or above the threshold arrived, and every ecosystem was checked.
+    Pass,
+    /// Findings at or above the threshold arrived: (image, advisory, package) each.
+    Fail(Vec<(String, String, String)>),
+    /// The database could not check these ecosystems (with the number of images holding
+    /// them): the rematch cannot say.
+    Unknown(Vec<(Ecosystem, usize)>),
 }
 
 /// The store keys of the packages whose advisories differ between two databases: for each

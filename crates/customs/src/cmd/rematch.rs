@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use customs_app::notify::Delivery;
-use customs_app::rematch::{RematchOptions, RematchReport};
+use customs_app::rematch::{Gate, RematchOptions, RematchReport};
 use customs_app::watch::{WatchEvent, WatchOptions, rematch_and_notify, watch};
+use customs_types::{Ecosystem, Severity};
 
 use crate::args::{CacheArgs, DbArgs, Format, HttpArgs, NotifyArgs, Quiet, StoreArgs};
 use crate::render;
@@ -22,6 +23,15 @@ pub(crate) struct RematchArgs {
     /// hold them (a keyed look-up in the store's package index).
     #[arg(long, value_name = "PREVIOUS.db")]
     since_db: Option<PathBuf>,
+    /// Exit 1 when this rematch brought findings (new, raised, newly exploited) at or above
+    /// this severity. Exit 2 when it cannot tell: the database is empty, or holds no
+    /// advisories for an ecosystem of a stored image.
+    #[arg(long, value_name = "SEVERITY", value_parser = Severity::parse_lenient)]
+    fail_on: Option<Severity>,
+    /// With --fail-on: accept that the database has no advisories for this ecosystem (deb,
+    /// apk, rpm, pypi, npm, cargo, golang); comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "ECOSYSTEM", value_parser = str::parse::<Ecosystem>)]
+    allow_missing_coverage: Vec<Ecosystem>,
     #[command(flatten)]
     lifecycle: LifecycleArgs,
 }
@@ -66,7 +76,34 @@ pub(crate) fn rematch(rematch: &RematchArgs, out: &mut impl Write) -> Result<Exi
     }
     print(out, &report, args.format)?;
     held(&report, args.quiet.quiet)?;
-    Ok(ExitCode::SUCCESS)
+    let Some(min) = rematch.fail_on else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut err = std::io::stderr().lock();
+    Ok(match report.gate(min, &rematch.allow_missing_coverage) {
+        Gate::Pass => ExitCode::SUCCESS,
+        Gate::Fail(found) => {
+            if !args.quiet.quiet {
+                for (image, id, package) in &found {
+                    writeln!(
+                        err,
+                        "customs: --fail-on {min}: {id} in {package} of {image}"
+                    )?;
+                }
+            }
+            ExitCode::from(1)
+        }
+        Gate::Unknown(gaps) => {
+            for (ecosystem, images) in &gaps {
+                writeln!(
+                    err,
+                    "customs: error: --fail-on {min}: the vulnerability database has no advisories for {} ({images} stored image(s) hold such packages); fetch them with `customs db update`, or accept the gap with --allow-missing-coverage {ecosystem}",
+                    ecosystem.label()
+                )?;
+            }
+            ExitCode::from(2)
+        }
+    })
 }
 
 /// Findings left open for want of advisory data, on standard error.

@@ -257,22 +257,22 @@ fn rematch_without_the_image(store_url: &str) {
     drop(alpine);
     assert!(!alpine_path.exists() && !copy.exists());
 
-    let rematch = |db: &str| {
-        let r = customs(
-            &[
-                "rematch",
-                "--format",
-                "json",
-                "--store-url",
-                store_url,
-                "--db",
-                db,
-            ],
-            dir.path(),
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        r.json()
+    let rematch_with = |db: &str, extra: &[&str], code: i32| {
+        let mut args = vec![
+            "rematch",
+            "--format",
+            "json",
+            "--store-url",
+            store_url,
+            "--db",
+            db,
+        ];
+        args.extend_from_slice(extra);
+        let r = customs(&args, dir.path());
+        assert_eq!(r.code, code, "{extra:?}: {}", r.stderr);
+        r
     };
+    let rematch = |db: &str| rematch_with(db, &[], 0).json();
     let ids = |list: &Value| -> BTreeSet<(String, String)> {
         list.as_array()
             .unwrap()
@@ -285,7 +285,16 @@ fn rematch_without_the_image(store_url: &str) {
             })
             .collect()
     };
-    let delta = rematch(&db2);
+    // New findings at or above the threshold: the gate fails (exit 1) and names them. (The
+    // bigger database has no Debian or npm feed either: those gaps are accepted.)
+    let allow = ["--allow-missing-coverage", "deb,npm"];
+    let gated = rematch_with(&db2, &["--fail-on", "negligible", allow[0], allow[1]], 1);
+    assert!(
+        gated.stderr.contains("--fail-on negligible: "),
+        "{}",
+        gated.stderr
+    );
+    let delta = gated.json();
     let images = delta["images"].as_array().unwrap();
     assert_eq!(images.len(), 2);
     let image = |key: &str| -> &Value {
@@ -330,6 +339,27 @@ fn rematch_without_the_image(store_url: &str) {
         );
         assert_eq!(got["unchecked"], serde_json::json!(unchecked), "{key}");
     }
+    // A gate that cannot check those ecosystems does not pass (exit 2, each one named) until
+    // the gaps are accepted; nothing new then passes. Nothing new with the full database
+    // passes too.
+    let unknown = rematch_with(&db1, &["--fail-on", "critical"], 2);
+    for eco in ["deb", "pypi", "npm", "apk"] {
+        let named = format!("accept the gap with --allow-missing-coverage {eco}\n");
+        assert!(unknown.stderr.contains(&named), "{eco}: {}", unknown.stderr);
+    }
+    rematch_with(
+        &db1,
+        &[
+            "--fail-on",
+            "critical",
+            "--allow-missing-coverage",
+            "deb,pypi,npm,apk",
+        ],
+        0,
+    );
+    rematch_with(&db2, &["--fail-on", "negligible", allow[0], allow[1]], 0);
+    // ... and unaccepted, those two gaps still say "cannot tell".
+    rematch_with(&db2, &["--fail-on", "negligible"], 2);
 }
 
 /// debian-app's manifest digest, as its build recorded it.
