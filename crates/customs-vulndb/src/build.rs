@@ -149,7 +149,7 @@ const MAX_BAD_SHARE: f64 = 0.05;
 /// A feed file as bytes: an OSV archive is read entry by entry, every other format as text.
 fn parse_bytes(kind: FeedKind, origin: &str, bytes: &[u8]) -> Result<Parsed, FeedError> {
     if kind == FeedKind::OsvZip {
-        return parse_osv_zip(origin, bytes).map(Parsed::Advisories);
+        return parse_osv_zip(origin, std::io::Cursor::new(bytes)).map(Parsed::Advisories);
     }
     parse_file(kind, origin, &String::from_utf8_lossy(bytes))
 }
@@ -157,9 +157,12 @@ fn parse_bytes(kind: FeedKind, origin: &str, bytes: &[u8]) -> Result<Parsed, Fee
 /// The OSV records of a zip archive. Entries that are not `.json` files are passed over; one
 /// record that does not parse is left out, but more than [`MAX_BAD_SHARE`] of them refuse the
 /// archive, naming the first.
-fn parse_osv_zip(origin: &str, bytes: &[u8]) -> Result<Vec<Advisory>, FeedError> {
+fn parse_osv_zip(
+    origin: &str,
+    reader: impl std::io::Read + std::io::Seek,
+) -> Result<Vec<Advisory>, FeedError> {
     use std::io::Read;
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+    let mut archive = zip::ZipArchive::new(reader)
         .map_err(|e| FeedError::new(origin, format!("not a zip archive: {e}")))?;
     if archive.len() > MAX_ZIP_ENTRIES {
         return Err(FeedError::new(
@@ -395,6 +398,20 @@ fn newest(adv: &[Advisory]) -> Option<String> {
         .max()
 }
 
+/// Whether `file` is a zip archive named as one (`.zip`, and the local-file magic).
+fn is_zip(file: &Path) -> bool {
+    use std::io::Read;
+    let named = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    let mut magic = [0u8; 4];
+    named
+        && std::fs::File::open(file)
+            .and_then(|mut f| f.read_exact(&mut magic))
+            .is_ok()
+        && magic == *b"PK\x03\x04"
+}
+
 /// Build `out` from the inputs. The file appears only when the build succeeds, and a build
 /// that read no record at all fails ([`DbError::NothingRead`]) rather than write an empty
 /// database.
@@ -429,39 +446,46 @@ pub(crate) fn build_inner(
                 .push(format!("{}: no files in it", path.display()));
         }
         for file in files {
-            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-            if size > MAX_FEED_FILE {
-                report.warnings.push(format!(
-                    "{}: {size} bytes, over the {MAX_FEED_FILE}-byte limit: skipped",
-                    file.display()
-                ));
-                continue;
-            }
-            let bytes = match std::fs::read(&file) {
-                Ok(b) => b,
-                Err(e) => {
-                    report.warnings.push(format!("{}: {e}", file.display()));
+            let origin = file.display().to_string();
+            // An OSV archive is read from disk entry by entry (each entry bounded, their
+            // number too), never whole into memory: npm's is hundreds of megabytes.
+            let (kind, parsed) = if forced.is_none_or(|k| k == FeedKind::OsvZip) && is_zip(&file) {
+                let parsed = std::fs::File::open(&file)
+                    .map_err(|e| FeedError::new(&origin, e.to_string()))
+                    .and_then(|f| parse_osv_zip(&origin, std::io::BufReader::new(f)));
+                (FeedKind::OsvZip, parsed.map(Parsed::Advisories))
+            } else {
+                let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+                if size > MAX_FEED_FILE {
+                    report.warnings.push(format!(
+                        "{}: {size} bytes, over the {MAX_FEED_FILE}-byte limit: skipped",
+                        file.display()
+                    ));
                     continue;
                 }
+                let bytes = match std::fs::read(&file) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        report.warnings.push(format!("{}: {e}", file.display()));
+                        continue;
+                    }
+                };
+                // A zip not named `.zip` is no archive customs reads.
+                let kind = forced.or_else(|| {
+                    (!bytes.starts_with(b"PK\x03\x04"))
+                        .then(|| detect(&file, &String::from_utf8_lossy(&bytes)))
+                        .flatten()
+                });
+                let Some(kind) = kind else {
+                    report.skipped.push(format!(
+                        "{}: not a feed in a format customs reads (name it as KIND:PATH to force one)",
+                        file.display()
+                    ));
+                    continue;
+                };
+                (kind, parse_bytes(kind, &origin, &bytes))
             };
-            let kind = forced.or_else(|| {
-                if bytes.starts_with(b"PK\x03\x04") {
-                    return file
-                        .extension()
-                        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
-                        .then_some(FeedKind::OsvZip);
-                }
-                detect(&file, &String::from_utf8_lossy(&bytes))
-            });
-            let Some(kind) = kind else {
-                report.skipped.push(format!(
-                    "{}: not a feed in a format customs reads (name it as KIND:PATH to force one)",
-                    file.display()
-                ));
-                continue;
-            };
-            let origin = file.display().to_string();
-            match parse_bytes(kind, &origin, &bytes) {
+            match parsed {
                 Ok(Parsed::Advisories(a)) => {
                     let e = per_kind.entry(kind).or_default();
                     e.0 += a.len() as i64;
