@@ -36,6 +36,10 @@ pub enum FeedKind {
     UbuntuUct,
     /// One Red Hat CSAF VEX document (one CVE per file).
     RedhatCsaf,
+    /// Red Hat's CSAF VEX archive with the documents changed and deleted since, as `db
+    /// update` keeps it (a manifest naming them; the URL is the folder Red Hat publishes
+    /// `archive_latest.txt`, `changes.csv` and `deletions.csv` in).
+    RedhatVex,
     /// OSV records in JSON: one, a list, or an API `{"vulns": […]}` answer.
     OsvJson,
     /// OSV records in YAML, as PyPA's advisory database commits them.
@@ -56,7 +60,7 @@ pub enum FeedKind {
 
 impl FeedKind {
     /// Every kind, in declaration order (the order `customs db build --help` lists them in).
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::DebianCveList,
         Self::DebianDsa,
         Self::DebianDla,
@@ -65,6 +69,7 @@ impl FeedKind {
         Self::AlpineJson,
         Self::UbuntuUct,
         Self::RedhatCsaf,
+        Self::RedhatVex,
         Self::OsvJson,
         Self::OsvYaml,
         Self::OsvZip,
@@ -86,6 +91,7 @@ impl FeedKind {
             Self::AlpineJson => "alpine-json",
             Self::UbuntuUct => "ubuntu-uct",
             Self::RedhatCsaf => "redhat-csaf",
+            Self::RedhatVex => "redhat-vex",
             Self::OsvJson => "osv-json",
             Self::OsvYaml => "osv-yaml",
             Self::OsvZip => "osv-zip",
@@ -126,6 +132,12 @@ fn parse_file(kind: FeedKind, origin: &str, text: &str) -> Result<Parsed, FeedEr
             return Err(FeedError::new(
                 origin,
                 "an OSV zip archive is binary, read with parse_bytes",
+            ));
+        }
+        FeedKind::RedhatVex => {
+            return Err(FeedError::new(
+                origin,
+                "a Red Hat VEX bundle is written by `db update`, and read from its folder",
             ));
         }
         FeedKind::Rustsec => A(osv::parse_rustsec(origin, text)?),
@@ -449,7 +461,12 @@ pub(crate) fn build_inner(
             let origin = file.display().to_string();
             // An OSV archive is read from disk entry by entry (each entry bounded, their
             // number too), never whole into memory: npm's is hundreds of megabytes.
-            let (kind, parsed) = if forced.is_none_or(|k| k == FeedKind::OsvZip) && is_zip(&file) {
+            let (kind, parsed) = if forced == Some(FeedKind::RedhatVex) {
+                (
+                    FeedKind::RedhatVex,
+                    crate::vex_archive::parse(&origin, &file).map(Parsed::Advisories),
+                )
+            } else if forced.is_none_or(|k| k == FeedKind::OsvZip) && is_zip(&file) {
                 let parsed = std::fs::File::open(&file)
                     .map_err(|e| FeedError::new(&origin, e.to_string()))
                     .and_then(|f| parse_osv_zip(&origin, std::io::BufReader::new(f)));

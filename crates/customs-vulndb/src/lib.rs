@@ -13,6 +13,7 @@ mod db;
 mod feeds;
 mod model;
 mod update;
+mod vex_archive;
 
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

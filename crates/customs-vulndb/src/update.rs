@@ -104,8 +104,7 @@ const OSV_ECOSYSTEMS: &[(&str, &str)] = &[
 ];
 
 /// The feeds fetched when none are named: every source whose records the matcher reads.
-/// Red Hat's CSAF VEX archive and NVD's API are not among them yet (`--feed` takes single
-/// files of both).
+/// NVD's API is not among them yet (`--feed nvd=URL` takes one page or file of it).
 pub fn default_sources() -> Vec<FeedSource> {
     const TRACKER: &str =
         "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data";
@@ -126,6 +125,10 @@ pub fn default_sources() -> Vec<FeedSource> {
     for (ecosystem, group) in OSV_ECOSYSTEMS {
         v.push((format!("osv-zip={OSV}/{ecosystem}/all.zip"), group));
     }
+    v.push((
+        "redhat-vex=https://security.access.redhat.com/data/csaf/v2/vex/".to_owned(),
+        "redhat",
+    ));
     v.push((
         "kev-json=https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json".to_owned(),
         "kev",
@@ -540,7 +543,24 @@ pub fn update(
             .get(&s.name)
             .filter(|f| f.url == s.url && dest.is_file() && had_staging)
             .map(|f| &f.validators);
-        let taken = fetch(transport, &s.url, &staged, held).and_then(|got| match got {
+        let got = if s.kind == FeedKind::RedhatVex {
+            // A folder of files behind one manifest: the manifest is the download.
+            let dir = download_dir.join(format!("{}.d", s.name));
+            crate::vex_archive::fetch(
+                transport,
+                &s.url,
+                &staged,
+                &dir,
+                held.map(|v| (dest.as_path(), v)),
+            )
+            .map(|f| match f {
+                crate::vex_archive::Fetched::Unchanged => Got::Unchanged,
+                crate::vex_archive::Fetched::New(n, v) => Got::New(n, v),
+            })
+        } else {
+            fetch(transport, &s.url, &staged, held)
+        };
+        let taken = got.and_then(|got| match got {
             Got::Unchanged => Ok(None),
             Got::New(n, validators) => {
                 let previous = previous_records(&state, s, &dest);

@@ -250,6 +250,11 @@ pub(crate) fn mirror_tree(root: &std::path::Path, feeds: &serde_json::Value) -> 
     for f in feeds.as_array().unwrap() {
         let (group, url) = (f["group"].as_str().unwrap(), f["url"].as_str().unwrap());
         let rel = url.split_once("://").unwrap().1;
+        if group == "redhat" {
+            redhat_tree(&root.join(rel));
+            groups.push(group.to_owned());
+            continue;
+        }
         let body: Vec<u8> = match group {
             "debian" if url.ends_with("CVE/list") => {
                 std::fs::read(a.join("debian-tracker/format-samples/CVE-list-excerpt")).unwrap()
@@ -319,6 +324,62 @@ pub(crate) fn mirror_tree(root: &std::path::Path, feeds: &serde_json::Value) -> 
         }
     }
     groups
+}
+
+/// Red Hat's CSAF VEX folder, made of the shared documents: an archive dated 2026-11-30 of
+/// four documents (one of them a withdrawal), then in `changes.csv` a document added after it
+/// (CVE-2023-42670) and one changed (CVE-2024-24786, another real revision of it), and in
+/// `deletions.csv` one deleted (CVE-2023-4154). Each CVE is one path, as Red Hat lays them out.
+pub(crate) const REDHAT_ARCHIVE: &str = "csaf_vex_2026-11-30.tar.zst";
+
+pub(crate) fn redhat_tree(dir: &std::path::Path) {
+    let docs = shared().join("data/advisories/redhat-csaf-vex");
+    std::fs::create_dir_all(dir.join("2023")).unwrap();
+    std::fs::create_dir_all(dir.join("2024")).unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, file) in [
+        ("2022/cve-2022-38752.json", "cve-2022-38752.json"),
+        ("2023/cve-2023-38545.json", "cve-2023-38545.json"),
+        ("2023/cve-2023-4154.json", "cve-2023-4154.json"),
+        ("2023/cve-2023-0030.json", "delete_CVE-2023-0030.json"),
+        ("2024/cve-2024-24786.json", "cve-2024-24786-simple.json"),
+    ] {
+        let body = std::fs::read(docs.join(file)).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, path, body.as_slice()).unwrap();
+    }
+    let archive = zstd::encode_all(tar.into_inner().unwrap().as_slice(), 3).unwrap();
+    std::fs::write(dir.join(REDHAT_ARCHIVE), archive).unwrap();
+    std::fs::write(
+        dir.join("archive_latest.txt"),
+        format!("{REDHAT_ARCHIVE}\n"),
+    )
+    .unwrap();
+    std::fs::copy(
+        docs.join("cve-2023-42670.json"),
+        dir.join("2023/cve-2023-42670.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        docs.join("cve-2024-24786-bad-rpmmod.json"),
+        dir.join("2024/cve-2024-24786.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("changes.csv"),
+        "\"2024/cve-2024-24786.json\",\"2026-12-01T09:00:00+00:00\"\n\
+         \"2023/cve-2023-42670.json\",\"2026-11-30T18:00:00+00:00\"\n\
+         \"2023/cve-2023-38545.json\",\"2026-11-02T10:00:00+00:00\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("deletions.csv"),
+        "\"2023/cve-2023-4154.json\",\"2026-12-01T11:00:00+00:00\"\n",
+    )
+    .unwrap();
 }
 
 /// `db update --mirror`: the first update fetches every feed; the second asks each one
@@ -391,6 +452,7 @@ fn an_update_from_a_mirror_is_incremental() {
         "debian-cve-list",
         "alpine-json",
         "osv-zip",
+        "redhat-vex",
         "kev-json",
         "epss",
     ] {
@@ -666,6 +728,10 @@ fn every_feed_in_turn_fails_every_way_and_the_database_stays() {
     let before = std::fs::read(&db).unwrap();
     let mut tried = 0;
     for group in &groups {
+        if group == "redhat" {
+            tried += redhat_faults(&root, &feeds, &args, &mirror.base, &db, &before);
+            continue;
+        }
         // The group's largest file (a release's empty secdb cannot shrink).
         let Some(url) = feeds
             .as_array()
@@ -718,4 +784,220 @@ fn every_feed_in_turn_fails_every_way_and_the_database_stays() {
         }
     }
     assert_eq!(tried, 5 * groups.len(), "{tried} faults tried");
+}
+
+/// The faults of the fault test for Red Hat's folder, whose big download is the archive: a
+/// new archive is named in `archive_latest.txt` and answers each fault in turn. Returns how
+/// many were tried.
+fn redhat_faults(
+    root: &std::path::Path,
+    feeds: &serde_json::Value,
+    args: &[&str],
+    base: &str,
+    db: &std::path::Path,
+    before: &[u8],
+) -> usize {
+    let url = feeds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["group"] == "redhat")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rel = url.split_once("://").unwrap().1;
+    let dir = root.join(rel);
+    let original = std::fs::read(dir.join(REDHAT_ARCHIVE)).unwrap();
+    let latest = std::fs::read(dir.join("archive_latest.txt")).unwrap();
+    let next = dir.join("csaf_vex_2026-12-02.tar.zst");
+    let tenth = {
+        // One document of the five: a tenth rounds down to none, so keep one.
+        let mut a = tar::Archive::new(zstd::Decoder::new(original.as_slice()).unwrap());
+        let mut b = tar::Builder::new(Vec::new());
+        let mut e = a.entries().unwrap().next().unwrap().unwrap();
+        let mut h = e.header().clone();
+        let path = e.path().unwrap().into_owned();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut body).unwrap();
+        h.set_cksum();
+        b.append_data(&mut h, path, body.as_slice()).unwrap();
+        zstd::encode_all(b.into_inner().unwrap().as_slice(), 3).unwrap()
+    };
+    let html = b"<!DOCTYPE html><html><body><h1>503</h1></body></html>".to_vec();
+    let faults: [(&str, Vec<u8>, bool); 5] = [
+        ("500", original.clone(), true),
+        ("html", html, false),
+        ("truncated", original[..original.len() / 2].to_vec(), false),
+        ("empty", Vec::new(), false),
+        ("shrink", tenth, false),
+    ];
+    let mut tried = 0;
+    for (label, body, fail) in faults {
+        std::fs::write(&next, &body).unwrap();
+        let marker = dir.join("csaf_vex_2026-12-02.tar.zst.500");
+        if fail {
+            std::fs::write(&marker, b"").unwrap();
+        }
+        std::fs::write(
+            dir.join("archive_latest.txt"),
+            "csaf_vex_2026-12-02.tar.zst\n",
+        )
+        .unwrap();
+        let r = customs(args, root);
+        std::fs::write(dir.join("archive_latest.txt"), &latest).unwrap();
+        let _ = std::fs::remove_file(&marker);
+        let _ = std::fs::remove_file(&next);
+        assert_eq!(r.code, 3, "redhat {label}: {}", r.stderr);
+        let mirrored = format!("{base}/{rel}");
+        assert!(
+            r.stderr
+                .lines()
+                .any(|l| l.contains("error: feed redhat-vex")
+                    && l.contains(&mirrored)
+                    && l.ends_with("its previous data is kept")),
+            "redhat {label}: {}",
+            r.stderr
+        );
+        assert!(
+            std::fs::read(db).unwrap() == before,
+            "redhat {label}: the database changed"
+        );
+        tried += 1;
+    }
+    tried
+}
+
+/// Red Hat's folder: the archive with its changes and deletions applied; a second update
+/// asks `changes.csv` conditionally and rebuilds nothing; a new change fetches that document
+/// alone (the archive is not fetched again: it is gone from the mirror by then) and parses
+/// only the Red Hat feed again.
+#[test]
+fn red_hat_vex_archive_is_taken_with_its_changes_and_deletions() {
+    let work = tempfile::tempdir().unwrap();
+    let feeds = customs(&["db", "feeds", "--format", "json"], work.path());
+    let root = work.path().join("mirror");
+    mirror_tree(&root, &feeds.json());
+    let mirror = Mirror::serve(root.clone());
+    let db = work.path().join("vuln.db");
+    let db_s = db.display().to_string();
+    let cache = work.path().join("cache").display().to_string();
+    let args = [
+        "db",
+        "update",
+        "--db",
+        &db_s,
+        "--cache-dir",
+        &cache,
+        "--mirror",
+        &mirror.base,
+        "--feeds",
+        "redhat,kev",
+    ];
+    let first = customs(&args, work.path());
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let advisories = || -> Vec<(String, bool)> {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut q = c
+            .prepare("SELECT id, withdrawn FROM advisories ORDER BY id")
+            .unwrap();
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let ids = |list: &[(String, bool)]| -> Vec<String> {
+        list.iter().map(|(id, _)| id.clone()).collect()
+    };
+    let got = advisories();
+    assert_eq!(
+        ids(&got),
+        [
+            "CVE-2022-38752",
+            "CVE-2023-0030",
+            "CVE-2023-38545",
+            "CVE-2023-42670",
+            "CVE-2024-24786"
+        ],
+        "the deleted CVE-2023-4154 is gone, the added CVE-2023-42670 is there"
+    );
+    assert!(got.iter().any(|(id, w)| id == "CVE-2023-0030" && *w));
+    // The changed revision replaced the archive's copy: the database holds what a build of
+    // that document alone holds for the CVE.
+    let changed = work.path().join("changed.db");
+    let r = customs(
+        &[
+            "db",
+            "build",
+            "--out",
+            &changed.display().to_string(),
+            &format!(
+                "redhat-csaf:{}",
+                shared()
+                    .join("data/advisories/redhat-csaf-vex/cve-2024-24786-bad-rpmmod.json")
+                    .display()
+            ),
+        ],
+        work.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let statements = |path: &std::path::Path| -> Vec<String> {
+        let c = rusqlite::Connection::open(path).unwrap();
+        let mut q = c
+            .prepare(
+                "SELECT f.namespace || ' ' || f.package || ' ' || f.status FROM affected f \
+                 JOIN advisories a ON a.rowid = f.advisory WHERE a.id = 'CVE-2024-24786' ORDER BY 1",
+            )
+            .unwrap();
+        q.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(!statements(&changed).is_empty());
+    assert_eq!(statements(&db), statements(&changed));
+
+    let before = std::fs::read(&db).unwrap();
+    let sent = mirror.sent();
+    let second = customs(&args, work.path());
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(second.stdout.contains("not rebuilt"), "{}", second.stdout);
+    assert!(mirror.sent() - sent < 100, "{} bytes", mirror.sent() - sent);
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    // A new change: the archive is no longer on the mirror, so fetching it would fail.
+    let vex = root.join(
+        feeds
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["group"] == "redhat")
+            .unwrap()["url"]
+            .as_str()
+            .unwrap()
+            .split_once("://")
+            .unwrap()
+            .1,
+    );
+    std::fs::remove_file(vex.join(REDHAT_ARCHIVE)).unwrap();
+    std::fs::create_dir_all(vex.join("2022")).unwrap();
+    std::fs::copy(
+        shared().join("data/advisories/redhat-csaf-vex/cve-2023-4154.json"),
+        vex.join("2022/cve-2022-38752.json"),
+    )
+    .unwrap();
+    let mut changes = std::fs::read_to_string(vex.join("changes.csv")).unwrap();
+    changes.insert_str(
+        0,
+        "\"2022/cve-2022-38752.json\",\"2026-12-02T08:00:00+00:00\"\n",
+    );
+    std::fs::write(vex.join("changes.csv"), changes).unwrap();
+    let third = customs(&args, work.path());
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert!(third.stdout.contains("; 1 parsed"), "{}", third.stdout);
+    // CVE-2022-38752's path now holds another CVE's document: its record replaced the old one.
+    let after = ids(&advisories());
+    assert!(!after.contains(&"CVE-2022-38752".to_owned()), "{after:?}");
+    assert!(after.contains(&"CVE-2023-4154".to_owned()), "{after:?}");
 }
