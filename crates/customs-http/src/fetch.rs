@@ -93,7 +93,7 @@ impl Transport {
         held: &Validators,
         read: impl FnMut(&mut dyn Read) -> io::Result<T>,
     ) -> Result<Conditional<T>, HttpError> {
-        self.get_inner(url, Some(held), read)
+        self.get_inner(url, Some(held), &[], read)
     }
 
     /// GET `url` and hand its body to `read`, retrying under the policy. A body that breaks
@@ -113,7 +113,7 @@ impl Transport {
         url: &str,
         read: impl FnMut(&mut dyn Read) -> io::Result<T>,
     ) -> Result<T, HttpError> {
-        match self.get_inner(url, None, read)? {
+        match self.get_inner(url, None, &[], read)? {
             Conditional::Fetched { value, .. } => Ok(value),
             // Only a conditional request is answered 304; judge() refuses it otherwise.
             Conditional::NotModified => Err(HttpError::Status {
@@ -129,6 +129,7 @@ impl Transport {
         &self,
         url: &str,
         held: Option<&Validators>,
+        headers: &[(&str, &str)],
         mut read: impl FnMut(&mut dyn Read) -> io::Result<T>,
     ) -> Result<Conditional<T>, HttpError> {
         let url = parse(url)?;
@@ -136,6 +137,9 @@ impl Transport {
         let client = self.client_for(&url)?;
         let (v, _) = self.with_retries(&target, |last| {
             let mut request = client.get(url.clone()).header(ACCEPT_ENCODING, "gzip");
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
             if let Some(held) = held {
                 if let Some(etag) = &held.etag {
                     request = request.header(IF_NONE_MATCH, etag);
@@ -174,6 +178,37 @@ impl Transport {
                 })
         })?;
         Ok(v)
+    }
+
+    /// [`Transport::get_bytes`] with one more request header (an API key; headers, unlike
+    /// query strings, stay out of error messages).
+    ///
+    /// # Errors
+    /// As [`Transport::get_bytes`].
+    pub fn get_bytes_with_header(
+        &self,
+        url: &str,
+        name: &str,
+        value: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, HttpError> {
+        let got = self.get_inner(url, None, &[(name, value)], |body| {
+            let mut buf = Vec::new();
+            body.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+            Ok(buf)
+        })?;
+        let Conditional::Fetched { value: bytes, .. } = got else {
+            return Err(HttpError::Status {
+                target: format!("GET {}", crate::redact_url(url)),
+                status: 304,
+                detail: "not modified, to a request that was not conditional".to_owned(),
+                attempts: 1,
+            });
+        };
+        if bytes.len() as u64 > limit {
+            return Err(too_large(url, limit));
+        }
+        Ok(bytes)
     }
 
     /// GET `url` into memory, at most `limit` bytes (after transfer decoding).

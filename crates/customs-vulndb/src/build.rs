@@ -50,6 +50,9 @@ pub enum FeedKind {
     Rustsec,
     /// NVD CVE API 2.0 JSON: an API page, one item or one CVE (enrichment).
     Nvd,
+    /// NVD's CVE API 2.0 itself, paged and then asked by last-modified windows, as `db
+    /// update` keeps it (a manifest naming the pages; the URL is the API's endpoint).
+    NvdApi,
     /// CISA's KEV catalog as JSON (enrichment).
     KevJson,
     /// CISA's KEV catalog as CSV (enrichment).
@@ -60,7 +63,7 @@ pub enum FeedKind {
 
 impl FeedKind {
     /// Every kind, in declaration order (the order `customs db build --help` lists them in).
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::DebianCveList,
         Self::DebianDsa,
         Self::DebianDla,
@@ -75,6 +78,7 @@ impl FeedKind {
         Self::OsvZip,
         Self::Rustsec,
         Self::Nvd,
+        Self::NvdApi,
         Self::KevJson,
         Self::KevCsv,
         Self::Epss,
@@ -97,6 +101,7 @@ impl FeedKind {
             Self::OsvZip => "osv-zip",
             Self::Rustsec => "rustsec",
             Self::Nvd => "nvd",
+            Self::NvdApi => "nvd-api",
             Self::KevJson => "kev-json",
             Self::KevCsv => "kev-csv",
             Self::Epss => "epss",
@@ -134,10 +139,10 @@ fn parse_file(kind: FeedKind, origin: &str, text: &str) -> Result<Parsed, FeedEr
                 "an OSV zip archive is binary, read with parse_bytes",
             ));
         }
-        FeedKind::RedhatVex => {
+        FeedKind::RedhatVex | FeedKind::NvdApi => {
             return Err(FeedError::new(
                 origin,
-                "a Red Hat VEX bundle is written by `db update`, and read from its folder",
+                "a bundle written by `db update`, read with the files it names",
             ));
         }
         FeedKind::Rustsec => A(osv::parse_rustsec(origin, text)?),
@@ -461,7 +466,12 @@ pub(crate) fn build_inner(
             let origin = file.display().to_string();
             // An OSV archive is read from disk entry by entry (each entry bounded, their
             // number too), never whole into memory: npm's is hundreds of megabytes.
-            let (kind, parsed) = if forced == Some(FeedKind::RedhatVex) {
+            let (kind, parsed) = if forced == Some(FeedKind::NvdApi) {
+                (
+                    FeedKind::NvdApi,
+                    crate::nvd_api::parse(&origin, &file).map(Parsed::Enrichment),
+                )
+            } else if forced == Some(FeedKind::RedhatVex) {
                 (
                     FeedKind::RedhatVex,
                     crate::vex_archive::parse(&origin, &file).map(Parsed::Advisories),

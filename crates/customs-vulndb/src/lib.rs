@@ -12,6 +12,7 @@ mod build;
 mod db;
 mod feeds;
 mod model;
+mod nvd_api;
 mod update;
 mod vex_archive;
 
@@ -29,6 +30,7 @@ pub use model::{
     Advisory, Affected, Cvss, Enrichment, Event, Feed, Namespace, Range, RangeKind, Severity,
     Status,
 };
+pub use nvd_api::NvdOptions;
 pub use update::{
     FeedFailure, FeedSource, FeedStatus, UpdateError, UpdateOptions, UpdateReport, built_from,
     default_sources, feed_status, update,

@@ -104,7 +104,6 @@ const OSV_ECOSYSTEMS: &[(&str, &str)] = &[
 ];
 
 /// The feeds fetched when none are named: every source whose records the matcher reads.
-/// NVD's API is not among them yet (`--feed nvd=URL` takes one page or file of it).
 pub fn default_sources() -> Vec<FeedSource> {
     const TRACKER: &str =
         "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data";
@@ -128,6 +127,10 @@ pub fn default_sources() -> Vec<FeedSource> {
     v.push((
         "redhat-vex=https://security.access.redhat.com/data/csaf/v2/vex/".to_owned(),
         "redhat",
+    ));
+    v.push((
+        "nvd-api=https://services.nvd.nist.gov/rest/json/cves/2.0".to_owned(),
+        "nvd",
     ));
     v.push((
         "kev-json=https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json".to_owned(),
@@ -164,6 +167,8 @@ pub struct UpdateOptions {
     /// Feeds allowed to shrink by any amount this time, by kind (`debian-dsa`) or by file
     /// name.
     pub allow_shrink: Vec<String>,
+    /// How NVD's API is asked (its key, the pause between requests).
+    pub nvd: crate::NvdOptions,
 }
 
 impl Default for UpdateOptions {
@@ -171,6 +176,7 @@ impl Default for UpdateOptions {
         Self {
             max_shrink: 0.2,
             allow_shrink: Vec::new(),
+            nvd: crate::NvdOptions::default(),
         }
     }
 }
@@ -543,7 +549,22 @@ pub fn update(
             .get(&s.name)
             .filter(|f| f.url == s.url && dest.is_file() && had_staging)
             .map(|f| &f.validators);
-        let got = if s.kind == FeedKind::RedhatVex {
+        let got = if s.kind == FeedKind::NvdApi {
+            let dir = download_dir.join(format!("{}.d", s.name));
+            crate::nvd_api::fetch(
+                transport,
+                &s.url,
+                &staged,
+                &dir,
+                held.map(|_| dest.as_path()),
+                built_at,
+                &opts.nvd,
+            )
+            .map(|f| match f {
+                crate::nvd_api::Fetched::Unchanged => Got::Unchanged,
+                crate::nvd_api::Fetched::New(n) => Got::New(n, Validators::default()),
+            })
+        } else if s.kind == FeedKind::RedhatVex {
             // A folder of files behind one manifest: the manifest is the download.
             let dir = download_dir.join(format!("{}.d", s.name));
             crate::vex_archive::fetch(

@@ -177,6 +177,10 @@ pub(crate) struct UpdateArgs {
     /// previous one (by kind, e.g. debian-dsa; repeatable).
     #[arg(long, value_name = "FEED")]
     allow_shrink: Vec<String>,
+    /// Milliseconds between two requests to NVD's API: its rule is 6000, or 600 with an API
+    /// key (NVD_API_KEY, sent as the apiKey header).
+    #[arg(long, env = "CUSTOMS_NVD_DELAY_MS", value_name = "MS")]
+    nvd_delay_ms: Option<u64>,
     #[command(flatten)]
     cache: CacheArgs,
     #[command(flatten)]
@@ -245,10 +249,13 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
         DbCmd::Update(args) => {
             let feeds = args.feeds.sources()?;
             let http = args.http.transport(&[], None)?;
-            let opts = customs_vulndb::UpdateOptions {
+            let mut opts = customs_vulndb::UpdateOptions {
                 allow_shrink: args.allow_shrink.clone(),
                 ..customs_vulndb::UpdateOptions::default()
             };
+            if let Some(ms) = args.nvd_delay_ms {
+                opts.nvd.delay = std::time::Duration::from_millis(ms);
+            }
             let (path, report) = database::update(
                 &http,
                 &args.db.location(),

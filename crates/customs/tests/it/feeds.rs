@@ -1001,3 +1001,201 @@ fn red_hat_vex_archive_is_taken_with_its_changes_and_deletions() {
     assert!(!after.contains(&"CVE-2022-38752".to_owned()), "{after:?}");
     assert!(after.contains(&"CVE-2023-4154".to_owned()), "{after:?}");
 }
+
+/// A stand-in for NVD's CVE API 2.0 on loopback, serving the shared API page's 38 CVEs: it
+/// pages by at most 10 whatever is asked (as a server may), and filters by
+/// `lastModStartDate`..`lastModEndDate` on each CVE's `lastModified`, as the API does. Its
+/// data can be edited between requests; it records every query.
+struct NvdApi {
+    url: String,
+    data: std::sync::Arc<std::sync::Mutex<serde_json::Value>>,
+    queries: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl NvdApi {
+    fn serve() -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        let page: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(shared().join("data/advisories/nvd/nvd-api2-page.json")).unwrap(),
+        )
+        .unwrap();
+        let data = std::sync::Arc::new(std::sync::Mutex::new(page));
+        let queries = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/rest/json/cves/2.0",
+            listener.local_addr().unwrap()
+        );
+        let (d, q) = (data.clone(), queries.clone());
+        std::thread::spawn(move || {
+            for s in listener.incoming() {
+                let Ok(mut s) = s else { continue };
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = r.read_line(&mut line);
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
+                        break;
+                    }
+                }
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                q.lock().unwrap().push(target.clone());
+                let query = target
+                    .split_once('?')
+                    .map_or("", |(_, q)| q)
+                    .replace("%2B", "+");
+                let param = |k: &str| {
+                    query
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                        .map(str::to_owned)
+                };
+                let all = d.lock().unwrap().clone();
+                let mut list: Vec<serde_json::Value> = all["vulnerabilities"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|v| {
+                        let m = v["cve"]["lastModified"].as_str().unwrap();
+                        param("lastModStartDate").is_none_or(|a| m[..19] >= a[..19])
+                            && param("lastModEndDate").is_none_or(|b| m[..19] <= b[..19])
+                    })
+                    .cloned()
+                    .collect();
+                let total = list.len();
+                let start: usize = param("startIndex")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let per: usize = param("resultsPerPage")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(2000)
+                    .min(10);
+                let page: Vec<_> = list
+                    .drain(start.min(total)..(start + per).min(total))
+                    .collect();
+                let body = serde_json::to_vec(&serde_json::json!({
+                    "resultsPerPage": page.len(), "startIndex": start, "totalResults": total,
+                    "format": "NVD_CVE", "version": "2.0", "timestamp": "2026-12-03T00:00:00.000",
+                    "vulnerabilities": page,
+                }))
+                .unwrap();
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(&body);
+            }
+        });
+        Self { url, data, queries }
+    }
+
+    fn take_queries(&self) -> Vec<String> {
+        std::mem::take(&mut *self.queries.lock().unwrap())
+    }
+}
+
+/// NVD's API: the first update pages through every CVE; the next asks for what was modified
+/// since, gets nothing and rebuilds nothing; after one CVE is modified upstream, the next
+/// fetches that one record and the database holds its new description.
+#[test]
+fn nvd_is_paged_then_asked_by_last_modified_window() {
+    let work = tempfile::tempdir().unwrap();
+    let api = NvdApi::serve();
+    let db = work.path().join("vuln.db");
+    let db_s = db.display().to_string();
+    let cache = work.path().join("cache").display().to_string();
+    let feed = format!("nvd-api={}", api.url);
+    let args = [
+        "db",
+        "update",
+        "--db",
+        &db_s,
+        "--cache-dir",
+        &cache,
+        "--feed",
+        &feed,
+        "--nvd-delay-ms",
+        "0",
+    ];
+    let nvd_rows = || -> Vec<(String, String)> {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut q = c
+            .prepare("SELECT cve, description FROM nvd ORDER BY cve")
+            .unwrap();
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let first = customs(&args, work.path());
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let q = api.take_queries();
+    assert_eq!(q.len(), 4, "38 CVEs in pages of 10: {q:?}");
+    assert!(q.iter().all(|q| !q.contains("lastModStartDate")), "{q:?}");
+    let rows = nvd_rows();
+    assert_eq!(rows.len(), 38);
+
+    let before = std::fs::read(&db).unwrap();
+    let second = customs(&args, work.path());
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(second.stdout.contains("not rebuilt"), "{}", second.stdout);
+    let q = api.take_queries();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(
+        q[0].contains("lastModStartDate=") && q[0].contains("lastModEndDate="),
+        "{q:?}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    // One CVE is modified upstream, after the last sync.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (cve, _) = rows[5].clone();
+    {
+        let mut data = api.data.lock().unwrap();
+        let v = data["vulnerabilities"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|v| v["cve"]["id"] == cve.as_str())
+            .unwrap();
+        let now = customs_types::Timestamp::now().to_string();
+        v["cve"]["lastModified"] = serde_json::json!(format!("{}.000", &now[..19]));
+        v["cve"]["descriptions"] =
+            serde_json::json!([{"lang": "en", "value": "Rewritten upstream."}]);
+    }
+    let third = customs(&args, work.path());
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert!(third.stdout.contains("; 1 parsed"), "{}", third.stdout);
+    assert_eq!(api.take_queries().len(), 1);
+    let after = nvd_rows();
+    assert_eq!(after.len(), 38);
+    let changed: Vec<_> = after.iter().filter(|r| !rows.contains(r)).collect();
+    assert_eq!(changed, [&(cve, "Rewritten upstream.".to_owned())]);
+
+    // Last synced 300 days ago: the API takes windows of at most 120 days, so three.
+    let manifest = work.path().join("cache/feeds/nvd-api-2.0");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let long_ago = customs_types::Timestamp::now()
+        .saturating_sub(std::time::Duration::from_secs(300 * 86_400));
+    m["synced_at"] = serde_json::json!(long_ago.to_string());
+    std::fs::write(&manifest, serde_json::to_vec(&m).unwrap()).unwrap();
+    let fourth = customs(&args, work.path());
+    assert_eq!(fourth.code, 0, "{}", fourth.stderr);
+    let q = api.take_queries();
+    assert_eq!(q.len(), 3, "{q:?}");
+    let starts: Vec<&str> = q
+        .iter()
+        .map(|q| {
+            q.split("lastModStartDate=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
+}
