@@ -3,10 +3,12 @@
 URL (from `customs db feeds --format json`), HOST/PATH under ROOT, made from
 ../shared/data/advisories the way crates/customs/tests/it/feeds.rs makes it (the DSA and DLA
 lists, the CVE-list excerpt, Alpine's 3.12 secdb under every release's name, OSV archives of
-the PyPA, Go and GHSA records, KEV, the EPSS sample gzipped). Prints the feed names with data.
+the PyPA, Go and GHSA records, Red Hat's VEX folder (an archive of the shared CSAF documents,
+one of them changed and one deleted since), KEV, the EPSS sample gzipped). Prints the feed
+names with data.
 
 usage: feeds.py CUSTOMS SHARED ROOT"""
-import glob, gzip, io, json, os, subprocess, sys, zipfile
+import glob, gzip, io, json, os, subprocess, sys, tarfile, zipfile
 
 import yaml
 
@@ -50,6 +52,30 @@ for f in feeds:
         body = osv_zip(json_files(os.path.join(a, "osv-go/data/osv")))
     elif group in ghsa:
         body = osv_zip(json_files(os.path.join(a, "ghsa", ghsa[group])))
+    elif group == "redhat":
+        vex = os.path.join(root, url.split("://", 1)[1])
+        docs = os.path.join(a, "redhat-csaf-vex")
+        os.makedirs(os.path.join(vex, "2024"), exist_ok=True)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as t:
+            for path, name in [("2022/cve-2022-38752.json", "cve-2022-38752.json"),
+                               ("2023/cve-2023-38545.json", "cve-2023-38545.json"),
+                               ("2023/cve-2023-4154.json", "cve-2023-4154.json"),
+                               ("2024/cve-2024-24786.json", "cve-2024-24786-simple.json")]:
+                t.add(os.path.join(docs, name), arcname=path)
+        archive = "csaf_vex_2026-11-30.tar.zst"
+        open(os.path.join(vex, archive), "wb").write(
+            subprocess.run(["zstd", "-q", "-c"], input=buf.getvalue(), stdout=subprocess.PIPE,
+                           check=True).stdout)
+        open(os.path.join(vex, "archive_latest.txt"), "w").write(archive + "\n")
+        open(os.path.join(vex, "2024/cve-2024-24786.json"), "wb").write(
+            open(os.path.join(docs, "cve-2024-24786-bad-rpmmod.json"), "rb").read())
+        open(os.path.join(vex, "changes.csv"), "w").write(
+            '"2024/cve-2024-24786.json","2026-12-01T09:00:00+00:00"\n')
+        open(os.path.join(vex, "deletions.csv"), "w").write(
+            '"2023/cve-2023-4154.json","2026-12-01T11:00:00+00:00"\n')
+        groups.append(group)
+        continue
     elif group == "kev":
         body = open(os.path.join(a, "kev/known_exploited_vulnerabilities.json"), "rb").read()
     elif group == "epss":
