@@ -12,6 +12,9 @@
 //! and turns every failure into one error that names the file.
 
 pub mod cosign;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 
 use std::fmt;
 use std::path::Path;

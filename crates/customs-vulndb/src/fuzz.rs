@@ -23,6 +23,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("feed_debian_json", feed_debian_json),
     ("feed_ubuntu", feed_ubuntu),
     ("feed_redhat", feed_redhat),
+    ("feed_redhat_lists", feed_redhat_lists),
     ("feed_alpine", feed_alpine),
     ("feed_nvd", feed_nvd),
     ("feed_kev", feed_kev),
@@ -33,6 +34,14 @@ const ORIGIN: &str = "fuzz";
 
 fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
+}
+
+/// Red Hat's `changes.csv` / `deletions.csv` and `archive_latest.txt`, as an update reads
+/// them before it fetches anything they name.
+pub fn feed_redhat_lists(data: &[u8]) {
+    let Some(t) = text(data) else { return };
+    let _ = crate::vex_archive::listed_since(t, "2026-01-01", "changes.csv");
+    let _ = crate::vex_archive::archive_date(t.trim());
 }
 
 /// OSV's `all.zip` archives are binary: the bytes go in as they are.

@@ -46,7 +46,7 @@ pub(crate) struct Bundle {
 }
 
 /// The date an archive's name carries (`csaf_vex_2026-11-29.tar.zst` → `2026-11-29`).
-fn archive_date(name: &str) -> Option<&str> {
+pub(crate) fn archive_date(name: &str) -> Option<&str> {
     let date = name.strip_prefix("csaf_vex_")?.strip_suffix(".tar.zst")?;
     (date.len() == 10 && date.bytes().all(|b| b.is_ascii_digit() || b == b'-')).then_some(date)
 }
@@ -66,7 +66,11 @@ fn sane_path(p: &str) -> bool {
 /// The `"PATH","TIMESTAMP"` lines of `changes.csv` / `deletions.csv` on or after `since`
 /// (a date; the archive of that day may predate a change made later that day, and fetching
 /// a document twice is harmless). The newest timestamp wins for a path listed twice.
-fn listed_since(text: &str, since: &str, list: &str) -> Result<BTreeMap<String, String>, String> {
+pub(crate) fn listed_since(
+    text: &str,
+    since: &str,
+    list: &str,
+) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -76,13 +80,16 @@ fn listed_since(text: &str, since: &str, list: &str) -> Result<BTreeMap<String, 
         let (Some(path), Some(ts)) = (cols.next(), cols.next()) else {
             return Err(format!("{list} line {}: not \"PATH\",\"TIMESTAMP\"", i + 1));
         };
-        if !sane_path(path) || ts.len() < 10 {
+        // The date is the timestamp's first ten characters; a timestamp that does not start
+        // with ten ASCII ones is not one (and slicing it could split a character).
+        let day = ts.get(..10).filter(|d| d.is_ascii());
+        let (true, Some(day)) = (sane_path(path), day) else {
             return Err(format!(
                 "{list} line {}: {line:?} is not a document entry",
                 i + 1
             ));
-        }
-        if &ts[..10] >= since {
+        };
+        if day >= since {
             let e = out.entry(path.to_owned()).or_insert_with(String::new);
             if ts > e.as_str() {
                 *e = ts.to_owned();

@@ -1,0 +1,55 @@
+//! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`). What they read comes from
+//! strangers: a signature manifest and its payload from any registry, and key files a user
+//! points at. The property is that no input makes them panic or allocate without bound.
+//! `cargo test` replays every file under `fuzz/regressions/<target>/` through [`TARGETS`].
+
+use customs_types::{Algorithm, Digest};
+
+use crate::{SigningKey, VerifyingKey, cosign};
+
+/// What every fuzz target calls.
+pub type Entry = fn(&[u8]);
+
+/// Every entry point of this crate, by its fuzz target's name.
+pub const TARGETS: &[(&str, Entry)] = &[
+    ("cosign_signature", cosign_signature),
+    ("signing_keys", signing_keys),
+];
+
+/// A key of this crate's tests (an Ed25519 key made with `openssl genpkey` for them).
+const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIEBVDC1JpC+6qe7zaDU0IKn1pWDoaw0KW0+EW9KnFd33\n-----END PRIVATE KEY-----\n";
+
+/// The input as a signature manifest, and split at its first NUL into a payload and a
+/// signature annotation verified with a fixed key; and, signed for real, as a payload.
+pub fn cosign_signature(data: &[u8]) {
+    let _ = cosign::signature_layers(data);
+    let Ok(key) = SigningKey::from_pem(KEY, "fuzz") else {
+        return;
+    };
+    let vk = key.verifying_key();
+    let digest = Digest::compute(Algorithm::Sha256, b"fuzz");
+    let (payload, sig) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let _ = cosign::verify(&vk, payload, &String::from_utf8_lossy(sig), &digest);
+    // A payload that verifies reaches the JSON parser.
+    let signature = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(key.sign(payload))
+    };
+    let _ = cosign::verify(&vk, payload, &signature, &digest);
+}
+
+/// Key files: the input as a private and as a public key in PEM.
+pub fn signing_keys(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = SigningKey::from_pem(text, "fuzz");
+    let _ = VerifyingKey::from_pem(text, "fuzz");
+}
+
+#[cfg(test)]
+#[path = "../../../fuzz/replay.rs"]
+mod tests;
