@@ -30,7 +30,7 @@ use customs_registry::{Client, Reference, RegistryError};
 use customs_sign::cosign::{self, Claims};
 use customs_sign::{SigningKey, VerifyingKey};
 use customs_types::{Algorithm, Digest, Hasher, Timestamp};
-use customs_vulndb::{DB_SCHEMA_VERSION, DbWriter, VulnDb};
+use customs_vulndb::{DB_SCHEMA_VERSION, DbWriter, FileStamp, VulnDb};
 use serde::{Deserialize, Serialize};
 
 use crate::database::DbLocation;
@@ -335,26 +335,17 @@ struct Descriptor {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 struct Pulled {
     digest: Digest,
-    db: PathBuf,
-    size: u64,
-    modified_unix_nanos: u128,
+    #[serde(flatten)]
+    db: FileStamp,
 }
 
 impl Pulled {
     const FILE: &'static str = "pulled.json";
 
     fn of(digest: &Digest, db: &Path) -> Option<Self> {
-        let meta = std::fs::metadata(db).ok()?;
         Some(Self {
             digest: digest.clone(),
-            db: db.to_owned(),
-            size: meta.len(),
-            modified_unix_nanos: meta
-                .modified()
-                .ok()?
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()?
-                .as_nanos(),
+            db: FileStamp::of(db)?,
         })
     }
 }

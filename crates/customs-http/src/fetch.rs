@@ -113,7 +113,17 @@ impl Transport {
         url: &str,
         read: impl FnMut(&mut dyn Read) -> io::Result<T>,
     ) -> Result<T, HttpError> {
-        match self.get_inner(url, None, &[], read)? {
+        self.get_with_headers(url, &[], read)
+    }
+
+    /// [`Transport::get_with`], with more request headers.
+    fn get_with_headers<T>(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        read: impl FnMut(&mut dyn Read) -> io::Result<T>,
+    ) -> Result<T, HttpError> {
+        match self.get_inner(url, None, headers, read)? {
             Conditional::Fetched { value, .. } => Ok(value),
             // Only a conditional request is answered 304; judge() refuses it otherwise.
             Conditional::NotModified => Err(HttpError::Status {
@@ -192,23 +202,7 @@ impl Transport {
         value: &str,
         limit: u64,
     ) -> Result<Vec<u8>, HttpError> {
-        let got = self.get_inner(url, None, &[(name, value)], |body| {
-            let mut buf = Vec::new();
-            body.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
-            Ok(buf)
-        })?;
-        let Conditional::Fetched { value: bytes, .. } = got else {
-            return Err(HttpError::Status {
-                target: format!("GET {}", crate::redact_url(url)),
-                status: 304,
-                detail: "not modified, to a request that was not conditional".to_owned(),
-                attempts: 1,
-            });
-        };
-        if bytes.len() as u64 > limit {
-            return Err(too_large(url, limit));
-        }
-        Ok(bytes)
+        self.bytes_with_headers(url, &[(name, value)], limit)
     }
 
     /// GET `url` into memory, at most `limit` bytes (after transfer decoding).
@@ -216,7 +210,16 @@ impl Transport {
     /// # Errors
     /// As [`Transport::get_with`], and [`HttpError::TooLarge`].
     pub fn get_bytes(&self, url: &str, limit: u64) -> Result<Vec<u8>, HttpError> {
-        let bytes = self.get_with(url, |body| {
+        self.bytes_with_headers(url, &[], limit)
+    }
+
+    fn bytes_with_headers(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        limit: u64,
+    ) -> Result<Vec<u8>, HttpError> {
+        let bytes = self.get_with_headers(url, headers, |body| {
             let mut buf = Vec::new();
             body.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
             Ok(buf)

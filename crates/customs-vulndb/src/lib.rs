@@ -32,6 +32,6 @@ pub use model::{
 };
 pub use nvd_api::NvdOptions;
 pub use update::{
-    FeedFailure, FeedSource, FeedStatus, UpdateError, UpdateOptions, UpdateReport, built_from,
-    default_sources, feed_status, update,
+    FeedFailure, FeedSource, FeedStatus, FileStamp, UpdateError, UpdateOptions, UpdateReport,
+    built_from, default_sources, feed_status, update,
 };

@@ -227,21 +227,14 @@ pub(crate) fn fetch(
         pages,
         synced_at: now,
     };
-    let json = serde_json::to_vec_pretty(&bundle).map_err(|e| e.to_string())?;
-    std::fs::write(staged, json).map_err(|e| format!("{}: {e}", staged.display()))?;
     // Pages neither this manifest nor the one in use names are left over.
-    let keep: std::collections::BTreeSet<&String> = bundle
+    let keep: std::collections::BTreeSet<&str> = bundle
         .pages
         .iter()
         .chain(previous.iter().flat_map(|p| &p.pages))
+        .map(String::as_str)
         .collect();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if !keep.contains(&e.file_name().to_string_lossy().into_owned()) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
+    crate::update::write_bundle(staged, &bundle, dir, &keep)?;
     Ok(Fetched::New(bytes))
 }
 

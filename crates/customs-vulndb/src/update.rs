@@ -249,24 +249,49 @@ struct State {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Built {
     inputs: Vec<String>,
-    db: PathBuf,
-    size: u64,
-    modified_unix_nanos: u128,
+    #[serde(flatten)]
+    db: FileStamp,
 }
 
 impl Built {
     fn of(inputs: Vec<String>, db: &Path) -> Option<Self> {
-        let meta = std::fs::metadata(db).ok()?;
         Some(Self {
             inputs,
+            db: FileStamp::of(db)?,
+        })
+    }
+}
+
+/// A database file as it was when a step that made it finished: another write to it (another
+/// build, a pull) changes its size or modification time, and the step's result no longer
+/// describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    /// The file.
+    pub db: PathBuf,
+    /// Its size.
+    pub size: u64,
+    /// Its modification time (u64 nanoseconds last until 2554, and unlike u128 they pass
+    /// through serde's `flatten`, which keeps `state.json` as it was).
+    pub modified_unix_nanos: u64,
+}
+
+impl FileStamp {
+    /// The stamp of `db` now; `None` when it is not there.
+    #[must_use]
+    pub fn of(db: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(db).ok()?;
+        Some(Self {
             db: db.to_owned(),
             size: meta.len(),
-            modified_unix_nanos: meta
-                .modified()
-                .ok()?
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()?
-                .as_nanos(),
+            modified_unix_nanos: u64::try_from(
+                meta.modified()
+                    .ok()?
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()?
+                    .as_nanos(),
+            )
+            .ok()?,
         })
     }
 }
@@ -368,6 +393,27 @@ pub enum UpdateError {
     /// Building the database from the downloads failed.
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+/// Write a bundle feed's manifest (Red Hat's archive, NVD's pages: feeds that are a folder of
+/// files behind one manifest) to `staged`, then remove the files of `dir` that neither it nor
+/// the manifest in use names (`keep`): what older bundles left.
+pub(crate) fn write_bundle(
+    staged: &Path,
+    manifest: &impl Serialize,
+    dir: &Path,
+    keep: &std::collections::BTreeSet<&str>,
+) -> Result<(), String> {
+    let json = serde_json::to_vec_pretty(manifest).map_err(|e| e.to_string())?;
+    std::fs::write(staged, json).map_err(|e| format!("{}: {e}", staged.display()))?;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if !keep.contains(e.file_name().to_string_lossy().as_ref()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a fetch brought.

@@ -203,8 +203,6 @@ pub(crate) fn fetch(
         }
         bundle.changes.insert(path, (ts, file));
     }
-    let json = serde_json::to_vec_pretty(&bundle).map_err(|e| e.to_string())?;
-    std::fs::write(staged, json).map_err(|e| format!("{}: {e}", staged.display()))?;
     // Files neither this bundle nor the one in use names are left over from older ones.
     let mut keep: BTreeSet<&str> = bundle.changes.values().map(|(_, f)| f.as_str()).collect();
     keep.insert(&bundle.archive);
@@ -212,13 +210,7 @@ pub(crate) fn fetch(
         keep.extend(p.changes.values().map(|(_, f)| f.as_str()));
         keep.insert(&p.archive);
     }
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if !keep.contains(e.file_name().to_string_lossy().as_ref()) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
+    crate::update::write_bundle(staged, &bundle, dir, &keep)?;
     Ok(Fetched::New(transferred, validators))
 }
 

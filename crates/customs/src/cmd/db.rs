@@ -85,6 +85,26 @@ fn client(registry: &RegistryArgs, http: &HttpArgs) -> Result<customs_registry::
     ))
 }
 
+/// One line per artifact layer: feed, short digest, size, and whether it moved (`words`:
+/// what to say when it did, and when it did not).
+fn layer_rows(
+    out: &mut impl Write,
+    layers: &[customs_app::publish::Layer],
+    words: (&str, &str),
+) -> Result<()> {
+    for l in layers {
+        writeln!(
+            out,
+            "  {:<28} {} {:>9}  {}",
+            l.feed,
+            l.digest.short(),
+            render::human(l.size),
+            if l.transferred { words.0 } else { words.1 }
+        )?;
+    }
+    Ok(())
+}
+
 fn reference(s: &str) -> Result<customs_registry::Reference> {
     customs_registry::Reference::parse(s)
         .with_context(|| format!("{s:?} is not a registry reference"))
@@ -388,20 +408,7 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
                 Format::Json => render::json(out, &r)?,
                 Format::Table => {
                     writeln!(out, "pushed {}@{}", r.reference, r.digest)?;
-                    for l in &r.layers {
-                        writeln!(
-                            out,
-                            "  {:<28} {} {:>9}  {}",
-                            l.feed,
-                            l.digest.short(),
-                            render::human(l.size),
-                            if l.transferred {
-                                "uploaded"
-                            } else {
-                                "already there"
-                            }
-                        )?;
-                    }
+                    layer_rows(out, &r.layers, ("uploaded", "already there"))?;
                     writeln!(
                         out,
                         "signed with {} key {}: tag {}",
@@ -430,20 +437,7 @@ pub(crate) fn run(cmd: &DbCmd, out: &mut impl Write) -> Result<ExitCode> {
                         "verified {}@{}: signed for {} with key {}",
                         r.reference, r.digest, r.claims.docker_reference, r.key
                     )?;
-                    for l in &r.layers {
-                        writeln!(
-                            out,
-                            "  {:<28} {} {:>9}  {}",
-                            l.feed,
-                            l.digest.short(),
-                            render::human(l.size),
-                            if l.transferred {
-                                "downloaded"
-                            } else {
-                                "cached"
-                            }
-                        )?;
-                    }
+                    layer_rows(out, &r.layers, ("downloaded", "cached"))?;
                     let time = |t: Option<customs_types::Timestamp>| {
                         t.map_or_else(|| "-".to_owned(), |t| t.to_string())
                     };
