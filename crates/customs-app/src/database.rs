@@ -5,12 +5,10 @@ use std::path::{Path, PathBuf};
 
 use customs_types::Timestamp;
 use customs_vulndb::{BuildReport, FeedKind, FeedSource, UpdateOptions, UpdateReport, VulnDb};
-use serde::Serialize;
+
+pub use customs_report::DatabaseInfo;
 
 use crate::{AppError, CacheDir, Result};
-
-/// Data older than this many days earns a warning.
-const STALE_AFTER_DAYS: i64 = 7;
 
 /// The snapshot of real advisory data compiled into customs (see data/snapshot/SOURCES.md), so
 /// a fresh install scans offline.
@@ -147,55 +145,6 @@ pub fn open(location: &DbLocation) -> Result<Opened> {
         db: VulnDb::open(&path)?,
         built_from_snapshot: build,
     })
-}
-
-/// What a report says about the database it was matched against.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DatabaseInfo {
-    /// The file.
-    pub path: PathBuf,
-    /// When it was built.
-    pub built_at: Option<Timestamp>,
-    /// The newest record date of any feed in it.
-    pub newest_advisory: Option<Timestamp>,
-    /// Whether it holds no advisory statement at all: a match against it knows nothing.
-    pub empty: bool,
-}
-
-impl DatabaseInfo {
-    /// The database's identity and age.
-    ///
-    /// # Errors
-    /// The database's own errors.
-    pub fn of(db: &VulnDb) -> Result<Self> {
-        let meta = db.meta()?;
-        Ok(Self {
-            path: db.path().to_owned(),
-            built_at: meta.built_at,
-            newest_advisory: meta.newest_advisory,
-            empty: db.is_empty(),
-        })
-    }
-
-    /// How many days old the data is at `now`, by its newest record (else its build time),
-    /// when that is more than a week: a warning, never a failure.
-    #[must_use]
-    pub fn stale_days(&self, now: Timestamp) -> Option<(i64, Timestamp)> {
-        let newest = self.newest_advisory.or(self.built_at)?;
-        let days = newest.days_until(now);
-        (days > STALE_AFTER_DAYS).then_some((days, newest))
-    }
-
-    /// The warning for old data, if it is.
-    #[must_use]
-    pub fn age_warning(&self) -> Option<String> {
-        self.stale_days(Timestamp::now()).map(|(days, newest)| {
-            format!(
-                "the vulnerability data is {days} days old (newest advisory {}); run `customs db update` for current data",
-                newest.date()
-            )
-        })
-    }
 }
 
 /// How `new` differs from `old`, advisory by advisory (`customs db diff`).

@@ -62,7 +62,8 @@ pub fn image_key(inv: &Inventory) -> String {
 
 /// Repository and tag a scan is stored under: `registry/repository` and its tag for a
 /// registry image (none when pulled by digest); `KIND:PATH` and the tag in the layout for an
-/// OCI layout or archive, as `customs images` prints them and `history` takes them back.
+/// OCI layout or archive, as `customs images` prints them and `history` takes them back; for
+/// an SBOM, `sbom:` and the image it names with that name's tag (else `sbom:PATH`).
 #[must_use]
 pub fn repository_and_tag(inv: &Inventory) -> (Option<String>, Option<String>) {
     let reference = &inv.source.reference;
@@ -80,6 +81,17 @@ pub fn repository_and_tag(inv: &Inventory) -> (Option<String>, Option<String>) {
                 Err(_) => (Some(reference.clone()), None),
             }
         }
+        SourceKind::Sbom => match &inv.source.described {
+            // The image the SBOM describes, so the same image's SBOMs share one history;
+            // its tag when it names one as a registry reference.
+            Some(name) => {
+                let tag = customs_registry::Reference::parse(name)
+                    .ok()
+                    .and_then(|r| r.tag.filter(|_| r.digest.is_none()));
+                (Some(format!("sbom:{name}")), tag)
+            }
+            None => (Some(reference.clone()), None),
+        },
         SourceKind::Oci | SourceKind::OciArchive | SourceKind::DockerArchive | SourceKind::Dir => {
             // The path as given, with the kind spelled out, so a detected `/x/layout` and
             // `oci:/x/layout` are one repository.

@@ -32,6 +32,10 @@ pub struct SourceInfo {
     /// (`org.opencontainers.image.ref.name`), whether it was named or the only image there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// For an SBOM source: the image the SBOM says it describes, as it names it
+    /// (`registry.example/app:1.2`, or a path for an SBOM made of a local layout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub described: Option<String>,
 }
 
 /// A layer of an opened image. Deserialized (from a stored inventory) it describes the layer but
@@ -176,8 +180,14 @@ pub fn open(src: &SourceRef, opts: &OpenOptions) -> Result<Image, ImageError> {
         kind,
         reference: src.input.clone(),
         tag: None,
+        described: None,
     };
     match kind {
+        SourceKind::Sbom => Err(ImageError::BadSource {
+            input: src.input.clone(),
+            why: "an SBOM is a list of packages, not an image: read it with customs_report::sbom"
+                .to_owned(),
+        }),
         SourceKind::Registry => {
             let Some(image) = src.image.clone() else {
                 return Err(ImageError::BadSource {

@@ -18,6 +18,9 @@ pub enum SourceKind {
     DockerArchive,
     /// An unpacked root filesystem.
     Dir,
+    /// An SBOM file (CycloneDX, SPDX or syft JSON) standing for an image: `customs-report`
+    /// reads it into an inventory; it has no layers to open.
+    Sbom,
     /// An image in an OCI distribution registry.
     Registry,
 }
@@ -31,6 +34,7 @@ impl SourceKind {
             Self::OciArchive => "oci-archive",
             Self::DockerArchive => "docker-archive",
             Self::Dir => "dir",
+            Self::Sbom => "sbom",
             Self::Registry => "registry",
         }
     }
@@ -63,7 +67,7 @@ pub struct SourceRef {
 
 impl SourceRef {
     /// Parse `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF|:@N]`,
-    /// `dir:DIR`, `registry:REF` (or `docker://REF`), or a bare path, whose kind is detected
+    /// `dir:DIR`, `sbom:FILE` (`sbom:-`: standard input), `registry:REF` (or `docker://REF`), or a bare path, whose kind is detected
     /// from its contents (a directory with `index.json` is an OCI layout, any other a root
     /// filesystem; a tar with `manifest.json` is a docker archive, one with only `index.json`
     /// an oci-archive). Where a selector may follow, the path part may itself contain `:`:
@@ -78,6 +82,28 @@ impl SourceRef {
             input: input.to_owned(),
             why,
         };
+        if let Some(rest) = input.strip_prefix("sbom:") {
+            if rest.is_empty() {
+                return Err(bad(
+                    "no path given (sbom:FILE, or sbom:- for standard input)".to_owned(),
+                ));
+            }
+            let path = PathBuf::from(rest);
+            if rest != "-" && !path.is_file() {
+                return Err(ImageError::NotFound {
+                    path,
+                    hint: String::new(),
+                });
+            }
+            return Ok(Self {
+                kind: SourceKind::Sbom,
+                path,
+                selector: None,
+                input: input.to_owned(),
+                detected: false,
+                image: None,
+            });
+        }
         let named_registry = input
             .strip_prefix("registry:")
             .or_else(|| input.strip_prefix("docker://"));

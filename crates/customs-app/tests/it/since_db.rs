@@ -125,6 +125,7 @@ pub(crate) fn inventory(c: &Case, i: usize) -> Inventory {
             kind: SourceKind::Dir,
             reference: format!("/images/{}-{i}", c.ecosystem),
             tag: None,
+            described: None,
         },
         image: None,
         distro: Some(Distro {

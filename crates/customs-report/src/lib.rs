@@ -1,0 +1,25 @@
+//! The typed result of a scan ([`ScanReport`]) and every format customs writes it in or reads
+//! an inventory back from.
+//!
+//! | format | out | in |
+//! |---|---|---|
+//! | CycloneDX 1.6 JSON (SBOM, and VDR with findings) | [`cyclonedx`] | [`sbom`] (1.4–1.7) |
+//! | SPDX 2.3 JSON | [`spdx`] | [`sbom`] (2.2, 2.3) |
+//! | syft JSON | | [`sbom`] |
+//! | SARIF 2.1.0 | [`sarif`] | |
+//! | user templates (minijinja) | [`template`] | |
+//! | one self-contained HTML page | [`html`] | |
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cyclonedx;
+pub mod html;
+pub mod output;
+pub mod report;
+pub mod sarif;
+pub mod sbom;
+pub mod spdx;
+pub mod template;
+
+pub use output::{DocOptions, Format, OutputSpec, Subject};
+pub use report::{DatabaseInfo, Filter, Gap, SCAN_SCHEMA, ScanReport, View};

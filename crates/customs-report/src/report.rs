@@ -1,0 +1,268 @@
+//! The typed result of a scan, which every renderer reads.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use customs_catalog::Inventory;
+use customs_match::{Coverage, Finding};
+use customs_types::Timestamp;
+use customs_types::{Ecosystem, Namespace, Severity};
+use customs_vulndb::VulnDb;
+use serde::Serialize;
+
+/// The JSON schema the scan report is written in: the inventory's fields plus the scan's.
+/// 1.1: times are `YYYY-MM-DDTHH:MM:SS.ffffffZ` (1.0 wrote `built_at` without a fraction).
+/// 1.2: `coverage`, and `vulnerability_db.empty`.
+pub const SCAN_SCHEMA: &str = "customs.scan/1.2";
+
+/// An inventory matched against a vulnerability database.
+#[derive(Debug, Clone)]
+pub struct ScanReport {
+    /// What is installed.
+    pub inventory: Inventory,
+    /// Every finding, sorted by package name, version, severity (worst first) and id. Those
+    /// with [`Finding::suppressed`] set carry the vendor's reason for hiding them: see
+    /// [`open`](Self::open) and [`suppressed`](Self::suppressed).
+    pub findings: Vec<Finding>,
+    /// The advisory namespaces of the image's distribution release.
+    pub namespaces: Vec<Namespace>,
+    /// The database matched against.
+    pub database: DatabaseInfo,
+    /// Versions that could not be compared (an advisory's or the image's).
+    pub match_warnings: Vec<String>,
+    /// (advisory id or alias, package, version) of withdrawn advisories that named an
+    /// installed package: why a finding stored before may have gone.
+    pub withdrawn: BTreeSet<(String, String, String)>,
+    /// Per ecosystem of the image: its packages, and whether the database holds advisories
+    /// for it and how recent they are.
+    pub coverage: Vec<Coverage>,
+}
+
+/// Why a scan cannot say an image is clean: the gate fails closed on each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "gap", rename_all = "kebab-case")]
+pub enum Gap {
+    /// The database holds no advisory at all.
+    EmptyDatabase,
+    /// The image has packages of an ecosystem the database holds no advisories for.
+    NotCovered {
+        /// The ecosystem.
+        ecosystem: Ecosystem,
+        /// How many packages of it went unjudged.
+        packages: usize,
+    },
+}
+
+impl std::fmt::Display for Gap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::EmptyDatabase => {
+                f.write_str("the vulnerability database holds no advisories: nothing was matched")
+            }
+            Self::NotCovered {
+                ecosystem,
+                packages,
+            } => write!(
+                f,
+                "the vulnerability database has no advisories for {} packages: {packages} of them went unchecked",
+                ecosystem.label()
+            ),
+        }
+    }
+}
+
+/// Which findings a reader asked to see (`--only-fixed`, `--severity`, `--show-suppressed`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Also the suppressed ones (not affected, won't fix, unimportant).
+    pub show_suppressed: bool,
+    /// Only those with a fixed version.
+    pub only_fixed: bool,
+    /// Only these severities; all when empty.
+    pub severities: Vec<Severity>,
+}
+
+impl Filter {
+    /// Whether `f` is shown.
+    #[must_use]
+    pub fn shows(&self, f: &Finding) -> bool {
+        (self.show_suppressed || f.suppressed.is_none())
+            && (!self.only_fixed || f.fixable())
+            && (self.severities.is_empty() || self.severities.contains(&f.severity))
+    }
+}
+
+/// The findings a filter shows, in report order, and how many it hides.
+#[derive(Debug, Clone)]
+pub struct View<'r> {
+    /// Shown.
+    pub shown: Vec<&'r Finding>,
+    /// Hidden by the filter (suppressed or filtered out).
+    pub hidden: usize,
+}
+
+impl View<'_> {
+    /// Whether a shown finding at or above `min` fails the gate. Suppressed findings never
+    /// fail it, even when shown.
+    #[must_use]
+    pub fn fails_at(&self, min: Severity) -> bool {
+        self.shown
+            .iter()
+            .any(|f| f.suppressed.is_none() && f.severity >= min)
+    }
+}
+
+impl ScanReport {
+    /// Findings that are not suppressed: what the store tracks and a gate judges.
+    pub fn open(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppressed.is_none())
+    }
+
+    /// Findings the vendor's verdict hides, each with its reason.
+    pub fn suppressed(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppressed.is_some())
+    }
+
+    /// The findings `filter` shows.
+    #[must_use]
+    pub fn view(&self, filter: &Filter) -> View<'_> {
+        let shown: Vec<&Finding> = self.findings.iter().filter(|f| filter.shows(f)).collect();
+        View {
+            hidden: self.findings.len() - shown.len(),
+            shown,
+        }
+    }
+
+    /// What the scan could not judge: an empty database, and each ecosystem of the image
+    /// without advisory data, except those in `allowed` (`--allow-missing-coverage`). A gate
+    /// that meets any of them must not pass the image.
+    #[must_use]
+    pub fn gaps(&self, allowed: &[Ecosystem]) -> Vec<Gap> {
+        if self.database.empty {
+            return vec![Gap::EmptyDatabase];
+        }
+        self.coverage
+            .iter()
+            .filter(|c| !c.covered() && !allowed.contains(&c.ecosystem))
+            .map(|c| Gap::NotCovered {
+                ecosystem: c.ecosystem,
+                packages: c.packages,
+            })
+            .collect()
+    }
+
+    /// Warnings about the scan as a whole: old data, gaps in the data, a distribution without
+    /// advisories.
+    #[must_use]
+    pub fn scan_warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.database.age_warning().into_iter().collect();
+        out.extend(self.gaps(&[]).iter().map(ToString::to_string));
+        if self.namespaces.is_empty() {
+            out.push(
+                "no advisory namespace for this image's distribution; OS packages were not matched"
+                    .to_owned(),
+            );
+        }
+        out
+    }
+
+    /// The report as `customs.scan/1.2` JSON: the inventory's own fields, then the scan's,
+    /// with the findings `filter` shows.
+    ///
+    /// # Errors
+    /// Serialization failures (none in practice: every field is plain data).
+    pub fn to_json(&self, filter: &Filter) -> serde_json::Result<serde_json::Value> {
+        #[derive(Serialize)]
+        struct Scan<'a> {
+            vulnerability_db: &'a DatabaseInfo,
+            namespaces: &'a [Namespace],
+            coverage: Vec<CoverageJson<'a>>,
+            findings: Vec<&'a Finding>,
+            /// Findings hidden by the filters (suppressed, --only-fixed, --severity).
+            hidden: usize,
+            match_warnings: &'a [String],
+        }
+        #[derive(Serialize)]
+        struct CoverageJson<'a> {
+            #[serde(flatten)]
+            coverage: &'a Coverage,
+            covered: bool,
+            newest: Option<customs_types::Timestamp>,
+        }
+        let view = self.view(filter);
+        let mut doc = serde_json::to_value(&self.inventory)?;
+        let scan = serde_json::to_value(Scan {
+            vulnerability_db: &self.database,
+            namespaces: &self.namespaces,
+            coverage: self
+                .coverage
+                .iter()
+                .map(|c| CoverageJson {
+                    coverage: c,
+                    covered: c.covered(),
+                    newest: c.newest(),
+                })
+                .collect(),
+            findings: view.shown,
+            hidden: view.hidden,
+            match_warnings: &self.match_warnings,
+        })?;
+        if let (Some(d), serde_json::Value::Object(extra)) = (doc.as_object_mut(), scan) {
+            d.insert("schema".to_owned(), SCAN_SCHEMA.into());
+            d.extend(extra);
+        }
+        Ok(doc)
+    }
+}
+
+/// Data older than this many days earns a warning.
+const STALE_AFTER_DAYS: i64 = 7;
+
+/// What a report says about the database it was matched against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatabaseInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// When it was built.
+    pub built_at: Option<Timestamp>,
+    /// The newest record date of any feed in it.
+    pub newest_advisory: Option<Timestamp>,
+    /// Whether it holds no advisory statement at all: a match against it knows nothing.
+    pub empty: bool,
+}
+
+impl DatabaseInfo {
+    /// The database's identity and age.
+    ///
+    /// # Errors
+    /// The database's own errors.
+    pub fn of(db: &VulnDb) -> Result<Self, customs_vulndb::DbError> {
+        let meta = db.meta()?;
+        Ok(Self {
+            path: db.path().to_owned(),
+            built_at: meta.built_at,
+            newest_advisory: meta.newest_advisory,
+            empty: db.is_empty(),
+        })
+    }
+
+    /// How many days old the data is at `now`, by its newest record (else its build time),
+    /// when that is more than a week: a warning, never a failure.
+    #[must_use]
+    pub fn stale_days(&self, now: Timestamp) -> Option<(i64, Timestamp)> {
+        let newest = self.newest_advisory.or(self.built_at)?;
+        let days = newest.days_until(now);
+        (days > STALE_AFTER_DAYS).then_some((days, newest))
+    }
+
+    /// The warning for old data, if it is.
+    #[must_use]
+    pub fn age_warning(&self) -> Option<String> {
+        self.stale_days(Timestamp::now()).map(|(days, newest)| {
+            format!(
+                "the vulnerability data is {days} days old (newest advisory {}); run `customs db update` for current data",
+                newest.date()
+            )
+        })
+    }
+}
