@@ -4,12 +4,13 @@
 #   2. start the local registries (../shared/tools/registry-up.sh all) and build the real test
 #      images from Debian's archive (../shared/tools/build-images.sh; cached under
 #      $CUSTOMS_CORPUS after the first run), pushing them to the registry,
-#   3. check formatting (cargo fmt --check), cargo test the whole workspace, and run clippy with
+#   3. install the peer syft and the formats' validators (scripts/format-tools.sh),
+#   4. check formatting (cargo fmt --check), cargo test the whole workspace, and run clippy with
 #      warnings as errors,
-#   4. fetch every platform's crates (cargo fetch --locked: cargo deny reads the whole graph,
+#   5. fetch every platform's crates (cargo fetch --locked: cargo deny reads the whole graph,
 #      which a build on this platform never downloads) and audit the dependencies offline (scripts/deny.sh: cargo deny against the shared RustSec
 #      snapshot, licences, bans, sources),
-#   5. run every fuzz target briefly (scripts/fuzz.sh; its instrumented build is cached under
+#   6. run every fuzz target briefly (scripts/fuzz.sh; its instrumented build is cached under
 #      $CUSTOMS_FUZZ_TARGET, default /var/tmp/customs-fuzz-target, like the image corpus).
 # Tests that need the image corpus fail loudly when it is missing; nothing is skipped.
 set -euo pipefail
@@ -22,7 +23,8 @@ export CUSTOMS_CORPUS="${CUSTOMS_CORPUS:-/var/tmp/customs-corpus}"
 # from elsewhere with its own npm, which conflicts with Debian's npm package).
 need=(debootstrap:debootstrap umoci:umoci skopeo:skopeo jq:jq rpm:rpm dpkg-query:dpkg
       objcopy:binutils curl:curl npm:npm docker-registry:docker-registry htpasswd:apache2-utils
-      openssl:openssl python3:python3 ss:iproute2 tinyproxy:tinyproxy)
+      openssl:openssl python3:python3 ss:iproute2 tinyproxy:tinyproxy
+      chromium:chromium chromedriver:chromium-driver)
 missing=()
 for t in "${need[@]}"; do command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -50,6 +52,12 @@ if ! PUSH=1 bash "$SHARED/tools/build-images.sh" > "${TMPDIR:-/tmp}/customs-buil
   exit 1
 fi
 echo "   corpus ready in $(( $(date +%s) - t0 ))s"
+
+echo "== the peer syft and the formats' own validators (cached in $CUSTOMS_CORPUS)"
+t0=$(date +%s)
+bash "$SHARED/tools/install-peers.sh" syft > "${TMPDIR:-/tmp}/customs-peers.log" 2>&1 || { tail -20 "${TMPDIR:-/tmp}/customs-peers.log" >&2; exit 1; }
+bash "$ROOT/scripts/format-tools.sh"
+echo "   ready in $(( $(date +%s) - t0 ))s"
 
 cd "$ROOT"
 echo "== cargo fmt --check"

@@ -18,6 +18,9 @@ pub enum AppError {
         #[source]
         source: customs_catalog::CatalogError,
     },
+    /// An SBOM given as the source that cannot be read.
+    #[error(transparent)]
+    Sbom(#[from] customs_report::sbom::SbomError),
     /// An HTTP request failed (after its retries), or the transport could not be set up.
     #[error(transparent)]
     Http(#[from] customs_http::HttpError),

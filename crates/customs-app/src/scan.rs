@@ -33,6 +33,13 @@ pub struct ImageOptions {
 /// the inventory.
 pub fn inventory(source: &str, opts: &ImageOptions) -> Result<Inventory> {
     let src = SourceRef::parse(source)?;
+    if src.kind == SourceKind::Sbom {
+        let mut inv = read_sbom(&src)?;
+        if opts.exclude_dev {
+            inv.packages.retain(|p| !p.dev);
+        }
+        return Ok(inv);
+    }
     let open = OpenOptions {
         platform: opts.platform.clone().unwrap_or_else(Platform::host),
         scratch_dir: Some(opts.cache.scratch()),
@@ -56,6 +63,38 @@ pub fn inventory(source: &str, opts: &ImageOptions) -> Result<Inventory> {
     if opts.exclude_dev {
         inv.packages.retain(|p| !p.dev);
     }
+    Ok(inv)
+}
+
+/// Read an SBOM source (`sbom:FILE`, or `sbom:-` for standard input) into an inventory: its
+/// packages stand for the image's, and are matched like them.
+///
+/// # Errors
+/// A file that cannot be read, one over the size limit, or one that is no SBOM customs reads.
+pub fn read_sbom(src: &SourceRef) -> Result<Inventory> {
+    use std::io::Read as _;
+    let limit = customs_report::sbom::MAX_SBOM_BYTES as u64;
+    let mut bytes = Vec::new();
+    let origin = src.path.display().to_string();
+    if origin == "-" {
+        std::io::stdin()
+            .lock()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(AppError::io("standard input"))?;
+    } else {
+        std::fs::File::open(&src.path)
+            .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+            .map_err(AppError::io(&src.path))?;
+    }
+    let origin = if origin == "-" {
+        "standard input".to_owned()
+    } else {
+        origin
+    };
+    // Over the limit by one byte is enough to know: the reader refuses it with its message.
+    let mut inv = customs_report::sbom::read(&bytes, &origin)?;
+    inv.source.reference.clone_from(&src.input);
     Ok(inv)
 }
 

@@ -13,7 +13,11 @@
 #![warn(missing_docs)]
 
 pub mod cyclonedx;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod html;
+mod ids;
 pub mod output;
 pub mod report;
 pub mod sarif;
@@ -21,5 +25,5 @@ pub mod sbom;
 pub mod spdx;
 pub mod template;
 
-pub use output::{DocOptions, Format, OutputSpec, Subject};
+pub use output::{DocOptions, Format, OutputSpec, RenderError, Subject, render};
 pub use report::{DatabaseInfo, Filter, Gap, SCAN_SCHEMA, ScanReport, View};

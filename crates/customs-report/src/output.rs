@@ -194,3 +194,68 @@ impl<'a> Subject<'a> {
         }
     }
 }
+
+/// Why a document could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The format needs findings, and there is only an inventory (`customs sbom -o sarif`).
+    #[error("{0} describes findings: use it with `customs scan`, not with an inventory alone")]
+    NeedsScan(Format),
+    /// The table is drawn by the command line, not here.
+    #[error("the table is drawn by the command line")]
+    Table,
+    /// Serialization failed.
+    #[error("writing {format}: {source}")]
+    Json {
+        /// The format being written.
+        format: Format,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A user template failed.
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
+}
+
+/// `subject` written in `format` (every format but the table, which is the command line's).
+///
+/// # Errors
+/// [`RenderError::NeedsScan`] for SARIF and HTML of an inventory, a template's errors, and
+/// serialization failures.
+pub fn render(
+    format: &Format,
+    subject: Subject<'_>,
+    opts: &DocOptions,
+) -> Result<String, RenderError> {
+    let json = |source| RenderError::Json {
+        format: format.clone(),
+        source,
+    };
+    match (format, subject) {
+        (Format::Table, _) => Err(RenderError::Table),
+        (Format::Json, Subject::Inventory(inv)) => {
+            let mut s = serde_json::to_string_pretty(inv).map_err(json)?;
+            s.push('\n');
+            Ok(s)
+        }
+        (Format::Json, Subject::Scan(report, filter)) => {
+            let value = report.to_json(filter).map_err(json)?;
+            let mut s = serde_json::to_string_pretty(&value).map_err(json)?;
+            s.push('\n');
+            Ok(s)
+        }
+        (Format::CycloneDx, s) => crate::cyclonedx::write(s, opts).map_err(json),
+        (Format::SpdxJson, s) => crate::spdx::write(s, opts).map_err(json),
+        (Format::Sarif, Subject::Scan(report, filter)) => {
+            crate::sarif::write(report, filter, opts).map_err(json)
+        }
+        (Format::Html, Subject::Scan(report, filter)) => {
+            Ok(crate::html::render(report, filter, opts))
+        }
+        (Format::Template(path), s) => Ok(crate::template::render_file(path, s, opts)?),
+        (f @ (Format::Sarif | Format::Html), Subject::Inventory(_)) => {
+            Err(RenderError::NeedsScan(f.clone()))
+        }
+    }
+}

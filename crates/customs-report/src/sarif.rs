@@ -1,1 +1,407 @@
-//! (being written)
+//! SARIF 2.1.0, as code-scanning dashboards (GitHub's among them) read it: one rule per
+//! vulnerability id with `security-severity`, one result per finding with a level from its
+//! severity, the package's path in the image as its location, and `partialFingerprints` from
+//! (id, purl, path) so that uploading the same scan again adds nothing.
+
+use std::collections::BTreeMap;
+
+use customs_match::Finding;
+use customs_types::{Ecosystem, Severity};
+use serde::Serialize;
+
+use crate::cyclonedx::advisory_url;
+use crate::ids::{ImageName, PackageRefs, sha256_hex};
+use crate::output::DocOptions;
+use crate::report::{Filter, ScanReport};
+
+/// GitHub's limit on results per run: more are refused on upload.
+pub const MAX_RESULTS: usize = 25_000;
+/// GitHub's limit on an upload's size (it counts the gzip-compressed file; customs keeps the
+/// uncompressed document under it, which is stricter).
+pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const INFORMATION_URI: &str = "https://example.invalid/customs";
+
+#[derive(Serialize)]
+struct Log {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: Vec<Run>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run {
+    tool: Tool,
+    results: Vec<SarifResult>,
+    invocations: Vec<Invocation>,
+    original_uri_base_ids: BTreeMap<&'static str, ArtifactLocation>,
+    column_kind: &'static str,
+    properties: BTreeMap<&'static str, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    driver: Driver,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver {
+    name: &'static str,
+    version: String,
+    semantic_version: String,
+    information_uri: &'static str,
+    rules: Vec<Rule>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rule {
+    id: String,
+    name: &'static str,
+    short_description: Text,
+    full_description: Text,
+    default_configuration: Configuration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help_uri: Option<String>,
+    help: Help,
+    properties: RuleProperties,
+}
+
+#[derive(Serialize)]
+struct Text {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Help {
+    text: String,
+    markdown: String,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct RuleProperties {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    security_severity: Option<String>,
+    precision: &'static str,
+    tags: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult {
+    rule_id: String,
+    rule_index: usize,
+    level: &'static str,
+    message: Text,
+    locations: Vec<Location>,
+    partial_fingerprints: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    physical_location: PhysicalLocation,
+    message: Text,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    region: Region,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: u32,
+    start_column: u32,
+    end_line: u32,
+    end_column: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation {
+    execution_successful: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_execution_notifications: Vec<Notification>,
+}
+
+#[derive(Serialize)]
+struct Notification {
+    level: &'static str,
+    message: Text,
+}
+
+/// SARIF's level for a severity: critical and high are errors, medium a warning, the rest
+/// notes.
+#[must_use]
+pub fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Negligible | Severity::Unknown => "note",
+    }
+}
+
+/// GitHub's `security-severity` (a CVSS-like score it buckets at 9.0, 7.0 and 4.0): the CVSS
+/// base score when the finding has one whose band agrees with its severity, else the middle
+/// of the severity's band. `None` for an unknown severity, which GitHub then does not rank.
+fn security_severity(f: &Finding) -> Option<String> {
+    if let Some(score) = f.cvss.as_ref().and_then(|c| c.score)
+        && Severity::from_cvss_score(score) == f.severity
+    {
+        return Some(format!("{score:.1}"));
+    }
+    let mid = match f.severity {
+        Severity::Critical => 9.5,
+        Severity::High => 8.0,
+        Severity::Medium => 5.5,
+        Severity::Low => 2.0,
+        Severity::Negligible => 0.1,
+        Severity::Unknown => return None,
+    };
+    Some(format!("{mid:.1}"))
+}
+
+/// Where a package lives in the image, as a path relative to the filesystem root: its own
+/// file for a language package, the database that lists it for an OS package.
+fn package_path(report: &ScanReport, refs: &PackageRefs, f: &Finding) -> String {
+    let p = refs
+        .index_of(&f.package)
+        .and_then(|i| report.inventory.packages.get(i));
+    let path = p.map_or("", |p| {
+        if p.ecosystem.is_os() {
+            p.found_in.as_str()
+        } else {
+            p.paths.first().map_or(p.found_in.as_str(), String::as_str)
+        }
+    });
+    let path = path.trim_start_matches('/');
+    if path.is_empty() {
+        "image".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+fn rule_name(e: Ecosystem) -> &'static str {
+    if e.is_os() {
+        "OsPackageVulnerability"
+    } else {
+        "LanguagePackageVulnerability"
+    }
+}
+
+/// The SARIF 2.1.0 log of `report`'s findings that `filter` shows, within GitHub's limits: past
+/// [`MAX_RESULTS`] results or [`MAX_BYTES`] bytes the worst findings are kept and a
+/// notification in the run's invocation says how many were left out.
+///
+/// # Errors
+/// Serialization failures (none in practice).
+pub fn write(
+    report: &ScanReport,
+    filter: &Filter,
+    opts: &DocOptions,
+) -> serde_json::Result<String> {
+    let mut findings = report.view(filter).shown;
+    // Worst first, so truncation drops the least severe.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let total = findings.len();
+    let mut keep = total.min(MAX_RESULTS);
+    loop {
+        let out = render(report, &findings[..keep], total, opts)?;
+        if out.len() <= MAX_BYTES || keep == 0 {
+            return Ok(out);
+        }
+        // Scale down by how far over the limit the document is, with a margin for the rules
+        // that go with the results.
+        let ratio = MAX_BYTES as f64 / out.len() as f64;
+        keep = ((keep as f64 * ratio * 0.95) as usize).min(keep - 1);
+    }
+}
+
+fn render(
+    report: &ScanReport,
+    findings: &[&Finding],
+    total: usize,
+    opts: &DocOptions,
+) -> serde_json::Result<String> {
+    let image = ImageName::of(&report.inventory);
+    let refs = PackageRefs::new(&report.inventory.packages);
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut rule_index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut results = Vec::with_capacity(findings.len());
+    for f in findings {
+        let index = *rule_index.entry(f.id.as_str()).or_insert_with(|| {
+            rules.push(rule(f));
+            rules.len() - 1
+        });
+        let path = package_path(report, &refs, f);
+        let fixed = if f.fixed_versions.is_empty() {
+            "no fixed version".to_owned()
+        } else {
+            format!("fixed in {}", f.fixed_versions.join(", "))
+        };
+        let mut text = format!(
+            "{} {}@{} ({}): {} severity, {}",
+            f.id, f.package.name, f.package.version, f.package.ecosystem, f.severity, fixed
+        );
+        if let Some(s) = &f.suppressed {
+            text.push_str(&format!("; suppressed: {s}"));
+        }
+        let purl = f.package.purl.as_deref().unwrap_or(&f.package.name);
+        let mut fingerprints = BTreeMap::new();
+        fingerprints.insert(
+            "customsFinding/v1",
+            sha256_hex(format!("{}\n{purl}\n{path}", f.id).as_bytes()),
+        );
+        results.push(SarifResult {
+            rule_id: f.id.clone(),
+            rule_index: index,
+            level: level(f.severity),
+            message: Text { text },
+            locations: vec![Location {
+                physical_location: PhysicalLocation {
+                    artifact_location: ArtifactLocation {
+                        uri: path,
+                        uri_base_id: Some("ROOTPATH"),
+                    },
+                    region: Region {
+                        start_line: 1,
+                        start_column: 1,
+                        end_line: 1,
+                        end_column: 1,
+                    },
+                },
+                message: Text {
+                    text: format!(
+                        "{}: {}@{}",
+                        image.display(),
+                        f.package.name,
+                        f.package.version
+                    ),
+                },
+            }],
+            partial_fingerprints: fingerprints,
+        });
+    }
+    let mut notifications = Vec::new();
+    if findings.len() < total {
+        notifications.push(Notification {
+            level: "warning",
+            message: Text {
+                text: format!(
+                    "{} of {total} findings are left out to keep within GitHub's limits ({MAX_RESULTS} results, {MAX_BYTES} bytes); the most severe are kept",
+                    total - findings.len()
+                ),
+            },
+        });
+    }
+    for gap in report.gaps(&[]) {
+        notifications.push(Notification {
+            level: "error",
+            message: Text {
+                text: gap.to_string(),
+            },
+        });
+    }
+    let mut properties = BTreeMap::new();
+    properties.insert("imageName", serde_json::Value::from(image.display()));
+    if let Some(d) = &image.digest {
+        properties.insert("imageDigest", d.clone().into());
+    }
+    properties.insert("findingsTotal", total.into());
+    properties.insert("findingsWritten", findings.len().into());
+    let mut bases = BTreeMap::new();
+    bases.insert(
+        "ROOTPATH",
+        ArtifactLocation {
+            uri: "file:///".to_owned(),
+            uri_base_id: None,
+        },
+    );
+    let log = Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: vec![Run {
+            tool: Tool {
+                driver: Driver {
+                    name: "customs",
+                    version: opts.tool_version.clone(),
+                    semantic_version: opts.tool_version.clone(),
+                    information_uri: INFORMATION_URI,
+                    rules,
+                },
+            },
+            results,
+            invocations: vec![Invocation {
+                execution_successful: true,
+                tool_execution_notifications: notifications,
+            }],
+            original_uri_base_ids: bases,
+            column_kind: "utf16CodeUnits",
+            properties,
+        }],
+    };
+    let mut out = serde_json::to_string_pretty(&log)?;
+    out.push('\n');
+    Ok(out)
+}
+
+fn rule(f: &Finding) -> Rule {
+    let title = f.title.clone().unwrap_or_else(|| f.id.clone());
+    let short: String = title.chars().take(200).collect();
+    let url = advisory_url(&f.id);
+    let link = url
+        .as_ref()
+        .map(|u| format!("\n[{}]({u})", f.id))
+        .unwrap_or_default();
+    Rule {
+        id: f.id.clone(),
+        name: rule_name(f.package.ecosystem),
+        short_description: Text { text: short },
+        full_description: Text {
+            text: title.clone(),
+        },
+        default_configuration: Configuration {
+            level: level(f.severity),
+        },
+        help_uri: url,
+        help: Help {
+            text: format!("Vulnerability {}\nSeverity: {}\n{title}", f.id, f.severity),
+            markdown: format!(
+                "**Vulnerability {}**\n\nSeverity: {}\n\n{title}{link}",
+                f.id, f.severity
+            ),
+        },
+        properties: RuleProperties {
+            security_severity: security_severity(f),
+            precision: "very-high",
+            tags: vec![
+                "vulnerability".to_owned(),
+                "security".to_owned(),
+                f.severity.to_string(),
+            ],
+        },
+    }
+}

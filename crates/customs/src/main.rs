@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod args;
 mod cmd;
+mod output;
 mod progress;
 mod render;
 

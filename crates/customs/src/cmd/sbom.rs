@@ -7,17 +7,19 @@ use anyhow::Result;
 use customs_app::scan::ImageOptions;
 use customs_catalog::Inventory;
 
-use crate::args::{Format, ImageArgs};
+use crate::args::ImageArgs;
+use crate::output::OutputArgs;
 use crate::render;
 
 #[derive(clap::Args)]
 pub(crate) struct SbomArgs {
     /// An image reference (nginx:1.25, 127.0.0.1:5000/app@sha256:…, registry:REF),
-    /// oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|:@N], dir:DIR, or a
+    /// oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|:@N], dir:DIR,
+    /// sbom:FILE (a CycloneDX, SPDX or syft JSON SBOM; sbom:- reads standard input), or a
     /// path whose kind is detected.
     source: String,
-    #[arg(long, short, value_enum, default_value = "table")]
-    format: Format,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Also list every file of the final filesystem (JSON `files`), whiteouts applied.
     #[arg(long)]
     files: bool,
@@ -62,12 +64,14 @@ pub(crate) fn warn_inventory(inv: &Inventory, quiet: bool) -> Result<()> {
 }
 
 pub(crate) fn run(args: &SbomArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let specs = args.output.specs(false)?;
     let inv = inventory(&args.source, &args.image, args.files)?;
-    match args.format {
-        Format::Json => render::json(out, &inv)?,
-        Format::Table => table(out, &inv)?,
-    }
-    out.flush()?;
+    crate::output::write_all(
+        &specs,
+        customs_report::Subject::Inventory(&inv),
+        out,
+        |buf, _| table(buf, &inv),
+    )?;
     warn_inventory(&inv, args.image.quiet.quiet)?;
     Ok(ExitCode::SUCCESS)
 }

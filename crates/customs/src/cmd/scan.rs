@@ -3,7 +3,7 @@
 //! `--fail-on`.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -12,15 +12,16 @@ use customs_app::report::{Filter, Gap, ScanReport, View};
 use customs_match::Finding;
 use customs_types::{Ecosystem, Severity};
 
-use crate::args::{DbArgs, Format, ImageArgs, StoreArgs};
+use crate::args::{DbArgs, ImageArgs, StoreArgs};
+use crate::output::OutputArgs;
 use crate::render;
 
 #[derive(clap::Args)]
 pub(crate) struct ScanArgs {
     /// What to scan: as for `customs sbom`.
     source: String,
-    #[arg(long, short, value_enum, default_value = "table")]
-    format: Format,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Exit 1 when a finding at or above this severity remains after filtering. Exit 2 when
     /// the scan cannot tell: the database is empty, or holds no advisories for an ecosystem
     /// the image has packages of.
@@ -85,6 +86,7 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         only_fixed: args.only_fixed,
         severities: args.severity.clone(),
     };
+    let specs = args.output.specs(true)?;
     let (report, db) = scan(&args.source, &args.image, &args.db)?;
     if args.store {
         let mut store = args.store_args.open()?;
@@ -102,11 +104,12 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
     }
     let view = report.view(&filter);
-    match args.format {
-        Format::Json => render::json(out, &report.to_json(&filter)?)?,
-        Format::Table => table(out, &report, &view)?,
-    }
-    out.flush()?;
+    crate::output::write_all(
+        &specs,
+        customs_report::Subject::Scan(&report, &filter),
+        out,
+        |buf, color| table(buf, &report, &view, color),
+    )?;
     if !args.image.quiet.quiet {
         crate::cmd::sbom::warn_inventory(&report.inventory, false)?;
         let mut err = std::io::stderr().lock();
@@ -153,8 +156,7 @@ fn paint(s: Severity, color: bool) -> String {
     format!("\x1b[{code}m{s}\x1b[0m")
 }
 
-fn table(out: &mut impl Write, report: &ScanReport, view: &View<'_>) -> Result<()> {
-    let color = std::io::stdout().is_terminal();
+fn table(out: &mut impl Write, report: &ScanReport, view: &View<'_>, color: bool) -> Result<()> {
     let mut by_pkg: BTreeMap<(&str, &str), Vec<&Finding>> = BTreeMap::new();
     for f in &view.shown {
         by_pkg

@@ -363,7 +363,7 @@ fn rematch_without_the_image(store_url: &str) {
 }
 
 /// debian-app's manifest digest, as its build recorded it.
-fn debian_app_digest() -> String {
+pub(crate) fn debian_app_digest() -> String {
     let summary: Value =
         serde_json::from_slice(&std::fs::read(corpus().join("debian-app/summary.json")).unwrap())
             .unwrap();

@@ -10,6 +10,7 @@ mod dbpush;
 mod dogfood;
 mod feeds;
 mod fixtures;
+mod formats;
 mod hostile;
 mod langs;
 mod lifecycle;

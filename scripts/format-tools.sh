@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The formats' own validators, which the format tests run on every document customs writes:
+#   check-jsonschema (CycloneDX 1.6 and SARIF 2.1.0 schemas), pyspdxtools (spdx-tools), ntia-checker
+#   (ntia-conformance-checker) from PyPI, and @microsoft/sarif-multitool from npm.
+# Installed once into $CUSTOMS_FORMAT_TOOLS (default $CUSTOMS_CORPUS/tools, cached like the corpus).
+set -euo pipefail
+TOOLS="${CUSTOMS_FORMAT_TOOLS:-${CUSTOMS_CORPUS:-/var/tmp/customs-corpus}/tools}"
+mkdir -p "$TOOLS"
+if ! [ -x "$TOOLS/venv/bin/ntia-checker" ] || ! [ -x "$TOOLS/venv/bin/pyspdxtools" ] || ! [ -x "$TOOLS/venv/bin/check-jsonschema" ]; then
+  python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install -q check-jsonschema==0.39.0 spdx-tools==0.8.5 ntia-conformance-checker==6.0.0
+fi
+if ! [ -x "$TOOLS/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS/npm" @microsoft/sarif-multitool@5.7.0 >/dev/null
+fi
+echo "format validators ready in $TOOLS"
