@@ -118,6 +118,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, Catalo
                 .collect()
         }),
         warnings,
+        unchecked: std::collections::BTreeMap::new(),
     })
 }
 

@@ -36,6 +36,11 @@ pub struct Inventory {
     /// Files inside the image that could not be read, or only in part, and layers read only
     /// in part: the scan went on without them.
     pub warnings: Vec<Warning>,
+    /// Packages the source lists that customs has no ecosystem for, counted by kind (an
+    /// SBOM's package-URL type: `gem`, `maven`; `unknown` for a component without one). They
+    /// were not checked, so a gate cannot call the image clean while any remain.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unchecked: BTreeMap<String, usize>,
 }
 
 /// One path of the final filesystem, after every layer's whiteouts are applied.

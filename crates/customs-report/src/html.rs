@@ -389,6 +389,16 @@ impl Page<'_> {
                         plural(*packages),
                     );
                 }
+                Gap::Unsupported { kind, packages } => {
+                    _ = writeln!(
+                        out,
+                        "<li data-gap=\"unsupported\" data-kind=\"{}\">customs has no ecosystem \
+                         for <strong>{}</strong> packages: {packages} package{} went unchecked.</li>",
+                        Esc(kind),
+                        Esc(kind),
+                        plural(*packages),
+                    );
+                }
             }
         }
         out.push_str("</ul>\n</section>\n");

@@ -44,6 +44,13 @@ pub struct ScanReport {
 pub enum Gap {
     /// The database holds no advisory at all.
     EmptyDatabase,
+    /// The source lists packages customs has no ecosystem for (an SBOM's gems or jars).
+    Unsupported {
+        /// Their kind: the package-URL type, or `unknown`.
+        kind: String,
+        /// How many went unjudged.
+        packages: usize,
+    },
     /// The image has packages of an ecosystem the database holds no advisories for.
     NotCovered {
         /// The ecosystem.
@@ -59,6 +66,10 @@ impl std::fmt::Display for Gap {
             Self::EmptyDatabase => {
                 f.write_str("the vulnerability database holds no advisories: nothing was matched")
             }
+            Self::Unsupported { kind, packages } => write!(
+                f,
+                "customs has no ecosystem for the {packages} {kind} package(s) the source lists: they went unchecked"
+            ),
             Self::NotCovered {
                 ecosystem,
                 packages,
@@ -133,22 +144,34 @@ impl ScanReport {
         }
     }
 
-    /// What the scan could not judge: an empty database, and each ecosystem of the image
-    /// without advisory data, except those in `allowed` (`--allow-missing-coverage`). A gate
-    /// that meets any of them must not pass the image.
+    /// What the scan could not judge: an empty database, each ecosystem of the image
+    /// without advisory data, except those in `allowed` (`--allow-missing-coverage`), and
+    /// packages of a kind customs has no ecosystem for. A gate that meets any of them must
+    /// not pass the image.
     #[must_use]
     pub fn gaps(&self, allowed: &[Ecosystem]) -> Vec<Gap> {
         if self.database.empty {
             return vec![Gap::EmptyDatabase];
         }
-        self.coverage
+        let mut gaps: Vec<Gap> = self
+            .coverage
             .iter()
             .filter(|c| !c.covered() && !allowed.contains(&c.ecosystem))
             .map(|c| Gap::NotCovered {
                 ecosystem: c.ecosystem,
                 packages: c.packages,
             })
-            .collect()
+            .collect();
+        gaps.extend(
+            self.inventory
+                .unchecked
+                .iter()
+                .map(|(kind, n)| Gap::Unsupported {
+                    kind: kind.clone(),
+                    packages: *n,
+                }),
+        );
+        gaps
     }
 
     /// Warnings about the scan as a whole: old data, gaps in the data, a distribution without

@@ -155,6 +155,7 @@ pub(crate) fn inventory(c: &Case, i: usize) -> Inventory {
         }],
         files: None,
         warnings: Vec::new(),
+        unchecked: std::collections::BTreeMap::new(),
     }
 }
 

@@ -269,6 +269,15 @@ pub(crate) fn inventory(doc: Doc, bytes: &[u8], origin: &str) -> Inventory {
     let packages = merge(adopt(built));
     let distro = distro(doc.distro, &votes, origin);
     report_tallies(&tallies, image_arch, &mut notes);
+    let mut unchecked: BTreeMap<String, usize> = tallies
+        .by_type
+        .iter()
+        .filter(|(ty, _)| ty.as_str() != "oci")
+        .map(|(ty, t)| (ty.clone(), t.count))
+        .collect();
+    if tallies.no_purl.count > 0 {
+        unchecked.insert("unknown".to_owned(), tallies.no_purl.count);
+    }
     Inventory {
         schema: customs_catalog::SCHEMA_VERSION.to_owned(),
         source: SourceInfo {
@@ -282,6 +291,7 @@ pub(crate) fn inventory(doc: Doc, bytes: &[u8], origin: &str) -> Inventory {
         packages,
         files: None,
         warnings: notes.finish(),
+        unchecked,
     }
 }
 

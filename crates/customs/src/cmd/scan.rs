@@ -127,6 +127,12 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         for g in &gaps {
             writeln!(err, "customs: error: --fail-on {min}: {g}")?;
         }
+        if gaps.iter().any(|g| matches!(g, Gap::Unsupported { .. })) {
+            writeln!(
+                err,
+                "customs: the SBOM lists packages customs cannot check yet; a gate cannot pass them"
+            )?;
+        }
         if gaps.iter().any(|g| matches!(g, Gap::NotCovered { .. })) {
             writeln!(
                 err,

@@ -399,6 +399,30 @@ fn real_sboms_by_trivy_and_syft_are_read() {
         );
         assert_eq!(scan.code, 0, "{file}: {}", scan.stderr);
     }
+    // trivy's fluentd SBOM lists 55 gems customs has no ecosystem for yet: a gate cannot pass
+    // it, whatever the findings (fail closed), and says why.
+    let fluentd = format!(
+        "sbom:{}",
+        real.join("trivy-fluentd-image.cdx-1.6.json").display()
+    );
+    let gate = customs(
+        &[
+            "scan",
+            "--fail-on",
+            "critical",
+            "--allow-missing-coverage",
+            "deb",
+            &fluentd,
+        ],
+        dir.path(),
+    );
+    assert_eq!(gate.code, 2, "{}", gate.stderr);
+    assert!(
+        gate.stderr
+            .contains("customs has no ecosystem for the 55 gem package(s) the source lists"),
+        "{}",
+        gate.stderr
+    );
 }
 
 /// syft's documents for debian-app, written by syft itself.
