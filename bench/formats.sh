@@ -20,7 +20,7 @@ set -euo pipefail
 images=("$@"); [ ${#images[@]} -gt 0 ] || images=(debian-app bookworm-big)
 need_syft
 build_customs
-export CUSTOMS_DB="$work/vuln.db"   # the built-in snapshot, built once below
+export XDG_DATA_HOME="$work/data"   # the built-in snapshot becomes vuln.db here, once, below
 "$CUSTOMS" scan -q -o json --cache-dir "$work/cache" "oci:$CORPUS/out/${images[0]}/oci" > /dev/null
 
 labels=(customs-cdx syft-cdx customs-spdx syft-spdx customs-all scan-image scan-sbom)
