@@ -16,8 +16,8 @@ use crate::report::{Filter, ScanReport};
 
 /// GitHub's limit on results per run: more are refused on upload.
 pub const MAX_RESULTS: usize = 25_000;
-/// GitHub's limit on an upload's size (it counts the gzip-compressed file; customs keeps the
-/// uncompressed document under it, which is stricter).
+/// GitHub's limit on an upload's size, which it counts gzip-compressed (the upload action
+/// compresses the file); customs measures the document the same way.
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -230,14 +230,35 @@ pub fn write(
     let mut keep = total.min(MAX_RESULTS);
     loop {
         let out = render(report, &findings[..keep], total, opts)?;
-        if out.len() <= MAX_BYTES || keep == 0 {
+        let size = gzip_size(out.as_bytes());
+        if size <= MAX_BYTES || keep == 0 {
             return Ok(out);
         }
         // Scale down by how far over the limit the document is, with a margin for the rules
         // that go with the results.
-        let ratio = MAX_BYTES as f64 / out.len() as f64;
+        let ratio = MAX_BYTES as f64 / size as f64;
         keep = ((keep as f64 * ratio * 0.95) as usize).min(keep - 1);
     }
+}
+
+/// The size of `bytes` gzip-compressed, as GitHub counts an upload.
+#[must_use]
+pub fn gzip_size(bytes: &[u8]) -> usize {
+    use std::io::Write as _;
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut gz = flate2::write::GzEncoder::new(Count(0), flate2::Compression::default());
+    // Writing to a counter cannot fail.
+    let _ = gz.write_all(bytes);
+    gz.finish().map_or(usize::MAX, |c| c.0)
 }
 
 fn render(

@@ -25,7 +25,7 @@ const HOSTILE: &str = "</script><script>alert(1)</script><img src=x onerror=aler
 
 /// The scan shown. Invented for this UI test (see `fixtures/ui-scan.py`): real Debian bookworm
 /// packages and CVEs, made-up digests and scores; no vulnerability database is behind it.
-fn report() -> ScanReport {
+pub(crate) fn report() -> ScanReport {
     #[derive(serde::Deserialize)]
     struct Fixture {
         inventory: Inventory,

@@ -1,4 +1,5 @@
 //! customs-report's integration tests: one binary, a module per area.
 
 mod html_browser;
+mod sarif_limits;
 mod sbom_in;
