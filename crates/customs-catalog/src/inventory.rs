@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::facts::FileMeta;
 
 /// The inventory JSON schema's version. Bump the minor for additions, the major for changes.
-pub const SCHEMA_VERSION: &str = "customs.inventory/1.2";
+pub const SCHEMA_VERSION: &str = "customs.inventory/1.3";
 
 /// What is installed in an image: its distribution and packages, with where each came from.
 ///

@@ -13,7 +13,8 @@ use serde::Serialize;
 /// The JSON schema the scan report is written in: the inventory's fields plus the scan's.
 /// 1.1: times are `YYYY-MM-DDTHH:MM:SS.ffffffZ` (1.0 wrote `built_at` without a fraction).
 /// 1.2: `coverage`, and `vulnerability_db.empty`.
-pub const SCAN_SCHEMA: &str = "customs.scan/1.2";
+/// 1.3: the inventory's 1.3 fields (`source.kind` `sbom`, `source.described`, `unchecked`).
+pub const SCAN_SCHEMA: &str = "customs.scan/1.3";
 
 /// An inventory matched against a vulnerability database.
 #[derive(Debug, Clone)]
@@ -189,7 +190,7 @@ impl ScanReport {
         out
     }
 
-    /// The report as `customs.scan/1.2` JSON: the inventory's own fields, then the scan's,
+    /// The report as `customs.scan/1.3` JSON: the inventory's own fields, then the scan's,
     /// with the findings `filter` shows.
     ///
     /// # Errors
