@@ -44,3 +44,5 @@ pub use inventory::{
     Distro, Ecosystem, FileEntry, FileMeta, ImageMeta, Inventory, LayerMeta, Package,
     SCHEMA_VERSION, Warning, pep503,
 };
+pub use os::debian_codename;
+pub use rpmdb::split_srpm;

@@ -86,7 +86,10 @@ fn unquote(v: &str) -> String {
     out
 }
 
-fn debian_codename(major: &str) -> Option<&'static str> {
+/// Debian's codename of a major version (`12` → `bookworm`); `None` for one customs does not
+/// know.
+#[must_use]
+pub fn debian_codename(major: &str) -> Option<&'static str> {
     Some(match major {
         "7" => "wheezy",
         "8" => "jessie",

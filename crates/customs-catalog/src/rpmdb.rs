@@ -44,8 +44,10 @@ impl From<RpmPackage> for OsPackage {
     }
 }
 
-/// `openssl-3.0.7-1.el9.src.rpm` → (`openssl`, `3.0.7-1.el9`).
-fn split_srpm(srpm: &str) -> Option<(String, String)> {
+/// `openssl-3.0.7-1.el9.src.rpm` → (`openssl`, `3.0.7-1.el9`): the source package's name and
+/// `VERSION-RELEASE` from the SRPM file name rpm records as a package's source.
+#[must_use]
+pub fn split_srpm(srpm: &str) -> Option<(String, String)> {
     let nvr = srpm.strip_suffix(".rpm")?;
     let nvr = nvr
         .strip_suffix(".src")

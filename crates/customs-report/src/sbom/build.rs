@@ -544,7 +544,7 @@ fn source_of(
         Ecosystem::Rpm => {
             let srpm = e.source_rpm.as_deref().or(upstream);
             if let Some(s) = srpm {
-                if let Some((n, v)) = purl::split_srpm(s.trim()) {
+                if let Some((n, v)) = customs_catalog::split_srpm(s.trim()) {
                     let v = match epoch() {
                         Some(ep) => format!("{ep}:{v}"),
                         None => v,

@@ -142,9 +142,24 @@ fn described(c: &Component, doc: &mut Doc) {
     for (n, v) in c.properties() {
         props::image(&mut doc.image, n, v);
     }
-    let oci = c
-        .purl
-        .as_deref()
+    described_image(
+        doc,
+        c.purl.as_deref(),
+        c.name.as_deref(),
+        c.version.as_deref(),
+    );
+}
+
+/// What a document's described image entry (CycloneDX's metadata component, SPDX's described
+/// package) says of the image: its manifest digest from a `pkg:oci` purl or a digest version,
+/// the architecture, and the image's name.
+pub(crate) fn described_image(
+    doc: &mut Doc,
+    purl: Option<&str>,
+    name: Option<&str>,
+    version: Option<&str>,
+) {
+    let oci = purl
         .and_then(|p| Purl::parse(p).ok())
         .filter(|p| p.ty() == "oci");
     if let Some(p) = &oci {
@@ -155,18 +170,14 @@ fn described(c: &Component, doc: &mut Doc) {
             doc.image.architecture.get_or_insert_with(|| a.to_owned());
         }
     }
-    let version = c
-        .version
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
+    let version = version.map(str::trim).filter(|v| !v.is_empty());
     if let Some(v) = version.filter(|v| v.starts_with("sha256:")) {
         doc.image.manifest.push((rank::VERSION, v.to_owned()));
     }
     doc.described = oci
         .as_ref()
         .and_then(image_reference)
-        .or_else(|| name_and_version(c.name.as_deref(), version));
+        .or_else(|| name_and_version(name, version));
 }
 
 /// `REPOSITORY[:TAG]@DIGEST` from a `pkg:oci` purl's `repository_url` and `tag` qualifiers and

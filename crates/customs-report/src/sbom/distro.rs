@@ -17,21 +17,6 @@ pub(crate) struct DistroFacts {
     pub(crate) id_like: Vec<String>,
 }
 
-/// Debian's codenames by major version, as customs-catalog's `os.rs` knows them.
-fn debian_codename(major: &str) -> Option<&'static str> {
-    Some(match major {
-        "7" => "wheezy",
-        "8" => "jessie",
-        "9" => "stretch",
-        "10" => "buster",
-        "11" => "bullseye",
-        "12" => "bookworm",
-        "13" => "trixie",
-        "14" => "forky",
-        _ => return None,
-    })
-}
-
 /// os-release's `ID` for a distribution named the way trivy names OS families (`redhat`,
 /// `alma`, `amazon`, …); other names are taken as the `ID` itself.
 fn os_release_id(name: &str) -> String {
@@ -80,7 +65,7 @@ pub(crate) fn distro(
         let major = v.split('.').next().unwrap_or(v);
         if !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit()) {
             if codename.is_none() {
-                codename = debian_codename(major).map(str::to_owned);
+                codename = customs_catalog::debian_codename(major).map(str::to_owned);
             }
             version_id = Some(major.to_owned());
         }

@@ -109,19 +109,6 @@ pub(crate) fn split_upstream(u: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// `openssl-3.0.7-1.el9.src.rpm` → (`openssl`, `3.0.7-1.el9`): the SRPM file name rpm records
-/// as a package's source, split as customs-catalog's `rpmdb.rs` splits it.
-pub(crate) fn split_srpm(srpm: &str) -> Option<(String, String)> {
-    let nvr = srpm.strip_suffix(".rpm")?;
-    let nvr = nvr
-        .strip_suffix(".src")
-        .or_else(|| nvr.strip_suffix(".nosrc"))
-        .unwrap_or(nvr);
-    let (nv, release) = nvr.rsplit_once('-')?;
-    let (name, version) = nv.rsplit_once('-')?;
-    (!name.is_empty()).then(|| (name.to_owned(), format!("{version}-{release}")))
-}
-
 /// A purl `distro` qualifier (`debian-12`, `alpine-3.19.1`, `rhel-9.7`, `opensuse-leap-15.5`,
 /// `debian`) as (id, version): the version is what follows the last `-` that a digit follows.
 pub(crate) fn split_distro(q: &str) -> (&str, Option<&str>) {
@@ -181,10 +168,10 @@ mod tests {
         );
         assert_eq!(split_upstream("glibc"), ("glibc", None));
         assert_eq!(
-            split_srpm("util-linux-2.32.1-42.el8_8.src.rpm"),
+            customs_catalog::split_srpm("util-linux-2.32.1-42.el8_8.src.rpm"),
             Some(("util-linux".into(), "2.32.1-42.el8_8".into()))
         );
-        assert_eq!(split_srpm("junk"), None);
+        assert_eq!(customs_catalog::split_srpm("junk"), None);
         assert_eq!(split_distro("debian-12"), ("debian", Some("12")));
         assert_eq!(
             split_distro("opensuse-leap-15.5"),

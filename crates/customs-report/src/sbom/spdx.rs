@@ -18,11 +18,10 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use super::build::{Doc, Entry};
-use super::cyclonedx::{image_reference, name_and_version};
+use super::cyclonedx::described_image;
 use super::de::{self, Text};
 use super::distro::DistroFacts;
-use super::image::{ImageFacts, rank};
-use super::purl::Purl;
+use super::image::ImageFacts;
 use super::{MAX_COMPONENTS, SbomError, SbomFormat, props};
 
 #[derive(Deserialize)]
@@ -226,30 +225,7 @@ fn image(p: &Package, doc: &mut Doc) {
     for (n, v) in p.properties() {
         props::image(&mut doc.image, &n, &v);
     }
-    let oci = p
-        .purl()
-        .and_then(|u| Purl::parse(u).ok())
-        .filter(|u| u.ty() == "oci");
-    if let Some(u) = &oci {
-        if let Some(v) = u.raw_version() {
-            doc.image.manifest.push((rank::PURL, v.to_owned()));
-        }
-        if let Some(a) = u.qualifier("arch") {
-            doc.image.architecture.get_or_insert_with(|| a.to_owned());
-        }
-    }
-    let version = p
-        .version
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    if let Some(v) = version.filter(|v| v.starts_with("sha256:")) {
-        doc.image.manifest.push((rank::VERSION, v.to_owned()));
-    }
-    doc.described = oci
-        .as_ref()
-        .and_then(image_reference)
-        .or_else(|| name_and_version(p.name.as_deref(), version));
+    described_image(doc, p.purl(), p.name.as_deref(), p.version.as_deref());
 }
 
 fn distro(p: &Package) -> DistroFacts {

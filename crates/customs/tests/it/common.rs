@@ -89,6 +89,21 @@ pub(crate) fn sbom(source: &str, cache: &Path, extra: &[&str]) -> Value {
 }
 
 /// (name, version, arch, source_name, source_version) of every package, sorted.
+/// (name, version) of every entry of a JSON list of packages (customs' inventory `packages`,
+/// syft's `artifacts`).
+pub(crate) fn name_versions(list: &Value) -> std::collections::BTreeSet<(String, String)> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list of packages: {list}"))
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn package_rows(inv: &Value) -> Vec<String> {
     rows_where(inv, |_| true)
 }

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{corpus, customs, customs_with, shared};
+use crate::common::{corpus, customs, customs_with, name_versions, shared};
 
 const IMAGES: [&str; 4] = [
     "bookworm-big",
@@ -461,17 +461,7 @@ fn syft_documents(dir: &Path) -> Vec<(&'static str, PathBuf)> {
 fn syft_and_customs_read_each_others_sboms() {
     let dir = tempfile::tempdir().unwrap();
     let inv = customs(&["sbom", "-o", "json", &layout("debian-app")], dir.path()).json();
-    let ours: BTreeSet<(String, String)> = inv["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_owned(),
-                p["version"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let ours: BTreeSet<(String, String)> = name_versions(&inv["packages"]);
     // syft converts customs' documents to its own JSON and lists the same packages.
     for (format, ext) in [("cyclonedx", "cdx.json"), ("spdx-json", "spdx.json")] {
         let file = dir.path().join(format!("customs.{ext}"));
@@ -497,17 +487,7 @@ fn syft_and_customs_read_each_others_sboms() {
             String::from_utf8_lossy(&out.stderr)
         );
         let converted: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let theirs: BTreeSet<(String, String)> = converted["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["name"].as_str().unwrap().to_owned(),
-                    p["version"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
+        let theirs: BTreeSet<(String, String)> = name_versions(&converted["artifacts"]);
         // The distribution is an OPERATING-SYSTEM package in customs' SPDX (as trivy writes
         // it); syft lists such a package as one more package (its own SPDX has none, and
         // gives the distribution only in purl qualifiers). That is the one difference.
@@ -564,11 +544,7 @@ fn syft_and_customs_read_each_others_sboms() {
 #[test]
 fn a_stored_sbom_is_rematched_after_the_file_is_gone() {
     let dir = tempfile::tempdir().unwrap();
-    let (v1, v2) = (dir.path().join("v1"), dir.path().join("v2"));
-    std::fs::create_dir_all(&v1).unwrap();
-    std::fs::create_dir_all(&v2).unwrap();
-    let db1 = crate::scan::build_db(&v1, &["rustsec"]);
-    let db2 = crate::scan::build_db(&v2, &["rustsec", "osv-pypa-yaml"]);
+    let (db1, db2) = crate::scan::two_dbs(dir.path(), &["rustsec"], &["rustsec", "osv-pypa-yaml"]);
     let store = format!("sqlite:{}", dir.path().join("store.db").display());
     let bom = dir.path().join("app.spdx.json");
     let r = customs(

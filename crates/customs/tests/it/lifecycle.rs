@@ -544,11 +544,7 @@ fn receive_one(listener: std::net::TcpListener) -> std::sync::mpsc::Receiver<(St
 fn rematch_notifies_and_retries_undelivered() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("store.db").display());
-    let (v1, v2) = (dir.path().join("v1"), dir.path().join("v2"));
-    std::fs::create_dir_all(&v1).unwrap();
-    std::fs::create_dir_all(&v2).unwrap();
-    let db1 = build_db(&v1, &["rustsec"]);
-    let db2 = build_db(&v2, &["rustsec", "osv-pypa-yaml"]);
+    let (db1, db2) = crate::scan::two_dbs(dir.path(), &["rustsec"], &["rustsec", "osv-pypa-yaml"]);
     let source = format!("oci:{}:1", corpus().join("debian-app/oci").display());
     stored_scan(dir.path(), &store, &db1, &source);
 
@@ -675,11 +671,7 @@ fn watch_rounds_and_stops_on_sigterm() {
 #[test]
 fn rematch_since_db_touches_only_what_changed() {
     let dir = tempfile::tempdir().unwrap();
-    let (v1, v2) = (dir.path().join("v1"), dir.path().join("v2"));
-    std::fs::create_dir_all(&v1).unwrap();
-    std::fs::create_dir_all(&v2).unwrap();
-    let db1 = build_db(&v1, &["rustsec"]);
-    let db2 = build_db(&v2, &["rustsec", "osv-pypa-yaml"]);
+    let (db1, db2) = crate::scan::two_dbs(dir.path(), &["rustsec"], &["rustsec", "osv-pypa-yaml"]);
     let run = |store: &str, since: bool| -> Value {
         for image in ["debian-app", "bookworm-big"] {
             let src = format!("oci:{}:1", corpus().join(image).join("oci").display());

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use crate::common::{Comp, LayerTar, sbom, shared, write_layout};
+use crate::common::{Comp, LayerTar, name_versions, sbom, shared, write_layout};
 
 /// The apk database of alpine-310.tar.gz, read with `tar` (an independent reader) for the
 /// reference list.
@@ -34,17 +34,7 @@ fn alpine_apk_database() {
     let cache = tempfile::tempdir().unwrap();
     let src = shared().join("data/images/real/alpine-310.tar.gz");
     let inv = sbom(&src.display().to_string(), cache.path(), &[]);
-    let ours: BTreeSet<(String, String)> = inv["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_owned(),
-                p["version"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let ours: BTreeSet<(String, String)> = name_versions(&inv["packages"]);
     assert_eq!(ours.len(), 14);
     assert_eq!(ours, alpine_reference());
     assert_eq!(inv["distro"]["id"], "alpine");

@@ -37,6 +37,15 @@ pub(crate) fn build_db(dir: &Path, inputs: &[&str]) -> String {
     out.display().to_string()
 }
 
+/// Two databases under `dir` (`v1/vuln.db` from `older`, `v2/vuln.db` from `newer`): what a
+/// stored scan was matched against, and the update a rematch brings.
+pub(crate) fn two_dbs(dir: &Path, older: &[&str], newer: &[&str]) -> (String, String) {
+    let (v1, v2) = (dir.join("v1"), dir.join("v2"));
+    std::fs::create_dir_all(&v1).unwrap();
+    std::fs::create_dir_all(&v2).unwrap();
+    (build_db(&v1, older), build_db(&v2, newer))
+}
+
 pub(crate) fn scan(db: &str, source: &str, cache: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["scan", "--format", "json", "--db", db];
     args.extend_from_slice(extra);
