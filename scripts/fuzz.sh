@@ -74,7 +74,7 @@ build_one=()
     RUSTC_BOOTSTRAP=1 cargo fuzz build --sanitizer "$FUZZ_SANITIZER" \
         --target-dir "$FUZZ_TARGET_DIR" "${build_one[@]}"
 )
-echo "build: $((SECONDS - build_start)) s"
+echo "build: $((SECONDS - build_start)) s, $(du -sh "$FUZZ_TARGET_DIR" 2>/dev/null | cut -f1) in $FUZZ_TARGET_DIR"
 triple="$(rustc -vV | sed -n 's/^host: //p')"
 bin_dir="$FUZZ_TARGET_DIR/$triple/release"
 

@@ -60,6 +60,11 @@ bash "$ROOT/scripts/format-tools.sh"
 echo "   ready in $(( $(date +%s) - t0 ))s"
 
 cd "$ROOT"
+# A clean build gains nothing from incremental state, which would be gigabytes on disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# Free space at each stage: a run that fails for lack of disk says where it went.
+disk() { echo "   disk: $(df -h --output=avail "$ROOT" | tail -1 | tr -d ' ') free; target $(du -sh "${CARGO_TARGET_DIR:-$ROOT/target}" 2>/dev/null | cut -f1)"; }
+disk
 echo "== cargo fmt --check"
 cargo fmt --all --check
 
@@ -72,12 +77,14 @@ set -e
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "summary: %d passed, %d failed\n", p, f }' "$log"
+disk
 [ "$rc" = 0 ] || exit "$rc"
 
 echo "== cargo clippy --all-targets -- -D warnings"
 t0=$(date +%s)
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "   clippy done in $(( $(date +%s) - t0 ))s"
+disk
 
 echo "== cargo deny (offline, against ../shared/data/advisories/rustsec)"
 t0=$(date +%s)
@@ -96,3 +103,4 @@ echo "== fuzzing every parser briefly (scripts/fuzz.sh)"
 t0=$(date +%s)
 FUZZ_TARGET_DIR="${CUSTOMS_FUZZ_TARGET:-/var/tmp/customs-fuzz-target}" bash "$ROOT/scripts/fuzz.sh"
 echo "   fuzzing done in $(( $(date +%s) - t0 ))s"
+disk
