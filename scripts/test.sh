@@ -46,11 +46,26 @@ bash "$SHARED/tools/registry-up.sh" all
 
 echo "== building the test image corpus in $CUSTOMS_CORPUS and pushing it (cached after the first run)"
 t0=$(date +%s)
-if ! PUSH=1 bash "$SHARED/tools/build-images.sh" > "${TMPDIR:-/tmp}/customs-build-images.log" 2>&1; then
-  tail -40 "${TMPDIR:-/tmp}/customs-build-images.log" >&2
-  echo "build-images.sh failed (log above)" >&2
-  exit 1
-fi
+# build-images.sh unmounts the chroot's /proc before `umoci repack` and ignores a failure; once
+# (2026-12-05) the unmount failed, and umoci then read the chroot's /proc/kmsg, which never
+# ends. So a build gets a time limit (it takes 3 to 6 minutes), and a failed or stuck one is
+# retried once after whatever it left mounted under the corpus is unmounted.
+unmount_corpus() {
+  awk -v c="$CUSTOMS_CORPUS/" 'index($2, c) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+}
+build_log="${TMPDIR:-/tmp}/customs-build-images.log"
+ok=0
+for attempt in 1 2; do
+  unmount_corpus
+  if PUSH=1 timeout 1500 bash "$SHARED/tools/build-images.sh" > "$build_log" 2>&1; then ok=1; break; fi
+  tail -20 "$build_log" >&2
+  echo "build-images.sh failed or timed out (attempt $attempt; log above)" >&2
+  # What the killed script started (umoci, chroot) names the build folder; the registries don't.
+  pkill -f -- "$CUSTOMS_CORPUS/build/" 2>/dev/null || true; sleep 1
+done
+unmount_corpus
+[ "$ok" = 1 ] || exit 1
 echo "   corpus ready in $(( $(date +%s) - t0 ))s"
 
 echo "== the peer syft and the formats' own validators (cached in $CUSTOMS_CORPUS)"
