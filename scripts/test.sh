@@ -63,6 +63,11 @@ for attempt in 1 2; do
   echo "build-images.sh failed or timed out (attempt $attempt; log above)" >&2
   # What the killed script started (umoci, chroot) names the build folder; the registries don't.
   pkill -f -- "$CUSTOMS_CORPUS/build/" 2>/dev/null || true; sleep 1
+  # build-images.sh skips an image whose OCI layout exists, and writes summary.json last: an
+  # image without one was cut short, and would pass for built with layers missing.
+  for d in "$CUSTOMS_CORPUS"/out/*/; do
+    [ -d "$d/oci" ] && ! [ -f "$d/summary.json" ] && { echo "   removing the half-built $d" >&2; rm -rf "$d"; }
+  done
 done
 unmount_corpus
 [ "$ok" = 1 ] || exit 1

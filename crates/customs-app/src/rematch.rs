@@ -42,6 +42,10 @@ pub struct ImageDelta {
     /// a fix).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unchecked: Vec<Ecosystem>,
+    /// Packages the stored source lists that customs has no ecosystem for (an SBOM's gems),
+    /// by kind: never checked, whatever the database holds.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unsupported: BTreeMap<String, usize>,
 }
 
 /// What a rematch changed, image by image.
@@ -70,11 +74,23 @@ impl RematchReport {
         out
     }
 
+    /// For each kind of package customs has no ecosystem for, how many re-matched images
+    /// list such packages.
+    #[must_use]
+    pub fn unsupported(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for kind in self.images.iter().flat_map(|i| i.unsupported.keys()) {
+            *out.entry(kind.clone()).or_insert(0) += 1;
+        }
+        out
+    }
+
     /// What `rematch --fail-on min` decides. A gate that does not know must not pass: an
     /// ecosystem of a stored image that the database holds no advisories for (and `allow`
-    /// does not accept) makes it [`Gate::Unknown`], whatever the findings; else findings this
-    /// rematch brought (new, changed in severity, newly known exploited) at or above `min`
-    /// make it [`Gate::Fail`].
+    /// does not accept) makes it [`Gate::Unknown`], and so do packages of a kind customs has
+    /// no ecosystem for ([`Gate::Unsupported`], as `scan --fail-on` treats them), whatever the
+    /// findings; else findings this rematch brought (new, changed in severity, newly known
+    /// exploited) at or above `min` make it [`Gate::Fail`].
     #[must_use]
     pub fn gate(&self, min: Severity, allow: &[Ecosystem]) -> Gate {
         let gaps: Vec<(Ecosystem, usize)> = self
@@ -84,6 +100,10 @@ impl RematchReport {
             .collect();
         if !gaps.is_empty() {
             return Gate::Unknown(gaps);
+        }
+        let unsupported: Vec<(String, usize)> = self.unsupported().into_iter().collect();
+        if !unsupported.is_empty() {
+            return Gate::Unsupported(unsupported);
         }
         let mut failing = BTreeSet::new();
         for image in &self.images {
@@ -120,6 +140,9 @@ pub enum Gate {
     /// The database could not check these ecosystems (with the number of images holding
     /// them): the rematch cannot say.
     Unknown(Vec<(Ecosystem, usize)>),
+    /// Stored sources list packages of these kinds, which customs has no ecosystem for (with
+    /// the number of images listing them): they were never checked.
+    Unsupported(Vec<(String, usize)>),
 }
 
 /// The store keys of the packages whose advisories differ between two databases: for each
@@ -197,7 +220,7 @@ fn in_parallel(
     workers: usize,
     mut write: impl FnMut(&[RematchRecord]) -> Result<Vec<Delta>>,
 ) -> Result<Vec<ImageDelta>> {
-    type Matched = (RematchRecord, Vec<Ecosystem>);
+    type Matched = (RematchRecord, Gaps);
     let workers = workers.clamp(1, inputs.len().max(1));
     let chunk = inputs.len().div_ceil(workers).max(1);
     let mut chunks: Vec<Vec<RematchInput>> = Vec::new();
@@ -235,27 +258,29 @@ fn in_parallel(
         // Results arrive interleaved from the workers; batches are written as they fill, and
         // the deltas are put back in input order at the end.
         let mut out: Vec<(usize, ImageDelta)> = Vec::new();
-        let mut order: Vec<(usize, Vec<Ecosystem>)> = Vec::new();
+        let mut order: Vec<(usize, Gaps)> = Vec::new();
         let mut pending: Vec<RematchRecord> = Vec::new();
-        let mut flush = |order: &mut Vec<(usize, Vec<Ecosystem>)>,
-                         pending: &mut Vec<RematchRecord>|
-         -> Result<()> {
-            let deltas = write(pending)?;
-            for (((i, unchecked), r), delta) in order.drain(..).zip(pending.drain(..)).zip(deltas) {
-                out.push((
-                    i,
-                    ImageDelta {
-                        digest: r.digest,
-                        delta,
-                        unchecked,
-                    },
-                ));
-            }
-            Ok(())
-        };
+        let mut flush =
+            |order: &mut Vec<(usize, Gaps)>, pending: &mut Vec<RematchRecord>| -> Result<()> {
+                let deltas = write(pending)?;
+                for (((i, (unchecked, unsupported)), r), delta) in
+                    order.drain(..).zip(pending.drain(..)).zip(deltas)
+                {
+                    out.push((
+                        i,
+                        ImageDelta {
+                            digest: r.digest,
+                            delta,
+                            unchecked,
+                            unsupported,
+                        },
+                    ));
+                }
+                Ok(())
+            };
         for (i, matched) in rx {
-            let (record, unchecked) = matched?;
-            order.push((i, unchecked));
+            let (record, gaps) = matched?;
+            order.push((i, gaps));
             pending.push(record);
             if pending.len() >= BATCH {
                 flush(&mut order, &mut pending)?;
@@ -278,7 +303,7 @@ fn rematch_one(
     input: RematchInput,
     keys: Option<&BTreeSet<PackageKey>>,
     withdrawn: &Arc<BTreeMap<String, ResolvedReason>>,
-) -> Result<(RematchRecord, Vec<Ecosystem>)> {
+) -> Result<(RematchRecord, Gaps)> {
     let digest = input.digest;
     let mut inv: Inventory =
         serde_json::from_value(input.document).map_err(|source| AppError::StoredInventory {
@@ -303,9 +328,13 @@ fn rematch_one(
             scope,
             digest,
         },
-        unchecked,
+        (unchecked, inv.unchecked),
     ))
 }
+
+/// What a re-match of one image could not check: the ecosystems without advisory data, and
+/// the kinds of package customs has no ecosystem for.
+type Gaps = (Vec<Ecosystem>, BTreeMap<String, usize>);
 
 /// The scope of a reconcile once the packages of `unchecked` ecosystems are taken out of it,
 /// so that their stored findings stay as they were: a database without a feed has not shown

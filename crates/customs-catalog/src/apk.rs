@@ -19,6 +19,19 @@ pub(crate) struct ApkPackage {
     pub(crate) version: String,
     pub(crate) arch: Option<String>,
     pub(crate) origin: Option<String>,
+    /// `L:`, an SPDX-like expression (`MIT AND GPL-2.0-only`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) license: Option<String>,
+    /// `m:`, the Alpine maintainer (`Name <email>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) maintainer: Option<String>,
+    /// `D:` without its version constraints and conflicts (`!name`): names and
+    /// `so:`/`cmd:` capabilities.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) depends: Vec<String>,
+    /// `p:` without versions: the capabilities it provides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) provides: Vec<String>,
     /// Absolute paths of the files the package installed.
     pub(crate) files: Vec<String>,
 }
@@ -36,6 +49,10 @@ impl From<ApkPackage> for OsPackage {
             files: p.files,
             purl_version: None,
             epoch: None,
+            licenses: p.license.into_iter().collect(),
+            author: p.maintainer,
+            depends: p.depends.into_iter().map(|d| vec![d]).collect(),
+            provides: p.provides,
         }
     }
 }
@@ -60,7 +77,8 @@ impl Analyzer for ApkAnalyzer {
     }
     fn version(&self) -> u32 {
         // 2: facts in the form every OS analyzer gives (osdb.rs).
-        2
+        // 3: L: licence, m: maintainer, D: dependencies, p: provides.
+        3
     }
     fn roots(&self) -> &'static [Root] {
         const ROOTS: &[Root] = &[Root::flat("lib/apk/db")];
@@ -76,6 +94,17 @@ impl Analyzer for ApkAnalyzer {
         parse_installed(&String::from_utf8_lossy(bytes))
             .map(|p| Fact::OsPackages(p.into_iter().map(Into::into).collect()).into())
     }
+}
+
+/// The names of a `D:` or `p:` list, each without its version (`so:libc.musl-x86_64.so.1=1`,
+/// `musl>=1.1.22`, `cmd:ls`): at most 256 per line.
+fn capabilities(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split_whitespace()
+        .take(256)
+        .filter_map(|d| d.split(['=', '<', '>', '~']).next())
+        .filter(|d| !d.is_empty() && d.len() <= 256)
+        .map(str::to_owned)
 }
 
 pub(crate) fn parse_installed(text: &str) -> Result<Vec<ApkPackage>, String> {
@@ -112,6 +141,10 @@ pub(crate) fn parse_installed(text: &str) -> Result<Vec<ApkPackage>, String> {
             version: String::new(),
             arch: None,
             origin: None,
+            license: None,
+            maintainer: None,
+            depends: Vec::new(),
+            provides: Vec::new(),
             files: Vec::new(),
         });
         match key {
@@ -119,6 +152,12 @@ pub(crate) fn parse_installed(text: &str) -> Result<Vec<ApkPackage>, String> {
             "V" => p.version = value.to_owned(),
             "A" => p.arch = Some(value.to_owned()),
             "o" => p.origin = Some(value.to_owned()),
+            "L" if !value.trim().is_empty() => p.license = Some(value.trim().to_owned()),
+            "m" if !value.trim().is_empty() => p.maintainer = Some(value.trim().to_owned()),
+            "D" => p
+                .depends
+                .extend(capabilities(value).filter(|d| !d.starts_with('!'))),
+            "p" => p.provides.extend(capabilities(value)),
             "F" => {
                 dir = value.trim_matches('/').to_owned();
                 p.files.push(format!("/{dir}"));
@@ -138,6 +177,18 @@ pub(crate) fn parse_installed(text: &str) -> Result<Vec<ApkPackage>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn licence_and_maintainer() {
+        // The musl stanza of Alpine 3.10's real installed database (shared/data/images/real).
+        let text = "P:musl\nV:1.1.22-r3\nA:x86_64\nL:MIT\no:musl\nm:Timo Teräs <timo.teras@iki.fi>\n\nP:bare\nV:1\nL:\n";
+        let p = parse_installed(text).unwrap();
+        let os: OsPackage = p[0].clone().into();
+        assert_eq!(os.licenses, ["MIT"]);
+        assert_eq!(os.author.as_deref(), Some("Timo Teräs <timo.teras@iki.fi>"));
+        let bare: OsPackage = p[1].clone().into();
+        assert!(bare.licenses.is_empty() && bare.author.is_none());
+    }
 
     #[test]
     fn parses_stanzas_and_files() {

@@ -148,6 +148,9 @@ mod tests {
                             arch: Some("amd64".into()),
                             source_name: (*n).into(),
                             source_version: (*v).into(),
+                            maintainer: None,
+                            depends: Vec::new(),
+                            provides: Vec::new(),
                         }
                         .into()
                     })

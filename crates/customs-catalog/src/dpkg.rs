@@ -14,11 +14,13 @@
 //! empty, which hides every package it could still name. A stanza without a `Package` is
 //! still an error for the whole file, as in dpkg: there is nothing to name it by.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::analyzer::{Analyzer, Parsed, Root};
 use crate::apply::Merged;
-use crate::facts::Fact;
+use crate::facts::{Entry, Fact};
 use crate::inventory::Ecosystem;
 use crate::osdb::{FileLists, OsPackage, PackageDb};
 
@@ -33,6 +35,13 @@ pub(crate) struct DpkgPackage {
     pub(crate) arch: Option<String>,
     pub(crate) source_name: String,
     pub(crate) source_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) maintainer: Option<String>,
+    /// `Pre-Depends` then `Depends`, as alternative groups of names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) depends: Vec<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) provides: Vec<String>,
 }
 
 impl From<DpkgPackage> for OsPackage {
@@ -47,6 +56,10 @@ impl From<DpkgPackage> for OsPackage {
             files: Vec::new(),
             purl_version: None,
             epoch: None,
+            licenses: Vec::new(),
+            author: p.maintainer,
+            depends: p.depends,
+            provides: p.provides,
         }
     }
 }
@@ -62,6 +75,25 @@ impl PackageDb for DpkgAnalyzer {
     }
     fn purl_namespace(&self) -> &'static str {
         "debian"
+    }
+    fn licenses<'m>(&self, m: &'m Merged) -> HashMap<&'m str, &'m Vec<String>> {
+        let mut out = HashMap::new();
+        for (path, (_, entry)) in &m.files {
+            if let Some(owner) = copyright_owner(path)
+                && let Some((_, Fact::Licenses(l))) = m.resolve(path)
+            {
+                out.insert(owner, l);
+            } else if let Some(owner) = doc_dir_owner(path)
+                && let Entry::Symlink { target } = entry
+                && let Some(dir) = crate::walk::resolve_target(path, target)
+                && let Some((_, Fact::Licenses(l))) = m.resolve(&format!("{dir}/copyright"))
+            {
+                // Packages built from one source often share its doc folder (`libgcc-s1 ->
+                // gcc-12-base`), and so its copyright file.
+                out.entry(owner).or_insert(l);
+            }
+        }
+        out
     }
     fn file_lists<'m>(&self, m: &'m Merged) -> FileLists<'m> {
         let mut lists = FileLists::new();
@@ -83,24 +115,37 @@ impl Analyzer for DpkgAnalyzer {
     fn version(&self) -> u32 {
         // 2: a stanza without a Version is left out with a warning, no longer the whole file.
         // 3: facts in the form every OS analyzer gives (osdb.rs).
-        3
+        // 4: Maintainer, Pre-Depends, Depends, Provides; licences from copyright files.
+        4
     }
     fn roots(&self) -> &'static [Root] {
         const ROOTS: &[Root] = &[
             Root::flat("var/lib/dpkg"),
             Root::flat("var/lib/dpkg/info"),
             Root::flat("var/lib/dpkg/status.d"),
+            Root::deep(DOC),
         ];
         ROOTS
     }
     fn wants(&self, path: &str) -> bool {
-        path == STATUS || is_status_d(path) || list_owner(path).is_some()
+        path == STATUS
+            || is_status_d(path)
+            || list_owner(path).is_some()
+            || copyright_owner(path).is_some()
+    }
+    fn wants_entry(&self, path: &str, mode: u32) -> bool {
+        // A doc folder that is a link to another package's (mode 0: a link).
+        self.wants(path) || (mode == 0 && doc_dir_owner(path).is_some())
     }
     fn max_size(&self) -> u64 {
         // The largest real status files are a few MB; .list files rarely pass 1 MB.
         64 << 20
     }
     fn parse(&self, path: &str, bytes: &[u8]) -> Result<Parsed, String> {
+        if copyright_owner(path).is_some() {
+            // Copyright files are often Latin-1 in their prose; the fields read are ASCII.
+            return Ok(Fact::Licenses(copyright_licenses(&String::from_utf8_lossy(bytes))).into());
+        }
         let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
         if list_owner(path).is_some() {
             return Ok(Fact::FileList(
@@ -134,6 +179,92 @@ pub(crate) fn list_owner(path: &str) -> Option<(&str, Option<&str>)> {
         Some((n, a)) => (n, Some(a)),
         None => (file, None),
     })
+}
+
+const DOC: &str = "usr/share/doc";
+
+/// The package a `usr/share/doc/NAME/copyright` file belongs to.
+pub(crate) fn copyright_owner(path: &str) -> Option<&str> {
+    let name = path
+        .strip_prefix(DOC)?
+        .strip_prefix('/')?
+        .strip_suffix("/copyright")?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
+}
+
+/// The package a `usr/share/doc/NAME` folder belongs to.
+fn doc_dir_owner(path: &str) -> Option<&str> {
+    let name = path.strip_prefix(DOC)?.strip_prefix('/')?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
+}
+
+/// At most this many licences are kept from one copyright file, each at most this long: a
+/// real file names a handful, a hostile one could name thousands.
+const MAX_LICENSES: usize = 32;
+const MAX_LICENSE_LEN: usize = 200;
+
+/// The licences a copyright file declares. A machine-readable file (DEP-5, `Format:
+/// https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/`) gives them in the
+/// first line of each `License:` field; any other file is searched for the
+/// `/usr/share/common-licenses/NAME` paths Debian policy has it cite. In the order first seen,
+/// without repeats.
+pub(crate) fn copyright_licenses(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |l: &str| {
+        let l = l.trim().trim_end_matches(['.', ',', ';', ')']);
+        // `none` (liblzma5's files without a licence) names no licence.
+        if !l.is_empty()
+            && !l.eq_ignore_ascii_case("none")
+            && l.len() <= MAX_LICENSE_LEN
+            && out.len() < MAX_LICENSES
+            && !out.iter().any(|o| o == l)
+        {
+            out.push(l.to_owned());
+        }
+    };
+    let machine_readable = text.lines().take_while(|l| !l.trim().is_empty()).any(|l| {
+        l.get(..7)
+            .is_some_and(|k| k.eq_ignore_ascii_case("Format:"))
+            && (l.contains("copyright-format") || l.contains("dep5"))
+    });
+    if machine_readable {
+        for line in text.lines() {
+            if let Some(k) = line.get(..8)
+                && k.eq_ignore_ascii_case("License:")
+            {
+                add(&line[8..]);
+            }
+        }
+    } else {
+        const CITED: &str = "/usr/share/common-licenses/";
+        for (at, _) in text.match_indices(CITED) {
+            let rest = &text[at + CITED.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+' | '_')))
+                .unwrap_or(rest.len());
+            add(&rest[..end]);
+        }
+    }
+    out
+}
+
+/// Package names of a `Depends`-style field: `a (>= 1), b | c:any, d [amd64]` gives
+/// `[[a], [b, c], [d]]`.
+fn relation_groups(field: &str) -> Vec<Vec<String>> {
+    field
+        .split(',')
+        .filter_map(|group| {
+            let alts: Vec<String> = group
+                .split('|')
+                .filter_map(|alt| {
+                    let name = alt.trim().split([' ', '(', '[', '<', '\n', '\t']).next()?;
+                    let name = name.split(':').next()?;
+                    (!name.is_empty()).then(|| name.to_owned())
+                })
+                .collect();
+            (!alts.is_empty()).then_some(alts)
+        })
+        .collect()
 }
 
 /// Whether a path is a package database this analyzer reads (not a `.list`).
@@ -215,6 +346,20 @@ pub(crate) fn parse_status(text: &str, lenient_status: bool) -> Result<Status, S
             arch: field("Architecture").map(str::to_owned),
             source_name,
             source_version,
+            maintainer: field("Maintainer")
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned),
+            depends: ["Pre-Depends", "Depends"]
+                .into_iter()
+                .filter_map(field)
+                .flat_map(relation_groups)
+                .collect(),
+            provides: field("Provides")
+                .map(relation_groups)
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .collect(),
         });
     }
     if stanzas == 0 && !text.trim().is_empty() {
@@ -339,6 +484,85 @@ Package: plain\nStatus: install ok installed\nVersion: 1:2.3-4\n";
         }
         assert_ne!(out.len(), text.len(), "stanza {n} has a Version line");
         out
+    }
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/dpkg-copyright/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn copyright_licences_machine_readable_and_cited() {
+        assert_eq!(
+            copyright_licenses(&fixture("libssl3.copyright")),
+            ["Apache-2.0", "Artistic or GPL-1+", "Artistic", "GPL-1+"]
+        );
+        // Free-form text: the licences it cites under /usr/share/common-licenses.
+        assert_eq!(
+            copyright_licenses(&fixture("base-files.copyright")),
+            ["GPL"]
+        );
+        assert!(copyright_licenses("no licence named here").is_empty());
+        // A hostile file names a bounded number of bounded licences.
+        let many: String = (0..1000).map(|i| format!("License: L{i}\n")).collect();
+        let text = format!(
+            "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n{many}License: {}\n",
+            "x".repeat(5000)
+        );
+        let l = copyright_licenses(&text);
+        assert_eq!(l.len(), MAX_LICENSES);
+        assert!(l.iter().all(|l| l.len() <= MAX_LICENSE_LEN));
+        assert_eq!(
+            copyright_owner("usr/share/doc/libssl3/copyright"),
+            Some("libssl3")
+        );
+        assert_eq!(copyright_owner("usr/share/doc/a/b/copyright"), None);
+        assert_eq!(copyright_owner("usr/share/doc//copyright"), None);
+        assert!(DpkgAnalyzer.wants("usr/share/doc/zlib1g/copyright"));
+    }
+
+    #[test]
+    fn relations_and_maintainer() {
+        assert_eq!(
+            relation_groups(
+                "libc6 (>= 2.34), libssl3 (>= 3.0.0) | libssl1.1, python3:any, foo [amd64]"
+            ),
+            vec![
+                vec!["libc6".to_owned()],
+                vec!["libssl3".to_owned(), "libssl1.1".to_owned()],
+                vec!["python3".to_owned()],
+                vec!["foo".to_owned()],
+            ]
+        );
+        let text = "Package: a\nStatus: install ok installed\nVersion: 1\nMaintainer: Jane <j@example.org>\nPre-Depends: p\nDepends: b (>= 1),\n c | d\nProvides: virt (= 1), other\n";
+        let p = &parse_status(text, false).unwrap().packages[0];
+        assert_eq!(p.maintainer.as_deref(), Some("Jane <j@example.org>"));
+        assert_eq!(
+            p.depends,
+            vec![
+                vec!["p".to_owned()],
+                vec!["b".to_owned()],
+                vec!["c".to_owned(), "d".to_owned()]
+            ]
+        );
+        assert_eq!(p.provides, ["virt", "other"]);
+        // The real texlive status: every package with a Depends line has its groups.
+        let status = parse_status(&texlive_status(), false).unwrap();
+        let base = status
+            .packages
+            .iter()
+            .find(|p| p.name == "texlive-base")
+            .unwrap();
+        assert!(
+            base.depends
+                .iter()
+                .any(|g| g.contains(&"tex-common".to_owned())),
+            "{:?}",
+            base.depends
+        );
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub(crate) enum Fact {
     /// Language packages a metadata file, lockfile or binary names (possibly none: a binary
     /// that is neither Go nor cargo-auditable still hides what a lower layer had there).
     Lang(Vec<crate::lang::LangPackage>),
+    /// The licences a package's own licence file declares (dpkg's `copyright`).
+    Licenses(Vec<String>),
 }
 
 /// What stands at a wanted path in one layer.

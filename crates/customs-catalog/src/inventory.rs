@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::facts::FileMeta;
 
 /// The inventory JSON schema's version. Bump the minor for additions, the major for changes.
-pub const SCHEMA_VERSION: &str = "customs.inventory/1.3";
+pub const SCHEMA_VERSION: &str = "customs.inventory/1.4";
 
 /// What is installed in an image: its distribution and packages, with where each came from.
 ///
@@ -189,6 +189,23 @@ pub struct Package {
     /// where the version came from (`version-from:-X main.version`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The licences the package declares, each as written where it was found (dpkg's
+    /// machine-readable `copyright` `License:` fields, apk `L:`, rpm `License`, Python
+    /// `License-Expression`/`License`/classifiers, package.json `license`). Often SPDX
+    /// expressions, not always (`GPL-2+`, `Expat`): the SBOM writers normalise them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
+    /// Who made or maintains the package, as its metadata names them (dpkg `Maintainer`, apk
+    /// `m:`, rpm `Vendor`, Python `Author`/`Maintainer`, package.json `author`): a name,
+    /// often with `<email>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The installed packages this one needs, by package URL: dpkg `Pre-Depends` and
+    /// `Depends` (each alternative group resolved to the first installed package that is or
+    /// provides it), apk `D:`, rpm's requirements. Empty for language packages, whose
+    /// dependency graphs customs does not record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends: Vec<String>,
 }
 
 /// A file the catalog could not read, or read only in part. Not an error: the scan goes on,

@@ -130,7 +130,19 @@ pub(crate) fn collect(m: &Merged, out: &mut Vec<Package>) {
             // Installed metadata names the package best (dist-info spells `Jinja2`, a
             // lockfile may say `jinja2`).
             if p.evidence < g.pkg.evidence {
+                let (licenses, author) = (std::mem::take(&mut g.pkg.licenses), g.pkg.author.take());
                 g.pkg = p.clone();
+                if g.pkg.licenses.is_empty() {
+                    g.pkg.licenses = licenses;
+                }
+                g.pkg.author = g.pkg.author.take().or(author);
+            } else {
+                if g.pkg.licenses.is_empty() {
+                    g.pkg.licenses.clone_from(&p.licenses);
+                }
+                if g.pkg.author.is_none() {
+                    g.pkg.author.clone_from(&p.author);
+                }
             }
             g.layer = Some(g.layer.map_or(*layer, |l: usize| l.min(*layer)));
         }
@@ -165,6 +177,9 @@ pub(crate) fn collect(m: &Merged, out: &mut Vec<Package>) {
                 .collect(),
             owns: Vec::new(),
             notes: g.notes,
+            licenses: g.pkg.licenses,
+            author: g.pkg.author,
+            depends: Vec::new(),
         });
     }
 }

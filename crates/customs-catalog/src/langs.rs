@@ -24,7 +24,8 @@ impl Analyzer for PythonAnalyzer {
         "python"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: licences and authors.
+        2
     }
     fn roots(&self) -> &'static [Root] {
         EVERYWHERE
@@ -47,7 +48,8 @@ impl Analyzer for NpmAnalyzer {
         "npm"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: licences and authors.
+        2
     }
     fn roots(&self) -> &'static [Root] {
         EVERYWHERE

@@ -40,6 +40,10 @@ impl From<RpmPackage> for OsPackage {
             purl_version: Some(evr),
             epoch: p.epoch,
             upstream: p.source_rpm,
+            licenses: p.license.into_iter().collect(),
+            author: p.vendor,
+            depends: p.requires.into_iter().map(|r| vec![r]).collect(),
+            provides: p.provides,
         }
     }
 }
@@ -88,7 +92,8 @@ impl Analyzer for RpmAnalyzer {
     }
     fn version(&self) -> u32 {
         // 2: facts in the form every OS analyzer gives (osdb.rs).
-        2
+        // 3: License, Vendor, requires and provides.
+        3
     }
     fn roots(&self) -> &'static [Root] {
         const ROOTS: &[Root] = &[

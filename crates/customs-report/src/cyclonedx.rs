@@ -6,9 +6,9 @@
 //! every document they produce is held to the 1.6 schema by the tests. Reading is
 //! [`crate::sbom`]'s, and lenient.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use customs_catalog::{Inventory, Package};
+use customs_catalog::{Distro, Inventory, Package};
 use customs_match::{Finding, FindingStatus, Suppression};
 use customs_types::Severity;
 use serde::Serialize;
@@ -70,9 +70,61 @@ struct Component {
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    supplier: Option<Entity>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Contact>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     purl: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    licenses: Vec<LicenseChoice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     properties: Vec<Property>,
+}
+
+/// An `organizationalEntity`.
+#[derive(Serialize)]
+struct Entity {
+    name: String,
+}
+
+/// An `organizationalContact`.
+#[derive(Serialize)]
+struct Contact {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+}
+
+/// The schema allows either one `expression` or a list of `license` objects, never both.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum LicenseChoice {
+    Expression { expression: String },
+    License { license: LicenseName },
+}
+
+#[derive(Serialize)]
+struct LicenseName {
+    name: String,
+}
+
+/// A package's licences: one SPDX expression when every licence is one; otherwise each as
+/// the package named it, since an expression would have to use `LicenseRef-`s that
+/// CycloneDX has nowhere to define.
+fn licenses(p: &Package) -> Vec<LicenseChoice> {
+    match crate::meta::declared(&p.licenses) {
+        None => Vec::new(),
+        Some(d) if d.all_listed => vec![LicenseChoice::Expression {
+            expression: d.expression,
+        }],
+        Some(_) => p
+            .licenses
+            .iter()
+            .map(|l| LicenseChoice::License {
+                license: LicenseName { name: l.clone() },
+            })
+            .collect(),
+    }
 }
 
 #[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -213,7 +265,7 @@ pub fn advisory_url(id: &str) -> Option<String> {
     Some(url)
 }
 
-fn package_component(p: &Package, bom_ref: &str) -> Component {
+fn package_component(p: &Package, bom_ref: &str, distro: Option<&Distro>) -> Component {
     let mut properties = vec![
         prop("customs:ecosystem", p.ecosystem.to_string()),
         prop("customs:found_in", p.found_in.clone()),
@@ -258,7 +310,13 @@ fn package_component(p: &Package, bom_ref: &str) -> Component {
         name: p.name.clone(),
         version: Some(p.version.clone()),
         description: None,
+        supplier: crate::meta::supplier(p, distro).map(|name| Entity { name }),
+        authors: crate::meta::author(p)
+            .map(|(name, email)| Contact { name, email })
+            .into_iter()
+            .collect(),
         purl: p.purl.clone(),
+        licenses: licenses(p),
         properties,
     }
 }
@@ -309,7 +367,10 @@ fn image_component(inv: &Inventory, image: &ImageName) -> Component {
         name: image.display(),
         version: image.digest.clone(),
         description: None,
+        supplier: crate::meta::image_supplier(inv, image).map(|name| Entity { name }),
+        authors: Vec::new(),
         purl,
+        licenses: Vec::new(),
         properties,
     }
 }
@@ -477,7 +538,12 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
             name: d.id.clone(),
             version,
             description: d.pretty_name.clone(),
+            supplier: Some(Entity {
+                name: crate::meta::distro_name(d),
+            }),
+            authors: Vec::new(),
             purl: None,
+            licenses: Vec::new(),
             properties,
         });
         bom_ref
@@ -486,7 +552,7 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
     let mut top = Vec::new();
     for (i, p) in inv.packages.iter().enumerate() {
         let r = refs.get(i).to_owned();
-        components.push(package_component(p, &r));
+        components.push(package_component(p, &r, inv.distro.as_ref()));
         if p.ecosystem.is_os() && os_ref.is_some() {
             os_packages.push(r);
         } else {
@@ -504,6 +570,29 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
         dependencies.push(Dependency {
             reference: os.clone(),
             depends_on: os_packages,
+        });
+    }
+    // Package to package, where the database records it (dpkg). A package without an entry
+    // has no dependencies customs knows of, which is not the same as none.
+    let by_purl: HashMap<&str, usize> = inv
+        .packages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some((p.purl.as_deref()?, i)))
+        .collect();
+    for (i, p) in inv.packages.iter().enumerate() {
+        if p.depends.is_empty() {
+            continue;
+        }
+        let mut depends_on: Vec<String> = p
+            .depends
+            .iter()
+            .filter_map(|d| by_purl.get(d.as_str()).map(|j| refs.get(*j).to_owned()))
+            .collect();
+        depends_on.dedup();
+        dependencies.push(Dependency {
+            reference: refs.get(i).to_owned(),
+            depends_on,
         });
     }
     let mut vulnerabilities = Vec::new();

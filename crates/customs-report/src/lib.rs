@@ -18,6 +18,7 @@ pub mod cyclonedx;
 pub mod fuzz;
 pub mod html;
 mod ids;
+mod meta;
 pub mod output;
 pub mod report;
 pub mod sarif;

@@ -8,6 +8,7 @@ use customs_catalog::{Distro, Package};
 use serde::Serialize;
 
 use crate::ids::{ImageName, content_uuid};
+use crate::meta;
 use crate::output::{DocOptions, Subject};
 
 /// The specification version written.
@@ -28,6 +29,18 @@ struct Document {
     creation_info: CreationInfo,
     packages: Vec<SpdxPackage>,
     relationships: Vec<Relationship>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    has_extracted_licensing_infos: Vec<ExtractedLicense>,
+}
+
+/// The text of a `LicenseRef-` a licence expression uses: a licence as the package named it,
+/// which is not on the SPDX licence list.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExtractedLicense {
+    license_id: String,
+    extracted_text: String,
+    name: String,
 }
 
 #[derive(Serialize)]
@@ -46,6 +59,8 @@ struct SpdxPackage {
     #[serde(skip_serializing_if = "Option::is_none")]
     version_info: Option<String>,
     supplier: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    originator: Option<String>,
     download_location: &'static str,
     files_analyzed: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -53,7 +68,7 @@ struct SpdxPackage {
     #[serde(skip_serializing_if = "Option::is_none")]
     source_info: Option<String>,
     license_concluded: &'static str,
-    license_declared: &'static str,
+    license_declared: String,
     copyright_text: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
@@ -112,45 +127,34 @@ fn spdx_id(kind: &str, n: usize, name: &str) -> String {
     format!("SPDXRef-{kind}-{n}-{clean}")
 }
 
-/// Who supplies a package, for SPDX's `supplier` (an NTIA minimum element): the distribution
-/// for its own packages, as it builds and ships them; for a language package, customs does
-/// not record its author, and says so (`NOASSERTION`) rather than guess.
+/// Who supplies a package, for SPDX's `supplier` (an NTIA minimum element; see
+/// [`meta::supplier`]); `NOASSERTION` when customs cannot tell, rather than a guess.
 fn supplier(p: &Package, distro: Option<&Distro>) -> String {
-    match (p.ecosystem.is_os(), distro) {
-        (true, Some(d)) => distro_supplier(d),
-        _ => "NOASSERTION".to_owned(),
-    }
+    meta::supplier(p, distro).map_or_else(
+        || "NOASSERTION".to_owned(),
+        |s| format!("Organization: {s}"),
+    )
 }
 
-/// The distribution as an organisation: Red Hat for its family, else the first word of its
-/// name (`Debian`, `Alpine`, `Ubuntu`), else its id.
 fn distro_supplier(d: &Distro) -> String {
-    let name = match d.id.as_str() {
-        "rhel" | "centos" | "fedora" => "Red Hat",
-        _ => d
-            .pretty_name
-            .as_deref()
-            .and_then(|n| n.split_whitespace().next())
-            .unwrap_or(&d.id),
-    };
-    format!("Organization: {name}")
+    format!("Organization: {}", meta::distro_name(d))
 }
 
-/// The image's supplier from its OCI labels (`org.opencontainers.image.vendor`, else
-/// `…authors`), which the builder sets; `NOASSERTION` without them.
-fn image_supplier(inv: &customs_catalog::Inventory) -> String {
-    let labels = inv.image.as_ref().map(|i| &i.config.labels);
-    labels
-        .and_then(|l| {
-            l.get("org.opencontainers.image.vendor")
-                .or_else(|| l.get("org.opencontainers.image.authors"))
-        })
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty() && v.len() <= 200)
-        .map_or_else(
-            || "NOASSERTION".to_owned(),
-            |v| format!("Organization: {v}"),
-        )
+/// SPDX's `originator`, "from whom the package originally came": the author or maintainer
+/// its metadata names.
+fn originator(p: &Package) -> Option<String> {
+    meta::author(p).map(|(name, email)| match email {
+        Some(e) => format!("Person: {name} ({e})"),
+        None => format!("Person: {name}"),
+    })
+}
+
+/// The image's supplier ([`meta::image_supplier`]); `NOASSERTION` when nothing names one.
+fn image_supplier(inv: &customs_catalog::Inventory, image: &ImageName) -> String {
+    meta::image_supplier(inv, image).map_or_else(
+        || "NOASSERTION".to_owned(),
+        |v| format!("Organization: {v}"),
+    )
 }
 
 fn package_annotations(p: &Package, date: &str, annotator: &str) -> Vec<Annotation> {
@@ -204,7 +208,8 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
         name: image.display(),
         spdx_id: root_id.clone(),
         version_info: image.digest.clone(),
-        supplier: image_supplier(inv),
+        supplier: image_supplier(inv, &image),
+        originator: None,
         download_location: "NOASSERTION",
         files_analyzed: false,
         checksums: image
@@ -219,7 +224,7 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
             .collect(),
         source_info: Some(format!("read by customs from {}", inv.source.reference)),
         license_concluded: "NOASSERTION",
-        license_declared: "NOASSERTION",
+        license_declared: "NOASSERTION".to_owned(),
         copyright_text: "NOASSERTION",
         description: None,
         external_refs: root_refs,
@@ -238,12 +243,13 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
             spdx_id: id.clone(),
             version_info: d.version_id.clone(),
             supplier: distro_supplier(d),
+            originator: None,
             download_location: "NOASSERTION",
             files_analyzed: false,
             checksums: Vec::new(),
             source_info: Some(format!("read from {}", d.source_file)),
             license_concluded: "NOASSERTION",
-            license_declared: "NOASSERTION",
+            license_declared: "NOASSERTION".to_owned(),
             copyright_text: "NOASSERTION",
             description: d.pretty_name.clone(),
             external_refs: Vec::new(),
@@ -256,19 +262,46 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
             related_spdx_element: id,
         });
     }
-    for (i, p) in inv.packages.iter().enumerate() {
-        let id = spdx_id("Package", i + 1, &format!("{}-{}", p.name, p.version));
+    let mut extracted: std::collections::BTreeMap<String, String> = Default::default();
+    let ids: Vec<String> = inv
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| spdx_id("Package", i + 1, &format!("{}-{}", p.name, p.version)))
+        .collect();
+    let by_purl: std::collections::HashMap<&str, &str> = inv
+        .packages
+        .iter()
+        .zip(&ids)
+        .filter_map(|(p, id)| Some((p.purl.as_deref()?, id.as_str())))
+        .collect();
+    for (p, id) in inv.packages.iter().zip(&ids) {
+        let id = id.clone();
+        let declared = meta::declared(&p.licenses);
+        if let Some(d) = &declared {
+            extracted.extend(d.refs.clone());
+        }
+        for dep in &p.depends {
+            if let Some(to) = by_purl.get(dep.as_str()) {
+                relationships.push(Relationship {
+                    spdx_element_id: id.clone(),
+                    relationship_type: "DEPENDS_ON",
+                    related_spdx_element: (*to).to_owned(),
+                });
+            }
+        }
         packages.push(SpdxPackage {
             name: p.name.clone(),
             spdx_id: id.clone(),
             version_info: Some(p.version.clone()),
             supplier: supplier(p, inv.distro.as_ref()),
+            originator: originator(p),
             download_location: "NOASSERTION",
             files_analyzed: false,
             checksums: Vec::new(),
             source_info: Some(format!("found in {}", p.found_in)),
             license_concluded: "NOASSERTION",
-            license_declared: "NOASSERTION",
+            license_declared: declared.map_or_else(|| "NOASSERTION".to_owned(), |d| d.expression),
             copyright_text: "NOASSERTION",
             description: None,
             external_refs: p
@@ -304,6 +337,14 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
         },
         packages,
         relationships,
+        has_extracted_licensing_infos: extracted
+            .into_iter()
+            .map(|(license_id, text)| ExtractedLicense {
+                license_id,
+                name: text.clone(),
+                extracted_text: text,
+            })
+            .collect(),
     };
     // Annotation dates carry the creation time; blank them for the content hash so that the
     // namespace depends on what the document says, not when it was written.

@@ -57,6 +57,12 @@ pub(crate) struct LangPackage {
     /// (`registry+https://github.com/rust-lang/crates.io-index`, `git+...`, `path`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) note: Option<String>,
+    /// Licences installed metadata declares (see [`crate::inventory::Package::licenses`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) licenses: Vec<String>,
+    /// The author installed metadata names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) author: Option<String>,
 }
 
 impl LangPackage {
@@ -74,6 +80,8 @@ impl LangPackage {
             dev: false,
             location: None,
             note: None,
+            licenses: Vec::new(),
+            author: None,
         }
     }
 }

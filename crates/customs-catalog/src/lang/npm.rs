@@ -156,7 +156,35 @@ fn parse_manifest(path: &str, bytes: &[u8]) -> Result<Vec<LangPackage>, String> 
     };
     let mut pkg = npm(name, version, Evidence::Installed);
     pkg.note = installed_folder(path).and_then(|folder| alias_note(name, &folder));
+    pkg.licenses = manifest_licenses(doc);
+    pkg.author = match doc.get("author") {
+        // `Name <email> (url)`, or an object with a name.
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(Value::Object(o)) => str_field(o, "name"),
+        _ => None,
+    }
+    .map(str::trim)
+    .filter(|s| !s.is_empty() && s.len() <= 200)
+    .map(str::to_owned);
     Ok(vec![pkg])
+}
+
+/// `license` as an SPDX expression, or the deprecated `{type}` object and `licenses` array
+/// older packages still carry.
+fn manifest_licenses(doc: &Map<String, Value>) -> Vec<String> {
+    let one = |v: &Value| match v {
+        Value::String(s) => Some(s.trim().to_owned()),
+        Value::Object(o) => str_field(o, "type").map(|s| s.trim().to_owned()),
+        _ => None,
+    };
+    let mut out: Vec<String> = Vec::new();
+    match (doc.get("license"), doc.get("licenses")) {
+        (Some(v), _) => out.extend(one(v)),
+        (None, Some(Value::Array(a))) => out.extend(a.iter().take(16).filter_map(one)),
+        _ => {}
+    }
+    out.retain(|l| !l.is_empty() && l.len() <= 200);
+    out
 }
 
 // ---------------------------------------------------------------- package-lock.json
@@ -176,6 +204,10 @@ fn parse_package_lock(bytes: &[u8]) -> Result<Vec<LangPackage>, String> {
     if let (Some(name), Some(version)) = (str_field(doc, "name"), str_field(doc, "version")) {
         let mut root = LangPackage::new(LangEcosystem::Npm, name, version, Evidence::Lockfile);
         root.location = Some("root".to_owned());
+        // v2/v3 keep the project's own package.json fields under "".
+        if let Some(Value::Object(project)) = doc.get("packages").and_then(|p| p.get("")) {
+            root.licenses = manifest_licenses(project);
+        }
         out.push(root);
     }
     out.sort_by(|a, b| a.location.cmp(&b.location));
@@ -210,6 +242,8 @@ fn lock_packages(packages: &Map<String, Value>) -> Vec<LangPackage> {
         pkg.dev = flag(entry, "dev");
         pkg.location = Some(key.clone());
         pkg.note = alias_note(name, folder);
+        // npm 7+ copies each package's `license` into the lockfile.
+        pkg.licenses = manifest_licenses(target);
         out.push(pkg);
     }
     out
@@ -574,6 +608,26 @@ mod tests {
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").to_owned());
         let path = format!("{root}/{rel}");
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path} (set CUSTOMS_SHARED): {e}"))
+    }
+
+    #[test]
+    fn manifest_and_lock_licences() {
+        let axios = parse(
+            "node_modules/axios/package.json",
+            &fixture("debian-app/node_modules/axios/package.json"),
+        )
+        .unwrap();
+        assert_eq!(axios[0].licenses, ["MIT"]);
+        assert_eq!(axios[0].author.as_deref(), Some("Matt Zabriskie"));
+        let old = parse(
+            "node_modules/x/package.json",
+            br#"{"name":"x","version":"1.0.0","licenses":[{"type":"MIT"},{"type":"Apache-2.0"}],"author":{"name":"Ann"}}"#,
+        )
+        .unwrap();
+        assert_eq!(old[0].licenses, ["MIT", "Apache-2.0"]);
+        assert_eq!(old[0].author.as_deref(), Some("Ann"));
+        let lock = parse("package-lock.json", &fixture("lock-v3/package-lock.json")).unwrap();
+        assert!(lock.iter().filter(|p| !p.licenses.is_empty()).count() >= 10);
     }
 
     /// (name, version, dev, note), sorted, for compact assertions.

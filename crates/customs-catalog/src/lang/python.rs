@@ -101,18 +101,36 @@ fn pypi(name: &str, version: &str, evidence: Evidence) -> LangPackage {
 
 // ---------------------------------------------------------------- core metadata
 
-/// `Name:` and `Version:` from the RFC 822 headers, which end at the first blank line.
+/// A header value that says nothing: setuptools writes `UNKNOWN` for an unset field.
+fn known(v: String) -> Option<String> {
+    (!v.is_empty() && v != "UNKNOWN").then_some(v)
+}
+
+/// A `License:` value longer than this, or folded over lines, is the licence's text, not its
+/// name (older setuptools put whole files there).
+const MAX_LICENSE_NAME: usize = 120;
+
+/// `Name:` and `Version:` from the RFC 822 headers, which end at the first blank line; with
+/// the licence (`License-Expression`, else a short `License`, else the `License ::`
+/// classifiers) and the author (`Author`, `Author-email`, `Maintainer`, `Maintainer-email`).
 fn parse_core_metadata(bytes: &[u8]) -> Result<LangPackage, String> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let (mut name, mut version) = (None, None);
+    let (mut expression, mut license, mut classifiers) = (None, None, Vec::new());
+    let mut folded_license = false;
+    let mut authors: [Option<String>; 4] = [None, None, None, None];
+    let mut last_was_license = false;
     for line in bytes.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             break; // End of the headers: the body is the description.
         }
         if line[0] == b' ' || line[0] == b'\t' {
-            continue; // A folded continuation of the previous header.
+            // A folded continuation of the previous header.
+            folded_license |= last_was_license;
+            continue;
         }
+        last_was_license = false;
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             continue;
         };
@@ -126,9 +144,28 @@ fn parse_core_metadata(bytes: &[u8]) -> Result<LangPackage, String> {
             name = Some(value());
         } else if version.is_none() && key.eq_ignore_ascii_case(b"Version") {
             version = Some(value());
-        }
-        if name.is_some() && version.is_some() {
-            break;
+        } else if key.eq_ignore_ascii_case(b"License-Expression") {
+            expression = expression.or_else(|| known(value()));
+        } else if key.eq_ignore_ascii_case(b"License") {
+            last_was_license = true;
+            license = license.or_else(|| known(value()));
+        } else if key.eq_ignore_ascii_case(b"Classifier") {
+            let v = value();
+            if let Some(rest) = v.strip_prefix("License ::") {
+                let last = rest.rsplit("::").next().unwrap_or("").trim();
+                if !last.is_empty() && last != "OSI Approved" && classifiers.len() < 16 {
+                    classifiers.push(last.to_owned());
+                }
+            }
+        } else {
+            for (i, k) in ["Author", "Author-email", "Maintainer", "Maintainer-email"]
+                .iter()
+                .enumerate()
+            {
+                if key.eq_ignore_ascii_case(k.as_bytes()) && authors[i].is_none() {
+                    authors[i] = known(value());
+                }
+            }
         }
     }
     let name = name
@@ -137,7 +174,15 @@ fn parse_core_metadata(bytes: &[u8]) -> Result<LangPackage, String> {
     let version = version
         .filter(|v| !v.is_empty())
         .ok_or("no Version: header before the first blank line")?;
-    Ok(pypi(&name, &version, Evidence::Installed))
+    let mut pkg = pypi(&name, &version, Evidence::Installed);
+    let license = license.filter(|l| !folded_license && l.len() <= MAX_LICENSE_NAME);
+    pkg.licenses = match (expression, license) {
+        (Some(e), _) => vec![e],
+        (None, Some(l)) => vec![l],
+        (None, None) => classifiers,
+    };
+    pkg.author = authors.into_iter().flatten().next();
+    Ok(pkg)
 }
 
 // ---------------------------------------------------------------- requirements.txt
@@ -421,6 +466,27 @@ mod tests {
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").to_owned());
         let path = format!("{root}/{rel}");
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path} (set CUSTOMS_SHARED): {e}"))
+    }
+
+    #[test]
+    fn metadata_licence_and_author() {
+        let jinja = parse_core_metadata(&fixture(
+            "debian-app/site-packages/Jinja2-2.11.2.dist-info/METADATA",
+        ))
+        .unwrap();
+        assert_eq!(jinja.licenses, ["BSD-3-Clause"]);
+        assert_eq!(jinja.author.as_deref(), Some("Armin Ronacher"));
+        let m = |s: &str| parse_core_metadata(s.as_bytes()).unwrap();
+        // PEP 639's expression wins; a License that is the licence's text is not a name.
+        let p = m("Name: a\nVersion: 1\nLicense: MIT\nLicense-Expression: MIT OR Apache-2.0\n");
+        assert_eq!(p.licenses, ["MIT OR Apache-2.0"]);
+        let p = m(
+            "Name: a\nVersion: 1\nLicense: Copyright (c) someone\n        Permission is hereby granted\nClassifier: License :: OSI Approved :: MIT License\nAuthor: UNKNOWN\nMaintainer-email: m@example.org\n",
+        );
+        assert_eq!(p.licenses, ["MIT License"]);
+        assert_eq!(p.author.as_deref(), Some("m@example.org"));
+        let p = m("Name: a\nVersion: 1\nLicense: UNKNOWN\n");
+        assert!(p.licenses.is_empty() && p.author.is_none());
     }
 
     /// (name, version, dev) triples, for compact assertions.

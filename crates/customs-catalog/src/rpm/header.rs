@@ -62,6 +62,14 @@ const EPOCH: Tag = Tag {
     number: 1003,
     name: "EPOCH",
 };
+const VENDOR: Tag = Tag {
+    number: 1011,
+    name: "VENDOR",
+};
+const LICENSE: Tag = Tag {
+    number: 1014,
+    name: "LICENSE",
+};
 const ARCH: Tag = Tag {
     number: 1022,
     name: "ARCH",
@@ -73,6 +81,14 @@ const OLDFILENAMES: Tag = Tag {
 const SOURCERPM: Tag = Tag {
     number: 1044,
     name: "SOURCERPM",
+};
+const PROVIDENAME: Tag = Tag {
+    number: 1047,
+    name: "PROVIDENAME",
+};
+const REQUIRENAME: Tag = Tag {
+    number: 1049,
+    name: "REQUIRENAME",
 };
 const DIRINDEXES: Tag = Tag {
     number: 1116,
@@ -142,6 +158,27 @@ pub(super) fn parse_package(blob: &[u8]) -> Result<RpmPackage, HeaderError> {
         release: header.required(RELEASE)?,
         arch: header.string(ARCH)?.map(text),
         source_rpm: header.string(SOURCERPM)?.map(text),
+        license: header.string(LICENSE)?.map(text).filter(|s| !s.is_empty()),
+        vendor: header.string(VENDOR)?.map(text).filter(|s| !s.is_empty()),
+        // Dependencies are an extra: a header whose lists are malformed still names the
+        // package, without them.
+        requires: header
+            .strings(REQUIRENAME)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .into_iter()
+            .map(text)
+            .filter(|r| !r.starts_with("rpmlib("))
+            .collect(),
+        provides: header
+            .strings(PROVIDENAME)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .into_iter()
+            .map(text)
+            .collect(),
         files: file_list(&header, blob.len())?,
     })
 }
@@ -464,6 +501,10 @@ pub(super) mod tests {
                 release: "4.el9".to_owned(),
                 arch: Some("x86_64".to_owned()),
                 source_rpm: Some("zlib-1.2.3-4.el9.src.rpm".to_owned()),
+                license: None,
+                vendor: None,
+                requires: Vec::new(),
+                provides: Vec::new(),
                 files: vec![
                     "/usr/bin".to_owned(),
                     "/usr/lib64/a.so".to_owned(),

@@ -38,6 +38,19 @@ pub(crate) struct RpmPackage {
     pub(crate) arch: Option<String>,
     /// The SOURCERPM tag, e.g. `openssl-3.0.7-1.el9.src.rpm`.
     pub(crate) source_rpm: Option<String>,
+    /// The LICENSE tag (`GPLv2+`, `MIT AND BSD-3-Clause`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) license: Option<String>,
+    /// The VENDOR tag (`Red Hat, Inc.`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) vendor: Option<String>,
+    /// REQUIRENAME, without rpm's own `rpmlib(…)` features: package names, capabilities
+    /// (`libc.so.6()(64bit)`) and file paths (`/bin/sh`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) requires: Vec<String>,
+    /// PROVIDENAME: the capabilities it provides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) provides: Vec<String>,
     /// Absolute paths of the files the package owns, in header order.
     pub(crate) files: Vec<String>,
 }

@@ -107,7 +107,41 @@ pub(crate) struct Entry {
     pub(crate) dev: bool,
     /// The id of an OS package whose files hold this one (syft's ownership-by-file-overlap).
     pub(crate) owner: Option<String>,
+    /// Declared licences: CycloneDX `licenses`, SPDX `licenseDeclared`, syft `licenses`.
+    pub(crate) licenses: Vec<String>,
+    /// CycloneDX `authors`/`author`, SPDX `originator`.
+    pub(crate) author: Option<String>,
 }
+
+/// The licence texts of a CycloneDX `licenses` list (`{"license": {"id"|"name"}}`,
+/// `{"expression"}`) or a syft one (`{"spdxExpression", "value"}`, or plain strings). Read
+/// from loose JSON: a licence the reader does not understand is skipped, not an error.
+pub(crate) fn license_texts(values: &[serde_json::Value]) -> Vec<String> {
+    use serde_json::Value;
+    fn text(v: Option<&Value>) -> Option<&str> {
+        v.and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+    values
+        .iter()
+        .filter_map(|v| match v {
+            Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+            Value::Object(o) => text(o.get("expression"))
+                .or_else(|| {
+                    let l = o.get("license")?.as_object()?;
+                    text(l.get("id")).or_else(|| text(l.get("name")))
+                })
+                .or_else(|| text(o.get("spdxExpression")))
+                .or_else(|| text(o.get("value")))
+                .map(str::to_owned),
+            _ => None,
+        })
+        .collect()
+}
+
+/// At most this many licences are kept per package.
+const MAX_LICENSES: usize = 32;
 
 /// Warnings about one document, with a bound on how many name a component.
 struct Notes<'a> {
@@ -425,6 +459,18 @@ fn package(
             },
             owns: Vec::new(),
             notes: Vec::new(),
+            licenses: unique(
+                e.licenses
+                    .into_iter()
+                    .filter(|l| l.len() <= MAX_FIELD_BYTES),
+            )
+            .into_iter()
+            .take(MAX_LICENSES)
+            .collect(),
+            author: e
+                .author
+                .filter(|a| !a.is_empty() && a.len() <= MAX_FIELD_BYTES),
+            depends: Vec::new(),
         },
         stated_source,
         id: e.id,

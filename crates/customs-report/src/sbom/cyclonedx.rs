@@ -53,6 +53,14 @@ struct Component {
     properties: Vec<Property>,
     #[serde(default, deserialize_with = "de::list")]
     components: Vec<Component>,
+    #[serde(default, deserialize_with = "de::list")]
+    licenses: Vec<serde_json::Value>,
+    /// 1.6's list of contacts.
+    #[serde(default, deserialize_with = "de::list")]
+    authors: Vec<serde_json::Value>,
+    /// Before 1.6, one string.
+    #[serde(default, deserialize_with = "de::text")]
+    author: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -234,6 +242,12 @@ fn entry(c: &Component, n: usize) -> Entry {
         name: c.name.clone(),
         version: c.version.clone(),
         purl: c.purl.clone(),
+        licenses: super::build::license_texts(&c.licenses),
+        author: c
+            .authors
+            .iter()
+            .find_map(|a| a.get("name")?.as_str().map(str::to_owned))
+            .or_else(|| c.author.clone()),
         ..Entry::default()
     };
     for (name, value) in c.properties() {

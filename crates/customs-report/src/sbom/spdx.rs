@@ -58,6 +58,10 @@ struct Package {
     refs: Vec<ExternalRef>,
     #[serde(default, deserialize_with = "de::list")]
     annotations: Vec<Annotation>,
+    #[serde(rename = "licenseDeclared", default, deserialize_with = "de::text")]
+    license_declared: Option<String>,
+    #[serde(default, deserialize_with = "de::text")]
+    originator: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -208,6 +212,20 @@ pub(crate) fn read(bytes: &[u8], origin: &str) -> Result<Doc, SbomError> {
             name: p.name.clone(),
             version: p.version.clone(),
             purl: p.purl().map(str::to_owned),
+            licenses: p
+                .license_declared
+                .iter()
+                .map(|l| l.trim())
+                .filter(|l| !matches!(*l, "" | "NOASSERTION" | "NONE"))
+                .map(str::to_owned)
+                .collect(),
+            // `Person: NAME (EMAIL)` or `Organization: NAME`.
+            author: p
+                .originator
+                .as_deref()
+                .map(|o| o.split_once(':').map_or(o, |(_, v)| v).trim())
+                .filter(|o| !o.is_empty() && *o != "NOASSERTION")
+                .map(str::to_owned),
             ..Entry::default()
         };
         for (name, value) in p.properties() {

@@ -101,6 +101,8 @@ struct Artifact {
     locations: Vec<Location>,
     #[serde(default)]
     metadata: Option<ArtifactMetadata>,
+    #[serde(default, deserialize_with = "de::list")]
+    licenses: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +176,7 @@ pub(crate) fn read(bytes: &[u8], origin: &str) -> Result<Doc, SbomError> {
             name: a.name,
             version: a.version,
             purl: a.purl,
+            licenses: super::build::license_texts(&a.licenses),
             ..Entry::default()
         };
         for l in a.locations {

@@ -103,6 +103,15 @@ pub(crate) fn rematch(rematch: &RematchArgs, out: &mut impl Write) -> Result<Exi
             }
             ExitCode::from(2)
         }
+        Gate::Unsupported(kinds) => {
+            for (kind, images) in &kinds {
+                writeln!(
+                    err,
+                    "customs: error: --fail-on {min}: customs has no ecosystem for the {kind} packages {images} stored image(s) list: they went unchecked"
+                )?;
+            }
+            ExitCode::from(2)
+        }
     })
 }
 
