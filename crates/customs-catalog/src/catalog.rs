@@ -276,6 +276,7 @@ fn image_meta(image: &Image, cached: &[bool]) -> ImageMeta {
             labels: c.config.labels.clone(),
             exposed_ports: c.config.exposed_ports.keys().cloned().collect(),
             history: c.history.clone(),
+            author: c.author.clone().filter(|a| !a.trim().is_empty()),
         },
     }
 }

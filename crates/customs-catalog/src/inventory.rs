@@ -108,6 +108,9 @@ pub struct ConfigMeta {
     /// The build steps, oldest first (see
     /// [`ImageConfig::history`](customs_image::ImageConfig::history)).
     pub history: Vec<HistoryEntry>,
+    /// The config's `author`: who made and maintains the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 /// The distribution an image is built on.

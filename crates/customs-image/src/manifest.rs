@@ -185,6 +185,10 @@ pub struct ImageConfig {
     /// reproducible builds write the epoch, some tools write nothing).
     #[serde(default)]
     pub created: Option<String>,
+    /// Who made and maintains the image (the image spec's `author`; Dockerfile
+    /// `MAINTAINER`), when the builder recorded it.
+    #[serde(default)]
+    pub author: Option<String>,
     /// What a container of this image runs with.
     #[serde(default, deserialize_with = "null_default")]
     pub config: RunConfig,

@@ -218,10 +218,10 @@ fn go_owner(module: &str) -> String {
 }
 
 /// Who supplies the image: its OCI labels (`org.opencontainers.image.vendor`, else
-/// `…authors`), which its builder sets; else, for an image read from a registry, the owner of
-/// its repository (`ghcr.io/acme` for `ghcr.io/acme/app`, the registry for a top-level
-/// repository), who publishes it there. `None` for a layout or archive without labels: nothing
-/// says who made it.
+/// `…authors`), else the config's `author`, which its builder sets; else, for an image read
+/// from a registry, the owner of its repository (`ghcr.io/acme` for `ghcr.io/acme/app`, the
+/// registry for a top-level repository), who publishes it there. `None` for a layout or
+/// archive that says none of these: nothing names who made it.
 pub(crate) fn image_supplier(inv: &Inventory, image: &ImageName) -> Option<String> {
     let labels = inv.image.as_ref().map(|i| &i.config.labels);
     labels
@@ -229,6 +229,7 @@ pub(crate) fn image_supplier(inv: &Inventory, image: &ImageName) -> Option<Strin
             l.get("org.opencontainers.image.vendor")
                 .or_else(|| l.get("org.opencontainers.image.authors"))
         })
+        .or_else(|| inv.image.as_ref()?.config.author.as_ref())
         .map(|v| v.trim())
         .filter(|v| plain(v))
         .map(str::to_owned)
@@ -364,6 +365,45 @@ mod tests {
             expr(&["GPL-1+ or Artistic"]),
             Some(("GPL-1.0-or-later OR Artistic-1.0".into(), true))
         );
+    }
+
+    #[test]
+    fn image_supplier_from_labels_author_or_repository() {
+        let inv = |labels: serde_json::Value, author: Option<&str>, reference: &str| -> Inventory {
+            serde_json::from_value(serde_json::json!({
+                "schema": "customs.inventory/1.4",
+                "source": {"kind": if reference.starts_with("oci:") { "oci" } else { "registry" },
+                           "reference": reference},
+                "image": {"manifest_digest": null, "config_digest": null, "os": null,
+                          "architecture": null, "created": null, "layers": [],
+                          "config": {"user": null, "env": [], "entrypoint": [], "cmd": [],
+                                     "working_dir": null, "labels": labels,
+                                     "exposed_ports": [], "history": [], "author": author}},
+                "distro": null, "packages": [], "warnings": []
+            }))
+            .unwrap()
+        };
+        let supplier = |i: &Inventory| image_supplier(i, &ImageName::of(i));
+        let vendor = serde_json::json!({"org.opencontainers.image.vendor": "Acme"});
+        assert_eq!(
+            supplier(&inv(vendor, Some("x"), "oci:/a/oci:1")).as_deref(),
+            Some("Acme")
+        );
+        let none = serde_json::json!({});
+        assert_eq!(
+            supplier(&inv(
+                none.clone(),
+                Some("Jo <jo@example.org>"),
+                "oci:/a/oci:1"
+            ))
+            .as_deref(),
+            Some("Jo <jo@example.org>")
+        );
+        assert_eq!(
+            supplier(&inv(none.clone(), None, "ghcr.io/acme/app:1")).as_deref(),
+            Some("ghcr.io/acme")
+        );
+        assert_eq!(supplier(&inv(none, None, "oci:/a/oci:1")), None);
     }
 
     #[test]
