@@ -88,6 +88,8 @@ pub fn dpkg_status(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = dpkg::parse_status(text, false);
         let _ = dpkg::parse_status(text, true);
+        // The same stanza format carries a machine-readable copyright file.
+        let _ = dpkg::copyright_licenses(text);
     }
 }
 
