@@ -49,11 +49,12 @@ pub(crate) struct OsPackage {
     /// dpkg `Maintainer`, apk `m:`, rpm `Vendor`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) author: Option<String>,
-    /// dpkg `Pre-Depends` and `Depends`: alternative groups of package names (versions and
-    /// architecture qualifiers dropped), resolved against the installed set in [`collect`].
+    /// What it needs, as alternative groups of names (versions and architecture qualifiers
+    /// dropped): dpkg `Pre-Depends` and `Depends`; apk `D:` and rpm's requirements, one name
+    /// per group. Resolved against the installed set in [`collect`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) depends: Vec<Vec<String>>,
-    /// dpkg `Provides`: the virtual package names it stands in for.
+    /// What it stands in for: dpkg `Provides`, apk `p:`, rpm `PROVIDENAME`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) provides: Vec<String>,
 }
@@ -204,6 +205,9 @@ fn resolve_depends(pkgs: &mut [Package], depends: &[&Vec<Vec<String>>], provides
     let mut edges: Vec<Vec<String>> = Vec::with_capacity(pkgs.len());
     for (i, p) in pkgs.iter().enumerate() {
         let mut out: Vec<String> = Vec::new();
+        // A set, not `out.contains`: a hostile database can give one package millions of
+        // groups naming the same few packages.
+        let mut seen = std::collections::HashSet::new();
         for group in depends.get(i).copied().into_iter().flatten() {
             let hit = group
                 .iter()
@@ -213,7 +217,7 @@ fn resolve_depends(pkgs: &mut [Package], depends: &[&Vec<Vec<String>>], provides
                 && j != i
                 && let Some(purl) = &pkgs[j].purl
                 && p.purl.is_some()
-                && !out.contains(purl)
+                && seen.insert(j)
             {
                 out.push(purl.clone());
             }
