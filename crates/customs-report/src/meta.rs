@@ -239,9 +239,10 @@ pub(crate) fn image_supplier(inv: &Inventory, image: &ImageName) -> Option<Strin
         })
 }
 
-/// A string fit for an SPDX `Organization:`/`Person:` value: one line, not absurdly long.
+/// A string fit for an SPDX `Organization:`/`Person:` value: one line of printable text, not
+/// absurdly long (it comes from the image, and a reader may print it on a terminal).
 fn plain(s: &str) -> bool {
-    !s.trim().is_empty() && s.len() <= 200 && !s.contains(['\n', '\r'])
+    !s.trim().is_empty() && s.len() <= 200 && !s.chars().any(char::is_control)
 }
 
 /// The distribution as an organisation: Red Hat for its family, else the first word of its
@@ -348,6 +349,7 @@ mod tests {
         assert_eq!(p("Jane Doe"), Some(("Jane Doe".into(), None)));
         assert_eq!(p("<not an address>"), Some(("not an address".into(), None)));
         assert_eq!(p("two\nlines"), None);
+        assert_eq!(p("\u{1b}[31mred"), None);
     }
 
     #[test]
