@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh tar_walk rpm_bdb only these
 #
 # Environment:
-#   FUZZ_SECONDS      run time per target (default 13: 37 targets, 2 at a time, about 4 min)
+#   FUZZ_SECONDS      run time per target (default 13: 42 targets, 2 at a time, about 5 min)
 #   FUZZ_JOBS         targets run at once (default 2, one per core here)
 #   FUZZ_SANITIZER    none (default) or address; see fuzz/README.md
 #   FUZZ_TARGET_DIR   cargo's target dir for the instrumented build (default
@@ -255,6 +255,9 @@ json.dump(d, open(sys.argv[2], "w"), indent=2)' "$adv/kev/known_exploited_vulner
             "$scratch/kev.json" && seed feed_kev "$scratch/kev.json"
     fi
     seed feed_epss "$adv"/epss/*.csv
+
+    # Sigstore bundles: the conformance cases, valid and broken.
+    seed sigstore_bundle "$data"/signing/conformance/bundle-verify/*/bundle.sigstore.json
 
     # Versions: each assertion of the ordering vectors becomes "a\nb".
     local eco file

@@ -14,6 +14,7 @@ pub type Entry = fn(&[u8]);
 pub const TARGETS: &[(&str, Entry)] = &[
     ("cosign_signature", cosign_signature),
     ("signing_keys", signing_keys),
+    ("sigstore_bundle", sigstore_bundle),
 ];
 
 /// A key of this crate's tests (an Ed25519 key made with `openssl genpkey` for them).
@@ -39,6 +40,33 @@ pub fn cosign_signature(data: &[u8]) {
         base64::engine::general_purpose::STANDARD.encode(key.sign(payload))
     };
     let _ = cosign::verify(&vk, payload, &signature, &digest);
+}
+
+/// A P-256 public key made with `openssl ecparam` for the fuzz target (no private key kept).
+const PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEaMA7cFPuY/zKCbE1jqIDl0cfel+5\n93yo5Bu3EMEsLjK/J9znfVoFIkhfsqBUy1gLaVhNq8YWFN/4SvPuSDWavg==\n-----END PUBLIC KEY-----\n";
+
+/// The input as a Sigstore bundle, verified for a fixed artifact, by identity and by key,
+/// against the shipped production root.
+pub fn sigstore_bundle(data: &[u8]) {
+    static ROOT: std::sync::OnceLock<Option<sigstore_verify::trust_root::TrustedRoot>> =
+        std::sync::OnceLock::new();
+    let Some(root) = ROOT.get_or_init(|| crate::bundle::trusted_root(None).ok()) else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let signed = crate::bundle::Signed::Bytes(b"fuzz");
+    let who = crate::bundle::Signer::Identity {
+        identity: "a@example.com".to_owned(),
+        issuer: "https://issuer.example".to_owned(),
+    };
+    let _ = crate::bundle::verify(text, &signed, &who, root);
+    let key = crate::bundle::Signer::Key {
+        pem: PUBLIC_KEY.to_owned(),
+        origin: "fuzz".to_owned(),
+    };
+    let _ = crate::bundle::verify(text, &signed, &key, root);
 }
 
 /// Key files: the input as a private and as a public key in PEM.

@@ -48,6 +48,10 @@ enum Command {
     /// Inspect and prune customs' cache.
     #[command(subcommand)]
     Cache(cmd::cache::CacheCmd),
+    /// Verify a Sigstore bundle for a file or a digest, offline: who signed it, by certificate
+    /// identity and issuer or by key. Exit 0 verified, 1 refused (with a reason code), 2 on
+    /// unusable input.
+    VerifyBlob(cmd::verify::VerifyBlobArgs),
     /// How an ecosystem orders two versions: prints <, = or >.
     Vercmp(cmd::vercmp::VercmpArgs),
     /// This build of customs, and the vulnerability database it matches against.
@@ -71,6 +75,7 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Rematch(a) => cmd::rematch::rematch(a, &mut out),
         Command::Watch(a) => cmd::rematch::run_watch(a, &mut out),
         Command::Cache(c) => cmd::cache::run(c, &mut out),
+        Command::VerifyBlob(a) => cmd::verify::run(a, &mut out),
         Command::Vercmp(a) => cmd::vercmp::run(a, &mut out),
         Command::Version(a) => cmd::version::run(a, &mut out),
         Command::Completions(a) => cmd::docs::completions(a, &mut out),

@@ -9,4 +9,5 @@ pub(crate) mod rematch;
 pub(crate) mod sbom;
 pub(crate) mod scan;
 pub(crate) mod vercmp;
+pub(crate) mod verify;
 pub(crate) mod version;

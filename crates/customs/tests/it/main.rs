@@ -18,4 +18,5 @@ mod packagedb;
 mod proxy;
 mod registry;
 mod scan;
+mod sigstore;
 mod whiteouts;

@@ -1,0 +1,241 @@
+//! Sigstore bundles (v0.1 to v0.3; a message signature or a DSSE envelope), verified offline
+//! against a trusted root: the Fulcio chain at the log's or the timestamp authority's time,
+//! the SCT, the Rekor entry (SET, inclusion proof, checkpoint), and who signed, by certificate
+//! identity and issuer or by public key.
+//!
+//! `sigstore-verify` does the cryptography and the Sigstore rules (it runs the
+//! sigstore-conformance suite in its own CI); this module chooses the policy, reads the inputs
+//! with errors that name their file, and gives every refusal a stable reason code.
+
+use std::fmt;
+use std::path::Path;
+
+use sigstore_verify::trust_root::TrustedRoot;
+use sigstore_verify::types::{Artifact, Bundle, DerPublicKey, Sha256Hash};
+use sigstore_verify::{
+    CertificateError, Error as SigstoreError, PublicKeyVerificationPolicy, TimestampError,
+    TransparencyLogError, VerificationPolicy, Verifier,
+};
+
+/// A bundle is JSON of a few kilobytes; one far larger is not a bundle.
+const MAX_BUNDLE: u64 = 16 << 20;
+/// A trusted root lists a handful of authorities.
+const MAX_ROOT: u64 = 16 << 20;
+
+/// Who must have signed.
+#[derive(Debug, Clone)]
+pub enum Signer {
+    /// A Fulcio certificate whose subject alternative name is exactly `identity` and whose
+    /// OIDC issuer extension is exactly `issuer`.
+    Identity {
+        /// The SAN: an email address or a URI (a CI workflow).
+        identity: String,
+        /// The OIDC issuer (`https://token.actions.githubusercontent.com`).
+        issuer: String,
+    },
+    /// A public key (PEM, `BEGIN PUBLIC KEY`): a signature without a certificate.
+    Key {
+        /// The PEM text.
+        pem: String,
+        /// Where it came from, for errors.
+        origin: String,
+    },
+}
+
+/// What was signed: the artifact's bytes, or only its SHA-256.
+#[derive(Debug, Clone)]
+pub enum Signed<'a> {
+    /// The whole artifact.
+    Bytes(&'a [u8]),
+    /// `sha256:<hex>` of the artifact.
+    Sha256(String),
+}
+
+/// A bundle that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The certificate's identity (SAN), for a keyless signature.
+    pub identity: Option<String>,
+    /// The certificate's OIDC issuer.
+    pub issuer: Option<String>,
+    /// When the transparency log recorded the signature (RFC 3339), when it did.
+    pub integrated_time: Option<String>,
+    /// Whether a transparency-log entry was verified.
+    pub tlog: bool,
+}
+
+/// Why a bundle did not verify, or could not be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleError {
+    /// The stable reason code (`identity-mismatch`, `tlog-proof-invalid`, …).
+    pub code: &'static str,
+    /// What exactly went wrong.
+    pub detail: String,
+}
+
+impl BundleError {
+    fn new(code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// Whether the inputs could not be read or used (exit 2), rather than a signature that
+    /// was checked and refused (exit 1).
+    #[must_use]
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self.code,
+            "unreadable-input" | "invalid-trusted-root" | "invalid-key"
+        )
+    }
+}
+
+impl fmt::Display for BundleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)
+    }
+}
+
+impl std::error::Error for BundleError {}
+
+/// The reason code of a refusal by `sigstore-verify`.
+fn code_of(e: &SigstoreError) -> &'static str {
+    match e {
+        SigstoreError::IdentityMismatch { .. } => "identity-mismatch",
+        SigstoreError::IssuerMismatch { .. } => "issuer-mismatch",
+        SigstoreError::SignatureInvalid(_) => "signature-invalid",
+        SigstoreError::ArtifactMismatch(_) => "digest-mismatch",
+        SigstoreError::Certificate(c) => match c {
+            CertificateError::Expired { .. } | CertificateError::NotYetValid { .. } => {
+                "certificate-expired"
+            }
+            CertificateError::Sct(_) => "sct-invalid",
+            CertificateError::NoValidAuthority { .. } | CertificateError::ChainInvalid(_) => {
+                "certificate-untrusted"
+            }
+            _ => "certificate-invalid",
+        },
+        SigstoreError::TransparencyLog(t) => match t {
+            TransparencyLogError::UnknownLog { .. } => "tlog-unknown",
+            TransparencyLogError::InclusionPromise(_) => "tlog-set-invalid",
+            TransparencyLogError::IntegratedTime(_) => "tlog-time-invalid",
+            _ => "tlog-proof-invalid",
+        },
+        SigstoreError::Timestamp(t) => match t {
+            TimestampError::OutsideAuthorityValidity { .. } => "timestamp-untrusted",
+            _ => "timestamp-invalid",
+        },
+        SigstoreError::UnsupportedBundle(_) | SigstoreError::UnsupportedArtifact(_) => {
+            "bundle-unsupported"
+        }
+        SigstoreError::InvalidTrustRoot(_) | SigstoreError::TrustRoot(_) => "invalid-trusted-root",
+        SigstoreError::ArtifactRead(_) => "unreadable-input",
+        _ => "bundle-invalid",
+    }
+}
+
+fn read_bounded(path: &Path, max: u64, what: &str) -> Result<String, BundleError> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| BundleError::new("unreadable-input", format!("{}: {e}", path.display())))?
+        .len();
+    if len > max {
+        return Err(BundleError::new(
+            "unreadable-input",
+            format!(
+                "{}: {len} bytes, more than a {what} can be ({max})",
+                path.display()
+            ),
+        ));
+    }
+    std::fs::read_to_string(path)
+        .map_err(|e| BundleError::new("unreadable-input", format!("{}: {e}", path.display())))
+}
+
+/// A trusted root from a `trusted_root.json` file, or, without one, the Sigstore production
+/// root shipped with customs (the one `sigstore-verify` embeds).
+///
+/// # Errors
+/// `unreadable-input` or `invalid-trusted-root`, naming the file.
+pub fn trusted_root(path: Option<&Path>) -> Result<TrustedRoot, BundleError> {
+    match path {
+        None => {
+            TrustedRoot::from_json(sigstore_verify::trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT)
+                .map_err(|e| BundleError::new("invalid-trusted-root", format!("shipped root: {e}")))
+        }
+        Some(p) => {
+            let text = read_bounded(p, MAX_ROOT, "trusted root")?;
+            TrustedRoot::from_json(&text).map_err(|e| {
+                BundleError::new("invalid-trusted-root", format!("{}: {e}", p.display()))
+            })
+        }
+    }
+}
+
+/// Reads a bundle file (at most 16 MiB) and verifies it: `signed` must be what it signs, and
+/// `signer` who signed it, against `root`. Offline: the clock is the log's integrated time or
+/// the timestamp authority's, never now.
+///
+/// # Errors
+/// A [`BundleError`] with the reason code; [`BundleError::is_input_error`] tells a file that
+/// could not be used from a signature that was refused.
+pub fn verify_file(
+    bundle: &Path,
+    signed: &Signed<'_>,
+    signer: &Signer,
+    root: &TrustedRoot,
+) -> Result<Verified, BundleError> {
+    let text = read_bounded(bundle, MAX_BUNDLE, "bundle")?;
+    verify(&text, signed, signer, root)
+        .map_err(|e| BundleError::new(e.code, format!("{}: {}", bundle.display(), e.detail)))
+}
+
+/// Verifies a bundle given as JSON text (see [`verify_file`]).
+///
+/// # Errors
+/// As [`verify_file`].
+pub fn verify(
+    bundle_json: &str,
+    signed: &Signed<'_>,
+    signer: &Signer,
+    root: &TrustedRoot,
+) -> Result<Verified, BundleError> {
+    let bundle = Bundle::from_json(bundle_json)
+        .map_err(|e| BundleError::new("bundle-invalid", e.to_string()))?;
+    let artifact: Artifact<'_> =
+        match signed {
+            Signed::Bytes(b) => Artifact::from(*b),
+            Signed::Sha256(d) => {
+                let hex = d.strip_prefix("sha256:").unwrap_or(d);
+                Artifact::from(Sha256Hash::from_hex(hex).map_err(|e| {
+                    BundleError::new("unreadable-input", format!("digest {d:?}: {e}"))
+                })?)
+            }
+        };
+    let verifier =
+        Verifier::new(root).map_err(|e| BundleError::new("invalid-trusted-root", e.to_string()))?;
+    let refused = |e: SigstoreError| BundleError::new(code_of(&e), e.to_string());
+    let result = match signer {
+        Signer::Identity { identity, issuer } => {
+            let policy = VerificationPolicy::new(identity.as_str(), issuer.as_str());
+            verifier
+                .verify(artifact, &bundle, &policy)
+                .map_err(refused)?
+        }
+        Signer::Key { pem, origin } => {
+            let key = DerPublicKey::from_pem(pem)
+                .map_err(|e| BundleError::new("invalid-key", format!("{origin}: {e}")))?;
+            let policy = PublicKeyVerificationPolicy::new(key);
+            verifier
+                .verify(artifact, &bundle, &policy)
+                .map_err(refused)?
+        }
+    };
+    Ok(Verified {
+        identity: result.identity().map(|s| s.as_str().to_owned()),
+        issuer: result.issuer().map(str::to_owned),
+        integrated_time: result.integrated_time().map(|t| t.to_string()),
+        tlog: result.tlog_verified(),
+    })
+}

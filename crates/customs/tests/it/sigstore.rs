@@ -1,0 +1,198 @@
+//! Sigstore bundles: the `bundle-verify` cases of sigstore-conformance
+//! (`../shared/data/signing/conformance`), through `scripts/sigstore-conformance`, which speaks
+//! the suite's client protocol and calls `customs verify-blob`. A case passes when customs
+//! accepts exactly the bundles the suite says verify (the folder name's `_fail` suffix is the
+//! oracle), once with the artifact's path and once with its `sha256:` digest, as the suite runs
+//! them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::common::shared;
+
+const IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+const ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+fn wrapper() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sigstore-conformance")
+}
+
+fn read_or(dir: &Path, name: &str, default: &str) -> String {
+    std::fs::read_to_string(dir.join(name))
+        .map_or_else(|_| default.to_owned(), |s| s.trim().to_owned())
+}
+
+/// The suite's call for one case, as its harness builds it.
+fn call(case: &Path, artifact: &str) -> Vec<String> {
+    let mut args = vec![
+        "verify-bundle".to_owned(),
+        "--bundle".to_owned(),
+        case.join("bundle.sigstore.json").display().to_string(),
+    ];
+    if case.join("key.pub").is_file() {
+        args.extend([
+            "--key".to_owned(),
+            case.join("key.pub").display().to_string(),
+        ]);
+    } else {
+        args.extend([
+            "--certificate-identity".to_owned(),
+            read_or(case, "identity", IDENTITY),
+            "--certificate-oidc-issuer".to_owned(),
+            read_or(case, "issuer", ISSUER),
+        ]);
+    }
+    if case.join("trusted_root.json").is_file() {
+        args.extend([
+            "--trusted-root".to_owned(),
+            case.join("trusted_root.json").display().to_string(),
+        ]);
+    }
+    args.push(artifact.to_owned());
+    args
+}
+
+#[test]
+#[allow(clippy::print_stderr)]
+fn every_bundle_verify_case_of_sigstore_conformance() {
+    let root = shared().join("data/signing/conformance/bundle-verify");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("bundle.sigstore.json").is_file())
+        .collect();
+    cases.sort();
+    assert_eq!(cases.len(), 70, "the shared snapshot has 70 cases");
+    let (mut right, mut wrong) = (0, Vec::new());
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let expect_ok = !name.ends_with("fail");
+        let artifact = if case.join("artifact").is_file() {
+            case.join("artifact")
+        } else {
+            root.join("a.txt")
+        };
+        let digest = format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(std::fs::read(&artifact).unwrap()))
+        );
+        for target in [artifact.display().to_string(), digest] {
+            let out = Command::new(wrapper())
+                .args(call(case, &target))
+                .env("CUSTOMS", env!("CARGO_BIN_EXE_customs"))
+                .env("CUSTOMS_SHARED", shared())
+                .output()
+                .unwrap();
+            let code = out.status.code();
+            // A refusal is exit 1 (or 2 for a bundle that cannot be used); never a crash.
+            assert!(matches!(code, Some(0..=2)), "{name}: {out:?}");
+            if (code == Some(0)) == expect_ok {
+                right += 1;
+            } else {
+                wrong.push(format!(
+                    "{name} ({target}): exit {code:?}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "sigstore-conformance bundle-verify: {right}/{} right",
+        cases.len() * 2
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// Refusals carry their reason code, and unusable input is exit 2.
+#[test]
+fn refusals_have_stable_codes() {
+    let root = shared().join("data/signing/conformance/bundle-verify");
+    let good = root.join("bundle-with-sct-with-extensions");
+    let trusted = good.join("trusted_root.json");
+    let customs = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_customs"))
+            .arg("verify-blob")
+            .arg("--trusted-root")
+            .arg(&trusted)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let bundle = good.join("bundle.sigstore.json");
+    let bundle = bundle.to_str().unwrap();
+    let a = root.join("a.txt");
+    let a = a.to_str().unwrap();
+    let ok = customs(&[
+        "--bundle",
+        bundle,
+        "--certificate-identity",
+        IDENTITY,
+        "--certificate-oidc-issuer",
+        ISSUER,
+        a,
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    let who = customs(&[
+        "--bundle",
+        bundle,
+        "--certificate-identity",
+        "someone@example.com",
+        "--certificate-oidc-issuer",
+        ISSUER,
+        a,
+    ]);
+    assert_eq!(who.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&who.stderr).contains("identity-mismatch"),
+        "{who:?}"
+    );
+    let issuer = customs(&[
+        "--bundle",
+        bundle,
+        "--certificate-identity",
+        IDENTITY,
+        "--certificate-oidc-issuer",
+        "https://accounts.google.com",
+        a,
+    ]);
+    assert_eq!(issuer.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&issuer.stderr).contains("issuer-mismatch"),
+        "{issuer:?}"
+    );
+    let other = customs(&[
+        "--bundle",
+        bundle,
+        "--certificate-identity",
+        IDENTITY,
+        "--certificate-oidc-issuer",
+        ISSUER,
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    ]);
+    assert_eq!(other.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("digest-mismatch"),
+        "{other:?}"
+    );
+    let missing = customs(&[
+        "--bundle",
+        "/nonexistent.json",
+        "--certificate-identity",
+        IDENTITY,
+        "--certificate-oidc-issuer",
+        ISSUER,
+        a,
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.json"),
+        "{missing:?}"
+    );
+}
