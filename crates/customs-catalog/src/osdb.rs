@@ -233,14 +233,25 @@ fn resolve_depends(pkgs: &mut [Package], depends: &[&Vec<Vec<String>>], provides
 mod tests {
     use super::*;
 
-    fn pkg(name: &str) -> Package {
+    /// An inventory package of ecosystem `ty` with the purl `pkg:TY/NS/NAME@VERSION`.
+    pub(super) fn package(
+        ty: &str,
+        ns: &str,
+        name: &str,
+        version: &str,
+        paths: &[String],
+    ) -> Package {
         serde_json::from_value(serde_json::json!({
-            "name": name, "version": "1", "ecosystem": "deb",
-            "purl": format!("pkg:deb/debian/{name}@1"), "source_name": null,
+            "name": name, "version": version, "ecosystem": ty,
+            "purl": format!("pkg:{ty}/{ns}/{name}@{version}"), "source_name": null,
             "source_version": null, "arch": null, "layer": null, "layer_index": null,
-            "found_in": "/var/lib/dpkg/status", "paths": []
+            "found_in": "/db", "paths": paths
         }))
         .unwrap()
+    }
+
+    fn pkg(name: &str) -> Package {
+        package("deb", "debian", name, "1", &[])
     }
 
     fn groups(g: &[&[&str]]) -> Vec<Vec<String>> {
@@ -287,22 +298,16 @@ mod tests {
 mod real_dependencies {
     use super::*;
 
-    fn packages(os: &[OsPackage], ty: &str) -> Vec<Package> {
-        os.iter()
-            .map(|p| {
-                serde_json::from_value(serde_json::json!({
-                    "name": p.name, "version": p.version, "ecosystem": ty,
-                    "purl": format!("pkg:{ty}/x/{}@{}", p.name, p.version), "source_name": null,
-                    "source_version": null, "arch": null, "layer": null, "layer_index": null,
-                    "found_in": "/db", "paths": p.files
-                }))
-                .unwrap()
-            })
-            .collect()
+    fn shared() -> String {
+        std::env::var("CUSTOMS_SHARED")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").to_owned())
     }
 
     fn resolved(os: &[OsPackage], ty: &str) -> Vec<Package> {
-        let mut pkgs = packages(os, ty);
+        let mut pkgs: Vec<Package> = os
+            .iter()
+            .map(|p| super::tests::package(ty, "x", &p.name, &p.version, &p.files))
+            .collect();
         let d: Vec<&Vec<Vec<String>>> = os.iter().map(|p| &p.depends).collect();
         let v: Vec<&Vec<String>> = os.iter().map(|p| &p.provides).collect();
         resolve_depends(&mut pkgs, &d, &v);
@@ -321,8 +326,7 @@ mod real_dependencies {
     /// (`/bin/sh`) resolve to the packages that provide or install them.
     #[test]
     fn rpm_requires_resolve_through_provides_and_files() {
-        let shared = std::env::var("CUSTOMS_SHARED")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").to_owned());
+        let shared = shared();
         let bytes = std::fs::read(format!(
             "{shared}/data/packagedb/rpm/mariner-2.0-rpmdb.sqlite"
         ))
@@ -346,8 +350,7 @@ mod real_dependencies {
     /// Alpine 3.10's real installed database: `so:` dependencies resolve through `p:`.
     #[test]
     fn apk_depends_resolve_through_provides() {
-        let shared = std::env::var("CUSTOMS_SHARED")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").to_owned());
+        let shared = shared();
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(format!(

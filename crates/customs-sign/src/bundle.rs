@@ -42,6 +42,19 @@ pub enum Signer {
     },
 }
 
+impl Signer {
+    /// A [`Signer::Key`] read from a PEM file (at most 16 MiB).
+    ///
+    /// # Errors
+    /// `unreadable-input`, naming the file.
+    pub fn key_file(path: &Path) -> Result<Self, BundleError> {
+        Ok(Self::Key {
+            pem: read_bounded(path, MAX_BUNDLE, "key file")?,
+            origin: path.display().to_string(),
+        })
+    }
+}
+
 /// What was signed: the artifact's bytes, or only its SHA-256.
 #[derive(Debug, Clone)]
 pub enum Signed<'a> {

@@ -47,13 +47,7 @@ pub(crate) fn run(args: &VerifyBlobArgs, out: &mut impl Write) -> Result<ExitCod
             &args.certificate_identity,
             &args.certificate_oidc_issuer,
         ) {
-            (Some(k), _, _) => Signer::Key {
-                pem: std::fs::read_to_string(k).map_err(|e| bundle::BundleError {
-                    code: "unreadable-input",
-                    detail: format!("{}: {e}", k.display()),
-                })?,
-                origin: k.display().to_string(),
-            },
+            (Some(k), _, _) => Signer::key_file(k)?,
             (None, Some(identity), Some(issuer)) => Signer::Identity {
                 identity: identity.clone(),
                 issuer: issuer.clone(),

@@ -759,6 +759,16 @@ fn snapshots_of_every_format_for_a_small_fixed_image() {
     insta::assert_snapshot!("alpine-310.sbom.cdx", clean(&sbom.stdout));
 }
 
+/// The element of a JSON list whose `name` is `name`.
+fn named(list: &Value, name: &str) -> Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in the list"))
+        .clone()
+}
+
 /// Licences, authors and the package graph of debian-app, against what syft 1.18.1 reads from
 /// the same files; and through the SBOM formats.
 #[test]
@@ -889,15 +899,7 @@ fn licences_authors_and_dependencies_agree_with_syft() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let spdx = read_json(&spdx);
-    let pkg = |name: &str| {
-        spdx["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let pkg = |name: &str| named(&spdx["packages"], name);
     assert_eq!(pkg("Jinja2")["licenseDeclared"], "BSD-3-Clause");
     assert_eq!(pkg("Jinja2")["supplier"], "Organization: PyPI");
     assert_eq!(pkg("Jinja2")["originator"], "Person: Armin Ronacher");
@@ -923,15 +925,7 @@ fn licences_authors_and_dependencies_agree_with_syft() {
         .count();
     assert_eq!(depends_on, 216);
     let cdx = read_json(&cdx);
-    let comp = |name: &str| {
-        cdx["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let comp = |name: &str| named(&cdx["components"], name);
     assert_eq!(comp("Jinja2")["licenses"][0]["expression"], "BSD-3-Clause");
     assert_eq!(comp("idna")["licenses"][0]["license"]["name"], "BSD-like");
     assert_eq!(comp("tar")["supplier"]["name"], "Debian");

@@ -116,83 +116,44 @@ fn refusals_have_stable_codes() {
     let root = shared().join("data/signing/conformance/bundle-verify");
     let good = root.join("bundle-with-sct-with-extensions");
     let trusted = good.join("trusted_root.json");
-    let customs = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_customs"))
+    let bundle = good.join("bundle.sigstore.json");
+    let a = root.join("a.txt");
+    let a = a.to_str().unwrap();
+    // `customs verify-blob` of `bundle` by identity and issuer: exit code and standard error.
+    let keyless = |bundle: &Path, identity: &str, issuer: &str, artifact: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_customs"))
             .arg("verify-blob")
             .arg("--trusted-root")
             .arg(&trusted)
-            .args(args)
+            .arg("--bundle")
+            .arg(bundle)
+            .args(["--certificate-identity", identity])
+            .args(["--certificate-oidc-issuer", issuer, artifact])
             .output()
-            .unwrap()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
-    let bundle = good.join("bundle.sigstore.json");
-    let bundle = bundle.to_str().unwrap();
-    let a = root.join("a.txt");
-    let a = a.to_str().unwrap();
-    let ok = customs(&[
-        "--bundle",
-        bundle,
-        "--certificate-identity",
-        IDENTITY,
-        "--certificate-oidc-issuer",
-        ISSUER,
-        a,
-    ]);
-    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
-    let who = customs(&[
-        "--bundle",
-        bundle,
-        "--certificate-identity",
-        "someone@example.com",
-        "--certificate-oidc-issuer",
-        ISSUER,
-        a,
-    ]);
-    assert_eq!(who.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&who.stderr).contains("identity-mismatch"),
-        "{who:?}"
-    );
-    let issuer = customs(&[
-        "--bundle",
-        bundle,
-        "--certificate-identity",
-        IDENTITY,
-        "--certificate-oidc-issuer",
-        "https://accounts.google.com",
-        a,
-    ]);
-    assert_eq!(issuer.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&issuer.stderr).contains("issuer-mismatch"),
-        "{issuer:?}"
-    );
-    let other = customs(&[
-        "--bundle",
-        bundle,
-        "--certificate-identity",
-        IDENTITY,
-        "--certificate-oidc-issuer",
-        ISSUER,
-        "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-    ]);
-    assert_eq!(other.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&other.stderr).contains("digest-mismatch"),
-        "{other:?}"
-    );
-    let missing = customs(&[
-        "--bundle",
-        "/nonexistent.json",
-        "--certificate-identity",
-        IDENTITY,
-        "--certificate-oidc-issuer",
-        ISSUER,
-        a,
-    ]);
-    assert_eq!(missing.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.json"),
-        "{missing:?}"
-    );
+    let (code, err) = keyless(&bundle, IDENTITY, ISSUER, a);
+    assert_eq!(code, Some(0), "{err}");
+    let zero = format!("sha256:{}", "0".repeat(64));
+    for (identity, issuer, artifact, reason) in [
+        ("someone@example.com", ISSUER, a, "identity-mismatch"),
+        (
+            IDENTITY,
+            "https://accounts.google.com",
+            a,
+            "issuer-mismatch",
+        ),
+        (IDENTITY, ISSUER, zero.as_str(), "digest-mismatch"),
+    ] {
+        let (code, err) = keyless(&bundle, identity, issuer, artifact);
+        assert_eq!(code, Some(1), "{reason}: {err}");
+        assert!(err.contains(reason), "{reason}: {err}");
+    }
+    let (code, err) = keyless(Path::new("/nonexistent.json"), IDENTITY, ISSUER, a);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("/nonexistent.json"), "{err}");
 }
