@@ -65,7 +65,7 @@ pub enum Signed<'a> {
 }
 
 /// A bundle that verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Verified {
     /// The certificate's identity (SAN), for a keyless signature.
     pub identity: Option<String>,
@@ -75,6 +75,9 @@ pub struct Verified {
     pub integrated_time: Option<String>,
     /// Whether a transparency-log entry was verified.
     pub tlog: bool,
+    /// The key's fingerprint (`sha256:` of its SubjectPublicKeyInfo), for a signature
+    /// checked with a key.
+    pub key: Option<String>,
 }
 
 /// Why a bundle did not verify, or could not be checked.
@@ -229,6 +232,7 @@ pub fn verify(
     let verifier =
         Verifier::new(root).map_err(|e| BundleError::new("invalid-trusted-root", e.to_string()))?;
     let refused = |e: SigstoreError| BundleError::new(code_of(&e), e.to_string());
+    let mut key_id = None;
     let result = match signer {
         Signer::Identity { identity, issuer } => {
             let policy = VerificationPolicy::new(identity.as_str(), issuer.as_str());
@@ -239,6 +243,9 @@ pub fn verify(
         Signer::Key { pem, origin } => {
             let key = DerPublicKey::from_pem(pem)
                 .map_err(|e| BundleError::new("invalid-key", format!("{origin}: {e}")))?;
+            key_id = crate::VerifyingKey::from_pem(pem, origin)
+                .ok()
+                .map(|k| k.fingerprint());
             let policy = PublicKeyVerificationPolicy::new(key);
             verifier
                 .verify(artifact, &bundle, &policy)
@@ -250,5 +257,6 @@ pub fn verify(
         issuer: result.issuer().map(str::to_owned),
         integrated_time: result.integrated_time().map(|t| t.to_string()),
         tlog: result.tlog_verified(),
+        key: key_id,
     })
 }

@@ -23,6 +23,15 @@ use crate::{SignError, SigningKey, VerifyingKey};
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 /// The layer annotation that holds the base64 signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// The layer annotation with a keyless signature's Fulcio certificate (PEM).
+pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+/// The layer annotation with the certificate's chain (PEM, intermediates then root).
+pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+/// The layer annotation with the Rekor entry: `{"SignedEntryTimestamp", "Payload": {"body",
+/// "integratedTime", "logIndex", "logID"}}`.
+pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+/// The layer annotation with an RFC 3161 timestamp (`{"SignedRFC3161Timestamp": base64}`).
+pub const TIMESTAMP_ANNOTATION: &str = "dev.sigstore.cosign/rfc3161timestamp";
 /// `critical.type` of a cosign signature.
 pub const SIGNATURE_TYPE: &str = "cosign container image signature";
 /// The OCI image manifest media type the signature manifest uses.
@@ -169,6 +178,14 @@ pub struct SignatureLayer {
     pub size: u64,
     /// The signature, base64, as found.
     pub signature: String,
+    /// The Fulcio certificate (PEM), for a keyless signature.
+    pub certificate: Option<String>,
+    /// The certificate's chain (PEM).
+    pub chain: Option<String>,
+    /// The Rekor entry ([`BUNDLE_ANNOTATION`]), JSON.
+    pub rekor: Option<String>,
+    /// The RFC 3161 timestamp ([`TIMESTAMP_ANNOTATION`]), JSON.
+    pub timestamp: Option<String>,
 }
 
 /// Why a signature was not accepted.
@@ -232,6 +249,9 @@ pub fn signature_layers(manifest: &[u8]) -> Result<Vec<SignatureLayer>, CosignEr
         .filter(|l| l.media_type == SIMPLE_SIGNING)
         .filter_map(|l| {
             let signature = l.annotations.get(SIGNATURE_ANNOTATION)?.clone();
+            let get = |k: &str| l.annotations.get(k).cloned();
+            let (certificate, chain) = (get(CERTIFICATE_ANNOTATION), get(CHAIN_ANNOTATION));
+            let (rekor, timestamp) = (get(BUNDLE_ANNOTATION), get(TIMESTAMP_ANNOTATION));
             Some(
                 l.digest
                     .parse()
@@ -239,6 +259,10 @@ pub fn signature_layers(manifest: &[u8]) -> Result<Vec<SignatureLayer>, CosignEr
                         digest,
                         size: l.size,
                         signature,
+                        certificate,
+                        chain,
+                        rekor,
+                        timestamp,
                     })
                     .map_err(|e| bad(e.to_string())),
             )
@@ -267,6 +291,15 @@ pub fn verify(
             why: format!("{SIGNATURE_ANNOTATION} is not base64: {e}"),
         })?;
     key.verify(payload, &raw)?;
+    claims(payload, expected)
+}
+
+/// What a payload whose signature has already been checked claims, provided it is a cosign
+/// payload naming `expected`.
+///
+/// # Errors
+/// [`CosignError::Malformed`], [`CosignError::OtherDigest`].
+pub fn claims(payload: &[u8], expected: &Digest) -> Result<Claims, CosignError> {
     let bad = |why: String| CosignError::Malformed {
         what: "payload",
         why,

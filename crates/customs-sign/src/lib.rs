@@ -16,6 +16,7 @@ pub mod cosign;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
+pub mod image;
 
 use std::fmt;
 use std::path::Path;
@@ -60,6 +61,8 @@ pub enum Scheme {
     EcdsaP256Sha256,
     /// Ed25519 (pure), 64-byte signatures.
     Ed25519,
+    /// RSA PKCS#1 v1.5 over SHA-256 (2048 to 8192 bits): cosign's RSA keys. Verified only.
+    RsaPkcs1Sha256,
 }
 
 impl Scheme {
@@ -69,6 +72,7 @@ impl Scheme {
         match self {
             Self::EcdsaP256Sha256 => "ECDSA_P256_SHA256",
             Self::Ed25519 => "ED25519",
+            Self::RsaPkcs1Sha256 => "RSA_PKCS1V15_SHA256",
         }
     }
 }
@@ -187,6 +191,42 @@ pub enum VerifyingKey {
     P256(p256::ecdsa::VerifyingKey),
     /// Ed25519.
     Ed25519(ed25519_dalek::VerifyingKey),
+    /// RSA, kept as its SubjectPublicKeyInfo DER; aws-lc-rs (already linked by
+    /// sigstore-verify) does the arithmetic, so the `rsa` crate and its timing advisory stay
+    /// out.
+    Rsa(RsaKey),
+}
+
+/// An RSA public key: the SubjectPublicKeyInfo and the PKCS#1 `RSAPublicKey` inside it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RsaKey {
+    spki: Vec<u8>,
+    pkcs1: Vec<u8>,
+}
+
+/// `rsaEncryption`, the SubjectPublicKeyInfo algorithm of an RSA key.
+const RSA_OID: &str = "1.2.840.113549.1.1.1";
+
+fn rsa_from_pem(text: &str) -> Result<RsaKey, String> {
+    use p256::pkcs8::der::Decode as _;
+    let (_, doc) = p256::pkcs8::spki::Document::from_pem(text).map_err(|e| e.to_string())?;
+    let info = p256::pkcs8::spki::SubjectPublicKeyInfoRef::from_der(doc.as_bytes())
+        .map_err(|e| e.to_string())?;
+    if info.algorithm.oid.to_string() != RSA_OID {
+        return Err(format!("algorithm {}", info.algorithm.oid));
+    }
+    let pkcs1 = info
+        .subject_public_key
+        .as_bytes()
+        .ok_or("the key's bit string is not whole bytes")?
+        .to_vec();
+    // Parsed once here so a malformed key is an error when it is read, not a refusal later.
+    aws_lc_rs::rsa::PublicEncryptingKey::from_der(doc.as_bytes())
+        .map_err(|_| "not a usable RSA public key (2048 to 8192 bits)".to_owned())?;
+    Ok(RsaKey {
+        spki: doc.as_bytes().to_vec(),
+        pkcs1,
+    })
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -230,9 +270,14 @@ impl VerifyingKey {
         if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_pem(text) {
             return Ok(Self::P256(k));
         }
-        ed25519_dalek::VerifyingKey::from_public_key_pem(text)
-            .map(Self::Ed25519)
-            .map_err(|e| bad(format!("a public key, but neither P-256 nor Ed25519 ({e})")))
+        if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_pem(text) {
+            return Ok(Self::Ed25519(k));
+        }
+        rsa_from_pem(text).map(Self::Rsa).map_err(|e| {
+            bad(format!(
+                "a public key, but neither P-256, Ed25519 nor RSA ({e})"
+            ))
+        })
     }
 
     /// The scheme this key verifies.
@@ -241,6 +286,7 @@ impl VerifyingKey {
         match self {
             Self::P256(_) => Scheme::EcdsaP256Sha256,
             Self::Ed25519(_) => Scheme::Ed25519,
+            Self::Rsa(_) => Scheme::RsaPkcs1Sha256,
         }
     }
 
@@ -250,6 +296,7 @@ impl VerifyingKey {
         let doc = match self {
             Self::P256(k) => p256::pkcs8::EncodePublicKey::to_public_key_der(k),
             Self::Ed25519(k) => k.to_public_key_der(),
+            Self::Rsa(k) => return k.spki.clone(),
         };
         // Encoding a valid in-memory key cannot fail; an empty result would only make the
         // fingerprint visibly wrong, never a signature pass.
@@ -290,6 +337,12 @@ impl VerifyingKey {
                 k.verify_strict(message, &sig)
                     .map_err(|_| bad("Ed25519 verification failed".to_owned()))
             }
+            Self::Rsa(k) => aws_lc_rs::signature::UnparsedPublicKey::new(
+                &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+                &k.pkcs1,
+            )
+            .verify(message, signature)
+            .map_err(|_| bad("RSA PKCS#1 v1.5 verification failed".to_owned())),
         }
     }
 }
