@@ -258,6 +258,21 @@ json.dump(d, open(sys.argv[2], "w"), indent=2)' "$adv/kev/known_exploited_vulner
 
     # Sigstore bundles: the conformance cases, valid and broken.
     seed sigstore_bundle "$data"/signing/conformance/bundle-verify/*/bundle.sigstore.json
+    seed sigstore_bundle "$data"/signing/cosign/oci-bundle/oci-attestation.sigstore.json
+    # cosign's legacy signatures: .sig manifests, and "payload NUL Rekor-entry annotation" made
+    # from containers/image's keyless and Rekor-logged signatures.
+    seed cosign_signature "$data"/signing/cosign/connaisseur/securesystemsengineering/testimage/manifests/*.sig.json
+    if have python3; then
+        local f n=0
+        for f in "$data"/signing/cosign/containers-image/images/*rekor*/signature-1; do
+            n=$((n + 1))
+            python3 -c 'import base64, json, sys
+raw = open(sys.argv[1], "rb").read(); d = json.loads(raw[raw.index(b"\n") + 1:])
+open(sys.argv[2], "wb").write(base64.b64decode(d["payload"]) + b"\0"
+    + d["annotations"]["dev.sigstore.cosign/bundle"].encode())' "$f" "$scratch/legacy-$n" &&
+                seed cosign_signature "$scratch/legacy-$n"
+        done
+    fi
 
     # Versions: each assertion of the ordering vectors becomes "a\nb".
     local eco file

@@ -77,6 +77,9 @@ echo "== the peer syft and the formats' own validators (cached in $CUSTOMS_CORPU
 t0=$(date +%s)
 bash "$SHARED/tools/install-peers.sh" syft > "${TMPDIR:-/tmp}/customs-peers.log" 2>&1 || { tail -20 "${TMPDIR:-/tmp}/customs-peers.log" >&2; exit 1; }
 bash "$ROOT/scripts/format-tools.sh"
+# A local Sigstore (Fulcio, CT log, Rekor on :5010) and sigstore-python, for the image
+# signature tests; installed into the corpus on first use.
+bash "$SHARED/tools/sigstore-local.sh" up > "${TMPDIR:-/tmp}/customs-sigstore.log" 2>&1 || { tail -20 "${TMPDIR:-/tmp}/customs-sigstore.log" >&2; exit 1; }
 echo "   ready in $(( $(date +%s) - t0 ))s"
 
 cd "$ROOT"

@@ -37,6 +37,7 @@ pub mod record;
 pub mod rematch;
 pub mod report;
 pub mod scan;
+pub mod signatures;
 pub mod watch;
 
 pub use cache::CacheDir;

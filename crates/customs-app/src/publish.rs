@@ -550,7 +550,7 @@ fn verify_signature(
 }
 
 /// A blob read whole, at most `max` bytes, checked against its digest.
-fn read_blob(
+pub(crate) fn read_blob(
     client: &Client,
     source: &Reference,
     digest: &Digest,

@@ -27,6 +27,7 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
      application/vnd.oci.image.index.v1+json, \
      application/vnd.docker.distribution.manifest.v2+json, \
      application/vnd.docker.distribution.manifest.list.v2+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// The distribution registry refuses manifests over 4 MiB; so do we.
 pub const MAX_MANIFEST: u64 = 4 << 20;
 const MAX_ERROR_BODY: u64 = 64 << 10;
@@ -216,7 +217,43 @@ impl Client {
             image.registry, image.repository
         );
         let path = format!("/v2/{}/manifests/{reference}", image.repository);
-        let resp = self.get(image, &path, Some(MANIFEST_ACCEPT), None, &target)?;
+        self.document(image, &path, MANIFEST_ACCEPT, &target)
+    }
+
+    /// The referrers of `digest` from the OCI 1.1 referrers API (an image index listing the
+    /// manifests whose `subject` is `digest`), or `None` when the registry has no such API
+    /// (it answers 404; a registry that has it answers every digest, with an empty index if
+    /// need be). The caller falls back to the `sha256-<hex>` tag then.
+    ///
+    /// # Errors
+    /// Transport, auth and status errors other than 404.
+    pub fn referrers(
+        &self,
+        image: &Reference,
+        digest: &str,
+    ) -> Result<Option<FetchedManifest>, RegistryError> {
+        let target = format!(
+            "{}/{} referrers of {digest}",
+            image.registry, image.repository
+        );
+        let path = format!("/v2/{}/referrers/{digest}", image.repository);
+        match self.document(image, &path, OCI_INDEX, &target) {
+            Ok(m) => Ok(Some(m)),
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A JSON document (manifest, index), bounded to [`MAX_MANIFEST`].
+    fn document(
+        &self,
+        image: &Reference,
+        path: &str,
+        accept: &str,
+        target: &str,
+    ) -> Result<FetchedManifest, RegistryError> {
+        let target = target.to_owned();
+        let resp = self.get(image, path, Some(accept), None, &target)?;
         let header = |name: &str| {
             resp.headers()
                 .get(name)

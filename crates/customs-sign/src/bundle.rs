@@ -10,7 +10,7 @@
 use std::fmt;
 use std::path::Path;
 
-use sigstore_verify::trust_root::TrustedRoot;
+pub use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::types::{Artifact, Bundle, DerPublicKey, Sha256Hash};
 use sigstore_verify::{
     CertificateError, Error as SigstoreError, PublicKeyVerificationPolicy, TimestampError,

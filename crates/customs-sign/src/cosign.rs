@@ -134,15 +134,39 @@ pub fn sign(
     let payload = serde_json::to_vec(&payload).unwrap_or_default();
     let payload_digest = Digest::compute(Algorithm::Sha256, &payload);
     let signature = base64::engine::general_purpose::STANDARD.encode(key.sign(&payload));
-    // cosign's own config: an image config whose one "layer" is the payload.
+    let (config, manifest) = wrap(&[layer_of(&payload, &payload_digest, &signature)]);
+    Signed {
+        payload,
+        payload_digest,
+        signature,
+        config,
+        manifest,
+    }
+}
+
+/// The manifest layer of one signature.
+fn layer_of(payload: &[u8], digest: &Digest, signature: &str) -> serde_json::Value {
+    serde_json::json!({
+        "mediaType": SIMPLE_SIGNING,
+        "size": payload.len(),
+        "digest": digest.to_string(),
+        "annotations": {SIGNATURE_ANNOTATION: signature},
+    })
+}
+
+/// cosign's signature manifest around `layers`, and its config: an image config whose
+/// "layers" are the payloads.
+fn wrap(layers: &[serde_json::Value]) -> (Vec<u8>, Vec<u8>) {
+    let diff_ids: Vec<&serde_json::Value> = layers.iter().map(|l| &l["digest"]).collect();
     let config = serde_json::json!({
         "architecture": "",
         "config": {},
         "created": "0001-01-01T00:00:00Z",
         "history": [{"created": "0001-01-01T00:00:00Z"}],
         "os": "",
-        "rootfs": {"type": "layers", "diff_ids": [payload_digest.to_string()]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
     });
+    // Serialising JSON values cannot fail.
     let config = serde_json::to_vec(&config).unwrap_or_default();
     let manifest = serde_json::json!({
         "schemaVersion": 2,
@@ -152,21 +176,48 @@ pub fn sign(
             "size": config.len(),
             "digest": Digest::compute(Algorithm::Sha256, &config).to_string(),
         },
-        "layers": [{
-            "mediaType": SIMPLE_SIGNING,
-            "size": payload.len(),
-            "digest": payload_digest.to_string(),
-            "annotations": {SIGNATURE_ANNOTATION: signature},
-        }],
+        "layers": layers,
     });
-    let manifest = serde_json::to_vec(&manifest).unwrap_or_default();
-    Signed {
-        payload,
-        payload_digest,
-        signature,
-        config,
-        manifest,
+    (config, serde_json::to_vec(&manifest).unwrap_or_default())
+}
+
+/// The signature manifest (and its config) holding the signatures of `existing` and `new`,
+/// as cosign adds a signature to those already there. A signature already present (same
+/// payload and signature) is not added twice.
+///
+/// # Errors
+/// [`CosignError::Malformed`] when `existing` is not a manifest, or is full.
+pub fn merged(existing: Option<&[u8]>, new: &Signed) -> Result<(Vec<u8>, Vec<u8>), CosignError> {
+    let bad = |why: String| CosignError::Malformed {
+        what: "manifest",
+        why,
+    };
+    let mut layers: Vec<serde_json::Value> = match existing {
+        None => Vec::new(),
+        Some(bytes) => {
+            let v: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+            v.get("layers")
+                .and_then(serde_json::Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    let layer = layer_of(&new.payload, &new.payload_digest, &new.signature);
+    let same = |l: &serde_json::Value| {
+        l["digest"] == layer["digest"]
+            && l["annotations"][SIGNATURE_ANNOTATION] == layer["annotations"][SIGNATURE_ANNOTATION]
+    };
+    if !layers.iter().any(same) {
+        if layers.len() >= MAX_SIGNATURES {
+            return Err(bad(format!(
+                "it holds {} signatures already, the most customs keeps",
+                layers.len()
+            )));
+        }
+        layers.push(layer);
     }
+    Ok(wrap(&layers))
 }
 
 /// One signature layer of a signature manifest.

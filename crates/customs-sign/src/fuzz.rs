@@ -40,33 +40,83 @@ pub fn cosign_signature(data: &[u8]) {
         base64::engine::general_purpose::STANDARD.encode(key.sign(payload))
     };
     let _ = cosign::verify(&vk, payload, &signature, &digest);
+    // The rest of the input as the Rekor entry and certificate annotations of a legacy
+    // layer: the rewriting into a bundle v0.1, then the verifier, for both kinds of signer.
+    let Some(root) = root() else {
+        return;
+    };
+    let annotation = String::from_utf8_lossy(sig).into_owned();
+    let layer = cosign::SignatureLayer {
+        digest: Digest::compute(Algorithm::Sha256, payload),
+        size: payload.len() as u64,
+        signature,
+        certificate: Some(annotation.clone()),
+        chain: None,
+        rekor: Some(annotation),
+        timestamp: None,
+    };
+    let material = crate::image::Material::Legacy {
+        payload,
+        layer: &layer,
+    };
+    for who in signers() {
+        let _ = crate::image::check(
+            material,
+            &digest,
+            &who,
+            root,
+            crate::image::COSIGN_SIGN_PREDICATE,
+        );
+    }
+}
+
+fn root() -> Option<&'static sigstore_verify::trust_root::TrustedRoot> {
+    static ROOT: std::sync::OnceLock<Option<sigstore_verify::trust_root::TrustedRoot>> =
+        std::sync::OnceLock::new();
+    ROOT.get_or_init(|| crate::bundle::trusted_root(None).ok())
+        .as_ref()
+}
+
+/// A keyless signer and a key (the public half of [`KEY`]'s fuzz twin, [`PUBLIC_KEY`]).
+fn signers() -> [crate::bundle::Signer; 2] {
+    [
+        crate::bundle::Signer::Identity {
+            identity: "a@example.com".to_owned(),
+            issuer: "https://issuer.example".to_owned(),
+        },
+        crate::bundle::Signer::Key {
+            pem: PUBLIC_KEY.to_owned(),
+            origin: "fuzz".to_owned(),
+        },
+    ]
 }
 
 /// A P-256 public key made with `openssl ecparam` for the fuzz target (no private key kept).
 const PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEaMA7cFPuY/zKCbE1jqIDl0cfel+5\n93yo5Bu3EMEsLjK/J9znfVoFIkhfsqBUy1gLaVhNq8YWFN/4SvPuSDWavg==\n-----END PUBLIC KEY-----\n";
 
-/// The input as a Sigstore bundle, verified for a fixed artifact, by identity and by key,
-/// against the shipped production root.
+/// The input as a Sigstore bundle, verified for a fixed artifact and as an image's bundle, by
+/// identity and by key, against the shipped production root.
 pub fn sigstore_bundle(data: &[u8]) {
-    static ROOT: std::sync::OnceLock<Option<sigstore_verify::trust_root::TrustedRoot>> =
-        std::sync::OnceLock::new();
-    let Some(root) = ROOT.get_or_init(|| crate::bundle::trusted_root(None).ok()) else {
+    let Some(root) = root() else {
         return;
     };
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     let signed = crate::bundle::Signed::Bytes(b"fuzz");
-    let who = crate::bundle::Signer::Identity {
-        identity: "a@example.com".to_owned(),
-        issuer: "https://issuer.example".to_owned(),
-    };
-    let _ = crate::bundle::verify(text, &signed, &who, root);
-    let key = crate::bundle::Signer::Key {
-        pem: PUBLIC_KEY.to_owned(),
-        origin: "fuzz".to_owned(),
-    };
-    let _ = crate::bundle::verify(text, &signed, &key, root);
+    let digest = Digest::compute(Algorithm::Sha256, b"fuzz");
+    for who in signers() {
+        let _ = crate::bundle::verify(text, &signed, &who, root);
+        // As an image's v3 bundle: the statement's subject and predicate are read too.
+        let material = crate::image::Material::Bundle { json: text };
+        let _ = crate::image::check(
+            material,
+            &digest,
+            &who,
+            root,
+            crate::image::COSIGN_SIGN_PREDICATE,
+        );
+    }
 }
 
 /// Key files: the input as a private and as a public key in PEM.

@@ -52,6 +52,11 @@ enum Command {
     /// identity and issuer or by key. Exit 0 verified, 1 refused (with a reason code), 2 on
     /// unusable input.
     VerifyBlob(cmd::verify::VerifyBlobArgs),
+    /// Verify an image's cosign signatures (legacy `.sig` tags and v3 bundles as referrers),
+    /// offline: keyed or keyless. Exit 0 verified, 1 refused (with a reason code), 2 on errors.
+    Verify(cmd::verify::VerifyArgs),
+    /// Sign an image with a key, as `cosign sign --key` does (legacy layout), in its registry.
+    Sign(cmd::verify::SignArgs),
     /// How an ecosystem orders two versions: prints <, = or >.
     Vercmp(cmd::vercmp::VercmpArgs),
     /// This build of customs, and the vulnerability database it matches against.
@@ -76,6 +81,8 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Watch(a) => cmd::rematch::run_watch(a, &mut out),
         Command::Cache(c) => cmd::cache::run(c, &mut out),
         Command::VerifyBlob(a) => cmd::verify::run(a, &mut out),
+        Command::Verify(a) => cmd::verify::verify(a, &mut out),
+        Command::Sign(a) => cmd::verify::sign(a, &mut out),
         Command::Vercmp(a) => cmd::vercmp::run(a, &mut out),
         Command::Version(a) => cmd::version::run(a, &mut out),
         Command::Completions(a) => cmd::docs::completions(a, &mut out),

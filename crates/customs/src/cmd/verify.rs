@@ -1,17 +1,19 @@
-//! `customs verify-blob`: a Sigstore bundle, checked offline against a trusted root.
+//! `customs verify-blob`, `customs verify` and `customs sign`: signatures of files and images,
+//! checked offline against a trusted root.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use customs_sign::bundle::{self, Signed, Signer};
 
+use crate::args::{Format, HttpArgs, RegistryArgs};
+use crate::render;
+
+/// Who must have signed, and the root of trust for keyless signatures.
 #[derive(clap::Args)]
-pub(crate) struct VerifyBlobArgs {
-    /// The Sigstore bundle (`*.sigstore.json`, v0.1 to v0.3).
-    #[arg(long)]
-    bundle: PathBuf,
+pub(crate) struct TrustArgs {
     /// The certificate's identity (its SAN: an email address or a workflow URI), exactly.
     #[arg(
         long,
@@ -22,13 +24,44 @@ pub(crate) struct VerifyBlobArgs {
     /// The OIDC issuer the certificate names, exactly.
     #[arg(long, requires = "certificate_identity")]
     certificate_oidc_issuer: Option<String>,
-    /// A PEM public key to verify with instead of a certificate identity.
+    /// A PEM public key (ECDSA P-256, Ed25519 or RSA; `cosign.pub`) to verify with instead of
+    /// a certificate identity.
     #[arg(long, conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
     key: Option<PathBuf>,
     /// The trusted root (`trusted_root.json`); default: the Sigstore production root shipped
     /// with customs.
     #[arg(long)]
     trusted_root: Option<PathBuf>,
+}
+
+impl TrustArgs {
+    fn signer(&self) -> Result<Signer, bundle::BundleError> {
+        match (
+            &self.key,
+            &self.certificate_identity,
+            &self.certificate_oidc_issuer,
+        ) {
+            (Some(k), _, _) => Signer::key_file(k),
+            (None, Some(identity), Some(issuer)) => Ok(Signer::Identity {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            }),
+            _ => Err(bundle::BundleError {
+                code: "unreadable-input",
+                detail: "give --key, or --certificate-identity with --certificate-oidc-issuer"
+                    .to_owned(),
+            }),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub(crate) struct VerifyBlobArgs {
+    /// The Sigstore bundle (`*.sigstore.json`, v0.1 to v0.3).
+    #[arg(long)]
+    bundle: PathBuf,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Print the verdict as JSON.
     #[arg(long)]
     json: bool,
@@ -36,30 +69,149 @@ pub(crate) struct VerifyBlobArgs {
     artifact: String,
 }
 
+#[derive(clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// The image: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:….
+    reference: String,
+    #[command(flatten)]
+    trust: TrustArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct SignArgs {
+    /// The image: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:….
+    reference: String,
+    /// The private key (PEM: PKCS#8 or SEC1; ECDSA P-256 or Ed25519).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+}
+
+fn client(registry: &RegistryArgs, http: &HttpArgs) -> Result<customs_registry::Client> {
+    Ok(customs_registry::Client::new(
+        http.transport(&registry.insecure_registries, None)?,
+        customs_registry::ClientOptions {
+            credential: registry.credential()?,
+            ..customs_registry::ClientOptions::default()
+        },
+    ))
+}
+
+fn reference(s: &str) -> Result<customs_registry::Reference> {
+    customs_registry::Reference::parse(s)
+        .with_context(|| format!("{s:?} is not a registry reference"))
+}
+
+/// Exit 0 when the image carries a signature by the signer, 1 when it does not (with the
+/// reason code), 2 when the inputs or the registry cannot be used.
+pub(crate) fn verify(args: &VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let mut err = std::io::stderr().lock();
+    let inputs = args
+        .trust
+        .signer()
+        .and_then(|s| Ok((s, bundle::trusted_root(args.trust.trusted_root.as_deref())?)));
+    let (signer, root) = match inputs {
+        Ok(x) => x,
+        Err(e) => {
+            writeln!(err, "customs: error: {e}")?;
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let image = reference(&args.reference)?;
+    let v = customs_app::signatures::verify(
+        &client(&args.registry, &args.http)?,
+        &image,
+        &signer,
+        &root,
+    )?;
+    match args.format {
+        Format::Json => render::json(out, &v)?,
+        Format::Table => {
+            for s in &v.signatures {
+                let what = match (&s.verified, s.code) {
+                    (Some(c), _) => {
+                        match (&c.verified.identity, &c.verified.issuer, &c.verified.key) {
+                            (Some(i), Some(o), _) => format!("verified: {i} ({o})"),
+                            (_, _, Some(k)) => format!("verified: key {k}"),
+                            _ => "verified".to_owned(),
+                        }
+                    }
+                    (None, code) => format!(
+                        "refused: {} {}",
+                        code.unwrap_or("refused"),
+                        s.detail.as_deref().unwrap_or_default()
+                    ),
+                };
+                let layout = match s.layout {
+                    customs_sign::image::Layout::Legacy => "legacy",
+                    customs_sign::image::Layout::Bundle => "bundle",
+                };
+                writeln!(out, "  {layout:<6} {}  {what}", s.source)?;
+            }
+            if v.satisfied {
+                writeln!(
+                    out,
+                    "verified {}@{}: {} of {} signature(s)",
+                    v.reference,
+                    v.digest,
+                    v.verified,
+                    v.signatures.len()
+                )?;
+            }
+        }
+    }
+    if let Some(code) = v.code {
+        writeln!(
+            err,
+            "customs: not verified: {code}: {}@{}: {} signature(s) found, none by the required signer",
+            v.reference,
+            v.digest,
+            v.signatures.len()
+        )?;
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Adds a cosign-compatible signature of the image's digest to the registry.
+pub(crate) fn sign(args: &SignArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let key = customs_sign::SigningKey::from_file(&args.key)?;
+    let image = reference(&args.reference)?;
+    let r = customs_app::signatures::sign(&client(&args.registry, &args.http)?, &image, &key)?;
+    match args.format {
+        Format::Json => render::json(out, &r)?,
+        Format::Table => writeln!(
+            out,
+            "signed {}@{} with {} key {}: tag {} ({} signature(s))",
+            r.reference,
+            r.digest,
+            key.scheme(),
+            r.key,
+            r.signature_tag,
+            r.signatures
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Exit 0 when the bundle verifies, 1 when it is refused (with its reason code), 2 when an
 /// input cannot be used.
 pub(crate) fn run(args: &VerifyBlobArgs, out: &mut impl Write) -> Result<ExitCode> {
     let mut err = std::io::stderr().lock();
     let outcome = (|| {
-        let root = bundle::trusted_root(args.trusted_root.as_deref())?;
-        let signer = match (
-            &args.key,
-            &args.certificate_identity,
-            &args.certificate_oidc_issuer,
-        ) {
-            (Some(k), _, _) => Signer::key_file(k)?,
-            (None, Some(identity), Some(issuer)) => Signer::Identity {
-                identity: identity.clone(),
-                issuer: issuer.clone(),
-            },
-            _ => {
-                return Err(bundle::BundleError {
-                    code: "unreadable-input",
-                    detail: "give --key, or --certificate-identity with --certificate-oidc-issuer"
-                        .to_owned(),
-                });
-            }
-        };
+        let root = bundle::trusted_root(args.trust.trusted_root.as_deref())?;
+        let signer = args.trust.signer()?;
         let bytes;
         let signed = if args.artifact.starts_with("sha256:") {
             Signed::Sha256(args.artifact.clone())

@@ -28,7 +28,7 @@ fn openssl(args: &[&str], dir: &Path) {
 }
 
 /// `NAME.key` and `NAME.pub` in `dir`: P-256 or Ed25519.
-fn keypair(dir: &Path, name: &str, ed25519: bool) {
+pub(crate) fn keypair(dir: &Path, name: &str, ed25519: bool) {
     if ed25519 {
         openssl(
             &[

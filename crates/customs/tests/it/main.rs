@@ -18,5 +18,6 @@ mod packagedb;
 mod proxy;
 mod registry;
 mod scan;
+mod signatures;
 mod sigstore;
 mod whiteouts;

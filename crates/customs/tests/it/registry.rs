@@ -29,7 +29,7 @@ pub(crate) fn registry_root() -> PathBuf {
 }
 
 /// Every variant must answer: a missing registry fails the test, it never skips it.
-fn registries_up() {
+pub(crate) fn registries_up() {
     for hp in [PLAIN, BASIC, TLS, TOKEN] {
         let addr: SocketAddr = hp.parse().unwrap();
         assert!(
@@ -533,7 +533,7 @@ fn missing_tag_and_repository_are_404() {
 /// Push a small image of our own, unique to this run, so corrupting its blobs in the
 /// registry's storage touches nothing another test reads. Returns (reference, layer digest,
 /// manifest digest).
-fn push_unique(name: &str) -> (String, String, String) {
+pub(crate) fn push_unique(name: &str) -> (String, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let stamp = format!(
         "{}-{}",

@@ -1,0 +1,472 @@
+//! Image signatures in the real registry on :5000 (Debian's docker-registry 2.8): `customs
+//! sign` then `customs verify`, keyed; cosign v3 bundles made by sigstore-python and npm
+//! `sigstore` through `../shared/tools/sigstore-local.sh` (a local Fulcio, CT log and Rekor),
+//! found through the referrers tag fallback, and through the referrers API of a small test
+//! double in front of the registry (it is one, and says so below: 2.8 has no such API);
+//! tampering done where an attacker would, in the registry.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use sha2::Digest as _;
+
+use crate::common::{corpus, customs, shared};
+use crate::dbpush::keypair;
+use crate::registry::{push_unique, registries_up};
+
+const ISSUER: &str = "https://issuer.sigstore.local";
+
+fn verify(args: &[&str], cache: &Path) -> (i32, Value, String) {
+    let mut all = vec!["verify", "-f", "json"];
+    all.extend_from_slice(args);
+    let r = customs(&all, cache);
+    let v = if r.code == 2 { Value::Null } else { r.json() };
+    (r.code, v, r.stderr)
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["code"].as_str().unwrap_or("ok").to_owned())
+        .collect()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// A blob pushed with curl, as any client would (monolithic upload).
+fn put_blob(repo: &str, bytes: &[u8]) -> String {
+    let digest = sha256(bytes);
+    let out = Command::new("curl")
+        .args(["-sS", "-f", "-D", "-", "-o", "/dev/null", "-X", "POST"])
+        .arg(format!("http://127.0.0.1:5000/v2/{repo}/blobs/uploads/"))
+        .output()
+        .expect("curl (scripts/test.sh installs it)");
+    assert!(out.status.success(), "{out:?}");
+    let head = String::from_utf8_lossy(&out.stdout);
+    let location = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Location: ")
+                .or_else(|| l.strip_prefix("location: "))
+        })
+        .unwrap()
+        .trim()
+        .to_owned();
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let mut child = Command::new("curl")
+        .args(["-sS", "-f", "-X", "PUT", "--data-binary", "@-"])
+        .args(["-H", "Content-Type: application/octet-stream"])
+        .arg(format!("{location}{sep}digest={digest}"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    assert!(child.wait().unwrap().success());
+    digest
+}
+
+fn put_manifest(repo: &str, tag: &str, bytes: &[u8]) {
+    let mut child = Command::new("curl")
+        .args(["-sS", "-f", "-X", "PUT", "--data-binary", "@-"])
+        .args([
+            "-H",
+            "Content-Type: application/vnd.oci.image.manifest.v1+json",
+        ])
+        .arg(format!("http://127.0.0.1:5000/v2/{repo}/manifests/{tag}"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn get(url: &str) -> Vec<u8> {
+    let out = Command::new("curl")
+        .args(["-sS", "-f"])
+        .args(["-H", "Accept: application/vnd.oci.image.manifest.v1+json"])
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{url}: {out:?}");
+    out.stdout
+}
+
+fn repo_of(reference: &str) -> &str {
+    let path = reference.split_once('/').unwrap().1;
+    path.rsplit_once(':').unwrap().0
+}
+
+#[test]
+fn sign_then_verify_round_trips_and_refusals_carry_their_codes() {
+    registries_up();
+    let (reference, _, digest) = push_unique("signed");
+    let (other_ref, _, other_digest) = push_unique("other");
+    let keys = tempfile::tempdir().unwrap();
+    keypair(keys.path(), "a", false);
+    keypair(keys.path(), "b", true);
+    let k = |f: &str| keys.path().join(f).display().to_string();
+    let cache = tempfile::tempdir().unwrap();
+
+    // Nothing signed yet: refused, not an error, and not a pass.
+    let (code, v, err) = verify(&[&reference, "--key", &k("a.pub")], cache.path());
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(v["code"], "no-signature");
+    assert_eq!(v["digest"], digest.as_str());
+    assert_eq!(v["referrers_api"], false);
+
+    let r = customs(&["sign", &reference, "--key", &k("a.key")], cache.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (code, v, err) = verify(&[&reference, "--key", &k("a.pub")], cache.path());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["satisfied"], true);
+    assert_eq!(codes(&v), ["ok"]);
+    let repo = repo_of(&reference);
+    assert_eq!(
+        v["signatures"][0]["verified"]["docker_reference"],
+        format!("127.0.0.1:5000/{repo}")
+    );
+    // The wrong key.
+    let (code, v, _) = verify(&[&reference, "--key", &k("b.pub")], cache.path());
+    assert_eq!((code, v["code"].as_str()), (1, Some("untrusted-key")));
+    // A second signer (Ed25519) is added beside the first; both verify, each with its own key.
+    let r = customs(&["sign", &reference, "--key", &k("b.key")], cache.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (key, expect) in [
+        ("a.pub", ["ok", "untrusted-key"]),
+        ("b.pub", ["untrusted-key", "ok"]),
+    ] {
+        let (code, v, _) = verify(&[&reference, "--key", &k(key)], cache.path());
+        assert_eq!(code, 0);
+        assert_eq!(codes(&v), expect, "{key}");
+    }
+    // Signing again with a key already there adds nothing.
+    let r = customs(
+        &["sign", &reference, "--key", &k("a.key"), "-f", "json"],
+        cache.path(),
+    );
+    assert_eq!(r.json()["signatures"], 2);
+    // A pinned digest verifies the same; keyless wants a certificate the keyed ones lack.
+    let pinned = format!("127.0.0.1:5000/{repo}@{digest}");
+    assert_eq!(verify(&[&pinned, "--key", &k("a.pub")], cache.path()).0, 0);
+    let (code, v, _) = verify(
+        &[
+            &pinned,
+            "--certificate-identity",
+            "a@b.c",
+            "--certificate-oidc-issuer",
+            ISSUER,
+        ],
+        cache.path(),
+    );
+    assert_eq!((code, v["code"].as_str()), (1, Some("certificate-missing")));
+
+    // The signature manifest of one image copied to another's tag: it signs another digest.
+    let sig_tag = |d: &str| format!("{}.sig", d.replacen(':', "-", 1));
+    let sig = get(&format!(
+        "http://127.0.0.1:5000/v2/{repo}/manifests/{}",
+        sig_tag(&digest)
+    ));
+    let other_repo = repo_of(&other_ref);
+    let m: Value = serde_json::from_slice(&sig).unwrap();
+    for l in m["layers"].as_array().unwrap() {
+        let blob = get(&format!(
+            "http://127.0.0.1:5000/v2/{repo}/blobs/{}",
+            l["digest"].as_str().unwrap()
+        ));
+        put_blob(other_repo, &blob);
+    }
+    let config = get(&format!(
+        "http://127.0.0.1:5000/v2/{repo}/blobs/{}",
+        m["config"]["digest"].as_str().unwrap()
+    ));
+    put_blob(other_repo, &config);
+    put_manifest(other_repo, &sig_tag(&other_digest), &sig);
+    let (code, v, _) = verify(&[&other_ref, "--key", &k("a.pub")], cache.path());
+    assert_eq!(code, 1);
+    assert_eq!(codes(&v), ["digest-mismatch", "untrusted-key"]);
+
+    // A tampered payload: the manifest now names a changed payload (and its true digest),
+    // with the original signature.
+    let mut m = m;
+    let layer = &mut m["layers"][0];
+    let payload = get(&format!(
+        "http://127.0.0.1:5000/v2/{repo}/blobs/{}",
+        layer["digest"].as_str().unwrap()
+    ));
+    let text = String::from_utf8(payload).unwrap();
+    let changed = text.replace(
+        "cosign container image signature",
+        "cosign container image signaturE",
+    );
+    assert_ne!(changed, text);
+    layer["digest"] = put_blob(repo, changed.as_bytes()).into();
+    layer["size"] = changed.len().into();
+    put_manifest(repo, &sig_tag(&digest), m.to_string().as_bytes());
+    let (code, v, _) = verify(&[&reference, "--key", &k("a.pub")], cache.path());
+    assert_eq!(code, 1);
+    assert_eq!(codes(&v)[0], "untrusted-key");
+
+    // Inputs that cannot be used are errors (2), not refusals.
+    let r = customs(
+        &["verify", &reference, "--key", "/nonexistent.pub"],
+        cache.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("/nonexistent.pub"), "{}", r.stderr);
+    let r = customs(
+        &["verify", "127.0.0.1:5000/no/such:1", "--key", &k("a.pub")],
+        cache.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+/// `../shared/tools/sigstore-local.sh` with this corpus: started if it is not running (it
+/// installs on first use). Returns the trusted root of the server now running.
+fn sigstore_local(args: &[&str]) -> String {
+    let out = Command::new("bash")
+        .arg(shared().join("tools/sigstore-local.sh"))
+        .args(args)
+        .env("CUSTOMS_CORPUS", corpus().parent().unwrap())
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "sigstore-local.sh {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn trusted_root() -> PathBuf {
+    sigstore_local(&["up"]);
+    let root = corpus()
+        .parent()
+        .unwrap()
+        .join("sigstore/trusted_root.json");
+    assert!(root.is_file(), "{}", root.display());
+    root
+}
+
+#[test]
+fn a_cosign_v3_bundle_is_found_through_the_tag_fallback_and_verified_offline() {
+    registries_up();
+    let root = trusted_root();
+    let root = root.display().to_string();
+    let (reference, _, digest) = push_unique("keyless");
+    sigstore_local(&["sign-image", &reference]);
+    let cache = tempfile::tempdir().unwrap();
+    let keyless = |who: &str, issuer: &str, root: &str| {
+        verify(
+            &[
+                &reference,
+                "--certificate-identity",
+                who,
+                "--certificate-oidc-issuer",
+                issuer,
+                "--trusted-root",
+                root,
+            ],
+            cache.path(),
+        )
+    };
+    let (code, v, err) = keyless("signer@customs.test", ISSUER, &root);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["digest"], digest.as_str());
+    assert_eq!(v["referrers_api"], false);
+    let s = &v["signatures"][0];
+    assert_eq!(s["layout"], "bundle");
+    assert_eq!(s["verified"]["identity"], "signer@customs.test");
+    assert_eq!(s["verified"]["tlog"], true);
+    let refused = |who: &str, issuer: &str, root: &str| {
+        let (code, v, _) = keyless(who, issuer, root);
+        assert_eq!(code, 1, "{v}");
+        v["code"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        refused("mallory@customs.test", ISSUER, &root),
+        "identity-mismatch"
+    );
+    assert_eq!(
+        refused("signer@customs.test", "https://accounts.google.com", &root),
+        "issuer-mismatch"
+    );
+    // The production root does not know this log, CA or CT log.
+    let production = shared().join("data/signing/trusted-roots/production/trusted_root.json");
+    let code = refused(
+        "signer@customs.test",
+        ISSUER,
+        &production.display().to_string(),
+    );
+    assert!(
+        code.starts_with("tlog-") || code.starts_with("certificate-"),
+        "{code}"
+    );
+}
+
+/// **A test double, not a registry**: a front for the real registry on :5000 that adds the
+/// OCI 1.1 referrers API, which Debian's docker-registry 2.8 lacks. Every request is passed
+/// to :5000 unchanged, except `GET /v2/REPO/referrers/DIGEST`, answered from the manifests
+/// with a `subject` pushed through this front (whose PUT answers carry `OCI-Subject`, as a
+/// registry with the API does, so clients skip the tag fallback).
+struct ReferrersFront {
+    addr: String,
+}
+
+impl ReferrersFront {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let index: Arc<Mutex<HashMap<String, Vec<Value>>>> = Arc::default();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let index = Arc::clone(&index);
+                std::thread::spawn(move || {
+                    let _ = serve(conn, &index);
+                });
+            }
+        });
+        Self { addr }
+    }
+}
+
+fn serve(conn: TcpStream, index: &Mutex<HashMap<String, Vec<Value>>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut head = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if line == "\r\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if !lower.starts_with("connection:") {
+            head.push(line);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let first: Vec<String> = head[0].split_whitespace().map(str::to_owned).collect();
+    let (method, path) = (first[0].as_str(), first[1].as_str());
+    let mut out = conn;
+    if let Some((repo, digest)) = path
+        .strip_prefix("/v2/")
+        .and_then(|p| p.rsplit_once("/referrers/"))
+        .filter(|(_, d)| d.starts_with("sha256:") && !d.contains('/'))
+    {
+        let digest = digest.split('?').next().unwrap();
+        let list = index
+            .lock()
+            .unwrap()
+            .get(&format!("{repo}@{digest}"))
+            .cloned()
+            .unwrap_or_default();
+        let body = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": list,
+        })
+        .to_string();
+        write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        return Ok(());
+    }
+    let mut up = TcpStream::connect("127.0.0.1:5000")?;
+    for l in &head {
+        up.write_all(l.as_bytes())?;
+    }
+    up.write_all(b"Connection: close\r\n\r\n")?;
+    up.write_all(&body)?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response)?;
+    let subject = (method == "PUT" && path.contains("/manifests/"))
+        .then(|| serde_json::from_slice::<Value>(&body).ok())
+        .flatten()
+        .filter(|m| m["subject"]["digest"].is_string());
+    if let Some(m) = subject {
+        let repo = path
+            .strip_prefix("/v2/")
+            .unwrap()
+            .split("/manifests/")
+            .next()
+            .unwrap();
+        let subject = m["subject"]["digest"].as_str().unwrap().to_owned();
+        let descriptor = serde_json::json!({
+            "mediaType": m["mediaType"],
+            "digest": sha256(&body),
+            "size": body.len(),
+            "artifactType": m["artifactType"],
+            "annotations": m["annotations"],
+        });
+        index
+            .lock()
+            .unwrap()
+            .entry(format!("{repo}@{subject}"))
+            .or_default()
+            .push(descriptor);
+        let at = response.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+        let header = format!("OCI-Subject: {subject}\r\n");
+        response.splice(at..at, header.bytes());
+    }
+    out.write_all(&response)
+}
+
+#[test]
+fn a_registry_with_the_referrers_api_is_asked_through_it() {
+    registries_up();
+    let root = trusted_root().display().to_string();
+    let front = ReferrersFront::start();
+    let (reference, _, digest) = push_unique("refapi");
+    let repo = repo_of(&reference).to_owned();
+    let via_front = format!("{}/{repo}@{digest}", front.addr);
+    sigstore_local(&["sign-image", &via_front]);
+    let cache = tempfile::tempdir().unwrap();
+    let args = |r: &str| -> Vec<String> {
+        [
+            r,
+            "--certificate-identity",
+            "signer@customs.test",
+            "--certificate-oidc-issuer",
+            ISSUER,
+            "--trusted-root",
+            &root,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let a = args(&via_front);
+    let (code, v, err) = verify(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        cache.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["referrers_api"], true);
+    assert_eq!(codes(&v), ["ok"]);
+    // The signer saw OCI-Subject and wrote no fallback tag: the registry itself, without the
+    // front, shows no signature, so the one found above came through the API.
+    let direct = format!("127.0.0.1:5000/{repo}@{digest}");
+    let a = args(&direct);
+    let (code, v, _) = verify(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        cache.path(),
+    );
+    assert_eq!((code, v["code"].as_str()), (1, Some("no-signature")));
+}
