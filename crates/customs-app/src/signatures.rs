@@ -18,6 +18,7 @@ use customs_sign::SigningKey;
 use customs_sign::bundle::{BundleError, Signer, TrustedRoot};
 use customs_sign::cosign;
 use customs_sign::image::{self, BUNDLE_ARTIFACT_TYPE, COSIGN_SIGN_PREDICATE, Checked, Layout};
+use customs_sign::policy::{Mode, TrustPolicy};
 use customs_types::{Algorithm, Digest};
 use serde::{Deserialize, Serialize};
 
@@ -146,62 +147,144 @@ fn resolve(client: &Client, reference: &Reference) -> Result<(Digest, Option<Str
     Ok((digest, fetched.media_type))
 }
 
+/// The signatures of one image, fetched once, to be judged against any number of signers.
+#[derive(Debug)]
+pub struct Collected {
+    /// The reference as given.
+    pub reference: String,
+    /// The digest it resolved to.
+    pub digest: Digest,
+    /// The manifest's media type.
+    pub media_type: Option<String>,
+    /// Whether the registry answered the referrers API.
+    pub referrers_api: bool,
+    found: Vec<Found>,
+}
+
+#[derive(Debug)]
+struct Found {
+    layout: Layout,
+    source: String,
+    material: std::result::Result<Material, BundleError>,
+}
+
+#[derive(Debug, Clone)]
+enum Material {
+    Legacy {
+        payload: Vec<u8>,
+        layer: cosign::SignatureLayer,
+    },
+    Bundle {
+        json: String,
+    },
+}
+
+impl Collected {
+    /// How many signatures were found (readable or not).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.found.len()
+    }
+
+    /// Whether none was found.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+
+    /// Every signature checked against `signer` with `root`.
+    #[must_use]
+    pub fn judge(&self, signer: &Signer, root: &TrustedRoot) -> Verification {
+        let signatures: Vec<SignatureCheck> = self
+            .found
+            .iter()
+            .map(|f| {
+                let r = f.material.clone().and_then(|m| {
+                    let material = match &m {
+                        Material::Legacy { payload, layer } => {
+                            image::Material::Legacy { payload, layer }
+                        }
+                        Material::Bundle { json } => image::Material::Bundle { json },
+                    };
+                    image::check(material, &self.digest, signer, root, COSIGN_SIGN_PREDICATE)
+                });
+                SignatureCheck::of(f.layout, f.source.clone(), r)
+            })
+            .collect();
+        let verified = signatures.iter().filter(|s| s.verified.is_some()).count();
+        let satisfied = verified > 0;
+        let code = if satisfied {
+            None
+        } else {
+            Some(telling(signatures.iter().filter_map(|s| s.code)))
+        };
+        Verification {
+            reference: self.reference.clone(),
+            digest: self.digest.clone(),
+            media_type: self.media_type.clone(),
+            referrers_api: self.referrers_api,
+            signatures,
+            verified,
+            satisfied,
+            code,
+        }
+    }
+}
+
+/// Every cosign signature of the image `reference` names, fetched (nothing is judged yet).
+///
+/// # Errors
+/// The registry's errors (unreachable, unauthorised, no such image): nothing could be
+/// checked. A signature that cannot be read is kept as such, and refused when judged.
+pub fn collect(client: &Client, reference: &Reference) -> Result<Collected> {
+    let (digest, media_type) = resolve(client, reference)?;
+    let mut found = legacy(client, reference, &digest)?;
+    let (referrers_api, bundles) = bundles(client, reference, &digest)?;
+    found.extend(bundles);
+    Ok(Collected {
+        reference: display(reference),
+        digest,
+        media_type,
+        referrers_api,
+        found,
+    })
+}
+
 /// Every cosign signature of the image `reference` names, each checked against `signer`
 /// with `root` (offline: no Sigstore service is asked anything).
 ///
 /// # Errors
-/// The registry's errors (unreachable, unauthorised, no such image): nothing could be
-/// checked. A signature that cannot be read or does not verify is a refused
-/// [`SignatureCheck`], not an error.
+/// As [`collect`].
 pub fn verify(
     client: &Client,
     reference: &Reference,
     signer: &Signer,
     root: &TrustedRoot,
 ) -> Result<Verification> {
-    let (digest, media_type) = resolve(client, reference)?;
-    let mut signatures = legacy(client, reference, &digest, signer, root)?;
-    let (referrers_api, bundles) = bundles(client, reference, &digest, signer, root)?;
-    signatures.extend(bundles);
-    let verified = signatures.iter().filter(|s| s.verified.is_some()).count();
-    let satisfied = verified > 0;
-    let code = if satisfied {
-        None
-    } else {
-        // A signature by someone else says less than one by the right signer that failed a
-        // check (an expired certificate, another digest): the latter is the reason given.
-        let by_others = |c: &str| matches!(c, "untrusted-key" | "certificate-missing");
-        let codes = || signatures.iter().filter_map(|s| s.code);
-        Some(
-            codes()
-                .find(|c| !by_others(c))
-                .or_else(|| codes().next())
-                .unwrap_or("no-signature"),
-        )
-    };
-    Ok(Verification {
-        reference: display(reference),
-        digest,
-        media_type,
-        referrers_api,
-        signatures,
-        verified,
-        satisfied,
-        code,
-    })
+    Ok(collect(client, reference)?.judge(signer, root))
 }
 
-fn refused(code: &'static str, detail: String) -> std::result::Result<Checked, BundleError> {
-    Err(BundleError { code, detail })
+/// The refusal code that says most: a signature by someone else says less than one by the
+/// right signer that failed a check (an expired certificate, another digest); none at all is
+/// `no-signature`.
+fn telling(codes: impl Iterator<Item = &'static str> + Clone) -> &'static str {
+    let by_others = |c: &&str| matches!(*c, "untrusted-key" | "certificate-missing");
+    codes
+        .clone()
+        .find(|c| !by_others(c))
+        .or_else(|| codes.clone().next())
+        .unwrap_or("no-signature")
 }
 
-fn legacy(
-    client: &Client,
-    reference: &Reference,
-    digest: &Digest,
-    signer: &Signer,
-    root: &TrustedRoot,
-) -> Result<Vec<SignatureCheck>> {
+fn unusable(layout: Layout, source: String, code: &'static str, detail: String) -> Found {
+    Found {
+        layout,
+        source,
+        material: Err(BundleError { code, detail }),
+    }
+}
+
+fn legacy(client: &Client, reference: &Reference, digest: &Digest) -> Result<Vec<Found>> {
     let tag = cosign::signature_tag(digest);
     let manifest = match client.manifest(reference, &tag) {
         Ok(m) => m,
@@ -211,52 +294,40 @@ fn legacy(
     let layers = match cosign::signature_layers(&manifest.bytes) {
         Ok(l) => l,
         Err(e) => {
-            let r = refused("signature-malformed", e.to_string());
-            return Ok(vec![SignatureCheck::of(Layout::Legacy, tag, r)]);
+            let f = unusable(Layout::Legacy, tag, "signature-malformed", e.to_string());
+            return Ok(vec![f]);
         }
     };
     Ok(layers
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(n, layer)| {
             let source = format!("{tag}#{}", n + 1);
-            let r = if layer.size > cosign::MAX_PAYLOAD {
-                refused(
-                    "signature-malformed",
-                    format!(
-                        "a {}-byte payload; a signature payload is small",
-                        layer.size
-                    ),
-                )
-            } else {
-                match read_blob(client, reference, &layer.digest, cosign::MAX_PAYLOAD) {
-                    Err(why) => refused("signature-unreadable", format!("{source}: {why}")),
-                    Ok(payload) => image::check(
-                        image::Material::Legacy {
-                            payload: &payload,
-                            layer,
-                        },
-                        digest,
-                        signer,
-                        root,
-                        COSIGN_SIGN_PREDICATE,
-                    ),
+            if layer.size > cosign::MAX_PAYLOAD {
+                let why = format!(
+                    "a {}-byte payload; a signature payload is small",
+                    layer.size
+                );
+                return unusable(Layout::Legacy, source, "signature-malformed", why);
+            }
+            match read_blob(client, reference, &layer.digest, cosign::MAX_PAYLOAD) {
+                Err(why) => {
+                    let why = format!("{source}: {why}");
+                    unusable(Layout::Legacy, source, "signature-unreadable", why)
                 }
-            };
-            SignatureCheck::of(Layout::Legacy, source, r)
+                Ok(payload) => Found {
+                    layout: Layout::Legacy,
+                    source,
+                    material: Ok(Material::Legacy { payload, layer }),
+                },
+            }
         })
         .collect())
 }
 
 /// The bundles attached to `digest`: whether the referrers API answered, and each bundle
-/// that claims to be a signature, checked.
-fn bundles(
-    client: &Client,
-    reference: &Reference,
-    digest: &Digest,
-    signer: &Signer,
-    root: &TrustedRoot,
-) -> Result<(bool, Vec<SignatureCheck>)> {
+/// that claims to be a signature.
+fn bundles(client: &Client, reference: &Reference, digest: &Digest) -> Result<(bool, Vec<Found>)> {
     let (api, index) = match client.referrers(reference, &digest.to_string())? {
         Some(m) => (true, Some(m)),
         None => {
@@ -274,11 +345,14 @@ fn bundles(
     let index: Index = match serde_json::from_slice(&index.bytes) {
         Ok(i) => i,
         Err(e) => {
-            let r = refused("signature-malformed", format!("the referrers index: {e}"));
-            return Ok((
-                api,
-                vec![SignatureCheck::of(Layout::Bundle, "referrers".into(), r)],
-            ));
+            let why = format!("the referrers index: {e}");
+            let f = unusable(
+                Layout::Bundle,
+                "referrers".into(),
+                "signature-malformed",
+                why,
+            );
+            return Ok((api, vec![f]));
         }
     };
     // Attestations and other artifacts share the index; a bundle whose (unsigned) predicate
@@ -294,28 +368,26 @@ fn bundles(
                 .is_none_or(|p| p == COSIGN_SIGN_PREDICATE)
         })
         .collect();
-    let mut out = Vec::new();
-    for d in candidates.iter().take(MAX_REFERRERS) {
-        let r = bundle_of(client, reference, digest, d).and_then(|json| {
-            image::check(
-                image::Material::Bundle { json: &json },
-                digest,
-                signer,
-                root,
-                COSIGN_SIGN_PREDICATE,
-            )
-        });
-        out.push(SignatureCheck::of(Layout::Bundle, d.digest.clone(), r));
-    }
+    let mut out: Vec<Found> = candidates
+        .iter()
+        .take(MAX_REFERRERS)
+        .map(|d| Found {
+            layout: Layout::Bundle,
+            source: d.digest.clone(),
+            material: bundle_of(client, reference, digest, d).map(|json| Material::Bundle { json }),
+        })
+        .collect();
     if candidates.len() > MAX_REFERRERS {
-        let r = refused(
-            "signature-malformed",
-            format!(
-                "{} signature referrers; the first {MAX_REFERRERS} were read",
-                candidates.len()
-            ),
+        let why = format!(
+            "{} signature referrers; the first {MAX_REFERRERS} were read",
+            candidates.len()
         );
-        out.push(SignatureCheck::of(Layout::Bundle, "referrers".into(), r));
+        out.push(unusable(
+            Layout::Bundle,
+            "referrers".into(),
+            "signature-malformed",
+            why,
+        ));
     }
     Ok((api, out))
 }
@@ -429,5 +501,125 @@ pub fn sign(client: &Client, reference: &Reference, key: &SigningKey) -> Result<
         signature_tag: tag,
         key: key.verifying_key().fingerprint(),
         signatures,
+    })
+}
+
+/// What a trust policy says of an image.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyVerdict {
+    /// The reference as given.
+    pub reference: String,
+    /// The digest it resolved to: what was verified.
+    pub digest: Digest,
+    /// The policy that applied (`None`: no policy names the repository).
+    pub policy: Option<String>,
+    /// Its mode.
+    pub mode: Option<Mode>,
+    /// How many authorities had to have signed.
+    pub required: usize,
+    /// Each authority, and whether it signed.
+    pub authorities: Vec<AuthorityResult>,
+    /// Signatures found on the image.
+    pub signatures: usize,
+    /// Whether enough authorities signed.
+    pub satisfied: bool,
+    /// `pass`, `warn` (not satisfied, mode warn) or `fail`.
+    pub outcome: Outcome,
+    /// Why not satisfied: `no-policy`, `no-signature`, or the refusal that says most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+}
+
+/// The verdict's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Signed as the policy requires.
+    Pass,
+    /// Not, and the policy only warns.
+    Warn,
+    /// Not, and the policy enforces (or no policy applies).
+    Fail,
+}
+
+/// One authority of the policy, judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorityResult {
+    /// Its name in the policy.
+    pub name: String,
+    /// Whether one of the image's signatures is by it.
+    pub signed: bool,
+    /// Why not: the reason code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    /// The refusal's detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Checks the image `reference` names against the trust policy: the first policy whose glob
+/// matches its repository says who must have signed, how many, and whether a failure is
+/// enforced. Keyless authorities without a trusted root of their own use `root`.
+///
+/// # Errors
+/// As [`collect`].
+pub fn verify_policy(
+    client: &Client,
+    reference: &Reference,
+    policy: &TrustPolicy,
+    root: &TrustedRoot,
+) -> Result<PolicyVerdict> {
+    let repository = format!("{}/{}", reference.registry, reference.repository);
+    let collected = collect(client, reference)?;
+    let Some(p) = policy.for_repository(&repository) else {
+        return Ok(PolicyVerdict {
+            reference: collected.reference,
+            digest: collected.digest,
+            policy: None,
+            mode: None,
+            required: 0,
+            authorities: Vec::new(),
+            signatures: collected.found.len(),
+            satisfied: false,
+            outcome: Outcome::Fail,
+            code: Some("no-policy"),
+        });
+    };
+    let authorities: Vec<AuthorityResult> = p
+        .authorities
+        .iter()
+        .map(|a| {
+            let v = collected.judge(&a.signer, a.trusted_root.as_ref().unwrap_or(root));
+            let refusal = v
+                .signatures
+                .iter()
+                .find(|s| s.code.is_some() && s.code == v.code);
+            AuthorityResult {
+                name: a.name.clone(),
+                signed: v.satisfied,
+                code: v.code,
+                detail: refusal.and_then(|s| s.detail.clone()),
+            }
+        })
+        .collect();
+    let signed = authorities.iter().filter(|a| a.signed).count();
+    let satisfied = signed >= p.required;
+    let code = (!satisfied).then(|| telling(authorities.iter().filter_map(|a| a.code)));
+    let outcome = match (satisfied, p.mode) {
+        (true, _) => Outcome::Pass,
+        (false, Mode::Warn) => Outcome::Warn,
+        (false, Mode::Enforce) => Outcome::Fail,
+    };
+    Ok(PolicyVerdict {
+        reference: collected.reference,
+        digest: collected.digest,
+        policy: Some(p.name.clone()),
+        mode: Some(p.mode),
+        required: p.required,
+        authorities,
+        signatures: collected.found.len(),
+        satisfied,
+        outcome,
+        code,
     })
 }

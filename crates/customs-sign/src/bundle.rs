@@ -33,6 +33,14 @@ pub enum Signer {
         /// The OIDC issuer (`https://token.actions.githubusercontent.com`).
         issuer: String,
     },
+    /// A Fulcio certificate whose identity and issuer match these patterns (either may be
+    /// exact).
+    Matching {
+        /// The SAN.
+        identity: Pattern,
+        /// The OIDC issuer.
+        issuer: Pattern,
+    },
     /// A public key (PEM, `BEGIN PUBLIC KEY`): a signature without a certificate.
     Key {
         /// The PEM text.
@@ -40,6 +48,57 @@ pub enum Signer {
         /// Where it came from, for errors.
         origin: String,
     },
+}
+
+/// How an identity or issuer is matched: exactly, or by a regular expression that must match
+/// the whole value (cosign's `--certificate-identity-regexp` matches anywhere in it, so
+/// `ci@example.com` there also admits `ci@example.com.evil`; here it does not).
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    /// Equal to this.
+    Exact(String),
+    /// The whole value matches (anchored `^(?:…)$`).
+    Regex(regex::Regex),
+}
+
+impl Pattern {
+    /// A pattern from a regular expression, anchored at both ends.
+    ///
+    /// # Errors
+    /// `invalid-pattern` with the regex's own message.
+    pub fn regex(expr: &str) -> Result<Self, BundleError> {
+        regex::RegexBuilder::new(&format!("^(?:{expr})$"))
+            .size_limit(1 << 20)
+            .build()
+            .map(Self::Regex)
+            .map_err(|e| BundleError::new("invalid-pattern", format!("{expr:?}: {e}")))
+    }
+
+    /// Whether `value` matches.
+    #[must_use]
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Self::Exact(s) => s == value,
+            Self::Regex(r) => r.is_match(value),
+        }
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Exact(s) => f.write_str(s),
+            // Shown as given, without the anchors added.
+            Self::Regex(r) => {
+                let s = r.as_str();
+                let inner = s
+                    .strip_prefix("^(?:")
+                    .and_then(|s| s.strip_suffix(")$"))
+                    .unwrap_or(s);
+                write!(f, "/{inner}/")
+            }
+        }
+    }
 }
 
 impl Signer {
@@ -103,7 +162,7 @@ impl BundleError {
     pub fn is_input_error(&self) -> bool {
         matches!(
             self.code,
-            "unreadable-input" | "invalid-trusted-root" | "invalid-key"
+            "unreadable-input" | "invalid-trusted-root" | "invalid-key" | "invalid-pattern"
         )
     }
 }
@@ -239,6 +298,33 @@ pub fn verify(
             verifier
                 .verify(artifact, &bundle, &policy)
                 .map_err(refused)?
+        }
+        Signer::Matching { identity, issuer } => {
+            let mut policy = VerificationPolicy::any_identity();
+            if let Pattern::Exact(i) = issuer {
+                policy = policy.require_issuer(i.as_str());
+            }
+            let r = verifier
+                .verify(artifact, &bundle, &policy)
+                .map_err(refused)?;
+            let got = r
+                .identity()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default();
+            if !identity.matches(&got) {
+                return Err(BundleError::new(
+                    "identity-mismatch",
+                    format!("identity mismatch: expected {identity}, got {got}"),
+                ));
+            }
+            let got = r.issuer().unwrap_or_default();
+            if !issuer.matches(got) {
+                return Err(BundleError::new(
+                    "issuer-mismatch",
+                    format!("issuer mismatch: expected {issuer}, got {got}"),
+                ));
+            }
+            r
         }
         Signer::Key { pem, origin } => {
             let key = DerPublicKey::from_pem(pem)

@@ -102,6 +102,22 @@ pub fn check(
     match material {
         Material::Legacy { payload, layer } => legacy(payload, layer, digest, signer, root),
         Material::Bundle { json } => {
+            // A signature of the other kind is by someone else, whatever else is wrong with it.
+            match (signer, has_certificate(json)) {
+                (Signer::Key { .. }, Some(true)) => {
+                    return Err(error(
+                        "untrusted-key",
+                        "a keyless (certificate) signature, and the policy wants a key",
+                    ));
+                }
+                (Signer::Identity { .. } | Signer::Matching { .. }, Some(false)) => {
+                    return Err(error(
+                        "certificate-missing",
+                        "a key-signed bundle, and the policy wants a certificate identity",
+                    ));
+                }
+                _ => {}
+            }
             let verified = bundle::verify(json, &Signed::Sha256(digest.to_string()), signer, root)?;
             // sigstore-verify has matched the subject; the predicate type is ours to check,
             // and the subject is checked again here because it is what the answer rests on.
@@ -167,7 +183,7 @@ fn legacy(
                 docker_reference: Some(claims.docker_reference),
             })
         }
-        Signer::Identity { .. } => {
+        Signer::Identity { .. } | Signer::Matching { .. } => {
             if layer.certificate.is_none() {
                 return Err(error(
                     "certificate-missing",
@@ -267,6 +283,20 @@ fn as_bundle(payload: &[u8], layer: &SignatureLayer, keyless: bool) -> Result<St
         },
     });
     Ok(bundle.to_string())
+}
+
+/// Whether a bundle's verification material is a certificate (`Some(true)`), a public key
+/// (`Some(false)`), or unreadable (`None`: the verifier says why).
+fn has_certificate(json: &str) -> Option<bool> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let m = v.get("verificationMaterial")?.as_object()?;
+    if m.contains_key("certificate") || m.contains_key("x509CertificateChain") {
+        Some(true)
+    } else if m.contains_key("publicKey") {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// The DER of each `CERTIFICATE` block of a PEM text.

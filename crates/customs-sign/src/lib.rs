@@ -17,6 +17,7 @@ pub mod cosign;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod image;
+pub mod policy;
 
 use std::fmt;
 use std::path::Path;

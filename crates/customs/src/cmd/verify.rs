@@ -2,7 +2,7 @@
 //! checked offline against a trusted root.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
@@ -15,18 +15,22 @@ use crate::render;
 #[derive(clap::Args)]
 pub(crate) struct TrustArgs {
     /// The certificate's identity (its SAN: an email address or a workflow URI), exactly.
-    #[arg(
-        long,
-        requires = "certificate_oidc_issuer",
-        required_unless_present = "key"
-    )]
+    #[arg(long, conflicts_with = "certificate_identity_regexp")]
     certificate_identity: Option<String>,
+    /// A regular expression the whole identity must match (anchored at both ends, unlike
+    /// cosign's).
+    #[arg(long, value_name = "REGEX")]
+    certificate_identity_regexp: Option<String>,
     /// The OIDC issuer the certificate names, exactly.
-    #[arg(long, requires = "certificate_identity")]
+    #[arg(long, conflicts_with = "certificate_oidc_issuer_regexp")]
     certificate_oidc_issuer: Option<String>,
+    /// A regular expression the whole OIDC issuer must match.
+    #[arg(long, value_name = "REGEX")]
+    certificate_oidc_issuer_regexp: Option<String>,
     /// A PEM public key (ECDSA P-256, Ed25519 or RSA; `cosign.pub`) to verify with instead of
     /// a certificate identity.
-    #[arg(long, conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
+    #[arg(long, conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer",
+        "certificate_identity_regexp", "certificate_oidc_issuer_regexp"])]
     key: Option<PathBuf>,
     /// The trusted root (`trusted_root.json`); default: the Sigstore production root shipped
     /// with customs.
@@ -36,22 +40,46 @@ pub(crate) struct TrustArgs {
 
 impl TrustArgs {
     fn signer(&self) -> Result<Signer, bundle::BundleError> {
-        match (
-            &self.key,
+        use bundle::Pattern;
+        if let Some(k) = &self.key {
+            return Signer::key_file(k);
+        }
+        let pattern = |exact: &Option<String>, regexp: &Option<String>| match (exact, regexp) {
+            (Some(e), _) => Some(Ok(Pattern::Exact(e.clone()))),
+            (None, Some(r)) => Some(Pattern::regex(r)),
+            (None, None) => None,
+        };
+        let identity = pattern(
             &self.certificate_identity,
+            &self.certificate_identity_regexp,
+        );
+        let issuer = pattern(
             &self.certificate_oidc_issuer,
-        ) {
-            (Some(k), _, _) => Signer::key_file(k),
-            (None, Some(identity), Some(issuer)) => Ok(Signer::Identity {
-                identity: identity.clone(),
-                issuer: issuer.clone(),
+            &self.certificate_oidc_issuer_regexp,
+        );
+        match (identity, issuer) {
+            (Some(identity), Some(issuer)) => Ok(match (identity?, issuer?) {
+                (Pattern::Exact(identity), Pattern::Exact(issuer)) => {
+                    Signer::Identity { identity, issuer }
+                }
+                (identity, issuer) => Signer::Matching { identity, issuer },
             }),
             _ => Err(bundle::BundleError {
                 code: "unreadable-input",
-                detail: "give --key, or --certificate-identity with --certificate-oidc-issuer"
+                detail: "give --key, or a certificate identity (--certificate-identity or \
+                         --certificate-identity-regexp) with its issuer \
+                         (--certificate-oidc-issuer or --certificate-oidc-issuer-regexp)"
                     .to_owned(),
             }),
         }
+    }
+
+    fn given(&self) -> bool {
+        self.key.is_some()
+            || self.certificate_identity.is_some()
+            || self.certificate_identity_regexp.is_some()
+            || self.certificate_oidc_issuer.is_some()
+            || self.certificate_oidc_issuer_regexp.is_some()
     }
 }
 
@@ -75,6 +103,10 @@ pub(crate) struct VerifyArgs {
     reference: String,
     #[command(flatten)]
     trust: TrustArgs,
+    /// A trust policy (YAML): the policy for the image's repository says who must have
+    /// signed, how many, and whether to enforce or warn. Instead of --key or an identity.
+    #[arg(long, value_name = "FILE")]
+    trust_policy: Option<PathBuf>,
     #[command(flatten)]
     registry: RegistryArgs,
     #[command(flatten)]
@@ -116,6 +148,9 @@ fn reference(s: &str) -> Result<customs_registry::Reference> {
 /// Exit 0 when the image carries a signature by the signer, 1 when it does not (with the
 /// reason code), 2 when the inputs or the registry cannot be used.
 pub(crate) fn verify(args: &VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
+    if let Some(policy) = &args.trust_policy {
+        return verify_policy(args, policy, out);
+    }
     let mut err = std::io::stderr().lock();
     let inputs = args
         .trust
@@ -182,6 +217,106 @@ pub(crate) fn verify(args: &VerifyArgs, out: &mut impl Write) -> Result<ExitCode
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn verify_policy(args: &VerifyArgs, policy: &Path, out: &mut impl Write) -> Result<ExitCode> {
+    use customs_app::signatures::Outcome;
+    let mut err = std::io::stderr().lock();
+    if args.trust.given() {
+        writeln!(
+            err,
+            "customs: error: --trust-policy names its signers; give it without --key or identities"
+        )?;
+        return Ok(ExitCode::from(2));
+    }
+    let inputs = customs_sign::policy::TrustPolicy::from_file(policy)
+        .map_err(|e| e.to_string())
+        .and_then(|p| {
+            let root = bundle::trusted_root(args.trust.trusted_root.as_deref())
+                .map_err(|e| e.to_string())?;
+            Ok((p, root))
+        });
+    let (policy, root) = match inputs {
+        Ok(x) => x,
+        Err(e) => {
+            writeln!(err, "customs: error: {e}")?;
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let image = reference(&args.reference)?;
+    let v = customs_app::signatures::verify_policy(
+        &client(&args.registry, &args.http)?,
+        &image,
+        &policy,
+        &root,
+    )?;
+    match args.format {
+        Format::Json => render::json(out, &v)?,
+        Format::Table => {
+            let signed = v.authorities.iter().filter(|a| a.signed).count();
+            if let (Some(name), Some(mode)) = (&v.policy, v.mode) {
+                let mode = if mode == customs_sign::policy::Mode::Warn {
+                    "warn"
+                } else {
+                    "enforce"
+                };
+                writeln!(
+                    out,
+                    "policy {name} ({mode}): {signed} of {} authorit(ies) signed, {} required; {} signature(s) found",
+                    v.authorities.len(),
+                    v.required,
+                    v.signatures
+                )?;
+            }
+            for a in &v.authorities {
+                match a.code {
+                    None => writeln!(out, "  {:<20} signed", a.name)?,
+                    Some(c) => writeln!(
+                        out,
+                        "  {:<20} not signed: {c} {}",
+                        a.name,
+                        a.detail.as_deref().unwrap_or_default()
+                    )?,
+                }
+            }
+            let outcome = match v.outcome {
+                Outcome::Pass => "pass",
+                Outcome::Warn => "warn",
+                Outcome::Fail => "fail",
+            };
+            writeln!(out, "{outcome}: {}@{}", v.reference, v.digest)?;
+        }
+    }
+    match (v.outcome, v.code) {
+        (Outcome::Pass, _) => Ok(ExitCode::SUCCESS),
+        (Outcome::Warn, code) => {
+            writeln!(
+                err,
+                "customs: warning: {}: {} (the policy only warns)",
+                code.unwrap_or_default(),
+                v.reference
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        (Outcome::Fail, code) => {
+            let why = if code == Some("no-policy") {
+                format!(
+                    "no policy in {} names this repository",
+                    policy.path.display()
+                )
+            } else {
+                "not signed as the policy requires".to_owned()
+            };
+            writeln!(
+                err,
+                "customs: not verified: {}: {}@{}: {why}",
+                code.unwrap_or_default(),
+                v.reference,
+                v.digest
+            )?;
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 /// Adds a cosign-compatible signature of the image's digest to the registry.

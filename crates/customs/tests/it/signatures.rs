@@ -470,3 +470,86 @@ fn a_registry_with_the_referrers_api_is_asked_through_it() {
     );
     assert_eq!((code, v["code"].as_str()), (1, Some("no-signature")));
 }
+
+#[test]
+fn a_trust_policy_decides_who_must_have_signed() {
+    registries_up();
+    let root = trusted_root();
+    let (reference, _, digest) = push_unique("policy");
+    let dir = tempfile::tempdir().unwrap();
+    keypair(dir.path(), "a", false);
+    keypair(dir.path(), "b", false);
+    let cache = tempfile::tempdir().unwrap();
+    let key = dir.path().join("a.key").display().to_string();
+    assert_eq!(
+        customs(&["sign", &reference, "--key", &key], cache.path()).code,
+        0
+    );
+    sigstore_local(&["sign-image", &reference]);
+
+    // (mode, required, key file, identity pattern, repository glob) -> (exit, outcome, code)
+    let run = |mode: &str, required: u32, key: &str, identity: &str, glob: &str| {
+        let policy = format!(
+            "version: 1\npolicies:\n  - name: test\n    repositories: [\"{glob}\"]\n    \
+             mode: {mode}\n    required: {required}\n    authorities:\n      - name: release\n        \
+             key: {key}\n      - name: ci\n        keyless:\n          identity-regexp: '{identity}'\n          \
+             issuer: {ISSUER}\n          trusted-root: {}\n",
+            root.display()
+        );
+        let file = dir.path().join("trust.yaml");
+        std::fs::write(&file, policy).unwrap();
+        let r = customs(
+            &[
+                "verify",
+                &reference,
+                "--trust-policy",
+                &file.display().to_string(),
+                "-f",
+                "json",
+            ],
+            cache.path(),
+        );
+        let v = r.json();
+        assert_eq!(v["digest"], digest.as_str());
+        (
+            r.code,
+            v["outcome"].as_str().unwrap().to_owned(),
+            v["code"].as_str().map(str::to_owned),
+        )
+    };
+    let repo = "127.0.0.1:5000/customs-test/*";
+    let pass = (0, "pass".to_owned(), None);
+    assert_eq!(run("enforce", 2, "a.pub", ".*@customs\\.test", repo), pass);
+    // One of two is enough when one is required.
+    assert_eq!(run("enforce", 1, "b.pub", ".*@customs\\.test", repo), pass);
+    let fail = |code: &str| (1, "fail".to_owned(), Some(code.to_owned()));
+    assert_eq!(
+        run("enforce", 2, "b.pub", ".*@customs\\.test", repo),
+        fail("untrusted-key")
+    );
+    assert_eq!(
+        run("enforce", 2, "a.pub", "mallory@.*", repo),
+        fail("identity-mismatch")
+    );
+    // The pattern must match the whole identity.
+    assert_eq!(
+        run("enforce", 2, "a.pub", "signer", repo),
+        fail("identity-mismatch")
+    );
+    // Warn: reported, exit 0.
+    let warned = run("warn", 2, "b.pub", ".*@customs\\.test", repo);
+    assert_eq!(
+        warned,
+        (0, "warn".to_owned(), Some("untrusted-key".to_owned()))
+    );
+    // A repository no policy names is refused, not passed.
+    assert_eq!(
+        run("enforce", 1, "a.pub", ".*", "elsewhere/*"),
+        fail("no-policy")
+    );
+    // `*` does not cross a path segment.
+    assert_eq!(
+        run("enforce", 1, "a.pub", ".*", "127.0.0.1:5000/*"),
+        fail("no-policy")
+    );
+}
