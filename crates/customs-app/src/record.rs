@@ -244,6 +244,12 @@ pub fn record(store: &mut dyn Store, db: &VulnDb, report: &ScanReport) -> Result
         db_built_at: report.database.built_at,
         resolutions: resolutions(&report.findings, &report.withdrawn, &withdrawn_ids(db)?),
         scope: crate::rematch::held_out(inv, &unchecked, None),
+        signature: report
+            .signature
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(json_error)?,
     };
     let delta = store.put_scan(&rec)?;
     Ok(Recorded {

@@ -112,6 +112,7 @@ pub fn match_inventory(inventory: Inventory, db: &VulnDb) -> Result<ScanReport> 
         match_warnings: m.warnings,
         withdrawn: m.withdrawn,
         coverage: m.coverage,
+        signature: None,
     })
 }
 

@@ -19,6 +19,8 @@ use customs_sign::bundle::{BundleError, Signer, TrustedRoot};
 use customs_sign::cosign;
 use customs_sign::image::{self, BUNDLE_ARTIFACT_TYPE, COSIGN_SIGN_PREDICATE, Checked, Layout};
 use customs_sign::policy::{Mode, TrustPolicy};
+
+pub use crate::report::{AuthorityResult, Outcome, SignatureVerdict};
 use customs_types::{Algorithm, Digest};
 use serde::{Deserialize, Serialize};
 
@@ -267,7 +269,7 @@ pub fn verify(
 /// The refusal code that says most: a signature by someone else says less than one by the
 /// right signer that failed a check (an expired certificate, another digest); none at all is
 /// `no-signature`.
-fn telling(codes: impl Iterator<Item = &'static str> + Clone) -> &'static str {
+fn telling<'a>(codes: impl Iterator<Item = &'a str> + Clone) -> &'a str {
     let by_others = |c: &&str| matches!(*c, "untrusted-key" | "certificate-missing");
     codes
         .clone()
@@ -504,59 +506,6 @@ pub fn sign(client: &Client, reference: &Reference, key: &SigningKey) -> Result<
     })
 }
 
-/// What a trust policy says of an image.
-#[derive(Debug, Clone, Serialize)]
-pub struct PolicyVerdict {
-    /// The reference as given.
-    pub reference: String,
-    /// The digest it resolved to: what was verified.
-    pub digest: Digest,
-    /// The policy that applied (`None`: no policy names the repository).
-    pub policy: Option<String>,
-    /// Its mode.
-    pub mode: Option<Mode>,
-    /// How many authorities had to have signed.
-    pub required: usize,
-    /// Each authority, and whether it signed.
-    pub authorities: Vec<AuthorityResult>,
-    /// Signatures found on the image.
-    pub signatures: usize,
-    /// Whether enough authorities signed.
-    pub satisfied: bool,
-    /// `pass`, `warn` (not satisfied, mode warn) or `fail`.
-    pub outcome: Outcome,
-    /// Why not satisfied: `no-policy`, `no-signature`, or the refusal that says most.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<&'static str>,
-}
-
-/// The verdict's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Signed as the policy requires.
-    Pass,
-    /// Not, and the policy only warns.
-    Warn,
-    /// Not, and the policy enforces (or no policy applies).
-    Fail,
-}
-
-/// One authority of the policy, judged.
-#[derive(Debug, Clone, Serialize)]
-pub struct AuthorityResult {
-    /// Its name in the policy.
-    pub name: String,
-    /// Whether one of the image's signatures is by it.
-    pub signed: bool,
-    /// Why not: the reason code.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<&'static str>,
-    /// The refusal's detail.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
 /// Checks the image `reference` names against the trust policy: the first policy whose glob
 /// matches its repository says who must have signed, how many, and whether a failure is
 /// enforced. Keyless authorities without a trusted root of their own use `root`.
@@ -568,13 +517,13 @@ pub fn verify_policy(
     reference: &Reference,
     policy: &TrustPolicy,
     root: &TrustedRoot,
-) -> Result<PolicyVerdict> {
+) -> Result<SignatureVerdict> {
     let repository = format!("{}/{}", reference.registry, reference.repository);
     let collected = collect(client, reference)?;
     let Some(p) = policy.for_repository(&repository) else {
-        return Ok(PolicyVerdict {
+        return Ok(SignatureVerdict {
             reference: collected.reference,
-            digest: collected.digest,
+            digest: collected.digest.to_string(),
             policy: None,
             mode: None,
             required: 0,
@@ -582,7 +531,7 @@ pub fn verify_policy(
             signatures: collected.found.len(),
             satisfied: false,
             outcome: Outcome::Fail,
-            code: Some("no-policy"),
+            code: Some("no-policy".to_owned()),
         });
     };
     let authorities: Vec<AuthorityResult> = p
@@ -597,24 +546,28 @@ pub fn verify_policy(
             AuthorityResult {
                 name: a.name.clone(),
                 signed: v.satisfied,
-                code: v.code,
+                code: v.code.map(str::to_owned),
                 detail: refusal.and_then(|s| s.detail.clone()),
             }
         })
         .collect();
     let signed = authorities.iter().filter(|a| a.signed).count();
     let satisfied = signed >= p.required;
-    let code = (!satisfied).then(|| telling(authorities.iter().filter_map(|a| a.code)));
+    let code = (!satisfied)
+        .then(|| telling(authorities.iter().filter_map(|a| a.code.as_deref())).to_owned());
     let outcome = match (satisfied, p.mode) {
         (true, _) => Outcome::Pass,
         (false, Mode::Warn) => Outcome::Warn,
         (false, Mode::Enforce) => Outcome::Fail,
     };
-    Ok(PolicyVerdict {
+    Ok(SignatureVerdict {
         reference: collected.reference,
-        digest: collected.digest,
+        digest: collected.digest.to_string(),
         policy: Some(p.name.clone()),
-        mode: Some(p.mode),
+        mode: Some(match p.mode {
+            Mode::Enforce => "enforce".to_owned(),
+            Mode::Warn => "warn".to_owned(),
+        }),
         required: p.required,
         authorities,
         signatures: collected.found.len(),
@@ -622,4 +575,50 @@ pub fn verify_policy(
         outcome,
         code,
     })
+}
+
+/// For `scan --trust-policy`: verifies the image a registry source names, and returns the
+/// source pinned to the digest that was verified (the scan then reads exactly that, even if
+/// the tag moves meanwhile), with the verdict. A source outside a registry (a file, a
+/// layout, a root filesystem, an SBOM) cannot show its signatures: its verdict fails with
+/// `not-in-registry`, so a gate never passes it unverified.
+///
+/// # Errors
+/// A source that does not parse; as [`verify_policy`].
+pub fn verify_source(
+    client: &Client,
+    source: &str,
+    policy: &TrustPolicy,
+    root: &TrustedRoot,
+) -> Result<(String, SignatureVerdict)> {
+    let parsed = customs_image::SourceRef::parse(source)?;
+    let Some(reference) = parsed
+        .image
+        .filter(|_| parsed.kind == customs_image::SourceKind::Registry)
+    else {
+        return Ok((
+            source.to_owned(),
+            SignatureVerdict {
+                reference: source.to_owned(),
+                digest: String::new(),
+                policy: None,
+                mode: None,
+                required: 0,
+                authorities: Vec::new(),
+                signatures: 0,
+                satisfied: false,
+                outcome: Outcome::Fail,
+                code: Some("not-in-registry".to_owned()),
+            },
+        ));
+    };
+    let verdict = verify_policy(client, &reference, policy, root)?;
+    let mut pinned = format!("{}/{}", reference.registry, reference.repository);
+    if let Some(tag) = &reference.tag {
+        pinned.push(':');
+        pinned.push_str(tag);
+    }
+    pinned.push('@');
+    pinned.push_str(&verdict.digest);
+    Ok((pinned, verdict))
 }

@@ -27,4 +27,7 @@ pub mod spdx;
 pub mod template;
 
 pub use output::{DocOptions, Format, OutputSpec, RenderError, Subject, render};
-pub use report::{DatabaseInfo, Filter, Gap, SCAN_SCHEMA, ScanReport, View};
+pub use report::{
+    AuthorityResult, DatabaseInfo, Filter, Gap, Outcome, SCAN_SCHEMA, ScanReport, SignatureVerdict,
+    View,
+};

@@ -14,7 +14,7 @@ use serde::Serialize;
 /// 1.1: times are `YYYY-MM-DDTHH:MM:SS.ffffffZ` (1.0 wrote `built_at` without a fraction).
 /// 1.2: `coverage`, and `vulnerability_db.empty`.
 /// 1.3: the inventory's 1.3 fields (`source.kind` `sbom`, `source.described`, `unchecked`).
-pub const SCAN_SCHEMA: &str = "customs.scan/1.4";
+pub const SCAN_SCHEMA: &str = "customs.scan/1.5";
 
 /// An inventory matched against a vulnerability database.
 #[derive(Debug, Clone)]
@@ -37,6 +37,75 @@ pub struct ScanReport {
     /// Per ecosystem of the image: its packages, and whether the database holds advisories
     /// for it and how recent they are.
     pub coverage: Vec<Coverage>,
+    /// Who signed the image, judged by a trust policy, when the scan was asked to check.
+    pub signature: Option<SignatureVerdict>,
+}
+
+/// What a trust policy says of an image's signatures (`customs verify --trust-policy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SignatureVerdict {
+    /// The reference as given.
+    pub reference: String,
+    /// The digest it resolved to: what was verified, and what the scan read.
+    pub digest: String,
+    /// The policy that applied (`None`: no policy names the repository, or the source is not
+    /// in a registry).
+    pub policy: Option<String>,
+    /// Its mode: `enforce` or `warn`.
+    pub mode: Option<String>,
+    /// How many authorities had to have signed.
+    pub required: usize,
+    /// Each authority, and whether it signed.
+    pub authorities: Vec<AuthorityResult>,
+    /// Signatures found on the image.
+    pub signatures: usize,
+    /// Whether enough authorities signed.
+    pub satisfied: bool,
+    /// `pass`, `warn` (not satisfied, mode warn) or `fail`.
+    pub outcome: Outcome,
+    /// Why not satisfied: a stable reason code (`no-policy`, `no-signature`,
+    /// `untrusted-key`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// A signature verdict's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Signed as the policy requires.
+    Pass,
+    /// Not, and the policy only warns.
+    Warn,
+    /// Not, and the policy enforces (or none applies: a gate that does not know fails).
+    Fail,
+}
+
+impl Outcome {
+    /// `pass`, `warn` or `fail`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Warn => "warn",
+            Self::Fail => "fail",
+        }
+    }
+}
+
+/// One authority of a trust policy, judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AuthorityResult {
+    /// Its name in the policy.
+    pub name: String,
+    /// Whether one of the image's signatures is by it.
+    pub signed: bool,
+    /// Why not: the reason code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The refusal's detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Why a scan cannot say an image is clean: the gate fails closed on each.
@@ -190,7 +259,7 @@ impl ScanReport {
         out
     }
 
-    /// The report as `customs.scan/1.4` JSON: the inventory's own fields, then the scan's,
+    /// The report as `customs.scan/1.5` JSON: the inventory's own fields, then the scan's,
     /// with the findings `filter` shows.
     ///
     /// # Errors
@@ -205,6 +274,8 @@ impl ScanReport {
             /// Findings hidden by the filters (suppressed, --only-fixed, --severity).
             hidden: usize,
             match_warnings: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            signature: Option<&'a SignatureVerdict>,
         }
         #[derive(Serialize)]
         struct CoverageJson<'a> {
@@ -230,6 +301,7 @@ impl ScanReport {
             findings: view.shown,
             hidden: view.hidden,
             match_warnings: &self.match_warnings,
+            signature: self.signature.as_ref(),
         })?;
         if let (Some(d), serde_json::Value::Object(extra)) = (doc.as_object_mut(), scan) {
             d.insert("schema".to_owned(), SCAN_SCHEMA.into());

@@ -57,6 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             db_built_at: None,
             resolutions: Resolutions::default(),
             scope: None,
+            signature: None,
         })?;
     }
     writeln!(

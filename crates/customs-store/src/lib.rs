@@ -93,7 +93,7 @@ pub use error::StoreError;
 pub use model::{
     Delta, FindingHistory, FindingId, FindingRecord, ImageDetail, ImageSummary, IndexedPackage,
     OutboxEntry, PackageKey, RematchInput, RematchRecord, Resolutions, ResolvedReason, ScanRecord,
-    TagEvent, UnknownReason, WriteStage,
+    StoredVerdict, TagEvent, UnknownReason, WriteStage,
 };
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
@@ -103,7 +103,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 /// The schema version this code writes; [`open`] migrates older stores up to it.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The migration scripts of a backend (`MIGRATIONS[i]` brings the schema to version `i + 1`),
 /// for tests that build a store as an older version left it.

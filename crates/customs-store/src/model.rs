@@ -45,6 +45,9 @@ pub struct ScanRecord {
     /// packages are left as they are (those of an ecosystem the database had no advisories
     /// for: a missing feed is not a fix).
     pub scope: Option<BTreeSet<String>>,
+    /// The image's signature verdict under a trust policy, when this scan checked one: kept
+    /// with the scan time. `None` leaves a verdict stored before as it is.
+    pub signature: Option<Value>,
 }
 
 /// A package as the package index keys it.
@@ -275,6 +278,17 @@ pub struct ImageDetail {
     pub summary: ImageSummary,
     /// The stored inventory document.
     pub inventory: Value,
+    /// The last signature verdict stored for it, and when it was checked.
+    pub signature: Option<StoredVerdict>,
+}
+
+/// A signature verdict as stored with a scan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredVerdict {
+    /// The verdict document (`customs verify --trust-policy -f json`'s).
+    pub verdict: Value,
+    /// When the scan that checked it ran.
+    pub checked_at: Timestamp,
 }
 
 /// One finding's timeline in one image, from [`Findings::history`](crate::Findings::history).

@@ -117,6 +117,13 @@ ALTER TABLE package_index DROP CONSTRAINT package_index_pkey;
 ALTER TABLE package_index ADD PRIMARY KEY (ecosystem, name, digest, package);
 ALTER TABLE package_index ALTER COLUMN package DROP DEFAULT;
 ",
+    r"
+CREATE TABLE signature_verdicts (
+    digest     TEXT PRIMARY KEY REFERENCES images (digest) ON DELETE CASCADE,
+    verdict    TEXT NOT NULL CHECK (verdict::json IS NOT NULL),
+    checked_at TEXT NOT NULL
+);
+",
 ];
 
 /// A store in a PostgreSQL database (in the first schema of the connection's `search_path`).

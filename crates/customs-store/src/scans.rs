@@ -11,7 +11,7 @@ use crate::reconcile::{rematch_input, resolved_doc, superseded};
 use crate::sql::{Backend, Param, Sql};
 use crate::{
     Delta, Ecosystem, ImageDetail, ImageSummary, PackageKey, ScanRecord, Scans, Severity,
-    StoreError, TagEvent, Timestamp, WriteStage,
+    StoreError, StoredVerdict, TagEvent, Timestamp, WriteStage,
 };
 
 impl<B: Backend> Scans for B {
@@ -77,6 +77,15 @@ impl<B: Backend> Scans for B {
                  ON CONFLICT (digest) DO UPDATE SET context = excluded.context",
                 &[digest.into(), Param::Json(&record.context)],
             )?;
+            if let Some(verdict) = &record.signature {
+                tx.execute(
+                    "INSERT INTO signature_verdicts (digest, verdict, checked_at)
+                     VALUES (?1, ?2, ?3)
+                     ON CONFLICT (digest) DO UPDATE SET verdict = excluded.verdict,
+                        checked_at = excluded.checked_at",
+                    &[digest.into(), Param::Json(verdict), now.into()],
+                )?;
+            }
             on_stage(WriteStage::ImageWritten);
             let mut previous = None;
             if let (Some(repository), Some(tag)) = (&record.repository, &record.tag) {
@@ -295,9 +304,25 @@ impl<B: Backend> Scans for B {
             {
                 found = summaries(tx, Some(&digest))?;
             }
-            Ok(found.pop().map(|(summary, inventory)| ImageDetail {
+            let Some((summary, inventory)) = found.pop() else {
+                return Ok(None);
+            };
+            let signature = tx.row(
+                "SELECT verdict, checked_at FROM signature_verdicts WHERE digest = ?1",
+                &[summary.digest.as_str().into()],
+                |r| {
+                    Ok(StoredVerdict {
+                        verdict: r
+                            .opt_json(0, "signature_verdicts.verdict")?
+                            .unwrap_or_default(),
+                        checked_at: r.time(1)?,
+                    })
+                },
+            )?;
+            Ok(Some(ImageDetail {
                 summary,
                 inventory: inventory.unwrap_or(Value::Null),
+                signature,
             }))
         })
     }

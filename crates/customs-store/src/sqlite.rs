@@ -133,6 +133,13 @@ DROP TABLE package_index;
 ALTER TABLE package_index_2 RENAME TO package_index;
 CREATE INDEX package_index_by_digest ON package_index (digest);
 ",
+    r"
+CREATE TABLE signature_verdicts (
+    digest     TEXT PRIMARY KEY NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    verdict    TEXT NOT NULL CHECK (json_valid(verdict)),
+    checked_at TEXT NOT NULL
+);
+",
 ];
 
 /// A store in one SQLite file.

@@ -54,6 +54,7 @@ pub(crate) fn fixture() -> ScanReport {
                 sources: vec![],
             },
         ],
+        signature: None,
     }
 }
 

@@ -68,6 +68,7 @@ pub(crate) fn report() -> ScanReport {
                 sources: vec![],
             },
         ],
+        signature: None,
     }
 }
 

@@ -205,6 +205,7 @@ pub(crate) fn scan(
         db_built_at: Some("2026-01-01T00:00:00Z".parse().unwrap()),
         resolutions: Resolutions::default(),
         scope: None,
+        signature: None,
     }
 }
 

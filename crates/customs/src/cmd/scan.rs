@@ -46,6 +46,15 @@ pub(crate) struct ScanArgs {
     store: bool,
     #[command(flatten)]
     store_args: StoreArgs,
+    /// Verify the image's signatures against this trust policy first, and scan the digest
+    /// that was verified; the verdict goes into the report and the stored scan. A failed
+    /// verdict (an enforced policy not satisfied, no policy for the repository, a source
+    /// outside a registry) exits 1.
+    #[arg(long, value_name = "FILE")]
+    trust_policy: Option<std::path::PathBuf>,
+    /// The trusted root for keyless signatures (default: the Sigstore production root).
+    #[arg(long, value_name = "FILE", requires = "trust_policy")]
+    trusted_root: Option<std::path::PathBuf>,
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
@@ -87,7 +96,19 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         severities: args.severity.clone(),
     };
     let specs = args.output.specs(true)?;
-    let (report, db) = scan(&args.source, &args.image, &args.db)?;
+    let (source, verdict) = match &args.trust_policy {
+        None => (args.source.clone(), None),
+        Some(file) => {
+            let policy = customs_sign::policy::TrustPolicy::from_file(file)?;
+            let root = customs_sign::bundle::trusted_root(args.trusted_root.as_deref())?;
+            let client = crate::progress::registry_client(&args.image)?;
+            let (pinned, v) =
+                customs_app::signatures::verify_source(&client, &args.source, &policy, &root)?;
+            (pinned, Some(v))
+        }
+    };
+    let (mut report, db) = scan(&source, &args.image, &args.db)?;
+    report.signature = verdict;
     if args.store {
         let mut store = args.store_args.open()?;
         let recorded = customs_app::record::record(store.as_mut(), &db, &report)?;
@@ -117,8 +138,35 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
             writeln!(err, "warning: {}", render::clean(w))?;
         }
     }
+    let signature_failed = match &report.signature {
+        None => false,
+        Some(v) => {
+            let mut err = std::io::stderr().lock();
+            let why = v.code.as_deref().unwrap_or_default();
+            let policy = v.policy.as_deref().unwrap_or("none");
+            match v.outcome {
+                customs_app::signatures::Outcome::Pass => {
+                    if !args.image.quiet.quiet {
+                        writeln!(err, "signature: pass (policy {policy}, {})", v.digest)?;
+                    }
+                    false
+                }
+                customs_app::signatures::Outcome::Warn => {
+                    writeln!(
+                        err,
+                        "warning: signature: {why} (policy {policy} only warns)"
+                    )?;
+                    false
+                }
+                customs_app::signatures::Outcome::Fail => {
+                    writeln!(err, "customs: signature: fail: {why} (policy {policy})")?;
+                    true
+                }
+            }
+        }
+    };
     let Some(min) = args.fail_on else {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::from(u8::from(signature_failed)));
     };
     // A gate that does not know must not pass: gaps outrank findings.
     let gaps = report.gaps(&args.allow_missing_coverage);
@@ -141,7 +189,7 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
         return Ok(ExitCode::from(2));
     }
-    Ok(if view.fails_at(min) {
+    Ok(if signature_failed || view.fails_at(min) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -254,12 +254,7 @@ fn verify_policy(args: &VerifyArgs, policy: &Path, out: &mut impl Write) -> Resu
         Format::Json => render::json(out, &v)?,
         Format::Table => {
             let signed = v.authorities.iter().filter(|a| a.signed).count();
-            if let (Some(name), Some(mode)) = (&v.policy, v.mode) {
-                let mode = if mode == customs_sign::policy::Mode::Warn {
-                    "warn"
-                } else {
-                    "enforce"
-                };
+            if let (Some(name), Some(mode)) = (&v.policy, &v.mode) {
                 writeln!(
                     out,
                     "policy {name} ({mode}): {signed} of {} authorit(ies) signed, {} required; {} signature(s) found",
@@ -269,7 +264,7 @@ fn verify_policy(args: &VerifyArgs, policy: &Path, out: &mut impl Write) -> Resu
                 )?;
             }
             for a in &v.authorities {
-                match a.code {
+                match &a.code {
                     None => writeln!(out, "  {:<20} signed", a.name)?,
                     Some(c) => writeln!(
                         out,
@@ -279,15 +274,11 @@ fn verify_policy(args: &VerifyArgs, policy: &Path, out: &mut impl Write) -> Resu
                     )?,
                 }
             }
-            let outcome = match v.outcome {
-                Outcome::Pass => "pass",
-                Outcome::Warn => "warn",
-                Outcome::Fail => "fail",
-            };
-            writeln!(out, "{outcome}: {}@{}", v.reference, v.digest)?;
+            writeln!(out, "{}: {}@{}", v.outcome.as_str(), v.reference, v.digest)?;
         }
     }
-    match (v.outcome, v.code) {
+    let code = v.code.as_deref();
+    match (v.outcome, code) {
         (Outcome::Pass, _) => Ok(ExitCode::SUCCESS),
         (Outcome::Warn, code) => {
             writeln!(

@@ -553,3 +553,78 @@ fn a_trust_policy_decides_who_must_have_signed() {
         fail("no-policy")
     );
 }
+
+#[test]
+fn scan_with_a_trust_policy_scans_the_verified_digest_and_stores_the_verdict() {
+    registries_up();
+    let (reference, _, digest) = push_unique("scanpolicy");
+    let (unsigned, _, _) = push_unique("scanunsigned");
+    let dir = tempfile::tempdir().unwrap();
+    keypair(dir.path(), "a", false);
+    let cache = tempfile::tempdir().unwrap();
+    let key = dir.path().join("a.key").display().to_string();
+    assert_eq!(
+        customs(&["sign", &reference, "--key", &key], cache.path()).code,
+        0
+    );
+    let policy = dir.path().join("trust.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\npolicies:\n  - name: ours\n    repositories: [\"127.0.0.1:5000/customs-test/*\"]\n    \
+         authorities:\n      - name: release\n        key: a.pub\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store.db");
+    let store_url = format!("sqlite:{}", store.display());
+    let scan = |source: &str| {
+        customs(
+            &[
+                "scan",
+                "-f",
+                "json",
+                "--store",
+                "--store-url",
+                &store_url,
+                "--trust-policy",
+                &policy.display().to_string(),
+                source,
+            ],
+            cache.path(),
+        )
+    };
+    let r = scan(&reference);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["schema"], "customs.scan/1.5");
+    assert_eq!(v["signature"]["outcome"], "pass");
+    assert_eq!(v["signature"]["policy"], "ours");
+    assert_eq!(v["signature"]["digest"], digest.as_str());
+    // What was scanned is the digest that was verified.
+    assert_eq!(
+        v["image"]["manifest_digest"],
+        digest.as_str(),
+        "{}",
+        v["image"]
+    );
+    // The verdict is kept with the stored scan.
+    let mut s = customs_store::open(&store_url).unwrap();
+    let stored = s.image(&digest).unwrap().expect("stored");
+    let kept = stored.signature.expect("a stored verdict");
+    assert_eq!(kept.verdict["outcome"], "pass");
+    assert_eq!(kept.verdict["authorities"][0]["name"], "release");
+
+    // Unsigned: the scan's report is written, the verdict fails, exit 1.
+    let r = scan(&unsigned);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.json()["signature"]["code"], "no-signature");
+    assert!(
+        r.stderr.contains("signature: fail: no-signature"),
+        "{}",
+        r.stderr
+    );
+    // A source outside a registry cannot show signatures: it fails, it is not passed.
+    let oci = corpus().join("debian-app/oci");
+    let r = scan(&format!("oci:{}", oci.display()));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.json()["signature"]["code"], "not-in-registry");
+}
