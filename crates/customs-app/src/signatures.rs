@@ -13,12 +13,13 @@
 
 use std::collections::BTreeMap;
 
+use customs_image::Platform;
 use customs_registry::{Client, Reference, RegistryError};
 use customs_sign::SigningKey;
 use customs_sign::bundle::{BundleError, Signer, TrustedRoot};
 use customs_sign::cosign;
 use customs_sign::image::{self, BUNDLE_ARTIFACT_TYPE, COSIGN_SIGN_PREDICATE, Checked, Layout};
-use customs_sign::policy::{Mode, TrustPolicy};
+use customs_sign::policy::{Mode, SignedObject, TrustPolicy};
 
 pub use crate::report::{AuthorityResult, Outcome, SignatureVerdict};
 use customs_types::{Algorithm, Digest};
@@ -135,7 +136,7 @@ fn display(r: &Reference) -> String {
 }
 
 /// The digest `reference` names now, checked against the digest it pins, if any.
-fn resolve(client: &Client, reference: &Reference) -> Result<(Digest, Option<String>)> {
+fn resolve(client: &Client, reference: &Reference) -> Result<(Digest, Option<String>, Vec<u8>)> {
     let fetched = client.manifest(reference, reference.manifest_ref())?;
     let digest = Digest::compute(Algorithm::Sha256, &fetched.bytes);
     if let Some(pinned) = &reference.digest
@@ -146,7 +147,7 @@ fn resolve(client: &Client, reference: &Reference) -> Result<(Digest, Option<Str
             format!("the registry sent a manifest whose digest is {digest}"),
         ));
     }
-    Ok((digest, fetched.media_type))
+    Ok((digest, fetched.media_type, fetched.bytes))
 }
 
 /// The signatures of one image, fetched once, to be judged against any number of signers.
@@ -239,7 +240,16 @@ impl Collected {
 /// The registry's errors (unreachable, unauthorised, no such image): nothing could be
 /// checked. A signature that cannot be read is kept as such, and refused when judged.
 pub fn collect(client: &Client, reference: &Reference) -> Result<Collected> {
-    let (digest, media_type) = resolve(client, reference)?;
+    let (digest, media_type, _) = resolve(client, reference)?;
+    collect_at(client, reference, digest, media_type)
+}
+
+fn collect_at(
+    client: &Client,
+    reference: &Reference,
+    digest: Digest,
+    media_type: Option<String>,
+) -> Result<Collected> {
     let mut found = legacy(client, reference, &digest)?;
     let (referrers_api, bundles) = bundles(client, reference, &digest)?;
     found.extend(bundles);
@@ -475,7 +485,7 @@ pub struct SignReport {
 /// # Errors
 /// The registry's errors; a `.sig` manifest already there that is not one.
 pub fn sign(client: &Client, reference: &Reference, key: &SigningKey) -> Result<SignReport> {
-    let (digest, _) = resolve(client, reference)?;
+    let (digest, _, _) = resolve(client, reference)?;
     let repository = format!("{}/{}", reference.registry, reference.repository);
     let signed = cosign::sign(key, &repository, &digest, &BTreeMap::new());
     let tag = cosign::signature_tag(&digest);
@@ -517,13 +527,23 @@ pub fn verify_policy(
     reference: &Reference,
     policy: &TrustPolicy,
     root: &TrustedRoot,
+    platform: &Platform,
 ) -> Result<SignatureVerdict> {
     let repository = format!("{}/{}", reference.registry, reference.repository);
-    let collected = collect(client, reference)?;
+    let (digest, media_type, bytes) = resolve(client, reference)?;
+    // An index: the platform's manifest may carry the signature instead (cosign sign
+    // --recursive signs both).
+    let platform_digest = platform_manifest(media_type.as_deref(), &bytes, platform);
+    let collected = collect_at(client, reference, digest, media_type)?;
+    let on_platform = match &platform_digest {
+        None => None,
+        Some(d) => Some(collect_at(client, reference, d.clone(), None)?),
+    };
     let Some(p) = policy.for_repository(&repository) else {
         return Ok(SignatureVerdict {
             reference: collected.reference,
             digest: collected.digest.to_string(),
+            platform_digest: platform_digest.map(|d| d.to_string()),
             policy: None,
             mode: None,
             required: 0,
@@ -538,16 +558,40 @@ pub fn verify_policy(
         .authorities
         .iter()
         .map(|a| {
-            let v = collected.judge(&a.signer, a.trusted_root.as_ref().unwrap_or(root));
-            let refusal = v
-                .signatures
-                .iter()
-                .find(|s| s.code.is_some() && s.code == v.code);
-            AuthorityResult {
-                name: a.name.clone(),
-                signed: v.satisfied,
-                code: v.code.map(str::to_owned),
-                detail: refusal.and_then(|s| s.detail.clone()),
+            let root = a.trusted_root.as_ref().unwrap_or(root);
+            let index = collected.judge(&a.signer, root);
+            let Some(platform) = on_platform.as_ref().map(|c| c.judge(&a.signer, root)) else {
+                return authority_result(&a.name, &index);
+            };
+            match (p.signed_object, index.satisfied, platform.satisfied) {
+                (SignedObject::Either, true, _) | (SignedObject::Index, true, _) => {
+                    authority_result(&a.name, &index)
+                }
+                (SignedObject::Either | SignedObject::Platform, _, true) => {
+                    authority_result(&a.name, &platform)
+                }
+                (SignedObject::Index, false, true) => AuthorityResult {
+                    name: a.name.clone(),
+                    signed: false,
+                    code: Some("index-not-signed".to_owned()),
+                    detail: Some(format!(
+                        "the platform manifest {} is signed, the index {} is not, and the \
+                         policy wants the index signed",
+                        platform.digest, index.digest
+                    )),
+                },
+                (SignedObject::Platform, true, false) => AuthorityResult {
+                    name: a.name.clone(),
+                    signed: false,
+                    code: Some("platform-not-signed".to_owned()),
+                    detail: Some(format!(
+                        "the index {} is signed, the platform manifest {} is not, and the \
+                         policy wants the platform signed",
+                        index.digest, platform.digest
+                    )),
+                },
+                (SignedObject::Platform, false, false) => authority_result(&a.name, &platform),
+                (_, false, false) => authority_result(&a.name, &index),
             }
         })
         .collect();
@@ -563,6 +607,7 @@ pub fn verify_policy(
     Ok(SignatureVerdict {
         reference: collected.reference,
         digest: collected.digest.to_string(),
+        platform_digest: platform_digest.map(|d| d.to_string()),
         policy: Some(p.name.clone()),
         mode: Some(match p.mode {
             Mode::Enforce => "enforce".to_owned(),
@@ -570,10 +615,65 @@ pub fn verify_policy(
         }),
         required: p.required,
         authorities,
-        signatures: collected.found.len(),
+        signatures: collected.found.len() + on_platform.map_or(0, |c| c.found.len()),
         satisfied,
         outcome,
         code,
+    })
+}
+
+fn authority_result(name: &str, v: &Verification) -> AuthorityResult {
+    let refusal = v
+        .signatures
+        .iter()
+        .find(|s| s.code.is_some() && s.code == v.code);
+    AuthorityResult {
+        name: name.to_owned(),
+        signed: v.satisfied,
+        code: v.code.map(str::to_owned),
+        detail: refusal.and_then(|s| s.detail.clone()),
+    }
+}
+
+/// The digest of `platform`'s manifest when `bytes` is an index (OCI or Docker list).
+fn platform_manifest(
+    media_type: Option<&str>,
+    bytes: &[u8],
+    platform: &Platform,
+) -> Option<Digest> {
+    #[derive(Deserialize)]
+    struct List {
+        #[serde(rename = "mediaType", default)]
+        media_type: Option<String>,
+        #[serde(default)]
+        manifests: Vec<Entry>,
+    }
+    #[derive(Deserialize)]
+    struct Entry {
+        digest: String,
+        platform: Option<EntryPlatform>,
+    }
+    #[derive(Deserialize)]
+    struct EntryPlatform {
+        os: String,
+        architecture: String,
+        variant: Option<String>,
+    }
+    const LISTS: [&str; 2] = [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    ];
+    let list: List = serde_json::from_slice(bytes).ok()?;
+    let kind = media_type.or(list.media_type.as_deref())?;
+    if !LISTS.contains(&kind) {
+        return None;
+    }
+    list.manifests.iter().find_map(|m| {
+        let p = m.platform.as_ref()?;
+        platform
+            .accepts(&p.os, &p.architecture, p.variant.as_deref())
+            .then(|| m.digest.parse().ok())
+            .flatten()
     })
 }
 
@@ -590,6 +690,7 @@ pub fn verify_source(
     source: &str,
     policy: &TrustPolicy,
     root: &TrustedRoot,
+    platform: &Platform,
 ) -> Result<(String, SignatureVerdict)> {
     let parsed = customs_image::SourceRef::parse(source)?;
     let Some(reference) = parsed
@@ -601,6 +702,7 @@ pub fn verify_source(
             SignatureVerdict {
                 reference: source.to_owned(),
                 digest: String::new(),
+                platform_digest: None,
                 policy: None,
                 mode: None,
                 required: 0,
@@ -612,7 +714,7 @@ pub fn verify_source(
             },
         ));
     };
-    let verdict = verify_policy(client, &reference, policy, root)?;
+    let verdict = verify_policy(client, &reference, policy, root, platform)?;
     let mut pinned = format!("{}/{}", reference.registry, reference.repository);
     if let Some(tag) = &reference.tag {
         pinned.push(':');

@@ -48,6 +48,10 @@ pub struct SignatureVerdict {
     pub reference: String,
     /// The digest it resolved to: what was verified, and what the scan read.
     pub digest: String,
+    /// When that digest is an index: the platform manifest's digest whose signatures were
+    /// also read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_digest: Option<String>,
     /// The policy that applied (`None`: no policy names the repository, or the source is not
     /// in a registry).
     pub policy: Option<String>,

@@ -10,6 +10,7 @@
 //!     repositories: ["registry.example/prod/**"]   # `*` stays within a path segment, `**` crosses them
 //!     mode: enforce                                   # or warn: reported, never refused
 //!     required: 1                                     # how many distinct authorities must have signed
+//!     signed-object: either                           # for an index: either, index or platform
 //!     authorities:
 //!       - name: release-key
 //!         key: keys/release.pub                       # relative to this file
@@ -47,6 +48,20 @@ pub enum Mode {
     Warn,
 }
 
+/// For an image given as an index (several platforms), which signature counts: the index's
+/// (what the tag names), the platform manifest's (what is scanned and run), or either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignedObject {
+    /// A signature on the index or on the platform's manifest.
+    #[default]
+    Either,
+    /// Only a signature on the index.
+    Index,
+    /// Only a signature on the platform's manifest.
+    Platform,
+}
+
 /// A trust policy file, read and checked.
 #[derive(Debug)]
 pub struct TrustPolicy {
@@ -68,6 +83,8 @@ pub struct Policy {
     pub mode: Mode,
     /// How many distinct authorities must have signed.
     pub required: usize,
+    /// For an index: which object's signature counts.
+    pub signed_object: SignedObject,
     /// Who may sign.
     pub authorities: Vec<Authority>,
 }
@@ -124,6 +141,8 @@ struct PolicyDoc {
     mode: Mode,
     #[serde(default)]
     required: Option<Spanned<usize>>,
+    #[serde(default, rename = "signed-object")]
+    signed_object: SignedObject,
     authorities: Vec<Spanned<AuthorityDoc>>,
 }
 
@@ -259,6 +278,7 @@ impl TrustPolicy {
                 globs,
                 mode: p.mode,
                 required,
+                signed_object: p.signed_object,
                 authorities,
             });
         }
@@ -373,6 +393,7 @@ policies:
     repositories: ["reg.example/prod/*", "reg.example/base"]
     mode: warn
     required: 2
+    signed-object: platform
     authorities:
       - name: release
         key: k.pub
@@ -399,6 +420,7 @@ policies:
         assert_eq!(prod.name, "prod");
         assert_eq!(prod.mode, Mode::Warn);
         assert_eq!(prod.required, 2);
+        assert_eq!(prod.signed_object, SignedObject::Platform);
         assert_eq!(prod.authorities.len(), 3);
         assert!(matches!(prod.authorities[0].signer, Signer::Key { .. }));
         match &prod.authorities[1].signer {
@@ -425,6 +447,7 @@ policies:
         // Defaults: enforce, one signature.
         let rest = &p.policies[1];
         assert_eq!((rest.mode, rest.required), (Mode::Enforce, 1));
+        assert_eq!(rest.signed_object, SignedObject::Either);
     }
 
     #[test]
@@ -465,13 +488,13 @@ policies:
             (
                 "key",
                 "        key: k.pub\n",
-                (9, 14),
+                (10, 14),
                 "key \"missing.pub\"",
             ),
             (
                 "regex",
                 "          identity-regexp: \"https://github\\\\.com/org/.*\"\n",
-                (12, 11),
+                (13, 11),
                 "identity-regexp",
             ),
             (
@@ -508,6 +531,6 @@ policies:
         let neither = GOOD.replacen("        key: k.pub\n", "", 1);
         let e = parse(&neither).unwrap_err();
         assert!(e.message.contains("either key or keyless"), "{e}");
-        assert_eq!(e.line, Some(8), "{e}");
+        assert_eq!(e.line, Some(9), "{e}");
     }
 }

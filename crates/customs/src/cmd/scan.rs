@@ -102,8 +102,17 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
             let policy = customs_sign::policy::TrustPolicy::from_file(file)?;
             let root = customs_sign::bundle::trusted_root(args.trusted_root.as_deref())?;
             let client = crate::progress::registry_client(&args.image)?;
-            let (pinned, v) =
-                customs_app::signatures::verify_source(&client, &args.source, &policy, &root)?;
+            let platform = match &args.image.platform {
+                Some(p) => p.parse::<customs_image::Platform>()?,
+                None => customs_image::Platform::host(),
+            };
+            let (pinned, v) = customs_app::signatures::verify_source(
+                &client,
+                &args.source,
+                &policy,
+                &root,
+                &platform,
+            )?;
             (pinned, Some(v))
         }
     };

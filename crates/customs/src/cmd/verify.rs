@@ -249,6 +249,7 @@ fn verify_policy(args: &VerifyArgs, policy: &Path, out: &mut impl Write) -> Resu
         &image,
         &policy,
         &root,
+        &customs_image::Platform::host(),
     )?;
     match args.format {
         Format::Json => render::json(out, &v)?,

@@ -75,12 +75,18 @@ fn put_blob(repo: &str, bytes: &[u8]) -> String {
 }
 
 fn put_manifest(repo: &str, tag: &str, bytes: &[u8]) {
+    put_document(
+        repo,
+        tag,
+        bytes,
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+}
+
+fn put_document(repo: &str, tag: &str, bytes: &[u8], media_type: &str) {
     let mut child = Command::new("curl")
         .args(["-sS", "-f", "-X", "PUT", "--data-binary", "@-"])
-        .args([
-            "-H",
-            "Content-Type: application/vnd.oci.image.manifest.v1+json",
-        ])
+        .args(["-H", &format!("Content-Type: {media_type}")])
         .arg(format!("http://127.0.0.1:5000/v2/{repo}/manifests/{tag}"))
         .stdin(std::process::Stdio::piped())
         .spawn()
@@ -627,4 +633,97 @@ fn scan_with_a_trust_policy_scans_the_verified_digest_and_stores_the_verdict() {
     let r = scan(&format!("oci:{}", oci.display()));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(r.json()["signature"]["code"], "not-in-registry");
+}
+
+/// An OCI index in `repo` (tag `idx`) whose one entry is `manifest`, for this machine's
+/// platform; returns its reference and digest.
+fn index_of(repo: &str, manifest: &str) -> (String, String) {
+    let bytes = get(&format!(
+        "http://127.0.0.1:5000/v2/{repo}/manifests/{manifest}"
+    ));
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest,
+            "size": bytes.len(),
+            "platform": {"os": "linux", "architecture": arch},
+        }],
+    })
+    .to_string();
+    put_document(
+        repo,
+        "idx",
+        index.as_bytes(),
+        "application/vnd.oci.image.index.v1+json",
+    );
+    (
+        format!("127.0.0.1:5000/{repo}:idx"),
+        sha256(index.as_bytes()),
+    )
+}
+
+#[test]
+fn for_an_index_the_policy_says_whether_the_index_or_the_platform_must_be_signed() {
+    registries_up();
+    let dir = tempfile::tempdir().unwrap();
+    keypair(dir.path(), "a", false);
+    let key = dir.path().join("a.key").display().to_string();
+    let cache = tempfile::tempdir().unwrap();
+    // A: only the index is signed. B: only the platform manifest is.
+    let (a_ref, _, a_manifest) = push_unique("index-a");
+    let (a_index, a_digest) = index_of(repo_of(&a_ref), &a_manifest);
+    assert_eq!(
+        customs(&["sign", &a_index, "--key", &key], cache.path()).code,
+        0
+    );
+    let (b_ref, _, b_manifest) = push_unique("index-b");
+    let (b_index, _) = index_of(repo_of(&b_ref), &b_manifest);
+    let b_platform = format!("127.0.0.1:5000/{}@{b_manifest}", repo_of(&b_ref));
+    assert_eq!(
+        customs(&["sign", &b_platform, "--key", &key], cache.path()).code,
+        0
+    );
+
+    let run = |image: &str, object: &str| {
+        let file = dir.path().join("trust.yaml");
+        std::fs::write(
+            &file,
+            format!(
+                "version: 1\npolicies:\n  - name: p\n    repositories: [\"127.0.0.1:5000/**\"]\n    \
+                 signed-object: {object}\n    authorities:\n      - name: k\n        key: a.pub\n"
+            ),
+        )
+        .unwrap();
+        let r = customs(
+            &[
+                "verify",
+                image,
+                "--trust-policy",
+                &file.display().to_string(),
+                "-f",
+                "json",
+            ],
+            cache.path(),
+        );
+        let v = r.json();
+        (r.code, v["code"].as_str().unwrap_or("ok").to_owned(), v)
+    };
+    let (code, why, v) = run(&a_index, "either");
+    assert_eq!((code, why.as_str()), (0, "ok"), "{v}");
+    assert_eq!(v["digest"], a_digest.as_str());
+    assert_eq!(v["platform_digest"], a_manifest.as_str());
+    assert_eq!(run(&a_index, "index").1, "ok");
+    let (code, why, _) = run(&a_index, "platform");
+    assert_eq!((code, why.as_str()), (1, "platform-not-signed"));
+    assert_eq!(run(&b_index, "either").1, "ok");
+    assert_eq!(run(&b_index, "platform").1, "ok");
+    let (code, why, _) = run(&b_index, "index");
+    assert_eq!((code, why.as_str()), (1, "index-not-signed"));
 }
