@@ -261,7 +261,8 @@ json.dump(d, open(sys.argv[2], "w"), indent=2)' "$adv/kev/known_exploited_vulner
     seed sigstore_bundle "$data"/signing/cosign/oci-bundle/oci-attestation.sigstore.json
     # cosign's legacy signatures: .sig manifests, and "payload NUL Rekor-entry annotation" made
     # from containers/image's keyless and Rekor-logged signatures.
-    seed cosign_signature "$data"/signing/cosign/connaisseur/securesystemsengineering/testimage/manifests/*.sig.json
+    seed cosign_signature "$data"/signing/cosign/connaisseur/securesystemsengineering/testimage/manifests/*.sig.json \
+        "$data"/signing/cosign/attestations/*.jsonl
     if have python3; then
         local f n=0
         for f in "$data"/signing/cosign/containers-image/images/*rekor*/signature-1; do

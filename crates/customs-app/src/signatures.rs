@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use customs_image::Platform;
 use customs_registry::{Client, Reference, RegistryError};
 use customs_sign::SigningKey;
+use customs_sign::attestation::{self as att, Attested};
 use customs_sign::bundle::{BundleError, Signer, TrustedRoot};
 use customs_sign::cosign;
 use customs_sign::image::{self, BUNDLE_ARTIFACT_TYPE, COSIGN_SIGN_PREDICATE, Checked, Layout};
@@ -251,7 +252,7 @@ fn collect_at(
     media_type: Option<String>,
 ) -> Result<Collected> {
     let mut found = legacy(client, reference, &digest)?;
-    let (referrers_api, bundles) = bundles(client, reference, &digest)?;
+    let (referrers_api, bundles) = bundles(client, reference, &digest, COSIGN_SIGN_PREDICATE)?;
     found.extend(bundles);
     Ok(Collected {
         reference: display(reference),
@@ -338,8 +339,13 @@ fn legacy(client: &Client, reference: &Reference, digest: &Digest) -> Result<Vec
 }
 
 /// The bundles attached to `digest`: whether the referrers API answered, and each bundle
-/// that claims to be a signature.
-fn bundles(client: &Client, reference: &Reference, digest: &Digest) -> Result<(bool, Vec<Found>)> {
+/// that claims to be of `predicate` (a signature's, or an attestation's).
+fn bundles(
+    client: &Client,
+    reference: &Reference,
+    digest: &Digest,
+    predicate: &str,
+) -> Result<(bool, Vec<Found>)> {
     let (api, index) = match client.referrers(reference, &digest.to_string())? {
         Some(m) => (true, Some(m)),
         None => {
@@ -377,7 +383,7 @@ fn bundles(client: &Client, reference: &Reference, digest: &Digest) -> Result<(b
         .filter(|d| {
             d.annotations
                 .get(image::PREDICATE_ANNOTATION)
-                .is_none_or(|p| p == COSIGN_SIGN_PREDICATE)
+                .is_none_or(|p| p == predicate)
         })
         .collect();
     let mut out: Vec<Found> = candidates
@@ -723,4 +729,219 @@ pub fn verify_source(
     pinned.push('@');
     pinned.push_str(&verdict.digest);
     Ok((pinned, verdict))
+}
+
+/// One attestation found, and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttestationCheck {
+    /// Legacy `.att` layer or v3 bundle.
+    pub layout: Layout,
+    /// Where it was.
+    pub source: String,
+    /// Who signed it and what it states, when it verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Attested>,
+    /// Why not: a stable reason code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    /// What exactly went wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl AttestationCheck {
+    fn of(layout: Layout, source: String, r: std::result::Result<Attested, BundleError>) -> Self {
+        match r {
+            Ok(a) => Self {
+                layout,
+                source,
+                verified: Some(a),
+                code: None,
+                detail: None,
+            },
+            Err(e) => Self {
+                layout,
+                source,
+                verified: None,
+                code: Some(e.code),
+                detail: Some(e.detail),
+            },
+        }
+    }
+}
+
+/// What `customs verify-attestation` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttestationVerification {
+    /// The reference as given.
+    pub reference: String,
+    /// The digest it resolved to.
+    pub digest: Digest,
+    /// The predicate type asked for.
+    pub predicate_type: String,
+    /// Every attestation of that type found, verified or refused.
+    pub attestations: Vec<AttestationCheck>,
+    /// How many verified.
+    pub verified: usize,
+    /// Whether at least one did.
+    pub satisfied: bool,
+    /// Why not: `no-attestation`, or the refusal that says most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+}
+
+/// The legacy `.att` layers of `predicate_type` (by their unsigned hint), each checked.
+fn legacy_attestations(
+    client: &Client,
+    reference: &Reference,
+    digest: &Digest,
+    signer: &Signer,
+    root: &TrustedRoot,
+    predicate_type: &str,
+) -> Result<Vec<AttestationCheck>> {
+    let tag = att::attestation_tag(digest);
+    let manifest = match client.manifest(reference, &tag) {
+        Err(RegistryError::NotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+        Ok(m) => m,
+    };
+    let layers = match att::attestation_layers(&manifest.bytes) {
+        Err(e) => return Ok(vec![AttestationCheck::of(Layout::Legacy, tag, Err(e))]),
+        Ok(l) => l,
+    };
+    let mut out = Vec::new();
+    for (n, l) in layers.iter().enumerate() {
+        if l.predicate_type
+            .as_deref()
+            .is_some_and(|p| p != predicate_type)
+        {
+            continue;
+        }
+        let source = format!("{tag}#{}", n + 1);
+        let r = if l.size > att::MAX_ENVELOPE {
+            Err(BundleError {
+                code: "signature-malformed",
+                detail: format!("a {}-byte envelope", l.size),
+            })
+        } else {
+            read_blob(client, reference, &l.digest, att::MAX_ENVELOPE)
+                .map_err(|why| BundleError {
+                    code: "signature-unreadable",
+                    detail: format!("{source}: {why}"),
+                })
+                .and_then(|envelope| {
+                    att::check_legacy(&envelope, l, digest, signer, root, predicate_type)
+                })
+        };
+        out.push(AttestationCheck::of(Layout::Legacy, source, r));
+    }
+    Ok(out)
+}
+
+/// Every attestation of `predicate_type` about the image `reference` names (legacy `.att`
+/// layers and v3 bundles), each checked against `signer`: who signed, the subject, the type.
+///
+/// # Errors
+/// The registry's errors.
+pub fn verify_attestations(
+    client: &Client,
+    reference: &Reference,
+    signer: &Signer,
+    root: &TrustedRoot,
+    predicate_type: &str,
+) -> Result<AttestationVerification> {
+    let (digest, _, _) = resolve(client, reference)?;
+    let mut out = legacy_attestations(client, reference, &digest, signer, root, predicate_type)?;
+    let (_, found) = bundles(client, reference, &digest, predicate_type)?;
+    for f in found {
+        let r = f.material.and_then(|m| match m {
+            Material::Bundle { json } => image::check(
+                image::Material::Bundle { json: &json },
+                &digest,
+                signer,
+                root,
+                predicate_type,
+            )
+            .map(|c| Attested {
+                verified: c.verified,
+                predicate_type: predicate_type.to_owned(),
+                statement: image::statement(&json).unwrap_or_default(),
+            }),
+            Material::Legacy { .. } => Err(BundleError {
+                code: "signature-malformed",
+                detail: "not a bundle".to_owned(),
+            }),
+        });
+        out.push(AttestationCheck::of(f.layout, f.source, r));
+    }
+    let verified = out.iter().filter(|a| a.verified.is_some()).count();
+    let code = (verified == 0).then(|| {
+        if out.is_empty() {
+            "no-attestation"
+        } else {
+            telling(out.iter().filter_map(|a| a.code))
+        }
+    });
+    Ok(AttestationVerification {
+        reference: display(reference),
+        digest,
+        predicate_type: predicate_type.to_owned(),
+        attestations: out,
+        verified,
+        satisfied: verified > 0,
+        code,
+    })
+}
+
+/// What `customs attest` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttestReport {
+    /// The reference as given.
+    pub reference: String,
+    /// The digest attested.
+    pub digest: Digest,
+    /// The tag the attestation is stored under.
+    pub attestation_tag: String,
+    /// The predicate type.
+    pub predicate_type: String,
+    /// The signing key's fingerprint.
+    pub key: String,
+}
+
+/// Attest `predicate` (JSON) of `predicate_type` about the image, signed with `key`, stored
+/// as `cosign attest --key` stores it (a DSSE envelope layer of the `sha256-<hex>.att`
+/// manifest, beside those already there).
+///
+/// # Errors
+/// The registry's errors; a predicate that is not JSON.
+pub fn attest(
+    client: &Client,
+    reference: &Reference,
+    key: &SigningKey,
+    predicate_type: &str,
+    predicate: &[u8],
+) -> Result<AttestReport> {
+    let (digest, _, _) = resolve(client, reference)?;
+    let repository = format!("{}/{}", reference.registry, reference.repository);
+    let a = att::attest(key, &repository, &digest, predicate_type, predicate)
+        .map_err(|e| AppError::invalid("--predicate", e.detail))?;
+    let tag = att::attestation_tag(&digest);
+    let existing = match client.manifest(reference, &tag) {
+        Ok(m) => Some(m.bytes),
+        Err(RegistryError::NotFound { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let (config, manifest) = att::merged(existing.as_deref(), &a)
+        .map_err(|e| AppError::invalid(format!("{repository}:{tag}"), e.detail))?;
+    client.push_blob(reference, &a.digest.to_string(), a.envelope.into())?;
+    let config_digest = Digest::compute(Algorithm::Sha256, &config);
+    client.push_blob(reference, &config_digest.to_string(), config.into())?;
+    client.put_manifest(reference, &tag, cosign::OCI_MANIFEST, manifest.into())?;
+    Ok(AttestReport {
+        reference: display(reference),
+        digest,
+        attestation_tag: tag,
+        predicate_type: predicate_type.to_owned(),
+        key: key.verifying_key().fingerprint(),
+    })
 }

@@ -188,6 +188,21 @@ fn wrap(layers: &[serde_json::Value]) -> (Vec<u8>, Vec<u8>) {
 /// # Errors
 /// [`CosignError::Malformed`] when `existing` is not a manifest, or is full.
 pub fn merged(existing: Option<&[u8]>, new: &Signed) -> Result<(Vec<u8>, Vec<u8>), CosignError> {
+    merge_layers(
+        existing,
+        layer_of(&new.payload, &new.payload_digest, &new.signature),
+    )
+}
+
+/// `existing`'s layers plus `layer` (unless the very same layer is there), wrapped as
+/// cosign's `.sig` and `.att` manifests are.
+///
+/// # Errors
+/// [`CosignError::Malformed`] when `existing` is not a manifest, or is full.
+pub fn merge_layers(
+    existing: Option<&[u8]>,
+    layer: serde_json::Value,
+) -> Result<(Vec<u8>, Vec<u8>), CosignError> {
     let bad = |why: String| CosignError::Malformed {
         what: "manifest",
         why,
@@ -203,15 +218,10 @@ pub fn merged(existing: Option<&[u8]>, new: &Signed) -> Result<(Vec<u8>, Vec<u8>
                 .unwrap_or_default()
         }
     };
-    let layer = layer_of(&new.payload, &new.payload_digest, &new.signature);
-    let same = |l: &serde_json::Value| {
-        l["digest"] == layer["digest"]
-            && l["annotations"][SIGNATURE_ANNOTATION] == layer["annotations"][SIGNATURE_ANNOTATION]
-    };
-    if !layers.iter().any(same) {
+    if !layers.contains(&layer) {
         if layers.len() >= MAX_SIGNATURES {
             return Err(bad(format!(
-                "it holds {} signatures already, the most customs keeps",
+                "it holds {} layers already, the most customs keeps",
                 layers.len()
             )));
         }

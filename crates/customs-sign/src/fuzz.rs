@@ -20,10 +20,12 @@ pub const TARGETS: &[(&str, Entry)] = &[
 /// A key of this crate's tests (an Ed25519 key made with `openssl genpkey` for them).
 const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIEBVDC1JpC+6qe7zaDU0IKn1pWDoaw0KW0+EW9KnFd33\n-----END PRIVATE KEY-----\n";
 
-/// The input as a signature manifest, and split at its first NUL into a payload and a
-/// signature annotation verified with a fixed key; and, signed for real, as a payload.
+/// The input as a signature or attestation manifest, and split at its first NUL into a
+/// payload and a signature annotation verified with a fixed key; and, signed for real, as a
+/// payload; and whole as an attestation's DSSE envelope.
 pub fn cosign_signature(data: &[u8]) {
     let _ = cosign::signature_layers(data);
+    let _ = crate::attestation::attestation_layers(data);
     let Ok(key) = SigningKey::from_pem(KEY, "fuzz") else {
         return;
     };
@@ -59,7 +61,22 @@ pub fn cosign_signature(data: &[u8]) {
         payload,
         layer: &layer,
     };
+    // The whole input as a legacy attestation's envelope, with those annotations.
+    let att_layer = crate::attestation::AttestationLayer {
+        digest: layer.digest.clone(),
+        size: layer.size,
+        predicate_type: None,
+        annotations: layer.clone(),
+    };
     for who in signers() {
+        let _ = crate::attestation::check_legacy(
+            data,
+            &att_layer,
+            &digest,
+            &who,
+            root,
+            "https://cyclonedx.org/bom",
+        );
         let _ = crate::image::check(
             material,
             &digest,

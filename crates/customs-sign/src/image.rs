@@ -240,6 +240,39 @@ struct EntryKind {
 /// signature), and the Rekor entry with its signed timestamp.
 fn as_bundle(payload: &[u8], layer: &SignatureLayer, keyless: bool) -> Result<String, BundleError> {
     let b64 = base64::engine::general_purpose::STANDARD;
+    let digest = customs_types::Digest::compute(customs_types::Algorithm::Sha256, payload);
+    let raw_digest = hex::decode(digest.hex()).unwrap_or_default();
+    let bundle = serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "verificationMaterial": material(layer, keyless)?,
+        "messageSignature": {
+            "messageDigest": {"algorithm": "SHA2_256", "digest": b64.encode(raw_digest)},
+            "signature": layer.signature.trim(),
+        },
+    });
+    Ok(bundle.to_string())
+}
+
+/// A keyless legacy attestation (a DSSE envelope with a signature layer's certificate and
+/// Rekor annotations) as a Sigstore bundle v0.1.
+pub(crate) fn as_dsse_bundle(
+    envelope: &[u8],
+    layer: &SignatureLayer,
+) -> Result<String, BundleError> {
+    let envelope: serde_json::Value = serde_json::from_slice(envelope)
+        .map_err(|e| error("signature-malformed", format!("DSSE envelope: {e}")))?;
+    let bundle = serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "verificationMaterial": material(layer, true)?,
+        "dsseEnvelope": envelope,
+    });
+    Ok(bundle.to_string())
+}
+
+/// The verification material of a legacy layer: its leaf certificate (keyless) or nothing
+/// (keyed), and its Rekor entry.
+fn material(layer: &SignatureLayer, keyless: bool) -> Result<serde_json::Value, BundleError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
     let malformed =
         |what: &str, why: String| error("signature-malformed", format!("{what}: {why}"));
     let rekor: RekorAnnotation =
@@ -252,7 +285,7 @@ fn as_bundle(payload: &[u8], layer: &SignatureLayer, keyless: bool) -> Result<St
         .map_err(|e| malformed("the Rekor entry's body", e.to_string()))?;
     let log_id = hex::decode(rekor.payload.log_id.trim())
         .map_err(|e| malformed("the Rekor entry's logID", e.to_string()))?;
-    let material = if keyless {
+    let mut material = if keyless {
         let pem = layer.certificate.as_deref().unwrap_or_default();
         let leaf = pem_certificates(pem)
             .map_err(|e| malformed(cosign::CERTIFICATE_ANNOTATION, e))?
@@ -263,7 +296,6 @@ fn as_bundle(payload: &[u8], layer: &SignatureLayer, keyless: bool) -> Result<St
     } else {
         serde_json::json!({"publicKey": {"hint": ""}})
     };
-    let mut material = material;
     material["tlogEntries"] = serde_json::json!([{
         "logIndex": rekor.payload.log_index.to_string(),
         "logId": {"keyId": b64.encode(log_id)},
@@ -272,17 +304,7 @@ fn as_bundle(payload: &[u8], layer: &SignatureLayer, keyless: bool) -> Result<St
         "inclusionPromise": {"signedEntryTimestamp": rekor.set},
         "canonicalizedBody": rekor.payload.body.trim(),
     }]);
-    let digest = customs_types::Digest::compute(customs_types::Algorithm::Sha256, payload);
-    let raw_digest = hex::decode(digest.hex()).unwrap_or_default();
-    let bundle = serde_json::json!({
-        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
-        "verificationMaterial": material,
-        "messageSignature": {
-            "messageDigest": {"algorithm": "SHA2_256", "digest": b64.encode(raw_digest)},
-            "signature": layer.signature.trim(),
-        },
-    });
-    Ok(bundle.to_string())
+    Ok(material)
 }
 
 /// Whether a bundle's verification material is a certificate (`Some(true)`), a public key
@@ -338,6 +360,17 @@ struct Subject {
 #[derive(Deserialize, Default)]
 struct SubjectDigest {
     sha256: Option<String>,
+}
+
+/// The in-toto statement of a DSSE bundle as JSON (to be read only once the bundle verified).
+#[must_use]
+pub fn statement(json: &str) -> Option<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let payload = v["dsseEnvelope"]["payload"].as_str()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(payload.trim())
+        .ok()?;
+    serde_json::from_slice(&raw).ok()
 }
 
 /// The in-toto statement of a DSSE bundle (already verified), or `None` for a message

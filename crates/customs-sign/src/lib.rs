@@ -11,6 +11,7 @@
 //! The RustCrypto crates do the arithmetic; this crate only chooses the scheme from the key
 //! and turns every failure into one error that names the file.
 
+pub mod attestation;
 pub mod bundle;
 pub mod cosign;
 #[cfg(any(test, feature = "fuzzing"))]

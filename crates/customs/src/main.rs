@@ -57,6 +57,11 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Sign an image with a key, as `cosign sign --key` does (legacy layout), in its registry.
     Sign(cmd::verify::SignArgs),
+    /// Verify an image's in-toto attestations of one predicate type (legacy `.att` and v3
+    /// bundles), offline: who signed, subject, type. Exit 0 verified, 1 refused, 2 on errors.
+    VerifyAttestation(cmd::verify::VerifyAttestationArgs),
+    /// Attest a predicate about an image with a key, as `cosign attest --key` does.
+    Attest(cmd::verify::AttestArgs),
     /// How an ecosystem orders two versions: prints <, = or >.
     Vercmp(cmd::vercmp::VercmpArgs),
     /// This build of customs, and the vulnerability database it matches against.
@@ -83,6 +88,8 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::VerifyBlob(a) => cmd::verify::run(a, &mut out),
         Command::Verify(a) => cmd::verify::verify(a, &mut out),
         Command::Sign(a) => cmd::verify::sign(a, &mut out),
+        Command::VerifyAttestation(a) => cmd::verify::verify_attestation(a, &mut out),
+        Command::Attest(a) => cmd::verify::attest(a, &mut out),
         Command::Vercmp(a) => cmd::vercmp::run(a, &mut out),
         Command::Version(a) => cmd::version::run(a, &mut out),
         Command::Completions(a) => cmd::docs::completions(a, &mut out),

@@ -130,6 +130,138 @@ pub(crate) struct SignArgs {
     format: Format,
 }
 
+#[derive(clap::Args)]
+pub(crate) struct VerifyAttestationArgs {
+    /// The image: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:….
+    reference: String,
+    /// The predicate type: cyclonedx, spdx, openvex, slsaprovenance, slsaprovenance1, vuln,
+    /// custom (cosign's names), or a URI.
+    #[arg(long = "type", value_name = "TYPE")]
+    kind: String,
+    #[command(flatten)]
+    trust: TrustArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct AttestArgs {
+    /// The image: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:….
+    reference: String,
+    /// The private key (PEM: PKCS#8 or SEC1; ECDSA P-256 or Ed25519).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The predicate type: as for verify-attestation.
+    #[arg(long = "type", value_name = "TYPE")]
+    kind: String,
+    /// The predicate: a JSON file (a CycloneDX SBOM, an OpenVEX document, provenance, …).
+    #[arg(long, value_name = "FILE")]
+    predicate: PathBuf,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+}
+
+/// Exit 0 when an attestation of the type by the signer verifies, 1 when none does, 2 on
+/// errors.
+pub(crate) fn verify_attestation(
+    args: &VerifyAttestationArgs,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let mut err = std::io::stderr().lock();
+    let inputs = args
+        .trust
+        .signer()
+        .and_then(|s| Ok((s, bundle::trusted_root(args.trust.trusted_root.as_deref())?)));
+    let (signer, root) = match inputs {
+        Ok(x) => x,
+        Err(e) => {
+            writeln!(err, "customs: error: {e}")?;
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let predicate = customs_sign::attestation::predicate_type(&args.kind);
+    let image = reference(&args.reference)?;
+    let v = customs_app::signatures::verify_attestations(
+        &client(&args.registry, &args.http)?,
+        &image,
+        &signer,
+        &root,
+        &predicate,
+    )?;
+    match args.format {
+        Format::Json => render::json(out, &v)?,
+        Format::Table => {
+            for a in &v.attestations {
+                match (&a.verified, a.code) {
+                    (Some(ok), _) => {
+                        let who = match (&ok.verified.identity, &ok.verified.key) {
+                            (Some(i), _) => i.clone(),
+                            (_, Some(k)) => format!("key {k}"),
+                            _ => String::new(),
+                        };
+                        writeln!(out, "  {}  verified: {who}", a.source)?;
+                    }
+                    (None, code) => writeln!(
+                        out,
+                        "  {}  refused: {} {}",
+                        a.source,
+                        code.unwrap_or_default(),
+                        a.detail.as_deref().unwrap_or_default()
+                    )?,
+                }
+            }
+            if v.satisfied {
+                writeln!(
+                    out,
+                    "verified {}@{}: {} attestation(s) of {}",
+                    v.reference, v.digest, v.verified, v.predicate_type
+                )?;
+            }
+        }
+    }
+    if let Some(code) = v.code {
+        writeln!(
+            err,
+            "customs: not verified: {code}: {}@{}: no {} attestation by the required signer",
+            v.reference, v.digest, v.predicate_type
+        )?;
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Adds a cosign-compatible attestation about the image's digest to the registry.
+pub(crate) fn attest(args: &AttestArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let key = customs_sign::SigningKey::from_file(&args.key)?;
+    let predicate = std::fs::read(&args.predicate)
+        .with_context(|| format!("reading {}", args.predicate.display()))?;
+    let image = reference(&args.reference)?;
+    let r = customs_app::signatures::attest(
+        &client(&args.registry, &args.http)?,
+        &image,
+        &key,
+        &customs_sign::attestation::predicate_type(&args.kind),
+        &predicate,
+    )?;
+    match args.format {
+        Format::Json => render::json(out, &r)?,
+        Format::Table => writeln!(
+            out,
+            "attested {}@{} ({}) with key {}: tag {}",
+            r.reference, r.digest, r.predicate_type, r.key, r.attestation_tag
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn client(registry: &RegistryArgs, http: &HttpArgs) -> Result<customs_registry::Client> {
     Ok(customs_registry::Client::new(
         http.transport(&registry.insecure_registries, None)?,

@@ -727,3 +727,153 @@ fn for_an_index_the_policy_says_whether_the_index_or_the_platform_must_be_signed
     let (code, why, _) = run(&b_index, "index");
     assert_eq!((code, why.as_str()), (1, "index-not-signed"));
 }
+
+/// A referrer manifest holding `bundle` about `subject` in `repo`, pushed as
+/// `sigstore-local.sh sign-image` pushes one (with the `sha256-<hex>` tag fallback).
+fn push_referrer(repo: &str, subject: &str, bundle: &[u8], predicate: &str) {
+    let subject_bytes = get(&format!(
+        "http://127.0.0.1:5000/v2/{repo}/manifests/{subject}"
+    ));
+    let layer = put_blob(repo, bundle);
+    let empty = put_blob(repo, b"{}");
+    let bundle_type = "application/vnd.dev.sigstore.bundle.v0.3+json";
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": bundle_type,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": bundle_type, "digest": layer, "size": bundle.len()}],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": subject, "size": subject_bytes.len()},
+        "annotations": {"dev.sigstore.bundle.predicateType": predicate},
+    })
+    .to_string();
+    let digest = sha256(manifest.as_bytes());
+    put_manifest(repo, &digest, manifest.as_bytes());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": digest, "size": manifest.len(), "artifactType": bundle_type,
+                       "annotations": {"dev.sigstore.bundle.predicateType": predicate}}],
+    })
+    .to_string();
+    put_document(
+        repo,
+        &subject.replacen(':', "-", 1),
+        index.as_bytes(),
+        "application/vnd.oci.image.index.v1+json",
+    );
+}
+
+#[test]
+fn attestations_keyed_and_keyless_are_verified_by_type_subject_and_signer() {
+    registries_up();
+    let root = trusted_root().display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    keypair(dir.path(), "a", false);
+    keypair(dir.path(), "b", true);
+    let k = |f: &str| dir.path().join(f).display().to_string();
+    let cache = tempfile::tempdir().unwrap();
+    let (reference, _, digest) = push_unique("attested");
+    let repo = repo_of(&reference).to_owned();
+    // A CycloneDX SBOM made by customs itself is the predicate.
+    let bom = dir.path().join("bom.cdx.json");
+    let r = customs(
+        &[
+            "sbom",
+            "-o",
+            &format!("cyclonedx={}", bom.display()),
+            &reference,
+        ],
+        cache.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = customs(
+        &[
+            "attest",
+            &reference,
+            "--key",
+            &k("a.key"),
+            "--type",
+            "cyclonedx",
+            "--predicate",
+            &bom.display().to_string(),
+        ],
+        cache.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let verify = |kind: &str, who: &[&str]| {
+        let mut args = vec![
+            "verify-attestation",
+            reference.as_str(),
+            "--type",
+            kind,
+            "-f",
+            "json",
+        ];
+        args.extend_from_slice(who);
+        let r = customs(&args, cache.path());
+        let v = r.json();
+        (r.code, v["code"].as_str().unwrap_or("ok").to_owned(), v)
+    };
+    let a_pub = k("a.pub");
+    let (code, why, v) = verify("cyclonedx", &["--key", &a_pub]);
+    assert_eq!((code, why.as_str()), (0, "ok"), "{v}");
+    let statement = &v["attestations"][0]["verified"]["statement"];
+    assert_eq!(statement["predicateType"], "https://cyclonedx.org/bom");
+    assert_eq!(
+        statement["subject"][0]["digest"]["sha256"],
+        digest.trim_start_matches("sha256:")
+    );
+    assert_eq!(statement["predicate"]["bomFormat"], "CycloneDX");
+    let b_pub = k("b.pub");
+    assert_eq!(verify("cyclonedx", &["--key", &b_pub]).1, "untrusted-key");
+    assert_eq!(verify("openvex", &["--key", &a_pub]).1, "no-attestation");
+    // The attestation is not a signature.
+    let (code, v, _) = self::verify(&[&reference, "--key", &a_pub], cache.path());
+    assert_eq!((code, v["code"].as_str()), (1, Some("no-signature")));
+
+    // Keyless, cosign v3: npm sigstore (through sigstore-local) attests the manifest's bytes,
+    // whose digest is the image's; the bundle is attached as a referrer.
+    let manifest = get(&format!(
+        "http://127.0.0.1:5000/v2/{repo}/manifests/{digest}"
+    ));
+    let subject = dir.path().join("manifest.json");
+    std::fs::write(&subject, &manifest).unwrap();
+    let vex = r#"{"@context":"https://openvex.dev/ns/v0.2.0","statements":[]}"#;
+    let bundle = sigstore_local(&[
+        "attest-blob",
+        &subject.display().to_string(),
+        "https://openvex.dev/ns",
+        vex,
+    ]);
+    let bundle = std::fs::read(bundle).unwrap();
+    push_referrer(&repo, &digest, &bundle, "https://openvex.dev/ns");
+    let who = [
+        "--certificate-identity",
+        "signer@customs.test",
+        "--certificate-oidc-issuer",
+        ISSUER,
+        "--trusted-root",
+        &root,
+    ];
+    let (code, why, v) = verify("openvex", &who);
+    assert_eq!((code, why.as_str()), (0, "ok"), "{v}");
+    assert_eq!(v["attestations"][0]["layout"], "bundle");
+    assert_eq!(
+        v["attestations"][0]["verified"]["statement"]["predicate"]["statements"],
+        serde_json::json!([])
+    );
+    let mallory = [
+        "--certificate-identity",
+        "mallory@customs.test",
+        "--certificate-oidc-issuer",
+        ISSUER,
+        "--trusted-root",
+        &root,
+    ];
+    assert_eq!(verify("openvex", &mallory).1, "identity-mismatch");
+    // The keyed CycloneDX attestation is still found and still the only one of its type.
+    assert_eq!(verify("cyclonedx", &["--key", &a_pub]).2["verified"], 1);
+}
