@@ -356,16 +356,7 @@ mod tests {
 
     fn signer(k: &SigningKey) -> Signer {
         Signer::Key {
-            pem: String::from_utf8(
-                p256::pkcs8::der::pem::encode_string(
-                    "PUBLIC KEY",
-                    p256::pkcs8::der::pem::LineEnding::LF,
-                    &k.verifying_key().to_der(),
-                )
-                .unwrap()
-                .into_bytes(),
-            )
-            .unwrap(),
+            pem: k.verifying_key().to_pem(),
             origin: "test".to_owned(),
         }
     }

@@ -23,6 +23,7 @@ pub mod policy;
 use std::fmt;
 use std::path::Path;
 
+use base64::Engine as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePublicKey as _};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 
@@ -142,9 +143,11 @@ impl SigningKey {
             "EC PRIVATE KEY" => p256::SecretKey::from_sec1_pem(text)
                 .map(|k| Self::P256(k.into()))
                 .map_err(|e| bad(format!("a SEC1 EC private key, but not on P-256 ({e})"))),
-            "ENCRYPTED PRIVATE KEY"
-            | "ENCRYPTED SIGSTORE PRIVATE KEY"
-            | "ENCRYPTED COSIGN PRIVATE KEY" => Err(bad(format!(
+            "ENCRYPTED SIGSTORE PRIVATE KEY" | "ENCRYPTED COSIGN PRIVATE KEY" => Err(bad(format!(
+                "a cosign encrypted private key ({label}): give its password \
+                 (SigningKey::from_cosign_pem; the CLI reads COSIGN_PASSWORD)"
+            ))),
+            "ENCRYPTED PRIVATE KEY" => Err(bad(format!(
                 "an encrypted private key ({label}); give an unencrypted PKCS#8 key, e.g. \
                      `openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.plain`"
             ))),
@@ -152,6 +155,126 @@ impl SigningKey {
                 "a PEM {other:?} block, not a private key (PRIVATE KEY or EC PRIVATE KEY)"
             ))),
         }
+    }
+
+    /// Read a private key file that may be cosign's encrypted format (`ENCRYPTED SIGSTORE
+    /// PRIVATE KEY` or the older `ENCRYPTED COSIGN PRIVATE KEY`), decrypting it with
+    /// `password`; an unencrypted key is read as [`Self::from_file`] reads it.
+    ///
+    /// # Errors
+    /// As [`Self::from_file`]; a wrong password or a damaged file is [`SignError::Key`].
+    pub fn from_file_with_password(path: &Path, password: &[u8]) -> Result<Self, SignError> {
+        let text = read_pem(path)?;
+        let origin = path.display().to_string();
+        match pem_label(&text) {
+            Some("ENCRYPTED SIGSTORE PRIVATE KEY" | "ENCRYPTED COSIGN PRIVATE KEY") => {
+                Self::from_cosign_pem(&text, password, &origin)
+            }
+            _ => Self::from_pem(&text, &origin),
+        }
+    }
+
+    /// Decrypt cosign's encrypted private key: base64 JSON giving scrypt's parameters and
+    /// salt, and a NaCl secretbox (XSalsa20-Poly1305) sealing the PKCS#8 key.
+    ///
+    /// # Errors
+    /// [`SignError::Key`] for a wrong password, unknown algorithms or a damaged file.
+    pub fn from_cosign_pem(text: &str, password: &[u8], origin: &str) -> Result<Self, SignError> {
+        use crypto_secretbox::aead::{Aead as _, KeyInit as _};
+        #[derive(serde::Deserialize)]
+        struct Sealed {
+            kdf: Kdf,
+            cipher: Cipher,
+            ciphertext: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Kdf {
+            name: String,
+            params: KdfParams,
+            salt: String,
+        }
+        #[derive(serde::Deserialize)]
+        #[allow(non_snake_case)]
+        struct KdfParams {
+            N: u64,
+            r: u32,
+            p: u32,
+        }
+        #[derive(serde::Deserialize)]
+        struct Cipher {
+            name: String,
+            nonce: String,
+        }
+        let bad = |why: String| SignError::Key {
+            origin: origin.to_owned(),
+            why,
+        };
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let body: String = text
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .flat_map(|l| l.trim().chars())
+            .collect();
+        let json = b64
+            .decode(body)
+            .map_err(|e| bad(format!("not base64: {e}")))?;
+        let sealed: Sealed = serde_json::from_slice(&json)
+            .map_err(|e| bad(format!("not cosign's encrypted key document: {e}")))?;
+        if sealed.kdf.name != "scrypt" || sealed.cipher.name != "nacl/secretbox" {
+            return Err(bad(format!(
+                "kdf {:?} and cipher {:?}; cosign writes scrypt and nacl/secretbox",
+                sealed.kdf.name, sealed.cipher.name
+            )));
+        }
+        let p = &sealed.kdf.params;
+        // scrypt's cost is N = 2^log_n; cosign uses 2^15 or 2^16. Far more is a hostile file
+        // asking for gigabytes of memory.
+        if !p.N.is_power_of_two() || p.N > 1 << 20 || p.r == 0 || p.r > 32 || p.p == 0 || p.p > 16 {
+            return Err(bad(format!(
+                "scrypt parameters N={} r={} p={} are out of bounds",
+                p.N, p.r, p.p
+            )));
+        }
+        let log_n = u8::try_from(p.N.trailing_zeros()).unwrap_or(u8::MAX);
+        let params = scrypt::Params::new(log_n, p.r, p.p, 32)
+            .map_err(|e| bad(format!("scrypt parameters: {e}")))?;
+        let salt = b64
+            .decode(sealed.kdf.salt.trim())
+            .map_err(|e| bad(format!("salt: {e}")))?;
+        let mut key = [0u8; 32];
+        scrypt::scrypt(password, &salt, &params, &mut key)
+            .map_err(|e| bad(format!("scrypt: {e}")))?;
+        let nonce = b64
+            .decode(sealed.cipher.nonce.trim())
+            .map_err(|e| bad(format!("nonce: {e}")))?;
+        if nonce.len() != 24 {
+            return Err(bad(format!(
+                "a {}-byte nonce; secretbox's is 24",
+                nonce.len()
+            )));
+        }
+        let ciphertext = b64
+            .decode(sealed.ciphertext.trim())
+            .map_err(|e| bad(format!("ciphertext: {e}")))?;
+        let plain = crypto_secretbox::XSalsa20Poly1305::new(&key.into())
+            .decrypt(
+                crypto_secretbox::Nonce::from_slice(&nonce),
+                ciphertext.as_slice(),
+            )
+            .map_err(|_| bad("wrong password (or a damaged key file)".to_owned()))?;
+        key.fill(0);
+        let plain = zeroize::Zeroizing::new(plain);
+        if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(&plain) {
+            return Ok(Self::P256(k));
+        }
+        if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_der(&plain) {
+            return Ok(Self::Ed25519(k));
+        }
+        Err(bad(
+            "decrypted, but neither a P-256 nor an Ed25519 key: customs signs with those \
+             (an RSA key can verify, not sign)"
+                .to_owned(),
+        ))
     }
 
     /// The scheme this key signs with.
@@ -303,6 +426,17 @@ impl VerifyingKey {
         // Encoding a valid in-memory key cannot fail; an empty result would only make the
         // fingerprint visibly wrong, never a signature pass.
         doc.map(|d| d.as_bytes().to_vec()).unwrap_or_default()
+    }
+
+    /// The key as a PEM `PUBLIC KEY` block (the form of `cosign.pub`).
+    #[must_use]
+    pub fn to_pem(&self) -> String {
+        p256::pkcs8::der::pem::encode_string(
+            "PUBLIC KEY",
+            p256::pkcs8::der::pem::LineEnding::LF,
+            &self.to_der(),
+        )
+        .unwrap_or_default()
     }
 
     /// `sha256:<hex>` of the SubjectPublicKeyInfo DER: how reports name a key (the same
@@ -531,5 +665,48 @@ mod tests {
         assert!(e.to_string().contains("no PEM block"), "{e}");
         let e = VerifyingKey::from_file(&d.join("missing.pub")).unwrap_err();
         assert!(e.to_string().contains("missing.pub"), "{e}");
+    }
+
+    /// cosign's and sigstore-rs's encrypted keys (`../shared/data/signing/cosign/encrypted-keys`,
+    /// public test keys with their passwords in its README).
+    #[test]
+    fn cosigns_encrypted_keys_decrypt_with_their_password_only() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/signing/cosign/encrypted-keys");
+        for (file, password, scheme) in [
+            (
+                "cosign_generated_encrypted_empty_private.key",
+                "",
+                Scheme::EcdsaP256Sha256,
+            ),
+            (
+                "ecdsa_encrypted_private.key",
+                "123",
+                Scheme::EcdsaP256Sha256,
+            ),
+            ("ed25519_encrypted_private.key", "123", Scheme::Ed25519),
+        ] {
+            let path = dir.join(file);
+            let k = SigningKey::from_file_with_password(&path, password.as_bytes())
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(k.scheme(), scheme, "{file}");
+            let sig = k.sign(b"payload");
+            k.verifying_key().verify(b"payload", &sig).unwrap();
+            let e = SigningKey::from_file_with_password(&path, b"wrong").unwrap_err();
+            assert!(e.to_string().contains("wrong password"), "{file}: {e}");
+            // Without a password it is refused with a message, not taken for garbage.
+            let e = SigningKey::from_file(&path).unwrap_err();
+            assert!(
+                e.to_string().contains("cosign encrypted private key"),
+                "{e}"
+            );
+        }
+        // RSA decrypts, and customs says why it will not sign with it.
+        let e = SigningKey::from_file_with_password(&dir.join("rsa_encrypted_private.key"), b"123")
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("RSA key can verify, not sign"),
+            "{e}"
+        );
     }
 }

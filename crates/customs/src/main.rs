@@ -62,6 +62,8 @@ enum Command {
     VerifyAttestation(cmd::verify::VerifyAttestationArgs),
     /// Attest a predicate about an image with a key, as `cosign attest --key` does.
     Attest(cmd::verify::AttestArgs),
+    /// The public half of a private key (also cosign's encrypted keys), as PEM.
+    PublicKey(cmd::verify::PublicKeyArgs),
     /// How an ecosystem orders two versions: prints <, = or >.
     Vercmp(cmd::vercmp::VercmpArgs),
     /// This build of customs, and the vulnerability database it matches against.
@@ -90,6 +92,7 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Sign(a) => cmd::verify::sign(a, &mut out),
         Command::VerifyAttestation(a) => cmd::verify::verify_attestation(a, &mut out),
         Command::Attest(a) => cmd::verify::attest(a, &mut out),
+        Command::PublicKey(a) => cmd::verify::public_key(a, &mut out),
         Command::Vercmp(a) => cmd::vercmp::run(a, &mut out),
         Command::Version(a) => cmd::version::run(a, &mut out),
         Command::Completions(a) => cmd::docs::completions(a, &mut out),

@@ -119,7 +119,8 @@ pub(crate) struct VerifyArgs {
 pub(crate) struct SignArgs {
     /// The image: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:….
     reference: String,
-    /// The private key (PEM: PKCS#8 or SEC1; ECDSA P-256 or Ed25519).
+    /// The private key (PEM: PKCS#8 or SEC1, or cosign's encrypted key with its password in
+    /// COSIGN_PASSWORD; ECDSA P-256 or Ed25519).
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
     #[command(flatten)]
@@ -152,7 +153,8 @@ pub(crate) struct VerifyAttestationArgs {
 pub(crate) struct AttestArgs {
     /// The image: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:….
     reference: String,
-    /// The private key (PEM: PKCS#8 or SEC1; ECDSA P-256 or Ed25519).
+    /// The private key (PEM: PKCS#8 or SEC1, or cosign's encrypted key with its password in
+    /// COSIGN_PASSWORD; ECDSA P-256 or Ed25519).
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
     /// The predicate type: as for verify-attestation.
@@ -240,7 +242,7 @@ pub(crate) fn verify_attestation(
 
 /// Adds a cosign-compatible attestation about the image's digest to the registry.
 pub(crate) fn attest(args: &AttestArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let key = customs_sign::SigningKey::from_file(&args.key)?;
+    let key = signing_key(&args.key)?;
     let predicate = std::fs::read(&args.predicate)
         .with_context(|| format!("reading {}", args.predicate.display()))?;
     let image = reference(&args.reference)?;
@@ -260,6 +262,29 @@ pub(crate) fn attest(args: &AttestArgs, out: &mut impl Write) -> Result<ExitCode
         )?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub(crate) struct PublicKeyArgs {
+    /// The private key (PEM, or cosign's encrypted key with COSIGN_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+}
+
+/// Prints the public half of a private key as PEM (`cosign public-key`).
+pub(crate) fn public_key(args: &PublicKeyArgs, out: &mut impl Write) -> Result<ExitCode> {
+    write!(out, "{}", signing_key(&args.key)?.verifying_key().to_pem())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A signing key file, decrypted with `COSIGN_PASSWORD` (empty when unset) when it is in
+/// cosign's encrypted format, as cosign does.
+fn signing_key(path: &Path) -> Result<customs_sign::SigningKey> {
+    let password = std::env::var("COSIGN_PASSWORD").unwrap_or_default();
+    Ok(customs_sign::SigningKey::from_file_with_password(
+        path,
+        password.as_bytes(),
+    )?)
 }
 
 fn client(registry: &RegistryArgs, http: &HttpArgs) -> Result<customs_registry::Client> {
@@ -445,7 +470,7 @@ fn verify_policy(args: &VerifyArgs, policy: &Path, out: &mut impl Write) -> Resu
 
 /// Adds a cosign-compatible signature of the image's digest to the registry.
 pub(crate) fn sign(args: &SignArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let key = customs_sign::SigningKey::from_file(&args.key)?;
+    let key = signing_key(&args.key)?;
     let image = reference(&args.reference)?;
     let r = customs_app::signatures::sign(&client(&args.registry, &args.http)?, &image, &key)?;
     match args.format {

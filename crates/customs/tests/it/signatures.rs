@@ -877,3 +877,38 @@ fn attestations_keyed_and_keyless_are_verified_by_type_subject_and_signer() {
     // The keyed CycloneDX attestation is still found and still the only one of its type.
     assert_eq!(verify("cyclonedx", &["--key", &a_pub]).2["verified"], 1);
 }
+
+#[test]
+fn an_encrypted_cosign_key_signs_with_its_password() {
+    registries_up();
+    let (reference, _, _) = push_unique("encrypted-key");
+    let keys = shared().join("data/signing/cosign/encrypted-keys");
+    let key = keys
+        .join("ecdsa_encrypted_private.key")
+        .display()
+        .to_string();
+    let cache = tempfile::tempdir().unwrap();
+    let with_password = |args: &[&str], password: &str| {
+        crate::common::customs_with(
+            Command::new(env!("CARGO_BIN_EXE_customs"))
+                .args(args)
+                .env("COSIGN_PASSWORD", password),
+            cache.path(),
+        )
+    };
+    let r = with_password(&["sign", &reference, "--key", &key], "wrong");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("wrong password"), "{}", r.stderr);
+    let r = with_password(&["public-key", "--key", &key], "123");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let public = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(public.path(), &r.stdout).unwrap();
+    let r = with_password(&["sign", &reference, "--key", &key], "123");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (code, v, err) = verify(
+        &[&reference, "--key", &public.path().display().to_string()],
+        cache.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["verified"], 1);
+}
