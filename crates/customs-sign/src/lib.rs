@@ -18,6 +18,7 @@ pub mod cosign;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod image;
+pub mod notation;
 pub mod policy;
 
 use std::fmt;
