@@ -20,7 +20,9 @@ use customs_sign::attestation::{self as att, Attested};
 use customs_sign::bundle::{BundleError, Signer, TrustedRoot};
 use customs_sign::cosign;
 use customs_sign::image::{self, BUNDLE_ARTIFACT_TYPE, COSIGN_SIGN_PREDICATE, Checked, Layout};
-use customs_sign::policy::{Mode, SignedObject, TrustPolicy};
+use customs_sign::notation;
+use customs_sign::policy::{AuthorityKind, Mode, SignedObject, TrustPolicy};
+use customs_types::Timestamp;
 
 pub use crate::report::{AuthorityResult, Outcome, SignatureVerdict};
 use customs_types::{Algorithm, Digest};
@@ -119,6 +121,8 @@ struct ArtifactManifest {
     #[serde(rename = "artifactType", default)]
     artifact_type: Option<String>,
     #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
     layers: Vec<Descriptor>,
     subject: Option<Descriptor>,
 }
@@ -181,6 +185,19 @@ enum Material {
     Bundle {
         json: String,
     },
+    Notation {
+        envelope: Vec<u8>,
+    },
+}
+
+/// Who must have signed: a Sigstore signer with its root, or a Notation trust store with its
+/// level and the clock to check at.
+#[derive(Debug, Clone, Copy)]
+pub enum Who<'a> {
+    /// A cosign key or keyless identity.
+    Sigstore(&'a Signer, &'a TrustedRoot),
+    /// A Notation trust store.
+    Notation(&'a notation::TrustStore, notation::Level, Timestamp),
 }
 
 impl Collected {
@@ -199,19 +216,59 @@ impl Collected {
     /// Every signature checked against `signer` with `root`.
     #[must_use]
     pub fn judge(&self, signer: &Signer, root: &TrustedRoot) -> Verification {
+        self.judge_with(Who::Sigstore(signer, root))
+    }
+
+    /// Every signature checked against `who`. A signature of the other scheme (Notation
+    /// for a Sigstore signer, and the reverse) is refused as `other-scheme`.
+    #[must_use]
+    pub fn judge_with(&self, who: Who<'_>) -> Verification {
+        let other = || BundleError {
+            code: "other-scheme",
+            detail: "a signature of another scheme (cosign or Notation)".to_owned(),
+        };
         let signatures: Vec<SignatureCheck> = self
             .found
             .iter()
             .map(|f| {
-                let r = f.material.clone().and_then(|m| {
-                    let material = match &m {
-                        Material::Legacy { payload, layer } => {
-                            image::Material::Legacy { payload, layer }
+                let r = f
+                    .material
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|m| match (m, who) {
+                        (Material::Legacy { payload, layer }, Who::Sigstore(signer, root)) => {
+                            image::check(
+                                image::Material::Legacy { payload, layer },
+                                &self.digest,
+                                signer,
+                                root,
+                                COSIGN_SIGN_PREDICATE,
+                            )
                         }
-                        Material::Bundle { json } => image::Material::Bundle { json },
-                    };
-                    image::check(material, &self.digest, signer, root, COSIGN_SIGN_PREDICATE)
-                });
+                        (Material::Bundle { json }, Who::Sigstore(signer, root)) => image::check(
+                            image::Material::Bundle { json },
+                            &self.digest,
+                            signer,
+                            root,
+                            COSIGN_SIGN_PREDICATE,
+                        ),
+                        (Material::Notation { envelope }, Who::Notation(store, level, now)) => {
+                            notation::verify(envelope, &self.digest, store, level, now).map(|n| {
+                                Checked {
+                                    verified: customs_sign::bundle::Verified {
+                                        identity: Some(n.subject),
+                                        issuer: None,
+                                        integrated_time: n.signing_time,
+                                        tlog: false,
+                                        key: None,
+                                    },
+                                    docker_reference: None,
+                                    logged: n.logged,
+                                }
+                            })
+                        }
+                        _ => Err(other()),
+                    });
                 SignatureCheck::of(f.layout, f.source.clone(), r)
             })
             .collect();
@@ -281,7 +338,8 @@ pub fn verify(
 /// right signer that failed a check (an expired certificate, another digest); none at all is
 /// `no-signature`.
 fn telling<'a>(codes: impl Iterator<Item = &'a str> + Clone) -> &'a str {
-    let by_others = |c: &&str| matches!(*c, "untrusted-key" | "certificate-missing");
+    let by_others =
+        |c: &&str| matches!(*c, "untrusted-key" | "certificate-missing" | "other-scheme");
     codes
         .clone()
         .find(|c| !by_others(c))
@@ -395,6 +453,21 @@ fn bundles(
             material: bundle_of(client, reference, digest, d).map(|json| Material::Bundle { json }),
         })
         .collect();
+    if predicate == COSIGN_SIGN_PREDICATE {
+        let notations = index
+            .manifests
+            .iter()
+            .filter(|d| d.artifact_type.as_deref() == Some(notation::ARTIFACT_TYPE))
+            .take(MAX_REFERRERS);
+        out.extend(notations.map(|d| {
+            Found {
+                layout: Layout::Notation,
+                source: d.digest.clone(),
+                material: notation_of(client, reference, digest, d)
+                    .map(|envelope| Material::Notation { envelope }),
+            }
+        }));
+    }
     if candidates.len() > MAX_REFERRERS {
         let why = format!(
             "{} signature referrers; the first {MAX_REFERRERS} were read",
@@ -410,19 +483,20 @@ fn bundles(
     Ok((api, out))
 }
 
-/// The bundle JSON a referrer manifest holds, every document checked against its digest and
-/// the manifest against the image it claims to refer to.
-fn bundle_of(
+/// A referrer manifest fetched by its digest (checked) that refers to `digest`, and the
+/// maker of its `signature-malformed` errors.
+#[allow(clippy::type_complexity)]
+fn referrer_manifest<'d>(
     client: &Client,
     reference: &Reference,
     digest: &Digest,
-    d: &Descriptor,
-) -> std::result::Result<String, BundleError> {
+    d: &'d Descriptor,
+) -> std::result::Result<(ArtifactManifest, impl Fn(String) -> BundleError + 'd), BundleError> {
     let unreadable = |why: String| BundleError {
         code: "signature-unreadable",
         detail: format!("{}: {why}", d.digest),
     };
-    let malformed = |why: String| BundleError {
+    let malformed = move |why: String| BundleError {
         code: "signature-malformed",
         detail: format!("{}: {why}", d.digest),
     };
@@ -438,21 +512,72 @@ fn bundle_of(
     }
     let m: ArtifactManifest =
         serde_json::from_slice(&m.bytes).map_err(|e| malformed(e.to_string()))?;
-    if m.artifact_type.as_deref() != Some(BUNDLE_ARTIFACT_TYPE) {
-        return Err(malformed(format!("artifactType {:?}", m.artifact_type)));
-    }
     match &m.subject {
-        Some(s) if s.digest == digest.to_string() => {}
-        other => {
+        Some(s) if s.digest == digest.to_string() => Ok((m, malformed)),
+        other => Err(BundleError {
+            code: "digest-mismatch",
+            detail: format!(
+                "{} refers to {}, not {digest}",
+                d.digest,
+                other.as_ref().map_or("nothing", |s| s.digest.as_str())
+            ),
+        }),
+    }
+}
+
+/// The JWS envelope a Notation signature manifest holds, checked as a bundle's is.
+fn notation_of(
+    client: &Client,
+    reference: &Reference,
+    digest: &Digest,
+    d: &Descriptor,
+) -> std::result::Result<Vec<u8>, BundleError> {
+    let (m, malformed) = referrer_manifest(client, reference, digest, d)?;
+    let kind = m
+        .artifact_type
+        .as_deref()
+        .or(m.config.as_ref().map(|c| c.media_type.as_str()));
+    if kind != Some(notation::ARTIFACT_TYPE) {
+        return Err(malformed(format!("artifact type {kind:?}")));
+    }
+    let layer = match m.layers.as_slice() {
+        [l] if l.media_type == notation::JWS => l,
+        [l] if l.media_type == "application/cose" => {
             return Err(BundleError {
-                code: "digest-mismatch",
-                detail: format!(
-                    "{} refers to {}, not {digest}",
-                    d.digest,
-                    other.as_ref().map_or("nothing", |s| s.digest.as_str())
-                ),
+                code: "signature-unsupported",
+                detail: format!("{}: a COSE envelope; customs reads JWS", d.digest),
             });
         }
+        _ => return Err(malformed("not one JWS layer".to_owned())),
+    };
+    if layer.size > notation::MAX_ENVELOPE {
+        return Err(malformed(format!("a {}-byte envelope", layer.size)));
+    }
+    let blob: Digest = layer
+        .digest
+        .parse()
+        .map_err(|e| malformed(format!("{e}")))?;
+    read_blob(client, reference, &blob, notation::MAX_ENVELOPE).map_err(|why| BundleError {
+        code: "signature-unreadable",
+        detail: format!("{}: {why}", d.digest),
+    })
+}
+
+/// The bundle JSON a referrer manifest holds, every document checked against its digest and
+/// the manifest against the image it claims to refer to.
+fn bundle_of(
+    client: &Client,
+    reference: &Reference,
+    digest: &Digest,
+    d: &Descriptor,
+) -> std::result::Result<String, BundleError> {
+    let (m, malformed) = referrer_manifest(client, reference, digest, d)?;
+    let unreadable = |why: String| BundleError {
+        code: "signature-unreadable",
+        detail: format!("{}: {why}", d.digest),
+    };
+    if m.artifact_type.as_deref() != Some(BUNDLE_ARTIFACT_TYPE) {
+        return Err(malformed(format!("artifactType {:?}", m.artifact_type)));
     }
     let layer = match m.layers.as_slice() {
         [l] if l.media_type == BUNDLE_ARTIFACT_TYPE => l,
@@ -534,6 +659,7 @@ pub fn verify_policy(
     policy: &TrustPolicy,
     root: &TrustedRoot,
     platform: &Platform,
+    now: Timestamp,
 ) -> Result<SignatureVerdict> {
     let repository = format!("{}/{}", reference.registry, reference.repository);
     let (digest, media_type, bytes) = resolve(client, reference)?;
@@ -564,9 +690,15 @@ pub fn verify_policy(
         .authorities
         .iter()
         .map(|a| {
-            let root = a.trusted_root.as_ref().unwrap_or(root);
-            let index = collected.judge(&a.signer, root);
-            let Some(platform) = on_platform.as_ref().map(|c| c.judge(&a.signer, root)) else {
+            let who = match &a.kind {
+                AuthorityKind::Sigstore {
+                    signer,
+                    trusted_root,
+                } => Who::Sigstore(signer, trusted_root.as_ref().unwrap_or(root)),
+                AuthorityKind::Notation { store, level } => Who::Notation(store, *level, now),
+            };
+            let index = collected.judge_with(who);
+            let Some(platform) = on_platform.as_ref().map(|c| c.judge_with(who)) else {
                 return authority_result(&a.name, &index);
             };
             match (p.signed_object, index.satisfied, platform.satisfied) {
@@ -697,6 +829,7 @@ pub fn verify_source(
     policy: &TrustPolicy,
     root: &TrustedRoot,
     platform: &Platform,
+    now: Timestamp,
 ) -> Result<(String, SignatureVerdict)> {
     let parsed = customs_image::SourceRef::parse(source)?;
     let Some(reference) = parsed
@@ -720,7 +853,7 @@ pub fn verify_source(
             },
         ));
     };
-    let verdict = verify_policy(client, &reference, policy, root, platform)?;
+    let verdict = verify_policy(client, &reference, policy, root, platform, now)?;
     let mut pinned = format!("{}/{}", reference.registry, reference.repository);
     if let Some(tag) = &reference.tag {
         pinned.push(':');
@@ -867,7 +1000,7 @@ pub fn verify_attestations(
                 predicate_type: predicate_type.to_owned(),
                 statement: image::statement(&json).unwrap_or_default(),
             }),
-            Material::Legacy { .. } => Err(BundleError {
+            Material::Legacy { .. } | Material::Notation { .. } => Err(BundleError {
                 code: "signature-malformed",
                 detail: "not a bundle".to_owned(),
             }),

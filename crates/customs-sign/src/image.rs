@@ -38,6 +38,8 @@ pub enum Layout {
     Legacy,
     /// A Sigstore bundle attached as a referrer (cosign v3).
     Bundle,
+    /// A Notation signature attached as a referrer.
+    Notation,
 }
 
 /// A signature's documents, fetched and digest-checked.
@@ -66,6 +68,9 @@ pub struct Checked {
     /// The repository a legacy payload names (reported, not checked: cosign's specification
     /// lets a copy keep its signature).
     pub docker_reference: Option<String>,
+    /// Checks that failed but that the verification level only logs (Notation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logged: Vec<String>,
 }
 
 fn error(code: &'static str, detail: impl Into<String>) -> BundleError {
@@ -145,6 +150,7 @@ pub fn check(
             Ok(Checked {
                 verified,
                 docker_reference: None,
+                logged: Vec::new(),
             })
         }
     }
@@ -181,6 +187,7 @@ fn legacy(
             Ok(Checked {
                 verified,
                 docker_reference: Some(claims.docker_reference),
+                logged: Vec::new(),
             })
         }
         Signer::Identity { .. } | Signer::Matching { .. } => {
@@ -203,6 +210,7 @@ fn legacy(
             Ok(Checked {
                 verified,
                 docker_reference: Some(claims.docker_reference),
+                logged: Vec::new(),
             })
         }
     }

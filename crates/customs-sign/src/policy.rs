@@ -94,10 +94,27 @@ pub struct Policy {
 pub struct Authority {
     /// Its name.
     pub name: String,
-    /// The key or identity.
-    pub signer: Signer,
-    /// The trusted root for a keyless authority, when the policy names one.
-    pub trusted_root: Option<TrustedRoot>,
+    /// Who it is.
+    pub kind: AuthorityKind,
+}
+
+/// A Sigstore signer (key or identity) or a Notation trust store.
+#[derive(Debug)]
+pub enum AuthorityKind {
+    /// A cosign key or keyless identity.
+    Sigstore {
+        /// The key or identity.
+        signer: Signer,
+        /// The trusted root for a keyless authority, when the policy names one.
+        trusted_root: Option<TrustedRoot>,
+    },
+    /// Notation: signatures whose chain ends at this trust store, checked at this level.
+    Notation {
+        /// The trust store.
+        store: crate::notation::TrustStore,
+        /// Strict, permissive or audit.
+        level: crate::notation::Level,
+    },
 }
 
 /// A policy file that cannot be used.
@@ -154,6 +171,22 @@ struct AuthorityDoc {
     key: Option<Spanned<String>>,
     #[serde(default)]
     keyless: Option<Spanned<KeylessDoc>>,
+    #[serde(default)]
+    notation: Option<Spanned<NotationDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct NotationDoc {
+    trust_store: Spanned<String>,
+    #[serde(default = "ca", rename = "type")]
+    kind: crate::notation::StoreKind,
+    #[serde(default)]
+    level: crate::notation::Level,
+}
+
+fn ca() -> crate::notation::StoreKind {
+    crate::notation::StoreKind::Ca
 }
 
 #[derive(Deserialize)]
@@ -311,8 +344,21 @@ fn authority(
 ) -> Result<Authority, PolicyError> {
     let loc = a.referenced;
     let a = a.value;
-    match (a.key, a.keyless) {
-        (Some(key), None) => {
+    match (a.key, a.keyless, a.notation) {
+        (None, None, Some(n)) => {
+            let n = n.value;
+            let store =
+                crate::notation::TrustStore::from_dir(&base.join(&n.trust_store.value), n.kind)
+                    .map_err(|e| at(&n.trust_store.referenced, e.detail))?;
+            Ok(Authority {
+                name: a.name,
+                kind: AuthorityKind::Notation {
+                    store,
+                    level: n.level,
+                },
+            })
+        }
+        (Some(key), None, None) => {
             let path = base.join(&key.value);
             let signer = Signer::key_file(&path).map_err(|e| {
                 at(
@@ -326,11 +372,13 @@ fn authority(
             }
             Ok(Authority {
                 name: a.name,
-                signer,
-                trusted_root: None,
+                kind: AuthorityKind::Sigstore {
+                    signer,
+                    trusted_root: None,
+                },
             })
         }
-        (None, Some(k)) => {
+        (None, Some(k), None) => {
             let kloc = k.referenced;
             let k = k.value;
             let pattern =
@@ -363,13 +411,18 @@ fn authority(
             };
             Ok(Authority {
                 name: a.name,
-                signer,
-                trusted_root,
+                kind: AuthorityKind::Sigstore {
+                    signer,
+                    trusted_root,
+                },
             })
         }
         _ => Err(at(
             &loc,
-            format!("authority {:?}: give either key or keyless", a.name),
+            format!(
+                "authority {:?}: give one of key, keyless or notation",
+                a.name
+            ),
         )),
     }
 }
@@ -422,8 +475,12 @@ policies:
         assert_eq!(prod.required, 2);
         assert_eq!(prod.signed_object, SignedObject::Platform);
         assert_eq!(prod.authorities.len(), 3);
-        assert!(matches!(prod.authorities[0].signer, Signer::Key { .. }));
-        match &prod.authorities[1].signer {
+        let signer = |n: usize| match &prod.authorities[n].kind {
+            AuthorityKind::Sigstore { signer, .. } => signer,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(signer(0), Signer::Key { .. }));
+        match signer(1) {
             Signer::Matching { identity, issuer } => {
                 assert!(
                     identity.matches(
@@ -436,7 +493,7 @@ policies:
             }
             other => panic!("{other:?}"),
         }
-        match &prod.authorities[2].signer {
+        match signer(2) {
             Signer::Matching { identity, issuer } => {
                 assert!(identity.matches("ci@example.com"));
                 assert!(issuer.matches("https://accounts.google.com"));
@@ -530,7 +587,7 @@ policies:
         assert_eq!((e.line, e.column), (Some(1), Some(10)), "{e}");
         let neither = GOOD.replacen("        key: k.pub\n", "", 1);
         let e = parse(&neither).unwrap_err();
-        assert!(e.message.contains("either key or keyless"), "{e}");
+        assert!(e.message.contains("one of key, keyless or notation"), "{e}");
         assert_eq!(e.line, Some(9), "{e}");
     }
 }

@@ -112,6 +112,7 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
                 &policy,
                 &root,
                 &platform,
+                customs_types::Timestamp::now(),
             )?;
             (pinned, Some(v))
         }

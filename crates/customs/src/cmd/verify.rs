@@ -107,12 +107,62 @@ pub(crate) struct VerifyArgs {
     /// signed, how many, and whether to enforce or warn. Instead of --key or an identity.
     #[arg(long, value_name = "FILE")]
     trust_policy: Option<PathBuf>,
+    /// Verify Notation signatures against this trust store (a folder of certificates)
+    /// instead of cosign's.
+    #[arg(long, value_name = "DIR", conflicts_with = "trust_policy")]
+    notation_trust_store: Option<PathBuf>,
+    /// The trust store's kind: ca (signing scheme notary.x509) or signingAuthority.
+    #[arg(long, value_enum, default_value = "ca")]
+    notation_store_type: NotationStoreType,
+    /// Notation's verification level: strict, permissive or audit.
+    #[arg(long, value_enum, default_value = "strict")]
+    notation_level: NotationLevel,
     #[command(flatten)]
     registry: RegistryArgs,
     #[command(flatten)]
     http: HttpArgs,
     #[arg(long, short, value_enum, default_value = "table")]
     format: Format,
+}
+
+/// `--notation-store-type`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum NotationStoreType {
+    /// notary.x509.
+    Ca,
+    /// notary.x509.signingAuthority.
+    #[value(name = "signingAuthority")]
+    SigningAuthority,
+}
+
+/// `--notation-level`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum NotationLevel {
+    /// Every check enforced.
+    Strict,
+    /// Integrity and authenticity enforced.
+    Permissive,
+    /// Integrity enforced.
+    Audit,
+}
+
+impl From<NotationStoreType> for customs_sign::notation::StoreKind {
+    fn from(t: NotationStoreType) -> Self {
+        match t {
+            NotationStoreType::Ca => Self::Ca,
+            NotationStoreType::SigningAuthority => Self::SigningAuthority,
+        }
+    }
+}
+
+impl From<NotationLevel> for customs_sign::notation::Level {
+    fn from(l: NotationLevel) -> Self {
+        match l {
+            NotationLevel::Strict => Self::Strict,
+            NotationLevel::Permissive => Self::Permissive,
+            NotationLevel::Audit => Self::Audit,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -309,24 +359,44 @@ pub(crate) fn verify(args: &VerifyArgs, out: &mut impl Write) -> Result<ExitCode
         return verify_policy(args, policy, out);
     }
     let mut err = std::io::stderr().lock();
-    let inputs = args
-        .trust
-        .signer()
-        .and_then(|s| Ok((s, bundle::trusted_root(args.trust.trusted_root.as_deref())?)));
-    let (signer, root) = match inputs {
-        Ok(x) => x,
-        Err(e) => {
-            writeln!(err, "customs: error: {e}")?;
-            return Ok(ExitCode::from(2));
-        }
-    };
     let image = reference(&args.reference)?;
-    let v = customs_app::signatures::verify(
-        &client(&args.registry, &args.http)?,
-        &image,
-        &signer,
-        &root,
-    )?;
+    let v = if let Some(dir) = &args.notation_trust_store {
+        let store = match customs_sign::notation::TrustStore::from_dir(
+            dir,
+            args.notation_store_type.into(),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                writeln!(err, "customs: error: {e}")?;
+                return Ok(ExitCode::from(2));
+            }
+        };
+        let collected =
+            customs_app::signatures::collect(&client(&args.registry, &args.http)?, &image)?;
+        collected.judge_with(customs_app::signatures::Who::Notation(
+            &store,
+            args.notation_level.into(),
+            customs_types::Timestamp::now(),
+        ))
+    } else {
+        let inputs = args
+            .trust
+            .signer()
+            .and_then(|s| Ok((s, bundle::trusted_root(args.trust.trusted_root.as_deref())?)));
+        let (signer, root) = match inputs {
+            Ok(x) => x,
+            Err(e) => {
+                writeln!(err, "customs: error: {e}")?;
+                return Ok(ExitCode::from(2));
+            }
+        };
+        customs_app::signatures::verify(
+            &client(&args.registry, &args.http)?,
+            &image,
+            &signer,
+            &root,
+        )?
+    };
     match args.format {
         Format::Json => render::json(out, &v)?,
         Format::Table => {
@@ -348,6 +418,7 @@ pub(crate) fn verify(args: &VerifyArgs, out: &mut impl Write) -> Result<ExitCode
                 let layout = match s.layout {
                     customs_sign::image::Layout::Legacy => "legacy",
                     customs_sign::image::Layout::Bundle => "bundle",
+                    customs_sign::image::Layout::Notation => "notation",
                 };
                 writeln!(out, "  {layout:<6} {}  {what}", s.source)?;
             }
@@ -407,6 +478,7 @@ fn verify_policy(args: &VerifyArgs, policy: &Path, out: &mut impl Write) -> Resu
         &policy,
         &root,
         &customs_image::Platform::host(),
+        customs_types::Timestamp::now(),
     )?;
     match args.format {
         Format::Json => render::json(out, &v)?,

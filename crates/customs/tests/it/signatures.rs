@@ -912,3 +912,143 @@ fn an_encrypted_cosign_key_signs_with_its_password() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["verified"], 1);
 }
+
+/// Every blob and manifest of an OCI layout pushed to `repo` as it is, by digest, with its
+/// `ref.name` annotations as tags (the referrers tag fallback index among them).
+fn push_layout(dir: &Path, repo: &str) {
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let blobs = dir.join("blobs/sha256");
+    let mut names: Vec<_> = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let entries = index["manifests"].as_array().unwrap();
+    let is_manifest = |d: &str| entries.iter().any(|m| m["digest"].as_str() == Some(d));
+    for p in &names {
+        let digest = format!("sha256:{}", p.file_name().unwrap().to_string_lossy());
+        if !is_manifest(&digest) {
+            put_blob(repo, &std::fs::read(p).unwrap());
+        }
+    }
+    // Manifests before the indexes that list them.
+    let mut ordered: Vec<&Value> = entries.iter().collect();
+    ordered.sort_by_key(|m| {
+        m["mediaType"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("index")
+    });
+    for m in ordered {
+        let digest = m["digest"].as_str().unwrap();
+        let bytes = std::fs::read(blobs.join(digest.trim_start_matches("sha256:"))).unwrap();
+        let media_type = m["mediaType"].as_str().unwrap();
+        put_document(repo, digest, &bytes, media_type);
+        if let Some(tag) = m["annotations"]["org.opencontainers.image.ref.name"].as_str() {
+            put_document(repo, tag, &bytes, media_type);
+        }
+    }
+}
+
+#[test]
+fn notation_signatures_in_the_registry_are_verified_against_a_trust_store() {
+    registries_up();
+    let layouts = shared().join("data/signing/notation/notation-cli/oci-layouts");
+    let certs = shared().join("data/signing/notation/notation-cli/certs");
+    let stamp = std::process::id();
+    let valid = format!("customs-test/notation-valid-{stamp}");
+    let expired = format!("customs-test/notation-expired-{stamp}");
+    push_layout(&layouts.join("e2e-valid-signature"), &valid);
+    push_layout(&layouts.join("e2e-expired-signature"), &expired);
+    let store = tempfile::tempdir().unwrap();
+    std::fs::copy(certs.join("e2e.crt"), store.path().join("e2e.crt")).unwrap();
+    let store = store.path().display().to_string();
+    let cache = tempfile::tempdir().unwrap();
+    let image = |repo: &str| format!("127.0.0.1:5000/{repo}:v1");
+    let notation = |repo: &str, level: &str| {
+        verify(
+            &[
+                &image(repo),
+                "--notation-trust-store",
+                &store,
+                "--notation-level",
+                level,
+            ],
+            cache.path(),
+        )
+    };
+    let (code, v, err) = notation(&valid, "strict");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["signatures"][0]["layout"], "notation");
+    assert!(
+        v["signatures"][0]["verified"]["identity"]
+            .as_str()
+            .unwrap()
+            .contains("e2e"),
+        "{v}"
+    );
+    // Its signature expired in 2023: strict refuses, permissive passes and logs it.
+    let (code, v, _) = notation(&expired, "strict");
+    assert_eq!((code, v["code"].as_str()), (1, Some("signature-expired")));
+    let (code, v, _) = notation(&expired, "permissive");
+    assert_eq!(code, 0);
+    assert!(
+        v["signatures"][0]["verified"]["logged"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("signature-expired")
+    );
+    // Another trust store: not authentic.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(certs.join("new_e2e.crt"), other.path().join("new_e2e.crt")).unwrap();
+    let (code, v, _) = verify(
+        &[
+            &image(&valid),
+            "--notation-trust-store",
+            &other.path().display().to_string(),
+        ],
+        cache.path(),
+    );
+    assert_eq!(
+        (code, v["code"].as_str()),
+        (1, Some("certificate-untrusted"))
+    );
+    // A cosign key does not accept a Notation signature.
+    let keys = tempfile::tempdir().unwrap();
+    keypair(keys.path(), "a", false);
+    let (code, v, _) = verify(
+        &[
+            &image(&valid),
+            "--key",
+            &keys.path().join("a.pub").display().to_string(),
+        ],
+        cache.path(),
+    );
+    assert_eq!((code, v["code"].as_str()), (1, Some("other-scheme")));
+    // A trust policy with a Notation authority.
+    let policy = keys.path().join("trust.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version: 1\npolicies:\n  - name: n\n    repositories: [\"127.0.0.1:5000/customs-test/**\"]\n    \
+             authorities:\n      - name: e2e\n        notation:\n          trust-store: {store}\n          \
+             level: strict\n"
+        ),
+    )
+    .unwrap();
+    for (repo, expect) in [(&valid, "pass"), (&expired, "fail")] {
+        let r = customs(
+            &[
+                "verify",
+                &image(repo),
+                "--trust-policy",
+                &policy.display().to_string(),
+                "-f",
+                "json",
+            ],
+            cache.path(),
+        );
+        assert_eq!(r.json()["outcome"], expect, "{repo}: {}", r.stdout);
+    }
+}
