@@ -30,6 +30,7 @@ pub mod database;
 mod error;
 pub mod explain;
 pub mod images;
+pub mod keyless;
 pub mod notify;
 pub mod paths;
 pub mod publish;

@@ -297,6 +297,50 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// POST `body` (JSON) to `url` and return the answer's body, at most `limit` bytes: for
+    /// a service whose answer is the point (a certificate, a log entry). Retried under the
+    /// same policy as a GET, so delivery is at least once.
+    ///
+    /// # Errors
+    /// As [`Self::post_json`]; [`HttpError::TooLarge`] for a longer answer.
+    pub fn post_json_for(&self, url: &str, body: &[u8], limit: u64) -> Result<Vec<u8>, HttpError> {
+        let url = parse(url)?;
+        let target = format!("POST {}", redact(&url));
+        let client = self.client_for(&url)?;
+        let (bytes, _) = self.with_retries(&target, |last| {
+            let resp = client
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .header("accept", "application/json")
+                .body(body.to_vec())
+                .send()
+                .map_err(|e| Miss::Failure(Failure::of(&e)))?;
+            let resp = judge(resp, last)?;
+            let mut body = Watched {
+                inner: resp,
+                failed: None,
+            };
+            let mut out = Vec::new();
+            (&mut body)
+                .take(limit + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| match body.failed.take() {
+                    Some(f) => Miss::Failure(f),
+                    None => Miss::Fatal(HttpError::Body {
+                        target: target.clone(),
+                        source: e,
+                    }),
+                })?;
+            Ok(out)
+        })?;
+        if bytes.len() as u64 > limit {
+            return Err(HttpError::TooLarge { target, limit });
+        }
+        Ok(bytes)
+    }
+}
+
 fn parse(url: &str) -> Result<Url, HttpError> {
     match Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u),

@@ -158,6 +158,27 @@ impl SigningKey {
         }
     }
 
+    /// A new P-256 key from the system's random source (aws-lc-rs): an ephemeral key for a
+    /// keyless signature, whose certificate lives ten minutes.
+    ///
+    /// # Errors
+    /// [`SignError::Key`] if the random source fails.
+    pub fn generate_p256() -> Result<Self, SignError> {
+        let bad = |why: String| SignError::Key {
+            origin: "a new key".to_owned(),
+            why,
+        };
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let doc = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            &rng,
+        )
+        .map_err(|_| bad("the random source failed".to_owned()))?;
+        p256::ecdsa::SigningKey::from_pkcs8_der(doc.as_ref())
+            .map(Self::P256)
+            .map_err(|e| bad(e.to_string()))
+    }
+
     /// Read a private key file that may be cosign's encrypted format (`ENCRYPTED SIGSTORE
     /// PRIVATE KEY` or the older `ENCRYPTED COSIGN PRIVATE KEY`), decrypting it with
     /// `password`; an unencrypted key is read as [`Self::from_file`] reads it.

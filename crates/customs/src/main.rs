@@ -64,6 +64,8 @@ enum Command {
     Attest(cmd::verify::AttestArgs),
     /// The public half of a private key (also cosign's encrypted keys), as PEM.
     PublicKey(cmd::verify::PublicKeyArgs),
+    /// Sign a file keylessly with an OIDC identity token (Fulcio, Rekor): a Sigstore bundle.
+    SignBlob(cmd::verify::SignBlobArgs),
     /// How an ecosystem orders two versions: prints <, = or >.
     Vercmp(cmd::vercmp::VercmpArgs),
     /// This build of customs, and the vulnerability database it matches against.
@@ -93,6 +95,7 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::VerifyAttestation(a) => cmd::verify::verify_attestation(a, &mut out),
         Command::Attest(a) => cmd::verify::attest(a, &mut out),
         Command::PublicKey(a) => cmd::verify::public_key(a, &mut out),
+        Command::SignBlob(a) => cmd::verify::sign_blob(a, &mut out),
         Command::Vercmp(a) => cmd::vercmp::run(a, &mut out),
         Command::Version(a) => cmd::version::run(a, &mut out),
         Command::Completions(a) => cmd::docs::completions(a, &mut out),

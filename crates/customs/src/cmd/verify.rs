@@ -315,6 +315,52 @@ pub(crate) fn attest(args: &AttestArgs, out: &mut impl Write) -> Result<ExitCode
 }
 
 #[derive(clap::Args)]
+pub(crate) struct SignBlobArgs {
+    /// The file to sign.
+    file: PathBuf,
+    /// The OIDC identity token (a JWT whose audience is `sigstore`).
+    #[arg(long, env = "SIGSTORE_ID_TOKEN", hide_env_values = true)]
+    identity_token: String,
+    /// Fulcio, the certificate authority.
+    #[arg(long, default_value = "https://fulcio.sigstore.dev")]
+    fulcio_url: String,
+    /// Rekor, the transparency log.
+    #[arg(long, default_value = "https://rekor.sigstore.dev")]
+    rekor_url: String,
+    /// Where the bundle goes (default: FILE.sigstore.json).
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<PathBuf>,
+    /// The trusted root the new bundle is checked against before it is written (default:
+    /// the Sigstore production root).
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+/// Signs a file keylessly: a Sigstore bundle v0.3, checked before it is written.
+pub(crate) fn sign_blob(args: &SignBlobArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let artifact =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let root = bundle::trusted_root(args.trusted_root.as_deref())?;
+    let transport = args.http.transport(&[], None)?;
+    let opts = customs_app::keyless::KeylessOptions {
+        fulcio_url: args.fulcio_url.clone(),
+        rekor_url: args.rekor_url.clone(),
+        identity_token: args.identity_token.clone(),
+    };
+    let json = customs_app::keyless::sign_blob(&transport, &artifact, &opts, &root)?;
+    let path = args.bundle.clone().unwrap_or_else(|| {
+        let mut p = args.file.clone().into_os_string();
+        p.push(".sigstore.json");
+        PathBuf::from(p)
+    });
+    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+    writeln!(out, "{}", path.display())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
 pub(crate) struct PublicKeyArgs {
     /// The private key (PEM, or cosign's encrypted key with COSIGN_PASSWORD).
     #[arg(long, value_name = "FILE")]

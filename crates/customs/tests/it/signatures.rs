@@ -1052,3 +1052,94 @@ fn notation_signatures_in_the_registry_are_verified_against_a_trust_store() {
         assert_eq!(r.json()["outcome"], expect, "{repo}: {}", r.stdout);
     }
 }
+
+/// `sigstore-local.sh verify-blob` (sigstore-python 4.3, offline): its exit status.
+fn python_verifies(file: &Path, bundle: &Path, who: &str) -> bool {
+    Command::new("bash")
+        .arg(shared().join("tools/sigstore-local.sh"))
+        .args([
+            "verify-blob",
+            &file.display().to_string(),
+            &bundle.display().to_string(),
+            who,
+        ])
+        .env("CUSTOMS_CORPUS", corpus().parent().unwrap())
+        .output()
+        .expect("bash")
+        .status
+        .success()
+}
+
+#[test]
+fn customs_signs_keylessly_and_sigstore_python_verifies_and_the_reverse() {
+    let root = trusted_root();
+    let url = "http://127.0.0.1:5010";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("artifact.txt");
+    std::fs::write(&file, b"signed by customs, checked by sigstore-python\n").unwrap();
+    let token = sigstore_local(&["token", "signer@customs.test"]);
+    let cache = tempfile::tempdir().unwrap();
+    let r = customs(
+        &[
+            "sign-blob",
+            &file.display().to_string(),
+            "--identity-token",
+            &token,
+            "--fulcio-url",
+            url,
+            "--rekor-url",
+            url,
+            "--trusted-root",
+            &root.display().to_string(),
+        ],
+        cache.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let bundle = PathBuf::from(r.stdout.trim());
+    assert!(python_verifies(&file, &bundle, "signer@customs.test"));
+    // The same bundle for another file or another identity: sigstore-python refuses it.
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, b"something else\n").unwrap();
+    assert!(!python_verifies(&other, &bundle, "signer@customs.test"));
+    assert!(!python_verifies(&file, &bundle, "mallory@customs.test"));
+    // A token that is not a JWT is an error, before anything is asked of the services.
+    let r = customs(
+        &[
+            "sign-blob",
+            &file.display().to_string(),
+            "--identity-token",
+            "nonsense",
+            "--fulcio-url",
+            url,
+            "--rekor-url",
+            url,
+        ],
+        cache.path(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not a JWT"), "{}", r.stderr);
+
+    // The reverse: sigstore-python signs, customs verifies.
+    let theirs = PathBuf::from(sigstore_local(&["sign-blob", &other.display().to_string()]));
+    let verify_blob = |target: &Path, who: &str| {
+        customs(
+            &[
+                "verify-blob",
+                "--bundle",
+                &theirs.display().to_string(),
+                "--certificate-identity",
+                who,
+                "--certificate-oidc-issuer",
+                ISSUER,
+                "--trusted-root",
+                &root.display().to_string(),
+                &target.display().to_string(),
+            ],
+            cache.path(),
+        )
+        .code
+    };
+    assert_eq!(verify_blob(&other, "signer@customs.test"), 0);
+    assert_eq!(verify_blob(&file, "signer@customs.test"), 1);
+    assert_eq!(verify_blob(&other, "mallory@customs.test"), 1);
+}
