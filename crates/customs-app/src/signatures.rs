@@ -141,7 +141,10 @@ fn display(r: &Reference) -> String {
 }
 
 /// The digest `reference` names now, checked against the digest it pins, if any.
-fn resolve(client: &Client, reference: &Reference) -> Result<(Digest, Option<String>, Vec<u8>)> {
+pub(crate) fn resolve(
+    client: &Client,
+    reference: &Reference,
+) -> Result<(Digest, Option<String>, Vec<u8>)> {
     let fetched = client.manifest(reference, reference.manifest_ref())?;
     let digest = Digest::compute(Algorithm::Sha256, &fetched.bytes);
     if let Some(pinned) = &reference.digest

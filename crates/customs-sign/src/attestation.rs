@@ -133,7 +133,8 @@ struct EnvelopeSignature {
 }
 
 /// DSSE's pre-authentication encoding: what is actually signed.
-fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+#[must_use]
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = format!(
         "DSSEv1 {} {payload_type} {} ",
         payload_type.len(),

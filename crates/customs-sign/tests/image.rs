@@ -238,6 +238,17 @@ fn keyless_legacy_signatures_need_their_log_entry_and_a_known_log() {
     let mut bare = layer.clone();
     bare.rekor = None;
     assert_eq!(code(run(&bare, &prod)), "tlog-missing");
+    // An entry without its signed entry timestamp (what a bundle v0.1 must carry): refused.
+    let mut no_set = layer.clone();
+    let mut rekor: serde_json::Value =
+        serde_json::from_str(layer.rekor.as_deref().unwrap()).unwrap();
+    rekor
+        .as_object_mut()
+        .unwrap()
+        .remove("SignedEntryTimestamp");
+    no_set.rekor = Some(rekor.to_string());
+    let e = run(&no_set, &prod).unwrap_err();
+    assert_eq!(e.code, "signature-malformed", "{e}");
     // The production root without its transparency logs: the SET is from an unknown log.
     let mut root: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(shared("../trusted-roots/production/trusted_root.json")).unwrap(),
@@ -417,5 +428,32 @@ fn a_v3_bundle_is_checked_for_its_subject_and_predicate_type() {
     assert_eq!(
         code(run(&digest, &mallory, attestation)),
         "identity-mismatch"
+    );
+}
+
+#[test]
+fn a_v0_1_bundle_without_its_set_is_refused() {
+    // sigstore-conformance's happy-path-v0.1, with its inclusion promise taken out: a v0.1
+    // bundle has no inclusion proof to fall back on.
+    let case = shared("../conformance/bundle-verify/happy-path-v0.1");
+    let text = std::fs::read_to_string(case.join("bundle.sigstore.json")).unwrap();
+    let who = identity(
+        "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main",
+        "https://token.actions.githubusercontent.com",
+    );
+    let artifact = std::fs::read(shared("../conformance/bundle-verify/a.txt")).unwrap();
+    let signed = bundle::Signed::Bytes(&artifact);
+    bundle::verify(&text, &signed, &who, &production()).unwrap();
+    let mut b: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for entry in b["verificationMaterial"]["tlogEntries"]
+        .as_array_mut()
+        .unwrap()
+    {
+        entry.as_object_mut().unwrap().remove("inclusionPromise");
+    }
+    let e = bundle::verify(&b.to_string(), &signed, &who, &production()).unwrap_err();
+    assert!(
+        e.code.starts_with("tlog-") || e.code == "bundle-invalid",
+        "{e}"
     );
 }

@@ -170,9 +170,30 @@ pub(crate) struct SignArgs {
     /// The image: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:….
     reference: String,
     /// The private key (PEM: PKCS#8 or SEC1, or cosign's encrypted key with its password in
-    /// COSIGN_PASSWORD; ECDSA P-256 or Ed25519).
+    /// COSIGN_PASSWORD; ECDSA P-256 or Ed25519): a legacy `.sig` signature.
+    #[arg(long, value_name = "FILE", required_unless_present = "identity_token")]
+    key: Option<PathBuf>,
+    /// Sign keylessly with this OIDC identity token instead: a cosign v3 bundle (DSSE,
+    /// Fulcio, Rekor) attached as a referrer.
+    #[arg(
+        long,
+        env = "SIGSTORE_ID_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "key"
+    )]
+    identity_token: Option<String>,
+    /// Fulcio, for keyless signing.
+    #[arg(long, default_value = "https://fulcio.sigstore.dev")]
+    fulcio_url: String,
+    /// Rekor, for keyless signing.
+    #[arg(long, default_value = "https://rekor.sigstore.dev")]
+    rekor_url: String,
+    /// The trusted root a keyless bundle is checked against before it is pushed.
     #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    trusted_root: Option<PathBuf>,
+    /// Also write a keyless signature's bundle to this file.
+    #[arg(long, value_name = "FILE")]
+    output_bundle: Option<PathBuf>,
     #[command(flatten)]
     registry: RegistryArgs,
     #[command(flatten)]
@@ -588,8 +609,43 @@ fn verify_policy(args: &VerifyArgs, policy: &Path, out: &mut impl Write) -> Resu
 
 /// Adds a cosign-compatible signature of the image's digest to the registry.
 pub(crate) fn sign(args: &SignArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let key = signing_key(&args.key)?;
     let image = reference(&args.reference)?;
+    let Some(key) = &args.key else {
+        let root = bundle::trusted_root(args.trusted_root.as_deref())?;
+        let opts = customs_app::keyless::KeylessOptions {
+            fulcio_url: args.fulcio_url.clone(),
+            rekor_url: args.rekor_url.clone(),
+            identity_token: args.identity_token.clone().unwrap_or_default(),
+        };
+        let r = customs_app::keyless::sign_image(
+            &client(&args.registry, &args.http)?,
+            &args.http.transport(&[], None)?,
+            &image,
+            &opts,
+            &root,
+        )?;
+        if let Some(path) = &args.output_bundle {
+            std::fs::write(path, &r.bundle)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        match args.format {
+            Format::Json => render::json(out, &r)?,
+            Format::Table => writeln!(
+                out,
+                "signed {}@{} as {}: referrer {}{}",
+                r.reference,
+                r.digest,
+                r.identity,
+                r.referrer,
+                r.fallback_tag
+                    .as_deref()
+                    .map(|t| format!(", listed in tag {t}"))
+                    .unwrap_or_default()
+            )?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let key = signing_key(key)?;
     let r = customs_app::signatures::sign(&client(&args.registry, &args.http)?, &image, &key)?;
     match args.format {
         Format::Json => render::json(out, &r)?,

@@ -1143,3 +1143,70 @@ fn customs_signs_keylessly_and_sigstore_python_verifies_and_the_reverse() {
     assert_eq!(verify_blob(&file, "signer@customs.test"), 1);
     assert_eq!(verify_blob(&other, "mallory@customs.test"), 1);
 }
+
+#[test]
+fn customs_signs_an_image_keylessly_in_cosign_v3s_layout() {
+    registries_up();
+    let root = trusted_root().display().to_string();
+    let url = "http://127.0.0.1:5010";
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let front = ReferrersFront::start();
+    let (plain, _, plain_digest) = push_unique("v3-signed");
+    let (fronted, _, fronted_digest) = push_unique("v3-front");
+    let via_front = format!("{}/{}@{fronted_digest}", front.addr, repo_of(&fronted));
+    for (image, digest, fallback) in [
+        (&plain, &plain_digest, true),
+        (&via_front, &fronted_digest, false),
+    ] {
+        let token = sigstore_local(&["token", "signer@customs.test"]);
+        let bundle = dir
+            .path()
+            .join(format!("{}.json", digest.replace(':', "-")));
+        let r = customs(
+            &[
+                "sign",
+                image,
+                "--identity-token",
+                &token,
+                "--fulcio-url",
+                url,
+                "--rekor-url",
+                url,
+                "--trusted-root",
+                &root,
+                "--output-bundle",
+                &bundle.display().to_string(),
+                "-f",
+                "json",
+            ],
+            cache.path(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v = r.json();
+        assert_eq!(v["digest"], digest.as_str());
+        // Only a registry without the referrers API needs the tag.
+        assert_eq!(v["fallback_tag"].is_string(), fallback, "{v}");
+        let (code, v, err) = verify(
+            &[
+                image,
+                "--certificate-identity",
+                "signer@customs.test",
+                "--certificate-oidc-issuer",
+                ISSUER,
+                "--trusted-root",
+                &root,
+            ],
+            cache.path(),
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(v["signatures"][0]["layout"], "bundle");
+        assert_eq!(v["referrers_api"], !fallback);
+        // sigstore-python checks the same bundle for the image's digest.
+        assert!(python_verifies(
+            Path::new(digest),
+            &bundle,
+            "signer@customs.test"
+        ));
+    }
+}
