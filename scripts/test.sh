@@ -78,7 +78,12 @@ t0=$(date +%s)
 bash "$SHARED/tools/install-peers.sh" syft > "${TMPDIR:-/tmp}/customs-peers.log" 2>&1 || { tail -20 "${TMPDIR:-/tmp}/customs-peers.log" >&2; exit 1; }
 bash "$ROOT/scripts/format-tools.sh"
 # A local Sigstore (Fulcio, CT log, Rekor on :5010) and sigstore-python, for the image
-# signature tests; installed into the corpus on first use.
+# signature tests; installed into the corpus on first use. npm in a bare environment trusts
+# only Node's own CAs, not the system's (where a registry proxy's CA lives): give it those,
+# as scripts/format-tools.sh does.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" ]; then
+  export NODE_EXTRA_CA_CERTS="${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}"
+fi
 bash "$SHARED/tools/sigstore-local.sh" up > "${TMPDIR:-/tmp}/customs-sigstore.log" 2>&1 || { tail -20 "${TMPDIR:-/tmp}/customs-sigstore.log" >&2; exit 1; }
 echo "   ready in $(( $(date +%s) - t0 ))s"
 
