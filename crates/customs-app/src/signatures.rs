@@ -37,16 +37,17 @@ const MAX_REFERRERS: usize = 64;
 const MAX_BUNDLE: u64 = 1 << 20;
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-/// One signature found, and what became of it.
+/// One signature or attestation found, and what became of it; `T` is what a verified one
+/// tells ([`Checked`] for a signature, [`Attested`] for an attestation).
 #[derive(Debug, Clone, Serialize)]
-pub struct SignatureCheck {
-    /// Legacy `.sig` layer or v3 bundle.
+pub struct Check<T> {
+    /// Legacy layer, v3 bundle or Notation signature.
     pub layout: Layout,
-    /// Where it was: `TAG#N` for a legacy layer, the referrer manifest's digest for a bundle.
+    /// Where it was: `TAG#N` for a legacy layer, the referrer manifest's digest otherwise.
     pub source: String,
-    /// Who signed, when it verified.
+    /// Who signed (and for an attestation, what it states), when it verified.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verified: Option<Checked>,
+    pub verified: Option<T>,
     /// Why not, when it did not: a stable reason code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
@@ -55,23 +56,23 @@ pub struct SignatureCheck {
     pub detail: Option<String>,
 }
 
-impl SignatureCheck {
-    fn of(layout: Layout, source: String, r: std::result::Result<Checked, BundleError>) -> Self {
-        match r {
-            Ok(c) => Self {
-                layout,
-                source,
-                verified: Some(c),
-                code: None,
-                detail: None,
-            },
-            Err(e) => Self {
-                layout,
-                source,
-                verified: None,
-                code: Some(e.code),
-                detail: Some(e.detail),
-            },
+/// One signature found, and what became of it.
+pub type SignatureCheck = Check<Checked>;
+/// One attestation found, and what became of it.
+pub type AttestationCheck = Check<Attested>;
+
+impl<T> Check<T> {
+    fn of(layout: Layout, source: String, r: std::result::Result<T, BundleError>) -> Self {
+        let (verified, code, detail) = match r {
+            Ok(v) => (Some(v), None, None),
+            Err(e) => (None, Some(e.code), Some(e.detail)),
+        };
+        Self {
+            layout,
+            source,
+            verified,
+            code,
+            detail,
         }
     }
 }
@@ -865,45 +866,6 @@ pub fn verify_source(
     pinned.push('@');
     pinned.push_str(&verdict.digest);
     Ok((pinned, verdict))
-}
-
-/// One attestation found, and what became of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct AttestationCheck {
-    /// Legacy `.att` layer or v3 bundle.
-    pub layout: Layout,
-    /// Where it was.
-    pub source: String,
-    /// Who signed it and what it states, when it verified.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verified: Option<Attested>,
-    /// Why not: a stable reason code.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<&'static str>,
-    /// What exactly went wrong.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-impl AttestationCheck {
-    fn of(layout: Layout, source: String, r: std::result::Result<Attested, BundleError>) -> Self {
-        match r {
-            Ok(a) => Self {
-                layout,
-                source,
-                verified: Some(a),
-                code: None,
-                detail: None,
-            },
-            Err(e) => Self {
-                layout,
-                source,
-                verified: None,
-                code: Some(e.code),
-                detail: Some(e.detail),
-            },
-        }
-    }
 }
 
 /// What `customs verify-attestation` found.

@@ -179,13 +179,7 @@ impl Transport {
                 read(&mut body)
             };
             got.map(|value| Conditional::Fetched { value, validators })
-                .map_err(|e| match body.failed.take() {
-                    Some(f) => Miss::Failure(f),
-                    None => Miss::Fatal(HttpError::Body {
-                        target: target.clone(),
-                        source: e,
-                    }),
-                })
+                .map_err(|e| body.miss(e, &target))
         })?;
         Ok(v)
     }
@@ -325,13 +319,7 @@ impl Transport {
             (&mut body)
                 .take(limit + 1)
                 .read_to_end(&mut out)
-                .map_err(|e| match body.failed.take() {
-                    Some(f) => Miss::Failure(f),
-                    None => Miss::Fatal(HttpError::Body {
-                        target: target.clone(),
-                        source: e,
-                    }),
-                })?;
+                .map_err(|e| body.miss(e, &target))?;
             Ok(out)
         })?;
         if bytes.len() as u64 > limit {
@@ -409,6 +397,20 @@ fn detail(resp: Response) -> String {
 struct Watched {
     inner: Response,
     failed: Option<Failure>,
+}
+
+impl Watched {
+    /// What a failed read of the body means for the retry loop: the connection's failure
+    /// when the read saw one (retried), else an error of the body itself (final).
+    fn miss(&mut self, e: io::Error, target: &str) -> Miss {
+        match self.failed.take() {
+            Some(f) => Miss::Failure(f),
+            None => Miss::Fatal(HttpError::Body {
+                target: target.to_owned(),
+                source: e,
+            }),
+        }
+    }
 }
 
 impl Read for Watched {

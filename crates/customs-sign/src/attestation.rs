@@ -12,8 +12,6 @@
 //! What is checked: who signed (as for signatures), that the statement's subject names the
 //! digest, and that its predicate type is the one asked for.
 
-use std::collections::BTreeMap;
-
 use base64::Engine as _;
 use customs_types::{Algorithm, Digest};
 use serde::{Deserialize, Serialize};
@@ -71,50 +69,19 @@ pub struct AttestationLayer {
 /// # Errors
 /// The manifest is not JSON of a manifest's shape, or has more layers than any real one.
 pub fn attestation_layers(manifest: &[u8]) -> Result<Vec<AttestationLayer>, BundleError> {
-    #[derive(Deserialize)]
-    struct Manifest {
-        #[serde(default)]
-        layers: Vec<Layer>,
-    }
-    #[derive(Deserialize)]
-    struct Layer {
-        #[serde(rename = "mediaType", default)]
-        media_type: String,
-        digest: String,
-        size: u64,
-        #[serde(default)]
-        annotations: BTreeMap<String, String>,
-    }
-    let bad = |why: String| BundleError {
+    let layers = cosign::layers_of(manifest, DSSE_ENVELOPE, 256).map_err(|why| BundleError {
         code: "signature-malformed",
         detail: format!("attestation manifest: {why}"),
-    };
-    let m: Manifest = serde_json::from_slice(manifest).map_err(|e| bad(e.to_string()))?;
-    if m.layers.len() > 256 {
-        return Err(bad(format!("{} layers", m.layers.len())));
-    }
-    m.layers
+    })?;
+    Ok(layers
         .into_iter()
-        .filter(|l| l.media_type == DSSE_ENVELOPE)
-        .map(|l| {
-            let digest: Digest = l.digest.parse().map_err(|e| bad(format!("{e}")))?;
-            let get = |k: &str| l.annotations.get(k).cloned();
-            Ok(AttestationLayer {
-                digest: digest.clone(),
-                size: l.size,
-                predicate_type: get(PREDICATE_TYPE_ANNOTATION),
-                annotations: SignatureLayer {
-                    digest,
-                    size: l.size,
-                    signature: String::new(),
-                    certificate: get(cosign::CERTIFICATE_ANNOTATION),
-                    chain: get(cosign::CHAIN_ANNOTATION),
-                    rekor: get(cosign::BUNDLE_ANNOTATION),
-                    timestamp: get(cosign::TIMESTAMP_ANNOTATION),
-                },
-            })
+        .map(|(annotations, all)| AttestationLayer {
+            digest: annotations.digest.clone(),
+            size: annotations.size,
+            predicate_type: all.get(PREDICATE_TYPE_ANNOTATION).cloned(),
+            annotations,
         })
-        .collect()
+        .collect())
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -280,6 +280,30 @@ pub enum CosignError {
 /// [`CosignError::Malformed`] for a manifest that is not JSON of that shape, or that carries
 /// more signatures than any real one would.
 pub fn signature_layers(manifest: &[u8]) -> Result<Vec<SignatureLayer>, CosignError> {
+    let layers = layers_of(manifest, SIMPLE_SIGNING, MAX_SIGNATURES).map_err(|why| {
+        CosignError::Malformed {
+            what: "manifest",
+            why,
+        }
+    })?;
+    Ok(layers
+        .into_iter()
+        .filter(|(l, _)| !l.signature.is_empty())
+        .map(|(l, _)| l)
+        .collect())
+}
+
+/// A layer read by [`layers_of`], and all its annotations.
+pub(crate) type Annotated = (SignatureLayer, BTreeMap<String, String>);
+
+/// The layers of `media_type` in a `.sig` or `.att` manifest (at most `max` layers in all),
+/// each with cosign's annotations read into a [`SignatureLayer`] (its `signature` empty when
+/// the layer has none), and all its annotations.
+pub(crate) fn layers_of(
+    manifest: &[u8],
+    media_type: &str,
+    max: usize,
+) -> Result<Vec<Annotated>, String> {
     #[derive(Deserialize)]
     struct Manifest {
         #[serde(default)]
@@ -294,39 +318,29 @@ pub fn signature_layers(manifest: &[u8]) -> Result<Vec<SignatureLayer>, CosignEr
         #[serde(default)]
         annotations: BTreeMap<String, String>,
     }
-    let bad = |why: String| CosignError::Malformed {
-        what: "manifest",
-        why,
-    };
-    let m: Manifest = serde_json::from_slice(manifest).map_err(|e| bad(e.to_string()))?;
-    if m.layers.len() > MAX_SIGNATURES {
-        return Err(bad(format!(
-            "{} layers; at most {MAX_SIGNATURES} signatures are read",
-            m.layers.len()
-        )));
+    let m: Manifest = serde_json::from_slice(manifest).map_err(|e| e.to_string())?;
+    if m.layers.len() > max {
+        return Err(format!("{} layers; at most {max} are read", m.layers.len()));
     }
     m.layers
         .into_iter()
-        .filter(|l| l.media_type == SIMPLE_SIGNING)
-        .filter_map(|l| {
-            let signature = l.annotations.get(SIGNATURE_ANNOTATION)?.clone();
+        .filter(|l| l.media_type == media_type)
+        .map(|l| {
+            let digest: Digest = l
+                .digest
+                .parse()
+                .map_err(|e: customs_types::DigestError| e.to_string())?;
             let get = |k: &str| l.annotations.get(k).cloned();
-            let (certificate, chain) = (get(CERTIFICATE_ANNOTATION), get(CHAIN_ANNOTATION));
-            let (rekor, timestamp) = (get(BUNDLE_ANNOTATION), get(TIMESTAMP_ANNOTATION));
-            Some(
-                l.digest
-                    .parse()
-                    .map(|digest| SignatureLayer {
-                        digest,
-                        size: l.size,
-                        signature,
-                        certificate,
-                        chain,
-                        rekor,
-                        timestamp,
-                    })
-                    .map_err(|e| bad(e.to_string())),
-            )
+            let layer = SignatureLayer {
+                digest,
+                size: l.size,
+                signature: get(SIGNATURE_ANNOTATION).unwrap_or_default(),
+                certificate: get(CERTIFICATE_ANNOTATION),
+                chain: get(CHAIN_ANNOTATION),
+                rekor: get(BUNDLE_ANNOTATION),
+                timestamp: get(TIMESTAMP_ANNOTATION),
+            };
+            Ok((layer, l.annotations))
         })
         .collect()
 }
