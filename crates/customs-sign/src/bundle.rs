@@ -105,10 +105,19 @@ impl Signer {
     /// A [`Signer::Key`] read from a PEM file (at most 16 MiB).
     ///
     /// # Errors
-    /// `unreadable-input`, naming the file.
+    /// `unreadable-input`, or `invalid-key` for a file that is no public key, naming the
+    /// file: checked here, so that a wrong file is an error rather than a refusal of every
+    /// signature.
     pub fn key_file(path: &Path) -> Result<Self, BundleError> {
+        let pem = read_bounded(path, MAX_BUNDLE, "key file")?;
+        DerPublicKey::from_pem(&pem).map_err(|e| {
+            BundleError::new(
+                "invalid-key",
+                format!("{}: not a PEM public key: {e}", path.display()),
+            )
+        })?;
         Ok(Self::Key {
-            pem: read_bounded(path, MAX_BUNDLE, "key file")?,
+            pem,
             origin: path.display().to_string(),
         })
     }

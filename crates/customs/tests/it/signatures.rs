@@ -228,6 +228,14 @@ fn sign_then_verify_round_trips_and_refusals_carry_their_codes() {
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("/nonexistent.pub"), "{}", r.stderr);
+    // A file that is no public key is an error before any signature is judged.
+    let r = customs(&["verify", &reference, "--key", &k("a.key")], cache.path());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("invalid-key") && r.stderr.contains("a.key"),
+        "{}",
+        r.stderr
+    );
     let r = customs(
         &["verify", "127.0.0.1:5000/no/such:1", "--key", &k("a.pub")],
         cache.path(),
