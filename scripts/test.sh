@@ -108,6 +108,25 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
 disk
 [ "$rc" = 0 ] || exit "$rc"
 
+# Verification needs no network: customs-sign's own suites (bundles, legacy and v3 image
+# signatures, attestations, Notation, the trust policy) run again in a network namespace of
+# their own, with no interface up at all. The conformance suite does the same through the CLI
+# (it::sigstore::the_suite_passes_without_any_network).
+echo "== customs-sign's tests under unshare -n (no network)"
+unshare -n true || { echo "unshare -n needs root (or CAP_SYS_ADMIN)" >&2; exit 1; }
+# The test binaries just built are run as they are (`cargo test -p` alone would unify features
+# differently and build them again).
+mapfile -t offline_bins < <(cargo test --workspace --locked --offline --no-run --message-format=json 2>/dev/null \
+  | jq -r 'select(.reason == "compiler-artifact" and .profile.test and (.manifest_path | endswith("crates/customs-sign/Cargo.toml"))) | .executable')
+[ "${#offline_bins[@]}" -ge 3 ] || { echo "customs-sign's test binaries not found (${#offline_bins[@]})" >&2; exit 1; }
+for bin in "${offline_bins[@]}"; do
+  offline_log="$(mktemp)"
+  if ! (cd "$ROOT/crates/customs-sign" && unshare -n "$bin") > "$offline_log" 2>&1; then
+    cat "$offline_log" >&2; echo "$bin failed without a network (log above)" >&2; exit 1
+  fi
+  echo "   $(basename "$bin"): $(grep -E '^test result:' "$offline_log")"; rm -f "$offline_log"
+done
+
 echo "== cargo clippy --all-targets -- -D warnings"
 t0=$(date +%s)
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -667,6 +667,24 @@ pub fn verify_policy(
 ) -> Result<SignatureVerdict> {
     let repository = format!("{}/{}", reference.registry, reference.repository);
     let (digest, media_type, bytes) = resolve(client, reference)?;
+    if let Some(p) = policy.for_repository(&repository)
+        && p.mode == Mode::Skip
+    {
+        // Notation's skip: no signature is fetched, and the verdict says so.
+        return Ok(SignatureVerdict {
+            reference: display(reference),
+            digest: digest.to_string(),
+            platform_digest: None,
+            policy: Some(p.name.clone()),
+            mode: Some("skip".to_owned()),
+            required: 0,
+            authorities: Vec::new(),
+            signatures: 0,
+            satisfied: false,
+            outcome: Outcome::Skip,
+            code: Some("verification-skipped".to_owned()),
+        });
+    }
     // An index: the platform's manifest may carry the signature instead (cosign sign
     // --recursive signs both).
     let platform_digest = platform_manifest(media_type.as_deref(), &bytes, platform);
@@ -745,6 +763,7 @@ pub fn verify_policy(
         (true, _) => Outcome::Pass,
         (false, Mode::Warn) => Outcome::Warn,
         (false, Mode::Enforce) => Outcome::Fail,
+        (false, Mode::Skip) => Outcome::Skip,
     };
     Ok(SignatureVerdict {
         reference: collected.reference,
@@ -754,6 +773,7 @@ pub fn verify_policy(
         mode: Some(match p.mode {
             Mode::Enforce => "enforce".to_owned(),
             Mode::Warn => "warn".to_owned(),
+            Mode::Skip => "skip".to_owned(),
         }),
         required: p.required,
         authorities,

@@ -55,7 +55,7 @@ pub struct SignatureVerdict {
     /// The policy that applied (`None`: no policy names the repository, or the source is not
     /// in a registry).
     pub policy: Option<String>,
-    /// Its mode: `enforce` or `warn`.
+    /// Its mode: `enforce`, `warn` or `skip`.
     pub mode: Option<String>,
     /// How many authorities had to have signed.
     pub required: usize,
@@ -65,7 +65,8 @@ pub struct SignatureVerdict {
     pub signatures: usize,
     /// Whether enough authorities signed.
     pub satisfied: bool,
-    /// `pass`, `warn` (not satisfied, mode warn) or `fail`.
+    /// `pass`, `warn` (not satisfied, mode warn), `fail`, or `skip` (the policy says not to
+    /// verify: nothing was checked).
     pub outcome: Outcome,
     /// Why not satisfied: a stable reason code (`no-policy`, `no-signature`,
     /// `untrusted-key`, …).
@@ -83,16 +84,19 @@ pub enum Outcome {
     Warn,
     /// Not, and the policy enforces (or none applies: a gate that does not know fails).
     Fail,
+    /// Not checked: the policy's mode is `skip` (Notation's level of that name).
+    Skip,
 }
 
 impl Outcome {
-    /// `pass`, `warn` or `fail`.
+    /// `pass`, `warn`, `fail` or `skip`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pass => "pass",
             Self::Warn => "warn",
             Self::Fail => "fail",
+            Self::Skip => "skip",
         }
     }
 }

@@ -196,6 +196,14 @@ fn code_of(e: &SigstoreError) -> &'static str {
                 "certificate-expired"
             }
             CertificateError::Sct(_) => "sct-invalid",
+            // sigstore-verify (=0.15.1) checks the chain at the log's or the TSA's time with
+            // rustls-webpki and passes on only webpki's error, as text: a leaf that had
+            // expired (or was not valid yet) at that time is named by it.
+            CertificateError::ChainInvalid(why)
+                if why.contains("CertExpired") || why.contains("CertNotValidYet") =>
+            {
+                "certificate-expired"
+            }
             CertificateError::NoValidAuthority { .. } | CertificateError::ChainInvalid(_) => {
                 "certificate-untrusted"
             }

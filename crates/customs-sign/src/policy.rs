@@ -8,7 +8,8 @@
 //! policies:
 //!   - name: production
 //!     repositories: ["registry.example/prod/**"]   # `*` stays within a path segment, `**` crosses them
-//!     mode: enforce                                   # or warn: reported, never refused
+//!     mode: enforce                                   # or warn: reported, never refused;
+//!                                                     # or skip: not verified (no authorities)
 //!     required: 1                                     # how many distinct authorities must have signed
 //!     signed-object: either                           # for an index: either, index or platform
 //!     authorities:
@@ -46,6 +47,9 @@ pub enum Mode {
     Enforce,
     /// Reported as a warning; the verdict passes.
     Warn,
+    /// Not verified at all (Notation's `skip` level): no signature is read, and the verdict
+    /// says `skip`, never `pass`. The policy names no authorities.
+    Skip,
 }
 
 /// For an image given as an index (several platforms), which signature counts: the index's
@@ -160,6 +164,7 @@ struct PolicyDoc {
     required: Option<Spanned<usize>>,
     #[serde(default, rename = "signed-object")]
     signed_object: SignedObject,
+    #[serde(default)]
     authorities: Vec<Spanned<AuthorityDoc>>,
 }
 
@@ -280,13 +285,33 @@ impl TrustPolicy {
             let globs = set
                 .build()
                 .map_err(|e| at(&loc, format!("policy {:?}: {e}", p.name)))?;
-            if p.authorities.is_empty() {
+            if p.mode == Mode::Skip {
+                // Notation's skip takes no trust stores: a policy that names signers and
+                // checks none of them would read as if it did.
+                if let Some(a) = p.authorities.first() {
+                    return Err(at(
+                        &a.referenced,
+                        format!(
+                            "policy {:?} has mode skip, which verifies nothing: it names no \
+                             authorities",
+                            p.name
+                        ),
+                    ));
+                }
+                if let Some(r) = &p.required {
+                    return Err(at(
+                        &r.referenced,
+                        format!("policy {:?} has mode skip: required means nothing", p.name),
+                    ));
+                }
+            } else if p.authorities.is_empty() {
                 return Err(at(
                     &loc,
                     format!("policy {:?} names no authorities", p.name),
                 ));
             }
             let required = match &p.required {
+                None if p.mode == Mode::Skip => 0,
                 None => 1,
                 Some(r) if r.value >= 1 && r.value <= p.authorities.len() => r.value,
                 Some(r) => {
@@ -589,5 +614,29 @@ policies:
         let e = parse(&neither).unwrap_err();
         assert!(e.message.contains("one of key, keyless or notation"), "{e}");
         assert_eq!(e.line, Some(9), "{e}");
+    }
+
+    /// Notation's skip level is a policy's mode: it names no authorities, and a skip policy
+    /// that names some, or a `required`, is a mistake with its place.
+    #[test]
+    fn mode_skip_names_no_authorities() {
+        let skip = "version: 1\npolicies:\n  - name: scratch\n    repositories: [\"reg.example/tmp/**\"]\n    mode: skip\n";
+        let p = parse(skip).unwrap();
+        let only = &p.policies[0];
+        assert_eq!((only.mode, only.required), (Mode::Skip, 0));
+        assert!(only.authorities.is_empty());
+        let with_authority =
+            format!("{skip}    authorities:\n      - name: release\n        key: k.pub\n");
+        let e = parse(&with_authority).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(7), Some(9)), "{e}");
+        assert!(
+            e.message.contains("mode skip, which verifies nothing"),
+            "{e}"
+        );
+        let e = parse(&format!("{skip}    required: 1\n")).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(6), Some(15)), "{e}");
+        // Any other mode still needs its authorities.
+        let e = parse(&skip.replace("mode: skip", "mode: warn")).unwrap_err();
+        assert!(e.message.contains("names no authorities"), "{e}");
     }
 }

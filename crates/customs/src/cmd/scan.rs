@@ -172,6 +172,13 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
                     writeln!(err, "customs: signature: fail: {why} (policy {policy})")?;
                     true
                 }
+                customs_app::signatures::Outcome::Skip => {
+                    writeln!(
+                        err,
+                        "signature: not checked: policy {policy} skips verification"
+                    )?;
+                    false
+                }
             }
         }
     };

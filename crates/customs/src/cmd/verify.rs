@@ -577,6 +577,16 @@ fn verify_policy(args: &VerifyArgs, policy: &Path, out: &mut impl Write) -> Resu
     let code = v.code.as_deref();
     match (v.outcome, code) {
         (Outcome::Pass, _) => Ok(ExitCode::SUCCESS),
+        (Outcome::Skip, _) => {
+            writeln!(
+                err,
+                "customs: not verified: {}@{}: policy {} skips verification",
+                v.reference,
+                v.digest,
+                v.policy.as_deref().unwrap_or_default()
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         (Outcome::Warn, code) => {
             writeln!(
                 err,

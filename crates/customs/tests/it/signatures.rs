@@ -566,6 +566,37 @@ fn a_trust_policy_decides_who_must_have_signed() {
         run("enforce", 1, "a.pub", ".*", "127.0.0.1:5000/*"),
         fail("no-policy")
     );
+    // Notation's skip: nothing is read, and the verdict says so rather than `pass`.
+    let file = dir.path().join("skip.yaml");
+    std::fs::write(
+        &file,
+        format!("version: 1\npolicies:\n  - name: scratch\n    repositories: [\"{repo}\"]\n    mode: skip\n"),
+    )
+    .unwrap();
+    let r = customs(
+        &[
+            "verify",
+            &reference,
+            "--trust-policy",
+            &file.display().to_string(),
+            "-f",
+            "json",
+        ],
+        cache.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(
+        (&v["outcome"], &v["code"], &v["satisfied"], &v["signatures"]),
+        (
+            &"skip".into(),
+            &"verification-skipped".into(),
+            &false.into(),
+            &0.into()
+        ),
+        "{v}"
+    );
+    assert!(r.stderr.contains("skips verification"), "{}", r.stderr);
 }
 
 #[test]
@@ -1216,5 +1247,310 @@ fn customs_signs_an_image_keylessly_in_cosign_v3s_layout() {
             &bundle,
             "signer@customs.test"
         ));
+    }
+}
+
+/// sigstore-rs, the oracle the issue names for cosign's legacy layout, signs images with its own
+/// registry client and keys (P-256, Ed25519, RSA PKCS#1 v1.5) and customs verifies them; then
+/// customs signs and sigstore-rs finds the `.sig` manifest and verifies it, and refuses it for
+/// another key. Neither side shares code with the other.
+#[test]
+fn sigstore_rs_and_customs_verify_each_others_legacy_signatures() {
+    use sigstore::cosign::constraint::{Constraint as _, PrivateKeySigner};
+    use sigstore::cosign::verification_constraint::{
+        PublicKeyVerifier, VerificationConstraint as _,
+    };
+    use sigstore::cosign::{ClientBuilder, CosignCapabilities as _, SignatureLayer};
+    use sigstore::crypto::SigningScheme;
+    use sigstore::registry::{Auth, ClientConfig, ClientProtocol, OciReference};
+
+    registries_up();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut client = ClientBuilder::default()
+        .with_oci_client_config(ClientConfig {
+            protocol: ClientProtocol::Http,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut public_keys = Vec::new();
+
+    for (n, scheme) in [
+        SigningScheme::ECDSA_P256_SHA256_ASN1,
+        SigningScheme::ED25519,
+        SigningScheme::RSA_PKCS1_SHA256(2048),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (reference, _, digest) = push_unique("oracle");
+        let image: OciReference = reference.parse().unwrap();
+        let signer = scheme.create_signer().unwrap();
+        let public = signer
+            .to_sigstore_keypair()
+            .unwrap()
+            .public_key_to_pem()
+            .unwrap();
+        let key = keys.path().join(format!("{n}.pub"));
+        std::fs::write(&key, &public).unwrap();
+        public_keys.push(key.clone());
+        rt.block_on(async {
+            let (sig_image, source_digest) =
+                client.triangulate(&image, &Auth::Anonymous).await.unwrap();
+            assert_eq!(source_digest, digest);
+            let mut layer = SignatureLayer::new_unsigned(&image, &source_digest).unwrap();
+            assert!(
+                PrivateKeySigner::new_with_signer(signer)
+                    .add_constraint(&mut layer)
+                    .unwrap()
+            );
+            client
+                .push_signature(None, &Auth::Anonymous, &sig_image, vec![layer])
+                .await
+                .unwrap();
+        });
+        let (code, v, err) = verify(
+            &[&reference, "--key", &key.display().to_string()],
+            cache.path(),
+        );
+        assert_eq!(code, 0, "{scheme}: {err}");
+        assert_eq!(codes(&v), ["ok"], "{scheme}");
+        assert_eq!(v["digest"], digest.as_str());
+        // Another scheme's key does not verify it.
+        if n > 0 {
+            let other = public_keys[n - 1].display().to_string();
+            let (code, v, _) = verify(&[&reference, "--key", &other], cache.path());
+            assert_eq!(
+                (code, codes(&v)),
+                (1, vec!["untrusted-key".to_owned()]),
+                "{scheme}"
+            );
+        }
+    }
+
+    // The reverse: customs signs (P-256, Ed25519), sigstore-rs reads the `.sig` manifest.
+    let (reference, _, digest) = push_unique("oracle-reverse");
+    let image: OciReference = reference.parse().unwrap();
+    for (name, ed25519) in [("p256", false), ("ed", true)] {
+        keypair(keys.path(), name, ed25519);
+        let key = keys
+            .path()
+            .join(format!("{name}.key"))
+            .display()
+            .to_string();
+        let r = customs(&["sign", &reference, "--key", &key], cache.path());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let layers = rt.block_on(async {
+        let (_, source_digest) = client.triangulate(&image, &Auth::Anonymous).await.unwrap();
+        assert_eq!(source_digest, digest);
+        client
+            .trusted_signature_layers(&Auth::Anonymous, &image)
+            .await
+            .unwrap()
+    });
+    assert_eq!(layers.len(), 2);
+    for (name, scheme) in [
+        ("p256", SigningScheme::ECDSA_P256_SHA256_ASN1),
+        ("ed", SigningScheme::ED25519),
+    ] {
+        let public = std::fs::read(keys.path().join(format!("{name}.pub"))).unwrap();
+        let verifier = PublicKeyVerifier::new(&public, &scheme).unwrap();
+        let verified: Vec<bool> = layers.iter().map(|l| verifier.verify(l).unwrap()).collect();
+        assert_eq!(
+            verified.iter().filter(|v| **v).count(),
+            1,
+            "{name}: {verified:?}"
+        );
+    }
+    // A key that signed nothing here verifies no layer.
+    let stranger = std::fs::read(&public_keys[0]).unwrap();
+    let verifier =
+        PublicKeyVerifier::new(&stranger, &SigningScheme::ECDSA_P256_SHA256_ASN1).unwrap();
+    assert!(layers.iter().all(|l| !verifier.verify(l).unwrap()));
+}
+
+/// A second local Sigstore on :5011 whose clock is a day behind: its Node process loads
+/// `tests/fixtures/sigstore/clock-shift.js`, which moves `Date`. It shares the first server's
+/// installed packages (they are installed when the first is up). Returns its trusted root.
+fn sigstore_a_day_behind() -> Value {
+    trusted_root();
+    let base = corpus().parent().unwrap().to_owned();
+    let root = base.join("sigstore-behind");
+    std::fs::create_dir_all(&root).unwrap();
+    for d in ["node", "venv"] {
+        let link = root.join(d);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(base.join("sigstore").join(d), &link).unwrap();
+        }
+    }
+    let preload =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sigstore/clock-shift.js");
+    let out = Command::new("bash")
+        .arg(shared().join("tools/sigstore-local.sh"))
+        .args(["up", "5011"])
+        .env("CUSTOMS_CORPUS", &base)
+        .env("SIGSTORE_ROOT", &root)
+        .env("NODE_OPTIONS", format!("--require={}", preload.display()))
+        .env("CUSTOMS_CLOCK_SHIFT_S", "-86400")
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "sigstore-local.sh up 5011 (a day behind): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(root.join("trusted_root.json")).unwrap()).unwrap()
+}
+
+fn post_json(url: &str, body: &Value) -> Value {
+    let mut child = Command::new("curl")
+        .args(["-sS", "-f", "-X", "POST", "--data-binary", "@-"])
+        .args(["-H", "Content-Type: application/json"])
+        .arg(url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "POST {url}: {out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What cosign 2 pushes for `cosign sign` with an identity token: a key made for the one
+/// signature, a certificate for it from the CA at `fulcio`, the simple signing payload's
+/// signature entered in the Rekor log at `rekor`, and a `.sig` manifest whose layer carries
+/// the signature, the certificate, the chain and the log entry as annotations.
+fn push_legacy_keyless(reference: &str, digest: &str, fulcio: &str, rekor: &str) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let identity = "signer@customs.test";
+    let key = customs_sign::SigningKey::generate_p256().unwrap();
+    let token = sigstore_local(&["token", identity]);
+    let answer = post_json(
+        &format!("{fulcio}/api/v2/signingCert"),
+        &serde_json::json!({
+            "credentials": {"oidcIdentityToken": token},
+            "publicKeyRequest": {
+                "publicKey": {"algorithm": "ECDSA", "content": key.verifying_key().to_pem()},
+                "proofOfPossession": b64.encode(key.sign(identity.as_bytes())),
+            },
+        }),
+    );
+    let chain: Vec<&str> = answer["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let repo = repo_of(reference);
+    let payload = serde_json::json!({
+        "critical": {
+            "identity": {"docker-reference": format!("127.0.0.1:5000/{repo}")},
+            "image": {"docker-manifest-digest": digest},
+            "type": "cosign container image signature",
+        },
+        "optional": null,
+    })
+    .to_string();
+    let signature = b64.encode(key.sign(payload.as_bytes()));
+    let entries = post_json(
+        &format!("{rekor}/api/v1/log/entries"),
+        &serde_json::json!({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256",
+                                  "value": hex::encode(sha2::Sha256::digest(payload.as_bytes()))}},
+                "signature": {"content": signature, "publicKey": {"content": b64.encode(chain[0])}},
+            },
+        }),
+    );
+    let entry = entries.as_object().unwrap().values().next().unwrap();
+    let rekor_bundle = serde_json::json!({
+        "SignedEntryTimestamp": entry["verification"]["signedEntryTimestamp"],
+        "Payload": {
+            "body": entry["body"],
+            "integratedTime": entry["integratedTime"],
+            "logIndex": entry["logIndex"],
+            "logID": entry["logID"],
+        },
+    });
+    let config = put_blob(repo, b"{}");
+    let layer = put_blob(repo, payload.as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
+        "layers": [{
+            "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+            "digest": layer,
+            "size": payload.len(),
+            "annotations": {
+                "dev.cosignproject.cosign/signature": signature,
+                "dev.sigstore.cosign/certificate": chain[0],
+                "dev.sigstore.cosign/chain": chain[1..].concat(),
+                "dev.sigstore.cosign/bundle": rekor_bundle.to_string(),
+            },
+        }],
+    });
+    let tag = format!("{}.sig", digest.replacen(':', "-", 1));
+    put_manifest(repo, &tag, manifest.to_string().as_bytes());
+}
+
+/// A keyless legacy signature whose certificate had expired when the log took it in is
+/// refused (`certificate-expired`), though every signature in it is good: the same signature
+/// made the same way with a CA whose clock is right verifies. The CA that is a day behind is a
+/// second local Sigstore; the trusted root given names its CA and CT log and the first one's
+/// Rekor log, so only the time is wrong.
+#[test]
+fn a_certificate_that_expired_before_its_log_entry_is_refused() {
+    registries_up();
+    let now_root: Value = serde_json::from_slice(&std::fs::read(trusted_root()).unwrap()).unwrap();
+    let behind = sigstore_a_day_behind();
+    let mut behind_root = now_root.clone();
+    behind_root["certificateAuthorities"] = behind["certificateAuthorities"].clone();
+    behind_root["ctlogs"] = behind["ctlogs"].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let rekor = "http://127.0.0.1:5010";
+    for (fulcio, root, expect) in [
+        ("http://127.0.0.1:5010", &now_root, (0, "ok")),
+        (
+            "http://127.0.0.1:5011",
+            &behind_root,
+            (1, "certificate-expired"),
+        ),
+    ] {
+        let (reference, _, digest) = push_unique("keyless-legacy");
+        push_legacy_keyless(&reference, &digest, fulcio, rekor);
+        let root_file = dir.path().join(format!("{}.json", expect.1));
+        std::fs::write(&root_file, root.to_string()).unwrap();
+        let (code, v, err) = verify(
+            &[
+                &reference,
+                "--certificate-identity",
+                "signer@customs.test",
+                "--certificate-oidc-issuer",
+                ISSUER,
+                "--trusted-root",
+                &root_file.display().to_string(),
+            ],
+            cache.path(),
+        );
+        assert_eq!(code, expect.0, "{fulcio}: {err}");
+        assert_eq!(codes(&v), [expect.1], "{fulcio}: {v}");
+        assert_eq!(v["signatures"][0]["layout"], "legacy", "{v}");
     }
 }

@@ -168,6 +168,29 @@ fn refusals_have_stable_codes() {
     let (code, err) = keyless(Path::new("/nonexistent.json"), IDENTITY, ISSUER, a);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("/nonexistent.json"), "{err}");
+    // A certificate that was not valid when the log (or the TSA) saw the signature is
+    // `certificate-expired`, whichever way round.
+    for case in [
+        "intoto-set-outside-signing-cert-validity_fail",
+        "intoto-tsa-timestamp-outside-cert-validity_fail",
+        "intoto-expired-certificate_fail",
+    ] {
+        let dir = root.join(case);
+        let out = Command::new(env!("CARGO_BIN_EXE_customs"))
+            .arg("verify-blob")
+            .arg("--trusted-root")
+            .arg(dir.join("trusted_root.json"))
+            .arg("--bundle")
+            .arg(dir.join("bundle.sigstore.json"))
+            .args(["--certificate-identity-regexp", ".*"])
+            .args(["--certificate-oidc-issuer-regexp", ".*"])
+            .arg(dir.join("artifact"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{case}: {err}");
+        assert!(err.contains("certificate-expired"), "{case}: {err}");
+    }
 }
 
 /// Verification is offline: the whole suite gives the same answers in a network namespace
