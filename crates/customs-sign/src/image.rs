@@ -7,7 +7,8 @@
 //!   `cosign verify --key` does. A keyless signature carries its Fulcio certificate and Rekor
 //!   entry in annotations: they are the same evidence a Sigstore bundle v0.1 holds, so they are
 //!   rewritten as one and go through the same verifier as every bundle (chain at the log's
-//!   time, SCT, SET, identity and issuer).
+//!   time, SCT, SET, identity and issuer; and a TSA's RFC 3161 timestamp when
+//!   `dev.sigstore.cosign/rfc3161timestamp` carries one).
 //! - **cosign v3**: a Sigstore bundle v0.3 attached to the image as an OCI referrer: a DSSE
 //!   envelope around an in-toto statement of predicate type [`COSIGN_SIGN_PREDICATE`] whose
 //!   subject is the digest (or a message signature over the manifest).
@@ -216,6 +217,14 @@ fn legacy(
     }
 }
 
+/// cosign's `dev.sigstore.cosign/rfc3161timestamp` annotation: a TSA's `TimeStampResp` (DER,
+/// base64) over the signature's bytes.
+#[derive(Deserialize)]
+struct TimestampAnnotation {
+    #[serde(rename = "SignedRFC3161Timestamp")]
+    signed: String,
+}
+
 /// cosign's `dev.sigstore.cosign/bundle` annotation.
 #[derive(Deserialize)]
 struct RekorAnnotation {
@@ -312,6 +321,16 @@ fn material(layer: &SignatureLayer, keyless: bool) -> Result<serde_json::Value, 
         "inclusionPromise": {"signedEntryTimestamp": rekor.set},
         "canonicalizedBody": rekor.payload.body.trim(),
     }]);
+    // A TSA's timestamp is more evidence of when the certificate signed: the verifier checks
+    // it against the trusted root's timestamp authorities, and the chain at its time too.
+    if let Some(text) = layer.timestamp.as_deref() {
+        let t: TimestampAnnotation = serde_json::from_str(text)
+            .map_err(|e| malformed(cosign::TIMESTAMP_ANNOTATION, e.to_string()))?;
+        b64.decode(t.signed.trim())
+            .map_err(|e| malformed(cosign::TIMESTAMP_ANNOTATION, e.to_string()))?;
+        material["timestampVerificationData"] =
+            serde_json::json!({"rfc3161Timestamps": [{"signedTimestamp": t.signed.trim()}]});
+    }
     Ok(material)
 }
 

@@ -1375,13 +1375,14 @@ fn sigstore_rs_and_customs_verify_each_others_legacy_signatures() {
     assert!(layers.iter().all(|l| !verifier.verify(l).unwrap()));
 }
 
-/// A second local Sigstore on :5011 whose clock is a day behind: its Node process loads
-/// `tests/fixtures/sigstore/clock-shift.js`, which moves `Date`. It shares the first server's
-/// installed packages (they are installed when the first is up). Returns its trusted root.
-fn sigstore_a_day_behind() -> Value {
+/// Another local Sigstore on `port`, in `CORPUS/NAME`, whose clock is `shift` seconds off
+/// and kept to whole seconds: its Node process loads `tests/fixtures/sigstore/clock-shift.js`,
+/// which moves `Date`. It shares the first server's installed packages (installed when the
+/// first is up). Returns its trusted root.
+fn sigstore_shifted(name: &str, port: u16, shift: i64) -> Value {
     trusted_root();
     let base = corpus().parent().unwrap().to_owned();
-    let root = base.join("sigstore-behind");
+    let root = base.join(name);
     std::fs::create_dir_all(&root).unwrap();
     for d in ["node", "venv"] {
         let link = root.join(d);
@@ -1393,16 +1394,16 @@ fn sigstore_a_day_behind() -> Value {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sigstore/clock-shift.js");
     let out = Command::new("bash")
         .arg(shared().join("tools/sigstore-local.sh"))
-        .args(["up", "5011"])
+        .args(["up", &port.to_string()])
         .env("CUSTOMS_CORPUS", &base)
         .env("SIGSTORE_ROOT", &root)
         .env("NODE_OPTIONS", format!("--require={}", preload.display()))
-        .env("CUSTOMS_CLOCK_SHIFT_S", "-86400")
+        .env("CUSTOMS_CLOCK_SHIFT_S", shift.to_string())
         .output()
         .expect("bash");
     assert!(
         out.status.success(),
-        "sigstore-local.sh up 5011 (a day behind): {}",
+        "sigstore-local.sh up {port} ({name}, clock {shift:+} s): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&std::fs::read(root.join("trusted_root.json")).unwrap()).unwrap()
@@ -1428,11 +1429,23 @@ fn post_json(url: &str, body: &Value) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Whether a legacy signature carries a timestamp from the TSA on :5012 (whole seconds), and of
+/// what.
+#[derive(Clone, Copy, PartialEq)]
+enum Tsa {
+    No,
+    /// Of the signature's bytes, as cosign asks for one.
+    OfSignature,
+    /// Of the payload instead: a timestamp of something else.
+    OfPayload,
+}
+
 /// What cosign 2 pushes for `cosign sign` with an identity token: a key made for the one
 /// signature, a certificate for it from the CA at `fulcio`, the simple signing payload's
 /// signature entered in the Rekor log at `rekor`, and a `.sig` manifest whose layer carries
-/// the signature, the certificate, the chain and the log entry as annotations.
-fn push_legacy_keyless(reference: &str, digest: &str, fulcio: &str, rekor: &str) {
+/// the signature, the certificate, the chain and the log entry as annotations (and, with a
+/// [`Tsa`], `cosign sign --timestamp-server-url`'s RFC 3161 timestamp).
+fn push_legacy_keyless(reference: &str, digest: &str, fulcio: &str, rekor: &str, tsa: Tsa) {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
     let identity = "signer@customs.test";
@@ -1464,7 +1477,8 @@ fn push_legacy_keyless(reference: &str, digest: &str, fulcio: &str, rekor: &str)
         "optional": null,
     })
     .to_string();
-    let signature = b64.encode(key.sign(payload.as_bytes()));
+    let raw_signature = key.sign(payload.as_bytes());
+    let signature = b64.encode(&raw_signature);
     let entries = post_json(
         &format!("{rekor}/api/v1/log/entries"),
         &serde_json::json!({
@@ -1487,6 +1501,45 @@ fn push_legacy_keyless(reference: &str, digest: &str, fulcio: &str, rekor: &str)
             "logID": entry["logID"],
         },
     });
+    let mut annotations = serde_json::json!({
+        "dev.cosignproject.cosign/signature": signature,
+        "dev.sigstore.cosign/certificate": chain[0],
+        "dev.sigstore.cosign/chain": chain[1..].concat(),
+        "dev.sigstore.cosign/bundle": rekor_bundle.to_string(),
+    });
+    if tsa != Tsa::No {
+        let stamped = if tsa == Tsa::OfSignature {
+            raw_signature
+        } else {
+            payload.as_bytes().to_vec()
+        };
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-f",
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+            ])
+            .arg("--data")
+            .arg(
+                serde_json::json!({
+                    "artifactHash": b64.encode(sha2::Sha256::digest(&stamped)),
+                    "hashAlgorithm": "sha256",
+                    "certificates": true,
+                })
+                .to_string(),
+            )
+            .arg("http://127.0.0.1:5012/api/v1/timestamp")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "the TSA: {out:?}");
+        annotations["dev.sigstore.cosign/rfc3161timestamp"] =
+            serde_json::json!({"SignedRFC3161Timestamp": b64.encode(&out.stdout)})
+                .to_string()
+                .into();
+    }
     let config = put_blob(repo, b"{}");
     let layer = put_blob(repo, payload.as_bytes());
     let manifest = serde_json::json!({
@@ -1497,12 +1550,7 @@ fn push_legacy_keyless(reference: &str, digest: &str, fulcio: &str, rekor: &str)
             "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
             "digest": layer,
             "size": payload.len(),
-            "annotations": {
-                "dev.cosignproject.cosign/signature": signature,
-                "dev.sigstore.cosign/certificate": chain[0],
-                "dev.sigstore.cosign/chain": chain[1..].concat(),
-                "dev.sigstore.cosign/bundle": rekor_bundle.to_string(),
-            },
+            "annotations": annotations,
         }],
     });
     let tag = format!("{}.sig", digest.replacen(':', "-", 1));
@@ -1518,7 +1566,7 @@ fn push_legacy_keyless(reference: &str, digest: &str, fulcio: &str, rekor: &str)
 fn a_certificate_that_expired_before_its_log_entry_is_refused() {
     registries_up();
     let now_root: Value = serde_json::from_slice(&std::fs::read(trusted_root()).unwrap()).unwrap();
-    let behind = sigstore_a_day_behind();
+    let behind = sigstore_shifted("sigstore-behind", 5011, -86_400);
     let mut behind_root = now_root.clone();
     behind_root["certificateAuthorities"] = behind["certificateAuthorities"].clone();
     behind_root["ctlogs"] = behind["ctlogs"].clone();
@@ -1534,7 +1582,7 @@ fn a_certificate_that_expired_before_its_log_entry_is_refused() {
         ),
     ] {
         let (reference, _, digest) = push_unique("keyless-legacy");
-        push_legacy_keyless(&reference, &digest, fulcio, rekor);
+        push_legacy_keyless(&reference, &digest, fulcio, rekor, Tsa::No);
         let root_file = dir.path().join(format!("{}.json", expect.1));
         std::fs::write(&root_file, root.to_string()).unwrap();
         let (code, v, err) = verify(
@@ -1553,4 +1601,57 @@ fn a_certificate_that_expired_before_its_log_entry_is_refused() {
         assert_eq!(codes(&v), [expect.1], "{fulcio}: {v}");
         assert_eq!(v["signatures"][0]["layout"], "legacy", "{v}");
     }
+}
+
+/// A legacy keyless signature with an RFC 3161 timestamp (the
+/// `dev.sigstore.cosign/rfc3161timestamp` annotation): the timestamp is checked, not only
+/// carried. Of the signature, it verifies; of other bytes, or with a trusted root that knows no
+/// timestamp authority, the signature is refused though its Rekor entry is good. The TSA is a
+/// second local Sigstore's (:5012), whose clock keeps to whole seconds (see clock-shift.js).
+#[test]
+fn a_legacy_signatures_timestamp_is_checked() {
+    registries_up();
+    let mut root: Value = serde_json::from_slice(&std::fs::read(trusted_root()).unwrap()).unwrap();
+    root["timestampAuthorities"] =
+        sigstore_shifted("sigstore-seconds", 5012, 0)["timestampAuthorities"].clone();
+    assert!(!root["timestampAuthorities"].as_array().unwrap().is_empty());
+    let mut no_tsa = root.clone();
+    no_tsa["timestampAuthorities"] = serde_json::json!([]);
+    let dir = tempfile::tempdir().unwrap();
+    let root_file = dir.path().join("with-tsa.json");
+    std::fs::write(&root_file, root.to_string()).unwrap();
+    let no_tsa_file = dir.path().join("no-tsa.json");
+    std::fs::write(&no_tsa_file, no_tsa.to_string()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let url = "http://127.0.0.1:5010";
+    let judge = |tsa: Tsa, root: &Path| {
+        let (reference, _, digest) = push_unique("keyless-tsa");
+        push_legacy_keyless(&reference, &digest, url, url, tsa);
+        let (code, v, err) = verify(
+            &[
+                &reference,
+                "--certificate-identity",
+                "signer@customs.test",
+                "--certificate-oidc-issuer",
+                ISSUER,
+                "--trusted-root",
+                &root.display().to_string(),
+            ],
+            cache.path(),
+        );
+        assert_ne!(code, 2, "{err}");
+        (code, codes(&v)[0].clone(), v)
+    };
+    let (code, c, v) = judge(Tsa::OfSignature, &root_file);
+    assert_eq!((code, c.as_str()), (0, "ok"), "{v}");
+    let (code, c, v) = judge(Tsa::OfPayload, &root_file);
+    assert_eq!(code, 1, "{v}");
+    assert!(c.starts_with("timestamp-"), "{v}");
+    let (code, c, v) = judge(Tsa::OfSignature, &no_tsa_file);
+    assert_eq!(code, 1, "{v}");
+    assert!(c.starts_with("timestamp-"), "{v}");
+    // Without the annotation the same root without a TSA verifies: the refusal above is the
+    // timestamp's.
+    let (code, c, v) = judge(Tsa::No, &no_tsa_file);
+    assert_eq!((code, c.as_str()), (0, "ok"), "{v}");
 }
