@@ -108,24 +108,46 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
 disk
 [ "$rc" = 0 ] || exit "$rc"
 
-# Verification needs no network: customs-sign's own suites (bundles, legacy and v3 image
-# signatures, attestations, Notation, the trust policy) run again in a network namespace of
-# their own, with no interface up at all. The conformance suite does the same through the CLI
-# (it::sigstore::the_suite_passes_without_any_network).
-echo "== customs-sign's tests under unshare -n (no network)"
-unshare -n true || { echo "unshare -n needs root (or CAP_SYS_ADMIN)" >&2; exit 1; }
+# Verification needs no network. Run again, each in a network namespace of its own
+# (`unshare -n`): customs-sign's own suites (bundles, legacy and v3 image signatures,
+# attestations, Notation, the trust policy) with no interface up at all; and the CLI's signature
+# and conformance tests (it::signatures, it::sigstore) with only a loopback, on which a registry
+# and a local Sigstore of their own are started: nothing outside the machine can be reached.
 # The test binaries just built are run as they are (`cargo test -p` alone would unify features
 # differently and build them again).
-mapfile -t offline_bins < <(cargo test --workspace --locked --offline --no-run --message-format=json 2>/dev/null \
-  | jq -r 'select(.reason == "compiler-artifact" and .profile.test and (.manifest_path | endswith("crates/customs-sign/Cargo.toml"))) | .executable')
-[ "${#offline_bins[@]}" -ge 3 ] || { echo "customs-sign's test binaries not found (${#offline_bins[@]})" >&2; exit 1; }
-for bin in "${offline_bins[@]}"; do
+echo "== verification without a network (unshare -n)"
+unshare -n true || { echo "unshare -n needs root (or CAP_SYS_ADMIN)" >&2; exit 1; }
+bins_json="$(cargo test --workspace --locked --offline --no-run --message-format=json 2>/dev/null)"
+mapfile -t sign_bins < <(jq -r 'select(.reason == "compiler-artifact" and .profile.test and (.manifest_path | endswith("crates/customs-sign/Cargo.toml"))) | .executable' <<<"$bins_json")
+it_bin="$(jq -r 'select(.reason == "compiler-artifact" and .profile.test and .target.name == "it" and (.manifest_path | endswith("crates/customs/Cargo.toml"))) | .executable' <<<"$bins_json")"
+[ "${#sign_bins[@]}" -ge 3 ] && [ -x "$it_bin" ] || { echo "test binaries not found (${#sign_bins[@]}, '$it_bin')" >&2; exit 1; }
+for bin in "${sign_bins[@]}"; do
   offline_log="$(mktemp)"
   if ! (cd "$ROOT/crates/customs-sign" && unshare -n "$bin") > "$offline_log" 2>&1; then
     cat "$offline_log" >&2; echo "$bin failed without a network (log above)" >&2; exit 1
   fi
   echo "   $(basename "$bin"): $(grep -E '^test result:' "$offline_log")"; rm -f "$offline_log"
 done
+netns="$(mktemp -d)"
+mkdir -p "$netns/sigstore"
+# The local Sigstore's packages were installed above; the namespace cannot fetch them.
+ln -s "$CUSTOMS_CORPUS/sigstore/node" "$netns/sigstore/node"
+ln -s "$CUSTOMS_CORPUS/sigstore/venv" "$netns/sigstore/venv"
+offline_log="$(mktemp)"
+set +e
+REG_ROOT="$netns/registry" SIGSTORE_ROOT="$netns/sigstore" unshare -n bash -c '
+  set -e
+  ip link set lo up
+  trap "bash \"$0/tools/registry-down.sh\" all > /dev/null 2>&1; for r in \"$SIGSTORE_ROOT\" \"$SIGSTORE_ROOT\"-behind \"$SIGSTORE_ROOT\"-seconds; do SIGSTORE_ROOT=\$r bash \"$0/tools/sigstore-local.sh\" down > /dev/null 2>&1 || true; done" EXIT
+  bash "$0/tools/registry-up.sh" all > /dev/null
+  bash "$0/tools/sigstore-local.sh" up > /dev/null
+  cd "$1/crates/customs" && "$2" signatures:: sigstore::
+' "$SHARED" "$ROOT" "$it_bin" > "$offline_log" 2>&1
+rc=$?
+set -e
+if [ "$rc" != 0 ]; then cat "$offline_log" >&2; echo "the signature tests failed in a namespace with only a loopback (log above)" >&2; exit 1; fi
+echo "   it (signatures::, sigstore::, loopback only): $(grep -E '^test result:' "$offline_log")"
+rm -rf "$offline_log" "$netns"
 
 echo "== cargo clippy --all-targets -- -D warnings"
 t0=$(date +%s)

@@ -260,12 +260,18 @@ fn sigstore_local(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// Where the local Sigstore keeps its files: `SIGSTORE_ROOT` when set (scripts/test.sh sets it
+/// for the run in a network namespace of its own), else the corpus' `sigstore`.
+fn sigstore_dir() -> PathBuf {
+    std::env::var_os("SIGSTORE_ROOT").map_or_else(
+        || corpus().parent().unwrap().join("sigstore"),
+        PathBuf::from,
+    )
+}
+
 fn trusted_root() -> PathBuf {
     sigstore_local(&["up"]);
-    let root = corpus()
-        .parent()
-        .unwrap()
-        .join("sigstore/trusted_root.json");
+    let root = sigstore_dir().join("trusted_root.json");
     assert!(root.is_file(), "{}", root.display());
     root
 }
@@ -1381,13 +1387,15 @@ fn sigstore_rs_and_customs_verify_each_others_legacy_signatures() {
 /// first is up). Returns its trusted root.
 fn sigstore_shifted(name: &str, port: u16, shift: i64) -> Value {
     trusted_root();
-    let base = corpus().parent().unwrap().to_owned();
-    let root = base.join(name);
+    let first = sigstore_dir();
+    let root = first.parent().unwrap().join(name);
     std::fs::create_dir_all(&root).unwrap();
     for d in ["node", "venv"] {
         let link = root.join(d);
         if std::fs::symlink_metadata(&link).is_err() {
-            std::os::unix::fs::symlink(base.join("sigstore").join(d), &link).unwrap();
+            // The first server's folder may itself hold links: point at what they name.
+            let target = std::fs::canonicalize(first.join(d)).unwrap();
+            std::os::unix::fs::symlink(target, &link).unwrap();
         }
     }
     let preload =
@@ -1395,7 +1403,7 @@ fn sigstore_shifted(name: &str, port: u16, shift: i64) -> Value {
     let out = Command::new("bash")
         .arg(shared().join("tools/sigstore-local.sh"))
         .args(["up", &port.to_string()])
-        .env("CUSTOMS_CORPUS", &base)
+        .env("CUSTOMS_CORPUS", corpus().parent().unwrap())
         .env("SIGSTORE_ROOT", &root)
         .env("NODE_OPTIONS", format!("--require={}", preload.display()))
         .env("CUSTOMS_CLOCK_SHIFT_S", shift.to_string())
