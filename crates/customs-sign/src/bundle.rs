@@ -219,6 +219,16 @@ fn code_of(e: &SigstoreError) -> &'static str {
             TimestampError::OutsideAuthorityValidity { .. } => "timestamp-untrusted",
             _ => "timestamp-invalid",
         },
+        SigstoreError::Bundle(b) => match b {
+            sigstore_bundle::Error::MissingInclusionPromise(_) => "tlog-set-missing",
+            sigstore_bundle::Error::MissingSigningTimeEvidence => "tlog-missing",
+            sigstore_bundle::Error::MissingTimestamp => "timestamp-missing",
+            sigstore_bundle::Error::MissingInclusionProof(_)
+            | sigstore_bundle::Error::MissingCheckpoint
+            | sigstore_bundle::Error::LogIndexOutOfRange { .. }
+            | sigstore_bundle::Error::CheckpointRootMismatch => "tlog-proof-invalid",
+            _ => "bundle-invalid",
+        },
         SigstoreError::UnsupportedBundle(_) | SigstoreError::UnsupportedArtifact(_) => {
             "bundle-unsupported"
         }

@@ -1663,3 +1663,72 @@ fn a_legacy_signatures_timestamp_is_checked() {
     let (code, c, v) = judge(Tsa::No, &no_tsa_file);
     assert_eq!((code, c.as_str()), (0, "ok"), "{v}");
 }
+
+/// A Sigstore bundle v0.1 attached as the image's signature: it must carry its log entry's
+/// signed timestamp (SET), which is all a v0.1 bundle has to prove when it was logged. customs'
+/// own keyless v3 bundle, rewritten as the v0.1 bundle holding the same evidence (a chain
+/// instead of a lone certificate), verifies; without its SET it is refused, in the registry,
+/// where an attacker would swap it in.
+#[test]
+fn a_v0_1_bundle_without_its_set_is_refused_in_the_registry() {
+    registries_up();
+    let root = trusted_root().display().to_string();
+    let (reference, _, digest) = push_unique("v01");
+    let repo = repo_of(&reference);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v03.json");
+    let token = sigstore_local(&["token", "signer@customs.test"]);
+    let url = "http://127.0.0.1:5010";
+    let r = customs(
+        &[
+            "sign",
+            &reference,
+            "--identity-token",
+            &token,
+            "--fulcio-url",
+            url,
+            "--rekor-url",
+            url,
+            "--trusted-root",
+            &root,
+            "--output-bundle",
+            &out.display().to_string(),
+        ],
+        cache.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let who = [
+        "--certificate-identity",
+        "signer@customs.test",
+        "--certificate-oidc-issuer",
+        ISSUER,
+        "--trusted-root",
+        &root,
+    ];
+    let mut v01: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    v01["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.1".into();
+    let material = v01["verificationMaterial"].as_object_mut().unwrap();
+    let leaf = material.remove("certificate").unwrap();
+    material.insert(
+        "x509CertificateChain".into(),
+        serde_json::json!({"certificates": [leaf]}),
+    );
+    assert!(material["tlogEntries"][0]["inclusionPromise"].is_object());
+    let predicate = "https://sigstore.dev/cosign/sign/v1";
+    push_referrer(repo, &digest, v01.to_string().as_bytes(), predicate);
+    let mut args = vec![reference.as_str()];
+    args.extend_from_slice(&who);
+    let (code, v, err) = verify(&args, cache.path());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(codes(&v), ["ok"], "{v}");
+
+    v01["verificationMaterial"]["tlogEntries"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("inclusionPromise");
+    push_referrer(repo, &digest, v01.to_string().as_bytes(), predicate);
+    let (code, v, err) = verify(&args, cache.path());
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(codes(&v), ["tlog-set-missing"], "{v}");
+}
