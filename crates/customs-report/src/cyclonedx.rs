@@ -626,6 +626,20 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
         for gap in report.gaps(&[]) {
             properties.push(prop("customs:gap", gap.to_string()));
         }
+        // The trust policy's verdict on who signed the digest this document describes.
+        if let Some(v) = &report.signature {
+            properties.push(prop("customs:signature:outcome", v.outcome.as_str()));
+            properties.push(prop("customs:signature:digest", v.digest.clone()));
+            if let Some(p) = &v.policy {
+                properties.push(prop("customs:signature:policy", p.clone()));
+            }
+            if let Some(c) = &v.code {
+                properties.push(prop("customs:signature:code", c.clone()));
+            }
+            for a in v.authority_lines() {
+                properties.push(prop("customs:signature:authority", a));
+            }
+        }
     }
     let mut bom = Bom {
         bom_format: "CycloneDX",

@@ -19,7 +19,8 @@
 //! among them whatever `show_suppressed` says: the page's "show suppressed" box starts as
 //! the filter has it, and can then show them.
 //!
-//! Elements tests (and users' scripts) can rely on: `#image-name`, `#gaps li[data-gap]`,
+//! Elements tests (and users' scripts) can rely on: `#image-name`, `#signature[data-outcome]`,
+//! `#gaps li[data-gap]`,
 //! `#severity-summary tr[data-severity] td.count[data-count]`, `#count-open`,
 //! `#count-suppressed`, `#count-fixable`, `#db-age[data-days]`, `#coverage tr[data-covered]`,
 //! `#findings-table` (`th[data-sort]` headers with `aria-sort`, rows
@@ -252,6 +253,7 @@ impl Page<'_> {
             title = Esc(&title),
         );
         self.header(out, &title);
+        self.signature(out);
         self.gaps(out);
         self.summary(out);
         self.database(out);
@@ -357,6 +359,30 @@ impl Page<'_> {
             Esc(&per.join(", ")),
             inv.source.kind,
         );
+    }
+
+    /// The trust policy's verdict, when the scan was asked for one: in red unless it passed.
+    fn signature(&self, out: &mut String) {
+        let Some(v) = &self.report.signature else {
+            return;
+        };
+        let class = if v.outcome == crate::report::Outcome::Pass {
+            "signature"
+        } else {
+            "signature gaps"
+        };
+        _ = write!(
+            out,
+            "<section id=\"signature\" class=\"{class}\" data-outcome=\"{}\">\n<h2>Signature</h2>\n\
+             <p>{}</p>\n<p class=\"digest\">{}</p>\n<ul>\n",
+            v.outcome.as_str(),
+            Esc(&v.summary()),
+            Esc(&v.digest),
+        );
+        for a in v.authority_lines() {
+            _ = writeln!(out, "<li>{}</li>", Esc(&a));
+        }
+        out.push_str("</ul>\n</section>\n");
     }
 
     /// What the scan could not judge, first and in red: a reader who sees no findings must

@@ -74,6 +74,35 @@ pub struct SignatureVerdict {
     pub code: Option<String>,
 }
 
+impl SignatureVerdict {
+    /// One line for people and for the formats that carry the verdict as text:
+    /// `fail: no-signature (policy production; 0 of 1 required authorities signed)`.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let policy = self.policy.as_deref().unwrap_or("none");
+        let signed = self.authorities.iter().filter(|a| a.signed).count();
+        let counts = format!("{signed} of {} required authorities signed", self.required);
+        match (self.outcome, &self.code) {
+            (Outcome::Skip, _) => format!("skip: policy {policy} does not verify signatures"),
+            (o, Some(code)) => format!("{}: {code} (policy {policy}; {counts})", o.as_str()),
+            (o, None) => format!("{} (policy {policy}; {counts})", o.as_str()),
+        }
+    }
+
+    /// Each authority as `NAME signed` or `NAME not signed: CODE`.
+    #[must_use]
+    pub fn authority_lines(&self) -> Vec<String> {
+        self.authorities
+            .iter()
+            .map(|a| match (&a.code, a.signed) {
+                (_, true) => format!("{} signed", a.name),
+                (Some(c), false) => format!("{} not signed: {c}", a.name),
+                (None, false) => format!("{} not signed", a.name),
+            })
+            .collect()
+    }
+}
+
 /// A signature verdict's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::cyclonedx::advisory_url;
 use crate::ids::{ImageName, PackageRefs, sha256_hex};
 use crate::output::DocOptions;
-use crate::report::{Filter, ScanReport};
+use crate::report::{Filter, Outcome, ScanReport};
 
 /// GitHub's limit on results per run: more are refused on upload.
 pub const MAX_RESULTS: usize = 25_000;
@@ -326,6 +326,60 @@ fn render(
             partial_fingerprints: fingerprints,
         });
     }
+    // An image the trust policy does not clear is a result of its own, as severe as the
+    // policy's mode: enforce is an error, warn a warning; pass and skip are in the properties.
+    if let Some(v) = &report.signature
+        && matches!(v.outcome, Outcome::Fail | Outcome::Warn)
+    {
+        let level = if v.outcome == Outcome::Fail {
+            "error"
+        } else {
+            "warning"
+        };
+        let index = rules.len();
+        rules.push(signature_rule(level));
+        let mut fingerprints = BTreeMap::new();
+        fingerprints.insert(
+            "customsSignature/v1",
+            sha256_hex(format!("{}\n{}", v.digest, v.policy.as_deref().unwrap_or("")).as_bytes()),
+        );
+        let mut text = format!(
+            "{}@{} is not signed as its trust policy requires: {}",
+            v.reference,
+            v.digest,
+            v.summary()
+        );
+        for a in v.authority_lines() {
+            text.push_str("; ");
+            text.push_str(&a);
+        }
+        results.push(SarifResult {
+            rule_id: SIGNATURE_RULE.to_owned(),
+            rule_index: index,
+            level,
+            message: Text { text },
+            locations: vec![Location {
+                physical_location: PhysicalLocation {
+                    artifact_location: ArtifactLocation {
+                        // A relative reference: the colon of a registry's port would read as
+                        // a scheme.
+                        uri: image.name.replace(':', "%3A"),
+                        uri_base_id: Some("ROOTPATH"),
+                    },
+                    region: Region {
+                        start_line: 1,
+                        start_column: 1,
+                        end_line: 1,
+                        end_column: 1,
+                    },
+                },
+                message: Text {
+                    text: format!("{}@{}", v.reference, v.digest),
+                },
+            }],
+            partial_fingerprints: fingerprints,
+        });
+    }
     let mut notifications = Vec::new();
     if findings.len() < total {
         notifications.push(Notification {
@@ -353,6 +407,16 @@ fn render(
     }
     properties.insert("findingsTotal", total.into());
     properties.insert("findingsWritten", findings.len().into());
+    if let Some(v) = &report.signature {
+        properties.insert("signatureOutcome", v.outcome.as_str().into());
+        properties.insert("signatureDigest", v.digest.clone().into());
+        if let Some(p) = &v.policy {
+            properties.insert("signaturePolicy", p.clone().into());
+        }
+        if let Some(c) = &v.code {
+            properties.insert("signatureCode", c.clone().into());
+        }
+    }
     let mut bases = BTreeMap::new();
     bases.insert(
         "ROOTPATH",
@@ -387,6 +451,39 @@ fn render(
     let mut out = serde_json::to_string_pretty(&log)?;
     out.push('\n');
     Ok(out)
+}
+
+/// The rule of an image that its trust policy does not clear.
+const SIGNATURE_RULE: &str = "customs/image-signature";
+
+fn signature_rule(level: &'static str) -> Rule {
+    let text = "The image is not signed as its trust policy requires".to_owned();
+    Rule {
+        id: SIGNATURE_RULE.to_owned(),
+        name: "ImageSignature",
+        short_description: Text { text: text.clone() },
+        full_description: Text {
+            text: "customs verified the image's cosign and Notation signatures against the \
+                   trust policy given with --trust-policy, and the policy's authorities did not \
+                   sign the digest that was scanned."
+                .to_owned(),
+        },
+        default_configuration: Configuration { level },
+        help_uri: None,
+        help: Help {
+            text: format!(
+                "{text}. The result names the policy, the reason code and each authority."
+            ),
+            markdown: format!(
+                "**{text}.** The result names the policy, the reason code and each authority."
+            ),
+        },
+        properties: RuleProperties {
+            security_severity: None,
+            precision: "very-high",
+            tags: vec!["security".to_owned(), "supply-chain".to_owned()],
+        },
+    }
 }
 
 fn rule(f: &Finding) -> Rule {

@@ -336,3 +336,140 @@ fn sizes_read_like_a_registry_s() {
     assert_eq!(human_size(1_500_000_000), "1.5 GB");
     assert_eq!(human_size(u64::MAX), "18446744.1 TB");
 }
+
+/// `scan --trust-policy`'s verdict is in every report format, not only in the JSON: a section
+/// of the page, a SARIF result when the policy does not clear the image (an error when it
+/// enforces, a warning when it warns; nothing but properties when it passes), and CycloneDX
+/// metadata properties.
+#[test]
+fn the_signature_verdict_is_in_html_sarif_and_cyclonedx() {
+    use crate::report::{AuthorityResult, Outcome, SignatureVerdict};
+    let verdict = |outcome: Outcome, code: Option<&str>| SignatureVerdict {
+        reference: "127.0.0.1:5000/app:1".to_owned(),
+        digest: format!("sha256:{}", "ab".repeat(32)),
+        platform_digest: None,
+        policy: Some("production".to_owned()),
+        mode: Some("enforce".to_owned()),
+        required: 1,
+        authorities: vec![AuthorityResult {
+            name: "release-key".to_owned(),
+            signed: code.is_none(),
+            code: code.map(str::to_owned),
+            detail: None,
+        }],
+        signatures: 1,
+        satisfied: code.is_none(),
+        outcome,
+        code: code.map(str::to_owned),
+    };
+    let mut report = fixture();
+    report.signature = Some(verdict(Outcome::Fail, Some("untrusted-key")));
+
+    let html = render(&report, &Filter::default(), &opts());
+    let section = between(&html, "<section id=\"signature\"", "</section>");
+    assert!(section.contains("data-outcome=\"fail\""), "{section}");
+    assert!(
+        section.contains(
+            "fail: untrusted-key (policy production; 0 of 1 required authorities signed)"
+        ),
+        "{section}"
+    );
+    assert!(
+        section.contains("<li>release-key not signed: untrusted-key</li>"),
+        "{section}"
+    );
+    assert!(html.find("id=\"signature\"").unwrap() < html.find("id=\"summary\"").unwrap());
+
+    let sarif: serde_json::Value =
+        serde_json::from_str(&crate::sarif::write(&report, &Filter::default(), &opts()).unwrap())
+            .unwrap();
+    let run = &sarif["runs"][0];
+    let results = run["results"].as_array().unwrap();
+    let signature: Vec<_> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "customs/image-signature")
+        .collect();
+    assert_eq!(signature.len(), 1);
+    assert_eq!(signature[0]["level"], "error");
+    assert!(
+        signature[0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("untrusted-key"),
+        "{}",
+        signature[0]
+    );
+    let uri = signature[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        .as_str()
+        .unwrap();
+    assert!(!uri.contains(':'), "{uri}");
+    let rule =
+        &run["tool"]["driver"]["rules"][signature[0]["ruleIndex"].as_u64().unwrap() as usize];
+    assert_eq!(rule["id"], "customs/image-signature");
+    assert_eq!(run["properties"]["signatureOutcome"], "fail");
+    assert_eq!(run["properties"]["signatureCode"], "untrusted-key");
+
+    let cdx = crate::cyclonedx::write(
+        crate::output::Subject::Scan(&report, &Filter::default()),
+        &opts(),
+    )
+    .unwrap();
+    let cdx: serde_json::Value = serde_json::from_str(&cdx).unwrap();
+    let props: Vec<(String, String)> = cdx["metadata"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .filter(|(n, _)| n.starts_with("customs:signature:"))
+        .collect();
+    let want = |n: &str, v: &str| (format!("customs:signature:{n}"), v.to_owned());
+    assert_eq!(
+        props,
+        [
+            want("outcome", "fail"),
+            want("digest", &format!("sha256:{}", "ab".repeat(32))),
+            want("policy", "production"),
+            want("code", "untrusted-key"),
+            want("authority", "release-key not signed: untrusted-key"),
+        ]
+    );
+
+    // Warn is a warning; pass and skip add no result, only the properties.
+    for (outcome, code, level) in [
+        (Outcome::Warn, Some("untrusted-key"), Some("warning")),
+        (Outcome::Pass, None, None),
+        (Outcome::Skip, Some("verification-skipped"), None),
+    ] {
+        report.signature = Some(verdict(outcome, code));
+        let sarif: serde_json::Value = serde_json::from_str(
+            &crate::sarif::write(&report, &Filter::default(), &opts()).unwrap(),
+        )
+        .unwrap();
+        let levels: Vec<_> = sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["ruleId"] == "customs/image-signature")
+            .map(|r| r["level"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            levels,
+            level.into_iter().map(str::to_owned).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            sarif["runs"][0]["properties"]["signatureOutcome"],
+            outcome.as_str()
+        );
+        let html = render(&report, &Filter::default(), &opts());
+        assert!(html.contains(&format!("data-outcome=\"{}\"", outcome.as_str())));
+    }
+    // No verdict asked for: no section, no result, no property.
+    report.signature = None;
+    let html = render(&report, &Filter::default(), &opts());
+    assert!(!html.contains("id=\"signature\""));
+}

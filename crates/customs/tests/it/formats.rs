@@ -55,7 +55,7 @@ fn run_tool(cmd: &mut Command) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn check_cyclonedx(file: &Path) {
+pub(crate) fn check_cyclonedx(file: &Path) {
     let schema = shared().join("data/schemas/cyclonedx-1.6/bom-1.6.schema.json");
     let (ok, text) = run_tool(
         Command::new(tools().join("venv/bin/check-jsonschema"))
@@ -69,7 +69,7 @@ fn check_cyclonedx(file: &Path) {
     assert!(ok, "{}: CycloneDX 1.6 schema: {text}", file.display());
 }
 
-fn check_sarif(file: &Path) {
+pub(crate) fn check_sarif(file: &Path) {
     let schema = shared().join("data/schemas/sarif-2.1.0/sarif-schema-2.1.0.json");
     let (ok, text) = run_tool(
         Command::new(tools().join("venv/bin/check-jsonschema"))

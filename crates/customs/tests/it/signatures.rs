@@ -673,6 +673,59 @@ fn scan_with_a_trust_policy_scans_the_verified_digest_and_stores_the_verdict() {
         "{}",
         r.stderr
     );
+    // The verdict is in the other formats too, and they stay valid: a SARIF result (an
+    // error), CycloneDX metadata properties, a section of the HTML page.
+    let sarif = dir.path().join("scan.sarif");
+    let cdx = dir.path().join("scan.cdx.json");
+    let html = dir.path().join("scan.html");
+    let r = customs(
+        &[
+            "scan",
+            "--trust-policy",
+            &policy.display().to_string(),
+            "-o",
+            &format!("sarif={}", sarif.display()),
+            "-o",
+            &format!("cyclonedx={}", cdx.display()),
+            "-o",
+            &format!("html={}", html.display()),
+            &unsigned,
+        ],
+        cache.path(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    crate::formats::check_sarif(&sarif);
+    crate::formats::check_cyclonedx(&cdx);
+    let s: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let result = s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "customs/image-signature")
+        .expect("a signature result");
+    assert_eq!(result["level"], "error");
+    assert!(
+        result["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("no-signature"),
+        "{result}"
+    );
+    let c: Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();
+    assert!(
+        c["metadata"]["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "customs:signature:code" && p["value"] == "no-signature"),
+        "{}",
+        c["metadata"]
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("data-outcome=\"fail\""),
+        "no signature section"
+    );
     // A source outside a registry cannot show signatures: it fails, it is not passed.
     let oci = corpus().join("debian-app/oci");
     let r = scan(&format!("oci:{}", oci.display()));
