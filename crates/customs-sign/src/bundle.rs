@@ -211,6 +211,11 @@ fn code_of(e: &SigstoreError) -> &'static str {
         },
         SigstoreError::TransparencyLog(t) => match t {
             TransparencyLogError::UnknownLog { .. } => "tlog-unknown",
+            // sigstore-verify (=0.15.1) reports an entry whose log ID the root has no key for
+            // (at the entry's integrated time) as an inclusion promise error, by this text.
+            TransparencyLogError::InclusionPromise(why) if why.starts_with("No log key valid") => {
+                "tlog-unknown"
+            }
             TransparencyLogError::InclusionPromise(_) => "tlog-set-invalid",
             TransparencyLogError::IntegratedTime(_) => "tlog-time-invalid",
             _ => "tlog-proof-invalid",

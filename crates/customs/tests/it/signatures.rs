@@ -330,6 +330,22 @@ fn a_cosign_v3_bundle_is_found_through_the_tag_fallback_and_verified_offline() {
         code.starts_with("tlog-") || code.starts_with("certificate-"),
         "{code}"
     );
+    // A root that knows this CA and CT log but not this Rekor log (it names production's):
+    // the SET is from an unknown log.
+    let mut other_log: Value = serde_json::from_slice(&std::fs::read(&root).unwrap()).unwrap();
+    let production: Value = serde_json::from_slice(&std::fs::read(&production).unwrap()).unwrap();
+    other_log["tlogs"] = production["tlogs"].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let other_log_file = dir.path().join("other-log.json");
+    std::fs::write(&other_log_file, other_log.to_string()).unwrap();
+    assert_eq!(
+        refused(
+            "signer@customs.test",
+            ISSUER,
+            &other_log_file.display().to_string()
+        ),
+        "tlog-unknown"
+    );
 }
 
 /// **A test double, not a registry**: a front for the real registry on :5000 that adds the
