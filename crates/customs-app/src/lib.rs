@@ -29,6 +29,7 @@ pub mod cache;
 pub mod database;
 mod error;
 pub mod explain;
+pub mod gate;
 pub mod images;
 pub mod keyless;
 pub mod notify;

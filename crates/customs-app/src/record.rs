@@ -207,9 +207,11 @@ pub fn resolutions(
         let why = match &f.suppressed {
             None => continue,
             Some(Suppression::NotAffected { .. }) => ResolvedReason::NotAffected,
-            Some(Suppression::WontFix { .. } | Suppression::Unimportant) => {
-                ResolvedReason::Suppressed
-            }
+            Some(
+                Suppression::WontFix { .. }
+                | Suppression::Unimportant
+                | Suppression::Excepted { .. },
+            ) => ResolvedReason::Suppressed,
         };
         for name in std::iter::once(&f.id).chain(&f.aliases) {
             by_finding.insert(id(name, &f.package.name, &f.package.version), why);

@@ -113,6 +113,7 @@ pub fn match_inventory(inventory: Inventory, db: &VulnDb) -> Result<ScanReport> 
         withdrawn: m.withdrawn,
         coverage: m.coverage,
         signature: None,
+        policy: None,
     })
 }
 

@@ -57,6 +57,13 @@ pub enum Suppression {
     },
     /// Debian rates it unimportant (negligible).
     Unimportant,
+    /// The scan's policy has an exception for it that has not expired: a risk someone
+    /// accepted (`excepted: OWNER until DATE: REASON`). Only a scan with `--policy` marks it;
+    /// the store keeps the vendor's verdicts, not a team's.
+    Excepted {
+        /// Who, until when, and why.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Suppression {
@@ -66,6 +73,7 @@ impl fmt::Display for Suppression {
             Self::NotAffected { reason: Some(r) } => write!(f, "not-affected: {r}"),
             Self::WontFix { reason } => write!(f, "wont-fix: {reason}"),
             Self::Unimportant => f.write_str("unimportant"),
+            Self::Excepted { reason } => write!(f, "excepted: {reason}"),
         }
     }
 }
@@ -73,7 +81,7 @@ impl fmt::Display for Suppression {
 /// Text that is not a [`Suppression`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "not a suppression: {0:?} (expected not-affected[: REASON], wont-fix: REASON or unimportant)"
+    "not a suppression: {0:?} (expected not-affected[: REASON], wont-fix: REASON, unimportant or excepted: REASON)"
 )]
 pub struct UnknownSuppression(String);
 
@@ -89,6 +97,7 @@ impl FromStr for Suppression {
             ("not-affected", reason) => Ok(Self::NotAffected { reason }),
             ("wont-fix", Some(reason)) => Ok(Self::WontFix { reason }),
             ("unimportant", None) => Ok(Self::Unimportant),
+            ("excepted", Some(reason)) => Ok(Self::Excepted { reason }),
             _ => Err(UnknownSuppression(s.chars().take(80).collect())),
         }
     }

@@ -424,6 +424,11 @@ fn vulnerability(f: &Finding, affected_ref: String, n: usize) -> Vulnerability {
             response: vec!["will_not_fix"],
             detail: Some(reason.clone()),
         }),
+        (Some(Suppression::Excepted { reason }), _) => Some(Analysis {
+            state: "exploitable",
+            response: vec!["will_not_fix"],
+            detail: Some(format!("risk accepted by the policy's exception: {reason}")),
+        }),
         (Some(Suppression::Unimportant), _) => Some(Analysis {
             state: "exploitable",
             response: vec!["will_not_fix"],

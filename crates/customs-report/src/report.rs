@@ -14,7 +14,7 @@ use serde::Serialize;
 /// 1.1: times are `YYYY-MM-DDTHH:MM:SS.ffffffZ` (1.0 wrote `built_at` without a fraction).
 /// 1.2: `coverage`, and `vulnerability_db.empty`.
 /// 1.3: the inventory's 1.3 fields (`source.kind` `sbom`, `source.described`, `unchecked`).
-pub const SCAN_SCHEMA: &str = "customs.scan/1.5";
+pub const SCAN_SCHEMA: &str = "customs.scan/1.6";
 
 /// An inventory matched against a vulnerability database.
 #[derive(Debug, Clone)]
@@ -39,6 +39,8 @@ pub struct ScanReport {
     pub coverage: Vec<Coverage>,
     /// Who signed the image, judged by a trust policy, when the scan was asked to check.
     pub signature: Option<SignatureVerdict>,
+    /// The gate's verdict (`scan --policy`), when the scan was asked for one.
+    pub policy: Option<customs_policy::Verdict>,
 }
 
 /// What a trust policy says of an image's signatures (`customs verify --trust-policy`).
@@ -296,7 +298,7 @@ impl ScanReport {
         out
     }
 
-    /// The report as `customs.scan/1.5` JSON: the inventory's own fields, then the scan's,
+    /// The report as `customs.scan/1.6` JSON: the inventory's own fields, then the scan's,
     /// with the findings `filter` shows.
     ///
     /// # Errors
@@ -313,6 +315,8 @@ impl ScanReport {
             match_warnings: &'a [String],
             #[serde(skip_serializing_if = "Option::is_none")]
             signature: Option<&'a SignatureVerdict>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            policy: Option<&'a customs_policy::Verdict>,
         }
         #[derive(Serialize)]
         struct CoverageJson<'a> {
@@ -339,6 +343,7 @@ impl ScanReport {
             hidden: view.hidden,
             match_warnings: &self.match_warnings,
             signature: self.signature.as_ref(),
+            policy: self.policy.as_ref(),
         })?;
         if let (Some(d), serde_json::Value::Object(extra)) = (doc.as_object_mut(), scan) {
             d.insert("schema".to_owned(), SCAN_SCHEMA.into());

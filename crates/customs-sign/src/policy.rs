@@ -146,6 +146,53 @@ impl fmt::Display for PolicyError {
 
 impl std::error::Error for PolicyError {}
 
+impl PolicyError {
+    /// A YAML file's syntax or shape error, where serde-saphyr found it.
+    #[must_use]
+    pub fn from_yaml(e: &serde_saphyr::Error, file: &str) -> Self {
+        let loc = e.location();
+        Self {
+            file: file.to_owned(),
+            line: loc.map(|l| l.line()),
+            column: loc.map(|l| l.column()),
+            message: without_location(e.to_string().lines().next().unwrap_or_default()),
+        }
+    }
+
+    /// The text of a policy file of at most `max` bytes; errors name the file.
+    ///
+    /// # Errors
+    /// The file cannot be read, or is larger than `max`.
+    pub fn read(path: &Path, max: u64) -> Result<String, Self> {
+        let plain = |message: String| Self {
+            file: path.display().to_string(),
+            line: None,
+            column: None,
+            message,
+        };
+        let len = std::fs::metadata(path)
+            .map_err(|e| plain(e.to_string()))?
+            .len();
+        if len > max {
+            return Err(plain(format!(
+                "{len} bytes; a policy file is at most {max}"
+            )));
+        }
+        std::fs::read_to_string(path).map_err(|e| plain(e.to_string()))
+    }
+
+    /// A mistake at `loc` in `file`.
+    #[must_use]
+    pub fn at(file: &str, loc: &serde_saphyr::Location, message: String) -> Self {
+        Self {
+            file: file.to_owned(),
+            line: Some(loc.line()),
+            column: Some(loc.column()),
+            message,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileDoc {
@@ -217,21 +264,7 @@ impl TrustPolicy {
     /// A [`PolicyError`] with the line and column of the mistake.
     pub fn from_file(path: &Path) -> Result<Self, PolicyError> {
         let file = path.display().to_string();
-        let plain = |message: String| PolicyError {
-            file: file.clone(),
-            line: None,
-            column: None,
-            message,
-        };
-        let len = std::fs::metadata(path)
-            .map_err(|e| plain(e.to_string()))?
-            .len();
-        if len > MAX_FILE {
-            return Err(plain(format!(
-                "{len} bytes; a trust policy is at most {MAX_FILE}"
-            )));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| plain(e.to_string()))?;
+        let text = PolicyError::read(path, MAX_FILE)?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
         Self::parse(&text, &file, base)
     }
@@ -241,21 +274,10 @@ impl TrustPolicy {
     /// # Errors
     /// A [`PolicyError`] with the line and column of the mistake.
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Self, PolicyError> {
-        let doc: FileDoc = serde_saphyr::from_str(text).map_err(|e| {
-            let loc = e.location();
-            PolicyError {
-                file: file.to_owned(),
-                line: loc.map(|l| l.line()),
-                column: loc.map(|l| l.column()),
-                message: without_location(e.to_string().lines().next().unwrap_or_default()),
-            }
-        })?;
-        let at = |loc: &serde_saphyr::Location, message: String| PolicyError {
-            file: file.to_owned(),
-            line: Some(loc.line()),
-            column: Some(loc.column()),
-            message,
-        };
+        let doc: FileDoc =
+            serde_saphyr::from_str(text).map_err(|e| PolicyError::from_yaml(&e, file))?;
+        let at =
+            |loc: &serde_saphyr::Location, message: String| PolicyError::at(file, loc, message);
         if doc.version.value != 1 {
             return Err(at(
                 &doc.version.referenced,

@@ -55,6 +55,7 @@ pub(crate) fn fixture() -> ScanReport {
             },
         ],
         signature: None,
+        policy: None,
     }
 }
 

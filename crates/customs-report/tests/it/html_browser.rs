@@ -69,6 +69,7 @@ pub(crate) fn report() -> ScanReport {
             },
         ],
         signature: None,
+        policy: None,
     }
 }
 

@@ -55,6 +55,15 @@ pub(crate) struct ScanArgs {
     /// The trusted root for keyless signatures (default: the Sigstore production root).
     #[arg(long, value_name = "FILE", requires = "trust_policy")]
     trusted_root: Option<std::path::PathBuf>,
+    /// Judge the scan by this policy file (docs/policy.md): rules over findings and the
+    /// image, and exceptions with an owner and an expiry. The verdict goes into the report;
+    /// a failed one exits 1. As with --fail-on, a scan with coverage gaps exits 2 (not
+    /// known is not passed). A mistake in the file exits 2 naming FILE:LINE:COLUMN.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
+    /// The clock the policy's exceptions expire by: RFC 3339 or YYYY-MM-DD (default: now).
+    #[arg(long, value_name = "TIME", requires = "policy", value_parser = customs_types::Timestamp::parse_lenient)]
+    now: Option<customs_types::Timestamp>,
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
@@ -96,6 +105,12 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         severities: args.severity.clone(),
     };
     let specs = args.output.specs(true)?;
+    // Read before the scan: a policy with a mistake stops here, naming its line.
+    let gate = args
+        .policy
+        .as_deref()
+        .map(customs_policy::Policy::from_file)
+        .transpose()?;
     let (source, verdict) = match &args.trust_policy {
         None => (args.source.clone(), None),
         Some(file) => {
@@ -119,6 +134,10 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
     };
     let (mut report, db) = scan(&source, &args.image, &args.db)?;
     report.signature = verdict;
+    let now = args.now.unwrap_or_else(customs_types::Timestamp::now);
+    report.policy = gate
+        .as_ref()
+        .map(|p| customs_app::gate::judge(p, &report, now));
     if args.store {
         let mut store = args.store_args.open()?;
         let recorded = customs_app::record::record(store.as_mut(), &db, &report)?;
@@ -133,6 +152,11 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
                 d.changed.len()
             )?;
         }
+    }
+    // After the store (which keeps the vendor's verdicts, not the team's): findings an
+    // exception covers are suppressed in the views, so --fail-on agrees with the policy.
+    if let Some(p) = &gate {
+        customs_app::gate::mark_exceptions(p, &mut report, now);
     }
     let view = report.view(&filter);
     crate::output::write_all(
@@ -182,15 +206,21 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
             }
         }
     };
-    let Some(min) = args.fail_on else {
-        return Ok(ExitCode::from(u8::from(signature_failed)));
+    let policy_failed = match &report.policy {
+        None => false,
+        Some(v) => policy_summary(v, args.image.quiet.quiet)?,
+    };
+    let gate = match (args.fail_on, &args.policy) {
+        (Some(min), _) => format!("--fail-on {min}"),
+        (None, Some(_)) => "--policy".to_owned(),
+        (None, None) => return Ok(ExitCode::from(u8::from(signature_failed))),
     };
     // A gate that does not know must not pass: gaps outrank findings.
     let gaps = report.gaps(&args.allow_missing_coverage);
     if !gaps.is_empty() {
         let mut err = std::io::stderr().lock();
         for g in &gaps {
-            writeln!(err, "customs: error: --fail-on {min}: {g}")?;
+            writeln!(err, "customs: error: {gate}: {g}")?;
         }
         if gaps.iter().any(|g| matches!(g, Gap::Unsupported { .. })) {
             writeln!(
@@ -206,11 +236,65 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
         return Ok(ExitCode::from(2));
     }
-    Ok(if signature_failed || view.fails_at(min) {
+    let findings_failed = args.fail_on.is_some_and(|min| view.fails_at(min));
+    Ok(if signature_failed || policy_failed || findings_failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The policy's verdict on stderr: exceptions that applied or expired, then each violation;
+/// returns whether it failed.
+fn policy_summary(v: &customs_policy::Verdict, quiet: bool) -> Result<bool> {
+    use customs_policy::Outcome;
+    let mut err = std::io::stderr().lock();
+    for e in &v.expired {
+        writeln!(
+            err,
+            "warning: policy: the exception for {} by {} ({}:{}) expired after {}; it no longer covers {}",
+            e.vulnerability,
+            e.owner,
+            v.policy,
+            e.line,
+            e.expired,
+            e.packages.join(", ")
+        )?;
+    }
+    if !quiet {
+        for e in &v.exceptions {
+            writeln!(
+                err,
+                "policy: exception for {} by {} ({}) covers {}{}",
+                e.vulnerability,
+                e.owner,
+                e.reason,
+                e.packages.join(", "),
+                e.expires
+                    .as_deref()
+                    .map(|d| format!(" until {d}"))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    let prefix = match v.outcome {
+        Outcome::Pass => {
+            if !quiet {
+                writeln!(err, "policy: pass ({})", v.policy)?;
+            }
+            return Ok(false);
+        }
+        Outcome::Warn => "warning: policy",
+        Outcome::Fail => "customs: policy: fail",
+    };
+    for x in &v.violations {
+        let action = match x.action {
+            customs_policy::Action::Fail => "fail",
+            customs_policy::Action::Warn => "warn",
+        };
+        writeln!(err, "{prefix}: rule {} ({action}): {}", x.rule, x.detail)?;
+    }
+    Ok(v.outcome == Outcome::Fail)
 }
 
 fn paint(s: Severity, color: bool) -> String {

@@ -11,6 +11,7 @@ mod dogfood;
 mod feeds;
 mod fixtures;
 mod formats;
+mod gate;
 mod hostile;
 mod langs;
 mod lifecycle;

@@ -1,0 +1,391 @@
+//! Reading and checking a policy file.
+
+use std::path::{Path, PathBuf};
+
+use customs_types::{Ecosystem, Severity, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::{Location, Spanned};
+
+use crate::PolicyError;
+
+/// A policy file is a few kilobytes; exceptions make it longer, not megabytes.
+const MAX_FILE: u64 = 4 << 20;
+
+/// Whether a violation fails the gate or is only reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// A `fail` rule's violation fails the verdict.
+    #[default]
+    Enforce,
+    /// Every violation is a warning.
+    Warn,
+}
+
+/// What a rule's violation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Fails the verdict (under `mode: enforce`).
+    #[default]
+    Fail,
+    /// Only warns.
+    Warn,
+}
+
+/// A policy file, read and checked.
+#[derive(Debug)]
+pub struct Policy {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Enforce or warn.
+    pub mode: Mode,
+    /// Its rules, in file order.
+    pub rules: Vec<Rule>,
+    /// Its exceptions, in file order.
+    pub exceptions: Vec<Exception>,
+}
+
+/// One rule: what it matches, and what a match does.
+#[derive(Debug)]
+pub struct Rule {
+    /// Its name (verdicts quote it).
+    pub name: String,
+    /// Fail or warn.
+    pub action: Action,
+    /// Over each finding, or over the image.
+    pub on: On,
+}
+
+/// What a rule looks at.
+#[derive(Debug)]
+pub enum On {
+    /// Each finding, by conditions that must all hold.
+    Findings(FindingConditions),
+    /// The image as a whole.
+    Image(ImageConditions),
+}
+
+/// Conditions over one finding; those not given hold.
+#[derive(Debug, Default)]
+pub struct FindingConditions {
+    /// The finding's severity is at least this.
+    pub severity_at_least: Option<Severity>,
+    /// A fixed version exists (or does not).
+    pub fixable: Option<bool>,
+    /// The vulnerability is (or is not) in CISA's KEV catalog.
+    pub kev: Option<bool>,
+    /// The EPSS probability is strictly above this; a finding without a score does not match.
+    pub epss_above: Option<f64>,
+    /// The package is in one of these ecosystems.
+    pub ecosystems: Vec<Ecosystem>,
+    /// The package's name or purl matches one of these globs.
+    pub packages: Globs,
+}
+
+/// Conditions over the image.
+#[derive(Debug, Default)]
+pub struct ImageConditions {
+    /// The trust policy's verdict must have passed.
+    pub signed: bool,
+}
+
+/// An accepted risk: a vulnerability that does not count, for a time, with who and why.
+#[derive(Debug)]
+pub struct Exception {
+    /// The vulnerability id (a finding's id or one of its aliases).
+    pub vulnerability: String,
+    /// Only for these packages (name or purl globs); any when empty.
+    pub packages: Globs,
+    /// Only in these repositories (`REGISTRY/REPOSITORY` globs); any when empty.
+    pub repositories: Globs,
+    /// Why the risk is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub owner: String,
+    /// When (`YYYY-MM-DD`).
+    pub created: String,
+    /// The last day it applies (`YYYY-MM-DD`); `None` only where the policy allows permanent
+    /// exceptions.
+    pub expires: Option<String>,
+    /// A link to the decision.
+    pub ticket: Option<String>,
+    /// Where it is written (1-based line), for reports.
+    pub line: u64,
+}
+
+/// Globs with the text they were written as.
+#[derive(Debug, Default)]
+pub struct Globs {
+    /// As written.
+    pub patterns: Vec<String>,
+    set: Option<globset::GlobSet>,
+}
+
+impl Globs {
+    /// Whether none was given.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Whether any of `candidates` matches one of the globs.
+    #[must_use]
+    pub fn any_match<'a>(&self, candidates: impl IntoIterator<Item = &'a str>) -> bool {
+        let Some(set) = &self.set else {
+            return false;
+        };
+        candidates.into_iter().any(|c| set.is_match(c))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileDoc {
+    version: Spanned<u32>,
+    #[serde(default)]
+    mode: Mode,
+    #[serde(default)]
+    allow_permanent_exceptions: bool,
+    #[serde(default)]
+    rules: Vec<Spanned<RuleDoc>>,
+    #[serde(default)]
+    exceptions: Vec<Spanned<ExceptionDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDoc {
+    name: String,
+    #[serde(default)]
+    action: Action,
+    #[serde(default)]
+    findings: Option<Spanned<FindingsDoc>>,
+    #[serde(default)]
+    image: Option<Spanned<ImageDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FindingsDoc {
+    #[serde(default)]
+    severity_at_least: Option<Severity>,
+    #[serde(default)]
+    fixable: Option<bool>,
+    #[serde(default)]
+    kev: Option<bool>,
+    #[serde(default)]
+    epss_above: Option<Spanned<f64>>,
+    #[serde(default)]
+    ecosystems: Vec<Ecosystem>,
+    #[serde(default)]
+    packages: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageDoc {
+    #[serde(default)]
+    signed: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExceptionDoc {
+    vulnerability: Spanned<String>,
+    #[serde(default)]
+    packages: Vec<Spanned<String>>,
+    #[serde(default)]
+    repositories: Vec<Spanned<String>>,
+    reason: Spanned<String>,
+    owner: Spanned<String>,
+    created: Spanned<String>,
+    #[serde(default)]
+    expires: Option<Spanned<String>>,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+impl Policy {
+    /// Reads and checks a policy file.
+    ///
+    /// # Errors
+    /// A [`PolicyError`] with the line and column of the mistake.
+    pub fn from_file(path: &Path) -> Result<Self, PolicyError> {
+        let file = path.display().to_string();
+        let text = PolicyError::read(path, MAX_FILE)?;
+        Self::parse(&text, &file)
+    }
+
+    /// Parses policy text; `file` names it in errors.
+    ///
+    /// # Errors
+    /// A [`PolicyError`] with the line and column of the mistake.
+    pub fn parse(text: &str, file: &str) -> Result<Self, PolicyError> {
+        let doc: FileDoc =
+            serde_saphyr::from_str(text).map_err(|e| PolicyError::from_yaml(&e, file))?;
+        let at = |loc: &Location, message: String| PolicyError::at(file, loc, message);
+        if doc.version.value != 1 {
+            return Err(at(
+                &doc.version.referenced,
+                format!("version {}: customs reads version 1", doc.version.value),
+            ));
+        }
+        let mut rules = Vec::new();
+        for r in doc.rules {
+            let loc = r.referenced;
+            let r = r.value;
+            let on = match (r.findings, r.image) {
+                (Some(f), None) => On::Findings(findings(f.value, &at)?),
+                (None, Some(i)) => On::Image(ImageConditions {
+                    signed: i.value.signed,
+                }),
+                _ => {
+                    return Err(at(
+                        &loc,
+                        format!("rule {:?}: give findings or image, one of them", r.name),
+                    ));
+                }
+            };
+            rules.push(Rule {
+                name: r.name,
+                action: r.action,
+                on,
+            });
+        }
+        let mut exceptions = Vec::new();
+        for e in doc.exceptions {
+            exceptions.push(exception(e, doc.allow_permanent_exceptions, &at)?);
+        }
+        Ok(Self {
+            path: PathBuf::from(file),
+            mode: doc.mode,
+            rules,
+            exceptions,
+        })
+    }
+}
+
+fn globs(
+    patterns: Vec<Spanned<String>>,
+    literal_separator: bool,
+    at: &dyn Fn(&Location, String) -> PolicyError,
+) -> Result<Globs, PolicyError> {
+    if patterns.is_empty() {
+        return Ok(Globs::default());
+    }
+    let mut set = globset::GlobSetBuilder::new();
+    for p in &patterns {
+        let glob = globset::GlobBuilder::new(&p.value)
+            .literal_separator(literal_separator)
+            .build()
+            .map_err(|e| at(&p.referenced, format!("glob {:?}: {e}", p.value)))?;
+        set.add(glob);
+    }
+    let set = set
+        .build()
+        .map_err(|e| at(&patterns[0].referenced, e.to_string()))?;
+    Ok(Globs {
+        patterns: patterns.into_iter().map(|p| p.value).collect(),
+        set: Some(set),
+    })
+}
+
+fn findings(
+    d: FindingsDoc,
+    at: &dyn Fn(&Location, String) -> PolicyError,
+) -> Result<FindingConditions, PolicyError> {
+    if let Some(e) = &d.epss_above
+        && !(0.0..=1.0).contains(&e.value)
+    {
+        return Err(at(
+            &e.referenced,
+            format!(
+                "epss-above {}: an EPSS probability is between 0 and 1",
+                e.value
+            ),
+        ));
+    }
+    Ok(FindingConditions {
+        severity_at_least: d.severity_at_least,
+        fixable: d.fixable,
+        kev: d.kev,
+        epss_above: d.epss_above.map(|e| e.value),
+        ecosystems: d.ecosystems,
+        // A purl's slashes are part of one name: `*` may cross them.
+        packages: globs(d.packages, false, at)?,
+    })
+}
+
+/// `YYYY-MM-DD`, checked.
+fn date(
+    s: &Spanned<String>,
+    at: &dyn Fn(&Location, String) -> PolicyError,
+) -> Result<String, PolicyError> {
+    let v = s.value.trim();
+    let ok = v.len() == 10 && Timestamp::parse_lenient(v).is_ok();
+    if !ok {
+        return Err(at(
+            &s.referenced,
+            format!("{v:?} is not a date (YYYY-MM-DD)"),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn exception(
+    e: Spanned<ExceptionDoc>,
+    allow_permanent: bool,
+    at: &dyn Fn(&Location, String) -> PolicyError,
+) -> Result<Exception, PolicyError> {
+    let loc = e.referenced;
+    let e = e.value;
+    for (field, value) in [("reason", &e.reason), ("owner", &e.owner)] {
+        if value.value.trim().is_empty() {
+            return Err(at(
+                &value.referenced,
+                format!("an exception's {field} is empty"),
+            ));
+        }
+    }
+    if e.vulnerability.value.trim().is_empty() {
+        return Err(at(
+            &e.vulnerability.referenced,
+            "an exception names no vulnerability".to_owned(),
+        ));
+    }
+    let created = date(&e.created, at)?;
+    let expires = match &e.expires {
+        Some(x) => {
+            let d = date(x, at)?;
+            if d < created {
+                return Err(at(
+                    &x.referenced,
+                    format!("expires {d} is before created {created}"),
+                ));
+            }
+            Some(d)
+        }
+        None if allow_permanent => None,
+        None => {
+            return Err(at(
+                &loc,
+                format!(
+                    "the exception for {} has no expires date; set one, or allow-permanent-exceptions: true",
+                    e.vulnerability.value
+                ),
+            ));
+        }
+    };
+    Ok(Exception {
+        vulnerability: e.vulnerability.value.trim().to_owned(),
+        packages: globs(e.packages, false, at)?,
+        repositories: globs(e.repositories, true, at)?,
+        reason: e.reason.value,
+        owner: e.owner.value,
+        created,
+        expires,
+        ticket: e.ticket,
+        line: loc.line(),
+    })
+}

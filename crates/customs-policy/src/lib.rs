@@ -1,0 +1,49 @@
+//! The gate: a policy file that says which findings and which image facts block an image, the
+//! exceptions a team has granted (each with an owner, a reason and an expiry), and the
+//! verdict they give for one scan.
+//!
+//! ```yaml
+//! version: 1
+//! mode: enforce                      # or warn: the verdict is reported, never a failure
+//! allow-permanent-exceptions: false  # an exception without `expires` is an error unless true
+//! rules:
+//!   - name: critical-fixable
+//!     action: fail                   # fail (default) or warn
+//!     findings:                      # every condition given must hold for a finding
+//!       severity-at-least: high      # unknown < negligible < low < medium < high < critical
+//!       fixable: true
+//!       kev: true                    # in CISA's Known Exploited Vulnerabilities catalog
+//!       epss-above: 0.5              # EPSS probability strictly above
+//!       ecosystems: [deb, pypi]
+//!       packages: ["openssl", "pkg:deb/debian/libc6*"]   # name or purl globs
+//!   - name: signed
+//!     image:
+//!       signed: true                 # the trust policy's verdict (scan --trust-policy) passed
+//! exceptions:
+//!   - vulnerability: CVE-2023-1234   # the finding's id or one of its aliases
+//!     packages: ["pkg:deb/debian/openssl*"]        # optional: name or purl globs
+//!     repositories: ["registry.example/app/**"]    # optional: REGISTRY/REPOSITORY globs
+//!     reason: the vulnerable function is not called
+//!     owner: alice@example.com
+//!     created: 2026-11-01
+//!     expires: 2027-01-31            # applies through that day, not after
+//!     ticket: https://tracker.example/SEC-12
+//! ```
+//!
+//! A finding the vendor suppressed (not affected, won't fix, unimportant) or an exception
+//! covers never matches a rule. An exception past its date stops applying, and a finding it
+//! used to cover names it. A rule about the image that cannot be judged (no signature verdict)
+//! is a violation, not a pass. Every mistake in the file is an error with its line and column.
+
+mod eval;
+mod file;
+
+pub use eval::{
+    AppliedException, Covering, ExpiredException, Input, Outcome, Verdict, Violation,
+    ViolationCode, evaluate,
+};
+pub use file::{
+    Action, Exception, FindingConditions, Globs, ImageConditions, Mode, On, Policy, Rule,
+};
+
+pub use customs_sign::policy::PolicyError;

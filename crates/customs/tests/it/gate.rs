@@ -1,0 +1,220 @@
+//! `customs scan --policy`: the gate on a real scan (a bullseye root with two packages
+//! downgraded, against Debian's DSA and DLA lists), its exceptions before and after their date
+//! (`--now`), a policy file with a mistake, and coverage gaps, which a gate never passes.
+
+use serde_json::Value;
+
+use crate::common::{corpus, customs};
+use crate::scan::{build_db, bullseye_root};
+
+const POLICY: &str = "version: 1
+rules:
+  - name: fixable-openssl
+    findings:
+      fixable: true
+      packages: [\"libssl*\"]
+  - name: gnutls
+    action: warn
+    findings:
+      packages: [\"libgnutls*\"]
+  - name: signed
+    action: warn
+    image:
+      signed: true
+exceptions:
+  - vulnerability: CVE-2023-0286
+    packages: [\"libssl1.1\"]
+    reason: TLS is terminated by the proxy in front of it
+    owner: alice@example.com
+    created: 2026-11-01
+    expires: 2026-12-31
+    ticket: https://tracker.example/SEC-12
+";
+
+#[test]
+fn scan_with_a_policy_applies_exceptions_until_their_date() {
+    let work = tempfile::tempdir().unwrap();
+    let db = build_db(
+        work.path(),
+        &[
+            "debian-tracker/data/DSA/list",
+            "debian-tracker/data/DLA/list",
+        ],
+    );
+    // libssl1.1 below DSA-5343-1 (CVE-2023-0286 among its ids), libgnutls30 below DSA-5349-1.
+    let root = bullseye_root(&|pkg, _| match pkg {
+        "libssl1.1" => Some("1.1.1n-0+deb11u3".to_owned()),
+        "libgnutls30" => Some("3.7.1-5+deb11u2".to_owned()),
+        _ => None,
+    });
+    let source = format!("dir:{}", root.path().display());
+    let policy = work.path().join("policy.yaml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let policy = policy.display().to_string();
+    let gate = |now: &str| {
+        let r = customs(
+            &[
+                "scan", "--db", &db, "-f", "json", "--policy", &policy, "--now", now, &source,
+            ],
+            work.path(),
+        );
+        let v: Value = r.json();
+        (r.code, v, r.stderr)
+    };
+
+    // On its last day the exception covers the openssl finding: the gnutls finding and the
+    // unknown signature only warn.
+    let (code, v, err) = gate("2026-12-31T23:59:59Z");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["schema"], "customs.scan/1.6");
+    let p = &v["policy"];
+    assert_eq!(p["outcome"], "warn", "{p}");
+    let rules: Vec<(&str, &str)> = p["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["rule"].as_str().unwrap(), x["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rules,
+        [("gnutls", "finding"), ("signed", "signature-unknown")],
+        "{p}"
+    );
+    assert_eq!(p["exceptions"][0]["owner"], "alice@example.com");
+    assert_eq!(
+        p["exceptions"][0]["packages"][0],
+        "libssl1.1@1.1.1n-0+deb11u3"
+    );
+    assert_eq!(p["expired"].as_array().unwrap().len(), 0);
+    assert!(
+        err.contains("policy: exception for CVE-2023-0286 by alice@example.com"),
+        "{err}"
+    );
+
+    // The day after, the same scan fails and names the expired exception and its owner.
+    let (code, v, err) = gate("2027-01-01");
+    assert_eq!(code, 1, "{err}");
+    let p = &v["policy"];
+    assert_eq!(p["outcome"], "fail");
+    assert_eq!(p["violations"][0]["rule"], "fixable-openssl");
+    assert_eq!(p["violations"][0]["code"], "exception-expired");
+    assert_eq!(p["expired"][0]["expired"], "2026-12-31");
+    assert!(
+        err.contains("the exception for CVE-2023-0286 by alice@example.com")
+            && err.contains("expired after 2026-12-31"),
+        "{err}"
+    );
+
+    // --fail-on agrees with the policy: findings an exception covers never block, and show
+    // as suppressed with their owner. With the gnutls finding excepted too, nothing is left.
+    let both = POLICY.to_owned()
+        + "  - vulnerability: CVE-2023-0361
+    reason: only the system's own TLS clients use it
+    owner: bob@example.com
+    created: 2026-11-01
+    expires: 2026-12-31
+";
+    std::fs::write(&policy, both).unwrap();
+    let fail_on = |now: &str| {
+        customs(
+            &[
+                "scan",
+                "--db",
+                &db,
+                "-f",
+                "json",
+                "--show-suppressed",
+                "--fail-on",
+                "unknown",
+                "--policy",
+                &policy,
+                "--now",
+                now,
+                &source,
+            ],
+            work.path(),
+        )
+    };
+    let r = fail_on("2026-12-31");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let excepted: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["suppressed"].as_str())
+        .filter(|s| s.starts_with("excepted: "))
+        .collect();
+    assert_eq!(
+        excepted,
+        [
+            "excepted: bob@example.com until 2026-12-31: only the system's own TLS clients use it",
+            "excepted: alice@example.com until 2026-12-31: TLS is terminated by the proxy in front of it",
+        ],
+        "{}",
+        v["findings"]
+    );
+    assert_eq!(v["policy"]["outcome"], "warn");
+    let r = fail_on("2027-01-01");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+
+    // A mistake in the file: exit 2, naming the file, line and column; nothing scanned.
+    std::fs::write(&policy, POLICY.replace("    expires: 2026-12-31\n", "")).unwrap();
+    let r = customs(
+        &["scan", "--db", &db, "--policy", &policy, &source],
+        work.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{policy}:16:5: ")),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("has no expires date"), "{}", r.stderr);
+}
+
+/// A gate that does not know does not pass: with --policy as with --fail-on, an ecosystem
+/// without advisory data exits 2, though no rule matched.
+#[test]
+fn a_policy_gate_with_a_coverage_gap_exits_2() {
+    let work = tempfile::tempdir().unwrap();
+    let db = build_db(work.path(), &["rustsec"]);
+    let image = format!("oci:{}", corpus().join("bullseye-minbase/oci").display());
+    let policy = work.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nrules:\n  - name: critical\n    findings:\n      severity-at-least: critical\n",
+    )
+    .unwrap();
+    let r = customs(
+        &[
+            "scan",
+            "--db",
+            &db,
+            "--policy",
+            &policy.display().to_string(),
+            &image,
+        ],
+        work.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("customs: error: --policy: "),
+        "{}",
+        r.stderr
+    );
+    let r = customs(
+        &[
+            "scan",
+            "--db",
+            &db,
+            "--policy",
+            &policy.display().to_string(),
+            "--allow-missing-coverage",
+            "deb",
+            &image,
+        ],
+        work.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
