@@ -301,28 +301,15 @@ fn render(
             rule_index: index,
             level: level(f.severity),
             message: Text { text },
-            locations: vec![Location {
-                physical_location: PhysicalLocation {
-                    artifact_location: ArtifactLocation {
-                        uri: path,
-                        uri_base_id: Some("ROOTPATH"),
-                    },
-                    region: Region {
-                        start_line: 1,
-                        start_column: 1,
-                        end_line: 1,
-                        end_column: 1,
-                    },
-                },
-                message: Text {
-                    text: format!(
-                        "{}: {}@{}",
-                        image.display(),
-                        f.package.name,
-                        f.package.version
-                    ),
-                },
-            }],
+            locations: vec![location(
+                path,
+                format!(
+                    "{}: {}@{}",
+                    image.display(),
+                    f.package.name,
+                    f.package.version
+                ),
+            )],
             partial_fingerprints: fingerprints,
         });
     }
@@ -358,25 +345,11 @@ fn render(
             rule_index: index,
             level,
             message: Text { text },
-            locations: vec![Location {
-                physical_location: PhysicalLocation {
-                    artifact_location: ArtifactLocation {
-                        // A relative reference: the colon of a registry's port would read as
-                        // a scheme.
-                        uri: image.name.replace(':', "%3A"),
-                        uri_base_id: Some("ROOTPATH"),
-                    },
-                    region: Region {
-                        start_line: 1,
-                        start_column: 1,
-                        end_line: 1,
-                        end_column: 1,
-                    },
-                },
-                message: Text {
-                    text: format!("{}@{}", v.reference, v.digest),
-                },
-            }],
+            // A relative reference: the colon of a registry's port would read as a scheme.
+            locations: vec![location(
+                image.name.replace(':', "%3A"),
+                format!("{}@{}", v.reference, v.digest),
+            )],
             partial_fingerprints: fingerprints,
         });
     }
@@ -451,6 +424,25 @@ fn render(
     let mut out = serde_json::to_string_pretty(&log)?;
     out.push('\n');
     Ok(out)
+}
+
+/// The first line of `uri` under `ROOTPATH`: findings and signatures have no lines of their own.
+fn location(uri: String, message: String) -> Location {
+    Location {
+        physical_location: PhysicalLocation {
+            artifact_location: ArtifactLocation {
+                uri,
+                uri_base_id: Some("ROOTPATH"),
+            },
+            region: Region {
+                start_line: 1,
+                start_column: 1,
+                end_line: 1,
+                end_column: 1,
+            },
+        },
+        message: Text { text: message },
+    }
 }
 
 /// The rule of an image that its trust policy does not clear.

@@ -186,35 +186,21 @@ fn a_policy_gate_with_a_coverage_gap_exits_2() {
         "version: 1\nrules:\n  - name: critical\n    findings:\n      severity-at-least: critical\n",
     )
     .unwrap();
-    let r = customs(
-        &[
-            "scan",
-            "--db",
-            &db,
-            "--policy",
-            &policy.display().to_string(),
-            &image,
-        ],
-        work.path(),
-    );
+    let gate = |extra: &[&str]| {
+        let mut args = vec!["scan", "--db", &db, "--policy"];
+        let policy = policy.display().to_string();
+        args.push(&policy);
+        args.extend_from_slice(extra);
+        args.push(&image);
+        customs(&args, work.path())
+    };
+    let r = gate(&[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("customs: error: --policy: "),
         "{}",
         r.stderr
     );
-    let r = customs(
-        &[
-            "scan",
-            "--db",
-            &db,
-            "--policy",
-            &policy.display().to_string(),
-            "--allow-missing-coverage",
-            "deb",
-            &image,
-        ],
-        work.path(),
-    );
+    let r = gate(&["--allow-missing-coverage", "deb"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }

@@ -62,16 +62,29 @@ fn put_blob(repo: &str, bytes: &[u8]) -> String {
         .trim()
         .to_owned();
     let sep = if location.contains('?') { '&' } else { '?' };
+    send(
+        "PUT",
+        &format!("{location}{sep}digest={digest}"),
+        "application/octet-stream",
+        bytes,
+    );
+    digest
+}
+
+/// `body` sent with curl as `METHOD url`; the answer's body (curl must succeed).
+fn send(method: &str, url: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
     let mut child = Command::new("curl")
-        .args(["-sS", "-f", "-X", "PUT", "--data-binary", "@-"])
-        .args(["-H", "Content-Type: application/octet-stream"])
-        .arg(format!("{location}{sep}digest={digest}"))
+        .args(["-sS", "-f", "-X", method, "--data-binary", "@-"])
+        .args(["-H", &format!("Content-Type: {content_type}")])
+        .arg(url)
         .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    assert!(child.wait().unwrap().success());
-    digest
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{method} {url}: {out:?}");
+    out.stdout
 }
 
 fn put_manifest(repo: &str, tag: &str, bytes: &[u8]) {
@@ -84,15 +97,12 @@ fn put_manifest(repo: &str, tag: &str, bytes: &[u8]) {
 }
 
 fn put_document(repo: &str, tag: &str, bytes: &[u8], media_type: &str) {
-    let mut child = Command::new("curl")
-        .args(["-sS", "-f", "-X", "PUT", "--data-binary", "@-"])
-        .args(["-H", &format!("Content-Type: {media_type}")])
-        .arg(format!("http://127.0.0.1:5000/v2/{repo}/manifests/{tag}"))
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    assert!(child.wait().unwrap().success());
+    send(
+        "PUT",
+        &format!("http://127.0.0.1:5000/v2/{repo}/manifests/{tag}"),
+        media_type,
+        bytes,
+    );
 }
 
 fn get(url: &str) -> Vec<u8> {
@@ -246,10 +256,16 @@ fn sign_then_verify_round_trips_and_refusals_carry_their_codes() {
 /// `../shared/tools/sigstore-local.sh` with this corpus: started if it is not running (it
 /// installs on first use). Returns the trusted root of the server now running.
 fn sigstore_local(args: &[&str]) -> String {
+    sigstore_local_with(args, &[])
+}
+
+/// As [`sigstore_local`], with more environment (another server's root, its clock).
+fn sigstore_local_with(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> String {
     let out = Command::new("bash")
         .arg(shared().join("tools/sigstore-local.sh"))
         .args(args)
         .env("CUSTOMS_CORPUS", corpus().parent().unwrap())
+        .envs(env.iter().copied())
         .output()
         .expect("bash");
     assert!(
@@ -523,6 +539,19 @@ fn a_trust_policy_decides_who_must_have_signed() {
     );
     sigstore_local(&["sign-image", &reference]);
 
+    let with_policy = |file: &Path| {
+        customs(
+            &[
+                "verify",
+                &reference,
+                "--trust-policy",
+                &file.display().to_string(),
+                "-f",
+                "json",
+            ],
+            cache.path(),
+        )
+    };
     // (mode, required, key file, identity pattern, repository glob) -> (exit, outcome, code)
     let run = |mode: &str, required: u32, key: &str, identity: &str, glob: &str| {
         let policy = format!(
@@ -534,17 +563,7 @@ fn a_trust_policy_decides_who_must_have_signed() {
         );
         let file = dir.path().join("trust.yaml");
         std::fs::write(&file, policy).unwrap();
-        let r = customs(
-            &[
-                "verify",
-                &reference,
-                "--trust-policy",
-                &file.display().to_string(),
-                "-f",
-                "json",
-            ],
-            cache.path(),
-        );
+        let r = with_policy(&file);
         let v = r.json();
         assert_eq!(v["digest"], digest.as_str());
         (
@@ -595,17 +614,7 @@ fn a_trust_policy_decides_who_must_have_signed() {
         format!("version: 1\npolicies:\n  - name: scratch\n    repositories: [\"{repo}\"]\n    mode: skip\n"),
     )
     .unwrap();
-    let r = customs(
-        &[
-            "verify",
-            &reference,
-            "--trust-policy",
-            &file.display().to_string(),
-            "-f",
-            "json",
-        ],
-        cache.path(),
-    );
+    let r = with_policy(&file);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
     assert_eq!(
@@ -1469,41 +1478,27 @@ fn sigstore_shifted(name: &str, port: u16, shift: i64) -> Value {
     }
     let preload =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sigstore/clock-shift.js");
-    let out = Command::new("bash")
-        .arg(shared().join("tools/sigstore-local.sh"))
-        .args(["up", &port.to_string()])
-        .env("CUSTOMS_CORPUS", corpus().parent().unwrap())
-        .env("SIGSTORE_ROOT", &root)
-        .env("NODE_OPTIONS", format!("--require={}", preload.display()))
-        .env("CUSTOMS_CLOCK_SHIFT_S", shift.to_string())
-        .output()
-        .expect("bash");
-    assert!(
-        out.status.success(),
-        "sigstore-local.sh up {port} ({name}, clock {shift:+} s): {}",
-        String::from_utf8_lossy(&out.stderr)
+    let require = format!("--require={}", preload.display());
+    let shift_s = shift.to_string();
+    sigstore_local_with(
+        &["up", &port.to_string()],
+        &[
+            ("SIGSTORE_ROOT", root.as_os_str()),
+            ("NODE_OPTIONS", require.as_ref()),
+            ("CUSTOMS_CLOCK_SHIFT_S", shift_s.as_ref()),
+        ],
     );
     serde_json::from_slice(&std::fs::read(root.join("trusted_root.json")).unwrap()).unwrap()
 }
 
 fn post_json(url: &str, body: &Value) -> Value {
-    let mut child = Command::new("curl")
-        .args(["-sS", "-f", "-X", "POST", "--data-binary", "@-"])
-        .args(["-H", "Content-Type: application/json"])
-        .arg(url)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "POST {url}: {out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_slice(&send(
+        "POST",
+        url,
+        "application/json",
+        body.to_string().as_bytes(),
+    ))
+    .unwrap()
 }
 
 /// Whether a legacy signature carries a timestamp from the TSA on :5012 (whole seconds), and of
@@ -1590,30 +1585,20 @@ fn push_legacy_keyless(reference: &str, digest: &str, fulcio: &str, rekor: &str,
         } else {
             payload.as_bytes().to_vec()
         };
-        let out = Command::new("curl")
-            .args([
-                "-sS",
-                "-f",
-                "-X",
-                "POST",
-                "-H",
-                "Content-Type: application/json",
-            ])
-            .arg("--data")
-            .arg(
-                serde_json::json!({
-                    "artifactHash": b64.encode(sha2::Sha256::digest(&stamped)),
-                    "hashAlgorithm": "sha256",
-                    "certificates": true,
-                })
-                .to_string(),
-            )
-            .arg("http://127.0.0.1:5012/api/v1/timestamp")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "the TSA: {out:?}");
+        let answer = send(
+            "POST",
+            "http://127.0.0.1:5012/api/v1/timestamp",
+            "application/json",
+            serde_json::json!({
+                "artifactHash": b64.encode(sha2::Sha256::digest(&stamped)),
+                "hashAlgorithm": "sha256",
+                "certificates": true,
+            })
+            .to_string()
+            .as_bytes(),
+        );
         annotations["dev.sigstore.cosign/rfc3161timestamp"] =
-            serde_json::json!({"SignedRFC3161Timestamp": b64.encode(&out.stdout)})
+            serde_json::json!({"SignedRFC3161Timestamp": b64.encode(&answer)})
                 .to_string()
                 .into();
     }
