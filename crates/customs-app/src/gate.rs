@@ -2,6 +2,7 @@
 //! image's repository (exceptions may be scoped to it) and the signature verdict (a rule may
 //! want the image signed).
 
+use customs_policy::vex::{VexDocument, VexIgnored};
 use customs_policy::{Input, Policy, Verdict};
 use customs_types::Timestamp;
 
@@ -59,4 +60,15 @@ pub fn mark_exceptions(policy: &Policy, report: &mut ScanReport, now: Timestamp)
             });
         }
     }
+}
+
+/// Applies VEX documents to `report`: each finding the latest statement about it calls
+/// `not_affected` or `fixed` is suppressed with the statement's words, and the report says
+/// which documents were read, what they suppressed, and which were found but `ignored`.
+/// Run it before [`judge`], so that the policy and `--fail-on` agree on what VEX suppressed.
+pub fn apply_vex(documents: &[VexDocument], ignored: Vec<VexIgnored>, report: &mut ScanReport) {
+    let image = customs_report::image_purl(&report.inventory);
+    let mut vex = customs_policy::vex::apply(documents, &mut report.findings, image.as_deref());
+    vex.ignored = ignored;
+    report.vex = Some(vex);
 }

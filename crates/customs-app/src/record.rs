@@ -210,7 +210,8 @@ pub fn resolutions(
             Some(
                 Suppression::WontFix { .. }
                 | Suppression::Unimportant
-                | Suppression::Excepted { .. },
+                | Suppression::Excepted { .. }
+                | Suppression::Vex { .. },
             ) => ResolvedReason::Suppressed,
         };
         for name in std::iter::once(&f.id).chain(&f.aliases) {

@@ -114,6 +114,7 @@ pub fn match_inventory(inventory: Inventory, db: &VulnDb) -> Result<ScanReport> 
         coverage: m.coverage,
         signature: None,
         policy: None,
+        vex: None,
     })
 }
 

@@ -64,6 +64,13 @@ pub enum Suppression {
         /// Who, until when, and why.
         reason: String,
     },
+    /// A VEX statement given to the scan (`--vex`) says the package is not affected or has
+    /// the fix (`vex: STATUS (JUSTIFICATION) by AUTHOR in SOURCE`). As with exceptions, only
+    /// the scan marks it; the store keeps the vendor's verdicts.
+    Vex {
+        /// The status, why, who and where.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Suppression {
@@ -74,6 +81,7 @@ impl fmt::Display for Suppression {
             Self::WontFix { reason } => write!(f, "wont-fix: {reason}"),
             Self::Unimportant => f.write_str("unimportant"),
             Self::Excepted { reason } => write!(f, "excepted: {reason}"),
+            Self::Vex { reason } => write!(f, "vex: {reason}"),
         }
     }
 }
@@ -81,7 +89,7 @@ impl fmt::Display for Suppression {
 /// Text that is not a [`Suppression`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "not a suppression: {0:?} (expected not-affected[: REASON], wont-fix: REASON, unimportant or excepted: REASON)"
+    "not a suppression: {0:?} (expected not-affected[: REASON], wont-fix: REASON, unimportant, excepted: REASON or vex: REASON)"
 )]
 pub struct UnknownSuppression(String);
 
@@ -98,6 +106,7 @@ impl FromStr for Suppression {
             ("wont-fix", Some(reason)) => Ok(Self::WontFix { reason }),
             ("unimportant", None) => Ok(Self::Unimportant),
             ("excepted", Some(reason)) => Ok(Self::Excepted { reason }),
+            ("vex", Some(reason)) => Ok(Self::Vex { reason }),
             _ => Err(UnknownSuppression(s.chars().take(80).collect())),
         }
     }

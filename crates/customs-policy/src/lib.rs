@@ -37,6 +37,7 @@
 
 mod eval;
 mod file;
+pub mod vex;
 
 pub use eval::{
     AppliedException, Covering, ExpiredException, Input, Outcome, Verdict, Violation,

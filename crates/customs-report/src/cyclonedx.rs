@@ -429,6 +429,15 @@ fn vulnerability(f: &Finding, affected_ref: String, n: usize) -> Vulnerability {
             response: vec!["will_not_fix"],
             detail: Some(format!("risk accepted by the policy's exception: {reason}")),
         }),
+        (Some(Suppression::Vex { reason }), _) => Some(Analysis {
+            state: if reason.starts_with("fixed") {
+                "resolved"
+            } else {
+                "not_affected"
+            },
+            response: Vec::new(),
+            detail: Some(format!("VEX: {reason}")),
+        }),
         (Some(Suppression::Unimportant), _) => Some(Analysis {
             state: "exploitable",
             response: vec!["will_not_fix"],

@@ -26,6 +26,13 @@ pub mod sbom;
 pub mod spdx;
 pub mod template;
 
+/// The image's `pkg:oci` purl as the documents name it (`pkg:oci/NAME@sha256:…` with
+/// `repository_url` and `tag` when known); `None` without a manifest digest.
+#[must_use]
+pub fn image_purl(inv: &customs_catalog::Inventory) -> Option<String> {
+    ids::ImageName::of(inv).purl()
+}
+
 pub use output::{DocOptions, Format, OutputSpec, RenderError, Subject, render};
 pub use report::{
     AuthorityResult, DatabaseInfo, Filter, Gap, Outcome, SCAN_SCHEMA, ScanReport, SignatureVerdict,

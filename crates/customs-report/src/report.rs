@@ -14,7 +14,7 @@ use serde::Serialize;
 /// 1.1: times are `YYYY-MM-DDTHH:MM:SS.ffffffZ` (1.0 wrote `built_at` without a fraction).
 /// 1.2: `coverage`, and `vulnerability_db.empty`.
 /// 1.3: the inventory's 1.3 fields (`source.kind` `sbom`, `source.described`, `unchecked`).
-pub const SCAN_SCHEMA: &str = "customs.scan/1.6";
+pub const SCAN_SCHEMA: &str = "customs.scan/1.7";
 
 /// An inventory matched against a vulnerability database.
 #[derive(Debug, Clone)]
@@ -41,6 +41,8 @@ pub struct ScanReport {
     pub signature: Option<SignatureVerdict>,
     /// The gate's verdict (`scan --policy`), when the scan was asked for one.
     pub policy: Option<customs_policy::Verdict>,
+    /// The VEX documents the scan was given (`scan --vex`) and what they suppressed.
+    pub vex: Option<customs_policy::vex::VexReport>,
 }
 
 /// What a trust policy says of an image's signatures (`customs verify --trust-policy`).
@@ -298,7 +300,7 @@ impl ScanReport {
         out
     }
 
-    /// The report as `customs.scan/1.6` JSON: the inventory's own fields, then the scan's,
+    /// The report as `customs.scan/1.7` JSON: the inventory's own fields, then the scan's,
     /// with the findings `filter` shows.
     ///
     /// # Errors
@@ -317,6 +319,8 @@ impl ScanReport {
             signature: Option<&'a SignatureVerdict>,
             #[serde(skip_serializing_if = "Option::is_none")]
             policy: Option<&'a customs_policy::Verdict>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            vex: Option<&'a customs_policy::vex::VexReport>,
         }
         #[derive(Serialize)]
         struct CoverageJson<'a> {
@@ -344,6 +348,7 @@ impl ScanReport {
             match_warnings: &self.match_warnings,
             signature: self.signature.as_ref(),
             policy: self.policy.as_ref(),
+            vex: self.vex.as_ref(),
         })?;
         if let (Some(d), serde_json::Value::Object(extra)) = (doc.as_object_mut(), scan) {
             d.insert("schema".to_owned(), SCAN_SCHEMA.into());

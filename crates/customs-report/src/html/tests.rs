@@ -56,6 +56,7 @@ pub(crate) fn fixture() -> ScanReport {
         ],
         signature: None,
         policy: None,
+        vex: None,
     }
 }
 

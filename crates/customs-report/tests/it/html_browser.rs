@@ -70,6 +70,7 @@ pub(crate) fn report() -> ScanReport {
         ],
         signature: None,
         policy: None,
+        vex: None,
     }
 }
 

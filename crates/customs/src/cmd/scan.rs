@@ -61,6 +61,11 @@ pub(crate) struct ScanArgs {
     /// known is not passed). A mistake in the file exits 2 naming FILE:LINE:COLUMN.
     #[arg(long, value_name = "FILE")]
     policy: Option<std::path::PathBuf>,
+    /// Apply this VEX document (OpenVEX 0.2, CycloneDX 1.4-1.6 VEX or CSAF 2.0 VEX); repeat
+    /// for several. A finding whose latest statement is not_affected or fixed is suppressed,
+    /// so neither --fail-on nor the policy blocks on it (docs/vex.md).
+    #[arg(long, value_name = "FILE")]
+    vex: Vec<std::path::PathBuf>,
     /// The clock the policy's exceptions expire by: RFC 3339 or YYYY-MM-DD (default: now).
     #[arg(long, value_name = "TIME", requires = "policy", value_parser = customs_types::Timestamp::parse_lenient)]
     now: Option<customs_types::Timestamp>,
@@ -111,6 +116,12 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         .as_deref()
         .map(customs_policy::Policy::from_file)
         .transpose()?;
+    // So are VEX documents: one that cannot be read stops the scan rather than pass silently.
+    let vex = args
+        .vex
+        .iter()
+        .map(|f| customs_policy::vex::VexDocument::from_file(f))
+        .collect::<Result<Vec<_>, _>>()?;
     let (source, verdict) = match &args.trust_policy {
         None => (args.source.clone(), None),
         Some(file) => {
@@ -135,9 +146,6 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
     let (mut report, db) = scan(&source, &args.image, &args.db)?;
     report.signature = verdict;
     let now = args.now.unwrap_or_else(customs_types::Timestamp::now);
-    report.policy = gate
-        .as_ref()
-        .map(|p| customs_app::gate::judge(p, &report, now));
     if args.store {
         let mut store = args.store_args.open()?;
         let recorded = customs_app::record::record(store.as_mut(), &db, &report)?;
@@ -153,9 +161,14 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
             )?;
         }
     }
-    // After the store (which keeps the vendor's verdicts, not the team's): findings an
-    // exception covers are suppressed in the views, so --fail-on agrees with the policy.
+    // After the store (which keeps the vendor's verdicts, not the team's): VEX and the
+    // exceptions suppress findings in the views and before the policy judges, so --fail-on and
+    // the policy agree on what they suppressed.
+    if !vex.is_empty() {
+        customs_app::gate::apply_vex(&vex, Vec::new(), &mut report);
+    }
     if let Some(p) = &gate {
+        report.policy = Some(customs_app::gate::judge(p, &report, now));
         customs_app::gate::mark_exceptions(p, &mut report, now);
     }
     let view = report.view(&filter);
@@ -170,6 +183,35 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         let mut err = std::io::stderr().lock();
         for w in report.match_warnings.iter().chain(&report.scan_warnings()) {
             writeln!(err, "warning: {}", render::clean(w))?;
+        }
+        if let Some(v) = &report.vex {
+            for d in &v.documents {
+                writeln!(
+                    err,
+                    "vex: {} ({}, {} statements): {} findings suppressed",
+                    render::clean(&d.source),
+                    d.format,
+                    d.statements,
+                    d.suppressed
+                )?;
+                for w in &d.warnings {
+                    writeln!(
+                        err,
+                        "warning: vex: {}: {}",
+                        render::clean(&d.source),
+                        render::clean(w)
+                    )?;
+                }
+            }
+            for i in &v.ignored {
+                writeln!(
+                    err,
+                    "warning: vex: {} ignored: {} ({})",
+                    render::clean(&i.source),
+                    i.code,
+                    render::clean(&i.detail)
+                )?;
+            }
         }
     }
     let signature_failed = match &report.signature {

@@ -498,7 +498,7 @@ fn a_fresh_install_scans_offline_from_the_built_in_snapshot() {
     assert!(r.stderr.contains("built-in snapshot"), "{}", r.stderr);
     assert!(home.path().join("data/customs/vuln.db").is_file());
     let v = r.json();
-    assert_eq!(v["schema"], "customs.scan/1.6");
+    assert_eq!(v["schema"], "customs.scan/1.7");
     // The newest records are the RustSec and Go snapshots' (2026-08, data/snapshot/SOURCES.md).
     assert!(
         v["vulnerability_db"]["newest_advisory"]
