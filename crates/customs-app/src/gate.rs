@@ -7,6 +7,7 @@ use customs_policy::{Input, Policy, Verdict};
 use customs_types::Timestamp;
 
 use crate::report::{Outcome, ScanReport};
+use crate::{AppError, Result};
 
 /// `REGISTRY/REPOSITORY` of a scanned image when it came from a registry.
 #[must_use]
@@ -71,4 +72,153 @@ pub fn apply_vex(documents: &[VexDocument], ignored: Vec<VexIgnored>, report: &m
     let mut vex = customs_policy::vex::apply(documents, &mut report.findings, image.as_deref());
     vex.ignored = ignored;
     report.vex = Some(vex);
+}
+
+/// A stored image's report, for a gate or a VEX document about it without reading the image
+/// again: its stored inventory matched against `db` now, with the signature verdict stored by
+/// its last scan.
+///
+/// # Errors
+/// As [`images::resolve`](crate::images::resolve), a stored inventory that does not read back,
+/// or the database's errors.
+pub fn stored_report(
+    store: &mut dyn customs_store::Store,
+    reference: &str,
+    db: &customs_vulndb::VulnDb,
+) -> Result<ScanReport> {
+    let image = crate::images::resolve(store, reference)?;
+    let digest = image.summary.digest;
+    let inventory =
+        serde_json::from_value(image.inventory).map_err(|source| AppError::StoredInventory {
+            digest: digest.clone(),
+            source,
+        })?;
+    let mut report = crate::scan::match_inventory(inventory, db)?;
+    report.signature = image
+        .signature
+        .and_then(|s| serde_json::from_value(s.verdict).ok());
+    Ok(report)
+}
+
+/// The predicate types of OpenVEX attestations: cosign's `--type openvex`, and the versioned
+/// one vexctl writes.
+pub const OPENVEX_PREDICATES: [&str; 2] =
+    ["https://openvex.dev/ns", "https://openvex.dev/ns/v0.2.0"];
+
+/// The OpenVEX attestations on the image `reference` names that an authority of the trust
+/// policy for its repository signed, read as VEX documents; and every other one found, with
+/// why it does not count (unsigned, signed by someone else, not for this image, not VEX). A
+/// VEX statement from a stranger is never applied: without a policy for the repository, none
+/// is. Keyless authorities without a trusted root of their own use `root`.
+///
+/// # Errors
+/// The registry's errors.
+pub fn vex_attestations(
+    client: &customs_registry::Client,
+    reference: &customs_registry::Reference,
+    policy: &customs_sign::policy::TrustPolicy,
+    root: &customs_sign::bundle::TrustedRoot,
+) -> Result<(Vec<VexDocument>, Vec<VexIgnored>)> {
+    use customs_sign::policy::{AuthorityKind, Mode};
+    use std::collections::BTreeMap;
+    let repository = format!("{}/{}", reference.registry, reference.repository);
+    let ignored = |code: &str, detail: String| VexIgnored {
+        source: repository.clone(),
+        code: code.to_owned(),
+        detail,
+    };
+    let Some(p) = policy.for_repository(&repository) else {
+        return Ok((
+            Vec::new(),
+            vec![ignored(
+                "no-policy",
+                format!(
+                    "no policy of {} names {repository}: its VEX attestations are not read",
+                    policy.path.display()
+                ),
+            )],
+        ));
+    };
+    if p.mode == Mode::Skip {
+        return Ok((
+            Vec::new(),
+            vec![ignored(
+                "verification-skipped",
+                format!(
+                    "policy {} skips verification: its VEX attestations are not read",
+                    p.name
+                ),
+            )],
+        ));
+    }
+    // Source → the first authority that verified it and its statement; or why none did.
+    let mut verified: BTreeMap<String, (String, serde_json::Value)> = BTreeMap::new();
+    let mut refused: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut sigstore = 0;
+    for a in &p.authorities {
+        let AuthorityKind::Sigstore {
+            signer,
+            trusted_root,
+        } = &a.kind
+        else {
+            continue;
+        };
+        sigstore += 1;
+        for predicate in OPENVEX_PREDICATES {
+            let v = crate::signatures::verify_attestations(
+                client,
+                reference,
+                signer,
+                trusted_root.as_ref().unwrap_or(root),
+                predicate,
+            )?;
+            for c in v.attestations {
+                match c.verified {
+                    Some(att) => {
+                        verified
+                            .entry(c.source)
+                            .or_insert((a.name.clone(), att.statement));
+                    }
+                    None => {
+                        refused.entry(c.source).or_insert((
+                            c.code.unwrap_or("refused").to_owned(),
+                            format!("authority {}: {}", a.name, c.detail.unwrap_or_default()),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut skipped: Vec<VexIgnored> = refused
+        .into_iter()
+        .filter(|(source, _)| !verified.contains_key(source))
+        .map(|(source, (code, detail))| VexIgnored {
+            source,
+            code,
+            detail,
+        })
+        .collect();
+    if sigstore == 0 {
+        skipped.push(ignored(
+            "no-sigstore-authority",
+            format!(
+                "policy {} names no cosign key or identity to check VEX attestations by",
+                p.name
+            ),
+        ));
+    }
+    for (source, (authority, statement)) in verified {
+        let label = format!("attestation {source} (signed by {authority})");
+        let predicate = statement.get("predicate").cloned().unwrap_or_default();
+        match VexDocument::parse(&predicate.to_string(), &label) {
+            Ok(d) => out.push(d),
+            Err(e) => skipped.push(VexIgnored {
+                source,
+                code: "vex-malformed".to_owned(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+    Ok((out, skipped))
 }

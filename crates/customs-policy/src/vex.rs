@@ -976,3 +976,111 @@ pub fn apply(
     }
     report
 }
+
+/// What [`export`] wrote.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The OpenVEX 0.2 document.
+    pub document: Value,
+    /// How many statements it has.
+    pub statements: usize,
+    /// Findings left out because their package has no purl.
+    pub without_purl: usize,
+}
+
+/// OpenVEX 0.2 for the findings an exception covers (`Suppression::Excepted`) and those the
+/// vendor says are not affected, as `not_affected` statements about the packages inside the
+/// image (`image`, its `pkg:oci` purl; without one, about the packages themselves). Fed back
+/// with `scan --vex`, it suppresses those findings and no others. The `@id` is derived from the
+/// statements, so the same findings give the same document.
+#[must_use]
+pub fn export(findings: &[Finding], image: Option<&str>, author: &str, now: Timestamp) -> Exported {
+    use customs_match::Suppression;
+    use sha2::Digest as _;
+    // One statement per vulnerability and reason, with every package it is said of.
+    let mut statements: Vec<(String, Vec<String>, String, Vec<String>)> = Vec::new();
+    let mut without_purl = 0;
+    for f in findings {
+        let impact = match &f.suppressed {
+            Some(Suppression::NotAffected { reason }) => reason.clone().unwrap_or_else(|| {
+                format!("{} says the package is not affected", f.data_source.feed)
+            }),
+            Some(Suppression::Excepted { reason }) => format!("risk accepted by {reason}"),
+            _ => continue,
+        };
+        let Some(purl) = f.package.purl.clone() else {
+            without_purl += 1;
+            continue;
+        };
+        match statements
+            .iter_mut()
+            .find(|(id, _, i, _)| *id == f.id && *i == impact)
+        {
+            Some((_, _, _, purls)) if !purls.contains(&purl) => purls.push(purl),
+            Some(_) => {}
+            None => statements.push((f.id.clone(), f.aliases.clone(), impact, vec![purl])),
+        }
+    }
+    // The digest names the image: a `tag` qualifier would tie the statements to one name of it.
+    let image = image.map(|i| {
+        i.parse::<packageurl::PackageUrl<'_>>()
+            .ok()
+            .and_then(|p| {
+                let mut q =
+                    packageurl::PackageUrl::new(p.ty().to_owned(), p.name().to_owned()).ok()?;
+                if let Some(v) = p.version() {
+                    q.with_version(v.to_owned()).ok()?;
+                }
+                for (k, v) in p.qualifiers() {
+                    if k.as_ref() != "tag" {
+                        q.add_qualifier(k.to_string(), v.to_string()).ok()?;
+                    }
+                }
+                Some(q.to_string())
+            })
+            .unwrap_or_else(|| i.to_owned())
+    });
+    let list: Vec<Value> = statements
+        .iter()
+        .map(|(id, aliases, impact, purls)| {
+            let subjects: Vec<Value> = purls
+                .iter()
+                .map(|p| serde_json::json!({ "@id": p }))
+                .collect();
+            let products = match &image {
+                Some(i) => serde_json::json!([{ "@id": i, "subcomponents": subjects }]),
+                None => Value::Array(subjects),
+            };
+            let mut vulnerability = serde_json::json!({ "name": id });
+            let mut aliases = aliases.clone();
+            aliases.sort();
+            aliases.dedup();
+            aliases.retain(|a| a != id);
+            if !aliases.is_empty() {
+                vulnerability["aliases"] = serde_json::json!(aliases);
+            }
+            serde_json::json!({
+                "vulnerability": vulnerability,
+                "products": products,
+                "status": "not_affected",
+                "impact_statement": impact,
+            })
+        })
+        .collect();
+    let hash = sha2::Sha256::digest(serde_json::to_vec(&list).unwrap_or_default());
+    let document = serde_json::json!({
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": format!("urn:customs:vex:sha256:{}", hex::encode(hash)),
+        "author": author,
+        "role": "customs vex export",
+        "timestamp": now.to_string(),
+        "version": 1,
+        "tooling": concat!("customs ", env!("CARGO_PKG_VERSION")),
+        "statements": list,
+    });
+    Exported {
+        statements: statements.len(),
+        document,
+        without_purl,
+    }
+}

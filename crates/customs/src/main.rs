@@ -45,6 +45,12 @@ enum Command {
     /// Keep watching: update the database, re-match every stored image, notify; every
     /// --interval, until SIGTERM.
     Watch(cmd::rematch::WatchArgs),
+    /// The gate over stored images: `policy check`.
+    #[command(subcommand)]
+    Policy(cmd::gate::PolicyCmd),
+    /// VEX documents: `vex export` of a stored image's accepted and not-affected findings.
+    #[command(subcommand)]
+    Vex(cmd::gate::VexCmd),
     /// Inspect and prune customs' cache.
     #[command(subcommand)]
     Cache(cmd::cache::CacheCmd),
@@ -88,6 +94,8 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => cmd::images::diff(a, &mut out),
         Command::Rematch(a) => cmd::rematch::rematch(a, &mut out),
         Command::Watch(a) => cmd::rematch::run_watch(a, &mut out),
+        Command::Policy(c) => cmd::gate::policy(c, &mut out),
+        Command::Vex(c) => cmd::gate::vex(c, &mut out),
         Command::Cache(c) => cmd::cache::run(c, &mut out),
         Command::VerifyBlob(a) => cmd::verify::run(a, &mut out),
         Command::Verify(a) => cmd::verify::verify(a, &mut out),

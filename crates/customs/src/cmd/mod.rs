@@ -4,6 +4,7 @@ pub(crate) mod cache;
 pub(crate) mod db;
 pub(crate) mod docs;
 pub(crate) mod explain;
+pub(crate) mod gate;
 pub(crate) mod images;
 pub(crate) mod rematch;
 pub(crate) mod sbom;

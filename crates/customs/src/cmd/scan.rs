@@ -66,6 +66,11 @@ pub(crate) struct ScanArgs {
     /// so neither --fail-on nor the policy blocks on it (docs/vex.md).
     #[arg(long, value_name = "FILE")]
     vex: Vec<std::path::PathBuf>,
+    /// Also apply the OpenVEX attestations on the image, each only when an authority of
+    /// --trust-policy for the repository signed it; the others are listed in the report as
+    /// ignored, with why.
+    #[arg(long, requires = "trust_policy")]
+    vex_attestations: bool,
     /// The clock the policy's exceptions expire by: RFC 3339 or YYYY-MM-DD (default: now).
     #[arg(long, value_name = "TIME", requires = "policy", value_parser = customs_types::Timestamp::parse_lenient)]
     now: Option<customs_types::Timestamp>,
@@ -117,11 +122,8 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         .map(customs_policy::Policy::from_file)
         .transpose()?;
     // So are VEX documents: one that cannot be read stops the scan rather than pass silently.
-    let vex = args
-        .vex
-        .iter()
-        .map(|f| customs_policy::vex::VexDocument::from_file(f))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut vex = crate::cmd::gate::read_vex(&args.vex)?;
+    let mut vex_ignored = Vec::new();
     let (source, verdict) = match &args.trust_policy {
         None => (args.source.clone(), None),
         Some(file) => {
@@ -140,6 +142,13 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
                 &platform,
                 customs_types::Timestamp::now(),
             )?;
+            if args.vex_attestations {
+                let reference = customs_registry::Reference::parse(&pinned)?;
+                let (docs, ignored) =
+                    customs_app::gate::vex_attestations(&client, &reference, &policy, &root)?;
+                vex.extend(docs);
+                vex_ignored = ignored;
+            }
             (pinned, Some(v))
         }
     };
@@ -164,8 +173,8 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
     // After the store (which keeps the vendor's verdicts, not the team's): VEX and the
     // exceptions suppress findings in the views and before the policy judges, so --fail-on and
     // the policy agree on what they suppressed.
-    if !vex.is_empty() {
-        customs_app::gate::apply_vex(&vex, Vec::new(), &mut report);
+    if !vex.is_empty() || !vex_ignored.is_empty() {
+        customs_app::gate::apply_vex(&vex, vex_ignored, &mut report);
     }
     if let Some(p) = &gate {
         report.policy = Some(customs_app::gate::judge(p, &report, now));
@@ -184,35 +193,7 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         for w in report.match_warnings.iter().chain(&report.scan_warnings()) {
             writeln!(err, "warning: {}", render::clean(w))?;
         }
-        if let Some(v) = &report.vex {
-            for d in &v.documents {
-                writeln!(
-                    err,
-                    "vex: {} ({}, {} statements): {} findings suppressed",
-                    render::clean(&d.source),
-                    d.format,
-                    d.statements,
-                    d.suppressed
-                )?;
-                for w in &d.warnings {
-                    writeln!(
-                        err,
-                        "warning: vex: {}: {}",
-                        render::clean(&d.source),
-                        render::clean(w)
-                    )?;
-                }
-            }
-            for i in &v.ignored {
-                writeln!(
-                    err,
-                    "warning: vex: {} ignored: {} ({})",
-                    render::clean(&i.source),
-                    i.code,
-                    render::clean(&i.detail)
-                )?;
-            }
-        }
+        vex_summary(&report)?;
     }
     let signature_failed = match &report.signature {
         None => false,
@@ -258,24 +239,7 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         (None, None) => return Ok(ExitCode::from(u8::from(signature_failed))),
     };
     // A gate that does not know must not pass: gaps outrank findings.
-    let gaps = report.gaps(&args.allow_missing_coverage);
-    if !gaps.is_empty() {
-        let mut err = std::io::stderr().lock();
-        for g in &gaps {
-            writeln!(err, "customs: error: {gate}: {g}")?;
-        }
-        if gaps.iter().any(|g| matches!(g, Gap::Unsupported { .. })) {
-            writeln!(
-                err,
-                "customs: the SBOM lists packages customs cannot check yet; a gate cannot pass them"
-            )?;
-        }
-        if gaps.iter().any(|g| matches!(g, Gap::NotCovered { .. })) {
-            writeln!(
-                err,
-                "customs: fetch the missing data with `customs db update`, or accept the gap with --allow-missing-coverage ECOSYSTEM"
-            )?;
-        }
+    if gaps_block(&report, &args.allow_missing_coverage, &gate)? {
         return Ok(ExitCode::from(2));
     }
     let findings_failed = args.fail_on.is_some_and(|min| view.fails_at(min));
@@ -286,9 +250,71 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
     })
 }
 
+/// What the scan's VEX documents did, on stderr.
+pub(crate) fn vex_summary(report: &ScanReport) -> Result<()> {
+    let Some(v) = &report.vex else {
+        return Ok(());
+    };
+    let mut err = std::io::stderr().lock();
+    for d in &v.documents {
+        writeln!(
+            err,
+            "vex: {} ({}, {} statements): {} findings suppressed",
+            render::clean(&d.source),
+            d.format,
+            d.statements,
+            d.suppressed
+        )?;
+        for w in &d.warnings {
+            writeln!(
+                err,
+                "warning: vex: {}: {}",
+                render::clean(&d.source),
+                render::clean(w)
+            )?;
+        }
+    }
+    for i in &v.ignored {
+        writeln!(
+            err,
+            "warning: vex: {} ignored: {} ({})",
+            render::clean(&i.source),
+            i.code,
+            render::clean(&i.detail)
+        )?;
+    }
+    Ok(())
+}
+
+/// Whether the report has coverage gaps `allow` does not accept, said on stderr for `gate`:
+/// a gate that does not know cannot pass (exit 2).
+pub(crate) fn gaps_block(report: &ScanReport, allow: &[Ecosystem], gate: &str) -> Result<bool> {
+    let gaps = report.gaps(allow);
+    if gaps.is_empty() {
+        return Ok(false);
+    }
+    let mut err = std::io::stderr().lock();
+    for g in &gaps {
+        writeln!(err, "customs: error: {gate}: {g}")?;
+    }
+    if gaps.iter().any(|g| matches!(g, Gap::Unsupported { .. })) {
+        writeln!(
+            err,
+            "customs: the SBOM lists packages customs cannot check yet; a gate cannot pass them"
+        )?;
+    }
+    if gaps.iter().any(|g| matches!(g, Gap::NotCovered { .. })) {
+        writeln!(
+            err,
+            "customs: fetch the missing data with `customs db update`, or accept the gap with --allow-missing-coverage ECOSYSTEM"
+        )?;
+    }
+    Ok(true)
+}
+
 /// The policy's verdict on stderr: exceptions that applied or expired, then each violation;
 /// returns whether it failed.
-fn policy_summary(v: &customs_policy::Verdict, quiet: bool) -> Result<bool> {
+pub(crate) fn policy_summary(v: &customs_policy::Verdict, quiet: bool) -> Result<bool> {
     use customs_policy::Outcome;
     let mut err = std::io::stderr().lock();
     for e in &v.expired {

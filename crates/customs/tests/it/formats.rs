@@ -69,6 +69,18 @@ pub(crate) fn check_cyclonedx(file: &Path) {
     assert!(ok, "{}: CycloneDX 1.6 schema: {text}", file.display());
 }
 
+/// An OpenVEX document against the OpenVEX 0.2.0 JSON schema.
+pub(crate) fn check_openvex(file: &Path) {
+    let schema = shared().join("data/schemas/openvex-0.2.0/openvex_json_schema.json");
+    let (ok, text) = run_tool(
+        Command::new(tools().join("venv/bin/check-jsonschema"))
+            .arg("--schemafile")
+            .arg(&schema)
+            .arg(file),
+    );
+    assert!(ok, "{}: OpenVEX 0.2.0 schema: {text}", file.display());
+}
+
 pub(crate) fn check_sarif(file: &Path) {
     let schema = shared().join("data/schemas/sarif-2.1.0/sarif-schema-2.1.0.json");
     let (ok, text) = run_tool(

@@ -21,4 +21,5 @@ mod registry;
 mod scan;
 mod signatures;
 mod sigstore;
+mod vex;
 mod whiteouts;

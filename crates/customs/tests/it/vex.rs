@@ -1,0 +1,270 @@
+//! VEX in and out on a real scan: a bullseye image (an OCI layout of the minbase root's dpkg
+//! database with libssl1.1 and libgnutls30 downgraded) against Debian's DSA list.
+//! `vex export` of the stored image passes the OpenVEX schema; fed back with `scan --vex`, it
+//! suppresses exactly the findings the policy's exception covered, and nothing more;
+//! `--fail-on` and the policy agree on what VEX suppressed; `policy check` judges the stored
+//! image after the layout is gone.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::common::{LayerTar, customs, write_layout};
+use crate::scan::{build_db, bullseye_root};
+
+const POLICY: &str = "version: 1
+rules:
+  - name: fixable
+    findings:
+      fixable: true
+exceptions:
+  - vulnerability: CVE-2023-0286
+    packages: [\"libssl1.1\"]
+    reason: TLS is terminated by the proxy in front of it
+    owner: alice@example.com
+    created: 2026-11-01
+    expires: 2026-12-31
+";
+
+/// (id, package, suppression) of every finding of a `-f json --show-suppressed` report.
+fn states(v: &Value) -> BTreeSet<(String, String, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["package"]["name"].as_str().unwrap().to_owned(),
+                f["suppressed"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn exported_vex_round_trips_and_gates_agree() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let db = build_db(w, &["debian-tracker/data/DSA/list"]);
+    let root = bullseye_root(&|pkg, _| match pkg {
+        "libssl1.1" => Some("1.1.1n-0+deb11u3".to_owned()),
+        "libgnutls30" => Some("3.7.1-5+deb11u2".to_owned()),
+        _ => None,
+    });
+    let read = |p: &str| std::fs::read(root.path().join(p)).unwrap();
+    let layer = LayerTar::new()
+        .dir("etc")
+        .file("etc/os-release", &read("etc/os-release"))
+        .dir("var")
+        .dir("var/lib")
+        .dir("var/lib/dpkg")
+        .file("var/lib/dpkg/status", &read("var/lib/dpkg/status"))
+        .finish();
+    let layout = w.join("bullseye");
+    let digest = write_layout(&layout, &[layer], crate::common::Comp::Gzip);
+    let image = format!("oci:{}", layout.display());
+    let store = format!("sqlite:{}", w.join("store.db").display());
+    let policy = w.join("policy.yaml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let policy = policy.display().to_string();
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "--db", &db, "-f", "json", "--show-suppressed"];
+        args.extend_from_slice(extra);
+        args.push(&image);
+        let r = customs(&args, w);
+        let v: Value = r.json();
+        (r.code, v, r.stderr)
+    };
+
+    // The plain scan, stored: both DSAs open.
+    let (code, plain, err) = scan(&["--store", "--store-url", &store]);
+    assert_eq!(code, 0, "{err}");
+    let open: Vec<_> = states(&plain)
+        .into_iter()
+        .filter(|s| s.2.is_empty())
+        .map(|s| (s.0, s.1))
+        .collect();
+    assert_eq!(
+        open,
+        [
+            ("DSA-5343-1".to_owned(), "libssl1.1".to_owned()),
+            ("DSA-5349-1".to_owned(), "libgnutls30".to_owned())
+        ]
+    );
+    // The policy's exception covers the openssl DSA (through its alias CVE-2023-0286).
+    let (code, judged, err) = scan(&["--policy", &policy, "--now", "2026-12-01"]);
+    assert_eq!(code, 1, "the gnutls fix is a violation: {err}");
+    let excepted: BTreeSet<_> = states(&judged)
+        .into_iter()
+        .filter(|s| s.2.starts_with("excepted: "))
+        .map(|s| (s.0, s.1))
+        .collect();
+    assert_eq!(
+        excepted,
+        BTreeSet::from([("DSA-5343-1".to_owned(), "libssl1.1".to_owned())])
+    );
+
+    // Export from the store: valid OpenVEX 0.2, about the image by its digest.
+    let r = customs(
+        &[
+            "vex",
+            "export",
+            "--image",
+            &digest,
+            "--policy",
+            &policy,
+            "--now",
+            "2026-12-01",
+            "--store-url",
+            &store,
+            "--db",
+            &db,
+            "--author",
+            "alice@example.com",
+        ],
+        w,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: Value = r.json();
+    let file = w.join("image.openvex.json");
+    std::fs::write(&file, &r.stdout).unwrap();
+    crate::formats::check_openvex(&file);
+    let statements = doc["statements"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{doc:#}");
+    let s = &statements[0];
+    assert_eq!(s["vulnerability"]["name"], "DSA-5343-1");
+    assert_eq!(s["status"], "not_affected");
+    let product = s["products"][0]["@id"].as_str().unwrap();
+    assert!(
+        // The digest names the image; a tag would tie the statement to one name of it.
+        product == format!("pkg:oci/bullseye@{digest}"),
+        "{product}"
+    );
+    assert!(
+        s["products"][0]["subcomponents"][0]["@id"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:deb/debian/libssl1.1@1.1.1n-0%2Bdeb11u3")
+    );
+
+    // Fed back: exactly the excepted finding is suppressed, and nothing else changes.
+    let file = file.display().to_string();
+    let (code, with_vex, err) = scan(&["--vex", &file]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("(openvex, 1 statements): 1 findings suppressed"),
+        "{err}"
+    );
+    let before = states(&plain);
+    let after = states(&with_vex);
+    let changed: BTreeSet<_> = after
+        .difference(&before)
+        .map(|s| (s.0.clone(), s.1.clone()))
+        .collect();
+    assert_eq!(changed, excepted);
+    assert_eq!(before.len(), after.len());
+    let vex = &with_vex["vex"];
+    assert_eq!(vex["suppressed"][0]["vulnerability"], "DSA-5343-1");
+    assert_eq!(vex["documents"][0]["format"], "openvex");
+
+    // --fail-on and the policy agree on what VEX suppressed: with a CycloneDX VEX for the
+    // gnutls finding too, neither blocks; without it, both do.
+    let cdx = w.join("gnutls.cdx.json");
+    std::fs::write(
+        &cdx,
+        serde_json::json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+            "metadata": {"timestamp": "2026-11-20T00:00:00Z"},
+            "components": [{"type": "library", "name": "libgnutls30", "bom-ref": "gnutls",
+                            "purl": "pkg:deb/debian/libgnutls30"}],
+            "vulnerabilities": [{"id": "CVE-2023-0361",
+                                 "analysis": {"state": "not_affected",
+                                              "justification": "code_not_reachable"},
+                                 "affects": [{"ref": "gnutls"}]}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let cdx = cdx.display().to_string();
+    for gate in [
+        &["--fail-on", "unknown"][..],
+        &["--policy", &policy, "--now", "2026-12-01"][..],
+    ] {
+        let (code, _, err) = scan(&[gate, &["--vex", &file]].concat());
+        assert_eq!(code, 1, "{gate:?}: the gnutls finding remains: {err}");
+        let (code, v, err) = scan(&[gate, &["--vex", &file, "--vex", &cdx]].concat());
+        assert_eq!(code, 0, "{gate:?}: {err}");
+        assert!(
+            states(&v).iter().all(|s| !s.2.is_empty()),
+            "{:?}",
+            states(&v)
+        );
+    }
+
+    // A day after the exception's date, the stored image fails the policy without being read
+    // again (the layout is gone), naming the expired exception.
+    std::fs::remove_dir_all(&layout).unwrap();
+    let check = |now: &str| {
+        customs(
+            &[
+                "policy",
+                "check",
+                "--policy",
+                &policy,
+                "--now",
+                now,
+                "--store-url",
+                &store,
+                "--db",
+                &db,
+                "-f",
+                "json",
+                &digest,
+            ],
+            w,
+        )
+    };
+    let r = check("2026-12-31");
+    assert_eq!(r.code, 1, "the gnutls fix still fails: {}", r.stderr);
+    let v: Value = r.json();
+    assert_eq!(v["exceptions"][0]["vulnerability"], "CVE-2023-0286");
+    let r = check("2027-01-01");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: Value = r.json();
+    assert_eq!(v["expired"][0]["vulnerability"], "CVE-2023-0286");
+    let codes: BTreeSet<_> = v["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        codes,
+        BTreeSet::from(["exception-expired".to_owned(), "finding".to_owned()])
+    );
+    assert!(
+        r.stderr.contains("expired after 2026-12-31"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A VEX file that cannot be read stops the scan before any work, naming the file.
+#[test]
+fn a_bad_vex_file_is_an_error_naming_it() {
+    let work = tempfile::tempdir().unwrap();
+    let bad = work.path().join("bad.json");
+    std::fs::write(&bad, "{\"statements\": ").unwrap();
+    let bad = bad.display().to_string();
+    let r = customs(
+        &["scan", "--vex", &bad, "dir:/nonexistent-root-for-vex"],
+        work.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{bad}:1:15: not JSON")),
+        "{}",
+        r.stderr
+    );
+}
