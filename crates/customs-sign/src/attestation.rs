@@ -150,6 +150,9 @@ pub fn check_legacy(
     let payload = b64
         .decode(env.payload.trim())
         .map_err(|e| error("signature-malformed", format!("DSSE payload: {e}")))?;
+    if env.signatures.is_empty() {
+        return Err(error("unsigned", "the DSSE envelope has no signature"));
+    }
     let verified = match signer {
         Signer::Key { pem, origin } => {
             let key = VerifyingKey::from_pem(pem, origin)

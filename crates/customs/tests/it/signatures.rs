@@ -1786,3 +1786,166 @@ fn a_v0_1_bundle_without_its_set_is_refused_in_the_registry() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(codes(&v), ["tlog-set-missing"], "{v}");
 }
+
+/// A VEX statement found as an attestation on the image counts only when the trust policy
+/// accepts its signer: the one signed by the policy's key suppresses its finding; one signed
+/// by another key, and one without a signature, are ignored and the report says why; without
+/// a policy for the repository, none counts.
+#[test]
+fn vex_attestations_count_only_when_the_trust_policy_accepts_the_signer() {
+    use base64::Engine as _;
+    registries_up();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cache = tempfile::tempdir().unwrap();
+    let stamp = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let repo = format!("customs-test/vex-attested-{stamp}");
+    let digest = crate::vex::bullseye_layout(&d.join("layout"));
+    push_layout(&d.join("layout"), &repo);
+    let reference = format!("127.0.0.1:5000/{repo}:1");
+    let db = crate::scan::build_db(d, &["debian-tracker/data/DSA/list"]);
+    keypair(d, "a", false);
+    keypair(d, "b", false);
+    let k = |f: &str| d.join(f).display().to_string();
+    assert_eq!(
+        customs(&["sign", &reference, "--key", &k("a.key")], cache.path()).code,
+        0
+    );
+    let openvex = |id: &str, package: &str| {
+        serde_json::json!({
+            "@context": "https://openvex.dev/ns/v0.2.0",
+            "@id": format!("https://example.invalid/vex/{id}"),
+            "author": "release team", "timestamp": "2026-11-20T00:00:00Z", "version": 1,
+            "statements": [{"vulnerability": {"name": id},
+                            "products": [{"@id": format!("pkg:deb/debian/{package}")}],
+                            "status": "not_affected",
+                            "justification": "vulnerable_code_not_in_execute_path"}]
+        })
+    };
+    let attest = |key: &str, doc: &Value, name: &str| {
+        let file = d.join(name);
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let r = customs(
+            &[
+                "attest",
+                &reference,
+                "--key",
+                &k(key),
+                "--type",
+                "openvex",
+                "--predicate",
+                &file.display().to_string(),
+            ],
+            cache.path(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    };
+    attest("a.key", &openvex("DSA-5343-1", "libssl1.1"), "ssl.json");
+    attest(
+        "b.key",
+        &openvex("DSA-5349-1", "libgnutls30"),
+        "gnutls.json",
+    );
+    // A third layer in the `.att` manifest: an envelope with the curl statement and no
+    // signature at all.
+    let att_tag = format!("sha256-{}.att", digest.trim_start_matches("sha256:"));
+    let mut att: Value = serde_json::from_slice(&get(&format!(
+        "http://127.0.0.1:5000/v2/{repo}/manifests/{att_tag}"
+    )))
+    .unwrap();
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "predicateType": "https://openvex.dev/ns",
+        "subject": [{"name": reference, "digest": {"sha256": digest.trim_start_matches("sha256:")}}],
+        "predicate": openvex("DSA-5343-1", "libssl1.1"),
+    });
+    let envelope = serde_json::json!({
+        "payloadType": "application/vnd.in-toto+json",
+        "payload": base64::engine::general_purpose::STANDARD.encode(statement.to_string()),
+        "signatures": [],
+    })
+    .to_string();
+    let blob = put_blob(&repo, envelope.as_bytes());
+    att["layers"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "mediaType": "application/vnd.dsse.envelope.v1+json", "digest": blob,
+            "size": envelope.len(), "annotations": {"predicateType": "https://openvex.dev/ns"}
+        }));
+    assert_eq!(att["layers"].as_array().unwrap().len(), 3, "{att}");
+    put_manifest(&repo, &att_tag, att.to_string().as_bytes());
+
+    let scan = |repositories: &str| {
+        let policy = d.join("trust.yaml");
+        std::fs::write(
+            &policy,
+            format!(
+                "version: 1\npolicies:\n  - name: ours\n    repositories: [\"{repositories}\"]\n    \
+                 authorities:\n      - name: release\n        key: a.pub\n"
+            ),
+        )
+        .unwrap();
+        let r = customs(
+            &[
+                "scan",
+                "--db",
+                &db,
+                "-f",
+                "json",
+                "--show-suppressed",
+                "--trust-policy",
+                &policy.display().to_string(),
+                "--vex-attestations",
+                &reference,
+            ],
+            cache.path(),
+        );
+        let v = r.json();
+        (r.code, v, r.stderr)
+    };
+    let (code, v, err) = scan("127.0.0.1:5000/customs-test/*");
+    assert_eq!(code, 0, "{err}");
+    let suppressed: Vec<_> = crate::vex::states(&v)
+        .into_iter()
+        .filter(|s| !s.2.is_empty())
+        .collect();
+    assert_eq!(suppressed.len(), 1, "{suppressed:?}");
+    let (id, package, why) = &suppressed[0];
+    assert_eq!((id.as_str(), package.as_str()), ("DSA-5343-1", "libssl1.1"));
+    assert!(
+        why.starts_with("vex: not_affected (vulnerable_code_not_in_execute_path) by release team in attestation ")
+            && why.ends_with("(signed by release)"),
+        "{why}"
+    );
+    let ignored = v["vex"]["ignored"].as_array().unwrap();
+    let mut codes: Vec<&str> = ignored
+        .iter()
+        .map(|i| i["code"].as_str().unwrap())
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(codes, ["unsigned", "untrusted-key"], "{ignored:?}");
+    assert!(
+        ignored
+            .iter()
+            .all(|i| i["source"].as_str().unwrap().starts_with(&att_tag)),
+        "{ignored:?}"
+    );
+    assert!(err.contains("warning: vex: "), "{err}");
+
+    // No policy for the repository: no attestation counts, and the report says so.
+    let (_, v, err) = scan("127.0.0.1:5000/elsewhere/*");
+    assert!(
+        crate::vex::states(&v).iter().all(|s| s.2.is_empty()),
+        "{:?}",
+        crate::vex::states(&v)
+    );
+    assert_eq!(v["vex"]["ignored"][0]["code"], "no-policy", "{err}");
+}

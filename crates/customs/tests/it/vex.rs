@@ -6,6 +6,7 @@
 //! image after the layout is gone.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -27,7 +28,7 @@ exceptions:
 ";
 
 /// (id, package, suppression) of every finding of a `-f json --show-suppressed` report.
-fn states(v: &Value) -> BTreeSet<(String, String, String)> {
+pub(crate) fn states(v: &Value) -> BTreeSet<(String, String, String)> {
     v["findings"]
         .as_array()
         .unwrap()
@@ -42,11 +43,9 @@ fn states(v: &Value) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
-#[test]
-fn exported_vex_round_trips_and_gates_agree() {
-    let work = tempfile::tempdir().unwrap();
-    let w = work.path();
-    let db = build_db(w, &["debian-tracker/data/DSA/list"]);
+/// An OCI layout at `dir` (tag `1`) of the bullseye minbase's dpkg database with libssl1.1
+/// below DSA-5343-1 and libgnutls30 below DSA-5349-1; returns its manifest digest.
+pub(crate) fn bullseye_layout(dir: &Path) -> String {
     let root = bullseye_root(&|pkg, _| match pkg {
         "libssl1.1" => Some("1.1.1n-0+deb11u3".to_owned()),
         "libgnutls30" => Some("3.7.1-5+deb11u2".to_owned()),
@@ -61,8 +60,16 @@ fn exported_vex_round_trips_and_gates_agree() {
         .dir("var/lib/dpkg")
         .file("var/lib/dpkg/status", &read("var/lib/dpkg/status"))
         .finish();
+    write_layout(dir, &[layer], crate::common::Comp::Gzip)
+}
+
+#[test]
+fn exported_vex_round_trips_and_gates_agree() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let db = build_db(w, &["debian-tracker/data/DSA/list"]);
     let layout = w.join("bullseye");
-    let digest = write_layout(&layout, &[layer], crate::common::Comp::Gzip);
+    let digest = bullseye_layout(&layout);
     let image = format!("oci:{}", layout.display());
     let store = format!("sqlite:{}", w.join("store.db").display());
     let policy = w.join("policy.yaml");
