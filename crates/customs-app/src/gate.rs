@@ -27,6 +27,24 @@ pub fn repository_of(report: &ScanReport) -> Option<String> {
 #[must_use]
 pub fn judge(policy: &Policy, report: &ScanReport, now: Timestamp) -> Verdict {
     let repository = repository_of(report);
+    let packages: Vec<customs_policy::PackageFact> = report
+        .inventory
+        .packages
+        .iter()
+        .map(|p| customs_policy::PackageFact {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            ecosystem: p.ecosystem,
+            purl: p.purl.clone(),
+            licenses: p.licenses.clone(),
+        })
+        .collect();
+    let created = report
+        .inventory
+        .image
+        .as_ref()
+        .and_then(|i| i.created.as_deref())
+        .and_then(|c| Timestamp::parse_lenient(c).ok());
     customs_policy::evaluate(
         policy,
         &Input {
@@ -37,6 +55,8 @@ pub fn judge(policy: &Policy, report: &ScanReport, now: Timestamp) -> Verdict {
                 .as_ref()
                 .map(|v| v.outcome == Outcome::Pass),
             now,
+            packages: &packages,
+            created,
         },
     )
 }

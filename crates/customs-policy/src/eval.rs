@@ -1,10 +1,27 @@
 //! A policy applied to one scan's findings and image facts.
 
 use customs_match::Finding;
-use customs_types::Timestamp;
+use customs_types::{Ecosystem, Timestamp};
 use serde::Serialize;
 
-use crate::file::{Action, Exception, FindingConditions, Mode, On, Policy};
+use crate::file::{
+    Action, Exception, FindingConditions, ImageConditions, Mode, On, Op, Policy, VersionRange,
+};
+
+/// An installed package, as image rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageFact {
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its ecosystem (how its versions order).
+    pub ecosystem: Ecosystem,
+    /// Its purl, when known.
+    pub purl: Option<String>,
+    /// The licences it declares (SPDX ids or expressions).
+    pub licenses: Vec<String>,
+}
 
 /// What the policy is applied to.
 #[derive(Debug, Clone, Copy)]
@@ -17,12 +34,16 @@ pub struct Input<'a> {
     /// Whether the trust policy's verdict passed; `None` when the scan was not asked to verify
     /// signatures.
     pub signed: Option<bool>,
-    /// The clock exceptions expire by.
+    /// The clock exceptions expire by and image age is measured at.
     pub now: Timestamp,
+    /// Every installed package.
+    pub packages: &'a [PackageFact],
+    /// When the image was created (its config's `created`), when it says.
+    pub created: Option<Timestamp>,
 }
 
 /// The gate's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// No rule matched.
@@ -33,8 +54,20 @@ pub enum Outcome {
     Fail,
 }
 
+impl Outcome {
+    /// Its name: `pass`, `warn`, `fail`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Warn => "warn",
+            Self::Fail => "fail",
+        }
+    }
+}
+
 /// Why a rule matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ViolationCode {
     /// A finding met every condition of a findings rule.
@@ -45,6 +78,31 @@ pub enum ViolationCode {
     NotSigned,
     /// The rule wants a signature verdict and the scan has none: not known, so not passed.
     SignatureUnknown,
+    /// The image is older than the rule allows.
+    ImageTooOld,
+    /// The rule limits the image's age and the image has no creation time.
+    ImageAgeUnknown,
+    /// A banned package is installed (at a banned version, or one that cannot be compared).
+    BannedPackage,
+    /// A package declares a denied licence.
+    DeniedLicense,
+}
+
+impl ViolationCode {
+    /// Its name, as the report writes it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Finding => "finding",
+            Self::ExceptionExpired => "exception-expired",
+            Self::NotSigned => "not-signed",
+            Self::SignatureUnknown => "signature-unknown",
+            Self::ImageTooOld => "image-too-old",
+            Self::ImageAgeUnknown => "image-age-unknown",
+            Self::BannedPackage => "banned-package",
+            Self::DeniedLicense => "denied-license",
+        }
+    }
 }
 
 /// One rule's match.
@@ -180,6 +238,117 @@ fn matches(c: &FindingConditions, f: &Finding) -> bool {
         && (c.packages.is_empty() || c.packages.any_match(names(f)))
 }
 
+/// What an image rule finds: (code, package, detail) for each violation.
+fn image_violations(
+    c: &ImageConditions,
+    input: &Input<'_>,
+) -> Vec<(ViolationCode, Option<String>, String)> {
+    let mut out = Vec::new();
+    if c.signed {
+        match input.signed {
+            Some(true) => {}
+            Some(false) => out.push((
+                ViolationCode::NotSigned,
+                None,
+                "the image is not signed as the trust policy requires".to_owned(),
+            )),
+            None => out.push((
+                ViolationCode::SignatureUnknown,
+                None,
+                "no signature verdict: scan with --trust-policy".to_owned(),
+            )),
+        }
+    }
+    if let Some(max) = c.max_age_days {
+        match input.created {
+            None => out.push((
+                ViolationCode::ImageAgeUnknown,
+                None,
+                format!(
+                    "the image has no creation time: its age (at most {max} days) is not known"
+                ),
+            )),
+            Some(t) => {
+                let days = t.days_until(input.now);
+                if days > i64::from(max) {
+                    out.push((
+                        ViolationCode::ImageTooOld,
+                        None,
+                        format!(
+                            "created {}, {days} days before {}: more than {max}",
+                            t.date(),
+                            input.now.date()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for b in &c.banned_packages {
+        for p in input.packages {
+            let names = std::iter::once(p.name.as_str()).chain(p.purl.as_deref());
+            if !b.packages.any_match(names) {
+                continue;
+            }
+            let label = format!("{}@{}", p.name, p.version);
+            let banned = b.packages.patterns.join(", ");
+            let detail = match &b.versions {
+                None => format!("{label} is banned ({banned})"),
+                Some(r) => match in_range(p, r) {
+                    Ok(false) => continue,
+                    Ok(true) => format!("{label} is banned ({banned} {})", r.text),
+                    // Not known is not passed.
+                    Err(e) => format!(
+                        "{label}: its version cannot be compared with {banned} {} ({e})",
+                        r.text
+                    ),
+                },
+            };
+            out.push((ViolationCode::BannedPackage, Some(label), detail));
+        }
+    }
+    if !c.denied_licenses.is_empty() {
+        for p in input.packages {
+            // Each licence id of an expression on its own: `GPL-3.0-only OR MIT` declares
+            // GPL-3.0-only whichever a user may pick.
+            let denied = p.licenses.iter().find(|l| {
+                l.split(|ch: char| ch.is_whitespace() || ch == '(' || ch == ')')
+                    .filter(|id| !id.is_empty() && !["AND", "OR", "WITH"].contains(id))
+                    .any(|id| c.denied_licenses.any_match([id]))
+            });
+            if let Some(l) = denied {
+                let label = format!("{}@{}", p.name, p.version);
+                out.push((
+                    ViolationCode::DeniedLicense,
+                    Some(label.clone()),
+                    format!("{label} declares {l}"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Whether the package's version is in the range, by its ecosystem's order.
+fn in_range(p: &PackageFact, r: &VersionRange) -> Result<bool, String> {
+    use std::cmp::Ordering;
+    for (op, v) in &r.comparators {
+        let o = customs_version::compare(p.ecosystem, &p.version, v).map_err(|e| e.to_string())?;
+        let holds = match op {
+            Op::Lt => o == Ordering::Less,
+            Op::Le => o != Ordering::Greater,
+            Op::Gt => o == Ordering::Greater,
+            Op::Ge => o != Ordering::Less,
+            Op::Eq => o == Ordering::Equal,
+            Op::Ne => o != Ordering::Equal,
+        };
+        if !holds {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// The policy applied to `input`.
 #[must_use]
 pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
@@ -267,24 +436,13 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
                 }
             }
             On::Image(c) => {
-                if c.signed {
-                    let (code, detail) = match input.signed {
-                        Some(true) => continue,
-                        Some(false) => (
-                            ViolationCode::NotSigned,
-                            "the image is not signed as the trust policy requires".to_owned(),
-                        ),
-                        None => (
-                            ViolationCode::SignatureUnknown,
-                            "no signature verdict: scan with --trust-policy".to_owned(),
-                        ),
-                    };
+                for (code, package, detail) in image_violations(c, input) {
                     violations.push(Violation {
                         rule: rule.name.clone(),
                         action: rule.action,
                         code,
                         vulnerability: None,
-                        package: None,
+                        package,
                         detail,
                     });
                 }

@@ -44,6 +44,8 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Its exceptions, in file order.
     pub exceptions: Vec<Exception>,
+    /// Its examples (`policy test`), in file order.
+    pub examples: Vec<crate::examples::Example>,
 }
 
 /// One rule: what it matches, and what a match does.
@@ -83,11 +85,86 @@ pub struct FindingConditions {
     pub packages: Globs,
 }
 
-/// Conditions over the image.
+/// Conditions over the image; each given is checked on its own.
 #[derive(Debug, Default)]
 pub struct ImageConditions {
     /// The trust policy's verdict must have passed.
     pub signed: bool,
+    /// The image must have been created at most this many days before the clock.
+    pub max_age_days: Option<u32>,
+    /// Packages that must not be installed (at the versions given).
+    pub banned_packages: Vec<Banned>,
+    /// Licences (SPDX ids or expressions, as globs) no package may declare.
+    pub denied_licenses: Globs,
+}
+
+/// A package that must not be installed.
+#[derive(Debug)]
+pub struct Banned {
+    /// Its name or purl, as globs.
+    pub packages: Globs,
+    /// Only at versions in this range (in the package's ecosystem's order); any when `None`.
+    pub versions: Option<VersionRange>,
+}
+
+/// Comparison operator of a version range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+/// Comparators that must all hold (`>= 2.0, < 2.17.1`), as written.
+#[derive(Debug, Clone)]
+pub struct VersionRange {
+    /// As written.
+    pub text: String,
+    /// Each comparator.
+    pub comparators: Vec<(Op, String)>,
+}
+
+impl VersionRange {
+    /// Parses `OP VERSION[, OP VERSION…]`.
+    ///
+    /// # Errors
+    /// What is wrong, for the caller to place.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut comparators = Vec::new();
+        for part in text.split(',') {
+            let part = part.trim();
+            let (op, rest) = [
+                ("<=", Op::Le),
+                (">=", Op::Ge),
+                ("!=", Op::Ne),
+                ("<", Op::Lt),
+                (">", Op::Gt),
+                ("=", Op::Eq),
+            ]
+            .into_iter()
+            .find_map(|(p, op)| part.strip_prefix(p).map(|r| (op, r.trim())))
+            .ok_or_else(|| {
+                format!("{part:?}: a comparator is OP VERSION with OP one of < <= > >= = !=")
+            })?;
+            if rest.is_empty() || rest.contains(char::is_whitespace) {
+                return Err(format!("{part:?}: no single version after the operator"));
+            }
+            comparators.push((op, rest.to_owned()));
+        }
+        Ok(Self {
+            text: text.trim().to_owned(),
+            comparators,
+        })
+    }
 }
 
 /// An accepted risk: a vulnerability that does not count, for a time, with who and why.
@@ -151,6 +228,8 @@ struct FileDoc {
     rules: Vec<Spanned<RuleDoc>>,
     #[serde(default)]
     exceptions: Vec<Spanned<ExceptionDoc>>,
+    #[serde(default)]
+    examples: Vec<Spanned<crate::examples::ExampleDoc>>,
 }
 
 #[derive(Deserialize)]
@@ -183,10 +262,24 @@ struct FindingsDoc {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ImageDoc {
     #[serde(default)]
     signed: bool,
+    #[serde(default)]
+    max_age_days: Option<u32>,
+    #[serde(default)]
+    banned_packages: Vec<Spanned<BannedDoc>>,
+    #[serde(default)]
+    denied_licenses: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BannedDoc {
+    name: Spanned<String>,
+    #[serde(default)]
+    versions: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -237,9 +330,7 @@ impl Policy {
             let r = r.value;
             let on = match (r.findings, r.image) {
                 (Some(f), None) => On::Findings(findings(f.value, &at)?),
-                (None, Some(i)) => On::Image(ImageConditions {
-                    signed: i.value.signed,
-                }),
+                (None, Some(i)) => On::Image(image(i, &at)?),
                 _ => {
                     return Err(at(
                         &loc,
@@ -257,11 +348,17 @@ impl Policy {
         for e in doc.exceptions {
             exceptions.push(exception(e, doc.allow_permanent_exceptions, &at)?);
         }
+        let examples = doc
+            .examples
+            .into_iter()
+            .map(|e| crate::examples::example(e, &at))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             path: PathBuf::from(file),
             mode: doc.mode,
             rules,
             exceptions,
+            examples,
         })
     }
 }
@@ -315,6 +412,43 @@ fn findings(
         // A purl's slashes are part of one name: `*` may cross them.
         packages: globs(d.packages, false, at)?,
     })
+}
+
+fn image(
+    i: Spanned<ImageDoc>,
+    at: &dyn Fn(&Location, String) -> PolicyError,
+) -> Result<ImageConditions, PolicyError> {
+    let loc = i.referenced;
+    let i = i.value;
+    let mut banned = Vec::new();
+    for b in i.banned_packages {
+        let b = b.value;
+        let versions = b
+            .versions
+            .map(|v| VersionRange::parse(&v.value).map_err(|e| at(&v.referenced, e)))
+            .transpose()?;
+        banned.push(Banned {
+            packages: globs(vec![b.name], false, at)?,
+            versions,
+        });
+    }
+    let c = ImageConditions {
+        signed: i.signed,
+        max_age_days: i.max_age_days,
+        banned_packages: banned,
+        denied_licenses: globs(i.denied_licenses, false, at)?,
+    };
+    if !c.signed
+        && c.max_age_days.is_none()
+        && c.banned_packages.is_empty()
+        && c.denied_licenses.is_empty()
+    {
+        return Err(at(
+            &loc,
+            "an image rule with no condition: give signed, max-age-days, banned-packages or denied-licenses".to_owned(),
+        ));
+    }
+    Ok(c)
 }
 
 /// `YYYY-MM-DD`, checked.

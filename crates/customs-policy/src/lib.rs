@@ -36,15 +36,19 @@
 //! is a violation, not a pass. Every mistake in the file is an error with its line and column.
 
 mod eval;
+mod examples;
 mod file;
+pub mod harbor;
 pub mod vex;
 
 pub use eval::{
-    AppliedException, Covering, ExpiredException, Input, Outcome, Verdict, Violation,
+    AppliedException, Covering, ExpiredException, Input, Outcome, PackageFact, Verdict, Violation,
     ViolationCode, evaluate,
 };
+pub use examples::{Example, ExampleResult, Expectation};
 pub use file::{
-    Action, Exception, FindingConditions, Globs, ImageConditions, Mode, On, Policy, Rule,
+    Action, Banned, Exception, FindingConditions, Globs, ImageConditions, Mode, On, Op, Policy,
+    Rule, VersionRange,
 };
 
 pub use customs_sign::policy::PolicyError;

@@ -43,6 +43,8 @@ fn judge(
             repository: Some("registry.example/app/web"),
             signed,
             now: at(now),
+            packages: &[],
+            created: None,
         },
     )
 }
@@ -244,6 +246,8 @@ fn an_exception_covers_only_its_scope() {
                 repository,
                 signed: None,
                 now: at("2026-12-01"),
+                packages: &[],
+                created: None,
             },
         )
         .outcome

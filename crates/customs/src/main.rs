@@ -45,12 +45,15 @@ enum Command {
     /// Keep watching: update the database, re-match every stored image, notify; every
     /// --interval, until SIGTERM.
     Watch(cmd::rematch::WatchArgs),
-    /// The gate over stored images: `policy check`.
+    /// The gate's policy file: `policy check` of a stored image, `policy test` of its examples.
     #[command(subcommand)]
     Policy(cmd::gate::PolicyCmd),
     /// VEX documents: `vex export` of a stored image's accepted and not-affected findings.
     #[command(subcommand)]
     Vex(cmd::gate::VexCmd),
+    /// A policy file's exceptions: `exceptions list`, `exceptions import-harbor`.
+    #[command(subcommand)]
+    Exceptions(cmd::gate::ExceptionsCmd),
     /// Inspect and prune customs' cache.
     #[command(subcommand)]
     Cache(cmd::cache::CacheCmd),
@@ -96,6 +99,7 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Watch(a) => cmd::rematch::run_watch(a, &mut out),
         Command::Policy(c) => cmd::gate::policy(c, &mut out),
         Command::Vex(c) => cmd::gate::vex(c, &mut out),
+        Command::Exceptions(c) => cmd::gate::exceptions(c, &mut out),
         Command::Cache(c) => cmd::cache::run(c, &mut out),
         Command::VerifyBlob(a) => cmd::verify::run(a, &mut out),
         Command::Verify(a) => cmd::verify::verify(a, &mut out),

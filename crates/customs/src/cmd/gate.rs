@@ -17,6 +17,78 @@ pub(crate) enum PolicyCmd {
     /// inventory is matched against the database now. Exit 0 pass or warn, 1 fail, 2 a
     /// mistake in the file or a coverage gap.
     Check(CheckArgs),
+    /// Run the examples written in a policy file (`examples:`, docs/policy.md): each input
+    /// and the verdict it must get. Exit 0 when all pass, 1 when one does not, 2 when the
+    /// file has a mistake or no examples.
+    Test(TestArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct TestArgs {
+    /// The policy file.
+    policy: PathBuf,
+    /// The clock for examples without their own `now` (default: now).
+    #[arg(long, value_name = "TIME", value_parser = Timestamp::parse_lenient)]
+    now: Option<Timestamp>,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(clap::Subcommand)]
+pub(crate) enum ExceptionsCmd {
+    /// The exceptions of a policy file: scope, owner, dates, and whether each is in force,
+    /// expiring or expired at --now.
+    List(ListArgs),
+    /// A Harbor CVE allowlist (JSON, as Harbor's API gives it) as exceptions for a policy
+    /// file, on standard output: one per CVE, with the allowlist's expiry and the owner and
+    /// reason given here.
+    ImportHarbor(ImportArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ListArgs {
+    /// The policy file.
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// Only those past their date.
+    #[arg(long, conflicts_with = "expiring")]
+    expired: bool,
+    /// Only those in force that end within this many days (`14d` or `14`).
+    #[arg(long, value_name = "DAYS", value_parser = days)]
+    expiring: Option<i64>,
+    /// The clock (default: now).
+    #[arg(long, value_name = "TIME", value_parser = Timestamp::parse_lenient)]
+    now: Option<Timestamp>,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ImportArgs {
+    /// The allowlist file.
+    file: PathBuf,
+    /// Who accepts the risks (Harbor does not record it).
+    #[arg(long)]
+    owner: String,
+    /// Why (Harbor does not record it).
+    #[arg(long)]
+    reason: String,
+    /// Scope them to these repositories (REGISTRY/REPOSITORY globs), as a project's list is.
+    #[arg(long, value_name = "GLOB")]
+    repositories: Vec<String>,
+    /// The creation date when the allowlist has none (default: today).
+    #[arg(long, value_name = "TIME", value_parser = Timestamp::parse_lenient)]
+    now: Option<Timestamp>,
+}
+
+/// `14d` or `14`: a number of days.
+fn days(s: &str) -> Result<i64, String> {
+    s.strip_suffix('d')
+        .unwrap_or(s)
+        .parse::<i64>()
+        .ok()
+        .filter(|d| *d >= 0)
+        .ok_or_else(|| format!("{s:?}: a number of days, like 14d"))
 }
 
 #[derive(clap::Args)]
@@ -79,7 +151,182 @@ pub(crate) struct ExportArgs {
 }
 
 pub(crate) fn policy(cmd: &PolicyCmd, out: &mut impl Write) -> Result<ExitCode> {
-    let PolicyCmd::Check(args) = cmd;
+    match cmd {
+        PolicyCmd::Check(args) => check(args, out),
+        PolicyCmd::Test(args) => test(args, out),
+    }
+}
+
+fn test(args: &TestArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let policy = customs_policy::Policy::from_file(&args.policy)?;
+    if policy.examples.is_empty() {
+        anyhow::bail!(
+            "{}: no examples to run (docs/policy.md: examples)",
+            args.policy.display()
+        );
+    }
+    let results = policy.run_examples(args.now.unwrap_or_else(Timestamp::now));
+    let failed = results.iter().filter(|r| !r.passed).count();
+    match args.format {
+        Format::Json => crate::render::json(out, &results)?,
+        Format::Table => {
+            for r in &results {
+                let codes: Vec<&str> = r.codes.iter().map(|c| c.as_str()).collect();
+                writeln!(
+                    out,
+                    "{} {} (line {}): {} [{}]",
+                    if r.passed { "ok  " } else { "FAIL" },
+                    crate::render::clean(&r.name),
+                    r.line,
+                    r.outcome.as_str(),
+                    codes.join(", ")
+                )?;
+                for p in &r.problems {
+                    writeln!(out, "       {p}")?;
+                }
+            }
+            writeln!(
+                out,
+                "{} examples: {} passed, {failed} failed",
+                results.len(),
+                results.len() - failed
+            )?;
+        }
+    }
+    Ok(ExitCode::from(u8::from(failed > 0)))
+}
+
+pub(crate) fn exceptions(cmd: &ExceptionsCmd, out: &mut impl Write) -> Result<ExitCode> {
+    match cmd {
+        ExceptionsCmd::List(args) => list(args, out),
+        ExceptionsCmd::ImportHarbor(args) => {
+            let list = customs_policy::harbor::import_allowlist(
+                &args.file,
+                &customs_policy::harbor::ImportOptions {
+                    owner: &args.owner,
+                    reason: &args.reason,
+                    repositories: &args.repositories,
+                    now: args.now.unwrap_or_else(Timestamp::now),
+                },
+            )?;
+            write!(out, "{}", customs_policy::harbor::to_yaml(&list))?;
+            let mut err = std::io::stderr().lock();
+            writeln!(
+                err,
+                "{} exceptions from {}",
+                list.len(),
+                args.file.display()
+            )?;
+            if list.iter().any(|e| e.expires.is_none()) {
+                writeln!(
+                    err,
+                    "warning: the allowlist does not expire: a policy takes these only with allow-permanent-exceptions: true"
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    vulnerability: &'a str,
+    packages: &'a [String],
+    repositories: &'a [String],
+    owner: &'a str,
+    reason: &'a str,
+    created: &'a str,
+    expires: Option<&'a str>,
+    ticket: Option<&'a str>,
+    line: u64,
+    /// `in-force`, `expiring` (within --expiring) or `expired`.
+    state: &'static str,
+    /// Days left after today (negative: since it ended); `None` without an end.
+    days_left: Option<i64>,
+}
+
+fn list(args: &ListArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let policy = customs_policy::Policy::from_file(&args.policy)?;
+    let now = args.now.unwrap_or_else(Timestamp::now);
+    let rows: Vec<Listed<'_>> = policy
+        .exceptions
+        .iter()
+        .map(|e| {
+            let days_left = e
+                .expires
+                .as_deref()
+                .and_then(|d| Timestamp::parse_lenient(d).ok())
+                .map(|end| now.days_until(end));
+            let state = match days_left {
+                Some(d) if d < 0 => "expired",
+                Some(d) if args.expiring.is_some_and(|w| d <= w) => "expiring",
+                _ => "in-force",
+            };
+            Listed {
+                vulnerability: &e.vulnerability,
+                packages: &e.packages.patterns,
+                repositories: &e.repositories.patterns,
+                owner: &e.owner,
+                reason: &e.reason,
+                created: &e.created,
+                expires: e.expires.as_deref(),
+                ticket: e.ticket.as_deref(),
+                line: e.line,
+                state,
+                days_left,
+            }
+        })
+        .filter(|r| match (args.expired, args.expiring) {
+            (true, _) => r.state == "expired",
+            (_, Some(_)) => r.state == "expiring",
+            _ => true,
+        })
+        .collect();
+    match args.format {
+        Format::Json => crate::render::json(out, &rows)?,
+        Format::Table => {
+            let mut t = crate::render::table([
+                "LINE",
+                "VULNERABILITY",
+                "SCOPE",
+                "OWNER",
+                "CREATED",
+                "EXPIRES",
+                "STATE",
+            ]);
+            for r in &rows {
+                let scope: Vec<&str> = r
+                    .packages
+                    .iter()
+                    .chain(r.repositories)
+                    .map(String::as_str)
+                    .collect();
+                t.add_row([
+                    r.line.to_string(),
+                    r.vulnerability.to_owned(),
+                    if scope.is_empty() {
+                        "any".to_owned()
+                    } else {
+                        scope.join(", ")
+                    },
+                    r.owner.to_owned(),
+                    r.created.to_owned(),
+                    r.expires.unwrap_or("never").to_owned(),
+                    match r.days_left {
+                        Some(d) if d < 0 => format!("expired {} days ago", -d),
+                        Some(d) => format!("{} ({d} days left)", r.state),
+                        None => r.state.to_owned(),
+                    },
+                ]);
+            }
+            writeln!(out, "{t}")?;
+            writeln!(out, "{} exceptions", rows.len())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(args: &CheckArgs, out: &mut impl Write) -> Result<ExitCode> {
     // Both read before the store: a mistake stops here, naming its line.
     let policy = customs_policy::Policy::from_file(&args.policy)?;
     let vex = read_vex(&args.vex)?;
@@ -100,11 +347,7 @@ pub(crate) fn policy(cmd: &PolicyCmd, out: &mut impl Write) -> Result<ExitCode> 
             out,
             "{}: {} ({} violations, {} exceptions applied, {} expired)",
             customs_app::record::image_key(&report.inventory),
-            match verdict.outcome {
-                customs_policy::Outcome::Pass => "pass",
-                customs_policy::Outcome::Warn => "warn",
-                customs_policy::Outcome::Fail => "fail",
-            },
+            verdict.outcome.as_str(),
             verdict.violations.len(),
             verdict.exceptions.len(),
             verdict.expired.len()

@@ -204,3 +204,196 @@ fn a_policy_gate_with_a_coverage_gap_exits_2() {
     let r = gate(&["--allow-missing-coverage", "deb"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+/// `customs policy test` runs the corpus' examples (exit 0), and a file with a wrong
+/// expectation exits 1 naming it.
+#[test]
+fn policy_test_runs_the_examples_in_the_file() {
+    let work = tempfile::tempdir().unwrap();
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../customs-policy/tests/corpus");
+    for f in [
+        "findings.yaml",
+        "image.yaml",
+        "exceptions.yaml",
+        "modes.yaml",
+    ] {
+        let file = corpus.join(f).display().to_string();
+        let r = customs(
+            &["policy", "test", &file, "--now", "2026-12-01"],
+            work.path(),
+        );
+        assert_eq!(r.code, 0, "{f}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains(" failed\n") && r.stdout.contains(", 0 failed"),
+            "{}",
+            r.stdout
+        );
+    }
+    let wrong = work.path().join("wrong.yaml");
+    std::fs::write(
+        &wrong,
+        "version: 1\nrules:\n  - name: critical\n    findings:\n      severity-at-least: critical\n\
+         examples:\n  - name: a critical passes, says the author\n    findings:\n      - {id: CVE-1, package: a, severity: critical}\n    expect: {outcome: pass}\n",
+    )
+    .unwrap();
+    let wrong = wrong.display().to_string();
+    let r = customs(&["policy", "test", &wrong], work.path());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("FAIL a critical passes, says the author (line 7): fail [finding]")
+            && r.stdout.contains("outcome fail, expected pass"),
+        "{}",
+        r.stdout
+    );
+    let empty = work.path().join("empty.yaml");
+    std::fs::write(&empty, "version: 1\n").unwrap();
+    let r = customs(
+        &["policy", "test", &empty.display().to_string()],
+        work.path(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no examples to run"), "{}", r.stderr);
+}
+
+/// `customs exceptions list` shows each exception's state at --now; `--expired` and
+/// `--expiring` select. A Harbor allowlist (the shape of Harbor's API model `CVEAllowlist`;
+/// no real one is in ../shared/data, so this one is written here) becomes exceptions a policy
+/// file takes.
+#[test]
+fn exceptions_are_listed_and_a_harbor_allowlist_is_imported() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let harbor = w.join("allowlist.json");
+    // 2027-01-01T00:00:00Z: the allowlist ends as 2027 begins, so its last day is 2026-12-31.
+    std::fs::write(
+        &harbor,
+        r#"{"id": 1, "project_id": 3, "expires_at": 1798761600,
+            "items": [{"cve_id": "CVE-2023-0286"}, {"cve_id": "CVE-2024-3094"}, {"cve_id": "CVE-2023-0286"}],
+            "creation_time": "2026-11-02T10:00:00.000Z", "update_time": "2026-11-02T10:00:00.000Z"}"#,
+    )
+    .unwrap();
+    let r = customs(
+        &[
+            "exceptions",
+            "import-harbor",
+            &harbor.display().to_string(),
+            "--owner",
+            "carol@example.com",
+            "--reason",
+            "accepted in Harbor",
+            "--repositories",
+            "harbor.example/payments/*",
+        ],
+        w,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("2 exceptions from"), "{}", r.stderr);
+    let policy = w.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version: 1\nrules:\n  - name: any\n    findings: {{}}\n{}  - vulnerability: CVE-2022-0001\n    reason: old\n    owner: dave@example.com\n    created: 2026-01-01\n    expires: 2026-06-30\n",
+            r.stdout
+        ),
+    )
+    .unwrap();
+    let policy = policy.display().to_string();
+    let list = |extra: &[&str]| {
+        let mut args = vec![
+            "exceptions",
+            "list",
+            "--policy",
+            &policy,
+            "--now",
+            "2026-12-20",
+            "-f",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let r = customs(&args, w);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: Value = r.json();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["vulnerability"].as_str().unwrap().to_owned(),
+                    e["state"].as_str().unwrap().to_owned(),
+                    e["expires"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let all = list(&[]);
+    assert_eq!(
+        all,
+        [
+            (
+                "CVE-2023-0286".into(),
+                "in-force".into(),
+                "2026-12-31".into()
+            ),
+            (
+                "CVE-2024-3094".into(),
+                "in-force".into(),
+                "2026-12-31".into()
+            ),
+            (
+                "CVE-2022-0001".into(),
+                "expired".into(),
+                "2026-06-30".into()
+            ),
+        ]
+    );
+    assert_eq!(list(&["--expired"]).len(), 1);
+    assert_eq!(list(&["--expiring", "14d"]).len(), 2);
+    assert_eq!(list(&["--expiring", "5"]).len(), 0);
+    // The imported ones carry Harbor's project, the owner and the scope.
+    let r = customs(
+        &[
+            "exceptions",
+            "list",
+            "--policy",
+            &policy,
+            "--now",
+            "2026-12-20",
+            "-f",
+            "json",
+        ],
+        w,
+    );
+    let v: Value = r.json();
+    assert_eq!(v[0]["owner"], "carol@example.com");
+    assert_eq!(v[0]["repositories"][0], "harbor.example/payments/*");
+    assert_eq!(v[0]["created"], "2026-11-02");
+    assert!(
+        v[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Harbor project 3")
+    );
+    // Not an allowlist: an error naming the file.
+    let bad = w.join("bad.json");
+    std::fs::write(&bad, r#"{"items": [{"id": 1}]}"#).unwrap();
+    let r = customs(
+        &[
+            "exceptions",
+            "import-harbor",
+            &bad.display().to_string(),
+            "--owner",
+            "x",
+            "--reason",
+            "y",
+        ],
+        w,
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("bad.json: items[0] has no cve_id"),
+        "{}",
+        r.stderr
+    );
+}
