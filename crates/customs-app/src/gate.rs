@@ -242,3 +242,138 @@ pub fn vex_attestations(
     }
     Ok((out, skipped))
 }
+
+/// Each exception of `policy` as the store versions it: a key naming what it covers (its
+/// vulnerability and scope) and its record (what it says, without its line in the file).
+#[must_use]
+pub fn exception_records(policy: &Policy) -> Vec<(String, serde_json::Value)> {
+    policy
+        .exceptions
+        .iter()
+        .map(|e| {
+            let key = format!(
+                "{} packages=[{}] repositories=[{}]",
+                e.vulnerability,
+                e.packages.patterns.join(","),
+                e.repositories.patterns.join(",")
+            );
+            let record = serde_json::json!({
+                "vulnerability": e.vulnerability,
+                "packages": e.packages.patterns,
+                "repositories": e.repositories.patterns,
+                "reason": e.reason,
+                "owner": e.owner,
+                "created": e.created,
+                "expires": e.expires,
+                "ticket": e.ticket,
+            });
+            (key, record)
+        })
+        .collect()
+}
+
+/// Who runs customs, for the records it keeps: `CUSTOMS_USER`, else the login name.
+#[must_use]
+pub fn actor() -> String {
+    ["CUSTOMS_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Keeps `verdict` as the image's latest under `policy`, after recording how the policy's
+/// exceptions changed since the store last saw them. Returns the verdict it replaces and the
+/// exception changes.
+///
+/// # Errors
+/// The store's errors.
+pub fn record_verdict(
+    store: &mut dyn customs_store::Store,
+    policy: &Policy,
+    digest: &str,
+    verdict: &Verdict,
+    by: &str,
+    now: Timestamp,
+) -> Result<(
+    Option<customs_store::StoredPolicyVerdict>,
+    Vec<customs_store::ExceptionEvent>,
+)> {
+    let name = policy.path.display().to_string();
+    let events = store.sync_exceptions(&name, &exception_records(policy), by, now)?;
+    let document = serde_json::to_value(verdict)
+        .map_err(|e| AppError::invalid("the policy verdict", e.to_string()))?;
+    let previous =
+        store.put_policy_verdict(digest, &name, verdict.outcome.as_str(), &document, now)?;
+    Ok((previous, events))
+}
+
+/// An image whose verdict under a policy changed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VerdictChange {
+    /// The image.
+    pub digest: String,
+    /// Its repository, when it has one.
+    pub repository: Option<String>,
+    /// The policy.
+    pub policy: String,
+    /// The verdict before (`pass`, `warn`, `fail`).
+    pub before: String,
+    /// The verdict now.
+    pub after: String,
+    /// Why, now: each violation's code, vulnerability and package.
+    pub violations: Vec<String>,
+    /// Exceptions that expired since, by their vulnerability.
+    pub expired: Vec<String>,
+}
+
+/// Judges every stored image by `r.policy` from its stored inventory (the images are not
+/// read), keeps each verdict, and returns the images whose verdict differs from the one kept
+/// before (an exception expired, a KEV entry appeared, a fix was published). An image judged
+/// for the first time is recorded, not reported.
+///
+/// # Errors
+/// The store's and the database's errors.
+pub fn rejudge(
+    store: &mut dyn customs_store::Store,
+    db: &customs_vulndb::VulnDb,
+    r: &crate::rematch::Rejudge<'_>,
+) -> Result<Vec<VerdictChange>> {
+    let now = r.now.unwrap_or_else(Timestamp::now);
+    let mut out = Vec::new();
+    for image in store.images()? {
+        let report = stored_report(store, &image.digest, db)?;
+        let verdict = judge(r.policy, &report, now);
+        let (previous, _) = record_verdict(store, r.policy, &image.digest, &verdict, r.by, now)?;
+        let Some(previous) = previous else { continue };
+        if previous.outcome == verdict.outcome.as_str() {
+            continue;
+        }
+        out.push(VerdictChange {
+            digest: image.digest.clone(),
+            repository: image.repository.clone(),
+            policy: verdict.policy.clone(),
+            before: previous.outcome,
+            after: verdict.outcome.as_str().to_owned(),
+            violations: verdict
+                .violations
+                .iter()
+                .map(|v| {
+                    let what = [v.vulnerability.as_deref(), v.package.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" in ");
+                    format!("{}: {} {what}", v.rule, v.code.as_str())
+                        .trim_end()
+                        .to_owned()
+                })
+                .collect(),
+            expired: verdict
+                .expired
+                .iter()
+                .map(|e| e.vulnerability.clone())
+                .collect(),
+        });
+    }
+    Ok(out)
+}

@@ -27,6 +27,19 @@ pub struct RematchOptions<'a> {
     pub since: Option<&'a VulnDb>,
     /// Worker threads; `None` for one per core.
     pub workers: Option<usize>,
+    /// Also judge every stored image by a policy, and report those whose verdict changed.
+    pub rejudge: Option<Rejudge<'a>>,
+}
+
+/// A policy to judge every stored image by after a rematch.
+#[derive(Debug, Clone, Copy)]
+pub struct Rejudge<'a> {
+    /// The policy.
+    pub policy: &'a customs_policy::Policy,
+    /// The clock exceptions expire by; `None`: now.
+    pub now: Option<Timestamp>,
+    /// Who runs customs (recorded with exception changes).
+    pub by: &'a str,
 }
 
 /// One stored image's change.
@@ -55,9 +68,18 @@ pub struct RematchReport {
     pub images: Vec<ImageDelta>,
     /// `built_at` of the database matched against.
     pub vulnerability_db_built_at: Option<Timestamp>,
+    /// With a policy: the images whose verdict under it changed since it last judged them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verdicts: Vec<crate::gate::VerdictChange>,
 }
 
 impl RematchReport {
+    /// Whether anything changed: findings, or a verdict.
+    #[must_use]
+    pub fn anything_changed(&self) -> bool {
+        self.changed().next().is_some() || !self.verdicts.is_empty()
+    }
+
     /// The images whose findings changed.
     pub fn changed(&self) -> impl Iterator<Item = &ImageDelta> {
         self.images.iter().filter(|i| !i.delta.is_empty())
@@ -206,6 +228,7 @@ pub fn rematch(
     Ok(RematchReport {
         images,
         vulnerability_db_built_at: built_at,
+        verdicts: Vec::new(),
     })
 }
 

@@ -30,6 +30,11 @@ pub struct WatchOptions {
     pub http: customs_http::Transport,
     /// Where deltas are sent.
     pub notifier: Notifier,
+    /// A policy to judge every stored image by each round; its verdict changes are reported
+    /// and sent with the delta.
+    pub policy: Option<std::sync::Arc<customs_policy::Policy>>,
+    /// Who runs customs (recorded with exception changes).
+    pub by: String,
 }
 
 /// What happened in a round, as it happens.
@@ -58,11 +63,14 @@ pub fn rematch_and_notify(
     opts: &RematchOptions<'_>,
     notifier: &Notifier,
 ) -> Result<(RematchReport, Option<Delivery>)> {
-    let report = rematch(store, db, opts)?;
+    let mut report = rematch(store, db, opts)?;
+    if let Some(r) = &opts.rejudge {
+        report.verdicts = crate::gate::rejudge(store, db, r)?;
+    }
     if notifier.targets.is_empty() {
         return Ok((report, None));
     }
-    let payload = if report.changed().next().is_some() {
+    let payload = if report.anything_changed() {
         Some(
             serde_json::to_value(&report)
                 .map_err(|e| crate::AppError::invalid("the rematch report", e.to_string()))?,
@@ -104,12 +112,18 @@ pub fn watch(
         }
         if !stop.load(Ordering::Relaxed) {
             let step = database::open(&opts.db).and_then(|opened| {
-                rematch_and_notify(
-                    store,
-                    &opened.db,
-                    &RematchOptions::default(),
-                    &opts.notifier,
-                )
+                let options = RematchOptions {
+                    rejudge: opts
+                        .policy
+                        .as_deref()
+                        .map(|policy| crate::rematch::Rejudge {
+                            policy,
+                            now: None,
+                            by: &opts.by,
+                        }),
+                    ..RematchOptions::default()
+                };
+                rematch_and_notify(store, &opened.db, &options, &opts.notifier)
             });
             match step {
                 Ok((report, delivery)) => {

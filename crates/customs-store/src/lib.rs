@@ -79,6 +79,7 @@
 
 mod error;
 mod findings;
+mod gates;
 mod model;
 mod outbox;
 mod pg;
@@ -91,9 +92,10 @@ mod sqlite;
 pub use customs_types::{Ecosystem, Severity, Timestamp, TimestampError};
 pub use error::StoreError;
 pub use model::{
-    Delta, FindingHistory, FindingId, FindingRecord, ImageDetail, ImageSummary, IndexedPackage,
-    OutboxEntry, PackageKey, RematchInput, RematchRecord, Resolutions, ResolvedReason, ScanRecord,
-    StoredVerdict, TagEvent, UnknownReason, WriteStage,
+    Delta, ExceptionEvent, FindingHistory, FindingId, FindingRecord, ImageDetail, ImageSummary,
+    IndexedPackage, OutboxEntry, PackageKey, RematchInput, RematchRecord, Resolutions,
+    ResolvedReason, ScanRecord, StoredPolicyVerdict, StoredVerdict, TagEvent, UnknownReason,
+    WriteStage,
 };
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
@@ -103,7 +105,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 /// The schema version this code writes; [`open`] migrates older stores up to it.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The migration scripts of a backend (`MIGRATIONS[i]` brings the schema to version `i + 1`),
 /// for tests that build a store as an older version left it.
@@ -269,8 +271,54 @@ pub trait Outbox {
     fn mark_failed(&mut self, id: i64, error: &str) -> Result<(), StoreError>;
 }
 
+/// The gate's records (`gates.rs`): verdicts under policies, and the history of exceptions.
+pub trait Gates {
+    /// Keep `verdict` (with its `outcome`) as the image's latest under `policy`; returns the
+    /// one it replaces.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownImage`], or a database failure.
+    fn put_policy_verdict(
+        &mut self,
+        digest: &str,
+        policy: &str,
+        outcome: &str,
+        verdict: &Value,
+        at: Timestamp,
+    ) -> Result<Option<StoredPolicyVerdict>, StoreError>;
+
+    /// The image's latest verdict under each policy, by policy.
+    ///
+    /// # Errors
+    /// A database failure or a corrupt stored value.
+    fn policy_verdicts(&mut self, digest: &str) -> Result<Vec<StoredPolicyVerdict>, StoreError>;
+
+    /// Record how `policy`'s exceptions changed since the store last saw them: `current`
+    /// holds each one by its key (what it covers) with its record; a key not seen before (or
+    /// removed since) is `added`, one whose record differs is `changed`, and one no longer in
+    /// `current` is `removed`. Each change is a new event by `by` at `at`, never an update:
+    /// the history is kept whole. Returns the new events.
+    ///
+    /// # Errors
+    /// A database failure or a corrupt stored value.
+    fn sync_exceptions(
+        &mut self,
+        policy: &str,
+        current: &[(String, Value)],
+        by: &str,
+        at: Timestamp,
+    ) -> Result<Vec<ExceptionEvent>, StoreError>;
+
+    /// Every exception event, of one policy or of all, oldest first.
+    ///
+    /// # Errors
+    /// A database failure or a corrupt stored value.
+    fn exception_events(&mut self, policy: Option<&str>)
+    -> Result<Vec<ExceptionEvent>, StoreError>;
+}
+
 /// A whole store, as [`open`] returns it: every concern, and the schema (`schema.rs`).
-pub trait Store: Scans + Findings + Outbox + Send {
+pub trait Store: Scans + Findings + Outbox + Gates + Send {
     /// The schema version of the open store (always [`SCHEMA_VERSION`] after [`open`]).
     ///
     /// # Errors
@@ -293,6 +341,11 @@ pub const INVARIANTS: &[(&str, &str)] = &[
         "findings rows whose image is missing",
         "SELECT count(*) FROM findings f WHERE NOT EXISTS \
          (SELECT 1 FROM images i WHERE i.digest = f.digest)",
+    ),
+    (
+        "policy verdicts whose image is missing",
+        "SELECT count(*) FROM policy_verdicts v WHERE NOT EXISTS \
+         (SELECT 1 FROM images i WHERE i.digest = v.digest)",
     ),
     (
         "tag rows whose image is missing",

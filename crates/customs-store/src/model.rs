@@ -357,3 +357,35 @@ pub enum WriteStage {
     /// Findings are reconciled; the commit comes next.
     FindingsReconciled,
 }
+
+/// An image's latest verdict under one policy ([`Gates`](crate::Gates)).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredPolicyVerdict {
+    /// The policy (its file, as given).
+    pub policy: String,
+    /// `pass`, `warn` or `fail`.
+    pub outcome: String,
+    /// The verdict document.
+    pub verdict: Value,
+    /// When it was judged.
+    pub judged_at: Timestamp,
+}
+
+/// One change to one exception of a policy ([`Gates::sync_exceptions`](crate::Gates)).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExceptionEvent {
+    /// Its order among all events.
+    pub id: i64,
+    /// The policy (its file, as given).
+    pub policy: String,
+    /// What the exception covers: its vulnerability and scope.
+    pub key: String,
+    /// `added`, `changed` or `removed`.
+    pub change: String,
+    /// The exception as it is after the change (as it was, for `removed`).
+    pub exception: Value,
+    /// Who ran customs when the change was seen.
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+}

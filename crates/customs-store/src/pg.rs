@@ -124,6 +124,26 @@ CREATE TABLE signature_verdicts (
     checked_at TEXT NOT NULL
 );
 ",
+    r"
+CREATE TABLE policy_verdicts (
+    digest    TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    policy    TEXT NOT NULL,
+    outcome   TEXT NOT NULL,
+    verdict   TEXT NOT NULL CHECK (verdict::json IS NOT NULL),
+    judged_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (digest, policy)
+);
+CREATE TABLE exception_events (
+    id            BIGSERIAL PRIMARY KEY,
+    policy        TEXT NOT NULL,
+    exception_key TEXT NOT NULL,
+    change        TEXT NOT NULL CHECK (change IN ('added', 'changed', 'removed')),
+    exception     TEXT NOT NULL CHECK (exception::json IS NOT NULL),
+    by_user       TEXT NOT NULL,
+    at            TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX exception_events_by_policy ON exception_events (policy, exception_key, id);
+",
 ];
 
 /// A store in a PostgreSQL database (in the first schema of the connection's `search_path`).

@@ -140,6 +140,26 @@ CREATE TABLE signature_verdicts (
     checked_at TEXT NOT NULL
 );
 ",
+    r"
+CREATE TABLE policy_verdicts (
+    digest    TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    policy    TEXT NOT NULL,
+    outcome   TEXT NOT NULL,
+    verdict   TEXT NOT NULL CHECK (json_valid(verdict)),
+    judged_at TEXT NOT NULL,
+    PRIMARY KEY (digest, policy)
+);
+CREATE TABLE exception_events (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    policy        TEXT NOT NULL,
+    exception_key TEXT NOT NULL,
+    change        TEXT NOT NULL CHECK (change IN ('added', 'changed', 'removed')),
+    exception     TEXT NOT NULL CHECK (json_valid(exception)),
+    by_user       TEXT NOT NULL,
+    at            TEXT NOT NULL
+);
+CREATE INDEX exception_events_by_policy ON exception_events (policy, exception_key, id);
+",
 ];
 
 /// A store in one SQLite file.

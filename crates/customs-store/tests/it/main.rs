@@ -7,6 +7,7 @@ mod support;
 
 mod concurrency;
 mod crash;
+mod gates;
 mod invariants;
 mod migrations;
 mod outbox;

@@ -43,6 +43,20 @@ pub(crate) enum ExceptionsCmd {
     /// file, on standard output: one per CVE, with the allowlist's expiry and the owner and
     /// reason given here.
     ImportHarbor(ImportArgs),
+    /// Every change to a policy's exceptions the store has seen (`scan --store --policy`,
+    /// `rematch --policy`): added, changed, removed, with who ran customs and when.
+    History(HistoryArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct HistoryArgs {
+    /// Only this policy file (as it was given).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<String>,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(clap::Args)]
@@ -199,6 +213,39 @@ fn test(args: &TestArgs, out: &mut impl Write) -> Result<ExitCode> {
 pub(crate) fn exceptions(cmd: &ExceptionsCmd, out: &mut impl Write) -> Result<ExitCode> {
     match cmd {
         ExceptionsCmd::List(args) => list(args, out),
+        ExceptionsCmd::History(args) => {
+            let mut store = args.store.open()?;
+            let events = store.exception_events(args.policy.as_deref())?;
+            match args.format {
+                Format::Json => crate::render::json(out, &events)?,
+                Format::Table => {
+                    let mut t = crate::render::table([
+                        "AT",
+                        "POLICY",
+                        "CHANGE",
+                        "EXCEPTION",
+                        "OWNER",
+                        "EXPIRES",
+                        "BY",
+                    ]);
+                    for e in &events {
+                        let field = |k: &str| e.exception[k].as_str().unwrap_or("").to_owned();
+                        t.add_row([
+                            crate::render::when(e.at),
+                            e.policy.clone(),
+                            e.change.clone(),
+                            e.key.clone(),
+                            field("owner"),
+                            field("expires"),
+                            e.by.clone(),
+                        ]);
+                    }
+                    writeln!(out, "{t}")?;
+                    writeln!(out, "{} changes", events.len())?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         ExceptionsCmd::ImportHarbor(args) => {
             let list = customs_policy::harbor::import_allowlist(
                 &args.file,

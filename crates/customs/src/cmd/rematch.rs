@@ -32,6 +32,9 @@ pub(crate) struct RematchArgs {
     /// apk, rpm, pypi, npm, cargo, golang); comma-separated or repeated.
     #[arg(long, value_delimiter = ',', value_name = "ECOSYSTEM", value_parser = str::parse::<Ecosystem>)]
     allow_missing_coverage: Vec<Ecosystem>,
+    /// With --policy: the clock exceptions expire by (RFC 3339 or YYYY-MM-DD; default: now).
+    #[arg(long, value_name = "TIME", requires = "policy", value_parser = customs_types::Timestamp::parse_lenient)]
+    now: Option<customs_types::Timestamp>,
     #[command(flatten)]
     lifecycle: LifecycleArgs,
 }
@@ -52,6 +55,11 @@ pub(crate) struct LifecycleArgs {
     notify: NotifyArgs,
     #[command(flatten)]
     http: HttpArgs,
+    /// Also judge every stored image by this policy file (docs/policy.md), without reading
+    /// the images, and report (and notify) the images whose verdict changed since it last
+    /// judged them: an exception expired, a KEV entry appeared.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
 }
 
 pub(crate) fn rematch(rematch: &RematchArgs, out: &mut impl Write) -> Result<ExitCode> {
@@ -66,9 +74,20 @@ pub(crate) fn rematch(rematch: &RematchArgs, out: &mut impl Write) -> Result<Exi
             customs_vulndb::VulnDb::open(p).with_context(|| format!("--since-db {}", p.display()))
         })
         .transpose()?;
+    let policy = args
+        .policy
+        .as_deref()
+        .map(customs_policy::Policy::from_file)
+        .transpose()?;
+    let by = customs_app::gate::actor();
     let opts = RematchOptions {
         since: before.as_ref(),
         workers: None,
+        rejudge: policy.as_ref().map(|policy| customs_app::rematch::Rejudge {
+            policy,
+            now: rematch.now,
+            by: &by,
+        }),
     };
     let (report, delivery) = rematch_and_notify(store.as_mut(), &db, &opts, &notifier)?;
     if let Some(d) = &delivery {
@@ -185,12 +204,28 @@ fn print(out: &mut impl Write, report: &RematchReport, format: Format) -> Result
                     }
                 }
             }
+            for v in &report.verdicts {
+                writeln!(
+                    out,
+                    "{}: verdict {} -> {} under {}",
+                    v.digest, v.before, v.after, v.policy
+                )?;
+                for e in &v.expired {
+                    writeln!(out, "  expired  the exception for {e}")?;
+                }
+                for x in &v.violations {
+                    writeln!(out, "  violates {x}")?;
+                }
+            }
             writeln!(
                 out,
                 "{} stored images re-matched, {} changed",
                 report.images.len(),
                 report.changed().count()
             )?;
+            if !report.verdicts.is_empty() {
+                writeln!(out, "{} verdicts changed", report.verdicts.len())?;
+            }
         }
     }
     out.flush()?;
@@ -234,6 +269,13 @@ pub(crate) fn run_watch(watch_args: &WatchArgs, out: &mut impl Write) -> Result<
         cache: watch_args.cache.cache()?,
         http: args.http.transport(&[], None)?,
         notifier: args.notify.notifier(&args.http)?,
+        policy: args
+            .policy
+            .as_deref()
+            .map(customs_policy::Policy::from_file)
+            .transpose()?
+            .map(Arc::new),
+        by: customs_app::gate::actor(),
     };
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

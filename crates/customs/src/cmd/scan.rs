@@ -155,6 +155,7 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
     let (mut report, db) = scan(&source, &args.image, &args.db)?;
     report.signature = verdict;
     let now = args.now.unwrap_or_else(customs_types::Timestamp::now);
+    let mut stored = None;
     if args.store {
         let mut store = args.store_args.open()?;
         let recorded = customs_app::record::record(store.as_mut(), &db, &report)?;
@@ -169,6 +170,7 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
                 d.changed.len()
             )?;
         }
+        stored = Some((store, recorded.digest));
     }
     // After the store (which keeps the vendor's verdicts, not the team's): VEX and the
     // exceptions suppress findings in the views and before the policy judges, so --fail-on and
@@ -177,7 +179,28 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         customs_app::gate::apply_vex(&vex, vex_ignored, &mut report);
     }
     if let Some(p) = &gate {
-        report.policy = Some(customs_app::gate::judge(p, &report, now));
+        let verdict = customs_app::gate::judge(p, &report, now);
+        if let Some((store, digest)) = &mut stored {
+            let (_, events) = customs_app::gate::record_verdict(
+                store.as_mut(),
+                p,
+                digest,
+                &verdict,
+                &customs_app::gate::actor(),
+                now,
+            )?;
+            if !args.image.quiet.quiet {
+                for e in &events {
+                    writeln!(
+                        std::io::stderr(),
+                        "policy: exception {} {} (recorded in the store)",
+                        e.key,
+                        e.change
+                    )?;
+                }
+            }
+        }
+        report.policy = Some(verdict);
         customs_app::gate::mark_exceptions(p, &mut report, now);
     }
     let view = report.view(&filter);

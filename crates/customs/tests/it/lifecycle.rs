@@ -9,13 +9,13 @@ use crate::common::{corpus, customs};
 use crate::scan::build_db;
 
 /// A schema of its own on the local PostgreSQL, dropped afterwards.
-struct PgSchema {
+pub(crate) struct PgSchema {
     base: String,
     name: String,
 }
 
 impl PgSchema {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let base = std::env::var("CUSTOMS_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
         let name = format!(
@@ -33,7 +33,7 @@ impl PgSchema {
         Self { base, name }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("{}?options=-csearch_path%3D{}", self.base, self.name)
     }
 }

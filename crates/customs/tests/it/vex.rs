@@ -275,3 +275,186 @@ fn a_bad_vex_file_is_an_error_naming_it() {
         r.stderr
     );
 }
+
+const TWO_EXCEPTIONS: &str = "version: 1
+rules:
+  - name: fixable
+    findings:
+      fixable: true
+exceptions:
+  - vulnerability: CVE-2023-0286
+    packages: [\"libssl1.1\"]
+    reason: TLS is terminated by the proxy in front of it
+    owner: alice@example.com
+    created: 2026-11-01
+    expires: EXPIRES
+  - vulnerability: CVE-2023-0361
+    reason: no TLS client certificates are used
+    owner: bob@example.com
+    created: 2026-11-01
+    expires: 2027-06-30
+";
+
+/// The verdict is stored with the scan; `rematch --policy` reports the day it changes (the
+/// exception expired) without reading the image, and again when the exception is extended;
+/// each change to the exceptions is in the store with who and when.
+fn verdict_changes_are_reported_by_rematch(store: &str) {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let db = build_db(w, &["debian-tracker/data/DSA/list"]);
+    let layout = w.join("bullseye");
+    let digest = bullseye_layout(&layout);
+    let image = format!("oci:{}", layout.display());
+    let policy = w.join("policy.yaml");
+    let write_policy = |expires: &str| {
+        std::fs::write(&policy, TWO_EXCEPTIONS.replace("EXPIRES", expires)).unwrap();
+    };
+    write_policy("2026-12-31");
+    let policy = policy.display().to_string();
+    let run = |user: &str, args: &[&str]| {
+        crate::common::customs_with(
+            std::process::Command::new(env!("CARGO_BIN_EXE_customs"))
+                .args(args)
+                .env("CUSTOMS_USER", user),
+            w,
+        )
+    };
+    let r = run(
+        "ci",
+        &[
+            "scan",
+            "--db",
+            &db,
+            "--store",
+            "--store-url",
+            store,
+            "--policy",
+            &policy,
+            "--now",
+            "2026-12-01",
+            "-f",
+            "json",
+            &image,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["policy"]["outcome"], "pass");
+    // The stored verdict.
+    let mut s = customs_store::open(store).unwrap();
+    let kept = s.policy_verdicts(&digest).unwrap();
+    assert_eq!(
+        (kept[0].policy.as_str(), kept[0].outcome.as_str()),
+        (policy.as_str(), "pass")
+    );
+    drop(s);
+    std::fs::remove_dir_all(&layout).unwrap();
+
+    let rematch = |now: &str| {
+        let r = run(
+            "ci",
+            &[
+                "rematch",
+                "--db",
+                &db,
+                "--store-url",
+                store,
+                "--policy",
+                &policy,
+                "--now",
+                now,
+                "-f",
+                "json",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()["verdicts"].clone()
+    };
+    assert_eq!(
+        rematch("2026-12-31"),
+        Value::Null,
+        "no change on the last day"
+    );
+    let changed = rematch("2027-01-01");
+    assert_eq!(changed.as_array().map(Vec::len), Some(1), "{changed}");
+    let c = &changed[0];
+    assert_eq!(
+        (
+            c["digest"].as_str(),
+            c["before"].as_str(),
+            c["after"].as_str()
+        ),
+        (Some(digest.as_str()), Some("pass"), Some("fail"))
+    );
+    assert_eq!(c["expired"], serde_json::json!(["CVE-2023-0286"]));
+    assert!(
+        c["violations"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("fixable: exception-expired DSA-5343-1 in libssl1.1@"),
+        "{c}"
+    );
+    assert_eq!(rematch("2027-01-02"), Value::Null, "reported once");
+    // Alice extends it: the verdict changes back, and the change is on record.
+    write_policy("2027-03-31");
+    let r = run(
+        "alice",
+        &[
+            "rematch",
+            "--db",
+            &db,
+            "--store-url",
+            store,
+            "--policy",
+            &policy,
+            "--now",
+            "2027-01-02",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("verdict fail -> pass under"),
+        "{}",
+        r.stdout
+    );
+    let r = run(
+        "ci",
+        &["exceptions", "history", "--store-url", store, "-f", "json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let events: Vec<(String, String, String)> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["change"].as_str().unwrap().to_owned(),
+                e["exception"]["vulnerability"].as_str().unwrap().to_owned(),
+                e["by"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("added".into(), "CVE-2023-0286".into(), "ci".into()),
+            ("added".into(), "CVE-2023-0361".into(), "ci".into()),
+            ("changed".into(), "CVE-2023-0286".into(), "alice".into()),
+        ]
+    );
+}
+
+#[test]
+fn verdict_changes_are_reported_by_rematch_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    verdict_changes_are_reported_by_rematch(&format!(
+        "sqlite:{}",
+        dir.path().join("store.db").display()
+    ));
+}
+
+#[test]
+fn verdict_changes_are_reported_by_rematch_postgres() {
+    let schema = crate::lifecycle::PgSchema::new();
+    verdict_changes_are_reported_by_rematch(&schema.url());
+}

@@ -1,0 +1,149 @@
+//! The gate's records on both backends: an image's verdict under a policy, replaced and
+//! returned; and a policy's exceptions as versioned events (added, changed, removed, added
+//! again), with who and when, never overwritten.
+
+use customs_store::StoreError;
+use serde_json::json;
+
+use crate::support::{Fixture, at, both, scan};
+
+both!(verdicts_are_kept_per_image_and_policy);
+both!(exception_changes_are_versioned_events);
+
+fn verdicts_are_kept_per_image_and_policy(fx: &Fixture) {
+    let mut store = fx.open();
+    store
+        .put_scan(&scan("sha256:aa", None, &["openssl"], vec![], 0))
+        .unwrap();
+    let pass = json!({"outcome": "pass", "violations": []});
+    let fail = json!({"outcome": "fail", "violations": [{"code": "exception-expired"}]});
+    assert_eq!(
+        store
+            .put_policy_verdict("sha256:aa", "policy.yaml", "pass", &pass, at(1))
+            .unwrap(),
+        None
+    );
+    let before = store
+        .put_policy_verdict("sha256:aa", "policy.yaml", "fail", &fail, at(2))
+        .unwrap()
+        .expect("the verdict it replaced");
+    assert_eq!((before.outcome.as_str(), before.judged_at), ("pass", at(1)));
+    assert_eq!(before.verdict, pass);
+    store
+        .put_policy_verdict("sha256:aa", "other.yaml", "pass", &pass, at(3))
+        .unwrap();
+    drop(store);
+    let mut store = fx.open();
+    let all = store.policy_verdicts("sha256:aa").unwrap();
+    let kept: Vec<(&str, &str)> = all
+        .iter()
+        .map(|v| (v.policy.as_str(), v.outcome.as_str()))
+        .collect();
+    assert_eq!(kept, [("other.yaml", "pass"), ("policy.yaml", "fail")]);
+    assert_eq!(all[1].verdict, fail);
+    assert!(matches!(
+        store.put_policy_verdict("sha256:zz", "policy.yaml", "pass", &pass, at(4)),
+        Err(StoreError::UnknownImage { .. })
+    ));
+    store.check().unwrap();
+}
+
+fn exception_changes_are_versioned_events(fx: &Fixture) {
+    let mut store = fx.open();
+    let ssl = |expires: &str| {
+        json!({"vulnerability": "CVE-2023-0286", "owner": "alice@example.com",
+               "reason": "proxy", "expires": expires})
+    };
+    let xz = json!({"vulnerability": "CVE-2024-3094", "owner": "bob@example.com",
+                    "reason": "retiring", "expires": "2027-03-31"});
+    let key = |v: &str| format!("{v} packages=[] repositories=[]");
+    let (k_ssl, k_xz) = (key("CVE-2023-0286"), key("CVE-2024-3094"));
+    let changes = |events: Vec<customs_store::ExceptionEvent>| {
+        events
+            .into_iter()
+            .map(|e| (e.change, e.key))
+            .collect::<Vec<_>>()
+    };
+    let first = vec![
+        (k_ssl.clone(), ssl("2026-12-31")),
+        (k_xz.clone(), xz.clone()),
+    ];
+    assert_eq!(
+        changes(
+            store
+                .sync_exceptions("p.yaml", &first, "ci", at(1))
+                .unwrap()
+        ),
+        [
+            ("added".into(), k_ssl.clone()),
+            ("added".into(), k_xz.clone())
+        ]
+    );
+    // The same file again: nothing new.
+    assert!(
+        store
+            .sync_exceptions("p.yaml", &first, "ci", at(2))
+            .unwrap()
+            .is_empty()
+    );
+    // Extended by alice, xz's removed.
+    let second = vec![(k_ssl.clone(), ssl("2027-01-31"))];
+    assert_eq!(
+        changes(
+            store
+                .sync_exceptions("p.yaml", &second, "alice", at(3))
+                .unwrap()
+        ),
+        [
+            ("changed".into(), k_ssl.clone()),
+            ("removed".into(), k_xz.clone())
+        ]
+    );
+    // xz comes back.
+    assert_eq!(
+        changes(
+            store
+                .sync_exceptions("p.yaml", &first, "bob", at(4))
+                .unwrap()
+        ),
+        [
+            ("changed".into(), k_ssl.clone()),
+            ("added".into(), k_xz.clone())
+        ]
+    );
+    // Another policy's history is its own.
+    store
+        .sync_exceptions("q.yaml", &second, "carol", at(5))
+        .unwrap();
+    drop(store);
+    let mut store = fx.open();
+    let history = store.exception_events(Some("p.yaml")).unwrap();
+    let seen: Vec<(String, String, &str)> = history
+        .iter()
+        .map(|e| {
+            (
+                e.change.clone(),
+                e.by.clone(),
+                e.exception["expires"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("added".into(), "ci".into(), "2026-12-31"),
+            ("added".into(), "ci".into(), "2027-03-31"),
+            ("changed".into(), "alice".into(), "2027-01-31"),
+            ("removed".into(), "alice".into(), "2027-03-31"),
+            ("changed".into(), "bob".into(), "2026-12-31"),
+            ("added".into(), "bob".into(), "2027-03-31"),
+        ]
+    );
+    assert_eq!(history[2].at, at(3));
+    assert!(history.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(store.exception_events(None).unwrap().len(), 7);
+    assert_eq!(
+        store.exception_events(Some("q.yaml")).unwrap()[0].by,
+        "carol"
+    );
+}
