@@ -86,6 +86,10 @@ pub enum ViolationCode {
     BannedPackage,
     /// A package declares a denied licence.
     DeniedLicense,
+    /// A `rego:` rule gave a violation.
+    Rego,
+    /// A `rego:` rule could not be evaluated: not known, so not passed.
+    RegoError,
 }
 
 impl ViolationCode {
@@ -101,6 +105,8 @@ impl ViolationCode {
             Self::ImageAgeUnknown => "image-age-unknown",
             Self::BannedPackage => "banned-package",
             Self::DeniedLicense => "denied-license",
+            Self::Rego => "rego",
+            Self::RegoError => "rego-error",
         }
     }
 }
@@ -236,6 +242,33 @@ fn matches(c: &FindingConditions, f: &Finding) -> bool {
             .is_none_or(|x| f.epss.as_ref().is_some_and(|e| e.probability > x))
         && (c.ecosystems.is_empty() || c.ecosystems.contains(&f.package.ecosystem))
         && (c.packages.is_empty() || c.packages.any_match(names(f)))
+}
+
+/// The document a `rego:` rule sees as `input`: the findings no vendor verdict, VEX or
+/// exception in force suppresses, the packages, the image and the clock.
+fn rego_input(input: &Input<'_>, covering: &[Covering<'_>]) -> serde_json::Value {
+    let findings: Vec<&Finding> = input
+        .findings
+        .iter()
+        .zip(covering)
+        .filter(|(f, c)| f.suppressed.is_none() && !matches!(c, Covering::Live(_)))
+        .map(|(f, _)| f)
+        .collect();
+    let packages: Vec<serde_json::Value> = input
+        .packages
+        .iter()
+        .map(|p| {
+            serde_json::json!({"name": p.name, "version": p.version, "ecosystem": p.ecosystem,
+                               "purl": p.purl, "licenses": p.licenses})
+        })
+        .collect();
+    serde_json::json!({
+        "findings": findings,
+        "packages": packages,
+        "image": {"repository": input.repository, "signed": input.signed,
+                  "created": input.created.map(|t| t.to_string())},
+        "now": input.now.to_string(),
+    })
 }
 
 /// What an image rule finds: (code, package, detail) for each violation.
@@ -431,6 +464,27 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
                         code,
                         vulnerability: Some(f.id.clone()),
                         package: Some(package_label(f)),
+                        detail,
+                    });
+                }
+            }
+            On::Rego(r) => {
+                let messages = r.eval(&rego_input(input, &covering));
+                let found: Vec<(ViolationCode, String)> = match messages {
+                    Ok(list) => list.into_iter().map(|m| (ViolationCode::Rego, m)).collect(),
+                    // Not known is not passed.
+                    Err(e) => vec![(
+                        ViolationCode::RegoError,
+                        format!("{} could not be evaluated: {e}", r.query),
+                    )],
+                };
+                for (code, detail) in found {
+                    violations.push(Violation {
+                        rule: rule.name.clone(),
+                        action: rule.action,
+                        code,
+                        vulnerability: None,
+                        package: None,
                         detail,
                     });
                 }

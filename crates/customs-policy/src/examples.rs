@@ -208,7 +208,7 @@ pub(crate) fn example(
             severity: f.severity,
             severity_source: None,
             cvss: None,
-            kev: f.kev.then(|| customs_vulndb::Kev {
+            kev: f.kev.then_some(customs_vulndb::Kev {
                 date_added: None,
                 due_date: None,
                 ransomware: None,

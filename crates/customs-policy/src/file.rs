@@ -66,6 +66,8 @@ pub enum On {
     Findings(FindingConditions),
     /// The image as a whole.
     Image(ImageConditions),
+    /// A Rego module's verdict over the findings, packages and image.
+    Rego(Box<crate::rego::RegoRule>),
 }
 
 /// Conditions over one finding; those not given hold.
@@ -242,6 +244,22 @@ struct RuleDoc {
     findings: Option<Spanned<FindingsDoc>>,
     #[serde(default)]
     image: Option<Spanned<ImageDoc>>,
+    #[serde(default)]
+    rego: Option<Spanned<RegoDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegoDoc {
+    /// The module, inline.
+    #[serde(default)]
+    module: Option<String>,
+    /// Or a file beside the policy.
+    #[serde(default)]
+    file: Option<String>,
+    /// The rule path whose value is the violations.
+    #[serde(default)]
+    query: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -328,13 +346,17 @@ impl Policy {
         for r in doc.rules {
             let loc = r.referenced;
             let r = r.value;
-            let on = match (r.findings, r.image) {
-                (Some(f), None) => On::Findings(findings(f.value, &at)?),
-                (None, Some(i)) => On::Image(image(i, &at)?),
+            let on = match (r.findings, r.image, r.rego) {
+                (Some(f), None, None) => On::Findings(findings(f.value, &at)?),
+                (None, Some(i), None) => On::Image(image(i, &at)?),
+                (None, None, Some(g)) => On::Rego(Box::new(rego(&r.name, g, file, &at)?)),
                 _ => {
                     return Err(at(
                         &loc,
-                        format!("rule {:?}: give findings or image, one of them", r.name),
+                        format!(
+                            "rule {:?}: give findings, image or rego, one of them",
+                            r.name
+                        ),
                     ));
                 }
             };
@@ -449,6 +471,36 @@ fn image(
         ));
     }
     Ok(c)
+}
+
+fn rego(
+    name: &str,
+    g: Spanned<RegoDoc>,
+    file: &str,
+    at: &dyn Fn(&Location, String) -> PolicyError,
+) -> Result<crate::rego::RegoRule, PolicyError> {
+    let loc = g.referenced;
+    let g = g.value;
+    let module = match (g.module, g.file) {
+        (Some(m), None) => m,
+        (None, Some(f)) => {
+            // Beside the policy file, as a relative path in it reads.
+            let path = Path::new(file)
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join(&f);
+            PolicyError::read(&path, MAX_FILE).map_err(|e| at(&loc, e.to_string()))?
+        }
+        _ => {
+            return Err(at(
+                &loc,
+                format!("rule {name:?}: a rego rule gives module or file, one of them"),
+            ));
+        }
+    };
+    let query = g.query.unwrap_or_else(|| "data.customs.deny".to_owned());
+    crate::rego::RegoRule::compile(name, &module, &query)
+        .map_err(|e| at(&loc, format!("rule {name:?}: {e}")))
 }
 
 /// `YYYY-MM-DD`, checked.

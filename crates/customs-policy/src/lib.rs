@@ -39,6 +39,7 @@ mod eval;
 mod examples;
 mod file;
 pub mod harbor;
+mod rego;
 pub mod vex;
 
 pub use eval::{
@@ -50,5 +51,6 @@ pub use file::{
     Action, Banned, Exception, FindingConditions, Globs, ImageConditions, Mode, On, Op, Policy,
     Rule, VersionRange,
 };
+pub use rego::RegoRule;
 
 pub use customs_sign::policy::PolicyError;

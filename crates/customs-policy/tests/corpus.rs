@@ -54,6 +54,8 @@ fn every_corpus_example_gets_its_verdict() {
         ViolationCode::ImageAgeUnknown,
         ViolationCode::BannedPackage,
         ViolationCode::DeniedLicense,
+        ViolationCode::Rego,
+        ViolationCode::RegoError,
     ];
     assert_eq!(codes, BTreeSet::from(all));
     assert_eq!(outcomes, BTreeSet::from(["fail", "pass", "warn"]));
@@ -112,6 +114,18 @@ fn mistakes_in_examples_and_image_rules_name_their_line() {
         (
             "version: 1\nrules:\n  - name: r\n    image: {}\n",
             "p.yaml:4:",
+        ),
+        (
+            "version: 1\nrules:\n  - name: r\n    rego:\n      module: \"package customs\\ndeny contains x if {\"\n",
+            "p.yaml:5:",
+        ),
+        (
+            "version: 1\nrules:\n  - name: r\n    rego:\n      query: data.customs.nothing\n      module: \"package customs\\ndeny contains 1 if { true }\"\n",
+            "p.yaml:5:",
+        ),
+        (
+            "version: 1\nrules:\n  - name: r\n    rego:\n      file: missing.rego\n",
+            "p.yaml:5:",
         ),
     ];
     for (text, want) in cases {

@@ -220,6 +220,7 @@ fn a_new_advisory_reaches_a_stored_package_of_every_ecosystem() {
         &RematchOptions {
             since: Some(&v1),
             workers: Some(2),
+            rejudge: None,
         },
     )
     .unwrap();
