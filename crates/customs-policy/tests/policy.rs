@@ -379,5 +379,5 @@ fn mistakes_are_reported_with_line_and_column() {
         "policy.yaml",
     )
     .unwrap_err();
-    assert!(e.message.contains("give findings or image"), "{e}");
+    assert!(e.message.contains("give findings, image or rego"), "{e}");
 }
