@@ -654,6 +654,40 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
                 properties.push(prop("customs:signature:authority", a));
             }
         }
+        // The gate's verdict (scan --policy), and what VEX suppressed.
+        if let Some(v) = &report.policy {
+            properties.push(prop("customs:policy:outcome", v.outcome.as_str()));
+            properties.push(prop("customs:policy:file", v.policy.clone()));
+            for x in &v.violations {
+                properties.push(prop(
+                    "customs:policy:violation",
+                    format!("{}: {}: {}", x.rule, x.code.as_str(), x.detail),
+                ));
+            }
+            for e in &v.expired {
+                properties.push(prop(
+                    "customs:policy:expired-exception",
+                    format!(
+                        "{} by {} (expired after {})",
+                        e.vulnerability, e.owner, e.expired
+                    ),
+                ));
+            }
+        }
+        if let Some(v) = &report.vex {
+            for d in &v.documents {
+                properties.push(prop(
+                    "customs:vex:document",
+                    format!("{} ({}): {} suppressed", d.source, d.format, d.suppressed),
+                ));
+            }
+            for i in &v.ignored {
+                properties.push(prop(
+                    "customs:vex:ignored",
+                    format!("{}: {}", i.source, i.code),
+                ));
+            }
+        }
     }
     let mut bom = Bom {
         bom_format: "CycloneDX",

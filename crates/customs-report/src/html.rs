@@ -20,6 +20,7 @@
 //! the filter has it, and can then show them.
 //!
 //! Elements tests (and users' scripts) can rely on: `#image-name`, `#signature[data-outcome]`,
+//! `#policy[data-outcome]` (`li[data-code]` per violation),
 //! `#gaps li[data-gap]`,
 //! `#severity-summary tr[data-severity] td.count[data-count]`, `#count-open`,
 //! `#count-suppressed`, `#count-fixable`, `#db-age[data-days]`, `#coverage tr[data-covered]`,
@@ -254,6 +255,7 @@ impl Page<'_> {
         );
         self.header(out, &title);
         self.signature(out);
+        self.policy(out);
         self.gaps(out);
         self.summary(out);
         self.database(out);
@@ -381,6 +383,53 @@ impl Page<'_> {
         );
         for a in v.authority_lines() {
             _ = writeln!(out, "<li>{}</li>", Esc(&a));
+        }
+        out.push_str("</ul>\n</section>\n");
+    }
+
+    /// The gate's verdict, when the scan was asked for one: each violation, and the
+    /// exceptions that applied or expired; in red unless it passed.
+    fn policy(&self, out: &mut String) {
+        let Some(v) = &self.report.policy else {
+            return;
+        };
+        let class = if v.outcome == customs_policy::Outcome::Pass {
+            "signature"
+        } else {
+            "signature gaps"
+        };
+        _ = write!(
+            out,
+            "<section id=\"policy\" class=\"{class}\" data-outcome=\"{}\">\n<h2>Policy</h2>\n\
+             <p>{}: {} ({} violations, {} exceptions applied, {} expired)</p>\n<ul>\n",
+            v.outcome.as_str(),
+            v.outcome.as_str(),
+            Esc(&v.policy),
+            v.violations.len(),
+            v.exceptions.len(),
+            v.expired.len()
+        );
+        for x in &v.violations {
+            _ = writeln!(
+                out,
+                "<li data-code=\"{}\">{}: {}</li>",
+                x.code.as_str(),
+                Esc(&x.rule),
+                Esc(&x.detail)
+            );
+        }
+        for e in &v.exceptions {
+            _ = writeln!(
+                out,
+                "<li data-code=\"exception\">exception for {} by {}{}: {}</li>",
+                Esc(&e.vulnerability),
+                Esc(&e.owner),
+                e.expires
+                    .as_deref()
+                    .map(|d| format!(" until {}", Esc(d)))
+                    .unwrap_or_default(),
+                Esc(&e.reason)
+            );
         }
         out.push_str("</ul>\n</section>\n");
     }

@@ -380,6 +380,17 @@ fn render(
     }
     properties.insert("findingsTotal", total.into());
     properties.insert("findingsWritten", findings.len().into());
+    if let Some(v) = &report.policy {
+        properties.insert("policyOutcome", v.outcome.as_str().into());
+        properties.insert("policyFile", v.policy.clone().into());
+        properties.insert("policyViolations", v.violations.len().into());
+        properties.insert("policyExceptionsApplied", v.exceptions.len().into());
+        properties.insert("policyExceptionsExpired", v.expired.len().into());
+    }
+    if let Some(v) = &report.vex {
+        properties.insert("vexSuppressed", v.suppressed.len().into());
+        properties.insert("vexIgnored", v.ignored.len().into());
+    }
     if let Some(v) = &report.signature {
         properties.insert("signatureOutcome", v.outcome.as_str().into());
         properties.insert("signatureDigest", v.digest.clone().into());

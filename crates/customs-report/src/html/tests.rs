@@ -475,3 +475,67 @@ fn the_signature_verdict_is_in_html_sarif_and_cyclonedx() {
     let html = render(&report, &Filter::default(), &opts());
     assert!(!html.contains("id=\"signature\""));
 }
+
+#[test]
+fn the_policy_verdict_is_in_html_sarif_and_cyclonedx() {
+    let mut report = fixture();
+    let policy = customs_policy::Policy::parse(
+        "version: 1\nrules:\n  - name: signed\n    image:\n      signed: true\n",
+        "gate.yaml",
+    )
+    .unwrap();
+    let now = customs_types::Timestamp::parse_lenient("2026-12-01").unwrap();
+    report.policy = Some(customs_policy::evaluate(
+        &policy,
+        &customs_policy::Input {
+            findings: &report.findings,
+            repository: None,
+            signed: None,
+            now,
+            packages: &[],
+            created: None,
+        },
+    ));
+
+    let html = render(&report, &Filter::default(), &opts());
+    let section = between(&html, "<section id=\"policy\"", "</section>");
+    assert!(section.contains("data-outcome=\"fail\""), "{section}");
+    assert!(
+        section.contains("<li data-code=\"signature-unknown\">signed: no signature verdict"),
+        "{section}"
+    );
+    assert!(html.find("id=\"policy\"").unwrap() < html.find("id=\"summary\"").unwrap());
+
+    let sarif: serde_json::Value =
+        serde_json::from_str(&crate::sarif::write(&report, &Filter::default(), &opts()).unwrap())
+            .unwrap();
+    let props = &sarif["runs"][0]["properties"];
+    assert_eq!(props["policyOutcome"], "fail");
+    assert_eq!(props["policyFile"], "gate.yaml");
+    assert_eq!(props["policyViolations"], 1);
+
+    let cdx = crate::cyclonedx::write(
+        crate::output::Subject::Scan(&report, &Filter::default()),
+        &opts(),
+    )
+    .unwrap();
+    let cdx: serde_json::Value = serde_json::from_str(&cdx).unwrap();
+    let props: Vec<(&str, &str)> = cdx["metadata"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["value"].as_str().unwrap()))
+        .filter(|(n, _)| n.starts_with("customs:policy:"))
+        .collect();
+    assert_eq!(
+        props,
+        [
+            ("customs:policy:outcome", "fail"),
+            ("customs:policy:file", "gate.yaml"),
+            (
+                "customs:policy:violation",
+                "signed: signature-unknown: no signature verdict: scan with --trust-policy"
+            ),
+        ]
+    );
+}

@@ -158,6 +158,47 @@ fn scan_with_a_policy_applies_exceptions_until_their_date() {
     let r = fail_on("2027-01-01");
     assert_eq!(r.code, 1, "{}", r.stderr);
 
+    // The verdict in SARIF and CycloneDX, valid against their schemas.
+    let sarif = work.path().join("gate.sarif");
+    let cdx = work.path().join("gate.cdx.json");
+    let r = customs(
+        &[
+            "scan",
+            "--db",
+            &db,
+            "--policy",
+            &policy,
+            "--now",
+            "2027-01-01",
+            "-o",
+            &format!("sarif={}", sarif.display()),
+            "-o",
+            &format!("cyclonedx={}", cdx.display()),
+            &source,
+        ],
+        work.path(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    crate::formats::check_sarif(&sarif);
+    crate::formats::check_cyclonedx(&cdx);
+    let s: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_eq!(s["runs"][0]["properties"]["policyOutcome"], "fail");
+    assert_eq!(s["runs"][0]["properties"]["policyExceptionsExpired"], 2);
+    let c: Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();
+    assert!(
+        c["metadata"]["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "customs:policy:expired-exception"
+                && p["value"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("CVE-2023-0286 by alice@example.com")),
+        "{}",
+        c["metadata"]["properties"]
+    );
+
     // A mistake in the file: exit 2, naming the file, line and column; nothing scanned.
     std::fs::write(&policy, POLICY.replace("    expires: 2026-12-31\n", "")).unwrap();
     let r = customs(
