@@ -349,7 +349,10 @@ fn verdict_changes_are_reported_by_rematch(store: &str) {
     drop(s);
     std::fs::remove_dir_all(&layout).unwrap();
 
+    let sent = w.join("notified.json");
+    let notify = format!("exec=cat > {}", sent.display());
     let rematch = |now: &str| {
+        let _ = std::fs::remove_file(&sent);
         let r = run(
             "ci",
             &[
@@ -364,6 +367,8 @@ fn verdict_changes_are_reported_by_rematch(store: &str) {
                 now,
                 "-f",
                 "json",
+                "--notify",
+                &notify,
             ],
         );
         assert_eq!(r.code, 0, "{}", r.stderr);
@@ -393,7 +398,11 @@ fn verdict_changes_are_reported_by_rematch(store: &str) {
             .starts_with("fixable: exception-expired DSA-5343-1 in libssl1.1@"),
         "{c}"
     );
+    // The findings did not change, the verdict did: --notify sends it.
+    let piped: Value = serde_json::from_slice(&std::fs::read(&sent).unwrap()).unwrap();
+    assert_eq!(piped["verdicts"], changed);
     assert_eq!(rematch("2027-01-02"), Value::Null, "reported once");
+    assert!(!sent.exists(), "nothing changed, nothing sent");
     // Alice extends it: the verdict changes back, and the change is on record.
     write_policy("2027-03-31");
     let r = run(
