@@ -106,7 +106,11 @@ pub fn stored_report(
     reference: &str,
     db: &customs_vulndb::VulnDb,
 ) -> Result<ScanReport> {
-    let image = crate::images::resolve(store, reference)?;
+    report_of(crate::images::resolve(store, reference)?, db)
+}
+
+/// A stored image's report from its stored inventory and signature verdict.
+fn report_of(image: customs_store::ImageDetail, db: &customs_vulndb::VulnDb) -> Result<ScanReport> {
     let digest = image.summary.digest;
     let inventory =
         serde_json::from_value(image.inventory).map_err(|source| AppError::StoredInventory {
@@ -298,13 +302,33 @@ pub fn record_verdict(
     Option<customs_store::StoredPolicyVerdict>,
     Vec<customs_store::ExceptionEvent>,
 )> {
+    let events = sync_exceptions(store, policy, by, now)?;
+    Ok((keep_verdict(store, policy, digest, verdict, now)?, events))
+}
+
+/// Records how `policy`'s exceptions changed since the store last saw them.
+fn sync_exceptions(
+    store: &mut dyn customs_store::Store,
+    policy: &Policy,
+    by: &str,
+    now: Timestamp,
+) -> Result<Vec<customs_store::ExceptionEvent>> {
     let name = policy.path.display().to_string();
-    let events = store.sync_exceptions(&name, &exception_records(policy), by, now)?;
+    Ok(store.sync_exceptions(&name, &exception_records(policy), by, now)?)
+}
+
+/// Keeps `verdict` as the image's latest under `policy`; returns the one it replaces.
+fn keep_verdict(
+    store: &mut dyn customs_store::Store,
+    policy: &Policy,
+    digest: &str,
+    verdict: &Verdict,
+    now: Timestamp,
+) -> Result<Option<customs_store::StoredPolicyVerdict>> {
     let document = serde_json::to_value(verdict)
         .map_err(|e| AppError::invalid("the policy verdict", e.to_string()))?;
-    let previous =
-        store.put_policy_verdict(digest, &name, verdict.outcome.as_str(), &document, now)?;
-    Ok((previous, events))
+    let name = policy.path.display().to_string();
+    Ok(store.put_policy_verdict(digest, &name, verdict.outcome.as_str(), &document, now)?)
 }
 
 /// An image whose verdict under a policy changed.
@@ -339,12 +363,19 @@ pub fn rejudge(
     r: &crate::rematch::Rejudge<'_>,
 ) -> Result<Vec<VerdictChange>> {
     let now = r.now.unwrap_or_else(Timestamp::now);
+    // The exceptions once for the round, not once per image.
+    sync_exceptions(store, r.policy, r.by, now)?;
     let mut out = Vec::new();
     for image in store.images()? {
-        let report = stored_report(store, &image.digest, db)?;
+        // By its full digest: `stored_report`'s resolving would list every image again.
+        let Some(detail) = store.image(&image.digest)? else {
+            continue;
+        };
+        let report = report_of(detail, db)?;
         let verdict = judge(r.policy, &report, now);
-        let (previous, _) = record_verdict(store, r.policy, &image.digest, &verdict, r.by, now)?;
-        let Some(previous) = previous else { continue };
+        let Some(previous) = keep_verdict(store, r.policy, &image.digest, &verdict, now)? else {
+            continue;
+        };
         if previous.outcome == verdict.outcome.as_str() {
             continue;
         }
