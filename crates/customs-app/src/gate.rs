@@ -3,7 +3,7 @@
 //! want the image signed).
 
 use customs_policy::vex::{VexDocument, VexIgnored};
-use customs_policy::{Input, Policy, Verdict};
+use customs_policy::{BaseImage, Input, Policy, Verdict};
 use customs_types::Timestamp;
 
 use crate::report::{Outcome, ScanReport};
@@ -21,44 +21,119 @@ pub fn repository_of(report: &ScanReport) -> Option<String> {
         .map(|r| format!("{}/{}", r.registry, r.repository))
 }
 
-/// `policy` applied to `report` at `now`. The signature counts as signed only when the trust
-/// policy's verdict passed; a scan without one leaves it unknown, which a rule that wants a
-/// signature does not pass.
-#[must_use]
-pub fn judge(policy: &Policy, report: &ScanReport, now: Timestamp) -> Verdict {
-    let repository = repository_of(report);
-    let packages: Vec<customs_policy::PackageFact> = report
-        .inventory
-        .packages
-        .iter()
-        .map(|p| customs_policy::PackageFact {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            ecosystem: p.ecosystem,
-            purl: p.purl.clone(),
-            licenses: p.licenses.clone(),
-        })
-        .collect();
-    let created = report
-        .inventory
-        .image
-        .as_ref()
-        .and_then(|i| i.created.as_deref())
-        .and_then(|c| Timestamp::parse_lenient(c).ok());
-    customs_policy::evaluate(
-        policy,
-        &Input {
-            findings: &report.findings,
-            repository: repository.as_deref(),
+/// What a policy reads of a report besides its findings, owned so that an [`Input`] can
+/// borrow it while the findings change.
+struct Facts {
+    repository: Option<String>,
+    digest: Option<String>,
+    packages: Vec<customs_policy::PackageFact>,
+    created: Option<Timestamp>,
+    signed: Option<bool>,
+}
+
+impl Facts {
+    fn of(report: &ScanReport) -> Self {
+        let packages = report
+            .inventory
+            .packages
+            .iter()
+            .map(|p| customs_policy::PackageFact {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                ecosystem: p.ecosystem,
+                purl: p.purl.clone(),
+                licenses: p.licenses.clone(),
+                // A language package is placed by the files that name it; an OS package by
+                // its database.
+                paths: if p.ecosystem.is_os() || p.paths.is_empty() {
+                    vec![p.found_in.clone()]
+                } else {
+                    p.paths.clone()
+                },
+            })
+            .collect();
+        let image = report.inventory.image.as_ref();
+        Self {
+            repository: repository_of(report),
+            digest: image
+                .and_then(|i| i.manifest_digest.as_ref())
+                .map(ToString::to_string),
+            packages,
+            created: image
+                .and_then(|i| i.created.as_deref())
+                .and_then(|c| Timestamp::parse_lenient(c).ok()),
             signed: report
                 .signature
                 .as_ref()
                 .map(|v| v.outcome == Outcome::Pass),
+        }
+    }
+
+    fn input<'a>(
+        &'a self,
+        findings: &'a [customs_match::Finding],
+        now: Timestamp,
+        base: Option<&'a BaseImage>,
+    ) -> Input<'a> {
+        Input {
+            findings,
+            repository: self.repository.as_deref(),
+            signed: self.signed,
             now,
-            packages: &packages,
-            created,
-        },
-    )
+            packages: &self.packages,
+            created: self.created,
+            digest: self.digest.as_deref(),
+            base,
+        }
+    }
+}
+
+/// `policy` applied to `report` at `now`, with the image's `base` when it is known (see
+/// [`base_image`]). The signature counts as signed only when the trust policy's verdict
+/// passed; a scan without one leaves it unknown, which a rule that wants a signature does not
+/// pass.
+#[must_use]
+pub fn judge(
+    policy: &Policy,
+    report: &ScanReport,
+    now: Timestamp,
+    base: Option<&BaseImage>,
+) -> Verdict {
+    let facts = Facts::of(report);
+    customs_policy::evaluate(policy, &facts.input(&report.findings, now, base))
+}
+
+/// The stored image `report`'s image is built on: the one whose layers are the longest proper
+/// prefix of its layers. `None` for a source without layers, or when the store holds no such
+/// image (scan the base with `--store` once and its images are placed).
+///
+/// # Errors
+/// The store's.
+pub fn base_image(
+    store: &mut dyn customs_store::Store,
+    report: &ScanReport,
+) -> Result<Option<BaseImage>> {
+    let Some(image) = &report.inventory.image else {
+        return Ok(None);
+    };
+    let chain: Option<Vec<String>> = image
+        .layers
+        .iter()
+        .map(|l| l.layer.diff_id.as_ref().map(ToString::to_string))
+        .collect();
+    let Some(chain) = chain else {
+        return Ok(None);
+    };
+    let digest = image
+        .manifest_digest
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    Ok(store.base_of(&digest, &chain)?.map(|b| BaseImage {
+        layers: b.layers,
+        digest: Some(b.digest),
+        names: b.names,
+    }))
 }
 
 /// Marks the findings an exception of `policy` covers (at `now`) as suppressed
@@ -66,12 +141,13 @@ pub fn judge(policy: &Policy, report: &ScanReport, now: Timestamp) -> Verdict {
 /// policy agree: a risk accepted never blocks, and shows with its owner where suppressed
 /// findings show. Findings the vendor already suppressed keep the vendor's reason.
 pub fn mark_exceptions(policy: &Policy, report: &mut ScanReport, now: Timestamp) {
-    let repository = repository_of(report);
+    let facts = Facts::of(report);
+    let input = facts.input(&[], now, None);
     for f in &mut report.findings {
         if f.suppressed.is_some() {
             continue;
         }
-        if let customs_policy::Covering::Live(e) = policy.covering(f, repository.as_deref(), now) {
+        if let customs_policy::Covering::Live(e) = policy.covering(f, &input) {
             let until = e
                 .expires
                 .as_deref()
@@ -255,13 +331,13 @@ pub fn exception_records(policy: &Policy) -> Vec<(String, serde_json::Value)> {
         .exceptions
         .iter()
         .map(|e| {
-            let key = format!(
+            let mut key = format!(
                 "{} packages=[{}] repositories=[{}]",
                 e.vulnerability,
                 e.packages.patterns.join(","),
                 e.repositories.patterns.join(",")
             );
-            let record = serde_json::json!({
+            let mut record = serde_json::json!({
                 "vulnerability": e.vulnerability,
                 "packages": e.packages.patterns,
                 "repositories": e.repositories.patterns,
@@ -271,6 +347,14 @@ pub fn exception_records(policy: &Policy) -> Vec<(String, serde_json::Value)> {
                 "expires": e.expires,
                 "ticket": e.ticket,
             });
+            // Only when given, so that the keys and records of exceptions written before
+            // these scopes existed stay the same (an unchanged exception records no event).
+            for (name, scope) in [("paths", &e.paths.patterns), ("images", &e.images)] {
+                if !scope.is_empty() {
+                    key.push_str(&format!(" {name}=[{}]", scope.join(",")));
+                    record[name] = serde_json::json!(scope);
+                }
+            }
             (key, record)
         })
         .collect()
@@ -372,7 +456,8 @@ pub fn rejudge(
             continue;
         };
         let report = report_of(detail, db)?;
-        let verdict = judge(r.policy, &report, now);
+        let base = base_image(store, &report)?;
+        let verdict = judge(r.policy, &report, now, base.as_ref());
         let Some(previous) = keep_verdict(store, r.policy, &image.digest, &verdict, now)? else {
             continue;
         };

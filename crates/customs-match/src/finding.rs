@@ -148,6 +148,42 @@ pub struct PackageRef {
     pub layer_index: Option<usize>,
 }
 
+/// When a fix for a finding became available, as closely as the feeds date it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixDate {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    /// How the date is known.
+    pub source: FixDateSource,
+}
+
+/// Where a [`FixDate`] comes from, most exact first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixDateSource {
+    /// The distribution announced the fixed package that day (a DSA or DLA).
+    Announced,
+    /// The advisory that names the fixed version was published that day (OSV, GHSA,
+    /// RustSec, Go): the fix is at least as old.
+    Advisory,
+    /// Only the vulnerability's public date is known (Ubuntu's and Red Hat's public date,
+    /// NVD's publication): a fix may have come later, so the days since it count high, which
+    /// makes a grace-period rule stricter, never laxer.
+    Disclosed,
+}
+
+impl FixDateSource {
+    /// Its name, as reports write it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Announced => "announced",
+            Self::Advisory => "advisory",
+            Self::Disclosed => "disclosed",
+        }
+    }
+}
+
 /// The CVSS assessment shown with a finding: the advisory's own best one, else NVD's. The
 /// best is the newest v3, then v4, then v2.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -197,6 +233,10 @@ pub struct Finding {
     pub fixed_versions: Vec<String>,
     /// What the advisory says about the installed version.
     pub status: FindingStatus,
+    /// When the fix became available; `None` when the finding is not fixable or no feed
+    /// dates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix_date: Option<FixDate>,
     /// Why it is hidden by default, if it is.
     pub suppressed: Option<Suppression>,
     /// The vendor's severity for the package (else for the advisory) when it gives one; else

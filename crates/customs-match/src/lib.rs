@@ -20,7 +20,8 @@ mod namespace;
 mod ranges;
 
 pub use finding::{
-    CvssScore, DataSource, Finding, FindingStatus, PackageRef, Suppression, UnknownSuppression,
+    CvssScore, DataSource, Finding, FindingStatus, FixDate, FixDateSource, PackageRef, Suppression,
+    UnknownSuppression,
 };
 pub use matcher::{
     Coverage, CoverageSource, MatchError, MatchReport, Matcher, match_inventory, unchecked,

@@ -10,7 +10,9 @@ use customs_types::{Feed, Namespace, Severity, Timestamp};
 use customs_vulndb::{Cvss, DbError, Hit, Status, VulnDb};
 use serde::Serialize;
 
-use crate::finding::{CvssScore, DataSource, Finding, FindingStatus, PackageRef, Suppression};
+use crate::finding::{
+    CvssScore, DataSource, Finding, FindingStatus, FixDate, FixDateSource, PackageRef, Suppression,
+};
 use crate::namespace::namespaces;
 
 /// Why matching stopped. A version that cannot be compared is not an error: it becomes a
@@ -489,6 +491,9 @@ fn evaluate(
             epss = db.epss(c)?;
         }
     }
+    let fix_date = (status == FindingStatus::Fixed)
+        .then(|| fix_date(a, nvd.as_ref()))
+        .flatten();
     let title = a
         .summary
         .clone()
@@ -500,6 +505,7 @@ fn evaluate(
         installed_version: installed,
         fixed_versions: fixed,
         status,
+        fix_date,
         suppressed,
         severity,
         severity_source,
@@ -515,6 +521,30 @@ fn evaluate(
             package: hit.affected.package.clone(),
         },
     }))
+}
+
+/// When the fix the advisory names became available: the day a distribution's advisory
+/// announced it, else the day an OSV-style advisory naming it was published, else the
+/// vulnerability's public date (see [`FixDateSource`]).
+fn fix_date(
+    a: &customs_vulndb::AdvisoryHead,
+    nvd: Option<&customs_vulndb::NvdRecord>,
+) -> Option<FixDate> {
+    let day = |s: &str| Timestamp::parse_lenient(s).ok().map(|t| t.date());
+    let own = a.published.as_deref().and_then(day);
+    let source = match a.feed {
+        Feed::DebianDsa | Feed::DebianDla => FixDateSource::Announced,
+        Feed::Osv | Feed::RustSec => FixDateSource::Advisory,
+        _ => FixDateSource::Disclosed,
+    };
+    own.map(|date| FixDate { date, source }).or_else(|| {
+        nvd.and_then(|n| n.published.as_deref())
+            .and_then(day)
+            .map(|date| FixDate {
+                date,
+                source: FixDateSource::Disclosed,
+            })
+    })
 }
 
 fn package_ref(p: &Package) -> PackageRef {
@@ -566,10 +596,21 @@ fn merge(mut list: Vec<Finding>) -> Vec<Finding> {
             .collect();
         if cves.iter().all(|c| by_id.contains_key(*c)) {
             for c in cves {
-                if let Some(kept) = by_id.get_mut(c)
-                    && !kept.aliases.contains(&adv.id)
-                {
-                    kept.aliases.push(adv.id.clone());
+                if let Some(kept) = by_id.get_mut(c) {
+                    if !kept.aliases.contains(&adv.id) {
+                        kept.aliases.push(adv.id.clone());
+                    }
+                    // The distribution's announcement dates the fix better than the CVE's
+                    // public date; of several, the first announced.
+                    if kept.status == FindingStatus::Fixed
+                        && let Some(d) = &adv.fix_date
+                        && kept
+                            .fix_date
+                            .as_ref()
+                            .is_none_or(|k| k.source != FixDateSource::Announced || d.date < k.date)
+                    {
+                        kept.fix_date = Some(d.clone());
+                    }
                 }
             }
         } else if let Some(kept) = by_id.get_mut(&adv.id) {

@@ -5,7 +5,8 @@ use customs_types::{Ecosystem, Timestamp};
 use serde::Serialize;
 
 use crate::file::{
-    Action, Exception, FindingConditions, ImageConditions, Mode, On, Op, Policy, VersionRange,
+    Action, Exception, FindingConditions, ImageConditions, LayerOrigin, Mode, On, Op, Policy, Rule,
+    VersionRange,
 };
 
 /// An installed package, as image rules see it.
@@ -21,6 +22,9 @@ pub struct PackageFact {
     pub purl: Option<String>,
     /// The licences it declares (SPDX ids or expressions).
     pub licenses: Vec<String>,
+    /// Where it was read from: the package database for an OS package; for a language
+    /// package, every file that names it (exceptions may be scoped to paths).
+    pub paths: Vec<String>,
 }
 
 /// What the policy is applied to.
@@ -40,6 +44,25 @@ pub struct Input<'a> {
     pub packages: &'a [PackageFact],
     /// When the image was created (its config's `created`), when it says.
     pub created: Option<Timestamp>,
+    /// The image's manifest digest (`sha256:…`), when it has one (exceptions may be scoped
+    /// to images).
+    pub digest: Option<&'a str>,
+    /// The image it is built on; `None` when not known, and then a rule over the layer origin
+    /// matches either origin.
+    pub base: Option<&'a BaseImage>,
+}
+
+/// The image another is built on: its layers are the bottom layers of the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaseImage {
+    /// How many layers, from the bottom, are the base's.
+    pub layers: usize,
+    /// Its manifest digest, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Its names (`REPOSITORY:TAG`), when known.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 /// The gate's answer.
@@ -177,8 +200,23 @@ pub struct Verdict {
     pub exceptions: Vec<AppliedException>,
     /// Exceptions past their date that would have covered findings.
     pub expired: Vec<ExpiredException>,
+    /// The per-repository overrides that applied, in file order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<AppliedOverride>,
+    /// The base image layer rules judged by, when one is known and a rule asks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseImage>,
     /// The clock it was judged at (RFC 3339).
     pub evaluated_at: String,
+}
+
+/// A per-repository override that applied to the image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppliedOverride {
+    /// Its line in the policy file.
+    pub line: u64,
+    /// Its repository globs.
+    pub repositories: Vec<String>,
 }
 
 fn package_label(f: &Finding) -> String {
@@ -201,11 +239,12 @@ pub enum Covering<'a> {
 }
 
 impl Policy {
-    /// The exception that covers `f` in `repository` at `now`: the first in force, else the
-    /// first that has expired.
+    /// The exception that covers `f` in the image `input` describes, at its clock: the first
+    /// in force, else the first that has expired.
     #[must_use]
-    pub fn covering(&self, f: &Finding, repository: Option<&str>, now: Timestamp) -> Covering<'_> {
-        let mut all = self.exceptions.iter().filter(|e| covers(e, f, repository));
+    pub fn covering(&self, f: &Finding, input: &Input<'_>) -> Covering<'_> {
+        let now = input.now;
+        let mut all = self.exceptions.iter().filter(|e| covers(e, f, input));
         let Some(first) = all.next() else {
             return Covering::No;
         };
@@ -216,15 +255,36 @@ impl Policy {
     }
 }
 
-fn covers(e: &Exception, f: &Finding, repository: Option<&str>) -> bool {
+fn covers(e: &Exception, f: &Finding, input: &Input<'_>) -> bool {
     let id = e.vulnerability.as_str();
     let names_it =
         f.id.eq_ignore_ascii_case(id) || f.aliases.iter().any(|a| a.eq_ignore_ascii_case(id));
     let package = e.packages.is_empty() || e.packages.any_match(names(f));
-    // An exception scoped to repositories does not cover an image from nowhere in particular.
-    let repository =
-        e.repositories.is_empty() || repository.is_some_and(|r| e.repositories.any_match([r]));
-    names_it && package && repository
+    // An exception scoped to repositories, images or paths does not cover an image or a
+    // package that cannot be placed.
+    let repository = e.repositories.is_empty()
+        || input
+            .repository
+            .is_some_and(|r| e.repositories.any_match([r]));
+    let image = e.images.is_empty()
+        || input
+            .digest
+            .is_some_and(|d| e.images.iter().any(|i| i == d));
+    let path = e.paths.is_empty() || e.paths.any_match(paths_of(f, input.packages));
+    names_it && package && repository && image && path
+}
+
+/// The paths the finding's package was read from.
+fn paths_of<'a>(f: &'a Finding, packages: &'a [PackageFact]) -> impl Iterator<Item = &'a str> {
+    packages
+        .iter()
+        .filter(move |p| {
+            p.name == f.package.name
+                && p.version == f.package.version
+                && p.ecosystem == f.package.ecosystem
+                && p.purl == f.package.purl
+        })
+        .flat_map(|p| p.paths.iter().map(String::as_str))
 }
 
 fn expired(e: &Exception, now: Timestamp) -> bool {
@@ -234,8 +294,32 @@ fn expired(e: &Exception, now: Timestamp) -> bool {
         .is_some_and(|d| now.date().as_str() > d)
 }
 
-fn matches(c: &FindingConditions, f: &Finding) -> bool {
-    c.severity_at_least.is_none_or(|s| f.severity >= s)
+/// Where the finding's package came from; `None` when the base is not known, or the package
+/// has no layer (a `dir:` source).
+fn origin(f: &Finding, base_layers: Option<usize>) -> Option<LayerOrigin> {
+    let index = f.package.layer_index?;
+    let base = base_layers?;
+    Some(if index < base {
+        LayerOrigin::Base
+    } else {
+        LayerOrigin::Application
+    })
+}
+
+fn matches(c: &FindingConditions, f: &Finding, input: &Input<'_>) -> bool {
+    // Not known is not passed: a fixable finding without a fix date has waited long enough,
+    // and one of unknown origin is of whichever origin the rule names.
+    let waited = |days: u32| {
+        f.fixable()
+            && f.fix_date.as_ref().is_none_or(|d| {
+                Timestamp::parse_lenient(&d.date)
+                    .map_or(true, |t| t.days_until(input.now) >= i64::from(days))
+            })
+    };
+    c.fix_available_days.is_none_or(waited)
+        && c.layer
+            .is_none_or(|l| origin(f, input.base.map(|b| b.layers)).is_none_or(|o| o == l))
+        && c.severity_at_least.is_none_or(|s| f.severity >= s)
         && c.fixable.is_none_or(|x| f.fixable() == x)
         && c.kev.is_none_or(|x| f.kev.is_some() == x)
         && c.epss_above
@@ -265,7 +349,8 @@ fn rego_input(input: &Input<'_>, covering: &[Covering<'_>]) -> serde_json::Value
     serde_json::json!({
         "findings": findings,
         "packages": packages,
-        "image": {"repository": input.repository, "signed": input.signed,
+        "image": {"repository": input.repository, "digest": input.digest,
+                  "signed": input.signed, "base": input.base,
                   "created": input.created.map(|t| t.to_string())},
         "now": input.now.to_string(),
     })
@@ -396,7 +481,7 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
             if f.suppressed.is_some() {
                 return Covering::No;
             }
-            let c = policy.covering(f, input.repository, input.now);
+            let c = policy.covering(f, input);
             let label = package_label(f);
             match c {
                 Covering::No => {}
@@ -427,8 +512,9 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
             c
         })
         .collect();
+    let (mode, rules, overrides) = effective(policy, input.repository);
     let mut violations = Vec::new();
-    for rule in &policy.rules {
+    for rule in &rules {
         match &rule.on {
             On::Findings(c) => {
                 for (f, cover) in input.findings.iter().zip(&covering) {
@@ -436,7 +522,7 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
                     // violation.
                     if f.suppressed.is_some()
                         || matches!(cover, Covering::Live(_))
-                        || !matches(c, f)
+                        || !matches(c, f, input)
                     {
                         continue;
                     }
@@ -455,7 +541,13 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
                         ),
                         _ => (
                             ViolationCode::Finding,
-                            format!("{} in {} ({})", f.id, package_label(f), f.severity),
+                            format!(
+                                "{} in {} ({}){}",
+                                f.id,
+                                package_label(f),
+                                f.severity,
+                                qualifiers(c, f, input)
+                            ),
                         ),
                     };
                     violations.push(Violation {
@@ -505,18 +597,90 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
     }
     let outcome = if violations.is_empty() {
         Outcome::Pass
-    } else if policy.mode == Mode::Enforce && violations.iter().any(|v| v.action == Action::Fail) {
+    } else if mode == Mode::Enforce && violations.iter().any(|v| v.action == Action::Fail) {
         Outcome::Fail
     } else {
         Outcome::Warn
     };
     Verdict {
         policy: policy.path.display().to_string(),
-        mode: policy.mode,
+        mode,
         outcome,
         violations,
         exceptions: applied,
         expired: lapsed,
+        overrides,
+        base: input
+            .base
+            .filter(|_| {
+                rules
+                    .iter()
+                    .any(|r| matches!(&r.on, On::Findings(c) if c.layer.is_some()))
+            })
+            .cloned(),
         evaluated_at: input.now.to_string(),
     }
+}
+
+/// The mode and rules for an image of `repository`: the file's, changed by every override
+/// whose globs match it, in file order. An image from no registry gets no override.
+fn effective<'p>(
+    policy: &'p Policy,
+    repository: Option<&str>,
+) -> (Mode, Vec<&'p Rule>, Vec<AppliedOverride>) {
+    let mut mode = policy.mode;
+    let mut rules: Vec<&Rule> = policy.rules.iter().collect();
+    let mut applied = Vec::new();
+    let Some(repository) = repository else {
+        return (mode, rules, applied);
+    };
+    for o in policy
+        .overrides
+        .iter()
+        .filter(|o| o.repositories.any_match([repository]))
+    {
+        mode = o.mode.unwrap_or(mode);
+        rules.retain(|r| !o.disable.contains(&r.name));
+        for r in &o.rules {
+            match rules.iter_mut().find(|x| x.name == r.name) {
+                Some(slot) => *slot = r,
+                None => rules.push(r),
+            }
+        }
+        applied.push(AppliedOverride {
+            line: o.line,
+            repositories: o.repositories.patterns.clone(),
+        });
+    }
+    (mode, rules, applied)
+}
+
+/// What a findings rule's conditions about time and layers saw, for the violation's detail.
+fn qualifiers(c: &FindingConditions, f: &Finding, input: &Input<'_>) -> String {
+    let mut out = String::new();
+    if c.fix_available_days.is_some() {
+        match &f.fix_date {
+            Some(d) => {
+                out.push_str(&format!("; fixed since {} ({})", d.date, d.source.as_str()));
+            }
+            None => out.push_str("; no feed dates the fix"),
+        }
+    }
+    if c.layer.is_some() {
+        match (
+            f.package.layer_index,
+            origin(f, input.base.map(|b| b.layers)),
+        ) {
+            (Some(i), Some(o)) => out.push_str(&format!(
+                "; layer {i}, {}",
+                match o {
+                    LayerOrigin::Base => "base",
+                    LayerOrigin::Application => "application",
+                }
+            )),
+            (None, _) => out.push_str("; the package has no layer"),
+            (Some(i), None) => out.push_str(&format!("; layer {i}, the base image is not known")),
+        }
+    }
+    out
 }

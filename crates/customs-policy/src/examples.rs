@@ -8,11 +8,15 @@
 //!     repository: registry.example/app/web
 //!     signed: true                   # the trust policy's verdict; left out: unknown
 //!     created: 2026-11-01            # the image's creation time; left out: unknown
+//!     digest: sha256:…               # the manifest digest; left out: none
+//!     base-layers: 2                 # layers 0 and 1 are the base image's; left out: unknown
 //!     findings:
 //!       - {id: CVE-2024-1, package: openssl, version: 3.0.1, ecosystem: deb,
-//!          severity: critical, fixed: 3.0.2, kev: true, epss: 0.7}
+//!          severity: critical, fixed: 3.0.2, fixed-on: 2026-10-01, layer: 0,
+//!          kev: true, epss: 0.7}
 //!     packages:
-//!       - {name: openssl, version: 3.0.1, ecosystem: deb, licenses: [Apache-2.0]}
+//!       - {name: openssl, version: 3.0.1, ecosystem: deb, licenses: [Apache-2.0],
+//!          paths: [/var/lib/dpkg/status]}
 //!     expect:
 //!       outcome: fail                # pass, warn or fail
 //!       codes: [finding]             # optional: the violation codes, as a set
@@ -21,13 +25,15 @@
 
 use std::collections::BTreeSet;
 
-use customs_match::{DataSource, Finding, FindingStatus, PackageRef, Suppression};
+use customs_match::{
+    DataSource, Finding, FindingStatus, FixDate, FixDateSource, PackageRef, Suppression,
+};
 use customs_types::{Ecosystem, Feed, Namespace, Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 
 use crate::PolicyError;
-use crate::eval::{Input, Outcome, PackageFact, ViolationCode, evaluate};
+use crate::eval::{BaseImage, Input, Outcome, PackageFact, ViolationCode, evaluate};
 use crate::file::Policy;
 
 /// One example of a policy file.
@@ -41,6 +47,8 @@ pub struct Example {
     repository: Option<String>,
     signed: Option<bool>,
     created: Option<Timestamp>,
+    digest: Option<String>,
+    base: Option<BaseImage>,
     findings: Vec<Finding>,
     packages: Vec<PackageFact>,
     expect: Expectation,
@@ -80,7 +88,7 @@ pub struct ExampleResult {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct ExampleDoc {
     name: String,
     #[serde(default)]
@@ -91,6 +99,10 @@ pub(crate) struct ExampleDoc {
     signed: Option<bool>,
     #[serde(default)]
     created: Option<Spanned<String>>,
+    #[serde(default)]
+    digest: Option<Spanned<String>>,
+    #[serde(default)]
+    base_layers: Option<usize>,
     #[serde(default)]
     findings: Vec<Spanned<FindingDoc>>,
     #[serde(default)]
@@ -103,7 +115,7 @@ fn default_version() -> String {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FindingDoc {
     id: String,
     #[serde(default)]
@@ -119,6 +131,10 @@ struct FindingDoc {
     severity: Severity,
     #[serde(default)]
     fixed: Option<String>,
+    #[serde(default)]
+    fixed_on: Option<Spanned<String>>,
+    #[serde(default)]
+    layer: Option<usize>,
     #[serde(default)]
     kev: bool,
     #[serde(default)]
@@ -147,6 +163,8 @@ struct PackageDoc {
     purl: Option<String>,
     #[serde(default)]
     licenses: Vec<String>,
+    #[serde(default)]
+    paths: Vec<String>,
 }
 
 fn time(
@@ -184,6 +202,19 @@ pub(crate) fn example(
             ));
         }
         let namespace = Namespace::osv("example").map_err(|err| at(&loc, err.to_string()))?;
+        let fix_date = match (&f.fixed, time(f.fixed_on.as_ref(), at)?) {
+            (Some(_), Some(t)) => Some(FixDate {
+                date: t.date(),
+                source: FixDateSource::Advisory,
+            }),
+            (None, Some(_)) => {
+                return Err(at(
+                    &loc,
+                    "fixed-on without fixed: no fix to date".to_owned(),
+                ));
+            }
+            (_, None) => None,
+        };
         findings.push(Finding {
             id: f.id,
             aliases: f.aliases,
@@ -195,7 +226,7 @@ pub(crate) fn example(
                 source_name: None,
                 source_version: None,
                 layer: None,
-                layer_index: None,
+                layer_index: f.layer,
             },
             installed_version: f.version,
             status: if f.fixed.is_some() {
@@ -204,6 +235,7 @@ pub(crate) fn example(
                 FindingStatus::Affected
             },
             fixed_versions: f.fixed.into_iter().collect(),
+            fix_date,
             suppressed,
             severity: f.severity,
             severity_source: None,
@@ -235,6 +267,20 @@ pub(crate) fn example(
         repository: e.repository,
         signed: e.signed,
         created: time(e.created.as_ref(), at)?,
+        digest: e
+            .digest
+            .map(|d| {
+                d.value
+                    .parse::<customs_types::Digest>()
+                    .map(|x| x.to_string())
+                    .map_err(|err| at(&d.referenced, format!("digest {:?}: {err}", d.value)))
+            })
+            .transpose()?,
+        base: e.base_layers.map(|layers| BaseImage {
+            layers,
+            digest: None,
+            names: Vec::new(),
+        }),
         findings,
         packages: e
             .packages
@@ -245,6 +291,7 @@ pub(crate) fn example(
                 ecosystem: p.ecosystem,
                 purl: p.purl,
                 licenses: p.licenses,
+                paths: p.paths,
             })
             .collect(),
         expect: e.expect,
@@ -267,6 +314,8 @@ impl Policy {
                         now: e.now.unwrap_or(now),
                         packages: &e.packages,
                         created: e.created,
+                        digest: e.digest.as_deref(),
+                        base: e.base.as_ref(),
                     },
                 );
                 let codes: BTreeSet<ViolationCode> = v.violations.iter().map(|x| x.code).collect();

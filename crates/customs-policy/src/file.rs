@@ -46,6 +46,34 @@ pub struct Policy {
     pub exceptions: Vec<Exception>,
     /// Its examples (`policy test`), in file order.
     pub examples: Vec<crate::examples::Example>,
+    /// Changes for images of some repositories, in file order.
+    pub overrides: Vec<Override>,
+}
+
+/// Changes to the policy for images of some repositories: every override whose globs match
+/// the image's repository applies, in file order.
+#[derive(Debug)]
+pub struct Override {
+    /// `REGISTRY/REPOSITORY` globs it applies to.
+    pub repositories: Globs,
+    /// The mode for these images, when it changes it.
+    pub mode: Option<Mode>,
+    /// Rules (by name) that do not apply to these images.
+    pub disable: Vec<String>,
+    /// Rules added for these images; one named as an earlier rule replaces it.
+    pub rules: Vec<Rule>,
+    /// Where it is written (1-based line), for reports.
+    pub line: u64,
+}
+
+/// Which layers a finding's package came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerOrigin {
+    /// The layers of the image it was built on.
+    Base,
+    /// The layers added on top of the base.
+    Application,
 }
 
 /// One rule: what it matches, and what a match does.
@@ -85,6 +113,12 @@ pub struct FindingConditions {
     pub ecosystems: Vec<Ecosystem>,
     /// The package's name or purl matches one of these globs.
     pub packages: Globs,
+    /// A fix has been available for at least this many days. A fixable finding whose fix no
+    /// feed dates matches: not known is not passed.
+    pub fix_available_days: Option<u32>,
+    /// The package came from the base image's layers, or from those added on top. A finding
+    /// whose origin is not known (the base is not known) matches either.
+    pub layer: Option<LayerOrigin>,
 }
 
 /// Conditions over the image; each given is checked on its own.
@@ -178,6 +212,11 @@ pub struct Exception {
     pub packages: Globs,
     /// Only in these repositories (`REGISTRY/REPOSITORY` globs); any when empty.
     pub repositories: Globs,
+    /// Only for packages found at these paths (globs over the files a package was read
+    /// from); any when empty.
+    pub paths: Globs,
+    /// Only in these images (manifest digests, `sha256:…`); any when empty.
+    pub images: Vec<String>,
     /// Why the risk is accepted.
     pub reason: String,
     /// Who accepted it.
@@ -232,6 +271,20 @@ struct FileDoc {
     exceptions: Vec<Spanned<ExceptionDoc>>,
     #[serde(default)]
     examples: Vec<Spanned<crate::examples::ExampleDoc>>,
+    #[serde(default)]
+    overrides: Vec<Spanned<OverrideDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideDoc {
+    repositories: Vec<Spanned<String>>,
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default)]
+    disable: Vec<Spanned<String>>,
+    #[serde(default)]
+    rules: Vec<Spanned<RuleDoc>>,
 }
 
 #[derive(Deserialize)]
@@ -277,6 +330,10 @@ struct FindingsDoc {
     ecosystems: Vec<Ecosystem>,
     #[serde(default)]
     packages: Vec<Spanned<String>>,
+    #[serde(default)]
+    fix_available_days: Option<u32>,
+    #[serde(default)]
+    layer: Option<LayerOrigin>,
 }
 
 #[derive(Deserialize)]
@@ -308,6 +365,10 @@ struct ExceptionDoc {
     packages: Vec<Spanned<String>>,
     #[serde(default)]
     repositories: Vec<Spanned<String>>,
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    images: Vec<Spanned<String>>,
     reason: Spanned<String>,
     owner: Spanned<String>,
     created: Spanned<String>,
@@ -342,28 +403,49 @@ impl Policy {
                 format!("version {}: customs reads version 1", doc.version.value),
             ));
         }
-        let mut rules = Vec::new();
-        for r in doc.rules {
-            let loc = r.referenced;
-            let r = r.value;
-            let on = match (r.findings, r.image, r.rego) {
-                (Some(f), None, None) => On::Findings(findings(f.value, &at)?),
-                (None, Some(i), None) => On::Image(image(i, &at)?),
-                (None, None, Some(g)) => On::Rego(Box::new(rego(&r.name, g, file, &at)?)),
-                _ => {
+        let rules = doc
+            .rules
+            .into_iter()
+            .map(|r| rule(r, file, &at))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut overrides = Vec::new();
+        for o in doc.overrides {
+            let line = o.referenced.line();
+            let loc = o.referenced;
+            let o = o.value;
+            if o.repositories.is_empty() {
+                return Err(at(
+                    &loc,
+                    "an override names no repositories: give REGISTRY/REPOSITORY globs".to_owned(),
+                ));
+            }
+            // A rule name that is not there is a typo that would silently keep the rule.
+            let known = |name: &str| {
+                rules.iter().any(|r: &Rule| r.name == name)
+                    || overrides
+                        .iter()
+                        .any(|x: &Override| x.rules.iter().any(|r| r.name == name))
+            };
+            let mut disable = Vec::new();
+            for d in o.disable {
+                if !known(&d.value) {
                     return Err(at(
-                        &loc,
-                        format!(
-                            "rule {:?}: give findings, image or rego, one of them",
-                            r.name
-                        ),
+                        &d.referenced,
+                        format!("disable {:?}: no rule of that name", d.value),
                     ));
                 }
-            };
-            rules.push(Rule {
-                name: r.name,
-                action: r.action,
-                on,
+                disable.push(d.value);
+            }
+            overrides.push(Override {
+                repositories: globs(o.repositories, true, &at)?,
+                mode: o.mode,
+                disable,
+                rules: o
+                    .rules
+                    .into_iter()
+                    .map(|r| rule(r, file, &at))
+                    .collect::<Result<_, _>>()?,
+                line,
             });
         }
         let mut exceptions = Vec::new();
@@ -381,8 +463,37 @@ impl Policy {
             rules,
             exceptions,
             examples,
+            overrides,
         })
     }
+}
+
+fn rule(
+    r: Spanned<RuleDoc>,
+    file: &str,
+    at: &dyn Fn(&Location, String) -> PolicyError,
+) -> Result<Rule, PolicyError> {
+    let loc = r.referenced;
+    let r = r.value;
+    let on = match (r.findings, r.image, r.rego) {
+        (Some(f), None, None) => On::Findings(findings(f.value, at)?),
+        (None, Some(i), None) => On::Image(image(i, at)?),
+        (None, None, Some(g)) => On::Rego(Box::new(rego(&r.name, g, file, at)?)),
+        _ => {
+            return Err(at(
+                &loc,
+                format!(
+                    "rule {:?}: give findings, image or rego, one of them",
+                    r.name
+                ),
+            ));
+        }
+    };
+    Ok(Rule {
+        name: r.name,
+        action: r.action,
+        on,
+    })
 }
 
 fn globs(
@@ -433,6 +544,8 @@ fn findings(
         ecosystems: d.ecosystems,
         // A purl's slashes are part of one name: `*` may cross them.
         packages: globs(d.packages, false, at)?,
+        fix_available_days: d.fix_available_days,
+        layer: d.layer,
     })
 }
 
@@ -563,10 +676,22 @@ fn exception(
             ));
         }
     };
+    let mut images = Vec::new();
+    for d in e.images {
+        let digest: customs_types::Digest = d.value.trim().parse().map_err(|err| {
+            at(
+                &d.referenced,
+                format!("images: {:?} is not a manifest digest ({err})", d.value),
+            )
+        })?;
+        images.push(digest.to_string());
+    }
     Ok(Exception {
         vulnerability: e.vulnerability.value.trim().to_owned(),
         packages: globs(e.packages, false, at)?,
         repositories: globs(e.repositories, true, at)?,
+        paths: globs(e.paths, true, at)?,
+        images,
         reason: e.reason.value,
         owner: e.owner.value,
         created,

@@ -43,13 +43,13 @@ mod rego;
 pub mod vex;
 
 pub use eval::{
-    AppliedException, Covering, ExpiredException, Input, Outcome, PackageFact, Verdict, Violation,
-    ViolationCode, evaluate,
+    AppliedException, AppliedOverride, BaseImage, Covering, ExpiredException, Input, Outcome,
+    PackageFact, Verdict, Violation, ViolationCode, evaluate,
 };
 pub use examples::{Example, ExampleResult, Expectation};
 pub use file::{
-    Action, Banned, Exception, FindingConditions, Globs, ImageConditions, Mode, On, Op, Policy,
-    Rule, VersionRange,
+    Action, Banned, Exception, FindingConditions, Globs, ImageConditions, LayerOrigin, Mode, On,
+    Op, Override, Policy, Rule, VersionRange,
 };
 pub use rego::RegoRule;
 

@@ -127,6 +127,27 @@ fn mistakes_in_examples_and_image_rules_name_their_line() {
             "version: 1\nrules:\n  - name: r\n    rego:\n      file: missing.rego\n",
             "p.yaml:5:",
         ),
+        // A rule an override disables must exist: a typo would keep the rule silently.
+        (
+            "version: 1\nrules:\n  - name: r\n    findings: {kev: true}\noverrides:\n  - repositories: [a/*]\n    disable: [rr]\n",
+            "p.yaml:7:",
+        ),
+        (
+            "version: 1\noverrides:\n  - repositories: []\n    mode: warn\n",
+            "p.yaml:3:",
+        ),
+        (
+            "version: 1\nexceptions:\n  - vulnerability: C\n    images: [sha256:abc]\n    reason: r\n    owner: o\n    created: 2026-01-01\n    expires: 2026-02-01\n",
+            "p.yaml:4:",
+        ),
+        (
+            "version: 1\nexamples:\n  - name: x\n    findings:\n      - {id: C, package: a, fixed-on: 2026-01-01}\n    expect: {outcome: pass}\n",
+            "p.yaml:5:",
+        ),
+        (
+            "version: 1\nrules:\n  - name: r\n    findings: {layer: middle}\n",
+            "p.yaml:4:",
+        ),
     ];
     for (text, want) in cases {
         let e = Policy::parse(text, "p.yaml").unwrap_err().to_string();

@@ -45,6 +45,8 @@ fn judge(
             now: at(now),
             packages: &[],
             created: None,
+            digest: None,
+            base: None,
         },
     )
 }
@@ -248,6 +250,8 @@ fn an_exception_covers_only_its_scope() {
                 now: at("2026-12-01"),
                 packages: &[],
                 created: None,
+                digest: None,
+                base: None,
             },
         )
         .outcome

@@ -14,7 +14,7 @@ use serde::Serialize;
 /// 1.1: times are `YYYY-MM-DDTHH:MM:SS.ffffffZ` (1.0 wrote `built_at` without a fraction).
 /// 1.2: `coverage`, and `vulnerability_db.empty`.
 /// 1.3: the inventory's 1.3 fields (`source.kind` `sbom`, `source.described`, `unchecked`).
-pub const SCAN_SCHEMA: &str = "customs.scan/1.7";
+pub const SCAN_SCHEMA: &str = "customs.scan/1.8";
 
 /// An inventory matched against a vulnerability database.
 #[derive(Debug, Clone)]
@@ -300,7 +300,7 @@ impl ScanReport {
         out
     }
 
-    /// The report as `customs.scan/1.7` JSON: the inventory's own fields, then the scan's,
+    /// The report as `customs.scan/1.8` JSON: the inventory's own fields, then the scan's,
     /// with the findings `filter` shows.
     ///
     /// # Errors

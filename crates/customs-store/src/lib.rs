@@ -94,8 +94,8 @@ pub use error::StoreError;
 pub use model::{
     Delta, ExceptionEvent, FindingHistory, FindingId, FindingRecord, ImageDetail, ImageSummary,
     IndexedPackage, OutboxEntry, PackageKey, RematchInput, RematchRecord, Resolutions,
-    ResolvedReason, ScanRecord, StoredPolicyVerdict, StoredVerdict, TagEvent, UnknownReason,
-    WriteStage,
+    ResolvedReason, ScanRecord, StoredBase, StoredPolicyVerdict, StoredVerdict, TagEvent,
+    UnknownReason, WriteStage,
 };
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
@@ -105,7 +105,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 /// The schema version this code writes; [`open`] migrates older stores up to it.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The migration scripts of a backend (`MIGRATIONS[i]` brings the schema to version `i + 1`),
 /// for tests that build a store as an older version left it.
@@ -232,6 +232,29 @@ pub trait Scans {
         ecosystem: Ecosystem,
         name: &str,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// The image `digest` (whose layer diff_ids, bottom first, are `chain`) is built on: the
+    /// stored image, other than itself, whose whole layer chain is the longest proper prefix
+    /// of `chain`. `None` when no stored image is.
+    ///
+    /// # Errors
+    /// A database failure.
+    fn base_of(&mut self, digest: &str, chain: &[String])
+    -> Result<Option<StoredBase>, StoreError>;
+}
+
+/// The diff_ids of an inventory's layers, bottom first; empty when it has no image or a layer
+/// without one (a chain with a gap cannot be compared).
+#[must_use]
+pub fn layer_chain(inventory: &Value) -> Vec<String> {
+    let Some(layers) = inventory.pointer("/image/layers").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    layers
+        .iter()
+        .map(|l| l.get("diff_id").and_then(Value::as_str).map(str::to_owned))
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default()
 }
 
 /// The findings history of an image (`findings.rs`; the findings themselves are written by

@@ -251,6 +251,18 @@ impl Delta {
     }
 }
 
+/// A stored image another is built on (see [`Scans::base_of`](crate::Scans::base_of)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredBase {
+    /// Its manifest digest.
+    pub digest: String,
+    /// How many layers it has: the bottom layers of the image built on it.
+    pub layers: usize,
+    /// The `REPOSITORY:TAG` names it was stored under, sorted; its repository alone when it
+    /// had no tag.
+    pub names: Vec<String>,
+}
+
 /// One stored image, as `customs images` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageSummary {

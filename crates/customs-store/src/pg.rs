@@ -144,6 +144,21 @@ CREATE TABLE exception_events (
 );
 CREATE INDEX exception_events_by_policy ON exception_events (policy, exception_key, id);
 ",
+    r"
+CREATE TABLE image_layers (
+    digest  TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    idx     BIGINT NOT NULL,
+    diff_id TEXT NOT NULL,
+    PRIMARY KEY (digest, idx)
+);
+CREATE INDEX image_layers_by_diff_id ON image_layers (diff_id, idx);
+INSERT INTO image_layers (digest, idx, diff_id)
+    SELECT i.digest, l.n - 1, l.v ->> 'diff_id'
+    FROM inventories i,
+        jsonb_array_elements(coalesce(i.inventory::jsonb -> 'image' -> 'layers', '[]'::jsonb))
+            WITH ORDINALITY AS l(v, n)
+    WHERE l.v ->> 'diff_id' IS NOT NULL;
+",
 ];
 
 /// A store in a PostgreSQL database (in the first schema of the connection's `search_path`).

@@ -11,7 +11,7 @@ use crate::reconcile::{rematch_input, resolved_doc, superseded};
 use crate::sql::{Backend, Param, Sql};
 use crate::{
     Delta, Ecosystem, ImageDetail, ImageSummary, PackageKey, ScanRecord, Scans, Severity,
-    StoreError, StoredVerdict, TagEvent, Timestamp, WriteStage,
+    StoreError, StoredBase, StoredVerdict, TagEvent, Timestamp, WriteStage,
 };
 
 impl<B: Backend> Scans for B {
@@ -42,6 +42,7 @@ impl<B: Backend> Scans for B {
                 }
             }
         }
+        let layers = crate::layer_chain(&record.inventory);
         self.write(|tx| {
             // CASE rather than two-argument min()/max(), which PostgreSQL spells least() and
             // greatest().
@@ -72,6 +73,18 @@ impl<B: Backend> Scans for B {
                  ON CONFLICT (digest) DO UPDATE SET inventory = excluded.inventory",
                 &[digest.into(), Param::Json(&record.inventory)],
             )?;
+            // The layer chain, for telling an image's base (the stored image whose chain is
+            // the longest proper prefix of it).
+            tx.execute(
+                "DELETE FROM image_layers WHERE digest = ?1",
+                &[digest.into()],
+            )?;
+            for (idx, diff_id) in (0_i64..).zip(&layers) {
+                tx.execute(
+                    "INSERT INTO image_layers (digest, idx, diff_id) VALUES (?1, ?2, ?3)",
+                    &[digest.into(), Param::I64(idx), Param::Text(diff_id)],
+                )?;
+            }
             tx.execute(
                 "INSERT INTO contexts (digest, context) VALUES (?1, ?2)
                  ON CONFLICT (digest) DO UPDATE SET context = excluded.context",
@@ -356,6 +369,62 @@ impl<B: Backend> Scans for B {
                 &[ecosystem.as_str().into(), name.into()],
                 |r| r.text(0),
             )
+        })
+    }
+
+    fn base_of(
+        &mut self,
+        digest: &str,
+        chain: &[String],
+    ) -> Result<Option<StoredBase>, StoreError> {
+        let Some(bottom) = chain.first() else {
+            return Ok(None);
+        };
+        self.read(|tx| {
+            // Every stored chain that starts with the same bottom layer, in order.
+            let mut chains: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            tx.query(
+                "SELECT l.digest, l.diff_id FROM image_layers l
+                 WHERE l.digest IN (SELECT b.digest FROM image_layers b
+                                    WHERE b.idx = 0 AND b.diff_id = ?1)
+                   AND l.digest <> ?2
+                 ORDER BY l.digest, l.idx",
+                &[bottom.as_str().into(), digest.into()],
+                &mut |r| {
+                    chains.entry(r.text(0)?).or_default().push(r.text(1)?);
+                    Ok(())
+                },
+            )?;
+            // The longest proper prefix; of equal ones (one image under two manifests), the
+            // first digest, so the answer is stable.
+            let Some((base, layers)) = chains
+                .into_iter()
+                .filter(|(_, c)| c.len() < chain.len() && chain.starts_with(c))
+                .fold(None::<(String, usize)>, |best, (d, c)| match best {
+                    Some((_, n)) if n >= c.len() => best,
+                    _ => Some((d, c.len())),
+                })
+            else {
+                return Ok(None);
+            };
+            let mut names = tx.rows(
+                "SELECT DISTINCT repository, tag FROM tags WHERE digest = ?1",
+                &[base.as_str().into()],
+                |r| Ok(format!("{}:{}", r.text(0)?, r.text(1)?)),
+            )?;
+            if names.is_empty() {
+                names.extend(tx.row(
+                    "SELECT repository FROM images WHERE digest = ?1 AND repository IS NOT NULL",
+                    &[base.as_str().into()],
+                    |r| r.text(0),
+                )?);
+            }
+            names.sort();
+            Ok(Some(StoredBase {
+                digest: base,
+                layers,
+                names,
+            }))
         })
     }
 }

@@ -160,6 +160,19 @@ CREATE TABLE exception_events (
 );
 CREATE INDEX exception_events_by_policy ON exception_events (policy, exception_key, id);
 ",
+    r"
+CREATE TABLE image_layers (
+    digest  TEXT NOT NULL REFERENCES images (digest) ON DELETE CASCADE,
+    idx     INTEGER NOT NULL,
+    diff_id TEXT NOT NULL,
+    PRIMARY KEY (digest, idx)
+) WITHOUT ROWID;
+CREATE INDEX image_layers_by_diff_id ON image_layers (diff_id, idx);
+INSERT INTO image_layers (digest, idx, diff_id)
+    SELECT i.digest, CAST(l.key AS INTEGER), json_extract(l.value, '$.diff_id')
+    FROM inventories i, json_each(i.inventory, '$.image.layers') l
+    WHERE json_extract(l.value, '$.diff_id') IS NOT NULL;
+",
 ];
 
 /// A store in one SQLite file.

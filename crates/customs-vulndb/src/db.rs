@@ -388,6 +388,8 @@ pub struct NvdRecord {
     pub cvss: Vec<Cvss>,
     /// NVD marks the CVE `Rejected`.
     pub rejected: bool,
+    /// NVD's `published` date-time, as written (`2021-12-10T10:15:09.143`, no zone).
+    pub published: Option<String>,
 }
 
 /// A CVE's entry in CISA's Known Exploited Vulnerabilities catalog: being there means it is
@@ -627,7 +629,7 @@ impl VulnDb {
     /// NVD's CVSS entries and description for a CVE.
     pub fn nvd(&self, cve: &str) -> Result<Option<NvdRecord>, DbError> {
         self.conn
-            .prepare_cached("SELECT description, cvss, rejected FROM nvd WHERE cve = ?1")
+            .prepare_cached("SELECT description, cvss, rejected, published FROM nvd WHERE cve = ?1")
             .and_then(|mut s| {
                 s.query_row([cve], |r| {
                     let c: String = r.get(1)?;
@@ -635,6 +637,7 @@ impl VulnDb {
                         description: r.get(0)?,
                         cvss: serde_json::from_str(&c).unwrap_or_default(),
                         rejected: r.get(2)?,
+                        published: r.get(3)?,
                     })
                 })
                 .optional()

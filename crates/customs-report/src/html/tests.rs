@@ -494,6 +494,8 @@ fn the_policy_verdict_is_in_html_sarif_and_cyclonedx() {
             now,
             packages: &[],
             created: None,
+            digest: None,
+            base: None,
         },
     ));
 

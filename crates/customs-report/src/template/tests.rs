@@ -158,7 +158,7 @@ fn the_context_has_the_report_its_keys_and_the_document_settings() {
     .unwrap();
     assert_eq!(
         out,
-        "customs.scan/1.7 customs.scan/1.7 9 9 2 2 not-covered pypi 2024-02-12T08:00:00Z 0.1.0 3"
+        "customs.scan/1.8 customs.scan/1.8 9 9 2 2 not-covered pypi 2024-02-12T08:00:00Z 0.1.0 3"
     );
     let report = fixture();
     let out = render(

@@ -2,7 +2,7 @@
 //! returned; and a policy's exceptions as versioned events (added, changed, removed, added
 //! again), with who and when, never overwritten.
 
-use customs_store::StoreError;
+use customs_store::{ScanRecord, StoreError};
 use serde_json::json;
 
 use crate::support::{Fixture, at, both, scan};
@@ -146,4 +146,115 @@ fn exception_changes_are_versioned_events(fx: &Fixture) {
         store.exception_events(Some("q.yaml")).unwrap()[0].by,
         "carol"
     );
+}
+
+both!(a_base_is_the_longest_stored_prefix);
+both!(layers_of_images_stored_before_schema_5_are_read_back);
+
+fn layered(digest: &str, reference: Option<(&str, &str)>, chain: &[&str]) -> ScanRecord {
+    let mut r = scan(digest, reference, &["zlib"], vec![], 0);
+    let layers: Vec<_> = chain
+        .iter()
+        .enumerate()
+        .map(|(i, d)| json!({"index": i, "diff_id": d}))
+        .collect();
+    r.inventory = json!({"packages": ["zlib"], "image": {"layers": layers}});
+    r
+}
+
+fn owned(chain: &[&str]) -> Vec<String> {
+    chain.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn a_base_is_the_longest_stored_prefix(fx: &Fixture) {
+    let mut store = fx.open();
+    for r in [
+        layered("sha256:base", Some(("reg/debian", "12")), &["sha256:l0"]),
+        layered(
+            "sha256:mid",
+            Some(("reg/python", "3")),
+            &["sha256:l0", "sha256:l1"],
+        ),
+        layered("sha256:other", None, &["sha256:l0", "sha256:x1"]),
+        layered(
+            "sha256:app",
+            Some(("reg/app", "1")),
+            &["sha256:l0", "sha256:l1", "sha256:l2"],
+        ),
+        // The same layers under another manifest: not a base of the app (not a proper prefix).
+        layered(
+            "sha256:app-docker",
+            None,
+            &["sha256:l0", "sha256:l1", "sha256:l2"],
+        ),
+    ] {
+        store.put_scan(&r).unwrap();
+    }
+    let app = owned(&["sha256:l0", "sha256:l1", "sha256:l2"]);
+    let base = store.base_of("sha256:app", &app).unwrap().unwrap();
+    assert_eq!(
+        (base.digest.as_str(), base.layers, base.names),
+        ("sha256:mid", 2, vec!["reg/python:3".to_owned()])
+    );
+    let base = store
+        .base_of("sha256:mid", &owned(&["sha256:l0", "sha256:l1"]))
+        .unwrap()
+        .unwrap();
+    assert_eq!((base.digest.as_str(), base.layers), ("sha256:base", 1));
+    // An image not stored yet, on the other branch.
+    let base = store
+        .base_of(
+            "sha256:new",
+            &owned(&["sha256:l0", "sha256:x1", "sha256:x2"]),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (base.digest.as_str(), base.names.len()),
+        ("sha256:other", 0)
+    );
+    assert_eq!(
+        store
+            .base_of("sha256:base", &owned(&["sha256:l0"]))
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.base_of("sha256:new", &owned(&["sha256:zz"])).unwrap(),
+        None
+    );
+    assert_eq!(store.base_of("sha256:new", &[]).unwrap(), None);
+    store.check().unwrap();
+}
+
+fn layers_of_images_stored_before_schema_5_are_read_back(fx: &Fixture) {
+    let applied = if fx.is_sqlite() {
+        "TEXT"
+    } else {
+        "TIMESTAMPTZ"
+    };
+    let scripts = customs_store::migration_scripts(!fx.is_sqlite());
+    fx.exec(&format!(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at {applied} NOT NULL);
+         {} {} {} {}
+         INSERT INTO schema_migrations VALUES (1, '2026-01-01T00:00:00Z'), (2, '2026-01-01T00:00:00Z'),
+            (3, '2026-01-01T00:00:00Z'), (4, '2026-01-01T00:00:00Z');
+         INSERT INTO images (digest, repository, first_scanned_at, last_scanned_at)
+            VALUES ('sha256:base', 'reg/debian', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'),
+                   ('sha256:dir', NULL, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+         INSERT INTO inventories (digest, inventory) VALUES
+            ('sha256:base', '{{\"image\": {{\"layers\": [{{\"index\": 0, \"diff_id\": \"sha256:l0\"}}]}}}}'),
+            ('sha256:dir', '{{\"packages\": []}}');",
+        scripts[0], scripts[1], scripts[2], scripts[3]
+    ));
+    let mut store = fx.open();
+    let base = store
+        .base_of("sha256:app", &owned(&["sha256:l0", "sha256:l1"]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (base.digest.as_str(), base.layers, base.names),
+        ("sha256:base", 1, vec!["reg/debian".to_owned()])
+    );
+    store.check().unwrap();
 }

@@ -280,6 +280,8 @@ struct Listed<'a> {
     vulnerability: &'a str,
     packages: &'a [String],
     repositories: &'a [String],
+    paths: &'a [String],
+    images: &'a [String],
     owner: &'a str,
     reason: &'a str,
     created: &'a str,
@@ -313,6 +315,8 @@ fn list(args: &ListArgs, out: &mut impl Write) -> Result<ExitCode> {
                 vulnerability: &e.vulnerability,
                 packages: &e.packages.patterns,
                 repositories: &e.repositories.patterns,
+                paths: &e.paths.patterns,
+                images: &e.images,
                 owner: &e.owner,
                 reason: &e.reason,
                 created: &e.created,
@@ -346,6 +350,8 @@ fn list(args: &ListArgs, out: &mut impl Write) -> Result<ExitCode> {
                     .packages
                     .iter()
                     .chain(r.repositories)
+                    .chain(r.paths)
+                    .chain(r.images)
                     .map(String::as_str)
                     .collect();
                 t.add_row([
@@ -387,7 +393,8 @@ fn check(args: &CheckArgs, out: &mut impl Write) -> Result<ExitCode> {
             vex_summary(&report)?;
         }
     }
-    let verdict = customs_app::gate::judge(&policy, &report, now);
+    let base = customs_app::gate::base_image(store.as_mut(), &report)?;
+    let verdict = customs_app::gate::judge(&policy, &report, now, base.as_ref());
     match args.format {
         Format::Json => crate::render::json(out, &verdict)?,
         Format::Table => writeln!(

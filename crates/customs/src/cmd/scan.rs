@@ -179,7 +179,13 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
         customs_app::gate::apply_vex(&vex, vex_ignored, &mut report);
     }
     if let Some(p) = &gate {
-        let verdict = customs_app::gate::judge(p, &report, now);
+        // The base image is known from the store: an image stored earlier whose layers
+        // are this one's bottom layers.
+        let base = match &mut stored {
+            Some((store, _)) => customs_app::gate::base_image(store.as_mut(), &report)?,
+            None => None,
+        };
+        let verdict = customs_app::gate::judge(p, &report, now, base.as_ref());
         if let Some((store, digest)) = &mut stored {
             let (_, events) = customs_app::gate::record_verdict(
                 store.as_mut(),

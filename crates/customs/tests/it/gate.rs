@@ -66,7 +66,7 @@ fn scan_with_a_policy_applies_exceptions_until_their_date() {
     // unknown signature only warn.
     let (code, v, err) = gate("2026-12-31T23:59:59Z");
     assert_eq!(code, 0, "{err}");
-    assert_eq!(v["schema"], "customs.scan/1.7");
+    assert_eq!(v["schema"], "customs.scan/1.8");
     let p = &v["policy"];
     assert_eq!(p["outcome"], "warn", "{p}");
     let rules: Vec<(&str, &str)> = p["violations"]
@@ -437,4 +437,156 @@ fn exceptions_are_listed_and_a_harbor_allowlist_is_imported() {
         "{}",
         r.stderr
     );
+}
+
+/// Two layers of Debian 11: the first with libssl1.1 at a version DSA-5343-1 fixes, the second
+/// rewriting the dpkg database with libgnutls30 also at one DSA-5349-1 fixes. The first alone
+/// is the base image.
+fn based_layouts(dir: &std::path::Path) -> (String, String) {
+    use crate::common::{Comp, LayerTar, write_layout};
+    let status = |gnutls: bool| {
+        let root = bullseye_root(&|pkg, _| match pkg {
+            "libssl1.1" => Some("1.1.1n-0+deb11u3".to_owned()),
+            "libgnutls30" if gnutls => Some("3.7.1-5+deb11u2".to_owned()),
+            _ => None,
+        });
+        let read = |p: &str| std::fs::read(root.path().join(p)).unwrap();
+        (read("etc/os-release"), read("var/lib/dpkg/status"))
+    };
+    let (os, base_status) = status(false);
+    let base = LayerTar::new()
+        .dir("etc")
+        .file("etc/os-release", &os)
+        .dir("var")
+        .dir("var/lib")
+        .dir("var/lib/dpkg")
+        .file("var/lib/dpkg/status", &base_status)
+        .finish();
+    let app = LayerTar::new()
+        .dir("var")
+        .dir("var/lib")
+        .dir("var/lib/dpkg")
+        .file("var/lib/dpkg/status", &status(true).1)
+        .finish();
+    let base_dir = dir.join("base");
+    let app_dir = dir.join("app");
+    let b = write_layout(&base_dir, std::slice::from_ref(&base), Comp::Gzip);
+    let a = write_layout(&app_dir, &[base, app], Comp::Gzip);
+    assert_ne!(a, b);
+    (
+        format!("oci:{}", base_dir.display()),
+        format!("oci:{}", app_dir.display()),
+    )
+}
+
+#[test]
+fn layer_rules_judge_by_the_stored_base_image() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let db = build_db(w, &["debian-tracker/data/DSA/list"]);
+    let (base, app) = based_layouts(w);
+    let store = format!("sqlite:{}", w.join("store.db").display());
+    let policy = w.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nrules:\n  - name: app-layers\n    findings:\n      layer: application\n",
+    )
+    .unwrap();
+    let policy = policy.display().to_string();
+    let scan = |image: &str, extra: &[&str]| {
+        let mut args = vec!["scan", "--db", &db, "-f", "json", "--policy", &policy];
+        args.extend_from_slice(extra);
+        args.push(image);
+        let r = customs(&args, w);
+        let v: Value = r.json();
+        (r.code, v["policy"].clone(), r.stderr)
+    };
+    let violated = |verdict: &Value| -> Vec<String> {
+        let mut v: Vec<String> = verdict["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["package"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let both = ["libgnutls30@3.7.1-5+deb11u2", "libssl1.1@1.1.1n-0+deb11u3"];
+
+    // No store, no known base: each finding's origin is unknown, so the rule holds for both.
+    let (code, verdict, err) = scan(&app, &[]);
+    assert_eq!(
+        (code, verdict["outcome"].as_str()),
+        (1, Some("fail")),
+        "{err}"
+    );
+    assert_eq!(violated(&verdict), both);
+    assert!(
+        verdict["violations"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the base image is not known"),
+        "{verdict}"
+    );
+    assert!(verdict.get("base").is_none(), "{verdict}");
+
+    // The app stored before its base: still unknown.
+    let (code, verdict, err) = scan(&app, &["--store", "--store-url", &store]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(violated(&verdict), both);
+
+    // The base stored: the app's bottom layer is the base's, and only the package its own
+    // layer changed is the application's.
+    let (code, verdict, err) = scan(&base, &["--store", "--store-url", &store]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        verdict.get("base").is_none(),
+        "a one-layer image has no stored base: {verdict}"
+    );
+    let (code, verdict, err) = scan(&app, &["--store", "--store-url", &store]);
+    assert_eq!(
+        (code, verdict["outcome"].as_str()),
+        (1, Some("fail")),
+        "{err}"
+    );
+    assert_eq!(violated(&verdict), ["libgnutls30@3.7.1-5+deb11u2"]);
+    assert_eq!(verdict["base"]["layers"], 1, "{verdict}");
+    assert_eq!(verdict["base"]["digest"], layout_digest(&base), "{verdict}");
+    assert!(
+        verdict["violations"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("layer 1, application"),
+        "{verdict}"
+    );
+
+    // `policy check` on the stored app judges by the same base.
+    let r = customs(
+        &[
+            "policy",
+            "check",
+            "--db",
+            &db,
+            "--store-url",
+            &store,
+            "--policy",
+            &policy,
+            "-f",
+            "json",
+            &layout_digest(&app),
+        ],
+        w,
+    );
+    let v: Value = r.json();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(violated(&v), ["libgnutls30@3.7.1-5+deb11u2"]);
+    assert_eq!(v["base"]["layers"], 1);
+}
+
+/// The manifest digest of a one-image layout `oci:DIR`.
+fn layout_digest(image: &str) -> String {
+    let dir = image.strip_prefix("oci:").unwrap();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(format!("{dir}/index.json")).unwrap()).unwrap();
+    index["manifests"][0]["digest"].as_str().unwrap().to_owned()
 }

@@ -256,6 +256,15 @@ fn bullseye_against_the_dsa_and_dla_lists() {
     assert_eq!(ssl["data_source"]["package"], "openssl");
     assert_eq!(ssl["fixed_versions"][0], "1.1.1n-0+deb11u4");
     assert_eq!(ssl["installed_version"], "1.1.1n-0+deb11u3");
+    // The fix is dated by the DSA that announced it (`[07 Feb 2023] DSA-5343-1`).
+    assert_eq!(
+        ssl["fix_date"],
+        serde_json::json!({"date": "2023-02-07", "source": "announced"})
+    );
+    assert_eq!(
+        first_of(&v, "libgnutls30")["fix_date"],
+        serde_json::json!({"date": "2023-02-14", "source": "announced"})
+    );
     // --fail-on: exit 1 only when a finding at or above the level remains.
     let r = customs(
         &[
@@ -498,7 +507,7 @@ fn a_fresh_install_scans_offline_from_the_built_in_snapshot() {
     assert!(r.stderr.contains("built-in snapshot"), "{}", r.stderr);
     assert!(home.path().join("data/customs/vuln.db").is_file());
     let v = r.json();
-    assert_eq!(v["schema"], "customs.scan/1.7");
+    assert_eq!(v["schema"], "customs.scan/1.8");
     // The newest records are the RustSec and Go snapshots' (2026-08, data/snapshot/SOURCES.md).
     assert!(
         v["vulnerability_db"]["newest_advisory"]

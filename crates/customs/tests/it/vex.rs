@@ -467,3 +467,84 @@ fn verdict_changes_are_reported_by_rematch_postgres() {
     let schema = crate::lifecycle::PgSchema::new();
     verdict_changes_are_reported_by_rematch(&schema.url());
 }
+
+/// `watch --policy` judges every stored image each round, as `rematch --policy` does: an
+/// exception that has expired since the scan turns the stored `pass` into `fail`, reported
+/// without reading the image. (`watch` has no `--now`: the exception ended on 2026-11-30, before
+/// any clock this test runs at.)
+#[test]
+fn watch_reports_a_verdict_change() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let db = build_db(w, &["debian-tracker/data/DSA/list"]);
+    let layout = w.join("bullseye");
+    let digest = bullseye_layout(&layout);
+    let image = format!("oci:{}", layout.display());
+    let store = format!("sqlite:{}", w.join("store.db").display());
+    let policy = w.join("policy.yaml");
+    std::fs::write(&policy, TWO_EXCEPTIONS.replace("EXPIRES", "2026-11-30")).unwrap();
+    let policy = policy.display().to_string();
+    let r = customs(
+        &[
+            "scan",
+            "--db",
+            &db,
+            "--store",
+            "--store-url",
+            &store,
+            "--policy",
+            &policy,
+            "--now",
+            "2026-11-15",
+            "-f",
+            "json",
+            &image,
+        ],
+        w,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["policy"]["outcome"], "pass");
+    std::fs::remove_dir_all(&layout).unwrap();
+
+    let watch = || {
+        let r = customs(
+            &[
+                "watch",
+                "--no-update",
+                "--rounds",
+                "1",
+                "--db",
+                &db,
+                "--store-url",
+                &store,
+                "--policy",
+                &policy,
+                "-f",
+                "json",
+            ],
+            w,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()
+    };
+    let round = watch();
+    let changed = round["verdicts"].as_array().expect("verdict changes");
+    assert_eq!(changed.len(), 1, "{round}");
+    assert_eq!(
+        (
+            changed[0]["digest"].as_str(),
+            changed[0]["before"].as_str(),
+            changed[0]["after"].as_str()
+        ),
+        (Some(digest.as_str()), Some("pass"), Some("fail"))
+    );
+    assert!(
+        changed[0]["expired"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("CVE-2023-0286")),
+        "{round}"
+    );
+    // A second round has nothing new to say.
+    assert_eq!(watch()["verdicts"], Value::Null);
+}
