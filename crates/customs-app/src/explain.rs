@@ -151,7 +151,7 @@ fn verdict(report: &ScanReport, a: &customs_vulndb::Affected) -> Verdict {
         .clone()
         .unwrap_or_else(|| p.version.clone());
     match &a.status {
-        Status::Fixed { fixed } => match customs_version::compare(p.ecosystem, &v, fixed) {
+        Status::Fixed { fixed, .. } => match customs_version::compare(p.ecosystem, &v, fixed) {
             Ok(Ordering::Less) => Verdict::ShouldMatch {
                 installed: v,
                 fixed: fixed.clone(),

@@ -103,9 +103,17 @@ pub fn judge(
     customs_policy::evaluate(policy, &facts.input(&report.findings, now, base))
 }
 
-/// The stored image `report`'s image is built on: the one whose layers are the longest proper
-/// prefix of its layers. `None` for a source without layers, or when the store holds no such
-/// image (scan the base with `--store` once and its images are placed).
+/// The OCI annotations (also accepted as config labels) naming the image an image was built
+/// on.
+const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
+const BASE_NAME: &str = "org.opencontainers.image.base.name";
+
+/// The stored image `report`'s image is built on. The one its `org.opencontainers.image.base.
+/// digest` annotation (or label) names, when that image is stored and its layers are this
+/// one's bottom layers; else the stored image whose layers are the longest proper prefix of
+/// its layers. `None` for a source without layers, or when the store holds no such image (scan
+/// the base with `--store` once and its images are placed). An annotation is only believed
+/// when the layers agree: a name alone proves nothing about which layers are the base's.
 ///
 /// # Errors
 /// The store's.
@@ -124,6 +132,32 @@ pub fn base_image(
     let Some(chain) = chain else {
         return Ok(None);
     };
+    let said = |key: &str| {
+        image
+            .annotations
+            .get(key)
+            .or_else(|| image.config.labels.get(key))
+            .map(|v| v.trim().to_owned())
+    };
+    let named = said(BASE_DIGEST).and_then(|d| d.parse::<customs_types::Digest>().ok());
+    if let Some(d) = named
+        && let Some(base) = store.image(&d.to_string())?
+    {
+        let layers = customs_store::layer_chain(&base.inventory);
+        if !layers.is_empty() && layers.len() < chain.len() && chain.starts_with(&layers) {
+            let mut names: Vec<String> = said(BASE_NAME).into_iter().collect();
+            for t in base.summary.tags {
+                if !names.contains(&t) {
+                    names.push(t);
+                }
+            }
+            return Ok(Some(BaseImage {
+                layers: layers.len(),
+                digest: Some(base.summary.digest),
+                names,
+            }));
+        }
+    }
     let digest = image
         .manifest_digest
         .as_ref()
@@ -455,7 +489,10 @@ pub fn rejudge(
         let Some(detail) = store.image(&image.digest)? else {
             continue;
         };
-        let report = report_of(detail, db)?;
+        let mut report = report_of(detail, db)?;
+        if !r.vex.is_empty() {
+            apply_vex(r.vex, Vec::new(), &mut report);
+        }
         let base = base_image(store, &report)?;
         let verdict = judge(r.policy, &report, now, base.as_ref());
         let Some(previous) = keep_verdict(store, r.policy, &image.digest, &verdict, now)? else {

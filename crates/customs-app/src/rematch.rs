@@ -40,6 +40,9 @@ pub struct Rejudge<'a> {
     pub now: Option<Timestamp>,
     /// Who runs customs (recorded with exception changes).
     pub by: &'a str,
+    /// VEX documents applied to every image before it is judged, as `scan --vex` applies
+    /// them (their statements name products by purl, so each reaches only its images).
+    pub vex: &'a [customs_policy::vex::VexDocument],
 }
 
 /// One stored image's change.

@@ -35,6 +35,8 @@ pub struct WatchOptions {
     pub policy: Option<std::sync::Arc<customs_policy::Policy>>,
     /// Who runs customs (recorded with exception changes).
     pub by: String,
+    /// VEX documents applied before each image is judged by `policy`.
+    pub vex: Vec<customs_policy::vex::VexDocument>,
 }
 
 /// What happened in a round, as it happens.
@@ -120,6 +122,7 @@ pub fn watch(
                             policy,
                             now: None,
                             by: &opts.by,
+                            vex: &opts.vex,
                         }),
                     ..RematchOptions::default()
                 };

@@ -254,6 +254,7 @@ fn split_fatal(err: Option<std::io::Error>) -> (Option<std::io::Error>, Option<I
 fn image_meta(image: &Image, cached: &[bool]) -> ImageMeta {
     let c = &image.config;
     ImageMeta {
+        annotations: image.annotations.clone(),
         manifest_digest: image.manifest_digest.clone(),
         config_digest: image.config_digest.clone(),
         os: c.os.clone(),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::facts::FileMeta;
 
 /// The inventory JSON schema's version. Bump the minor for additions, the major for changes.
-pub const SCHEMA_VERSION: &str = "customs.inventory/1.4";
+pub const SCHEMA_VERSION: &str = "customs.inventory/1.5";
 
 /// What is installed in an image: its distribution and packages, with where each came from.
 ///
@@ -74,6 +74,10 @@ pub struct ImageMeta {
     pub layers: Vec<LayerMeta>,
     /// What a container of the image runs with, and how it was built.
     pub config: ConfigMeta,
+    /// The manifest's annotations (OCI `annotations`: `org.opencontainers.image.base.digest`
+    /// names the image it was built on).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// A layer, and whether this scan read it.

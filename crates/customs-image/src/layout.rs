@@ -80,6 +80,9 @@ pub struct Image {
     pub config: ImageConfig,
     /// The layers in manifest order, base first; empty for a root filesystem.
     pub layers: Vec<Layer>,
+    /// The chosen manifest's `annotations` (`org.opencontainers.image.base.digest`, …);
+    /// empty for a root filesystem and a docker archive, which have no manifest of their own.
+    pub annotations: std::collections::BTreeMap<String, String>,
     store: Option<Arc<Store>>,
     rootfs: Option<PathBuf>,
 }
@@ -214,6 +217,7 @@ pub fn open(src: &SourceRef, opts: &OpenOptions) -> Result<Image, ImageError> {
                 config_digest: None,
                 config: ImageConfig::default(),
                 layers: Vec::new(),
+                annotations: std::collections::BTreeMap::new(),
                 store: None,
                 rootfs: Some(src.path.clone()),
             })
@@ -615,6 +619,7 @@ fn resolve_from(
                 config_digest: Some(m.config.digest),
                 config,
                 layers,
+                annotations: m.annotations,
                 store: Some(store),
                 rootfs: None,
             })
@@ -772,6 +777,7 @@ fn open_docker_archive(
         config_digest: Some(config_digest),
         config,
         layers,
+        annotations: std::collections::BTreeMap::new(),
         store: Some(Arc::new(store)),
         rootfs: None,
     })

@@ -67,6 +67,8 @@ pub(crate) struct ImageManifest {
     pub(crate) config: Descriptor,
     #[serde(default, deserialize_with = "null_default")]
     pub(crate) layers: Vec<Descriptor>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub(crate) annotations: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -161,7 +161,8 @@ pub struct FixDate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FixDateSource {
-    /// The distribution announced the fixed package that day (a DSA or DLA).
+    /// The vendor released the fixed package that day: a DSA or DLA, or the Red Hat
+    /// erratum a CSAF document's `vendor_fix` remediation dates.
     Announced,
     /// The advisory that names the fixed version was published that day (OSV, GHSA,
     /// RustSec, Go): the fix is at least as old.

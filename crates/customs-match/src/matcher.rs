@@ -392,7 +392,7 @@ fn evaluate(
         }
     };
     let (status, fixed, suppressed) = match &hit.affected.status {
-        Status::Fixed { fixed } => match cmp(&installed, fixed) {
+        Status::Fixed { fixed, .. } => match cmp(&installed, fixed) {
             Some(Ordering::Less) => (FindingStatus::Fixed, vec![fixed.clone()], None),
             _ => return Ok(None),
         },
@@ -491,8 +491,12 @@ fn evaluate(
             epss = db.epss(c)?;
         }
     }
+    let vendor_fix = match &hit.affected.status {
+        Status::Fixed { date, .. } => date.as_deref(),
+        _ => None,
+    };
     let fix_date = (status == FindingStatus::Fixed)
-        .then(|| fix_date(a, nvd.as_ref()))
+        .then(|| fix_date(a, vendor_fix, nvd.as_ref()))
         .flatten();
     let title = a
         .summary
@@ -523,14 +527,22 @@ fn evaluate(
     }))
 }
 
-/// When the fix the advisory names became available: the day a distribution's advisory
-/// announced it, else the day an OSV-style advisory naming it was published, else the
-/// vulnerability's public date (see [`FixDateSource`]).
+/// When the fix the advisory names became available: the day the vendor released it (a Red
+/// Hat erratum, `vendor_fix`) or a distribution's advisory announced it, else the day an
+/// OSV-style advisory naming it was published, else the vulnerability's public date (see
+/// [`FixDateSource`]).
 fn fix_date(
     a: &customs_vulndb::AdvisoryHead,
+    vendor_fix: Option<&str>,
     nvd: Option<&customs_vulndb::NvdRecord>,
 ) -> Option<FixDate> {
     let day = |s: &str| Timestamp::parse_lenient(s).ok().map(|t| t.date());
+    if let Some(date) = vendor_fix.and_then(day) {
+        return Some(FixDate {
+            date,
+            source: FixDateSource::Announced,
+        });
+    }
     let own = a.published.as_deref().and_then(day);
     let source = match a.feed {
         Feed::DebianDsa | Feed::DebianDla => FixDateSource::Announced,

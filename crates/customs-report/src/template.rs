@@ -5,7 +5,7 @@
 //!
 //! | name | what |
 //! |---|---|
-//! | `report` | the whole document: `customs.scan/1.8` JSON for a scan (with the findings the reader's filter shows), `customs.inventory/1.4` for an inventory |
+//! | `report` | the whole document: `customs.scan/1.8` JSON for a scan (with the findings the reader's filter shows), `customs.inventory/1.5` for an inventory |
 //! | each top-level key of `report` | the same, directly: `source`, `image`, `distro`, `packages`, `warnings`; for a scan also `findings`, `hidden`, `coverage`, `vulnerability_db`, `namespaces`, `match_warnings` |
 //! | `summary` (scans) | `critical`, `high`, `medium`, `low`, `negligible`, `unknown`: open findings of each severity; `open`, `fixable`, `kev`; `suppressed`, counted whether or not the filter shows them |
 //! | `gaps` (scans) | what the scan could not judge, each `{gap, ecosystem?, packages?, message}`: a template that lists findings should list these too, or an image nobody checked reads as clean |

@@ -18,6 +18,10 @@ pub enum Status {
         /// The first fixed version, as the feed writes it (`1:2.3-4+deb12u1`, `2.8.4-r0`; an
         /// RPM EVR without arch, epoch only when not 0).
         fixed: String,
+        /// When the vendor released the fix, as it dates it (Red Hat: the `vendor_fix`
+        /// remediation's date, the erratum's release); `None` where the feed does not say.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        date: Option<String>,
     },
     /// Affected, no fix yet (Debian `<unfixed>`, Ubuntu `needed`, CSAF `known_affected`).
     Unfixed,

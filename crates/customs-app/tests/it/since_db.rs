@@ -41,7 +41,10 @@ fn ranges(kind: RangeKind, fixed: &str) -> Status {
 }
 
 pub(crate) fn case(ecosystem: Ecosystem) -> Case {
-    let fixed = |v: &str| Status::Fixed { fixed: v.into() };
+    let fixed = |v: &str| Status::Fixed {
+        fixed: v.into(),
+        date: None,
+    };
     match ecosystem {
         // Debian advisories name the source package.
         Ecosystem::Deb => Case {

@@ -238,6 +238,7 @@ fn convert(origin: &str, raw: RawSecdb) -> Result<Vec<Advisory>, FeedError> {
                 } else {
                     Status::Fixed {
                         fixed: version.to_owned(),
+                        date: None,
                     }
                 };
                 let affected = Affected {
@@ -404,6 +405,7 @@ mod tests {
     fn fixed(version: &str) -> Status {
         Status::Fixed {
             fixed: version.to_owned(),
+            date: None,
         }
     }
 

@@ -379,6 +379,7 @@ fn interpret(
             return Ok((
                 Status::Fixed {
                     fixed: version.to_owned(),
+                    date: None,
                 },
                 flags_urgency(notes),
             ));
@@ -493,6 +494,7 @@ fn json_affected(release: &JsonRelease, package: &str, version: &str) -> Result<
             },
             Some(fixed) => Status::Fixed {
                 fixed: fixed.to_owned(),
+                date: None,
             },
         },
         "open" if urgency_word == "end-of-life" => Status::WontFix {
@@ -553,6 +555,7 @@ mod tests {
     fn fixed(version: &str) -> Status {
         Status::Fixed {
             fixed: version.to_owned(),
+            date: None,
         }
     }
 

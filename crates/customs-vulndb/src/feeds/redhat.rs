@@ -162,6 +162,8 @@ struct Remediation {
     product_ids: Vec<String>,
     #[serde(default)]
     url: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -584,7 +586,14 @@ fn affected<'a>(
             };
             let status = match listed {
                 Listed::Fixed => match &component.evr {
-                    Some(evr) => Status::Fixed { fixed: evr.clone() },
+                    // The erratum's release dates the fix; a remediation without a date
+                    // leaves it to the CVE's public date.
+                    Some(evr) => Status::Fixed {
+                        fixed: evr.clone(),
+                        date: in_remediation("vendor_fix", id)
+                            .and_then(|r| r.date.clone())
+                            .filter(|d| !d.is_empty()),
+                    },
                     // A fix with no version cannot be compared against anything.
                     None => continue,
                 },
@@ -639,7 +648,7 @@ fn affected<'a>(
             let mut others: Vec<String> = Vec::new();
             let mut seen = HashSet::new();
             for c in &candidates {
-                if let Status::Fixed { fixed } = &c.status
+                if let Status::Fixed { fixed, .. } = &c.status
                     && c.status != best.status
                 {
                     let other = format!("{} {fixed}", c.platform_id);
@@ -694,6 +703,15 @@ mod tests {
     fn fixed(version: &str) -> Status {
         Status::Fixed {
             fixed: version.to_owned(),
+            date: None,
+        }
+    }
+
+    /// Fixed, dated by the erratum's release.
+    fn fixed_on(version: &str, date: &str) -> Status {
+        Status::Fixed {
+            fixed: version.to_owned(),
+            date: Some(date.to_owned()),
         }
     }
 
@@ -750,7 +768,9 @@ mod tests {
         );
         // RHEL 9: fixed in three streams; the 9.3 main stream is the one kept.
         let curl = get(&a, "rhel:9", "curl");
-        assert_eq!(curl.status, fixed("7.76.1-26.el9_3.2"));
+        // Dated by RHSA-2023:6745's `vendor_fix` remediation.
+        let shipped = fixed_on("7.76.1-26.el9_3.2", "2023-11-07T10:27:03+00:00");
+        assert_eq!(curl.status, shipped);
         assert_eq!(curl.severity, Some(Severity::High));
         let note = curl.note.as_deref().unwrap();
         assert!(note.starts_with("RHSA-2023:6745 in "), "{note}");
@@ -765,10 +785,7 @@ mod tests {
             "curl-minimal",
             "libcurl-devel",
         ] {
-            assert_eq!(
-                get(&a, "rhel:9", package).status,
-                fixed("7.76.1-26.el9_3.2")
-            );
+            assert_eq!(get(&a, "rhel:9", package).status, shipped);
         }
         // RHEL 6, 7, 8: not affected, binary and source alike.
         for release in ["rhel:6", "rhel:7", "rhel:8"] {

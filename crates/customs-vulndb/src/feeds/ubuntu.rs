@@ -434,6 +434,7 @@ fn parse_status(
             (
                 Status::Fixed {
                     fixed: fixed.to_owned(),
+                    date: None,
                 },
                 5,
             )
@@ -529,6 +530,7 @@ mod tests {
     fn fixed(version: &str) -> Status {
         Status::Fixed {
             fixed: version.to_owned(),
+            date: None,
         }
     }
 

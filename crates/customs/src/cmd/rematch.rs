@@ -60,6 +60,10 @@ pub(crate) struct LifecycleArgs {
     /// judged them: an exception expired, a KEV entry appeared.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// With --policy: VEX documents to apply to every image before it is judged, as for
+    /// `scan --vex` (the VEX a scan applied is not stored with it).
+    #[arg(long, value_name = "FILE", requires = "policy")]
+    vex: Vec<PathBuf>,
 }
 
 pub(crate) fn rematch(rematch: &RematchArgs, out: &mut impl Write) -> Result<ExitCode> {
@@ -79,6 +83,7 @@ pub(crate) fn rematch(rematch: &RematchArgs, out: &mut impl Write) -> Result<Exi
         .as_deref()
         .map(customs_policy::Policy::from_file)
         .transpose()?;
+    let vex = crate::cmd::gate::read_vex(&args.vex)?;
     let by = customs_app::gate::actor();
     let opts = RematchOptions {
         since: before.as_ref(),
@@ -87,6 +92,7 @@ pub(crate) fn rematch(rematch: &RematchArgs, out: &mut impl Write) -> Result<Exi
             policy,
             now: rematch.now,
             by: &by,
+            vex: &vex,
         }),
     };
     let (report, delivery) = rematch_and_notify(store.as_mut(), &db, &opts, &notifier)?;
@@ -276,6 +282,7 @@ pub(crate) fn run_watch(watch_args: &WatchArgs, out: &mut impl Write) -> Result<
             .transpose()?
             .map(Arc::new),
         by: customs_app::gate::actor(),
+        vex: crate::cmd::gate::read_vex(&args.vex)?,
     };
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

@@ -166,7 +166,7 @@ fn image_metadata_matches_the_build() {
         cache.path(),
         &["--no-cache"],
     );
-    assert_eq!(inv["schema"], "customs.inventory/1.4");
+    assert_eq!(inv["schema"], "customs.inventory/1.5");
     assert_eq!(inv["source"]["kind"], "oci");
     let img = &inv["image"];
     assert_eq!(img["manifest_digest"], summary["manifest_digest"]);

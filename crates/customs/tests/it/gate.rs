@@ -471,12 +471,46 @@ fn based_layouts(dir: &std::path::Path) -> (String, String) {
     let base_dir = dir.join("base");
     let app_dir = dir.join("app");
     let b = write_layout(&base_dir, std::slice::from_ref(&base), Comp::Gzip);
-    let a = write_layout(&app_dir, &[base, app], Comp::Gzip);
+    let a = write_layout(&app_dir, &[base.clone(), app.clone()], Comp::Gzip);
     assert_ne!(a, b);
+    // A third layer on top of the app, under two manifests: one whose annotation names the
+    // one-layer base, one whose annotation names an image that is not stored.
+    let extra = LayerTar::new().dir("srv").file("srv/extra", b"x").finish();
+    let unknown = format!("sha256:{}", "0".repeat(64));
+    for (name, named) in [("annotated", &b), ("misnamed", &unknown)] {
+        let d = dir.join(name);
+        write_layout(&d, &[base.clone(), app.clone(), extra.clone()], Comp::Gzip);
+        annotate(
+            &d,
+            &serde_json::json!({"org.opencontainers.image.base.digest": named,
+                                "org.opencontainers.image.base.name": "registry.example/debian:11"}),
+        );
+    }
     (
         format!("oci:{}", base_dir.display()),
         format!("oci:{}", app_dir.display()),
     )
+}
+
+/// Gives the manifest of the one-image layout at `dir` these `annotations` (written under its
+/// new digest, which the index then names); returns that digest.
+fn annotate(dir: &std::path::Path, annotations: &Value) -> String {
+    let index_path = dir.join("index.json");
+    let mut index: Value = serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let blob = |d: &str| {
+        dir.join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let old = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let mut manifest: Value = serde_json::from_slice(&std::fs::read(blob(&old)).unwrap()).unwrap();
+    manifest["annotations"] = annotations.clone();
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let digest = format!("sha256:{}", crate::common::sha256_hex(&bytes));
+    std::fs::write(blob(&digest), &bytes).unwrap();
+    index["manifests"][0]["digest"] = Value::from(digest.clone());
+    index["manifests"][0]["size"] = Value::from(bytes.len());
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+    digest
 }
 
 #[test]
@@ -581,6 +615,23 @@ fn layer_rules_judge_by_the_stored_base_image() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(violated(&v), ["libgnutls30@3.7.1-5+deb11u2"]);
     assert_eq!(v["base"]["layers"], 1);
+
+    // Three layers, with the two-layer app stored: the longest stored prefix is the app, but an
+    // annotation naming the stored one-layer base is believed, as its layers agree.
+    let annotated = format!("oci:{}", w.join("annotated").display());
+    let (_, verdict, err) = scan(&annotated, &["--store", "--store-url", &store]);
+    assert_eq!(verdict["base"]["layers"], 1, "{verdict} {err}");
+    assert_eq!(verdict["base"]["digest"], layout_digest(&base));
+    assert_eq!(verdict["base"]["names"][0], "registry.example/debian:11");
+    // One naming an image the store does not hold is not: the stored prefix decides.
+    let misnamed = format!("oci:{}", w.join("misnamed").display());
+    let (_, verdict, err) = scan(&misnamed, &["--store", "--store-url", &store]);
+    assert_eq!(verdict["base"]["layers"], 2, "{verdict} {err}");
+    assert_eq!(verdict["base"]["digest"], layout_digest(&app));
+    assert!(
+        verdict["violations"].as_array().unwrap().is_empty(),
+        "{verdict}"
+    );
 }
 
 /// The manifest digest of a one-image layout `oci:DIR`.

@@ -690,6 +690,13 @@ fn rhel_rpms_against_csaf_vex() {
     assert_eq!(f["status"], "fixed");
     assert_eq!(f["fixed_versions"][0], "7.76.1-26.el9_3.2");
     assert_eq!(f["data_source"]["feed"], "redhat-csaf");
+    // Dated by the erratum's release (the `vendor_fix` remediation of RHSA-2023:6745), not by
+    // the CVE's public date (2023-10-11).
+    assert_eq!(
+        f["fix_date"],
+        serde_json::json!({"date": "2023-11-07", "source": "announced"}),
+        "{f}"
+    );
     let all = scan(&db, &src, work.path(), &["--show-suppressed"]);
     let na = finding(&all, "libsmbclient", "CVE-2023-4154").unwrap();
     assert_eq!(na["status"], "not-affected");

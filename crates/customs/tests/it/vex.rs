@@ -468,12 +468,19 @@ fn verdict_changes_are_reported_by_rematch_postgres() {
     verdict_changes_are_reported_by_rematch(&schema.url());
 }
 
-/// `watch --policy` judges every stored image each round, as `rematch --policy` does: an
-/// exception that has expired since the scan turns the stored `pass` into `fail`, reported
-/// without reading the image. (`watch` has no `--now`: the exception ended on 2026-11-30, before
-/// any clock this test runs at.)
-#[test]
-fn watch_reports_a_verdict_change() {
+/// What [`stored_bullseye`] made: the work directory, the database, the store URL, the policy
+/// file and the image's digest.
+struct Stored {
+    work: tempfile::TempDir,
+    db: String,
+    store: String,
+    policy: String,
+    digest: String,
+}
+
+/// The bullseye layout scanned into a new SQLite store with `policy` and `extra` scan
+/// arguments (the scan must pass), then deleted, so that what follows cannot read it again.
+fn stored_bullseye(policy: &str, extra: &[&str]) -> Stored {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let db = build_db(w, &["debian-tracker/data/DSA/list"]);
@@ -481,31 +488,53 @@ fn watch_reports_a_verdict_change() {
     let digest = bullseye_layout(&layout);
     let image = format!("oci:{}", layout.display());
     let store = format!("sqlite:{}", w.join("store.db").display());
-    let policy = w.join("policy.yaml");
-    std::fs::write(&policy, TWO_EXCEPTIONS.replace("EXPIRES", "2026-11-30")).unwrap();
-    let policy = policy.display().to_string();
-    let r = customs(
-        &[
-            "scan",
-            "--db",
-            &db,
-            "--store",
-            "--store-url",
-            &store,
-            "--policy",
-            &policy,
-            "--now",
-            "2026-11-15",
-            "-f",
-            "json",
-            &image,
-        ],
-        w,
-    );
+    let file = w.join("policy.yaml");
+    std::fs::write(&file, policy).unwrap();
+    let policy = file.display().to_string();
+    let mut args = vec![
+        "scan",
+        "--db",
+        &db,
+        "--store",
+        "--store-url",
+        &store,
+        "--policy",
+        &policy,
+        "-f",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    args.push(&image);
+    let r = customs(&args, w);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["policy"]["outcome"], "pass");
     std::fs::remove_dir_all(&layout).unwrap();
+    Stored {
+        work,
+        db,
+        store,
+        policy,
+        digest,
+    }
+}
 
+/// `watch --policy` judges every stored image each round, as `rematch --policy` does: an
+/// exception that has expired since the scan turns the stored `pass` into `fail`, reported
+/// without reading the image. (`watch` has no `--now`: the exception ended on 2026-11-30, before
+/// any clock this test runs at.)
+#[test]
+fn watch_reports_a_verdict_change() {
+    let Stored {
+        work,
+        db,
+        store,
+        policy,
+        digest,
+    } = stored_bullseye(
+        &TWO_EXCEPTIONS.replace("EXPIRES", "2026-11-30"),
+        &["--now", "2026-11-15"],
+    );
+    let w = work.path();
     let watch = || {
         let r = customs(
             &[
@@ -547,4 +576,70 @@ fn watch_reports_a_verdict_change() {
     );
     // A second round has nothing new to say.
     assert_eq!(watch()["verdicts"], Value::Null);
+}
+
+/// `rematch --policy --vex` applies the VEX documents before it judges, as the scan did: the
+/// verdict a scan stored with `--vex` stays; judged without them, it changes.
+#[test]
+fn rematch_applies_vex_before_judging() {
+    let dir = tempfile::tempdir().unwrap();
+    let vex = dir.path().join("vendor.cdx.json");
+    std::fs::write(
+        &vex,
+        serde_json::json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+            "metadata": {"timestamp": "2026-11-20T00:00:00Z"},
+            "components": [
+                {"type": "library", "name": "libssl1.1", "bom-ref": "ssl",
+                 "purl": "pkg:deb/debian/libssl1.1"},
+                {"type": "library", "name": "libgnutls30", "bom-ref": "gnutls",
+                 "purl": "pkg:deb/debian/libgnutls30"}],
+            "vulnerabilities": [
+                {"id": "CVE-2023-0286", "analysis": {"state": "not_affected",
+                    "justification": "code_not_reachable"}, "affects": [{"ref": "ssl"}]},
+                {"id": "CVE-2023-0361", "analysis": {"state": "not_affected",
+                    "justification": "code_not_reachable"}, "affects": [{"ref": "gnutls"}]}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let vex = vex.display().to_string();
+    let Stored {
+        work,
+        db,
+        store,
+        policy,
+        digest,
+    } = stored_bullseye(
+        "version: 1\nrules:\n  - name: fixable\n    findings:\n      fixable: true\n",
+        &["--vex", &vex],
+    );
+    let rematch = |extra: &[&str]| {
+        let mut args = vec![
+            "rematch",
+            "--db",
+            &db,
+            "--store-url",
+            &store,
+            "--policy",
+            &policy,
+            "-f",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let r = customs(&args, work.path());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()["verdicts"].clone()
+    };
+    assert_eq!(
+        rematch(&["--vex", &vex]),
+        Value::Null,
+        "the same VEX: no change"
+    );
+    let changed = rematch(&[]);
+    assert_eq!(
+        (changed[0]["digest"].as_str(), changed[0]["after"].as_str()),
+        (Some(digest.as_str()), Some("fail")),
+        "{changed}"
+    );
 }
