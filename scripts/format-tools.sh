@@ -22,4 +22,12 @@ if ! [ -x "$TOOLS/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multit
   npm install --no-audit --no-fund --prefix "$TOOLS/npm" @microsoft/sarif-multitool@5.7.0 > "$log" 2>&1 \
     || { tail -20 "$log" >&2; echo "npm install @microsoft/sarif-multitool failed (log above)" >&2; exit 1; }
 fi
+# schemathesis, which the service's tests run against its OpenAPI document (its own venv: its
+# jsonschema pins differ from check-jsonschema's).
+if ! [ -x "$TOOLS/schemathesis/bin/schemathesis" ]; then
+  python3 -m venv "$TOOLS/schemathesis"
+  log="$TOOLS/pip-schemathesis.log"
+  "$TOOLS/schemathesis/bin/pip" install schemathesis==4.32.5 > "$log" 2>&1 \
+    || { tail -20 "$log" >&2; echo "pip install schemathesis failed (log above)" >&2; exit 1; }
+fi
 echo "format validators ready in $TOOLS"

@@ -11,6 +11,7 @@
 //! | re-match stored images (`rematch`) | [`rematch::rematch`] | [`rematch::RematchReport`] |
 //! | send what changed (`--notify`) | [`notify::Notifier::send`] | [`notify::Delivery`] |
 //! | the lifecycle loop (`watch`) | [`watch::watch`] | [`watch::WatchEvent`]s |
+//! | queue a scan, run queued jobs (`worker`, the server) | [`worker::enqueue_scan`], [`worker::Worker::run`] | [`worker::Outcome`]s |
 //! | a stored image's findings over time (`history`) | [`images::history`] | [`images::History`] |
 //! | two stored images compared (`diff`) | [`images::diff`] | [`images::Diff`] |
 //! | the database (`db build`, `db update`, first use) | [`database`] | `BuildReport`, `UpdateReport` |
@@ -41,6 +42,7 @@ pub mod report;
 pub mod scan;
 pub mod signatures;
 pub mod watch;
+pub mod worker;
 
 pub use cache::CacheDir;
 pub use error::{AppError, Result};

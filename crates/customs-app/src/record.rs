@@ -231,14 +231,29 @@ pub fn resolutions(
 /// # Errors
 /// The store's or the database's errors.
 pub fn record(store: &mut dyn Store, db: &VulnDb, report: &ScanReport) -> Result<Recorded> {
+    let rec = scan_record(db, report)?;
+    let delta = store.put_scan(&rec)?;
+    Ok(Recorded {
+        digest: rec.digest,
+        repository: rec.repository,
+        tag: rec.tag,
+        delta,
+    })
+}
+
+/// What [`record`] stores of a scan, for a caller that stores it itself (a worker, with its
+/// job's completion in the same transaction).
+///
+/// # Errors
+/// The database's errors, or an inventory that does not serialise.
+pub fn scan_record(db: &VulnDb, report: &ScanReport) -> Result<ScanRecord> {
     let inv = &report.inventory;
-    let digest = image_key(inv);
     let (repository, tag) = repository_and_tag(inv);
     let unchecked = customs_match::unchecked(&report.coverage);
-    let rec = ScanRecord {
-        digest: digest.clone(),
-        repository: repository.clone(),
-        tag: tag.clone(),
+    Ok(ScanRecord {
+        digest: image_key(inv),
+        repository,
+        tag,
         inventory: serde_json::to_value(inv).map_err(json_error)?,
         context: match_context(inv)?,
         packages: indexed_packages(inv)?,
@@ -253,12 +268,5 @@ pub fn record(store: &mut dyn Store, db: &VulnDb, report: &ScanReport) -> Result
             .map(serde_json::to_value)
             .transpose()
             .map_err(json_error)?,
-    };
-    let delta = store.put_scan(&rec)?;
-    Ok(Recorded {
-        digest,
-        repository,
-        tag,
-        delta,
     })
 }

@@ -24,6 +24,8 @@ pub struct ImageOptions {
     /// The client for registry sources (with the caller's credentials, TLS options and
     /// observer); one with default options is made when `None`.
     pub registry: Option<customs_registry::Client>,
+    /// Layer facts shared by a fleet of workers (in its store), besides the local cache.
+    pub shared_layers: Option<std::sync::Arc<dyn customs_catalog::SharedFacts>>,
 }
 
 /// Inventory what a source holds (`customs sbom`).
@@ -49,6 +51,7 @@ pub fn inventory(source: &str, opts: &ImageOptions) -> Result<Inventory> {
     let mut catalog = CatalogOptions {
         layer_cache: opts.use_layer_cache.then(|| opts.cache.layers()),
         list_files: opts.list_files,
+        shared: opts.shared_layers.clone(),
         ..CatalogOptions::default()
     };
     if src.kind == SourceKind::Registry {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use customs_image::{Image, ImageError, LayerReader, StreamLimits};
 
@@ -37,6 +37,53 @@ pub struct CatalogOptions {
     pub list_files: bool,
     /// Resource bounds for the scan.
     pub limits: Limits,
+    /// Layer facts shared by a fleet (kept in its store), read after a miss in `layer_cache`
+    /// and written after a layer is read.
+    pub shared: Option<Arc<dyn SharedFacts>>,
+}
+
+/// Layer facts shared by many scanners (a fleet of workers on one store), as the JSON the
+/// layer cache keeps, by analyzer set and diff_id.
+///
+/// After a miss, an implementation may hold a claim on the layer until [`put`] or
+/// [`abandon`], so that another scanner asking for the same layer meanwhile waits for its
+/// facts instead of reading the layer too: a base layer is then read once per fleet.
+///
+/// [`put`]: SharedFacts::put
+/// [`abandon`]: SharedFacts::abandon
+pub trait SharedFacts: Send + Sync + std::fmt::Debug {
+    /// The facts of a layer, or `None`: the caller reads the layer and then calls `put` (or
+    /// `abandon` if it cannot).
+    fn get(&self, set: &str, diff_id: &str) -> Option<Vec<u8>>;
+    /// Keep a layer's facts, and release the caller's claim on it.
+    fn put(&self, set: &str, diff_id: &str, facts: &[u8]);
+    /// Release a claim without facts (the layer could not be read whole).
+    fn abandon(&self, set: &str, diff_id: &str);
+}
+
+/// Claims on shared layers not yet put, abandoned when the scan ends without facts for them
+/// (an error, a partial layer).
+struct Claims<'a> {
+    shared: &'a dyn SharedFacts,
+    set: &'a str,
+    open: Vec<String>,
+}
+
+impl Claims<'_> {
+    fn put(&mut self, diff_id: &str, facts: &LayerFacts) {
+        if let Ok(json) = serde_json::to_vec(facts) {
+            self.shared.put(self.set, diff_id, &json);
+            self.open.retain(|d| d != diff_id);
+        }
+    }
+}
+
+impl Drop for Claims<'_> {
+    fn drop(&mut self) {
+        for d in &self.open {
+            self.shared.abandon(self.set, d);
+        }
+    }
 }
 
 impl Default for CatalogOptions {
@@ -46,6 +93,7 @@ impl Default for CatalogOptions {
             jobs: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             list_files: false,
             limits: Limits::default(),
+            shared: None,
         }
     }
 }
@@ -74,7 +122,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, Catalo
             vec![false],
         )
     } else {
-        read_layers(image, analyzers, cache.as_ref(), opts, &mut warnings)?
+        read_layers(image, analyzers, cache.as_ref(), &set, opts, &mut warnings)?
     };
     for (i, lf) in layer_facts.iter().enumerate() {
         let diff = image.layers.get(i).and_then(|l| l.diff_id.clone());
@@ -128,6 +176,7 @@ fn read_layers(
     image: &Image,
     analyzers: &[&dyn Analyzer],
     cache: Option<&LayerCache>,
+    set: &str,
     opts: &CatalogOptions,
     warnings: &mut Vec<Warning>,
 ) -> Result<LayerResult, CatalogError> {
@@ -135,6 +184,11 @@ fn read_layers(
     let mut slots: Vec<Option<LayerFacts>> = vec![None; n];
     let mut cached = vec![false; n];
     let mut todo: Vec<usize> = Vec::new();
+    let mut claims = opts.shared.as_deref().map(|shared| Claims {
+        shared,
+        set,
+        open: Vec::new(),
+    });
     for (i, layer) in image.layers.iter().enumerate() {
         if let (Some(c), Some(d)) = (cache, &layer.diff_id)
             && let Some(f) = c.get(d)
@@ -142,6 +196,26 @@ fn read_layers(
             slots[i] = Some(f);
             cached[i] = true;
             continue;
+        }
+        if let (Some(claims), Some(d)) = (claims.as_mut(), &layer.diff_id) {
+            let key = d.to_string();
+            // Facts that do not parse (another customs' set would have another key) are a
+            // miss, and this scan's put replaces them.
+            match claims
+                .shared
+                .get(set, &key)
+                .and_then(|b| serde_json::from_slice::<LayerFacts>(&b).ok())
+            {
+                Some(f) => {
+                    if let Some(c) = cache {
+                        let _ = c.put(d, &f);
+                    }
+                    slots[i] = Some(f);
+                    cached[i] = true;
+                    continue;
+                }
+                None => claims.open.push(key),
+            }
         }
         todo.push(i);
     }
@@ -203,6 +277,9 @@ fn read_layers(
                 layer: image.layers[i].diff_id.clone(),
             }),
             None => {
+                if let (Some(claims), Some(d)) = (claims.as_mut(), &image.layers[i].diff_id) {
+                    claims.put(&d.to_string(), &facts);
+                }
                 if let (Some(c), Some(d)) = (cache, &image.layers[i].diff_id)
                     && let Err(e) = c.put(d, &facts)
                 {

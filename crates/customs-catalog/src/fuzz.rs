@@ -73,6 +73,7 @@ pub fn image_archive(data: &[u8]) {
         limits: Limits {
             stream: opts.limits,
         },
+        shared: None,
     };
     for kind in ["docker-archive", "oci-archive"] {
         let Ok(src) = SourceRef::parse(&format!("{kind}:{}", file.path().display())) else {

@@ -39,7 +39,7 @@ mod walk;
 pub mod fuzz;
 
 pub use cache::cache_set_version;
-pub use catalog::{CatalogError, CatalogOptions, Limits, catalog};
+pub use catalog::{CatalogError, CatalogOptions, Limits, SharedFacts, catalog};
 pub use inventory::{
     Distro, Ecosystem, FileEntry, FileMeta, ImageMeta, Inventory, LayerMeta, Package,
     SCHEMA_VERSION, Warning, pep503,

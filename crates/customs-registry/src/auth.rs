@@ -51,6 +51,9 @@ pub enum Credential {
     },
     /// An OAuth2 refresh token (docker's `identitytoken`), exchanged at the token realm.
     IdentityToken(Secret),
+    /// A bearer token the registry's token service already issued (what Harbor hands its
+    /// scanners): sent as it is to a registry that asks for a bearer token, never exchanged.
+    Bearer(Secret),
 }
 
 impl Credential {
@@ -61,7 +64,42 @@ impl Credential {
                 base64::engine::general_purpose::STANDARD
                     .encode(format!("{username}:{}", password.expose()))
             )),
-            Self::IdentityToken(_) => None,
+            Self::IdentityToken(_) | Self::Bearer(_) => None,
+        }
+    }
+
+    /// The credential an HTTP `Authorization` header value carries: `Basic BASE64(USER:PASS)`
+    /// or `Bearer TOKEN` (the scheme in any case); `None` for anything else.
+    #[must_use]
+    pub fn from_authorization(value: &str) -> Option<Self> {
+        let (scheme, rest) = value.trim().split_once(' ')?;
+        let rest = rest.trim();
+        if rest.is_empty() {
+            return None;
+        }
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(Self::Bearer(Secret::new(rest)));
+        }
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (username, password) = text.split_once(':')?;
+        Some(Self::Basic {
+            username: username.to_owned(),
+            password: Secret::new(password),
+        })
+    }
+
+    /// Who the credential names, for messages: the user, or the kind of token.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Self::Basic { username, .. } => format!("the credentials of user {username:?}"),
+            Self::IdentityToken(_) => "the identity token".to_owned(),
+            Self::Bearer(_) => "the bearer token given".to_owned(),
         }
     }
 }
@@ -255,6 +293,25 @@ mod tests {
         assert_eq!(life, Duration::from_secs(60));
         assert!(parse_token(b"{}", "r").is_err());
         assert!(parse_token(b"<html>", "r").is_err());
+    }
+
+    #[test]
+    fn authorization_headers() {
+        assert_eq!(
+            Credential::from_authorization("Basic c2Nhbm5lcjpzY2FubmVyLXBhc3M="),
+            Some(Credential::Basic {
+                username: "scanner".to_owned(),
+                password: Secret::new("scanner-pass")
+            })
+        );
+        assert_eq!(
+            Credential::from_authorization("bearer abc.def"),
+            Some(Credential::Bearer(Secret::new("abc.def")))
+        );
+        assert_eq!(Credential::from_authorization("Basic !!!"), None);
+        assert_eq!(Credential::from_authorization("Basic bm9jb2xvbg=="), None);
+        assert_eq!(Credential::from_authorization("Digest x"), None);
+        assert_eq!(Credential::from_authorization("Bearer "), None);
     }
 
     #[test]

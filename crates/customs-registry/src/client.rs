@@ -591,6 +591,10 @@ impl Client {
         scope: &str,
         refresh: bool,
     ) -> Result<Secret, RegistryError> {
+        let cred = self.credential(image)?;
+        if let Some(Credential::Bearer(token)) = &cred {
+            return Ok(token.clone());
+        }
         let key = (
             format!("{realm}|{}", service.unwrap_or("")),
             scope.to_owned(),
@@ -606,7 +610,6 @@ impl Client {
         {
             return Ok(t.clone());
         }
-        let cred = self.credential(image)?;
         let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol {
             target: image.registry.clone(),
             why: format!("token realm {realm:?} is not a URL: {e}"),
@@ -657,12 +660,7 @@ impl Client {
             return Err(RegistryError::Unauthorized {
                 target: format!("token server {realm}"),
                 why: match &cred {
-                    Some(Credential::Basic { username, .. }) => {
-                        format!("the token server rejected the credentials of user {username:?}")
-                    }
-                    Some(Credential::IdentityToken(_)) => {
-                        "the token server rejected the identity token".to_owned()
-                    }
+                    Some(c) => format!("the token server rejected {}", c.describe()),
                     None => "the token server refuses anonymous access; give credentials with \
                              --username/--password-stdin or docker login"
                         .to_owned(),
@@ -789,14 +787,7 @@ impl Client {
                 401 => RegistryError::Unauthorized {
                     target: target.to_owned(),
                     why: match self.credential(image)? {
-                        Some(Credential::Basic { username, .. }) => {
-                            format!(
-                                "the registry rejected the credentials of user {username:?} ({detail})"
-                            )
-                        }
-                        Some(Credential::IdentityToken(_)) => {
-                            format!("the registry rejected the identity token ({detail})")
-                        }
+                        Some(c) => format!("the registry rejected {} ({detail})", c.describe()),
                         None => format!(
                             "authentication required; give credentials with --username and \
                              --password-stdin, or docker login ({detail})"

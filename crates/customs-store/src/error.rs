@@ -27,6 +27,23 @@ pub enum StoreError {
         #[source]
         source: postgres::Error,
     },
+    /// The PostgreSQL connection settings cannot be used: an unknown `sslmode`, a CA file that
+    /// cannot be read. The message never holds the URL (it may hold a password).
+    #[error("PostgreSQL store: {problem}")]
+    PostgresSettings {
+        /// What is wrong, naming the parameter or file.
+        problem: String,
+    },
+    /// Connecting to PostgreSQL failed in TLS: the server's certificate is not trusted or does
+    /// not name the host, the server does not offer TLS, or the handshake failed.
+    #[error("PostgreSQL store: {reason}")]
+    PostgresTls {
+        /// The failure in words.
+        reason: String,
+        /// rust-postgres' error, with rustls' below it.
+        #[source]
+        source: postgres::Error,
+    },
     /// The store was migrated by a newer customs.
     #[error(
         "the store's schema is version {found}, newer than version {supported} that this customs \
@@ -51,6 +68,21 @@ pub enum StoreError {
     UnknownImage {
         /// The digest asked for.
         digest: String,
+    },
+    /// A job change by a worker whose lease has ended (the job was taken by another worker,
+    /// or released): nothing was changed.
+    #[error("job {id} is no longer held by worker {worker}: its lease ended")]
+    LeaseLost {
+        /// The job.
+        id: i64,
+        /// The worker whose lease it was.
+        worker: String,
+    },
+    /// A token name that is already used.
+    #[error("a token named {name:?} exists already")]
+    TokenNameTaken {
+        /// The name.
+        name: String,
     },
     /// `mark_delivered` / `mark_failed` with an id that is not in the outbox.
     #[error("no outbox entry has id {id}")]

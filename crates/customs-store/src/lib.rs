@@ -80,6 +80,7 @@
 mod error;
 mod findings;
 mod gates;
+mod jobs;
 mod model;
 mod outbox;
 mod pg;
@@ -92,10 +93,10 @@ mod sqlite;
 pub use customs_types::{Ecosystem, Severity, Timestamp, TimestampError};
 pub use error::StoreError;
 pub use model::{
-    Delta, ExceptionEvent, FindingHistory, FindingId, FindingRecord, ImageDetail, ImageSummary,
-    IndexedPackage, OutboxEntry, PackageKey, RematchInput, RematchRecord, Resolutions,
-    ResolvedReason, ScanRecord, StoredBase, StoredPolicyVerdict, StoredVerdict, TagEvent,
-    UnknownReason, WriteStage,
+    Delta, Enqueued, ExceptionEvent, FindingHistory, FindingId, FindingRecord, ImageDetail,
+    ImageSummary, IndexedPackage, Job, JobState, Lease, NewJob, OutboxEntry, PackageKey,
+    QueueCounts, RematchInput, RematchRecord, Resolutions, ResolvedReason, ScanRecord, StoredBase,
+    StoredPolicyVerdict, StoredVerdict, TagEvent, TokenRecord, UnknownReason, WriteStage,
 };
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
@@ -105,7 +106,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 /// The schema version this code writes; [`open`] migrates older stores up to it.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The migration scripts of a backend (`MIGRATIONS[i]` brings the schema to version `i + 1`),
 /// for tests that build a store as an older version left it.
@@ -124,12 +125,37 @@ pub fn migration_scripts(postgres: bool) -> &'static [&'static str] {
 ///   `?options=-csearch_path%3Dcustoms` to keep the tables in a schema);
 /// - `sqlite:PATH`, `sqlite://PATH`, or a plain path: a SQLite file.
 ///
+/// PostgreSQL connections use TLS as libpq would: `sslmode=disable|allow|prefer|require|
+/// verify-ca|verify-full` (default `prefer`; `require` does not check the certificate) and
+/// `sslrootcert=PATH` (CA certificates trusted besides the system roots) in the URL;
+/// [`open_with`] adds CA files from outside the URL. Details: `docs/store.md`.
+///
 /// # Errors
 /// An unknown URL scheme, a connection or migration failure, or
 /// [`StoreError::SchemaTooNew`].
 pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    open_with(url, &StoreOptions::default())
+}
+
+/// How to open a store, beyond its URL: see [`open_with`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// PEM files of CA certificates trusted for the PostgreSQL server's certificate, besides
+    /// the system roots and `sslrootcert` in the URL (the CLI's `--ca-cert`). Given with
+    /// `sslmode` `require`, `prefer` or `allow`, they make them check the chain, as
+    /// `verify-ca` does (libpq does the same with its root file). SQLite ignores them.
+    pub ca_certs: Vec<std::path::PathBuf>,
+}
+
+/// [`open`] with [`StoreOptions`].
+///
+/// # Errors
+/// As [`open`]; and [`StoreError::PostgresSettings`] (an unknown `sslmode`, an unreadable CA
+/// file) or [`StoreError::PostgresTls`] (the server's certificate is not trusted or does not
+/// name the host, the server has no TLS where it is required).
+pub fn open_with(url: &str, options: &StoreOptions) -> Result<Box<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Box::new(PgStore::connect(url)?));
+        return Ok(Box::new(PgStore::connect_with(url, options)?));
     }
     let path = url
         .strip_prefix("sqlite://")
@@ -340,8 +366,171 @@ pub trait Gates {
     -> Result<Vec<ExceptionEvent>, StoreError>;
 }
 
+/// The job queue (`jobs.rs`): scan, rematch and notify jobs, claimed by workers with a lease.
+///
+/// A job runs at least once and its effects are stored at most once: a worker that dies
+/// loses its lease and the job runs again elsewhere, and every change a worker makes is
+/// fenced by its lease ([`StoreError::LeaseLost`] once another worker holds the job).
+pub trait Jobs {
+    /// Queue a job, unless one with the same kind and key is queued or running: then that
+    /// one's id, with `created: false`.
+    ///
+    /// # Errors
+    /// A database failure.
+    fn enqueue_job(&mut self, job: &NewJob<'_>) -> Result<Enqueued, StoreError>;
+
+    /// Take the oldest job that is ready (queued with `run_at` come, or running with its
+    /// lease ended), for `lease`; `None` when there is none. Concurrent claimers never take
+    /// the same job. A job whose lease ended on its last attempt becomes dead instead.
+    ///
+    /// # Errors
+    /// A database failure.
+    fn claim(
+        &mut self,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<Lease>, StoreError>;
+
+    /// Extend a held lease to `by` from now (a heartbeat); returns its new end.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`], or a database failure.
+    fn extend(&mut self, lease: &Lease, by: std::time::Duration) -> Result<Timestamp, StoreError>;
+
+    /// Mark a held job done with `result`.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`], or a database failure.
+    fn complete(&mut self, lease: &Lease, result: &Value) -> Result<(), StoreError>;
+
+    /// Store `record` as [`Scans::put_scan`] does and mark the held job done, in one
+    /// transaction: both or neither.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] (and nothing is stored), an invalid record, or a database
+    /// failure.
+    fn complete_scan(
+        &mut self,
+        lease: &Lease,
+        record: &ScanRecord,
+        result: &Value,
+    ) -> Result<Delta, StoreError>;
+
+    /// Record a failed attempt: queued again at `retry_at`, or dead when `retry_at` is `None`
+    /// or this was its last attempt. Returns the state it is now in.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`], or a database failure.
+    fn fail(
+        &mut self,
+        lease: &Lease,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<JobState, StoreError>;
+
+    /// Give a held job back unfinished (a worker shutting down): queued again at once, the
+    /// attempt not counted.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`], or a database failure.
+    fn release(&mut self, lease: &Lease) -> Result<(), StoreError>;
+
+    /// One job by id.
+    ///
+    /// # Errors
+    /// A database failure or a corrupt stored value.
+    fn job(&mut self, id: i64) -> Result<Option<Job>, StoreError>;
+
+    /// Jobs, newest first: of one state or all, with ids below `before` (the page cursor),
+    /// at most `limit`.
+    ///
+    /// # Errors
+    /// A database failure or a corrupt stored value.
+    fn jobs(
+        &mut self,
+        state: Option<JobState>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// How many jobs are in each state.
+    ///
+    /// # Errors
+    /// A database failure.
+    fn queue_counts(&mut self) -> Result<QueueCounts, StoreError>;
+}
+
+/// The API's bearer tokens (`jobs.rs`), kept by name with their scope and a hash of the
+/// token; the token itself is never stored.
+pub trait Tokens {
+    /// Keep a new token's hash under `name` with `scope` (`read`, `scan` or `admin`).
+    ///
+    /// # Errors
+    /// [`StoreError::TokenNameTaken`], or a database failure.
+    fn create_token(
+        &mut self,
+        name: &str,
+        scope: &str,
+        hash: &str,
+        at: Timestamp,
+    ) -> Result<TokenRecord, StoreError>;
+
+    /// The token with this hash, revoked or not.
+    ///
+    /// # Errors
+    /// A database failure or a corrupt stored value.
+    fn token_by_hash(&mut self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Revoke the token named `name`; `false` if there is none that is not revoked.
+    ///
+    /// # Errors
+    /// A database failure.
+    fn revoke_token(&mut self, name: &str, at: Timestamp) -> Result<bool, StoreError>;
+
+    /// Every token, oldest first.
+    ///
+    /// # Errors
+    /// A database failure or a corrupt stored value.
+    fn tokens(&mut self) -> Result<Vec<TokenRecord>, StoreError>;
+}
+
+/// What a layer yields, shared by a fleet of workers (`jobs.rs`): facts by analyzer set and
+/// diff_id, and claims that let one worker read a layer while the others wait for its facts.
+pub trait Layers {
+    /// The facts kept for a layer (the layer cache's JSON).
+    ///
+    /// # Errors
+    /// A database failure.
+    fn layer_facts(&mut self, set: &str, diff_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Keep a layer's facts, and drop any claim on it.
+    ///
+    /// # Errors
+    /// A database failure.
+    fn put_layer_facts(&mut self, set: &str, diff_id: &str, facts: &str) -> Result<(), StoreError>;
+
+    /// Claim a layer for `holder` until `ttl` from now; `false` when another holder's claim
+    /// has not expired. (A claim of a worker that died expires.)
+    ///
+    /// # Errors
+    /// A database failure.
+    fn claim_layer(
+        &mut self,
+        set: &str,
+        diff_id: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Drop `holder`'s claim on a layer.
+    ///
+    /// # Errors
+    /// A database failure.
+    fn release_layer(&mut self, set: &str, diff_id: &str, holder: &str) -> Result<(), StoreError>;
+}
+
 /// A whole store, as [`open`] returns it: every concern, and the schema (`schema.rs`).
-pub trait Store: Scans + Findings + Outbox + Gates + Send {
+pub trait Store: Scans + Findings + Outbox + Gates + Jobs + Tokens + Layers + Send {
     /// The schema version of the open store (always [`SCHEMA_VERSION`] after [`open`]).
     ///
     /// # Errors

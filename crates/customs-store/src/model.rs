@@ -401,3 +401,138 @@ pub struct ExceptionEvent {
     /// When.
     pub at: Timestamp,
 }
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobState {
+    /// Waiting for a worker (new, or retrying after a failure once `run_at` has come).
+    Queued,
+    /// Held by a worker until its lease ends.
+    Running,
+    /// Finished; its result is kept.
+    Done,
+    /// Failed `max_attempts` times: the dead letter, kept for a person to look at.
+    Dead,
+}
+
+impl JobState {
+    /// The word the store and the API use.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Dead => "dead",
+        }
+    }
+}
+
+impl std::str::FromStr for JobState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "done" => Self::Done,
+            "dead" => Self::Dead,
+            _ => return Err(format!("{s:?} is not a job state")),
+        })
+    }
+}
+
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    /// What to do (`scan`, `rematch`, `notify`); the worker decides what each means.
+    pub kind: &'a str,
+    /// What makes two jobs the same: while one is queued or running, another with the same
+    /// kind and key is not queued again (a digest pushed twice is scanned once).
+    pub key: &'a str,
+    /// The job's arguments.
+    pub payload: &'a Value,
+    /// How many times it runs before it is dead.
+    pub max_attempts: u32,
+}
+
+/// What [`Jobs::enqueue`](crate::Jobs::enqueue) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Enqueued {
+    /// The job's id: the new one, or the live job with the same kind and key.
+    pub id: i64,
+    /// `false` when a live job with the same kind and key was there already.
+    pub created: bool,
+}
+
+/// A job as the store holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    /// Its id, in the order jobs were queued.
+    pub id: i64,
+    /// What to do.
+    pub kind: String,
+    /// Its de-duplication key.
+    pub key: String,
+    /// Its arguments.
+    pub payload: Value,
+    /// Where it is.
+    pub state: JobState,
+    /// How many times a worker has taken it.
+    pub attempts: u32,
+    /// How many times it may be taken before it is dead.
+    pub max_attempts: u32,
+    /// When it may run (later than now while it waits for a retry).
+    pub run_at: Timestamp,
+    /// While running: when its worker's lease ends.
+    pub lease_until: Option<Timestamp>,
+    /// The worker that holds it or last held it.
+    pub worker: Option<String>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// What it produced, once done.
+    pub result: Option<Value>,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// When it was done or declared dead.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// A job held by a worker. The attempt number fences it: once the lease has ended and
+/// another worker has taken the job, this lease can no longer change it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    /// The job, as it was when claimed.
+    pub job: Job,
+    /// The worker holding it.
+    pub worker: String,
+}
+
+/// How many jobs are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueCounts {
+    /// Waiting, ready or not.
+    pub queued: u64,
+    /// Held by a worker.
+    pub running: u64,
+    /// Finished.
+    pub done: u64,
+    /// Dead letters.
+    pub dead: u64,
+}
+
+/// An API token as the store keeps it: its hash, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    /// Its id.
+    pub id: i64,
+    /// Its unique name (who or what holds it).
+    pub name: String,
+    /// What it may do: `read`, `scan` or `admin`.
+    pub scope: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it was revoked; a revoked token is refused.
+    pub revoked_at: Option<Timestamp>,
+}

@@ -6,9 +6,13 @@
 //! inside the store and `block_on` around every call, plus a second SQLite driver in the graph
 //! unless its features are pinned carefully. rust-postgres' `postgres` crate is that same
 //! wrapper done once by its authors (a private current-thread runtime per client), so the
-//! store stays a plain synchronous type and the public API has no runtime in it. Connections
-//! use `NoTls`: the store server is local (127.0.0.1); TLS can be added with
-//! `postgres-rustls` when a remote store is needed.
+//! store stays a plain synchronous type and the public API has no runtime in it.
+//!
+//! Connections honour libpq's `sslmode` (`disable`, `allow`, `prefer` — the default —,
+//! `require`, `verify-ca`, `verify-full`) and `sslrootcert`, over rustls on aws-lc-rs; the
+//! server's certificate is checked against the system roots plus the given CA files.
+//! `require` encrypts without authenticating the server (as libpq's does) unless a root
+//! certificate is given. The details are in `pg/tls.rs`.
 //!
 //! Every write is one transaction that first takes a transaction-scoped advisory lock keyed
 //! by the current schema, so writers queue one behind another as they do on SQLite and the
@@ -25,12 +29,14 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use postgres::types::{ToSql, Type};
-use postgres::{Client, NoTls, Statement, Transaction};
+use postgres::{Client, Statement, Transaction};
 use serde_json::Value;
 
 use crate::error::json;
 use crate::sql::{Backend, Dialect, Param, Row, Sql};
-use crate::{StoreError, Timestamp};
+use crate::{StoreError, StoreOptions, Timestamp};
+
+mod tls;
 
 /// Taken at the start of every write transaction (and the migration), released at its end.
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('customs-store:' || current_schema()))";
@@ -159,6 +165,49 @@ INSERT INTO image_layers (digest, idx, diff_id)
             WITH ORDINALITY AS l(v, n)
     WHERE l.v ->> 'diff_id' IS NOT NULL;
 ",
+    r"
+CREATE TABLE jobs (
+    id           BIGSERIAL PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    job_key      TEXT NOT NULL,
+    payload      TEXT NOT NULL CHECK (payload::json IS NOT NULL),
+    state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'dead')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL CHECK (max_attempts > 0),
+    run_at       TIMESTAMPTZ NOT NULL,
+    lease_until  TIMESTAMPTZ,
+    worker       TEXT,
+    last_error   TEXT,
+    result       TEXT CHECK (result IS NULL OR result::json IS NOT NULL),
+    created_at   TIMESTAMPTZ NOT NULL,
+    finished_at  TIMESTAMPTZ,
+    CHECK ((state = 'running') = (lease_until IS NOT NULL))
+);
+CREATE UNIQUE INDEX jobs_live_key ON jobs (kind, job_key) WHERE state IN ('queued', 'running');
+CREATE INDEX jobs_ready ON jobs (state, run_at, id);
+CREATE TABLE api_tokens (
+    id           BIGSERIAL PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    scope        TEXT NOT NULL CHECK (scope IN ('read', 'scan', 'admin')),
+    hash         TEXT NOT NULL UNIQUE,
+    created_at   TIMESTAMPTZ NOT NULL,
+    revoked_at   TIMESTAMPTZ
+);
+CREATE TABLE layer_facts (
+    set_version TEXT NOT NULL,
+    diff_id     TEXT NOT NULL,
+    facts       TEXT NOT NULL,
+    stored_at   TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (set_version, diff_id)
+);
+CREATE TABLE layer_claims (
+    set_version TEXT NOT NULL,
+    diff_id     TEXT NOT NULL,
+    holder      TEXT NOT NULL,
+    expires_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (set_version, diff_id)
+);
+",
 ];
 
 /// A store in a PostgreSQL database (in the first schema of the connection's `search_path`).
@@ -173,12 +222,25 @@ fn pg(source: postgres::Error) -> StoreError {
 }
 
 impl PgStore {
-    /// Connect to `url` (libpq URL or key=value string) without TLS, and migrate.
+    /// Connect to `url` (libpq URL or key=value string), with TLS as its `sslmode` and
+    /// `sslrootcert` say, and migrate.
     ///
     /// # Errors
-    /// Connection or migration failures, or [`StoreError::SchemaTooNew`].
+    /// As [`connect_with`](Self::connect_with).
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = Client::connect(url, NoTls).map_err(pg)?;
+        Self::connect_with(url, &StoreOptions::default())
+    }
+
+    /// [`connect`](Self::connect), trusting also the CA certificates of
+    /// [`StoreOptions::ca_certs`] for the server's certificate.
+    ///
+    /// # Errors
+    /// [`StoreError::PostgresSettings`] (an unknown `sslmode`, an unreadable CA file),
+    /// [`StoreError::PostgresTls`] (an untrusted certificate, a host name it does not carry, a
+    /// server without TLS where TLS is required), other connection or migration failures, or
+    /// [`StoreError::SchemaTooNew`].
+    pub fn connect_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let client = tls::connect(url, &options.ca_certs)?;
         let mut store = Self {
             client,
             statements: HashMap::new(),
@@ -203,6 +265,21 @@ impl Backend for PgStore {
     ) -> Result<T, StoreError> {
         let mut tx = self.client.transaction().map_err(pg)?;
         tx.batch_execute(LOCK).map_err(pg)?;
+        let value = f(&mut Tx {
+            tx: &mut tx,
+            statements: &mut self.statements,
+        })?;
+        tx.commit().map_err(pg)?;
+        Ok(value)
+    }
+
+    /// One transaction without the store's write lock: the job queue's rows are locked one
+    /// by one (`FOR UPDATE SKIP LOCKED`), so claims do not wait behind a scan being written.
+    fn queue<T>(
+        &mut self,
+        mut f: impl FnMut(&mut dyn Sql) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut tx = self.client.transaction().map_err(pg)?;
         let value = f(&mut Tx {
             tx: &mut tx,
             statements: &mut self.statements,
@@ -300,6 +377,10 @@ fn bind_all<'a>(statement: &Statement, params: &[Param<'a>]) -> Vec<Box<dyn ToSq
 impl Dialect for Tx<'_, '_> {
     fn in_texts(&self, expr: &str, param: usize) -> String {
         format!("{expr} = ANY(?{param})")
+    }
+
+    fn skip_locked(&self) -> &'static str {
+        " FOR UPDATE SKIP LOCKED"
     }
 }
 

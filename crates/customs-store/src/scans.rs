@@ -20,146 +20,8 @@ impl<B: Backend> Scans for B {
         record: &ScanRecord,
         on_stage: &mut dyn FnMut(WriteStage),
     ) -> Result<Delta, StoreError> {
-        validate(record)?;
-        let digest = record.digest.as_str();
-        let now = record.scanned_at;
-        let db_built_at = record.db_built_at.map(|t| t.to_string());
-        // The image's package rows and index rows, each index row once (a package can list
-        // a key twice, as its name and as its source).
-        let mut packages = Vec::with_capacity(record.packages.len() * 3);
-        let mut index = Vec::new();
-        let mut indexed = BTreeSet::new();
-        for (seq, p) in (0_i64..).zip(&record.packages) {
-            packages.extend([Param::Text(digest), Param::I64(seq), Param::Json(&p.data)]);
-            for k in &p.keys {
-                if indexed.insert((k, seq)) {
-                    index.extend([
-                        Param::Text(k.ecosystem.as_str()),
-                        Param::Text(&k.name),
-                        Param::Text(digest),
-                        Param::I64(seq),
-                    ]);
-                }
-            }
-        }
-        let layers = crate::layer_chain(&record.inventory);
-        self.write(|tx| {
-            // CASE rather than two-argument min()/max(), which PostgreSQL spells least() and
-            // greatest().
-            tx.execute(
-                "INSERT INTO images (digest, repository, first_scanned_at, last_scanned_at,
-                    db_built_at)
-                 VALUES (?1, ?2, ?3, ?3, ?4)
-                 ON CONFLICT (digest) DO UPDATE SET
-                    repository = coalesce(excluded.repository, images.repository),
-                    first_scanned_at = CASE
-                        WHEN excluded.first_scanned_at < images.first_scanned_at
-                        THEN excluded.first_scanned_at ELSE images.first_scanned_at END,
-                    last_scanned_at = CASE
-                        WHEN excluded.last_scanned_at > images.last_scanned_at
-                        THEN excluded.last_scanned_at ELSE images.last_scanned_at END,
-                    db_built_at = coalesce(excluded.db_built_at, images.db_built_at)",
-                &[
-                    digest.into(),
-                    Param::OptText(record.repository.as_deref()),
-                    now.into(),
-                    Param::OptText(db_built_at.as_deref()),
-                ],
-            )?;
-            // Inventories (hundreds of kilobytes) live apart from the image rows, which a
-            // rematch updates by the thousand, and apart from the contexts it reads.
-            tx.execute(
-                "INSERT INTO inventories (digest, inventory) VALUES (?1, ?2)
-                 ON CONFLICT (digest) DO UPDATE SET inventory = excluded.inventory",
-                &[digest.into(), Param::Json(&record.inventory)],
-            )?;
-            // The layer chain, for telling an image's base (the stored image whose chain is
-            // the longest proper prefix of it).
-            tx.execute(
-                "DELETE FROM image_layers WHERE digest = ?1",
-                &[digest.into()],
-            )?;
-            for (idx, diff_id) in (0_i64..).zip(&layers) {
-                tx.execute(
-                    "INSERT INTO image_layers (digest, idx, diff_id) VALUES (?1, ?2, ?3)",
-                    &[digest.into(), Param::I64(idx), Param::Text(diff_id)],
-                )?;
-            }
-            tx.execute(
-                "INSERT INTO contexts (digest, context) VALUES (?1, ?2)
-                 ON CONFLICT (digest) DO UPDATE SET context = excluded.context",
-                &[digest.into(), Param::Json(&record.context)],
-            )?;
-            if let Some(verdict) = &record.signature {
-                tx.execute(
-                    "INSERT INTO signature_verdicts (digest, verdict, checked_at)
-                     VALUES (?1, ?2, ?3)
-                     ON CONFLICT (digest) DO UPDATE SET verdict = excluded.verdict,
-                        checked_at = excluded.checked_at",
-                    &[digest.into(), Param::Json(verdict), now.into()],
-                )?;
-            }
-            on_stage(WriteStage::ImageWritten);
-            let mut previous = None;
-            if let (Some(repository), Some(tag)) = (&record.repository, &record.tag) {
-                let current = latest_tag(tx, repository, tag)?;
-                if current.as_deref() != Some(digest) {
-                    tx.execute(
-                        "INSERT INTO tags (repository, tag, digest, seen_at)
-                         VALUES (?1, ?2, ?3, ?4)",
-                        &[repository.into(), tag.into(), digest.into(), now.into()],
-                    )?;
-                    previous = current;
-                }
-            }
-            on_stage(WriteStage::TagWritten);
-            tx.execute(
-                "DELETE FROM package_index WHERE digest = ?1",
-                &[digest.into()],
-            )?;
-            tx.execute("DELETE FROM packages WHERE digest = ?1", &[digest.into()])?;
-            tx.insert_many("packages", &["digest", "seq", "data"], &packages)?;
-            tx.insert_many(
-                "package_index",
-                &["ecosystem", "name", "digest", "package"],
-                &index,
-            )?;
-            on_stage(WriteStage::PackagesIndexed);
-            let carried = match &previous {
-                Some(p) => findings::first_seen(tx, p)?,
-                None => Carried::new(),
-            };
-            let stored = findings::load(tx, digest)?;
-            let mut delta = findings::write(
-                tx,
-                digest,
-                stored,
-                &record.findings,
-                record.scope.as_ref(),
-                &record.resolutions,
-                now,
-                &carried,
-            )?;
-            if let Some(previous) = previous
-                && !is_tagged(tx, &previous)?
-            {
-                let stored = findings::load(tx, &previous)?;
-                for (key, why, data) in
-                    superseded(stored, &record.findings, &record.packages, &mut |k| {
-                        findings::stored_data(tx, &previous, k)
-                    })?
-                {
-                    findings::resolve(tx, &previous, &key, why, now)?;
-                    let mut doc = resolved_doc(data, why);
-                    if let Some(object) = doc.as_object_mut() {
-                        object.insert("digest".to_owned(), previous.clone().into());
-                    }
-                    delta.resolved.push(doc);
-                }
-            }
-            on_stage(WriteStage::FindingsReconciled);
-            Ok(delta)
-        })
+        let rows = ScanRows::of(record)?;
+        self.write(|tx| write_scan(tx, record, &rows, on_stage))
     }
 
     fn apply_rematches(
@@ -427,6 +289,174 @@ impl<B: Backend> Scans for B {
             }))
         })
     }
+}
+
+/// The rows a scan writes besides its documents, prepared before the transaction (the
+/// parameters borrow from the record).
+pub(crate) struct ScanRows<'r> {
+    packages: Vec<Param<'r>>,
+    index: Vec<Param<'r>>,
+    layers: Vec<String>,
+    db_built_at: Option<String>,
+}
+
+impl<'r> ScanRows<'r> {
+    pub(crate) fn of(record: &'r ScanRecord) -> Result<Self, StoreError> {
+        validate(record)?;
+        let digest = record.digest.as_str();
+        // The image's package rows and index rows, each index row once (a package can list
+        // a key twice, as its name and as its source).
+        let mut packages = Vec::with_capacity(record.packages.len() * 3);
+        let mut index = Vec::new();
+        let mut indexed = BTreeSet::new();
+        for (seq, p) in (0_i64..).zip(&record.packages) {
+            packages.extend([Param::Text(digest), Param::I64(seq), Param::Json(&p.data)]);
+            for k in &p.keys {
+                if indexed.insert((k, seq)) {
+                    index.extend([
+                        Param::Text(k.ecosystem.as_str()),
+                        Param::Text(&k.name),
+                        Param::Text(digest),
+                        Param::I64(seq),
+                    ]);
+                }
+            }
+        }
+        let layers = crate::layer_chain(&record.inventory);
+        Ok(Self {
+            packages,
+            index,
+            layers,
+            db_built_at: record.db_built_at.map(|t| t.to_string()),
+        })
+    }
+}
+
+/// Store a scan inside the write transaction `tx` (what [`Scans::put_scan_with`] does, and
+/// what a job's completion does with its job row in the same transaction).
+pub(crate) fn write_scan(
+    tx: &mut dyn Sql,
+    record: &ScanRecord,
+    rows: &ScanRows<'_>,
+    on_stage: &mut dyn FnMut(WriteStage),
+) -> Result<Delta, StoreError> {
+    let digest = record.digest.as_str();
+    let now = record.scanned_at;
+    let (packages, index, layers) = (&rows.packages, &rows.index, &rows.layers);
+    let db_built_at = &rows.db_built_at;
+    // CASE rather than two-argument min()/max(), which PostgreSQL spells least() and
+    // greatest().
+    tx.execute(
+        "INSERT INTO images (digest, repository, first_scanned_at, last_scanned_at,
+                db_built_at)
+             VALUES (?1, ?2, ?3, ?3, ?4)
+             ON CONFLICT (digest) DO UPDATE SET
+                repository = coalesce(excluded.repository, images.repository),
+                first_scanned_at = CASE
+                    WHEN excluded.first_scanned_at < images.first_scanned_at
+                    THEN excluded.first_scanned_at ELSE images.first_scanned_at END,
+                last_scanned_at = CASE
+                    WHEN excluded.last_scanned_at > images.last_scanned_at
+                    THEN excluded.last_scanned_at ELSE images.last_scanned_at END,
+                db_built_at = coalesce(excluded.db_built_at, images.db_built_at)",
+        &[
+            digest.into(),
+            Param::OptText(record.repository.as_deref()),
+            now.into(),
+            Param::OptText(db_built_at.as_deref()),
+        ],
+    )?;
+    // Inventories (hundreds of kilobytes) live apart from the image rows, which a
+    // rematch updates by the thousand, and apart from the contexts it reads.
+    tx.execute(
+        "INSERT INTO inventories (digest, inventory) VALUES (?1, ?2)
+             ON CONFLICT (digest) DO UPDATE SET inventory = excluded.inventory",
+        &[digest.into(), Param::Json(&record.inventory)],
+    )?;
+    // The layer chain, for telling an image's base (the stored image whose chain is
+    // the longest proper prefix of it).
+    tx.execute(
+        "DELETE FROM image_layers WHERE digest = ?1",
+        &[digest.into()],
+    )?;
+    for (idx, diff_id) in (0_i64..).zip(layers) {
+        tx.execute(
+            "INSERT INTO image_layers (digest, idx, diff_id) VALUES (?1, ?2, ?3)",
+            &[digest.into(), Param::I64(idx), Param::Text(diff_id)],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO contexts (digest, context) VALUES (?1, ?2)
+             ON CONFLICT (digest) DO UPDATE SET context = excluded.context",
+        &[digest.into(), Param::Json(&record.context)],
+    )?;
+    if let Some(verdict) = &record.signature {
+        tx.execute(
+            "INSERT INTO signature_verdicts (digest, verdict, checked_at)
+                 VALUES (?1, ?2, ?3)
+                 ON CONFLICT (digest) DO UPDATE SET verdict = excluded.verdict,
+                    checked_at = excluded.checked_at",
+            &[digest.into(), Param::Json(verdict), now.into()],
+        )?;
+    }
+    on_stage(WriteStage::ImageWritten);
+    let mut previous = None;
+    if let (Some(repository), Some(tag)) = (&record.repository, &record.tag) {
+        let current = latest_tag(tx, repository, tag)?;
+        if current.as_deref() != Some(digest) {
+            tx.execute(
+                "INSERT INTO tags (repository, tag, digest, seen_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                &[repository.into(), tag.into(), digest.into(), now.into()],
+            )?;
+            previous = current;
+        }
+    }
+    on_stage(WriteStage::TagWritten);
+    tx.execute(
+        "DELETE FROM package_index WHERE digest = ?1",
+        &[digest.into()],
+    )?;
+    tx.execute("DELETE FROM packages WHERE digest = ?1", &[digest.into()])?;
+    tx.insert_many("packages", &["digest", "seq", "data"], packages)?;
+    tx.insert_many(
+        "package_index",
+        &["ecosystem", "name", "digest", "package"],
+        index,
+    )?;
+    on_stage(WriteStage::PackagesIndexed);
+    let carried = match &previous {
+        Some(p) => findings::first_seen(tx, p)?,
+        None => Carried::new(),
+    };
+    let stored = findings::load(tx, digest)?;
+    let mut delta = findings::write(
+        tx,
+        digest,
+        stored,
+        &record.findings,
+        record.scope.as_ref(),
+        &record.resolutions,
+        now,
+        &carried,
+    )?;
+    if let Some(previous) = previous
+        && !is_tagged(tx, &previous)?
+    {
+        let stored = findings::load(tx, &previous)?;
+        for (key, why, data) in superseded(stored, &record.findings, &record.packages, &mut |k| {
+            findings::stored_data(tx, &previous, k)
+        })? {
+            findings::resolve(tx, &previous, &key, why, now)?;
+            let mut doc = resolved_doc(data, why);
+            if let Some(object) = doc.as_object_mut() {
+                object.insert("digest".to_owned(), previous.clone().into());
+            }
+            delta.resolved.push(doc);
+        }
+    }
+    on_stage(WriteStage::FindingsReconciled);
+    Ok(delta)
 }
 
 /// The digest a tag's latest row points at.

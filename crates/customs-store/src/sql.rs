@@ -76,6 +76,11 @@ pub(crate) trait Dialect {
     /// (`expr = ANY($n)`; `expr IN (SELECT value FROM json_each(?n))`.) Both use an index
     /// on `expr` when there is one.
     fn in_texts(&self, expr: &str, param: usize) -> String;
+
+    /// What follows a `SELECT` whose rows the transaction is about to claim, so that
+    /// concurrent claimers pass over each other's rows instead of waiting (PostgreSQL's
+    /// `FOR UPDATE SKIP LOCKED`; nothing on SQLite, where one writer runs at a time).
+    fn skip_locked(&self) -> &'static str;
 }
 
 /// A connection inside one transaction (see [`Backend`]): what the shared operations run
@@ -160,6 +165,19 @@ pub(crate) trait Backend: Send {
         &mut self,
         f: impl FnMut(&mut dyn Sql) -> Result<T, StoreError>,
     ) -> Result<T, StoreError>;
+
+    /// Run `f` in one transaction for the job queue: it changes only queue rows, so it need
+    /// not wait for the store's write lock where rows can be locked one by one (PostgreSQL).
+    /// The default is [`write`](Backend::write).
+    ///
+    /// # Errors
+    /// `f`'s error, or the backend's.
+    fn queue<T>(
+        &mut self,
+        f: impl FnMut(&mut dyn Sql) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.write(f)
+    }
 
     /// Run `f` in one read transaction: all its queries see one snapshot.
     ///

@@ -173,6 +173,49 @@ INSERT INTO image_layers (digest, idx, diff_id)
     FROM inventories i, json_each(i.inventory, '$.image.layers') l
     WHERE json_extract(l.value, '$.diff_id') IS NOT NULL;
 ",
+    r"
+CREATE TABLE jobs (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind         TEXT NOT NULL,
+    job_key      TEXT NOT NULL,
+    payload      TEXT NOT NULL CHECK (json_valid(payload)),
+    state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'dead')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL CHECK (max_attempts > 0),
+    run_at       TEXT NOT NULL,
+    lease_until  TEXT,
+    worker       TEXT,
+    last_error   TEXT,
+    result       TEXT CHECK (result IS NULL OR json_valid(result)),
+    created_at   TEXT NOT NULL,
+    finished_at  TEXT,
+    CHECK ((state = 'running') = (lease_until IS NOT NULL))
+);
+CREATE UNIQUE INDEX jobs_live_key ON jobs (kind, job_key) WHERE state IN ('queued', 'running');
+CREATE INDEX jobs_ready ON jobs (state, run_at, id);
+CREATE TABLE api_tokens (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    name         TEXT NOT NULL UNIQUE,
+    scope        TEXT NOT NULL CHECK (scope IN ('read', 'scan', 'admin')),
+    hash         TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    revoked_at   TEXT
+);
+CREATE TABLE layer_facts (
+    set_version TEXT NOT NULL,
+    diff_id     TEXT NOT NULL,
+    facts       TEXT NOT NULL,
+    stored_at   TEXT NOT NULL,
+    PRIMARY KEY (set_version, diff_id)
+);
+CREATE TABLE layer_claims (
+    set_version TEXT NOT NULL,
+    diff_id     TEXT NOT NULL,
+    holder      TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    PRIMARY KEY (set_version, diff_id)
+);
+",
 ];
 
 /// A store in one SQLite file.
@@ -295,6 +338,11 @@ struct Tx<'a> {
 impl Dialect for Tx<'_> {
     fn in_texts(&self, expr: &str, param: usize) -> String {
         format!("{expr} IN (SELECT value FROM json_each(?{param}))")
+    }
+
+    /// Nothing: `BEGIN IMMEDIATE` already lets one writer in at a time.
+    fn skip_locked(&self) -> &'static str {
+        ""
     }
 }
 

@@ -67,11 +67,54 @@ pub(crate) struct StoreArgs {
     /// `postgres://USER@HOST/DB`.
     #[arg(long, env = "CUSTOMS_STORE_URL", value_name = "URL")]
     pub(crate) store_url: Option<String>,
+    /// Also trust this CA (PEM) for a PostgreSQL store's TLS, besides the system's roots
+    /// (the URL's `sslrootcert=`; `sslmode=verify-full` in the URL checks the host name too).
+    #[arg(long, env = "CUSTOMS_STORE_CA_CERT", value_name = "FILE")]
+    pub(crate) store_ca_cert: Option<PathBuf>,
 }
 
 impl StoreArgs {
     pub(crate) fn open(&self) -> Result<Box<dyn customs_store::Store>> {
-        let url = match &self.store_url {
+        let url = self.url()?;
+        customs_store::open(&url).with_context(|| format!("opening the store {}", redact(&url)))
+    }
+
+    /// The store's URL, the default made ready when none is given; `--store-ca-cert` becomes
+    /// its `sslrootcert`, so every connection made from the URL (a worker's, the service's
+    /// pool) trusts it.
+    pub(crate) fn url(&self) -> Result<String> {
+        let url = self.plain_url()?;
+        let Some(ca) = &self.store_ca_cert else {
+            return Ok(url);
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!(
+                "--store-ca-cert is for a PostgreSQL store; the store is {}",
+                redact(&url)
+            );
+        }
+        if url.contains("sslrootcert=") {
+            bail!("--store-ca-cert and sslrootcert= in the store URL: give one");
+        }
+        let path = ca
+            .to_str()
+            .context("--store-ca-cert: the path is not UTF-8")?;
+        let encoded: String = path
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"/._-~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        Ok(format!("{url}{sep}sslrootcert={encoded}"))
+    }
+
+    fn plain_url(&self) -> Result<String> {
+        Ok(match &self.store_url {
             Some(u) => u.clone(),
             None => {
                 let path = customs_app::paths::default_store()
@@ -81,8 +124,7 @@ impl StoreArgs {
                 }
                 format!("sqlite:{}", path.display())
             }
-        };
-        customs_store::open(&url).with_context(|| format!("opening the store {}", redact(&url)))
+        })
     }
 }
 

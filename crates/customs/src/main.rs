@@ -54,6 +54,14 @@ enum Command {
     /// A policy file's exceptions: `exceptions list`, `exceptions import-harbor`.
     #[command(subcommand)]
     Exceptions(cmd::gate::ExceptionsCmd),
+    /// Run customs as a service: the HTTP API, scan on push, and workers for the job queue;
+    /// until SIGTERM, which lets running jobs finish (or gives them back to the queue).
+    Serve(cmd::serve::ServeArgs),
+    /// Run queued jobs from a shared store (PostgreSQL for a fleet), until SIGTERM.
+    Worker(cmd::serve::WorkerArgs),
+    /// The service's API tokens: `token create`, `token list`, `token revoke`.
+    #[command(subcommand)]
+    Token(cmd::serve::TokenCmd),
     /// Inspect and prune customs' cache.
     #[command(subcommand)]
     Cache(cmd::cache::CacheCmd),
@@ -100,6 +108,9 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Policy(c) => cmd::gate::policy(c, &mut out),
         Command::Vex(c) => cmd::gate::vex(c, &mut out),
         Command::Exceptions(c) => cmd::gate::exceptions(c, &mut out),
+        Command::Serve(a) => cmd::serve::serve(a),
+        Command::Worker(a) => cmd::serve::worker(a),
+        Command::Token(c) => cmd::serve::token(c, &mut out),
         Command::Cache(c) => cmd::cache::run(c, &mut out),
         Command::VerifyBlob(a) => cmd::verify::run(a, &mut out),
         Command::Verify(a) => cmd::verify::verify(a, &mut out),

@@ -9,6 +9,7 @@ pub(crate) mod images;
 pub(crate) mod rematch;
 pub(crate) mod sbom;
 pub(crate) mod scan;
+pub(crate) mod serve;
 pub(crate) mod vercmp;
 pub(crate) mod verify;
 pub(crate) mod version;

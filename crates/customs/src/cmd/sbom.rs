@@ -38,6 +38,7 @@ pub(crate) fn inventory(source: &str, image: &ImageArgs, list_files: bool) -> Re
         cache: image.cache.cache()?,
         use_layer_cache: !image.no_cache,
         registry: Some(client.clone()),
+        shared_layers: None,
     };
     let result = customs_app::scan::inventory(source, &opts);
     if image.verbose && client.stats().requests > 0 {

@@ -20,7 +20,7 @@ const IMAGES: [&str; 4] = [
 ];
 
 /// Where scripts/format-tools.sh installed the validators.
-fn tools() -> PathBuf {
+pub(crate) fn tools() -> PathBuf {
     let p = std::env::var_os("CUSTOMS_FORMAT_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| corpus().parent().unwrap().join("tools"));

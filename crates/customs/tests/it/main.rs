@@ -19,6 +19,7 @@ mod packagedb;
 mod proxy;
 mod registry;
 mod scan;
+mod serve;
 mod signatures;
 mod sigstore;
 mod vex;
