@@ -26,3 +26,26 @@ summary() { # LABEL -> "median_wall max_rss_mib"
   r=$(cut -d' ' -f2 "$work/$1" | sort -n | tail -1)
   printf '%s %.1f' "$w" "$(echo "$r/1024" | bc -l)"
 }
+
+# corpus_inventories -> fills the array `inventories` with the inventories (customs sbom JSON)
+# of the corpus images and the real alpine:3.10 archive, written under $work: what
+# crates/customs-store/examples/synth.rs multiplies into a store of N images.
+corpus_inventories() {
+  inventories=()
+  local image
+  for image in debian-app bookworm-big bullseye-minbase trixie-minbase; do
+    "$CUSTOMS" sbom -q --no-cache --format json "oci:$CORPUS/out/$image/oci:1" > "$work/$image.json"
+    inventories+=("$work/$image.json")
+  done
+  "$CUSTOMS" sbom -q --no-cache --format json "$SHARED/data/images/real/alpine-310.tar.gz" > "$work/alpine.json"
+  inventories+=("$work/alpine.json")
+}
+
+# pg_schema -> a throw-away schema on the local PostgreSQL (dropped on exit, with $work), its
+# store URL in $pg_url.
+pg_schema() {
+  schema="customs_bench_$$"
+  psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE SCHEMA $schema"
+  trap 'psql -q -h 127.0.0.1 -U postgres -d test -c "DROP SCHEMA IF EXISTS $schema CASCADE"; rm -rf "$work"' EXIT
+  pg_url="postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3D$schema"
+}

@@ -18,13 +18,7 @@ build_customs
 SYNTH="$ROOT/target/release/examples/synth"
 A="$SHARED/data/advisories"
 
-inventories=()
-for image in debian-app bookworm-big bullseye-minbase trixie-minbase; do
-  "$CUSTOMS" sbom -q --no-cache --format json "oci:$CORPUS/out/$image/oci:1" > "$work/$image.json"
-  inventories+=("$work/$image.json")
-done
-"$CUSTOMS" sbom -q --no-cache --format json "$SHARED/data/images/real/alpine-310.tar.gz" > "$work/alpine.json"
-inventories+=("$work/alpine.json")
+corpus_inventories
 
 # v2: the feeds these images are matched against. v1: the same without 500 advisories.
 mkdir -p "$work/pypa-v1" "$work/dsa-v1"
@@ -51,7 +45,5 @@ run() { # LABEL STORE_URL
 }
 : > "$RESULTS/lifecycle-latest.txt"
 run sqlite "sqlite:$work/store.db"
-schema="customs_bench_$$"
-psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE SCHEMA $schema"
-trap 'psql -q -h 127.0.0.1 -U postgres -d test -c "DROP SCHEMA IF EXISTS $schema CASCADE"; rm -rf "$work"' EXIT
-run postgres "postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3D$schema"
+pg_schema
+run postgres "$pg_url"

@@ -549,18 +549,7 @@ async fn list_images(
     let offset = query.offset.unwrap_or(0);
     let (total, images) = state
         .pool()
-        .run(move |store| {
-            let all = store.images()?;
-            let total = all.len() as u64;
-            let skip = usize::try_from(offset).unwrap_or(usize::MAX);
-            Ok((
-                total,
-                all.into_iter()
-                    .skip(skip)
-                    .take(limit as usize)
-                    .collect::<Vec<_>>(),
-            ))
-        })
+        .run(move |store| Ok(store.images_page(offset, limit)?))
         .await?;
     let next = offset.saturating_add(images.len() as u64);
     Ok(Json(ImagePage {

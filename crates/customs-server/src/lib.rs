@@ -30,6 +30,7 @@ mod metrics;
 mod pool;
 mod schedule;
 mod state;
+mod tls;
 pub mod tokens;
 mod workers;
 
@@ -71,6 +72,8 @@ pub struct Config {
     /// Queue a rematch (with the workers' database update and notifications) at start and
     /// then this often: `watch`, moved into the service. `None`: only on request.
     pub rematch_every: Option<Duration>,
+    /// Serve HTTPS with this PEM certificate chain and private key; `None`: plain HTTP.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl Config {
@@ -89,6 +92,7 @@ impl Config {
             max_attempts: 3,
             grace: Duration::from_secs(30),
             rematch_every: None,
+            tls: None,
         }
     }
 }
@@ -122,19 +126,27 @@ pub async fn serve(
     let scheduler = config
         .rematch_every
         .map(|every| tokio::spawn(schedule::run(state.clone(), every)));
+    let tls = config
+        .tls
+        .as_ref()
+        .map(|(cert, key)| tls::server_config(cert, key))
+        .transpose()?;
     let router = api::router(state);
     let local: SocketAddr = listener.local_addr().map_err(|source| ServerError::Io {
         what: "the listening socket".to_owned(),
         source,
     })?;
-    tracing::info!(%local, workers = workers.len(), "customs serve: listening");
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| ServerError::Io {
-            what: "serving HTTP".to_owned(),
-            source,
-        })?;
+    tracing::info!(%local, workers = workers.len(), tls = tls.is_some(), "customs serve: listening");
+    match tls {
+        Some(tls) => tls::serve(listener, tls, router, shutdown).await,
+        None => axum::serve(listener, router.into_make_service())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|source| ServerError::Io {
+                what: "serving HTTP".to_owned(),
+                source,
+            })?,
+    }
     if let Some(task) = scheduler {
         task.abort();
     }

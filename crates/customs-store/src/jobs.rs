@@ -19,6 +19,10 @@ use crate::{
     StoreError, Timestamp, TokenRecord, Tokens, WriteStage,
 };
 
+/// The payload member that holds a credential for the job's run (a registry authorization):
+/// dropped when the job ends, done or dead, so no finished job keeps a secret.
+const SECRET: &str = "authorization";
+
 const COLUMNS: &str = "id, kind, job_key, payload, state, attempts, max_attempts, run_at, \
      lease_until, worker, last_error, result, created_at, finished_at";
 
@@ -78,8 +82,10 @@ fn complete_in(
     let [id, worker, attempt] = fence(lease);
     let n = tx.execute(
         &format!(
-            "UPDATE jobs SET state = 'done', lease_until = NULL, result = ?4, finished_at = ?5
-             WHERE {FENCE}"
+            "UPDATE jobs SET state = 'done', lease_until = NULL, result = ?4, finished_at = ?5,
+                payload = {}
+             WHERE {FENCE}",
+            tx.json_without("payload", SECRET)
         ),
         &[id, worker, attempt, Param::Json(result), now.into()],
     )?;
@@ -128,12 +134,14 @@ impl<B: Backend> Jobs for B {
         let until = now.saturating_add(lease);
         self.queue(|tx| {
             // A job whose lease ended on its last allowed attempt is dead, not retried.
-            tx.execute(
+            let sql = format!(
                 "UPDATE jobs SET state = 'dead', lease_until = NULL, finished_at = ?1,
-                    last_error = coalesce(last_error || '; ', '') || 'lease ended'
+                    last_error = coalesce(last_error || '; ', '') || 'lease ended',
+                    payload = {}
                  WHERE state = 'running' AND lease_until < ?1 AND attempts >= max_attempts",
-                &[now.into()],
-            )?;
+                tx.json_without("payload", SECRET)
+            );
+            tx.execute(&sql, &[now.into()])?;
             let sql = format!(
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?2,
                     worker = ?3
@@ -199,8 +207,9 @@ impl<B: Backend> Jobs for B {
                 tx.execute(
                     &format!(
                         "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = ?4,
-                            finished_at = ?5
-                         WHERE {FENCE}"
+                            finished_at = ?5, payload = {}
+                         WHERE {FENCE}",
+                        tx.json_without("payload", SECRET)
                     ),
                     &[id, worker, attempt, error.into(), now.into()],
                 )?

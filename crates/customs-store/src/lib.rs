@@ -235,6 +235,17 @@ pub trait Scans {
     /// A database failure or a corrupt stored value.
     fn images(&mut self) -> Result<Vec<ImageSummary>, StoreError>;
 
+    /// A page of [`images`](Scans::images): `limit` images after the first `offset`, and
+    /// how many are stored in all. Reads only that page's rows.
+    ///
+    /// # Errors
+    /// A database failure or a corrupt stored value.
+    fn images_page(
+        &mut self,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ImageSummary>), StoreError>;
+
     /// One image with its inventory, by digest (`sha256:…` or `REPO@sha256:…`) or by tag
     /// (`REPO:TAG`, or `REPO` for `REPO:latest`; the tag's latest digest). `None` if unknown.
     ///

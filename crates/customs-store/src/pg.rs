@@ -382,6 +382,10 @@ impl Dialect for Tx<'_, '_> {
     fn skip_locked(&self) -> &'static str {
         " FOR UPDATE SKIP LOCKED"
     }
+
+    fn json_without(&self, column: &str, key: &str) -> String {
+        format!("({column}::jsonb - '{key}')::text")
+    }
 }
 
 impl Sql for Tx<'_, '_> {

@@ -169,6 +169,74 @@ impl<B: Backend> Scans for B {
         self.read(|tx| Ok(summaries(tx, None)?.into_iter().map(|(s, _)| s).collect()))
     }
 
+    fn images_page(
+        &mut self,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ImageSummary>), StoreError> {
+        self.read(|tx| {
+            let total = tx
+                .row("SELECT count(*) FROM images", &[], |r| r.i64(0))?
+                .unwrap_or(0);
+            let mut page = tx.rows(
+                "SELECT digest, repository, first_scanned_at, last_scanned_at, db_built_at
+                 FROM images ORDER BY last_scanned_at DESC, digest LIMIT ?1 OFFSET ?2",
+                &[
+                    Param::I64(i64::from(limit)),
+                    Param::I64(i64::try_from(offset).unwrap_or(i64::MAX)),
+                ],
+                |r| {
+                    Ok(ImageSummary {
+                        digest: r.text(0)?,
+                        repository: r.opt_text(1)?,
+                        tags: Vec::new(),
+                        first_scanned_at: r.time(2)?,
+                        last_scanned_at: r.time(3)?,
+                        db_built_at: crate::built_at(r.opt_text(4)?)?,
+                        open: BTreeMap::new(),
+                    })
+                },
+            )?;
+            let digests: Vec<&str> = page.iter().map(|i| i.digest.as_str()).collect();
+            let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut open: BTreeMap<String, BTreeMap<Severity, u64>> = BTreeMap::new();
+            if !digests.is_empty() {
+                let sql = format!(
+                    "SELECT t.repository, t.tag, t.digest FROM tags t
+                     WHERE {} AND t.id = (SELECT max(u.id) FROM tags u
+                                   WHERE u.repository = t.repository AND u.tag = t.tag)
+                     ORDER BY t.repository, t.tag",
+                    tx.in_texts("t.digest", 1)
+                );
+                tx.query(&sql, &[Param::Texts(&digests)], &mut |r| {
+                    let (repository, tag) = (r.text(0)?, r.text(1)?);
+                    tags.entry(r.text(2)?)
+                        .or_default()
+                        .push(format!("{repository}:{tag}"));
+                    Ok(())
+                })?;
+                let sql = format!(
+                    "SELECT digest, severity, count(*) FROM findings
+                     WHERE resolved_at IS NULL AND {}
+                     GROUP BY digest, severity",
+                    tx.in_texts("digest", 1)
+                );
+                tx.query(&sql, &[Param::Texts(&digests)], &mut |r| {
+                    open.entry(r.text(0)?).or_default().insert(
+                        crate::word("severity", &r.text(1)?)?,
+                        u64::try_from(r.i64(2)?).unwrap_or(0),
+                    );
+                    Ok(())
+                })?;
+            }
+            for image in &mut page {
+                image.tags = tags.remove(&image.digest).unwrap_or_default();
+                image.open = open.remove(&image.digest).unwrap_or_default();
+            }
+            Ok((u64::try_from(total).unwrap_or(0), page))
+        })
+    }
+
     fn image(&mut self, reference: &str) -> Result<Option<ImageDetail>, StoreError> {
         let r = parse_reference(reference);
         self.read(|tx| {

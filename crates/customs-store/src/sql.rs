@@ -81,6 +81,10 @@ pub(crate) trait Dialect {
     /// concurrent claimers pass over each other's rows instead of waiting (PostgreSQL's
     /// `FOR UPDATE SKIP LOCKED`; nothing on SQLite, where one writer runs at a time).
     fn skip_locked(&self) -> &'static str;
+
+    /// The JSON text in column `column` without its top-level member `key` (a literal the
+    /// caller spells, never user input).
+    fn json_without(&self, column: &str, key: &str) -> String;
 }
 
 /// A connection inside one transaction (see [`Backend`]): what the shared operations run

@@ -344,6 +344,10 @@ impl Dialect for Tx<'_> {
     fn skip_locked(&self) -> &'static str {
         ""
     }
+
+    fn json_without(&self, column: &str, key: &str) -> String {
+        format!("json_remove({column}, '$.{key}')")
+    }
 }
 
 impl Sql for Tx<'_> {

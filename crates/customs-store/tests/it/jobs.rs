@@ -15,6 +15,7 @@ both!(
     an_ended_lease_passes_the_job_on_and_fences_the_old_worker,
     failures_back_off_then_die,
     a_released_job_is_not_charged_an_attempt,
+    a_credential_in_the_payload_is_dropped_when_the_job_ends,
     a_scan_and_its_job_commit_together,
     tokens_are_kept_by_hash_and_revoked,
     one_worker_reads_a_layer_while_the_others_wait,
@@ -208,6 +209,34 @@ fn failures_back_off_then_die(fx: &Fixture) {
     );
     assert_eq!(store.job(id).unwrap().unwrap().state, JobState::Dead);
     assert_eq!(store.queue_counts().unwrap().dead, 2);
+}
+
+fn a_credential_in_the_payload_is_dropped_when_the_job_ends(fx: &Fixture) {
+    let mut store = fx.open();
+    let with_secret = json!({"reference": "r/a@sha256:1", "authorization": "Basic c2VjcmV0"});
+    let done = store.enqueue_job(&job("a", &with_secret)).unwrap().id;
+    let dead = store.enqueue_job(&job("b", &with_secret)).unwrap().id;
+    let retried = store.enqueue_job(&job("c", &with_secret)).unwrap().id;
+    for _ in 0..3 {
+        let lease = store.claim("w", MINUTE).unwrap().unwrap();
+        match lease.job.key.as_str() {
+            "a" => store.complete(&lease, &json!({})).unwrap(),
+            "b" => {
+                store.fail(&lease, "refused", None).unwrap();
+            }
+            _ => {
+                store
+                    .fail(&lease, "503", Some(Timestamp::now().saturating_add(MINUTE)))
+                    .unwrap();
+            }
+        }
+    }
+    for id in [done, dead] {
+        let payload = store.job(id).unwrap().unwrap().payload;
+        assert_eq!(payload, json!({"reference": "r/a@sha256:1"}), "{id}");
+    }
+    // A job to be retried keeps what its next run needs.
+    assert_eq!(store.job(retried).unwrap().unwrap().payload, with_secret);
 }
 
 fn a_released_job_is_not_charged_an_attempt(fx: &Fixture) {

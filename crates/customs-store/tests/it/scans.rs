@@ -255,3 +255,36 @@ fn reopened_finding_is_new(fx: &Fixture) {
     assert!(delta.is_empty());
     store.check().unwrap();
 }
+
+both!(pages_of_images_are_slices_of_the_list);
+
+fn pages_of_images_are_slices_of_the_list(fx: &Fixture) {
+    let mut store = fx.open();
+    assert_eq!(store.images_page(0, 10).unwrap(), (0, Vec::new()));
+    for i in 0..5_i64 {
+        let findings = (0..i)
+            .map(|n| finding(&format!("CVE-{i}-{n}"), "zlib", "high"))
+            .collect();
+        store
+            .put_scan(&scan(
+                &format!("sha256:p{i}"),
+                Some(("app", &format!("t{i}"))),
+                &["zlib"],
+                findings,
+                i,
+            ))
+            .unwrap();
+    }
+    let all = store.images().unwrap();
+    assert_eq!(all.len(), 5);
+    let mut paged = Vec::new();
+    for offset in [0, 2, 4] {
+        let (total, page) = store.images_page(offset, 2).unwrap();
+        assert_eq!(total, 5);
+        paged.extend(page);
+    }
+    assert_eq!(paged, all, "tags and open findings included");
+    assert!(store.images_page(5, 2).unwrap().1.is_empty());
+    assert_eq!(all[0].open.values().sum::<u64>(), 4);
+    assert_eq!(all[0].tags, ["app:t4"]);
+}

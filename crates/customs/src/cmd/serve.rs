@@ -72,6 +72,12 @@ pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     listen: SocketAddr,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Workers in this process (0: only `customs worker` processes run jobs).
     #[arg(long, default_value_t = 2, value_name = "N")]
     workers: usize,
@@ -270,6 +276,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
     config.max_attempts = args.runner.max_attempts.max(1);
     config.grace = Duration::from_secs(args.runner.grace);
     config.rematch_every = args.rematch_every;
+    config.tls = args.tls_cert.clone().zip(args.tls_key.clone());
     let stop = stop_flag()?;
     let listen = args.listen;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1343,7 +1343,7 @@ fn harbor_uses_customs_as_its_scanner() {
     assert_eq!(raw.status, 501);
 
     // A worker on another process (the same store) runs the scans with Harbor's credentials.
-    let mut worker = Command::new(env!("CARGO_BIN_EXE_customs"))
+    let worker = Command::new(env!("CARGO_BIN_EXE_customs"))
         .args([
             "worker",
             "--store-url",
@@ -1362,6 +1362,7 @@ fn harbor_uses_customs_as_its_scanner() {
         .stderr(std::fs::File::create(w.join("worker.log")).unwrap())
         .spawn()
         .unwrap();
+    let worker = Fleet(vec![("worker".to_owned(), worker)]);
     let poll = |id: &str| {
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
@@ -1440,8 +1441,7 @@ fn harbor_uses_customs_as_its_scanner() {
         .unwrap()
         .to_owned();
     assert!(message.contains("rejected"), "{message}");
-    let _ = worker.kill();
-    let _ = worker.wait();
+    drop(worker);
 }
 
 /// schemathesis against Harbor's own v1.2 spec, pointed at `/harbor/api/v1`. Its generic
@@ -1498,4 +1498,167 @@ fn schemathesis_finds_the_harbor_adapter_true_to_harbors_spec() {
         "schemathesis failed:\n{text}\n{}",
         server.log()
     );
+}
+
+/// `serve --tls-cert --tls-key`: the API over HTTPS, checked by curl against the test's CA;
+/// plain HTTP to the TLS port gets no answer, and a key that does not fit the certificate is
+/// refused at start.
+#[test]
+fn the_api_over_tls() {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let mut params = CertificateParams::new(Vec::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "customs test CA");
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &ca).unwrap();
+    let (cert_file, key_file, ca_file) =
+        (w.join("server.crt"), w.join("server.key"), w.join("ca.pem"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let store = format!("sqlite:{}", w.join("store.db").display());
+    let db = build_db(w, &["rustsec"]);
+    let read = token(w, &store, "reader", "read");
+    let (c, k) = (
+        cert_file.display().to_string(),
+        key_file.display().to_string(),
+    );
+    let server = Server::start(
+        w,
+        &store,
+        &db,
+        &["--workers", "0", "--tls-cert", &c, "--tls-key", &k],
+    );
+    let curl = |url: &str, extra: &[&str]| {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "10",
+                "--cacert",
+                ca_file.to_str().unwrap(),
+            ])
+            .args(extra)
+            .arg(url)
+            .output()
+            .expect("curl is installed");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let base = format!("https://localhost:{}", server.port);
+    let (ok, body, err) = curl(&format!("{base}/healthz"), &[]);
+    assert!(ok, "{err}\n{}", server.log());
+    assert_eq!(body, "ok\n");
+    let auth = format!("Authorization: Bearer {read}");
+    let (ok, body, err) = curl(&format!("{base}/api/v1/images"), &["-H", &auth, "--http2"]);
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["total"], 0);
+    // The certificate names localhost, not the address: curl refuses it by address.
+    let (ok, _, err) = curl(&format!("https://127.0.0.1:{}/healthz", server.port), &[]);
+    assert!(!ok, "{err}");
+    // Plain HTTP to the TLS port is not served.
+    let plain = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "5",
+            &format!("http://127.0.0.1:{}/healthz", server.port),
+        ])
+        .output()
+        .unwrap();
+    assert!(!plain.status.success() || !String::from_utf8_lossy(&plain.stdout).contains("ok"));
+    drop(server);
+
+    // A key that is not the certificate's: refused at start, naming the file.
+    let other = KeyPair::generate().unwrap();
+    let other_file = w.join("other.key");
+    std::fs::write(&other_file, other.serialize_pem()).unwrap();
+    let port = free_port();
+    let r = customs(
+        &[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--store-url",
+            &store,
+            "--db",
+            &db,
+            "--tls-cert",
+            &c,
+            "--tls-key",
+            other_file.to_str().unwrap(),
+        ],
+        w,
+    );
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("other.key"), "{}", r.stderr);
+}
+
+/// `serve --rematch-every`: `watch` in the service. A rematch is queued at start and then
+/// every interval, run by the workers against the stored images, and the schedule (last run,
+/// next run) is visible; rematch jobs that are live are not queued twice.
+#[test]
+fn the_scheduler_rematches_on_its_interval() {
+    registries_up();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let store = format!("sqlite:{}", w.join("store.db").display());
+    let db = build_db(w, &["rustsec", "osv-pypa-yaml"]);
+    // One stored image for the rematches to re-match.
+    let r = customs(
+        &["scan", "--store", "--store-url", &store, "--db", &db, "-q", "--format", "json",
+          &format!("oci:{}:1", crate::common::corpus().join("debian-app/oci").display())],
+        w,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let read = token(w, &store, "reader", "read");
+    let server = Server::start(w, &store, &db, &["--workers", "1", "--rematch-every", "2s"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let runs = loop {
+        let runs = server.get("/api/v1/rematches", Some(&read)).json();
+        let done: Vec<Value> = runs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["state"] == "done")
+            .cloned()
+            .collect();
+        if done.len() >= 2 {
+            break done;
+        }
+        assert!(Instant::now() < deadline, "{runs}\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for run in &runs {
+        assert_eq!(run["key"], "scheduled");
+        assert_eq!(run["result"]["images"], 1, "{run}");
+    }
+    let schedule = server.get("/api/v1/schedule", Some(&read)).json();
+    assert_eq!(schedule["interval_seconds"], 2);
+    let last = schedule["last_job"].as_i64().unwrap();
+    assert!(runs.iter().any(|r| r["id"].as_i64() == Some(last)) || last > runs[0]["id"].as_i64().unwrap());
+    let (last_at, next_at) = (
+        schedule["last_run_at"].as_str().unwrap().to_owned(),
+        schedule["next_run_at"].as_str().unwrap().to_owned(),
+    );
+    assert!(next_at > last_at, "{schedule}");
+    // Without --rematch-every the schedule says so.
+    drop(server);
+    let server = Server::start(w, &store, &db, &["--workers", "0"]);
+    let schedule = server.get("/api/v1/schedule", Some(&read)).json();
+    assert!(schedule["interval_seconds"].is_null() && schedule["next_run_at"].is_null(), "{schedule}");
 }
