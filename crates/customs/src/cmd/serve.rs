@@ -180,6 +180,7 @@ fn init_logs(format: LogFormat) {
         });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     // A second init (tests calling run twice in one process) keeps the first.
     let _ = match format {
@@ -265,6 +266,13 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ExitCode> {
     let opts = args
         .runner
         .worker_options(format!("{}:{}", host_name(), std::process::id()))?;
+    // The default database is built from the built-in snapshot on first use, as every
+    // command does; a named one that is missing leaves the service not ready (/readyz) rather
+    // than scanning against nothing.
+    if args.runner.db.db.is_none() {
+        customs_app::database::open(&args.runner.db.location())
+            .context("building the default vulnerability database")?;
+    }
     let metrics = customs_server::Metrics::new();
     let workers = customs_server::spawn_workers(&opts, args.workers, Some(metrics.clone()));
     let mut config = customs_server::Config::new(store_url, args.runner.db.location());
