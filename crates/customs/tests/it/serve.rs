@@ -1620,8 +1620,21 @@ fn the_scheduler_rematches_on_its_interval() {
     let db = build_db(w, &["rustsec", "osv-pypa-yaml"]);
     // One stored image for the rematches to re-match.
     let r = customs(
-        &["scan", "--store", "--store-url", &store, "--db", &db, "-q", "--format", "json",
-          &format!("oci:{}:1", crate::common::corpus().join("debian-app/oci").display())],
+        &[
+            "scan",
+            "--store",
+            "--store-url",
+            &store,
+            "--db",
+            &db,
+            "-q",
+            "--format",
+            "json",
+            &format!(
+                "oci:{}:1",
+                crate::common::corpus().join("debian-app/oci").display()
+            ),
+        ],
         w,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -1650,7 +1663,10 @@ fn the_scheduler_rematches_on_its_interval() {
     let schedule = server.get("/api/v1/schedule", Some(&read)).json();
     assert_eq!(schedule["interval_seconds"], 2);
     let last = schedule["last_job"].as_i64().unwrap();
-    assert!(runs.iter().any(|r| r["id"].as_i64() == Some(last)) || last > runs[0]["id"].as_i64().unwrap());
+    assert!(
+        runs.iter().any(|r| r["id"].as_i64() == Some(last))
+            || last > runs[0]["id"].as_i64().unwrap()
+    );
     let (last_at, next_at) = (
         schedule["last_run_at"].as_str().unwrap().to_owned(),
         schedule["next_run_at"].as_str().unwrap().to_owned(),
@@ -1660,5 +1676,8 @@ fn the_scheduler_rematches_on_its_interval() {
     drop(server);
     let server = Server::start(w, &store, &db, &["--workers", "0"]);
     let schedule = server.get("/api/v1/schedule", Some(&read)).json();
-    assert!(schedule["interval_seconds"].is_null() && schedule["next_run_at"].is_null(), "{schedule}");
+    assert!(
+        schedule["interval_seconds"].is_null() && schedule["next_run_at"].is_null(),
+        "{schedule}"
+    );
 }
