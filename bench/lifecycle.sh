@@ -20,17 +20,22 @@ A="$SHARED/data/advisories"
 
 corpus_inventories
 
-# v2: the feeds these images are matched against. v1: the same without 500 advisories.
-mkdir -p "$work/pypa-v1" "$work/dsa-v1"
-cp -r "$A/osv-pypa-yaml/vulns" "$work/pypa-v1/"
-find "$work/pypa-v1" -name '*.yaml' | sort | awk 'NR % 5 == 0 && n++ < 300' | xargs rm -f
-awk '/^\[/ { n++ } n > 200' "$A/debian-tracker/data/DSA/list" > "$work/dsa-v1/list"
-common=("debian-dla:$A/debian-tracker/data/DLA/list" "$A/alpine-secdb-yaml/v3.10" "$A/rustsec"
-        "kev-json:$A/kev/known_exploited_vulnerabilities.json")
-"$CUSTOMS" db build --out "$work/v1.db" "osv-yaml:$work/pypa-v1" \
-  "debian-dsa:$work/dsa-v1/list" "${common[@]}" > /dev/null
-"$CUSTOMS" db build --out "$work/v2.db" "$A/osv-pypa-yaml" \
-  "debian-dsa:$A/debian-tracker/data/DSA/list" "${common[@]}" > /dev/null
+# v1 and v2: the feeds these images are matched against, v1 without 500 advisories. Both are
+# built from the same paths, as a real update rebuilds from the same feed folders: a finding
+# names the file its advisory came from, and a path that moved would change every finding.
+feeds="$work/feeds"; mkdir -p "$feeds/dsa"
+cp -r "$A/osv-pypa-yaml" "$feeds/pypa"
+find "$feeds/pypa" -name '*.yaml' | sort | awk 'NR % 5 == 0 && n++ < 300' | xargs rm -f
+awk '/^\[/ { n++ } n > 200' "$A/debian-tracker/data/DSA/list" > "$feeds/dsa/list"
+build() { # OUT: the database of the feeds as they are now
+  "$CUSTOMS" db build --out "$1" "osv-yaml:$feeds/pypa" "debian-dsa:$feeds/dsa/list" \
+    "debian-dla:$A/debian-tracker/data/DLA/list" "$A/alpine-secdb-yaml/v3.10" "$A/rustsec" \
+    "kev-json:$A/kev/known_exploited_vulnerabilities.json" > /dev/null
+}
+build "$work/v1.db"
+cp -r "$A/osv-pypa-yaml/." "$feeds/pypa/"
+cp "$A/debian-tracker/data/DSA/list" "$feeds/dsa/list"
+build "$work/v2.db"
 
 secs() { /usr/bin/time -f '%e' -o "$work/t" "$@" > "$work/out" 2> "$work/err" || { cat "$work/err" >&2; exit 1; }; cat "$work/t"; }
 run() { # LABEL STORE_URL

@@ -2,10 +2,10 @@
 //! reconciliation, writing what [`reconcile`] decided, and the timeline
 //! ([`Findings::history`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::model::{FindingId, Resolutions};
-use crate::reconcile::{Change, StoredFinding, data_hash, reconcile};
+use crate::reconcile::{Change, StoredFinding, data_hash, reconcile, resolved_doc};
 use crate::sql::{Backend, Param, Row, Sql};
 use crate::{
     Delta, FindingHistory, FindingRecord, Findings, ResolvedReason, StoreError, Timestamp,
@@ -116,6 +116,9 @@ pub(crate) fn resolve(
     Ok(())
 }
 
+/// The primary key of a findings row, as [`Sql::update_many`] picks rows by it.
+const KEY: [&str; 4] = ["digest", "finding_id", "package_name", "package_version"];
+
 /// Reconcile one image's findings (see [`reconcile`]) against its `stored` rows and write
 /// the changes. New rows take their first-seen time from `carried` (the digest a tag moved
 /// from) when it has the (id, package).
@@ -133,35 +136,102 @@ pub(crate) fn write(
     now: Timestamp,
     carried: &Carried,
 ) -> Result<Delta, StoreError> {
-    let (changes, delta) = reconcile(stored, findings, scope, resolutions, &mut |k| {
-        stored_data(tx, digest, k)
-    })?;
-    // New findings (most of a rematch's writes) go in one insert; the rest row by row.
-    let mut values = Vec::new();
-    for change in &changes {
-        let Change::Insert(f) = change else { continue };
-        let first = if carried.is_empty() {
-            now
-        } else {
-            carried
-                .get(&(f.id.clone(), f.package_name.clone()))
-                .copied()
-                .unwrap_or(now)
-        };
-        values.extend([
-            Param::Text(digest),
-            Param::Text(&f.id),
-            Param::Text(&f.package_name),
-            Param::Text(&f.package_version),
-            Param::Text(f.severity.as_str()),
-            Param::Json(&f.data),
-            Param::Time(first),
-            Param::Time(now),
-            Param::Bool(f.kev),
-            Param::I64(data_hash(&f.data)),
-        ]);
+    let mut writes = Writes::new(now);
+    writes.add(digest, stored, findings, scope, resolutions, carried);
+    Ok(writes.finish(tx)?.pop().unwrap_or_default())
+}
+
+/// The findings changes of a batch of images (a rematch's), reconciled image by image and
+/// written together: one statement per kind of change and one query for the documents the
+/// deltas report resolved, for the whole batch. (A statement per finding is a round trip per
+/// finding on PostgreSQL: thousands in a rematch of thousands of images.)
+pub(crate) struct Writes<'r> {
+    now: Timestamp,
+    /// One per [`add`](Writes::add), in order; `resolved` is filled by [`flush`](Writes::flush).
+    deltas: Vec<Delta>,
+    /// New rows, with their first-seen time.
+    inserts: Vec<(&'r str, &'r FindingRecord, Timestamp)>,
+    /// Reopened, or with a new severity.
+    reopened: Vec<(&'r str, &'r FindingRecord)>,
+    /// A new document only.
+    rewritten: Vec<(&'r str, &'r FindingRecord)>,
+    /// To resolve, with the delta that reports it.
+    resolved: Vec<(usize, &'r str, FindingId, ResolvedReason)>,
+}
+
+impl<'r> Writes<'r> {
+    pub(crate) fn new(now: Timestamp) -> Self {
+        Self {
+            now,
+            deltas: Vec::new(),
+            inserts: Vec::new(),
+            reopened: Vec::new(),
+            rewritten: Vec::new(),
+            resolved: Vec::new(),
+        }
     }
-    if !values.is_empty() {
+
+    /// Reconcile one image's findings (see [`reconcile`]) against its `stored` rows, and
+    /// queue the changes. New rows take their first-seen time from `carried` (the digest a
+    /// tag moved from) when it has the (id, package). Rows of an image written since its
+    /// `stored` rows were read must be flushed first.
+    pub(crate) fn add(
+        &mut self,
+        digest: &'r str,
+        stored: Vec<StoredFinding>,
+        findings: &'r [FindingRecord],
+        scope: Option<&BTreeSet<String>>,
+        resolutions: &Resolutions,
+        carried: &Carried,
+    ) {
+        let (changes, delta) = reconcile(stored, findings, scope, resolutions);
+        let at = self.deltas.len();
+        self.deltas.push(delta);
+        for change in changes {
+            match change {
+                Change::Insert(f) => {
+                    let first = if carried.is_empty() {
+                        self.now
+                    } else {
+                        carried
+                            .get(&(f.id.clone(), f.package_name.clone()))
+                            .copied()
+                            .unwrap_or(self.now)
+                    };
+                    self.inserts.push((digest, f, first));
+                }
+                Change::Reopen(f) | Change::Severity(f) => self.reopened.push((digest, f)),
+                Change::Data(f) => self.rewritten.push((digest, f)),
+                Change::Resolve(k, why) => self.resolved.push((at, digest, k, why)),
+            }
+        }
+    }
+
+    /// Write what is queued, and add the documents of the findings it resolves to the
+    /// deltas.
+    ///
+    /// # Errors
+    /// A database failure, or a resolved finding whose stored document is missing or not
+    /// JSON.
+    pub(crate) fn flush(&mut self, tx: &mut dyn Sql) -> Result<(), StoreError> {
+        let now = self.now;
+        let resolved = std::mem::take(&mut self.resolved);
+        self.report_resolved(tx, &resolved)?;
+        let mut values = Vec::with_capacity(self.inserts.len() * 10);
+        for (digest, f, first) in self.inserts.drain(..) {
+            values.extend([
+                Param::Text(digest),
+                Param::Text(&f.id),
+                Param::Text(&f.package_name),
+                Param::Text(&f.package_version),
+                Param::Text(f.severity.as_str()),
+                Param::Json(&f.data),
+                Param::Time(first),
+                Param::Time(now),
+                Param::Bool(f.kev),
+                Param::I64(data_hash(&f.data)),
+            ]);
+        }
         tx.insert_many(
             "findings",
             &[
@@ -178,49 +248,133 @@ pub(crate) fn write(
             ],
             &values,
         )?;
-    }
-    for change in changes {
-        match change {
-            Change::Insert(_) => {}
-            Change::Reopen(f) | Change::Severity(f) => {
-                tx.execute(
-                    "UPDATE findings SET severity = ?5, data = ?6, resolved_at = NULL,
-                        resolved_reason = NULL, last_changed = ?7, kev = ?8, data_hash = ?9
-                     WHERE digest = ?1 AND finding_id = ?2 AND package_name = ?3
-                        AND package_version = ?4",
-                    &[
-                        digest.into(),
-                        (&f.id).into(),
-                        (&f.package_name).into(),
-                        (&f.package_version).into(),
-                        f.severity.as_str().into(),
-                        Param::Json(&f.data),
-                        now.into(),
-                        Param::Bool(f.kev),
-                        data_hash(&f.data).into(),
-                    ],
-                )?;
-            }
-            Change::Data(f) => {
-                tx.execute(
-                    "UPDATE findings SET data = ?5, kev = ?6, data_hash = ?7
-                     WHERE digest = ?1 AND finding_id = ?2
-                        AND package_name = ?3 AND package_version = ?4",
-                    &[
-                        digest.into(),
-                        (&f.id).into(),
-                        (&f.package_name).into(),
-                        (&f.package_version).into(),
-                        Param::Json(&f.data),
-                        Param::Bool(f.kev),
-                        data_hash(&f.data).into(),
-                    ],
-                )?;
-            }
-            Change::Resolve(k, why) => resolve(tx, digest, &k, why, now)?,
+        values.clear();
+        for (digest, f) in self.reopened.drain(..) {
+            values.extend(key(digest, f));
+            values.extend([
+                Param::Text(f.severity.as_str()),
+                Param::Json(&f.data),
+                Param::Time(now),
+                Param::Bool(f.kev),
+                Param::I64(data_hash(&f.data)),
+            ]);
         }
+        tx.update_many(
+            "findings",
+            &KEY,
+            &["severity", "data", "last_changed", "kev", "data_hash"],
+            "resolved_at = NULL, resolved_reason = NULL",
+            &values,
+        )?;
+        values.clear();
+        for (digest, f) in self.rewritten.drain(..) {
+            values.extend(key(digest, f));
+            values.extend([
+                Param::Json(&f.data),
+                Param::Bool(f.kev),
+                Param::I64(data_hash(&f.data)),
+            ]);
+        }
+        tx.update_many("findings", &KEY, &["data", "kev", "data_hash"], "", &values)?;
+        values.clear();
+        for (_, digest, k, why) in &resolved {
+            values.extend([
+                Param::Text(digest),
+                Param::Text(&k.id),
+                Param::Text(&k.package_name),
+                Param::Text(&k.package_version),
+                Param::Time(now),
+                Param::Text(why.as_str()),
+                Param::Time(now),
+            ]);
+        }
+        tx.update_many(
+            "findings",
+            &KEY,
+            &["resolved_at", "resolved_reason", "last_changed"],
+            "",
+            &values,
+        )
     }
-    Ok(delta)
+
+    /// [`flush`](Writes::flush), and the deltas in the order of [`add`](Writes::add).
+    ///
+    /// # Errors
+    /// As [`flush`](Writes::flush).
+    pub(crate) fn finish(mut self, tx: &mut dyn Sql) -> Result<Vec<Delta>, StoreError> {
+        self.flush(tx)?;
+        Ok(self.deltas)
+    }
+
+    /// Add the stored documents of the findings `resolved` to their deltas, in order: one
+    /// query for all of them (the images' rows of those advisories, a few more than asked).
+    fn report_resolved(
+        &mut self,
+        tx: &mut dyn Sql,
+        resolved: &[(usize, &str, FindingId, ResolvedReason)],
+    ) -> Result<(), StoreError> {
+        if resolved.is_empty() {
+            return Ok(());
+        }
+        let wanted: HashSet<(&str, &FindingId)> =
+            resolved.iter().map(|(_, d, k, _)| (*d, k)).collect();
+        let digests: Vec<&str> = wanted
+            .iter()
+            .map(|(d, _)| *d)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let ids: Vec<&str> = wanted
+            .iter()
+            .map(|(_, k)| k.id.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let sql = format!(
+            "SELECT digest, finding_id, package_name, package_version, data FROM findings
+             WHERE {} AND {}",
+            tx.in_texts("digest", 1),
+            tx.in_texts("finding_id", 2)
+        );
+        let mut docs: HashMap<(String, FindingId), String> = HashMap::new();
+        tx.query(
+            &sql,
+            &[Param::Texts(&digests), Param::Texts(&ids)],
+            &mut |r| {
+                let digest = r.text(0)?;
+                let k = FindingId {
+                    id: r.text(1)?,
+                    package_name: r.text(2)?,
+                    package_version: r.text(3)?,
+                };
+                if wanted.contains(&(digest.as_str(), &k)) {
+                    docs.insert((digest, k), r.text(4)?);
+                }
+                Ok(())
+            },
+        )?;
+        for (at, digest, k, why) in resolved {
+            let data = docs
+                .get(&((*digest).to_owned(), k.clone()))
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: "findings.data",
+                    detail: format!("{digest}: no row for {} in {}", k.id, k.package_name),
+                })?;
+            let data = crate::error::json(data, "findings.data")?;
+            self.deltas[*at].resolved.push(resolved_doc(data, *why));
+        }
+        Ok(())
+    }
+}
+
+/// The primary key of `f`'s row in image `digest`, as [`KEY`] names its columns.
+fn key<'a>(digest: &'a str, f: &'a FindingRecord) -> [Param<'a>; 4] {
+    [
+        Param::Text(digest),
+        Param::Text(&f.id),
+        Param::Text(&f.package_name),
+        Param::Text(&f.package_version),
+    ]
 }
 
 impl<B: Backend> Findings for B {

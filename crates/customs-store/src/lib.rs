@@ -29,9 +29,9 @@
 //! says how to run it.
 //!
 //! - `sql.rs`, the abstraction: `Backend` (a write transaction, a read transaction, the
-//!   migration scripts, the engine's own check), `Sql` (execute, query and `insert_many`
-//!   inside a transaction), `Param` (typed parameters), `Row` (typed columns), `Dialect` (the
-//!   fragments the two dialects spell differently).
+//!   migration scripts, the engine's own check), `Sql` (execute, query, `insert_many` and
+//!   `update_many` inside a transaction), `Param` (typed parameters), `Row` (typed columns),
+//!   `Dialect` (the fragments the two dialects spell differently).
 //! - `scans.rs`: [`Scans`] for every backend — image, tag and package rows, rematch batches,
 //!   the reads.
 //! - `findings.rs`: the findings rows (load, write a reconciliation, carry first-seen times)
@@ -41,11 +41,13 @@
 //! - `reconcile.rs`: the decisions, as pure functions — what a scan's findings change, what a
 //!   tag move resolves.
 //! - `sqlite.rs`: opening, `BEGIN IMMEDIATE` and busy retries, the schema scripts, timestamps
-//!   and JSON as text, lists as JSON arrays read with `json_each`, `insert_many` as a prepared
-//!   statement run per row, the `PRAGMA` checks.
+//!   and JSON as text, lists as JSON arrays read with `json_each`, `insert_many` and
+//!   `update_many` as a prepared statement run per row, reads through a memory map, the `PRAGMA`
+//!   checks.
 //! - `pg.rs`: connecting, the advisory write lock, the schema scripts (`timestamptz`,
 //!   `bigserial`), `?N` → `$N` and a cache of prepared statements, lists as `= ANY(array)`,
-//!   `insert_many` as one `INSERT … SELECT FROM unnest(…)`.
+//!   `insert_many` as one `INSERT … SELECT FROM unnest(…)` and `update_many` as one
+//!   `UPDATE … FROM unnest(…)`, rows streamed from the server as they come.
 //! - `model.rs` and `error.rs`: what goes in and comes out, and [`StoreError`].
 //!
 //! # Adding an operation

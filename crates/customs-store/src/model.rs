@@ -27,8 +27,8 @@ pub struct ScanRecord {
     /// The inventory document, as `customs-catalog` serialises it.
     pub inventory: Value,
     /// What a rematch needs of the inventory besides its packages (the distro, the source),
-    /// as a JSON object; [`Scans::rematch_inputs`](crate::Scans::rematch_inputs) puts the
-    /// packages back under `"packages"`.
+    /// as a JSON object; [`Scans::rematch_inputs`](crate::Scans::rematch_inputs) gives the
+    /// packages back beside it.
     pub context: Value,
     /// Every package of `inventory`, in the compact form a rematch reads, with the keys the
     /// package index finds it by.
@@ -150,11 +150,17 @@ pub struct RematchRecord {
 pub struct RematchInput {
     /// The image.
     pub digest: String,
-    /// An inventory-shaped document: the stored context with `"packages"` holding the
-    /// packages asked for.
-    pub document: Value,
+    /// An inventory-shaped JSON document, as text: the stored context, with `"packages"`
+    /// empty (they are in [`packages`](RematchInput::packages)). Text, for the caller to parse
+    /// straight into its own type on its own threads.
+    pub document: String,
+    /// The packages asked for, in the inventory's order: each the JSON text stored for it,
+    /// one element of an inventory's `"packages"`. Text rather than [`Value`]s, for the
+    /// caller to parse straight into its own type, in parallel if it likes: a full rematch
+    /// reads every package of the store, and a `Value` of each would cost gigabytes.
+    pub packages: Vec<String>,
     /// Stored before the package rows existed (schema 1): `document` is the whole stored
-    /// inventory, every package in it, whatever was asked for.
+    /// inventory, every package in it, whatever was asked for; `packages` is empty.
     pub whole_inventory: bool,
 }
 

@@ -68,16 +68,15 @@ pub(crate) fn resolved_doc(mut data: Value, reason: ResolvedReason) -> Value {
 /// copies of a package at different paths give the same id, name and version). Only stored
 /// findings of packages in `scope` (all when `None`) can be resolved.
 ///
-/// # Errors
-/// A stored document that is not JSON.
-/// `stored_data` reads back a stored document, for the findings the delta reports resolved.
+/// The delta's `resolved` is left to the caller: the stored documents of the findings the
+/// [`Change::Resolve`]s name, in their order, each through [`resolved_doc`] (read back for a
+/// whole batch of images at once, not one query per finding).
 pub(crate) fn reconcile<'a>(
     stored: Vec<StoredFinding>,
     incoming: &'a [FindingRecord],
     scope: Option<&BTreeSet<String>>,
     resolutions: &Resolutions,
-    stored_data: &mut dyn FnMut(&FindingId) -> Result<String, StoreError>,
-) -> Result<(Vec<Change<'a>>, Delta), StoreError> {
+) -> (Vec<Change<'a>>, Delta) {
     let mut seen = HashSet::new();
     let incoming: BTreeMap<FindingId, &FindingRecord> = incoming
         .iter()
@@ -123,12 +122,10 @@ pub(crate) fn reconcile<'a>(
     for (key, old) in stored {
         if old.open {
             let reason = resolutions.of(&key);
-            let data = json(&stored_data(&key)?, "findings.data")?;
             changes.push(Change::Resolve(key, reason));
-            delta.resolved.push(resolved_doc(data, reason));
         }
     }
-    Ok((changes, delta))
+    (changes, delta)
 }
 
 /// A tag moved from `previous` to the image of `incoming`/`packages`: the open findings of
@@ -172,27 +169,31 @@ pub(crate) fn superseded(
         .collect()
 }
 
-/// The document a rematch reads: the context with `packages`, or a schema-1 inventory.
+/// What a rematch reads: the context (with `"packages"` empty) and `packages`, or a schema-1
+/// inventory; documents as the JSON text stored.
 pub(crate) fn rematch_input(
     digest: String,
-    context: Option<Value>,
-    inventory: Option<Value>,
-    packages: Vec<Value>,
+    context: Option<String>,
+    inventory: Option<String>,
+    packages: Vec<String>,
 ) -> Result<RematchInput, StoreError> {
     match (context, inventory) {
-        (Some(mut document), _) => {
-            if let Some(object) = document.as_object_mut() {
-                object.insert("packages".to_owned(), Value::Array(packages));
-            }
+        (Some(context), _) => {
+            let document = with_empty_packages(&context).ok_or_else(|| StoreError::Corrupt {
+                what: "contexts.context",
+                detail: format!("{digest}: not a JSON object"),
+            })?;
             Ok(RematchInput {
                 digest,
                 document,
+                packages,
                 whole_inventory: false,
             })
         }
         (None, Some(document)) => Ok(RematchInput {
             digest,
             document,
+            packages: Vec::new(),
             whole_inventory: true,
         }),
         (None, None) => Err(StoreError::Corrupt {
@@ -200,6 +201,20 @@ pub(crate) fn rematch_input(
             detail: format!("{digest}: neither a context nor an inventory"),
         }),
     }
+}
+
+/// A stored context (an inventory document without `"packages"`; the column holds JSON) with
+/// an empty `"packages"`, as text: `{"packages":[],…}`. Spliced into the text rather than
+/// parsed and written again, since a rematch reads thousands of contexts and parses each once
+/// more, into its own type, on its worker threads. `None` for text that is not an object.
+fn with_empty_packages(context: &str) -> Option<String> {
+    let rest = context.trim_start().strip_prefix('{')?;
+    let sep = if rest.trim_start().starts_with('}') {
+        ""
+    } else {
+        ","
+    };
+    Some(format!("{{\"packages\":[]{sep}{rest}"))
 }
 
 #[cfg(test)]
@@ -232,6 +247,18 @@ mod tests {
     }
 
     #[test]
+    fn a_context_gets_an_empty_package_list() {
+        let parsed = |s: &str| serde_json::from_str::<Value>(&with_empty_packages(s).unwrap());
+        assert_eq!(
+            parsed(r#" {"distro": {"id": "debian"}}"#).unwrap(),
+            serde_json::json!({"packages": [], "distro": {"id": "debian"}})
+        );
+        assert_eq!(parsed("{ }").unwrap(), serde_json::json!({"packages": []}));
+        assert_eq!(with_empty_packages("[1]"), None);
+        assert_eq!(with_empty_packages("null"), None);
+    }
+
+    #[test]
     fn classifies() {
         let incoming = [
             rec("A", "high"),
@@ -255,9 +282,7 @@ mod tests {
             &incoming,
             None,
             &resolutions,
-            &mut |k| Ok(rec(&k.id, "low").data.to_string()),
-        )
-        .unwrap();
+        );
         assert_eq!(changes.len(), 4);
         let ids = |v: &[Value]| {
             v.iter()
@@ -266,22 +291,31 @@ mod tests {
         };
         assert_eq!(ids(&delta.new), ["C", "E"]);
         assert_eq!(ids(&delta.changed), ["B"]);
-        assert_eq!(ids(&delta.resolved), ["D"]);
+        assert!(delta.resolved.is_empty(), "the caller's to fill");
+        let resolved: Vec<_> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Resolve(k, why) => Some((k.id.as_str(), *why)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(resolved, [("D", ResolvedReason::AdvisoryWithdrawn)]);
         assert_eq!(delta.new[0]["severity"], "low");
-        assert_eq!(delta.resolved[0]["resolved_reason"], "advisory-withdrawn");
         assert!(delta.kev.is_empty());
+        assert_eq!(
+            resolved_doc(rec("D", "low").data, ResolvedReason::AdvisoryWithdrawn)["resolved_reason"],
+            "advisory-withdrawn"
+        );
 
         // Out of scope: D stays open.
         let scope = BTreeSet::from(["q".to_owned()]);
-        let (_, delta) = reconcile(
+        let (changes, delta) = reconcile(
             vec![stored("D", "low", true)],
             &[],
             Some(&scope),
             &resolutions,
-            &mut |_| unreachable!("nothing is resolved"),
-        )
-        .unwrap();
-        assert!(delta.is_empty());
+        );
+        assert!(changes.is_empty() && delta.is_empty());
     }
 
     #[test]
@@ -293,9 +327,7 @@ mod tests {
             std::slice::from_ref(&listed),
             None,
             &Resolutions::default(),
-            &mut |_| unreachable!("nothing is resolved"),
-        )
-        .unwrap();
+        );
         assert_eq!((changes.len(), delta.kev.len()), (1, 1));
         let mut again = stored("A", "high", true);
         again.kev = true;
@@ -304,9 +336,7 @@ mod tests {
             std::slice::from_ref(&listed),
             None,
             &Resolutions::default(),
-            &mut |_| unreachable!("nothing is resolved"),
-        )
-        .unwrap();
+        );
         assert!(delta.is_empty());
     }
 

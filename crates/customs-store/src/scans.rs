@@ -56,27 +56,27 @@ impl<B: Backend> Scans for B {
                 });
             }
             let mut stored = findings::load_all(tx, &digests)?;
-            let mut deltas = Vec::with_capacity(batch.len());
+            // The changes of the whole batch are written together, a statement per kind.
+            let mut writes = findings::Writes::new(now);
             let mut seen = BTreeSet::new();
             for record in batch {
                 // A digest twice in one batch reads what its first record wrote.
                 let rows = if seen.insert(record.digest.as_str()) {
                     stored.remove(&record.digest).unwrap_or_default()
                 } else {
+                    writes.flush(tx)?;
                     findings::load(tx, &record.digest)?
                 };
-                deltas.push(findings::write(
-                    tx,
+                writes.add(
                     &record.digest,
                     rows,
                     &record.findings,
                     record.scope.as_ref(),
                     &record.resolutions,
-                    now,
                     &Carried::new(),
-                )?);
+                );
             }
-            Ok(deltas)
+            writes.finish(tx)
         })
     }
 
@@ -85,26 +85,31 @@ impl<B: Backend> Scans for B {
         keys: Option<&BTreeSet<PackageKey>>,
     ) -> Result<Vec<RematchInput>, StoreError> {
         self.read(|tx| {
-            // digest -> seq -> package document
-            let mut packages: BTreeMap<String, BTreeMap<i64, Value>> = BTreeMap::new();
+            // digest -> seq -> package document, as stored (the caller parses it)
+            let mut packages: BTreeMap<String, BTreeMap<i64, String>> = BTreeMap::new();
             match keys {
                 None => tx.query("SELECT digest, seq, data FROM packages", &[], &mut |r| {
                     packages
                         .entry(r.text(0)?)
                         .or_default()
-                        .insert(r.i64(1)?, r.json(2, "packages.data")?);
+                        .insert(r.i64(1)?, r.text(2)?);
                     Ok(())
                 })?,
                 Some(keys) => {
                     // One query per ecosystem with the list of names: keyed look-ups in the
                     // index's primary key (ecosystem, name, …), a handful of round trips.
+                    // Each package row is a keyed look-up too, as a subquery rather than a
+                    // join: PostgreSQL, misjudging how many index rows a list of names
+                    // matches, would hash the whole packages table for a join.
                     let mut names: BTreeMap<Ecosystem, Vec<&str>> = BTreeMap::new();
                     for k in keys {
                         names.entry(k.ecosystem).or_default().push(&k.name);
                     }
                     let sql = format!(
-                        "SELECT i.digest, i.package, p.data FROM package_index i
-                         LEFT JOIN packages p ON p.digest = i.digest AND p.seq = i.package
+                        "SELECT i.digest, i.package,
+                            (SELECT p.data FROM packages p
+                             WHERE p.digest = i.digest AND p.seq = i.package)
+                         FROM package_index i
                          WHERE i.ecosystem = ?1 AND {}",
                         tx.in_texts("i.name", 2)
                     );
@@ -116,7 +121,7 @@ impl<B: Backend> Scans for B {
                                 let slot = packages.entry(r.text(0)?).or_default();
                                 // A schema-1 row (-1) names the image only; its inventory
                                 // is read.
-                                if let Some(data) = r.opt_json(2, "packages.data")? {
+                                if let Some(data) = r.opt_text(2)? {
                                     slot.insert(r.i64(1)?, data);
                                 }
                                 Ok(())
@@ -145,13 +150,7 @@ impl<B: Backend> Scans for B {
                      {filter} ORDER BY i.digest"
                 ),
                 &params,
-                |r| {
-                    Ok((
-                        r.text(0)?,
-                        r.opt_json(1, "images.context")?,
-                        r.opt_json(2, "images.inventory")?,
-                    ))
-                },
+                |r| Ok((r.text(0)?, r.opt_text(1)?, r.opt_text(2)?)),
             )?;
             rows.into_iter()
                 .map(|(digest, context, inventory)| {

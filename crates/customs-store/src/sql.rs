@@ -6,7 +6,8 @@
 //! SQL is written once, in the syntax both dialects accept, with SQLite's numbered
 //! placeholders (`?1`, `?2`, …); the PostgreSQL backend rewrites them to `$1`, `$2`, ….
 //! Where the dialects differ, the statement asks the [`Dialect`] for the fragment (a list
-//! parameter) or calls a primitive whose implementation differs ([`Sql::insert_many`]).
+//! parameter) or calls a primitive whose implementation differs ([`Sql::insert_many`],
+//! [`Sql::update_many`]).
 
 use serde_json::Value;
 
@@ -111,6 +112,22 @@ pub(crate) trait Sql: Dialect {
         &mut self,
         table: &str,
         columns: &[&str],
+        values: &[Param<'_>],
+    ) -> Result<(), StoreError>;
+
+    /// Update rows of `table`: `values` holds `keys.len() + columns.len()` parameters per
+    /// row, the values of the `keys` columns that pick the row and then the new values of
+    /// `columns`, each column of one kind in every row; `also` is more assignments without
+    /// parameters, made in every row (`resolved_at = NULL`), or empty. (One
+    /// `UPDATE … FROM unnest(…)` on PostgreSQL, a prepared statement run per row on SQLite,
+    /// as [`insert_many`](Sql::insert_many).) The keys should pick one row each, each row
+    /// once.
+    fn update_many(
+        &mut self,
+        table: &str,
+        keys: &[&str],
+        columns: &[&str],
+        also: &str,
         values: &[Param<'_>],
     ) -> Result<(), StoreError>;
 }

@@ -231,6 +231,9 @@ fn err(path: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     }
 }
 
+/// The most of the store file read through a memory map (SQLite maps no more than the file).
+const MMAP_SIZE: u64 = 1 << 30;
+
 impl SqliteStore {
     /// Open or create the store at `path`, and migrate it.
     ///
@@ -247,6 +250,10 @@ impl SqliteStore {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(&e)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(&e)?;
+        // Pages read through a memory map, not a read() each into SQLite's small page cache: a
+        // rematch looks up tens of thousands of package rows spread over the whole file.
+        conn.execute_batch(&format!("PRAGMA mmap_size = {MMAP_SIZE}"))
+            .map_err(&e)?;
         let mut store = Self {
             conn,
             path: path.to_owned(),
@@ -401,6 +408,40 @@ impl Sql for Tx<'_> {
         );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(&e)?;
         for row in values.chunks(columns.len()) {
+            stmt.execute(rusqlite::params_from_iter(row)).map_err(&e)?;
+        }
+        Ok(())
+    }
+
+    /// A prepared `UPDATE` run per row, as [`insert_many`](Sql::insert_many).
+    fn update_many(
+        &mut self,
+        table: &str,
+        keys: &[&str],
+        columns: &[&str],
+        also: &str,
+        values: &[Param<'_>],
+    ) -> Result<(), StoreError> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let e = err(self.path);
+        let set: Vec<String> = (keys.len() + 1..)
+            .zip(columns)
+            .map(|(i, c)| format!("{c} = ?{i}"))
+            .chain((!also.is_empty()).then(|| also.to_owned()))
+            .collect();
+        let on: Vec<String> = (1..)
+            .zip(keys)
+            .map(|(i, k)| format!("{k} = ?{i}"))
+            .collect();
+        let sql = format!(
+            "UPDATE {table} SET {} WHERE {}",
+            set.join(", "),
+            on.join(" AND ")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(&e)?;
+        for row in values.chunks(keys.len() + columns.len()) {
             stmt.execute(rusqlite::params_from_iter(row)).map_err(&e)?;
         }
         Ok(())

@@ -13,6 +13,7 @@ mod jobs;
 mod migrations;
 mod outbox;
 mod packages;
+mod rematch;
 mod scans;
 mod tags;
 mod tls;

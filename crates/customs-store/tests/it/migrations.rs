@@ -58,7 +58,8 @@ fn migrates_a_version_1_store(fx: &Fixture) {
     ] {
         assert_eq!(inputs.len(), 1);
         assert!(inputs[0].whole_inventory);
-        assert_eq!(inputs[0].document["packages"][0]["name"], "zlib");
+        let document: serde_json::Value = serde_json::from_str(&inputs[0].document).unwrap();
+        assert_eq!(document["packages"][0]["name"], "zlib");
     }
     assert_eq!(
         store
