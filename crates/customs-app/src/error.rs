@@ -86,6 +86,9 @@ pub enum AppError {
         #[source]
         source: serde_json::Error,
     },
+    /// A document could not be written.
+    #[error(transparent)]
+    Render(#[from] customs_report::RenderError),
     /// A value the user gave is not valid.
     #[error("{what}: {why}")]
     Invalid {

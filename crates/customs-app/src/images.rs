@@ -59,6 +59,40 @@ pub fn resolve(store: &mut dyn Store, reference: &str) -> Result<ImageDetail> {
     }
 }
 
+/// A stored image's inventory as an SBOM document (`format`: CycloneDX or SPDX JSON), read
+/// from the store alone: the image is not pulled again. Gives the image's digest and the
+/// document.
+///
+/// # Errors
+/// [`AppError::Invalid`] for a format that is not an SBOM's, as [`resolve`], a stored
+/// inventory that does not read back, or the writer's errors.
+pub fn stored_sbom(
+    store: &mut dyn Store,
+    reference: &str,
+    format: &customs_report::Format,
+    opts: &customs_report::DocOptions,
+) -> Result<(String, String)> {
+    if !matches!(
+        format,
+        customs_report::Format::CycloneDx | customs_report::Format::SpdxJson
+    ) {
+        return Err(AppError::Invalid {
+            what: "format".to_owned(),
+            why: format!("{format} is not an SBOM format (cyclonedx, spdx-json)"),
+        });
+    }
+    let image = resolve(store, reference)?;
+    let digest = image.summary.digest;
+    let inventory: Inventory =
+        serde_json::from_value(image.inventory).map_err(|source| AppError::StoredInventory {
+            digest: digest.clone(),
+            source,
+        })?;
+    let document =
+        customs_report::render(format, customs_report::Subject::Inventory(&inventory), opts)?;
+    Ok((digest, document))
+}
+
 /// The hex digits of a digest or digest prefix, if that is what `s` is.
 fn digest_prefix(s: &str) -> Option<&str> {
     let hex = s.strip_prefix("sha256:").unwrap_or(s);

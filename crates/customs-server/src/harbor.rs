@@ -1,16 +1,18 @@
 //! Harbor's Pluggable Scanner API v1.2 (`/harbor/api/v1`): customs as Harbor's vulnerability
-//! scanner.
+//! scanner and SBOM generator.
 //!
 //! Harbor registers a scanner by URL and credentials (here: a customs API token with the
 //! `scan` scope, as `Bearer`), reads its capabilities (`GET /metadata`), asks for a scan of
 //! an artifact with a registry URL and an `Authorization` header to pull it with
 //! (`POST /scan` → 202 and an id), and polls `GET /scan/{id}/report` until it answers 200
-//! (the report) or 500 (the scan failed); meanwhile 302 with `Refresh-After`. The scan is a
+//! (the report) or 500 (the scan failed); meanwhile 302 with `Refresh-After`. One scan serves
+//! both capabilities: the vulnerability report and the SBOM report (SPDX or CycloneDX, as
+//! `?sbom_media_type=` asks) are both written from what the scan stored. The scan is a
 //! job like any other, run by the workers with the credential Harbor sent (kept in the job
 //! until it ends, hidden from the API's job listings).
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use customs_app::worker::{self, SCAN};
@@ -27,6 +29,9 @@ const SCAN_RESPONSE: &str = "application/vnd.scanner.adapter.scan.response+json;
 const ERROR: &str = "application/vnd.scanner.adapter.error+json; version=1.0";
 const REPORT_1_1: &str = "application/vnd.security.vulnerability.report; version=1.1";
 const REPORT_1_0: &str = "application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0";
+const SBOM_REPORT: &str = "application/vnd.security.sbom.report+json; version=1.0";
+const SPDX: &str = "application/spdx+json";
+const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
 const CONSUMES: [&str; 2] = [
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -105,6 +110,11 @@ pub(crate) async fn metadata(State(state): State<AppState>, headers: HeaderMap) 
                 "type": "vulnerability",
                 "consumes_mime_types": CONSUMES,
                 "produces_mime_types": [REPORT_1_1, REPORT_1_0],
+            }, {
+                "type": "sbom",
+                "consumes_mime_types": CONSUMES,
+                "produces_mime_types": [SBOM_REPORT],
+                "additional_attributes": {"sbom_media_types": [SPDX, CYCLONEDX]},
             }],
             "properties": properties,
         }),
@@ -138,6 +148,9 @@ struct Artifact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mime_type: Option<String>,
 }
+
+/// The capabilities a scan request may enable.
+const CAPABILITIES: [&str; 2] = ["vulnerability", "sbom"];
 
 #[derive(Debug, Deserialize)]
 struct Capability {
@@ -174,11 +187,11 @@ pub(crate) async fn scan(
         && !caps.is_empty()
         && !caps
             .iter()
-            .any(|c| c.kind.as_deref().is_none_or(|k| k == "vulnerability"))
+            .any(|c| c.kind.as_deref().is_none_or(|k| CAPABILITIES.contains(&k)))
     {
         return error(
             StatusCode::NOT_IMPLEMENTED,
-            "customs reports vulnerabilities; no other capability is enabled here",
+            "customs reports vulnerabilities and SBOMs; no other capability is enabled here",
         );
     }
     if let Some(m) = &request.artifact.mime_type
@@ -227,10 +240,43 @@ pub(crate) async fn scan(
     }
 }
 
+/// What a report request asks for.
+#[derive(Debug, Clone, Copy)]
+enum Wanted {
+    /// The vulnerability report, in this media type.
+    Vulnerabilities(&'static str),
+    /// The SBOM report, its document in this format (`application/spdx+json` or
+    /// `application/vnd.cyclonedx+json`).
+    Sbom(&'static str),
+}
+
+/// `?sbom_media_type=` of a report request: SPDX or CycloneDX. A client that leaves the `+`
+/// of the media type unescaped sends a space, by the rules of form-encoded queries: both are
+/// taken.
+fn sbom_media_type(given: Option<&str>) -> Result<&'static str, String> {
+    match given.map(|m| m.replace(' ', "+")).as_deref() {
+        Some(SPDX) => Ok(SPDX),
+        Some(CYCLONEDX) => Ok(CYCLONEDX),
+        Some(other) => Err(format!(
+            "sbom_media_type {other:?}: customs writes {SPDX} or {CYCLONEDX}"
+        )),
+        None => Err(format!(
+            "an SBOM report needs ?sbom_media_type={SPDX} or {CYCLONEDX}"
+        )),
+    }
+}
+
+/// The query of a report request.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReportQuery {
+    sbom_media_type: Option<String>,
+}
+
 pub(crate) async fn report(
     State(state): State<AppState>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Response {
     if let Err(e) = state.authorize(&headers, Scope::Read).await {
         return harbor_error(&e);
@@ -240,10 +286,19 @@ pub(crate) async fn report(
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.trim().is_empty())
         .unwrap_or(REPORT_1_1);
-    let content_type = if accept.contains("vnd.scanner.adapter.vuln.report.harbor+json") {
-        REPORT_1_0
+    let wanted = if accept.contains("vnd.security.sbom.report+json") {
+        let given = match &query {
+            Ok(Query(q)) => q.sbom_media_type.as_deref(),
+            Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+        };
+        match sbom_media_type(given) {
+            Ok(m) => Wanted::Sbom(m),
+            Err(message) => return error(StatusCode::BAD_REQUEST, message),
+        }
+    } else if accept.contains("vnd.scanner.adapter.vuln.report.harbor+json") {
+        Wanted::Vulnerabilities(REPORT_1_0)
     } else if accept.contains("vnd.security.vulnerability.report") || accept.contains("*/*") {
-        REPORT_1_1
+        Wanted::Vulnerabilities(REPORT_1_1)
     } else {
         return error(
             StatusCode::NOT_IMPLEMENTED,
@@ -265,24 +320,32 @@ pub(crate) async fn report(
             if job.kind != SCAN || !job.key.starts_with("harbor:") {
                 return Ok(None);
             }
-            let findings = match (&job.state, job.result.as_ref()) {
+            let report = match (&job.state, job.result.as_ref()) {
                 (JobState::Done, Some(result)) => {
-                    let digest = result["digest"].as_str().unwrap_or_default().to_owned();
-                    Some(store.history(&digest)?)
+                    let digest = result["digest"].as_str().unwrap_or_default();
+                    Some(match wanted {
+                        Wanted::Vulnerabilities(_) => {
+                            vulnerability_report(&job, &store.history(digest)?)
+                        }
+                        Wanted::Sbom(media_type) => sbom_report(store, &job, digest, media_type)?,
+                    })
                 }
                 _ => None,
             };
-            Ok(Some((job, findings)))
+            Ok(Some((job, report)))
         })
         .await;
-    let (job, findings) = match found {
+    let (job, report) = match found {
         Ok(Some(f)) => f,
         Ok(None) => return not_found(),
         Err(e) => return harbor_error(&e),
     };
-    match (job.state, findings) {
-        (JobState::Done, Some(findings)) => {
-            let report = vulnerability_report(&job, &findings);
+    match (job.state, report) {
+        (JobState::Done, Some(report)) => {
+            let content_type = match wanted {
+                Wanted::Vulnerabilities(t) => t,
+                Wanted::Sbom(_) => SBOM_REPORT,
+            };
             json_with(StatusCode::OK, content_type, &report)
         }
         (JobState::Dead, _) => error(
@@ -321,6 +384,45 @@ fn link(id: &str) -> String {
     } else {
         format!("https://osv.dev/vulnerability/{id}")
     }
+}
+
+/// Harbor's SBOM report of the stored scan: the stored inventory written as `media_type`
+/// (SPDX 2.3 or CycloneDX 1.6 JSON), dated by the scan, so every poll answers the same
+/// document.
+fn sbom_report(
+    store: &mut dyn customs_store::Store,
+    job: &customs_store::Job,
+    digest: &str,
+    media_type: &'static str,
+) -> Result<Value, ServerError> {
+    let format = if media_type == SPDX {
+        customs_report::Format::SpdxJson
+    } else {
+        customs_report::Format::CycloneDx
+    };
+    let generated = job.finished_at.unwrap_or(job.created_at);
+    let opts = customs_report::DocOptions {
+        created: generated,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let (_, document) = customs_app::images::stored_sbom(store, digest, &format, &opts)?;
+    let sbom: Value = serde_json::from_str(&document).map_err(|e| {
+        ServerError::App(customs_app::AppError::Invalid {
+            what: format!("the {media_type} document of {digest}"),
+            why: e.to_string(),
+        })
+    })?;
+    Ok(json!({
+        "generated_at": generated.to_string(),
+        "artifact": job.payload.get("context").cloned().unwrap_or(Value::Null),
+        "scanner": {
+            "name": "customs",
+            "vendor": "customs",
+            "version": env!("CARGO_PKG_VERSION"),
+        },
+        "media_type": media_type,
+        "sbom": sbom,
+    }))
 }
 
 /// Harbor's report from the stored scan: its open findings, suppressed ones left out.

@@ -13,6 +13,7 @@ mod jobs;
 mod migrations;
 mod outbox;
 mod packages;
+mod pg_tls_server;
 mod rematch;
 mod scans;
 mod tags;

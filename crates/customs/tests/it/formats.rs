@@ -111,7 +111,7 @@ pub(crate) fn check_sarif(file: &Path) {
     assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
 }
 
-fn check_spdx(file: &Path) {
+pub(crate) fn check_spdx(file: &Path) {
     let (ok, text) = run_tool(
         Command::new(tools().join("venv/bin/pyspdxtools"))
             .arg("-i")

@@ -951,3 +951,72 @@ fn rematch_gives_reasons_postgres() {
     let schema = PgSchema::new();
     rematch_gives_reasons(&schema.url());
 }
+
+/// `--store-ca-cert` on the command line, against a PostgreSQL of the test's own that admits
+/// TCP clients only over TLS (so a connection that works is encrypted) with a certificate of a
+/// test CA for `localhost`: a scan stored with `sslmode=verify-full` and the CA given by the
+/// flag, then read back by `customs images`; without the CA, or with another CA, the command
+/// fails and says why.
+#[test]
+fn the_command_line_reaches_postgresql_over_tls_with_store_ca_cert() {
+    let server = crate::pg_tls_server::server();
+    let url = format!(
+        "{}?sslmode=verify-full",
+        server.database("cli_store_ca_cert", "localhost")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path(), &["rustsec"]);
+    let image = format!("oci:{}:1", corpus().join("trixie-minbase/oci").display());
+    let ca = server.ca.to_str().unwrap();
+    let scan = customs(
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--no-cache",
+            "--store",
+            "--store-url",
+            &url,
+            "--store-ca-cert",
+            ca,
+            "--db",
+            &db,
+            &image,
+        ],
+        dir.path(),
+    );
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    let images = customs(
+        &[
+            "images",
+            "--format",
+            "json",
+            "--store-url",
+            &url,
+            "--store-ca-cert",
+            ca,
+        ],
+        dir.path(),
+    );
+    assert_eq!(images.code, 0, "{}", images.stderr);
+    let list = images.json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert!(
+        list[0]["digest"].as_str().unwrap().starts_with("sha256:"),
+        "{list}"
+    );
+
+    let other = server.other_ca.to_str().unwrap();
+    for args in [
+        vec!["images", "--store-url", &url],
+        vec!["images", "--store-url", &url, "--store-ca-cert", other],
+    ] {
+        let refused = customs(&args, dir.path());
+        assert_ne!(refused.code, 0, "{args:?} connected");
+        assert!(
+            refused.stderr.contains("not trusted"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+}

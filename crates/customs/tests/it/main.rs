@@ -16,6 +16,8 @@ mod hostile;
 mod langs;
 mod lifecycle;
 mod packagedb;
+#[path = "../../../customs-store/tests/it/pg_tls_server.rs"]
+mod pg_tls_server;
 mod proxy;
 mod registry;
 mod scan;

@@ -1209,7 +1209,8 @@ fn base64_encode(s: &str) -> String {
 /// Harbor's side of the Pluggable Scanner API: register (metadata), ask for scans with a
 /// registry URL and the Authorization header to pull with (the basic-auth and the token
 /// registries), poll the report (302 with Refresh-After until a worker has scanned it, then
-/// 200), and a scan that cannot pull (500 with the reason).
+/// 200) in the vulnerability and the SBOM report types, and a scan that cannot pull (500 with
+/// the reason).
 #[test]
 fn harbor_uses_customs_as_its_scanner() {
     registries_up();
@@ -1240,6 +1241,15 @@ fn harbor_uses_customs_as_its_scanner() {
     let meta = meta.json();
     assert_eq!(meta["scanner"]["name"], "customs");
     assert_eq!(meta["capabilities"][0]["type"], "vulnerability");
+    assert_eq!(meta["capabilities"][1]["type"], "sbom");
+    assert_eq!(
+        meta["capabilities"][1]["produces_mime_types"],
+        json!(["application/vnd.security.sbom.report+json; version=1.0"])
+    );
+    assert_eq!(
+        meta["capabilities"][1]["additional_attributes"]["sbom_media_types"],
+        json!(["application/spdx+json", "application/vnd.cyclonedx+json"])
+    );
     assert!(
         meta["properties"]["harbor.scanner-adapter/vulnerability-database-updated-at"].is_string()
     );
@@ -1430,6 +1440,123 @@ fn harbor_uses_customs_as_its_scanner() {
             Some("application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0")
         );
     }
+    // The SBOM capability: the stored scan's inventory as SPDX or CycloneDX, in Harbor's SBOM
+    // report, each document valid by its format's own validator and listing every package
+    // the store holds for the image.
+    let stored_packages = server
+        .get(&format!("/api/v1/images/{digest}"), Some(&reader))
+        .json()["inventory"]["packages"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(stored_packages > 50, "{stored_packages}");
+    let sbom_accept = (
+        "Accept",
+        "application/vnd.security.sbom.report+json; version=1.0",
+    );
+    let sbom = |query: &str| {
+        call(
+            "GET",
+            &format!("/harbor/api/v1/scan/{basic}/report{query}"),
+            &h(&[sbom_accept]),
+            None,
+        )
+    };
+    for (query, media_type) in [
+        (
+            "?sbom_media_type=application%2Fspdx%2Bjson",
+            "application/spdx+json",
+        ),
+        // The `+` left unescaped, as a careless client sends it.
+        (
+            "?sbom_media_type=application/spdx+json",
+            "application/spdx+json",
+        ),
+        (
+            "?sbom_media_type=application%2Fvnd.cyclonedx%2Bjson",
+            "application/vnd.cyclonedx+json",
+        ),
+    ] {
+        let r = sbom(query);
+        assert_eq!(r.status, 200, "{query}: {}", r.text());
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/vnd.security.sbom.report+json; version=1.0")
+        );
+        let report = r.json();
+        assert_eq!(report["media_type"], media_type);
+        assert_eq!(report["artifact"]["digest"], digest.as_str());
+        assert_eq!(report["scanner"]["name"], "customs");
+        assert!(report["generated_at"].is_string());
+        let file = w.join("harbor-sbom.json");
+        std::fs::write(&file, report["sbom"].to_string()).unwrap();
+        if media_type == "application/spdx+json" {
+            crate::formats::check_spdx(&file);
+            // The image, its distribution, and every package.
+            assert_eq!(
+                report["sbom"]["packages"].as_array().unwrap().len(),
+                stored_packages + 2
+            );
+        } else {
+            crate::formats::check_cyclonedx(&file);
+            let libraries = report["sbom"]["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["type"] == "library")
+                .count();
+            assert_eq!(libraries, stored_packages);
+        }
+        // Polled again, the same document: it is dated by the scan, not by the request.
+        assert_eq!(sbom(query).json(), report, "{query}");
+    }
+    // Without the media type, or with one customs does not write: 400, in Harbor's format.
+    for query in ["", "?sbom_media_type=text%2Fplain"] {
+        let r = sbom(query);
+        assert_eq!(r.status, 400, "{query}: {}", r.text());
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/vnd.scanner.adapter.error+json; version=1.0")
+        );
+        assert!(
+            r.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("sbom_media_type"),
+            "{}",
+            r.text()
+        );
+    }
+    // A scan request that enables the SBOM capability alone is taken (Harbor's own example
+    // asks for both).
+    let only_sbom = {
+        let mut body: Value = serde_json::from_str(&request(
+            "http://127.0.0.1:5001",
+            &format!("Basic {}", base64_encode("scanner:scanner-pass")),
+        ))
+        .unwrap();
+        body["enabled_capabilities"] = json!([{
+            "type": "sbom",
+            "produces_mime_types": ["application/vnd.security.sbom.report+json; version=1.0"],
+            "parameters": {"sbom_media_types": ["application/spdx+json"]},
+        }]);
+        body.to_string()
+    };
+    let id = submit(&only_sbom);
+    let r = poll(&id);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let unknown = {
+        let mut body: Value = serde_json::from_str(&only_sbom).unwrap();
+        body["enabled_capabilities"] = json!([{"type": "licence-audit"}]);
+        body.to_string()
+    };
+    let r = call(
+        "POST",
+        "/harbor/api/v1/scan",
+        &h(&[ct]),
+        Some(unknown.as_bytes()),
+    );
+    assert_eq!(r.status, 501, "{}", r.text());
     let failed = poll(&refused);
     assert_eq!(failed.status, 500, "{}", failed.text());
     assert_eq!(
@@ -1446,8 +1573,8 @@ fn harbor_uses_customs_as_its_scanner() {
 
 /// schemathesis against Harbor's own v1.2 spec, pointed at `/harbor/api/v1`. Its generic
 /// `not_a_server_error` check is left out: this spec prescribes 5xx answers (501 for a
-/// capability the scanner lacks, such as its own example's SBOM request; 500 for a failed
-/// scan), and `status_code_conformance` still checks that every answer is one it documents.
+/// capability the scanner lacks; 500 for a failed scan), and `status_code_conformance` still
+/// checks that every answer is one it documents.
 #[test]
 fn schemathesis_finds_the_harbor_adapter_true_to_harbors_spec() {
     let bin = crate::formats::tools().join("schemathesis/bin/schemathesis");
