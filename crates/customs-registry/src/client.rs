@@ -244,6 +244,145 @@ impl Client {
         }
     }
 
+    /// Every repository of the registry `image` names (its repository is not read), from
+    /// `/v2/_catalog` in pages of `page` names (at most [`MAX_PAGE`]); the token asked for is `registry:catalog:*`.
+    ///
+    /// # Errors
+    /// Transport, auth and status errors (a registry without the catalog API answers 404 or
+    /// 401/403), or a page that is not the catalog's JSON.
+    pub fn catalog(&self, image: &Reference, page: usize) -> Result<Vec<String>, RegistryError> {
+        let target = format!("{} catalog", image.registry);
+        self.listing(
+            image,
+            "/v2/_catalog",
+            "repositories",
+            page,
+            Access::Catalog,
+            &target,
+        )
+    }
+
+    /// Every tag of the image's repository, from `/v2/NAME/tags/list` in pages of `page` (at
+    /// most [`MAX_PAGE`]).
+    ///
+    /// # Errors
+    /// Transport, auth and status errors, or a page that is not the tag list's JSON.
+    pub fn tags(&self, image: &Reference, page: usize) -> Result<Vec<String>, RegistryError> {
+        let target = format!("{}/{} tags", image.registry, image.repository);
+        let path = format!("/v2/{}/tags/list", image.repository);
+        self.listing(image, &path, "tags", page, Access::Pull, &target)
+    }
+
+    /// A paged listing (`_catalog`, `tags/list`): pages of `n` names, following the `Link`
+    /// header's `rel="next"` when the registry sends one, else asking again from the last
+    /// name (`last=`) while pages come back full. Registries differ here: some ignore `n`
+    /// and send everything at once (Debian's docker-registry 2.8 on `tags/list`), some page
+    /// without a `Link`. A page that brings nothing new ends the listing, so a registry that
+    /// repeats itself cannot keep customs asking for ever.
+    fn listing(
+        &self,
+        image: &Reference,
+        path: &str,
+        field: &str,
+        n: usize,
+        access: Access,
+        target: &str,
+    ) -> Result<Vec<String>, RegistryError> {
+        // The distribution registry refuses a page larger than its `catalog.maxentries`
+        // (1,000 by default) with 400 PAGINATION_NUMBER_INVALID.
+        let n = n.clamp(1, MAX_PAGE);
+        let mut out: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut next = Some(format!("{path}?n={n}"));
+        while let Some(url) = next.take() {
+            let resp = self.request(
+                image,
+                &Request {
+                    method: reqwest::Method::GET,
+                    path: &url,
+                    headers: vec![("accept", "application/json".to_owned())],
+                    body: None,
+                    access,
+                },
+                target,
+            )?;
+            let link = resp
+                .headers()
+                .get("link")
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_link);
+            let mut bytes = Vec::new();
+            resp.take(MAX_MANIFEST + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| RegistryError::Transport {
+                    target: target.to_owned(),
+                    why: format!("reading the listing: {e}"),
+                    attempts: 1,
+                })?;
+            if bytes.len() as u64 > MAX_MANIFEST {
+                return Err(too_large(target));
+            }
+            let names = listed_names(&bytes, field).map_err(|why| RegistryError::Protocol {
+                target: target.to_owned(),
+                why,
+            })?;
+            let full = names.len() >= n;
+            let mut new = false;
+            for name in names {
+                if seen.insert(name.clone()) {
+                    out.push(name);
+                    new = true;
+                }
+            }
+            if !new {
+                break;
+            }
+            next = match link {
+                Some(l) => Some(l),
+                None if full => out
+                    .last()
+                    .map(|last| format!("{path}?n={n}&last={}", query_escape(last))),
+                None => None,
+            };
+        }
+        Ok(out)
+    }
+
+    /// The digest a tag points at, from a `HEAD` request for its manifest
+    /// (`Docker-Content-Digest`); a registry that leaves the header out is asked for the
+    /// manifest, whose bytes' SHA-256 is the digest.
+    ///
+    /// # Errors
+    /// Transport, auth and status errors (404 for a tag that is gone).
+    pub fn resolve(&self, image: &Reference, tag: &str) -> Result<String, RegistryError> {
+        let target = format!("{}/{} manifest {tag}", image.registry, image.repository);
+        let path = format!("/v2/{}/manifests/{tag}", image.repository);
+        let resp = self.request(
+            image,
+            &Request {
+                method: reqwest::Method::HEAD,
+                path: &path,
+                headers: vec![("accept", MANIFEST_ACCEPT.to_owned())],
+                body: None,
+                access: Access::Pull,
+            },
+            &target,
+        )?;
+        let header = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(d) = header.filter(|d| is_sha256_digest(d)) {
+            return Ok(d);
+        }
+        let m = self.manifest(image, tag)?;
+        Ok(format!(
+            "sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&m.bytes))
+        ))
+    }
+
     /// A JSON document (manifest, index), bounded to [`MAX_MANIFEST`].
     fn document(
         &self,
@@ -326,7 +465,7 @@ impl Client {
             path: &path,
             headers: Vec::new(),
             body: None,
-            push: true,
+            access: Access::Push,
         };
         match self.request(image, &req, &target) {
             Ok(_) => Ok(true),
@@ -359,7 +498,7 @@ impl Client {
                 path: &start,
                 headers: vec![("content-length", "0".to_owned())],
                 body: None,
-                push: true,
+                access: Access::Push,
             },
             &target,
         )?;
@@ -381,7 +520,7 @@ impl Client {
                 path: &put,
                 headers: vec![("content-type", "application/octet-stream".to_owned())],
                 body: Some(bytes),
-                push: true,
+                access: Access::Push,
             },
             &target,
         )?;
@@ -414,7 +553,7 @@ impl Client {
                 path: &path,
                 headers: vec![("content-type", media_type.to_owned())],
                 body: Some(bytes),
-                push: true,
+                access: Access::Push,
             },
             &target,
         )?;
@@ -715,7 +854,7 @@ impl Client {
                 path,
                 headers,
                 body: None,
-                push: false,
+                access: Access::Pull,
             },
             target,
         )
@@ -737,10 +876,10 @@ impl Client {
         } else {
             format!("{}{}", host.base, req.path)
         };
-        let scope = if req.push {
-            format!("repository:{}:pull,push", image.repository)
-        } else {
-            format!("repository:{}:pull", image.repository)
+        let scope = match req.access {
+            Access::Pull => format!("repository:{}:pull", image.repository),
+            Access::Push => format!("repository:{}:pull,push", image.repository),
+            Access::Catalog => "registry:catalog:*".to_owned(),
         };
         let mut refreshed = false;
         loop {
@@ -846,8 +985,19 @@ struct Request<'a> {
     headers: Vec<(&'static str, String)>,
     /// Cheap to clone, so a retry sends it again without copying.
     body: Option<bytes::Bytes>,
-    /// Ask for a token that may push, not only pull.
-    push: bool,
+    /// What the token is asked for.
+    access: Access,
+}
+
+/// What a bearer token is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Pull the request's repository.
+    Pull,
+    /// Pull and push it.
+    Push,
+    /// List the registry's repositories (`registry:catalog:*`).
+    Catalog,
 }
 
 fn status_failure(status: StatusCode) -> Failure {
@@ -1055,5 +1205,106 @@ impl Read for BlobReader {
                 }
             }
         }
+    }
+}
+
+/// The largest page asked of a listing: the distribution registry's default limit.
+pub const MAX_PAGE: usize = 1000;
+
+/// The target of a `Link: <URL>; rel="next"` header (RFC 8288), as a path on the registry or
+/// an absolute URL.
+fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, params) = part.trim().split_once(';')?;
+        let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let next = params.split(';').any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        (next && !url.is_empty()).then(|| url.to_owned())
+    })
+}
+
+/// The names of a listing page: `{"repositories": [...]}` or `{"name": …, "tags": [...]}`
+/// (`null` for a repository without tags).
+fn listed_names(bytes: &[u8], field: &str) -> Result<Vec<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    match v.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|n| {
+                n.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("`{field}` holds {n}, not a name"))
+            })
+            .collect(),
+        Some(other) => Err(format!("`{field}` is {other}, not a list")),
+    }
+}
+
+/// `sha256:` and 64 lowercase hex digits.
+fn is_sha256_digest(d: &str) -> bool {
+    d.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+/// `s` escaped for a query string: everything but unreserved characters and `/`. (Names in a
+/// registry's listing are plain by the distribution grammar; a registry that sends others is
+/// still asked correctly.)
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_link_is_found_among_others() {
+        assert_eq!(
+            next_link(r#"</v2/_catalog?last=b&n=2>; rel="next""#).as_deref(),
+            Some("/v2/_catalog?last=b&n=2")
+        );
+        assert_eq!(
+            next_link(r#"<https://r.lan/a>; rel="prev", <https://r.lan/b?n=1>; rel=next"#)
+                .as_deref(),
+            Some("https://r.lan/b?n=1")
+        );
+        assert_eq!(next_link(r#"</x>; rel="prev""#), None);
+        assert_eq!(next_link("garbage"), None);
+        assert_eq!(next_link(r#"<>; rel="next""#), None);
+    }
+
+    #[test]
+    fn listing_pages_are_read_strictly() {
+        assert_eq!(
+            listed_names(br#"{"repositories":["a","b/c"]}"#, "repositories").unwrap(),
+            ["a", "b/c"]
+        );
+        // A repository without tags lists `null`.
+        assert!(
+            listed_names(br#"{"name":"a","tags":null}"#, "tags")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(listed_names(br#"{"tags":[1]}"#, "tags").is_err());
+        assert!(listed_names(br#"{"tags":"a"}"#, "tags").is_err());
+        assert!(listed_names(b"<html>", "tags").is_err());
+    }
+
+    #[test]
+    fn names_are_escaped_for_the_query() {
+        assert_eq!(query_escape("team/app-1.2_x~"), "team/app-1.2_x~");
+        assert_eq!(query_escape("a b&c=d"), "a%20b%26c%3Dd");
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! - [`Reference`]: image references normalised as docker does (`nginx` is
 //!   `docker.io/library/nginx:latest`).
-//! - [`Client`]: the `/v2/` ping (scheme and auth method), manifests and blobs; anonymous, HTTP
+//! - [`Client`]: the `/v2/` ping (scheme and auth method), manifests and blobs, the catalog
+//!   and tag lists (paged) and tags resolved to digests; anonymous, HTTP
 //!   Basic and bearer-token auth (the `WWW-Authenticate: Bearer realm=…` flow, tokens cached for
 //!   their lifetime), credentials from the command line or docker's config and credential
 //!   helpers; blob streams that resume with `Range` requests; request counters.
@@ -26,7 +27,7 @@ mod reference;
 pub use auth::{Credential, Secret, docker_config_credential};
 pub use client::{
     BlobProgress, BlobReader, Client, ClientOptions, FetchedManifest, MANIFEST_ACCEPT,
-    MAX_MANIFEST, Observer, Stats,
+    MAX_MANIFEST, MAX_PAGE, Observer, Stats,
 };
 pub use customs_http::is_loopback_host;
 pub use error::RegistryError;

@@ -3,6 +3,7 @@
 //! pushed by `build-images.sh`. Faults come from a real proxy on loopback (`proxy.rs`), not
 //! from a mock registry.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -914,4 +915,92 @@ fn loopback_registries_are_not_proxied() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.json()["packages"].as_array().unwrap().len() >= 88);
+}
+
+/// A client for the test registries, with `credential` for every registry.
+fn crawl_client(credential: Option<(&str, &str)>) -> customs_registry::Client {
+    let transport =
+        customs_http::Transport::new(customs_http::HttpOptions::default()).expect("transport");
+    customs_registry::Client::new(
+        transport,
+        customs_registry::ClientOptions {
+            credential: credential.map(|(u, p)| customs_registry::Credential::Basic {
+                username: u.to_owned(),
+                password: customs_registry::Secret::new(p),
+            }),
+            docker_config: false,
+            observer: None,
+        },
+    )
+}
+
+/// The crawl of a registry (issue 18): `_catalog` and `tags/list` read in pages, following the
+/// registry's `Link` headers (docker-registry sends them on the catalog) and stopping when a
+/// page brings nothing new (it ignores `n` on tags/list); tags resolved to digests by `HEAD`;
+/// the catalog token asked with scope `registry:catalog:*` on the token registry. Other
+/// tests may push while this one runs, and repositories are never deleted: a paged listing
+/// lies between one-shot listings taken before and after it.
+#[test]
+fn a_registry_is_crawled_page_by_page() {
+    registries_up();
+    let plain = customs_registry::Reference::parse(&format!("{PLAIN}/debian-app")).unwrap();
+    let client = crawl_client(None);
+    let before: BTreeSet<String> = client
+        .catalog(&plain, 10_000)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let requests = client.stats().requests;
+    let paged = client.catalog(&plain, 1).unwrap();
+    let one_per_page = client.stats().requests - requests;
+    let after: BTreeSet<String> = client
+        .catalog(&plain, 10_000)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let paged_set: BTreeSet<String> = paged.iter().cloned().collect();
+    assert_eq!(paged_set.len(), paged.len(), "a name twice: {paged:?}");
+    assert!(
+        before.is_subset(&paged_set) && paged_set.is_subset(&after),
+        "{paged:?}"
+    );
+    for repo in [
+        "debian-app",
+        "bookworm-big",
+        "bullseye-minbase",
+        "trixie-minbase",
+    ] {
+        assert!(paged_set.contains(repo), "{repo} missing: {paged:?}");
+    }
+    // A page per name, and the last, empty page.
+    assert!(one_per_page > paged.len() as u64, "{one_per_page} requests");
+    let mid = client.catalog(&plain, 2).unwrap();
+    assert!(before.iter().all(|r| mid.contains(r)), "{mid:?}");
+
+    let tags = client.tags(&plain, 1).unwrap();
+    let all = client.tags(&plain, customs_registry::MAX_PAGE).unwrap();
+    let tag_set: BTreeSet<&String> = tags.iter().collect();
+    assert_eq!(tag_set.len(), tags.len(), "a tag twice: {tags:?}");
+    for t in ["1", "1-docker", "1-index", "1-zstd"] {
+        assert!(tags.iter().any(|x| x == t), "{t} missing: {tags:?}");
+    }
+    assert!(tags.iter().all(|t| all.contains(t)), "{tags:?} / {all:?}");
+
+    let digest = client.resolve(&plain, "1").unwrap();
+    let manifest = client.manifest(&plain, "1").unwrap();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&manifest.bytes));
+    assert_eq!(digest, format!("sha256:{sha}"));
+    let gone = client.resolve(&plain, "no-such-tag").unwrap_err();
+    assert!(
+        matches!(gone, customs_registry::RegistryError::NotFound { .. }),
+        "{gone}"
+    );
+
+    // The token registry: the catalog needs a token for `registry:catalog:*`, which its token
+    // server grants only to a known user.
+    let token = customs_registry::Reference::parse(&format!("{TOKEN}/debian-app")).unwrap();
+    let listed = crawl_client(Some((USER, PASS))).catalog(&token, 2).unwrap();
+    assert!(listed.iter().any(|r| r == "debian-app"), "{listed:?}");
+    let anonymous = crawl_client(None).catalog(&token, 2);
+    assert!(anonymous.is_err(), "{anonymous:?}");
 }
