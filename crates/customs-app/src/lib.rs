@@ -14,6 +14,8 @@
 //! | queue a scan, run queued jobs (`worker`, the server) | [`worker::enqueue_scan`], [`worker::Worker::run`] | [`worker::Outcome`]s |
 //! | a stored image's findings over time (`history`) | [`images::history`] | [`images::History`] |
 //! | two stored images compared (`diff`) | [`images::diff`] | [`images::Diff`] |
+//! | a stored image as an SBOM (Harbor's SBOM report) | [`images::stored_sbom`] | the document |
+//! | a registry's repositories, tags and digests (`audit`, its crawl) | [`audit::crawl`] | [`audit::Crawl`] |
 //! | the database (`db build`, `db update`, first use) | [`database`] | `BuildReport`, `UpdateReport` |
 //! | the database as a signed OCI artifact (`db push`, `db pull`) | [`publish::push`], [`publish::pull`] | [`publish::PushReport`], [`publish::PullReport`] |
 //! | the cache (`cache info`, `cache prune`) | [`CacheDir`] | [`cache::CacheInfo`], [`cache::PruneReport`] |
@@ -26,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod about;
+pub mod audit;
 pub mod cache;
 pub mod database;
 mod error;

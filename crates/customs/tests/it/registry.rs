@@ -1004,3 +1004,121 @@ fn a_registry_is_crawled_page_by_page() {
     let anonymous = crawl_client(None).catalog(&token, 2);
     assert!(anonymous.is_err(), "{anonymous:?}");
 }
+
+/// `skopeo copy` from one registry reference to another (blobs are mounted, not sent again).
+fn skopeo_copy(from: &str, to: &str) {
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://{from}"),
+            &format!("docker://{to}"),
+        ])
+        .output()
+        .expect("skopeo is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "skopeo copy {from} {to}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The digest of a registry reference, as skopeo reads it (the oracle for the crawl's HEAD).
+fn skopeo_digest(reference: &str) -> String {
+    let out = Command::new("skopeo")
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!("docker://{reference}"),
+        ])
+        .output()
+        .expect("skopeo is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&out.stdout))
+    )
+}
+
+/// The audit's crawl (issue 18) on the plain registry, over repositories the test makes with
+/// skopeo under a prefix of its own: image tags with their digests (checked against skopeo's),
+/// cosign-style signature, attestation and SBOM tags and the referrers fallback tag set apart,
+/// the repository globs, and the other repositories of the registry left out.
+#[test]
+fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
+    registries_up();
+    let prefix = format!("audit-crawl-{}", std::process::id());
+    let app = format!("{PLAIN}/{prefix}/app");
+    let base = format!("{PLAIN}/{prefix}/base");
+    skopeo_copy(&format!("{PLAIN}/debian-app:1"), &format!("{app}:1"));
+    skopeo_copy(&format!("{PLAIN}/trixie-minbase:1"), &format!("{app}:2"));
+    skopeo_copy(&format!("{PLAIN}/trixie-minbase:1"), &format!("{base}:13"));
+    let d1 = skopeo_digest(&format!("{app}:1"));
+    let hex = d1.trim_start_matches("sha256:");
+    let artifacts = [
+        format!("sha256-{hex}.sig"),
+        format!("sha256-{hex}.att"),
+        format!("sha256-{hex}.sbom"),
+        format!("sha256-{hex}"),
+    ];
+    for tag in &artifacts {
+        // Any manifest will do: the tag's form is what marks it.
+        skopeo_copy(
+            &format!("{PLAIN}/trixie-minbase:1"),
+            &format!("{app}:{tag}"),
+        );
+    }
+
+    let client = crawl_client(None);
+    let opts = customs_app::audit::CrawlOptions {
+        repos: vec![format!("{prefix}/*")],
+        page: 1,
+    };
+    let crawl = customs_app::audit::crawl(&client, PLAIN, &opts).unwrap();
+    assert_eq!(crawl.registry, PLAIN);
+    let names: Vec<&str> = crawl.repositories.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, [format!("{prefix}/app"), format!("{prefix}/base")]);
+    let app_crawl = &crawl.repositories[0];
+    assert!(app_crawl.errors.is_empty(), "{:?}", app_crawl.errors);
+    let mut tags: Vec<(&str, &str)> = app_crawl
+        .tags
+        .iter()
+        .map(|t| (t.tag.as_str(), t.digest.as_str()))
+        .collect();
+    tags.sort_unstable();
+    let d2 = skopeo_digest(&format!("{app}:2"));
+    assert_eq!(tags, [("1", d1.as_str()), ("2", d2.as_str())]);
+    let mut set_apart = app_crawl.artifact_tags.clone();
+    set_apart.sort();
+    let mut expected = artifacts.to_vec();
+    expected.sort();
+    assert_eq!(set_apart, expected);
+    // Two repositories, three image tags, two distinct images: base:13 is app:2.
+    assert_eq!(
+        crawl
+            .digests()
+            .iter()
+            .map(|(_, d)| *d)
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from([d1.as_str(), d2.as_str()])
+    );
+
+    let only_base = customs_app::audit::CrawlOptions {
+        repos: vec![format!("{prefix}/base")],
+        page: 0,
+    };
+    let crawl = customs_app::audit::crawl(&client, PLAIN, &only_base).unwrap();
+    assert_eq!(crawl.repositories.len(), 1);
+    assert_eq!(crawl.repositories[0].tags.len(), 1);
+    assert_eq!(crawl.repositories[0].tags[0].digest, d2);
+
+    let bad = customs_app::audit::crawl(&client, &format!("{PLAIN}/debian-app"), &opts);
+    assert!(bad.is_err(), "a repository given as the registry");
+}

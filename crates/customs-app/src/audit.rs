@@ -1,0 +1,226 @@
+//! The registry-wide audit (`customs audit`): what a registry holds, crawled.
+//!
+//! This is the crawl: the registry's repositories (`_catalog`, paged), chosen by globs, each
+//! repository's tags (`tags/list`, paged), and each tag resolved to the digest it points at
+//! (`HEAD`). Signature, attestation and SBOM tags (cosign's `sha256-<hex>.sig`, `.att`,
+//! `.sbom`, the referrers API's fallback tag `sha256-<hex>`) are not images: they are set
+//! apart, or they would count in every statistic. A repository or a tag that cannot be read
+//! is recorded with the reason and the crawl goes on: one bad repository never sinks the
+//! rest.
+
+use std::collections::BTreeSet;
+
+use customs_registry::{Client, Reference, RegistryError};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Serialize;
+
+use crate::{AppError, Result};
+
+/// What to crawl.
+#[derive(Debug, Clone, Default)]
+pub struct CrawlOptions {
+    /// Repository globs (`team/*`, `**`); none: every repository. `*` and `?` stay within a
+    /// path segment, `**` crosses them, as in `.gitignore`.
+    pub repos: Vec<String>,
+    /// Names asked per page of a listing (at most [`customs_registry::MAX_PAGE`]); 0: the
+    /// largest.
+    pub page: usize,
+}
+
+/// A registry, crawled.
+#[derive(Debug, Clone, Serialize)]
+pub struct Crawl {
+    /// The registry (`host[:port]`).
+    pub registry: String,
+    /// The repositories chosen, in the catalog's order.
+    pub repositories: Vec<RepositoryCrawl>,
+}
+
+/// One repository, crawled.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepositoryCrawl {
+    /// The repository's name in the registry.
+    pub name: String,
+    /// Its image tags, each with the digest it points at, in the registry's order.
+    pub tags: Vec<TagDigest>,
+    /// Its signature, attestation and SBOM tags: listed, not images.
+    pub artifact_tags: Vec<String>,
+    /// What could not be read (the tag list, a tag gone between listing and `HEAD`), with
+    /// the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// A tag and the digest it points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagDigest {
+    /// The tag.
+    pub tag: String,
+    /// The manifest's (or index's) digest.
+    pub digest: String,
+}
+
+impl Crawl {
+    /// The distinct digests of every image tag: what an audit scans, each once.
+    #[must_use]
+    pub fn digests(&self) -> BTreeSet<(&str, &str)> {
+        self.repositories
+            .iter()
+            .flat_map(|r| r.tags.iter().map(|t| (r.name.as_str(), t.digest.as_str())))
+            .collect()
+    }
+}
+
+/// Whether `tag` names a signature, an attestation or an SBOM rather than an image: cosign's
+/// `sha256-<hex>.sig`, `.att` and `.sbom`, any tag ending in those, and the referrers API's
+/// fallback tag `sha256-<hex>` (with or without a suffix).
+#[must_use]
+pub fn is_artifact_tag(tag: &str) -> bool {
+    if [".sig", ".att", ".sbom"].iter().any(|s| tag.ends_with(s)) {
+        return true;
+    }
+    let Some(rest) = tag.strip_prefix("sha256-") else {
+        return false;
+    };
+    let hex = rest.split_once('.').map_or(rest, |(h, _)| h);
+    hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The repository globs as one matcher; `None` for none (every repository).
+fn repo_matcher(globs: &[String]) -> Result<Option<GlobSet>> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut set = GlobSetBuilder::new();
+    for g in globs {
+        let glob = GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| AppError::invalid(format!("--repos {g:?}"), e.to_string()))?;
+        set.add(glob);
+    }
+    set.build()
+        .map(Some)
+        .map_err(|e| AppError::invalid("--repos", e.to_string()))
+}
+
+/// Crawl `registry` (`host[:port]`): its catalog, the repositories `opts.repos` chooses,
+/// their tags, and each image tag's digest.
+///
+/// # Errors
+/// [`AppError::Invalid`] for a registry name or glob that is not one; the catalog's errors
+/// (a registry that refuses its catalog cannot be crawled). Errors of one repository or tag
+/// are recorded in it ([`RepositoryCrawl::errors`]), not returned.
+pub fn crawl(client: &Client, registry: &str, opts: &CrawlOptions) -> Result<Crawl> {
+    let matcher = repo_matcher(&opts.repos)?;
+    // The catalog is the registry's; a placeholder repository carries the host.
+    let host = Reference::parse(&format!("{registry}/catalog"))
+        .map_err(|e| AppError::invalid(format!("registry {registry:?}"), e.to_string()))?;
+    if host.registry != registry.trim_end_matches('/') {
+        return Err(AppError::invalid(
+            format!("registry {registry:?}"),
+            "give the registry as HOST[:PORT], without a repository",
+        ));
+    }
+    let page = if opts.page == 0 {
+        customs_registry::MAX_PAGE
+    } else {
+        opts.page
+    };
+    let names = client.catalog(&host, page)?;
+    let repositories = names
+        .into_iter()
+        .filter(|n| matcher.as_ref().is_none_or(|m| m.is_match(n)))
+        .map(|name| crawl_repository(client, &host.registry, name, page))
+        .collect();
+    Ok(Crawl {
+        registry: host.registry,
+        repositories,
+    })
+}
+
+fn crawl_repository(client: &Client, registry: &str, name: String, page: usize) -> RepositoryCrawl {
+    let mut out = RepositoryCrawl {
+        name,
+        tags: Vec::new(),
+        artifact_tags: Vec::new(),
+        errors: Vec::new(),
+    };
+    // A name the catalog sent is checked like any reference: a hostile registry's
+    // `../x` is not requested.
+    let image = match Reference::parse(&format!("{registry}/{}", out.name)) {
+        Ok(r) if r.repository == out.name => r,
+        Ok(_) | Err(_) => {
+            out.errors
+                .push(format!("{:?} is not a repository name", out.name));
+            return out;
+        }
+    };
+    let tags = match client.tags(&image, page) {
+        Ok(t) => t,
+        Err(e) => {
+            out.errors.push(format!("the tag list: {e}"));
+            return out;
+        }
+    };
+    for tag in tags {
+        if is_artifact_tag(&tag) {
+            out.artifact_tags.push(tag);
+            continue;
+        }
+        match client.resolve(&image, &tag) {
+            Ok(digest) => out.tags.push(TagDigest { tag, digest }),
+            Err(RegistryError::NotFound { .. }) => {
+                out.errors
+                    .push(format!("tag {tag}: gone since it was listed"));
+            }
+            Err(e) => out.errors.push(format!("tag {tag}: {e}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_attestation_and_sbom_tags_are_not_images() {
+        let hex = "a".repeat(64);
+        for tag in [
+            format!("sha256-{hex}.sig"),
+            format!("sha256-{hex}.att"),
+            format!("sha256-{hex}.sbom"),
+            format!("sha256-{hex}"),
+            "v1.sig".to_owned(),
+        ] {
+            assert!(is_artifact_tag(&tag), "{tag}");
+        }
+        for tag in [
+            "1",
+            "latest",
+            "sha256-abc",
+            "sha256",
+            "v1.signed",
+            "3.19-sbom",
+            &format!("sha256-{}", "A".repeat(64)),
+        ] {
+            assert!(!is_artifact_tag(tag), "{tag}");
+        }
+    }
+
+    #[test]
+    fn repository_globs_stay_within_a_segment_unless_doubled() {
+        let m = repo_matcher(&["team/*".to_owned()]).unwrap().unwrap();
+        assert!(m.is_match("team/app"));
+        assert!(!m.is_match("team/app/worker"));
+        assert!(!m.is_match("other/app"));
+        let m = repo_matcher(&["team/**".to_owned(), "base".to_owned()])
+            .unwrap()
+            .unwrap();
+        assert!(m.is_match("team/app/worker"));
+        assert!(m.is_match("base"));
+        assert!(repo_matcher(&[]).unwrap().is_none());
+        assert!(repo_matcher(&["[".to_owned()]).is_err());
+    }
+}
