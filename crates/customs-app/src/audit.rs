@@ -7,10 +7,17 @@
 //! apart, or they would count in every statistic. A repository or a tag that cannot be read
 //! is recorded with the reason and the crawl goes on: one bad repository never sinks the
 //! rest.
+//!
+//! Then the scan ([`scan_crawl`]): each distinct image once, on a few threads, into the
+//! store with every tag that points at it. What the store already holds under the same tags
+//! is not scanned again, so an audit stopped half-way (even by `kill -9`) continues where it
+//! stopped.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use customs_registry::{Client, Reference, RegistryError};
+use customs_store::Store;
+use customs_vulndb::VulnDb;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
@@ -178,6 +185,185 @@ fn crawl_repository(client: &Client, registry: &str, name: String, page: usize) 
         }
     }
     out
+}
+
+/// One image the audit scanned.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditedImage {
+    /// `registry/repository`, as the store names it.
+    pub repository: String,
+    /// The image's digest.
+    pub digest: String,
+    /// Its tags in the repository.
+    pub tags: Vec<String>,
+    /// Packages found.
+    pub packages: usize,
+    /// Findings stored.
+    pub findings: usize,
+}
+
+/// An image the audit could not scan, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditFailure {
+    /// `registry/repository@digest`.
+    pub reference: String,
+    /// Why, with its causes.
+    pub error: String,
+}
+
+/// What [`scan_crawl`] did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct AuditRun {
+    /// Distinct images (repository and digest) the crawl found.
+    pub images: usize,
+    /// Those scanned and stored by this run.
+    pub scanned: Vec<AuditedImage>,
+    /// Those the store already held under the same tags: not scanned again.
+    pub already_stored: usize,
+    /// Those that could not be scanned.
+    pub failed: Vec<AuditFailure>,
+}
+
+/// Told as the audit goes: an image done (scanned, found stored, or failed), of how many.
+pub trait AuditProgress: Sync {
+    /// `done` of `total` images are through.
+    fn advanced(&self, done: usize, total: usize);
+}
+
+impl AuditProgress for () {
+    fn advanced(&self, _: usize, _: usize) {}
+}
+
+/// Scan every distinct image of `crawl` once, on `concurrency` threads, and store each with
+/// its tags. An image the store holds under every tag that points at it now is skipped, so a
+/// rerun after an interruption continues where the last run stopped; layers read before are
+/// taken from the layer cache (`image.use_layer_cache`). An image that cannot be scanned is
+/// recorded in [`AuditRun::failed`] and the audit goes on.
+///
+/// # Errors
+/// The store's errors (a scan is stored as it arrives; what was stored stays stored).
+pub fn scan_crawl(
+    store: &mut dyn Store,
+    db: &VulnDb,
+    crawl: &Crawl,
+    image: &crate::scan::ImageOptions,
+    concurrency: usize,
+    progress: &dyn AuditProgress,
+) -> Result<AuditRun> {
+    // (repository, digest) -> its tags
+    let mut wanted: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for r in &crawl.repositories {
+        for t in &r.tags {
+            wanted
+                .entry((format!("{}/{}", crawl.registry, r.name), t.digest.clone()))
+                .or_default()
+                .push(t.tag.clone());
+        }
+    }
+    let mut run = AuditRun {
+        images: wanted.len(),
+        ..AuditRun::default()
+    };
+    let mut todo = Vec::new();
+    for ((repository, digest), tags) in wanted {
+        if stored_under(store, &repository, &digest, &tags)? {
+            run.already_stored += 1;
+        } else {
+            todo.push((repository, digest, tags));
+        }
+    }
+    progress.advanced(run.already_stored, run.images);
+    let queue = std::sync::Mutex::new(todo.into_iter());
+    let path = db.path().to_owned();
+    std::thread::scope(|scope| -> Result<()> {
+        type Scanned = (
+            String,
+            String,
+            Vec<String>,
+            Result<customs_store::ScanRecord>,
+        );
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Scanned>(concurrency.max(1));
+        for _ in 0..concurrency.max(1) {
+            let tx = tx.clone();
+            let queue = &queue;
+            let path = &path;
+            scope.spawn(move || {
+                // A SQLite connection is not shared between threads: one per thread.
+                let db = VulnDb::open(path).map_err(AppError::from);
+                loop {
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .next();
+                    let Some((repository, digest, tags)) = next else {
+                        break;
+                    };
+                    let record = match &db {
+                        Ok(db) => crate::scan::scan(&format!("{repository}@{digest}"), image, db)
+                            .and_then(|report| crate::record::scan_record(db, &report)),
+                        Err(e) => Err(AppError::invalid(
+                            "the vulnerability database",
+                            e.to_string(),
+                        )),
+                    };
+                    if tx.send((repository, digest, tags, record)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut done = run.already_stored;
+        for (repository, digest, tags, record) in rx {
+            done += 1;
+            match record {
+                Ok(mut record) => {
+                    let findings = record.findings.len();
+                    let packages = record.packages.len();
+                    // One stored scan per tag that points at the image: its tag history.
+                    for tag in &tags {
+                        record.tag = Some(tag.clone());
+                        store.put_scan(&record)?;
+                    }
+                    run.scanned.push(AuditedImage {
+                        repository,
+                        digest,
+                        tags,
+                        packages,
+                        findings,
+                    });
+                }
+                Err(e) => run.failed.push(AuditFailure {
+                    reference: format!("{repository}@{digest}"),
+                    error: crate::worker::error_chain(&e),
+                }),
+            }
+            progress.advanced(done, run.images);
+        }
+        Ok(())
+    })?;
+    run.scanned
+        .sort_by(|a, b| (&a.repository, &a.digest).cmp(&(&b.repository, &b.digest)));
+    Ok(run)
+}
+
+/// Whether the store holds `digest` and each of `tags` of `repository` points at it there.
+fn stored_under(
+    store: &mut dyn Store,
+    repository: &str,
+    digest: &str,
+    tags: &[String],
+) -> Result<bool> {
+    if store.image(digest)?.is_none() {
+        return Ok(false);
+    }
+    for tag in tags {
+        let history = store.tag_history(repository, tag)?;
+        if history.last().is_none_or(|e| e.digest != digest) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

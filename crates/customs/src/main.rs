@@ -40,6 +40,9 @@ enum Command {
     History(cmd::images::HistoryArgs),
     /// Two stored images: packages added, removed and upgraded, and findings gained and lost.
     Diff(cmd::images::DiffArgs),
+    /// Audit a registry: crawl its repositories and tags, scan each distinct image once into
+    /// the store (a rerun continues an interrupted audit).
+    Audit(cmd::audit::AuditArgs),
     /// Re-match every stored inventory against the database and report what changed.
     Rematch(cmd::rematch::RematchArgs),
     /// Keep watching: update the database, re-match every stored image, notify; every
@@ -103,6 +106,7 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Images(a) => cmd::images::list(a, &mut out),
         Command::History(a) => cmd::images::history(a, &mut out),
         Command::Diff(a) => cmd::images::diff(a, &mut out),
+        Command::Audit(a) => cmd::audit::run(a, &mut out),
         Command::Rematch(a) => cmd::rematch::rematch(a, &mut out),
         Command::Watch(a) => cmd::rematch::run_watch(a, &mut out),
         Command::Policy(c) => cmd::gate::policy(c, &mut out),

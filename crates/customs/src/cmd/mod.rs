@@ -1,5 +1,6 @@
 //! One module per command: its arguments, the library call, and the rendering.
 
+pub(crate) mod audit;
 pub(crate) mod cache;
 pub(crate) mod db;
 pub(crate) mod docs;

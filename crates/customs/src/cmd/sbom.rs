@@ -30,6 +30,19 @@ pub(crate) struct SbomArgs {
 /// Inventory `source` with the command line's image options, reporting the pull's cost under
 /// `--verbose`.
 pub(crate) fn inventory(source: &str, image: &ImageArgs, list_files: bool) -> Result<Inventory> {
+    let (opts, client) = image_options(image, list_files)?;
+    let result = customs_app::scan::inventory(source, &opts);
+    if image.verbose && client.stats().requests > 0 {
+        crate::progress::report(&client);
+    }
+    Ok(result?)
+}
+
+/// The library's image options from the command line's, and the registry client in them.
+pub(crate) fn image_options(
+    image: &ImageArgs,
+    list_files: bool,
+) -> Result<(ImageOptions, customs_registry::Client)> {
     let client = crate::progress::registry_client(image)?;
     let opts = ImageOptions {
         platform: image.platform.as_deref().map(str::parse).transpose()?,
@@ -40,11 +53,7 @@ pub(crate) fn inventory(source: &str, image: &ImageArgs, list_files: bool) -> Re
         registry: Some(client.clone()),
         shared_layers: None,
     };
-    let result = customs_app::scan::inventory(source, &opts);
-    if image.verbose && client.stats().requests > 0 {
-        crate::progress::report(&client);
-    }
-    Ok(result?)
+    Ok((opts, client))
 }
 
 /// Warnings about files inside the image, on standard error.

@@ -1121,4 +1121,79 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
 
     let bad = customs_app::audit::crawl(&client, &format!("{PLAIN}/debian-app"), &opts);
     assert!(bad.is_err(), "a repository given as the registry");
+
+    // `customs audit`: each distinct image scanned once into the store, with every tag; a
+    // second run finds them stored and scans nothing.
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let db = crate::scan::build_db(w, &["rustsec"]);
+    let store = format!("sqlite:{}", w.join("store.db").display());
+    let glob = format!("{prefix}/*");
+    let audit = |cache: &Path| {
+        customs(
+            &[
+                "audit",
+                PLAIN,
+                "--repos",
+                &glob,
+                "--store-url",
+                &store,
+                "--db",
+                &db,
+                "--format",
+                "json",
+                "--concurrency",
+                "2",
+            ],
+            cache,
+        )
+    };
+    let first = audit(&w.join("cache"));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let report = first.json();
+    // (app, d1), (app, d2), (base, d2): three images by repository, two by digest.
+    assert_eq!(report["run"]["images"], 3, "{report}");
+    assert_eq!(report["run"]["scanned"].as_array().unwrap().len(), 3);
+    assert_eq!(report["run"]["already_stored"], 0);
+    assert_eq!(
+        report["crawl"]["repositories"][0]["artifact_tags"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    let images = customs(&["images", "--format", "json", "--store-url", &store], w);
+    assert_eq!(images.code, 0, "{}", images.stderr);
+    let mut stored: Vec<(String, Vec<String>)> = images
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let mut tags: Vec<String> = i["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_owned())
+                .collect();
+            tags.sort();
+            (i["digest"].as_str().unwrap().to_owned(), tags)
+        })
+        .collect();
+    stored.sort();
+    let mut expected = vec![
+        (d1.clone(), vec![format!("{app}:1")]),
+        (d2.clone(), vec![format!("{app}:2"), format!("{base}:13")]),
+    ];
+    expected.sort();
+    assert_eq!(stored, expected);
+    let again = audit(&w.join("cache"));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let report = again.json();
+    assert_eq!(
+        report["run"]["scanned"].as_array().unwrap().len(),
+        0,
+        "{report}"
+    );
+    assert_eq!(report["run"]["already_stored"], 3);
 }
