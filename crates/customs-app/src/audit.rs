@@ -8,8 +8,8 @@
 //! is recorded with the reason and the crawl goes on: one bad repository never sinks the
 //! rest.
 //!
-//! Then the scan ([`scan_crawl`]): each distinct image once, on a few threads, into the
-//! store with every tag that points at it. What the store already holds under the same tags
+//! Then the scan ([`scan_crawl`]): each distinct image (by digest) once, on a few threads,
+//! into the store under every tag that points at it. What the store already holds under the same tags
 //! is not scanned again, so an audit stopped half-way (even by `kill -9`) continues where it
 //! stopped.
 
@@ -190,11 +190,9 @@ fn crawl_repository(client: &Client, registry: &str, name: String, page: usize) 
 /// One image the audit scanned.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditedImage {
-    /// `registry/repository`, as the store names it.
-    pub repository: String,
     /// The image's digest.
     pub digest: String,
-    /// Its tags in the repository.
+    /// Every `registry/repository:tag` that points at it.
     pub tags: Vec<String>,
     /// Packages found.
     pub packages: usize,
@@ -214,7 +212,7 @@ pub struct AuditFailure {
 /// What [`scan_crawl`] did.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct AuditRun {
-    /// Distinct images (repository and digest) the crawl found.
+    /// Distinct images (by digest) the crawl found.
     pub images: usize,
     /// Those scanned and stored by this run.
     pub scanned: Vec<AuditedImage>,
@@ -234,11 +232,85 @@ impl AuditProgress for () {
     fn advanced(&self, _: usize, _: usize) {}
 }
 
-/// Scan every distinct image of `crawl` once, on `concurrency` threads, and store each with
-/// its tags. An image the store holds under every tag that points at it now is skipped, so a
-/// rerun after an interruption continues where the last run stopped; layers read before are
-/// taken from the layer cache (`image.use_layer_cache`). An image that cannot be scanned is
-/// recorded in [`AuditRun::failed`] and the audit goes on.
+/// Layer facts shared by an audit's scans in one process ([`customs_catalog::SharedFacts`]):
+/// a layer one scan is reading is waited for by the others rather than read again, so images
+/// scanned at the same time that share a base read its layers once. Facts are kept in memory
+/// for the audit's length (a layer's package lists: kilobytes to a few hundred). A wait ends
+/// after `WAIT` whatever happens, so two scans that wait for each other's layers (images
+/// whose shared layers lie in opposite orders) read them rather than hang.
+#[derive(Debug, Default)]
+pub struct LocalLayers {
+    slots: std::sync::Mutex<Slots>,
+    ready: std::sync::Condvar,
+}
+
+/// (analyzer set, diff_id) -> the layer's facts, or `None` while a scan reads it.
+type Slots = std::collections::HashMap<(String, String), Option<Vec<u8>>>;
+
+impl LocalLayers {
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+}
+
+impl customs_catalog::SharedFacts for LocalLayers {
+    fn get(&self, set: &str, diff_id: &str) -> Option<Vec<u8>> {
+        let key = (set.to_owned(), diff_id.to_owned());
+        let deadline = std::time::Instant::now() + Self::WAIT;
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            match slots.get(&key) {
+                // Nobody has it: this scan reads it.
+                None => {
+                    slots.insert(key, None);
+                    return None;
+                }
+                Some(Some(facts)) => return Some(facts.clone()),
+                // Another scan is reading it.
+                Some(None) => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return None;
+                    }
+                    slots = self
+                        .ready
+                        .wait_timeout(slots, left)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0;
+                }
+            }
+        }
+    }
+
+    fn put(&self, set: &str, diff_id: &str, facts: &[u8]) {
+        self.slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((set.to_owned(), diff_id.to_owned()), Some(facts.to_vec()));
+        self.ready.notify_all();
+    }
+
+    fn abandon(&self, set: &str, diff_id: &str) {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(slots.get(&(set.to_owned(), diff_id.to_owned())), Some(None)) {
+            slots.remove(&(set.to_owned(), diff_id.to_owned()));
+        }
+        drop(slots);
+        self.ready.notify_all();
+    }
+}
+
+/// Scan every distinct image of `crawl` once (by digest, whatever repositories and tags
+/// point at it), on `concurrency` threads, and store it under each of its tags. An image the
+/// store holds under every tag that points at it now is skipped, so a rerun after an
+/// interruption continues where the last run stopped; layers read before are taken from the
+/// layer cache (`image.use_layer_cache`), and the scans running at once read a shared layer
+/// once ([`LocalLayers`], unless `image.shared_layers` brings a fleet's). An image that
+/// cannot be scanned is recorded in [`AuditRun::failed`] and the audit goes on.
 ///
 /// # Errors
 /// The store's errors (a scan is stored as it arrives; what was stored stays stored).
@@ -250,14 +322,14 @@ pub fn scan_crawl(
     concurrency: usize,
     progress: &dyn AuditProgress,
 ) -> Result<AuditRun> {
-    // (repository, digest) -> its tags
-    let mut wanted: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    // digest -> (registry/repository, tag) pointing at it
+    let mut wanted: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for r in &crawl.repositories {
         for t in &r.tags {
             wanted
-                .entry((format!("{}/{}", crawl.registry, r.name), t.digest.clone()))
+                .entry(t.digest.clone())
                 .or_default()
-                .push(t.tag.clone());
+                .push((format!("{}/{}", crawl.registry, r.name), t.tag.clone()));
         }
     }
     let mut run = AuditRun {
@@ -265,21 +337,25 @@ pub fn scan_crawl(
         ..AuditRun::default()
     };
     let mut todo = Vec::new();
-    for ((repository, digest), tags) in wanted {
-        if stored_under(store, &repository, &digest, &tags)? {
+    for (digest, tags) in wanted {
+        if stored_under(store, &digest, &tags)? {
             run.already_stored += 1;
         } else {
-            todo.push((repository, digest, tags));
+            todo.push((digest, tags));
         }
     }
     progress.advanced(run.already_stored, run.images);
+    let mut image = image.clone();
+    if image.shared_layers.is_none() {
+        image.shared_layers = Some(std::sync::Arc::new(LocalLayers::default()));
+    }
+    let image = &image;
     let queue = std::sync::Mutex::new(todo.into_iter());
     let path = db.path().to_owned();
     std::thread::scope(|scope| -> Result<()> {
         type Scanned = (
             String,
-            String,
-            Vec<String>,
+            Vec<(String, String)>,
             Result<customs_store::ScanRecord>,
         );
         let (tx, rx) = std::sync::mpsc::sync_channel::<Scanned>(concurrency.max(1));
@@ -295,18 +371,19 @@ pub fn scan_crawl(
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .next();
-                    let Some((repository, digest, tags)) = next else {
+                    let Some((digest, tags)) = next else {
                         break;
                     };
+                    let source = format!("{}@{digest}", tags[0].0);
                     let record = match &db {
-                        Ok(db) => crate::scan::scan(&format!("{repository}@{digest}"), image, db)
+                        Ok(db) => crate::scan::scan(&source, image, db)
                             .and_then(|report| crate::record::scan_record(db, &report)),
                         Err(e) => Err(AppError::invalid(
                             "the vulnerability database",
                             e.to_string(),
                         )),
                     };
-                    if tx.send((repository, digest, tags, record)).is_err() {
+                    if tx.send((digest, tags, record)).is_err() {
                         break;
                     }
                 }
@@ -314,27 +391,27 @@ pub fn scan_crawl(
         }
         drop(tx);
         let mut done = run.already_stored;
-        for (repository, digest, tags, record) in rx {
+        for (digest, tags, record) in rx {
             done += 1;
             match record {
                 Ok(mut record) => {
                     let findings = record.findings.len();
                     let packages = record.packages.len();
-                    // One stored scan per tag that points at the image: its tag history.
-                    for tag in &tags {
+                    // Stored once per tag that points at the image: each tag's history.
+                    for (repository, tag) in &tags {
+                        record.repository = Some(repository.clone());
                         record.tag = Some(tag.clone());
                         store.put_scan(&record)?;
                     }
                     run.scanned.push(AuditedImage {
-                        repository,
                         digest,
-                        tags,
+                        tags: tags.iter().map(|(r, t)| format!("{r}:{t}")).collect(),
                         packages,
                         findings,
                     });
                 }
                 Err(e) => run.failed.push(AuditFailure {
-                    reference: format!("{repository}@{digest}"),
+                    reference: format!("{}@{digest}", tags[0].0),
                     error: crate::worker::error_chain(&e),
                 }),
             }
@@ -342,22 +419,16 @@ pub fn scan_crawl(
         }
         Ok(())
     })?;
-    run.scanned
-        .sort_by(|a, b| (&a.repository, &a.digest).cmp(&(&b.repository, &b.digest)));
+    run.scanned.sort_by(|a, b| a.digest.cmp(&b.digest));
     Ok(run)
 }
 
-/// Whether the store holds `digest` and each of `tags` of `repository` points at it there.
-fn stored_under(
-    store: &mut dyn Store,
-    repository: &str,
-    digest: &str,
-    tags: &[String],
-) -> Result<bool> {
+/// Whether the store holds `digest` and each of `tags` points at it there.
+fn stored_under(store: &mut dyn Store, digest: &str, tags: &[(String, String)]) -> Result<bool> {
     if store.image(digest)?.is_none() {
         return Ok(false);
     }
-    for tag in tags {
+    for (repository, tag) in tags {
         let history = store.tag_history(repository, tag)?;
         if history.last().is_none_or(|e| e.digest != digest) {
             return Ok(false);
@@ -408,5 +479,25 @@ mod tests {
         assert!(m.is_match("base"));
         assert!(repo_matcher(&[]).unwrap().is_none());
         assert!(repo_matcher(&["[".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn a_layer_being_read_is_waited_for_not_read_again() {
+        use customs_catalog::SharedFacts;
+        let layers = LocalLayers::default();
+        // The first scan to ask reads the layer.
+        assert_eq!(layers.get("set", "sha256:a"), None);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| layers.get("set", "sha256:a"));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            assert!(!waiter.is_finished(), "the second scan waits");
+            layers.put("set", "sha256:a", b"facts");
+            assert_eq!(waiter.join().unwrap().as_deref(), Some(&b"facts"[..]));
+        });
+        // A layer given up is read by the next scan that asks; other sets are apart.
+        assert_eq!(layers.get("set", "sha256:b"), None);
+        layers.abandon("set", "sha256:b");
+        assert_eq!(layers.get("set", "sha256:b"), None);
+        assert_eq!(layers.get("other", "sha256:a"), None);
     }
 }

@@ -68,7 +68,7 @@ pub(crate) fn keypair(dir: &Path, name: &str, ed25519: bool) {
 }
 
 /// The `GET`s of blobs of `repo` the registry logged after byte `from` of its log, by digest.
-fn blob_gets(log: &Path, from: usize, repo: &str) -> Vec<String> {
+pub(crate) fn blob_gets(log: &Path, from: usize, repo: &str) -> Vec<String> {
     let text = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
     let needle = format!("\"GET /v2/{repo}/blobs/");
     text[from..]

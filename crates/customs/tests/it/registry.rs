@@ -1060,6 +1060,8 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
     skopeo_copy(&format!("{PLAIN}/debian-app:1"), &format!("{app}:1"));
     skopeo_copy(&format!("{PLAIN}/trixie-minbase:1"), &format!("{app}:2"));
     skopeo_copy(&format!("{PLAIN}/trixie-minbase:1"), &format!("{base}:13"));
+    // bookworm-big shares its base layer with debian-app.
+    skopeo_copy(&format!("{PLAIN}/bookworm-big:1"), &format!("{base}:big"));
     let d1 = skopeo_digest(&format!("{app}:1"));
     let hex = d1.trim_start_matches("sha256:");
     let artifacts = [
@@ -1085,6 +1087,7 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
     assert_eq!(crawl.registry, PLAIN);
     let names: Vec<&str> = crawl.repositories.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, [format!("{prefix}/app"), format!("{prefix}/base")]);
+    let d3 = skopeo_digest(&format!("{base}:big"));
     let app_crawl = &crawl.repositories[0];
     assert!(app_crawl.errors.is_empty(), "{:?}", app_crawl.errors);
     let mut tags: Vec<(&str, &str)> = app_crawl
@@ -1100,14 +1103,14 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
     let mut expected = artifacts.to_vec();
     expected.sort();
     assert_eq!(set_apart, expected);
-    // Two repositories, three image tags, two distinct images: base:13 is app:2.
+    // Two repositories, four image tags, three distinct images: base:13 is app:2.
     assert_eq!(
         crawl
             .digests()
             .iter()
             .map(|(_, d)| *d)
             .collect::<BTreeSet<_>>(),
-        BTreeSet::from([d1.as_str(), d2.as_str()])
+        BTreeSet::from([d1.as_str(), d2.as_str(), d3.as_str()])
     );
 
     let only_base = customs_app::audit::CrawlOptions {
@@ -1116,8 +1119,12 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
     };
     let crawl = customs_app::audit::crawl(&client, PLAIN, &only_base).unwrap();
     assert_eq!(crawl.repositories.len(), 1);
-    assert_eq!(crawl.repositories[0].tags.len(), 1);
-    assert_eq!(crawl.repositories[0].tags[0].digest, d2);
+    let digests: BTreeSet<&str> = crawl.repositories[0]
+        .tags
+        .iter()
+        .map(|t| t.digest.as_str())
+        .collect();
+    assert_eq!(digests, BTreeSet::from([d2.as_str(), d3.as_str()]));
 
     let bad = customs_app::audit::crawl(&client, &format!("{PLAIN}/debian-app"), &opts);
     assert!(bad.is_err(), "a repository given as the registry");
@@ -1143,7 +1150,7 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
                 "--format",
                 "json",
                 "--concurrency",
-                "2",
+                "3",
             ],
             cache,
         )
@@ -1151,9 +1158,30 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
     let first = audit(&w.join("cache"));
     assert_eq!(first.code, 0, "{}", first.stderr);
     let report = first.json();
-    // (app, d1), (app, d2), (base, d2): three images by repository, two by digest.
+    // app:1 → d1; app:2 and base:13 → d2; base:big → d3: three images, each scanned once.
     assert_eq!(report["run"]["images"], 3, "{report}");
     assert_eq!(report["run"]["scanned"].as_array().unwrap().len(), 3);
+    // Each blob fetched once, by the registry's own access log: the layer debian-app and
+    // bookworm-big share was read once though the two were scanned at the same time.
+    let fetched = blob_gets(&prefix);
+    let mut layers = BTreeSet::new();
+    for image in [
+        &format!("{app}:1"),
+        &format!("{app}:2"),
+        &format!("{base}:big"),
+    ] {
+        layers.extend(skopeo_layers(image));
+    }
+    assert!(
+        fetched.values().all(|n| *n == 1),
+        "a blob fetched twice: {fetched:?}"
+    );
+    assert!(
+        layers.iter().all(|l| fetched.contains_key(l)),
+        "{layers:?} / {fetched:?}"
+    );
+    // The layers and the three configs.
+    assert_eq!(fetched.len(), layers.len() + 3, "{fetched:?}");
     assert_eq!(report["run"]["already_stored"], 0);
     assert_eq!(
         report["crawl"]["repositories"][0]["artifact_tags"]
@@ -1184,6 +1212,7 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
     let mut expected = vec![
         (d1.clone(), vec![format!("{app}:1")]),
         (d2.clone(), vec![format!("{app}:2"), format!("{base}:13")]),
+        (d3.clone(), vec![format!("{base}:big")]),
     ];
     expected.sort();
     assert_eq!(stored, expected);
@@ -1196,4 +1225,51 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
         "{report}"
     );
     assert_eq!(report["run"]["already_stored"], 3);
+    assert_eq!(blob_gets(&prefix), fetched, "the rerun fetched blobs");
+}
+
+/// The layer digests of a registry image, from its manifest as skopeo reads it (`--raw`: the
+/// manifest alone, so the registry's log shows no blob fetched for it).
+fn skopeo_layers(reference: &str) -> Vec<String> {
+    let out = Command::new("skopeo")
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!("docker://{reference}"),
+        ])
+        .output()
+        .expect("skopeo is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Blob GETs of the audit test's repositories in the plain registry's access log, by digest.
+/// The log is written as responses complete: read again until it stops changing.
+fn blob_gets(prefix: &str) -> std::collections::BTreeMap<String, usize> {
+    let log = registry_root().join("run/plain.log");
+    let mut last = None;
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let mut counts = std::collections::BTreeMap::new();
+        for repo in ["app", "base"] {
+            for digest in crate::dbpush::blob_gets(&log, 0, &format!("{prefix}/{repo}")) {
+                *counts.entry(digest).or_insert(0) += 1;
+            }
+        }
+        if last.as_ref() == Some(&counts) {
+            return counts;
+        }
+        last = Some(counts);
+    }
 }
