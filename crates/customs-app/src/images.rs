@@ -59,6 +59,86 @@ pub fn resolve(store: &mut dyn Store, reference: &str) -> Result<ImageDetail> {
     }
 }
 
+/// A tag whose digest moved: its last move, and what that move fixed and brought.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagDrift {
+    /// The repository, as the store names it (`registry/name`, `oci:/path`).
+    pub repository: String,
+    /// The tag.
+    pub tag: String,
+    /// The digest the tag pointed at before its last move.
+    pub from: String,
+    /// The digest it points at now.
+    pub to: String,
+    /// When the move was first seen (the scan that found the new digest).
+    pub moved_at: customs_types::Timestamp,
+    /// Findings open in the old digest just before the move that the new one does not have
+    /// (`removed`: fixed by the move), and those the new one brought (`added`).
+    pub findings: FindingChanges,
+}
+
+/// Every stored tag whose digest moved, with its last move and, from the store alone, the
+/// findings the move fixed and brought: those open in the old digest when the tag was last
+/// seen at it and not open in the new one now, and the other way round. (The store resolves
+/// the old digest's findings when its tag moves on, so its findings now would say nothing.) Tags
+/// are read from the store's tag history: a tag seen once, or only ever at one digest, has
+/// not drifted.
+///
+/// # Errors
+/// The store's errors.
+pub fn drift(store: &mut dyn Store) -> Result<Vec<TagDrift>> {
+    let mut tags: BTreeSet<(String, String)> = BTreeSet::new();
+    for image in store.images()? {
+        for t in image.tags {
+            // `repository:tag`; a repository may hold a registry's `host:port`, a tag no `:`.
+            if let Some((repository, tag)) = t.rsplit_once(':') {
+                tags.insert((repository.to_owned(), tag.to_owned()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (repository, tag) in tags {
+        let history = store.tag_history(&repository, &tag)?;
+        let Some(last) = history.last() else {
+            continue;
+        };
+        // The first sighting of the current digest after the last other one.
+        let Some(i) = history.iter().rposition(|e| e.digest != last.digest) else {
+            continue;
+        };
+        let from = history[i].digest.clone();
+        let moved_at = history[i + 1].seen_at;
+        // Open at a time: seen by then, not resolved by then.
+        let open = |rows: Vec<FindingHistory>, at: Option<customs_types::Timestamp>| {
+            rows.into_iter()
+                .filter(|f| match at {
+                    None => f.resolved_at.is_none(),
+                    Some(at) => f.first_seen <= at && f.resolved_at.is_none_or(|r| r > at),
+                })
+                .map(|f| DiffFinding {
+                    id: f.id,
+                    package: f.package_name,
+                })
+                .collect::<BTreeSet<_>>()
+        };
+        // The old digest as the tag last showed it.
+        let before = open(store.history(&from)?, Some(history[i].seen_at));
+        let now = open(store.history(&last.digest)?, None);
+        out.push(TagDrift {
+            repository,
+            tag,
+            from,
+            to: last.digest.clone(),
+            moved_at,
+            findings: FindingChanges {
+                added: now.difference(&before).cloned().collect(),
+                removed: before.difference(&now).cloned().collect(),
+            },
+        });
+    }
+    Ok(out)
+}
+
 /// A stored image's inventory as an SBOM document (`format`: CycloneDX or SPDX JSON), read
 /// from the store alone: the image is not pulled again. Gives the image's digest and the
 /// document.

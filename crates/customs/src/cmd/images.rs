@@ -12,6 +12,10 @@ use crate::render;
 
 #[derive(clap::Args)]
 pub(crate) struct ImagesArgs {
+    /// Tags whose digest moved instead: each tag's last move, old and new digests, and the
+    /// open findings the move fixed and brought (from the store, nothing pulled).
+    #[arg(long)]
+    drift: bool,
     #[arg(long, short, value_enum, default_value = "table")]
     format: Format,
     #[command(flatten)]
@@ -20,6 +24,28 @@ pub(crate) struct ImagesArgs {
 
 pub(crate) fn list(args: &ImagesArgs, out: &mut impl Write) -> Result<ExitCode> {
     let mut store = args.store.open()?;
+    if args.drift {
+        let drifted = customs_app::images::drift(store.as_mut())?;
+        match args.format {
+            Format::Json => render::json(out, &drifted)?,
+            Format::Table => {
+                let mut t = render::table(["TAG", "FROM", "TO", "MOVED AT", "FIXED", "ADDED"]);
+                for d in &drifted {
+                    t.add_row([
+                        render::clean(&format!("{}:{}", d.repository, d.tag)).into_owned(),
+                        render::short(&d.from),
+                        render::short(&d.to),
+                        render::when(d.moved_at),
+                        d.findings.removed.len().to_string(),
+                        d.findings.added.len().to_string(),
+                    ]);
+                }
+                writeln!(out, "{t}")?;
+                writeln!(out, "{} tags moved", drifted.len())?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let list = store.images()?;
     match args.format {
         Format::Json => render::json(out, &list)?,

@@ -1047,12 +1047,15 @@ fn skopeo_digest(reference: &str) -> String {
     )
 }
 
-/// The audit's crawl (issue 18) on the plain registry, over repositories the test makes with
-/// skopeo under a prefix of its own: image tags with their digests (checked against skopeo's),
-/// cosign-style signature, attestation and SBOM tags and the referrers fallback tag set apart,
-/// the repository globs, and the other repositories of the registry left out.
+/// The registry audit (issue 18) on the plain registry, over repositories the test makes with
+/// skopeo under a prefix of its own. The crawl: image tags with their digests (checked
+/// against skopeo's), cosign-style signature, attestation and SBOM tags and the referrers
+/// fallback tag set apart, the repository globs, the registry's other repositories left out.
+/// `customs audit`: each distinct digest scanned once and stored under every tag, each blob
+/// fetched once (the registry's access log), a rerun fetching nothing. Then a tag moves, and
+/// `customs images --drift` shows the move with the findings it fixed.
 #[test]
-fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
+fn a_registry_audit_crawls_scans_each_image_once_and_shows_drift() {
     registries_up();
     let prefix = format!("audit-crawl-{}", std::process::id());
     let app = format!("{PLAIN}/{prefix}/app");
@@ -1133,7 +1136,7 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
     // second run finds them stored and scans nothing.
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    let db = crate::scan::build_db(w, &["rustsec"]);
+    let db = crate::scan::build_db(w, &["osv-pypa-yaml"]);
     let store = format!("sqlite:{}", w.join("store.db").display());
     let glob = format!("{prefix}/*");
     let audit = |cache: &Path| {
@@ -1158,6 +1161,7 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
     let first = audit(&w.join("cache"));
     assert_eq!(first.code, 0, "{}", first.stderr);
     let report = first.json();
+    let first_report = report.clone();
     // app:1 → d1; app:2 and base:13 → d2; base:big → d3: three images, each scanned once.
     assert_eq!(report["run"]["images"], 3, "{report}");
     assert_eq!(report["run"]["scanned"].as_array().unwrap().len(), 3);
@@ -1226,6 +1230,55 @@ fn the_audit_crawl_lists_image_tags_and_sets_signatures_apart() {
     );
     assert_eq!(report["run"]["already_stored"], 3);
     assert_eq!(blob_gets(&prefix), fetched, "the rerun fetched blobs");
+
+    // Tag drift: app:1 moves from debian-app's digest to bookworm-big's. The next audit
+    // stores the new digest under app:1, and `images --drift` shows the move with the
+    // findings it fixed and brought, the same as `customs diff` of the two digests.
+    skopeo_copy(&format!("{PLAIN}/bookworm-big:1"), &format!("{app}:1"));
+    let third = audit(&w.join("cache"));
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    let report = third.json();
+    assert_eq!(report["run"]["images"], 2, "{report}");
+    assert_eq!(report["run"]["already_stored"], 1, "{report}");
+    let drift = customs(
+        &[
+            "images",
+            "--drift",
+            "--format",
+            "json",
+            "--store-url",
+            &store,
+        ],
+        w,
+    );
+    assert_eq!(drift.code, 0, "{}", drift.stderr);
+    let drift = drift.json();
+    let moved = drift.as_array().unwrap();
+    assert_eq!(moved.len(), 1, "{drift}");
+    assert_eq!(moved[0]["repository"], app.as_str());
+    assert_eq!(moved[0]["tag"], "1");
+    assert_eq!(moved[0]["from"], d1.as_str());
+    assert_eq!(moved[0]["to"], d3.as_str());
+    // debian-app's PyPA findings (its pip packages) are gone with the move: bookworm-big
+    // has none. The counts are those the first audit's scans found.
+    let found = |digest: &str| {
+        first_report["run"]["scanned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["digest"] == digest)
+            .unwrap()["findings"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(found(&d1) > 0);
+    assert_eq!(found(&d3), 0);
+    let removed = moved[0]["findings"]["removed"].as_array().unwrap();
+    assert_eq!(removed.len() as u64, found(&d1), "{drift}");
+    assert!(removed.iter().any(|f| f["package"] == "urllib3"), "{drift}");
+    assert_eq!(moved[0]["findings"]["added"], serde_json::json!([]));
+    let table = customs(&["images", "--drift", "--store-url", &store], w);
+    assert!(table.stdout.contains("1 tags moved"), "{}", table.stdout);
 }
 
 /// The layer digests of a registry image, from its manifest as skopeo reads it (`--raw`: the
