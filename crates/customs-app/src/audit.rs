@@ -437,6 +437,140 @@ fn stored_under(store: &mut dyn Store, digest: &str, tags: &[(String, String)]) 
     Ok(true)
 }
 
+/// An open finding, placed in the layers of the image's base or in its own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PlacedFinding {
+    /// The vulnerability id.
+    pub id: String,
+    /// The package.
+    pub package: String,
+    /// Its severity.
+    pub severity: customs_types::Severity,
+    /// The index of the layer that brought the package (0 at the bottom), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
+}
+
+/// What rebuilding an image on the current build of its base would fix.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rebuild {
+    /// The base's tag (`REPOSITORY:TAG`) that has moved on since the image was built.
+    pub on: String,
+    /// The digest that tag points at now (stored).
+    pub current: String,
+    /// The image's base findings that the current base does not have.
+    pub fixes: Vec<PlacedFinding>,
+    /// How many base findings the image has.
+    pub of: usize,
+}
+
+/// `customs base REF`: the base an image is built on, its open findings split into the
+/// base's layers and its own, and what a rebuild on the current base would fix.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaseReport {
+    /// The image.
+    pub digest: String,
+    /// Its base: the stored image named by its `org.opencontainers.image.base.digest`
+    /// annotation when its layers agree, else the stored image whose layers are the longest
+    /// proper prefix of its own. `None`: no stored image is its base.
+    pub base: Option<customs_policy::BaseImage>,
+    /// Open findings of packages the base's layers brought.
+    pub from_base: Vec<PlacedFinding>,
+    /// Open findings of packages the image's own layers brought (all of them without a base).
+    pub from_image: Vec<PlacedFinding>,
+    /// Open findings whose package's layer is not known.
+    pub unplaced: Vec<PlacedFinding>,
+    /// For each tag the base was stored under that now points elsewhere: what a rebuild on
+    /// that build would fix.
+    pub rebuilds: Vec<Rebuild>,
+}
+
+/// Open findings of a stored image, placed by layer.
+fn placed(store: &mut dyn Store, digest: &str) -> Result<Vec<PlacedFinding>> {
+    Ok(store
+        .history(digest)?
+        .into_iter()
+        .filter(|f| f.resolved_at.is_none())
+        .map(|f| PlacedFinding {
+            layer: f.data["package"]["layer_index"]
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok()),
+            id: f.id,
+            package: f.package_name,
+            severity: f.severity,
+        })
+        .collect())
+}
+
+/// The base of the stored image `reference`, its findings by origin, and the rebuilds that
+/// would fix some (see [`BaseReport`]). Read from the store alone: store the base images
+/// (scan them with `--store`, or audit their registry) and each image is placed.
+///
+/// # Errors
+/// As [`crate::images::resolve`], a stored inventory that does not read back, or the
+/// store's errors.
+pub fn base_report(store: &mut dyn Store, reference: &str) -> Result<BaseReport> {
+    let image = crate::images::resolve(store, reference)?;
+    let digest = image.summary.digest;
+    let inventory: customs_catalog::Inventory =
+        serde_json::from_value(image.inventory).map_err(|source| AppError::StoredInventory {
+            digest: digest.clone(),
+            source,
+        })?;
+    let base = crate::gate::base_of_inventory(store, &inventory)?;
+    let mut report = BaseReport {
+        digest: digest.clone(),
+        base: base.clone(),
+        from_base: Vec::new(),
+        from_image: Vec::new(),
+        unplaced: Vec::new(),
+        rebuilds: Vec::new(),
+    };
+    let layers = base.as_ref().map_or(0, |b| b.layers);
+    for f in placed(store, &digest)? {
+        match f.layer {
+            None => report.unplaced.push(f),
+            Some(l) if l < layers => report.from_base.push(f),
+            Some(_) => report.from_image.push(f),
+        }
+    }
+    let Some(base_digest) = base.and_then(|b| b.digest) else {
+        return Ok(report);
+    };
+    // Tags that showed the base's digest once and show another now: its newer builds.
+    let mut tags: BTreeSet<(String, String)> = BTreeSet::new();
+    for i in store.images()? {
+        for t in i.tags {
+            if let Some((repository, tag)) = t.rsplit_once(':') {
+                tags.insert((repository.to_owned(), tag.to_owned()));
+            }
+        }
+    }
+    for (repository, tag) in tags {
+        let history = store.tag_history(&repository, &tag)?;
+        let Some(now) = history.last() else { continue };
+        if now.digest == base_digest || !history.iter().any(|e| e.digest == base_digest) {
+            continue;
+        }
+        let current: BTreeSet<(String, String)> = placed(store, &now.digest)?
+            .into_iter()
+            .map(|f| (f.id, f.package))
+            .collect();
+        report.rebuilds.push(Rebuild {
+            on: format!("{repository}:{tag}"),
+            current: now.digest.clone(),
+            fixes: report
+                .from_base
+                .iter()
+                .filter(|f| !current.contains(&(f.id.clone(), f.package.clone())))
+                .cloned()
+                .collect(),
+            of: report.from_base.len(),
+        });
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,7 +121,18 @@ pub fn base_image(
     store: &mut dyn customs_store::Store,
     report: &ScanReport,
 ) -> Result<Option<BaseImage>> {
-    let Some(image) = &report.inventory.image else {
+    base_of_inventory(store, &report.inventory)
+}
+
+/// [`base_image`] of an inventory (a stored image's, say).
+///
+/// # Errors
+/// The store's.
+pub fn base_of_inventory(
+    store: &mut dyn customs_store::Store,
+    inventory: &customs_catalog::Inventory,
+) -> Result<Option<BaseImage>> {
+    let Some(image) = &inventory.image else {
         return Ok(None);
     };
     let chain: Option<Vec<String>> = image

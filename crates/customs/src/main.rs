@@ -43,6 +43,9 @@ enum Command {
     /// Audit a registry: crawl its repositories and tags, scan each distinct image once into
     /// the store (a rerun continues an interrupted audit).
     Audit(cmd::audit::AuditArgs),
+    /// A stored image's base: which image it is built on, its findings from the base's
+    /// layers and from its own, and what a rebuild on the base's current build would fix.
+    Base(cmd::audit::BaseArgs),
     /// Re-match every stored inventory against the database and report what changed.
     Rematch(cmd::rematch::RematchArgs),
     /// Keep watching: update the database, re-match every stored image, notify; every
@@ -107,6 +110,7 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::History(a) => cmd::images::history(a, &mut out),
         Command::Diff(a) => cmd::images::diff(a, &mut out),
         Command::Audit(a) => cmd::audit::run(a, &mut out),
+        Command::Base(a) => cmd::audit::base(a, &mut out),
         Command::Rematch(a) => cmd::rematch::rematch(a, &mut out),
         Command::Watch(a) => cmd::rematch::run_watch(a, &mut out),
         Command::Policy(c) => cmd::gate::policy(c, &mut out),

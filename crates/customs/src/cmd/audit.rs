@@ -134,3 +134,56 @@ pub(crate) fn run(args: &AuditArgs, out: &mut impl Write) -> Result<ExitCode> {
         ExitCode::from(2)
     })
 }
+
+#[derive(clap::Args)]
+pub(crate) struct BaseArgs {
+    /// The stored image, named as for `customs history` (REPOSITORY:TAG, a digest or prefix).
+    image: String,
+    #[arg(long, short, value_enum, default_value = "table")]
+    format: Format,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub(crate) fn base(args: &BaseArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let mut store = args.store.open()?;
+    let report = customs_app::audit::base_report(store.as_mut(), &args.image)?;
+    match args.format {
+        Format::Json => render::json(out, &report)?,
+        Format::Table => {
+            match &report.base {
+                Some(b) => writeln!(
+                    out,
+                    "{} is built on {} ({}, {} layers)",
+                    render::short(&report.digest),
+                    render::clean(&b.names.join(", ")),
+                    b.digest.as_deref().map(render::short).unwrap_or_default(),
+                    b.layers
+                )?,
+                None => writeln!(
+                    out,
+                    "{}: no stored image is its base (store the base images to place it)",
+                    render::short(&report.digest)
+                )?,
+            }
+            writeln!(
+                out,
+                "open findings: {} from the base's layers, {} from the image's own, {} unplaced",
+                report.from_base.len(),
+                report.from_image.len(),
+                report.unplaced.len()
+            )?;
+            for r in &report.rebuilds {
+                writeln!(
+                    out,
+                    "rebuild on {} ({}) fixes {} of {}",
+                    render::clean(&r.on),
+                    render::short(&r.current),
+                    r.fixes.len(),
+                    r.of
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

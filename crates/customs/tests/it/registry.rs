@@ -1326,3 +1326,233 @@ fn blob_gets(prefix: &str) -> std::collections::BTreeMap<String, usize> {
         last = Some(counts);
     }
 }
+
+/// A JSON file.
+fn json_file(path: &Path) -> Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A JSON blob of the corpus's OCI layout of `image`.
+fn corpus_blob(image: &str, digest: &str) -> Value {
+    let hex = digest.trim_start_matches("sha256:");
+    json_file(&corpus().join(image).join("oci/blobs/sha256").join(hex))
+}
+
+/// Push to the plain registry, as `target` (`REPO:TAG`), an image made of corpus layers:
+/// `parts` names each layer, bottom first, as (corpus image, its layer index). The config is
+/// the first part's image's, with the new layers' diff_ids; the manifest carries
+/// `annotations`. Written as an OCI layout from the corpus's own blobs and copied with
+/// skopeo. Returns the pushed digest.
+fn push_built(target: &str, parts: &[(&str, usize)], annotations: &Value) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = dir.path().join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let manifest_of = |image: &str| {
+        let index = json_file(&corpus().join(image).join("oci/index.json"));
+        corpus_blob(image, index["manifests"][0]["digest"].as_str().unwrap())
+    };
+    let mut layers = Vec::new();
+    let mut diff_ids = Vec::new();
+    for (image, i) in parts {
+        let manifest = manifest_of(image);
+        let config = corpus_blob(image, manifest["config"]["digest"].as_str().unwrap());
+        let layer = manifest["layers"][*i].clone();
+        let hex = layer["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_owned();
+        let from = corpus().join(image).join("oci/blobs/sha256").join(&hex);
+        if std::fs::hard_link(&from, blobs.join(&hex)).is_err() {
+            std::fs::copy(&from, blobs.join(&hex)).unwrap();
+        }
+        layers.push(layer);
+        diff_ids.push(config["rootfs"]["diff_ids"][*i].clone());
+    }
+    let write = |bytes: &[u8]| -> (String, usize) {
+        let hex = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        std::fs::write(blobs.join(&hex), bytes).unwrap();
+        (format!("sha256:{hex}"), bytes.len())
+    };
+    let first = manifest_of(parts[0].0);
+    let mut config = corpus_blob(parts[0].0, first["config"]["digest"].as_str().unwrap());
+    config["rootfs"]["diff_ids"] = Value::Array(diff_ids);
+    config["history"] = Value::Array(
+        (0..parts.len())
+            .map(|i| serde_json::json!({"created_by": format!("test layer {i}")}))
+            .collect(),
+    );
+    let (config_digest, config_size) = write(&serde_json::to_vec(&config).unwrap());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": config_digest,
+            "size": config_size,
+        },
+        "layers": layers,
+        "annotations": annotations,
+    });
+    let (digest, size) = write(&serde_json::to_vec(&manifest).unwrap());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": size,
+            "annotations": {"org.opencontainers.image.ref.name": "built"},
+        }],
+    });
+    std::fs::write(dir.path().join("index.json"), index.to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:built", dir.path().display()),
+            &format!("docker://{PLAIN}/{target}"),
+        ])
+        .output()
+        .expect("skopeo is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "skopeo copy {target}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pushed = skopeo_digest(&format!("{PLAIN}/{target}"));
+    assert_eq!(pushed, digest, "skopeo rewrote the manifest of {target}");
+    pushed
+}
+
+/// Base-image attribution (issue 18) on images the test builds from corpus layers: a base
+/// of debian-app's two layers (its pip packages, with their PyPA findings, are in the second),
+/// an app of those two and one layer of bookworm-big on top, pushed once without annotations
+/// (placed by its layer chain) and once with `org.opencontainers.image.base.digest` and
+/// `.name` (placed by them). `customs base` puts every finding in the base's layers; after the
+/// base's tag moves to a build of the first layer alone (no pip packages), it says that a
+/// rebuild on it fixes all of them.
+#[test]
+fn the_base_of_an_image_and_what_a_rebuild_fixes() {
+    registries_up();
+    let prefix = format!("audit-base-{}", std::process::id());
+    let none = serde_json::json!({});
+    let old_base = push_built(
+        &format!("{prefix}/base:1"),
+        &[("debian-app", 0), ("debian-app", 1)],
+        &none,
+    );
+    let app_layers = [("debian-app", 0), ("debian-app", 1), ("bookworm-big", 1)];
+    let app = push_built(&format!("{prefix}/app:1"), &app_layers, &none);
+    let base_name = format!("{PLAIN}/{prefix}/base:1");
+    let annotated = push_built(
+        &format!("{prefix}/app:annotated"),
+        &app_layers,
+        &serde_json::json!({
+            "org.opencontainers.image.base.digest": old_base,
+            "org.opencontainers.image.base.name": base_name,
+        }),
+    );
+    assert_ne!(app, annotated);
+
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let db = crate::scan::build_db(w, &["osv-pypa-yaml"]);
+    let store = format!("sqlite:{}", w.join("store.db").display());
+    let glob = format!("{prefix}/*");
+    let audit = || {
+        let r = customs(
+            &[
+                "audit",
+                PLAIN,
+                "--repos",
+                &glob,
+                "--store-url",
+                &store,
+                "--db",
+                &db,
+                "--format",
+                "json",
+            ],
+            &w.join("cache"),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()
+    };
+    let first = audit();
+    let findings_of = |digest: &str| {
+        first["run"]["scanned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["digest"] == digest)
+            .unwrap()["findings"]
+            .as_u64()
+            .unwrap()
+    };
+    let in_base = findings_of(&old_base);
+    assert!(in_base > 0);
+    assert_eq!(findings_of(&app), in_base);
+    let base_of = |image: &str| {
+        let r = customs(
+            &["base", "--format", "json", "--store-url", &store, image],
+            w,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()
+    };
+    for (image, named) in [(&app, None), (&annotated, Some(base_name.as_str()))] {
+        let report = base_of(image);
+        assert_eq!(report["base"]["digest"], old_base.as_str(), "{report}");
+        assert_eq!(report["base"]["layers"], 2, "{report}");
+        if let Some(name) = named {
+            assert_eq!(report["base"]["names"][0], name, "{report}");
+        }
+        assert_eq!(
+            report["from_base"].as_array().unwrap().len() as u64,
+            in_base
+        );
+        assert_eq!(report["from_image"], serde_json::json!([]), "{report}");
+        assert_eq!(report["unplaced"], serde_json::json!([]), "{report}");
+        assert_eq!(report["rebuilds"], serde_json::json!([]), "{report}");
+    }
+    // The base on its own is built on nothing stored.
+    assert!(base_of(&old_base)["base"].is_null());
+
+    // The base's tag moves to a new build without the pip packages.
+    let new_base = push_built(&format!("{prefix}/base:1"), &[("debian-app", 0)], &none);
+    audit();
+    let report = base_of(&format!("{PLAIN}/{prefix}/app:1"));
+    assert_eq!(report["base"]["digest"], old_base.as_str(), "{report}");
+    let rebuilds = report["rebuilds"].as_array().unwrap();
+    assert_eq!(rebuilds.len(), 1, "{report}");
+    assert_eq!(rebuilds[0]["on"], base_name.as_str());
+    assert_eq!(rebuilds[0]["current"], new_base.as_str());
+    assert_eq!(rebuilds[0]["of"].as_u64(), Some(in_base));
+    assert_eq!(
+        rebuilds[0]["fixes"].as_array().unwrap().len() as u64,
+        in_base
+    );
+    let table = customs(
+        &[
+            "base",
+            "--store-url",
+            &store,
+            &format!("{PLAIN}/{prefix}/app:1"),
+        ],
+        w,
+    );
+    assert!(
+        table
+            .stdout
+            .contains(&format!("fixes {in_base} of {in_base}")),
+        "{}",
+        table.stdout
+    );
+}
