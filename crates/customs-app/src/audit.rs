@@ -93,6 +93,16 @@ pub fn is_artifact_tag(tag: &str) -> bool {
     hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// A tag by the distribution grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn is_tag(tag: &str) -> bool {
+    let mut bytes = tag.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && tag.len() <= 128
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
 /// The repository globs as one matcher; `None` for none (every repository).
 fn repo_matcher(globs: &[String]) -> Result<Option<GlobSet>> {
     if globs.is_empty() {
@@ -171,6 +181,12 @@ fn crawl_repository(client: &Client, registry: &str, name: String, page: usize) 
         }
     };
     for tag in tags {
+        // A name outside the distribution grammar is not requested: from a hostile registry
+        // `x?y` or `../x` would change the request's meaning.
+        if !is_tag(&tag) {
+            out.errors.push(format!("{tag:?} is not a tag"));
+            continue;
+        }
         if is_artifact_tag(&tag) {
             out.artifact_tags.push(tag);
             continue;
@@ -597,6 +613,25 @@ mod tests {
             &format!("sha256-{}", "A".repeat(64)),
         ] {
             assert!(!is_artifact_tag(tag), "{tag}");
+        }
+    }
+
+    #[test]
+    fn tags_follow_the_distribution_grammar() {
+        for ok in ["1", "latest", "v1.2.3-rc_1", "_x", &"a".repeat(128)] {
+            assert!(is_tag(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".x",
+            "-x",
+            "x?y",
+            "../x",
+            "a/b",
+            "x y",
+            &"a".repeat(129),
+        ] {
+            assert!(!is_tag(bad), "{bad}");
         }
     }
 
