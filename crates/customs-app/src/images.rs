@@ -87,17 +87,8 @@ pub struct TagDrift {
 /// # Errors
 /// The store's errors.
 pub fn drift(store: &mut dyn Store) -> Result<Vec<TagDrift>> {
-    let mut tags: BTreeSet<(String, String)> = BTreeSet::new();
-    for image in store.images()? {
-        for t in image.tags {
-            // `repository:tag`; a repository may hold a registry's `host:port`, a tag no `:`.
-            if let Some((repository, tag)) = t.rsplit_once(':') {
-                tags.insert((repository.to_owned(), tag.to_owned()));
-            }
-        }
-    }
     let mut out = Vec::new();
-    for (repository, tag) in tags {
+    for (repository, tag) in crate::audit::stored_tags(store)? {
         let history = store.tag_history(&repository, &tag)?;
         let Some(last) = history.last() else {
             continue;

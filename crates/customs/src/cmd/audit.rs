@@ -11,9 +11,13 @@ use crate::args::{DbArgs, Format, ImageArgs, StoreArgs};
 use crate::render;
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct AuditArgs {
+    #[command(subcommand)]
+    command: Option<AuditCmd>,
     /// The registry, as HOST[:PORT] (127.0.0.1:5000, reg.lan).
-    registry: String,
+    #[arg(required = true)]
+    registry: Option<String>,
     /// Only repositories matching this glob (`team/*`; `*` stays within a path segment,
     /// `**` crosses them); repeated, any of them. Default: every repository in the catalog.
     #[arg(long, value_name = "GLOB")]
@@ -31,6 +35,41 @@ pub(crate) struct AuditArgs {
     image: ImageArgs,
 }
 
+#[derive(clap::Subcommand)]
+pub(crate) enum AuditCmd {
+    /// The audit's report, from the store (nothing is pulled): the share of images with
+    /// critical or high findings over all tags and over current tags, images by age and by
+    /// base, fixable findings, KEV, top packages, findings by layer origin, the rebuild list.
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ReportArgs {
+    /// Only repositories under this prefix (`127.0.0.1:5000/`, `reg.lan/team/`).
+    #[arg(long, value_name = "PREFIX")]
+    prefix: Option<String>,
+    /// A tag is current when its image was built within this many days of its repository's
+    /// newest (and `latest` always is).
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    window_days: u32,
+    /// The clock ages are counted by (RFC 3339 or YYYY-MM-DD; default: now).
+    #[arg(long, value_name = "TIME", value_parser = customs_types::Timestamp::parse_lenient)]
+    now: Option<customs_types::Timestamp>,
+    /// json (`customs.audit-report/1`, docs/audit-report.schema.json), csv (a line per
+    /// image) or markdown.
+    #[arg(long, short, value_enum, default_value = "markdown")]
+    format: ReportFormat,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+pub(crate) enum ReportFormat {
+    Json,
+    Csv,
+    Markdown,
+}
+
 /// A progress bar on a terminal; nothing elsewhere.
 struct Bar(Option<ProgressBar>);
 
@@ -46,12 +85,18 @@ impl AuditProgress for Bar {
 /// Exit 0 when every image was scanned or already stored; 2 when a repository, a tag or an
 /// image could not be read (the audit is then incomplete, and says where).
 pub(crate) fn run(args: &AuditArgs, out: &mut impl Write) -> Result<ExitCode> {
+    if let Some(AuditCmd::Report(r)) = &args.command {
+        return report(r, out);
+    }
+    let Some(registry) = &args.registry else {
+        anyhow::bail!("give the registry to audit, as HOST[:PORT]");
+    };
     let db = crate::cmd::scan::open_db(&args.db, args.image.quiet.quiet)?;
     let mut store = args.store.open()?;
     let (image, client) = crate::cmd::sbom::image_options(&args.image, false)?;
     let crawl = customs_app::audit::crawl(
         &client,
-        &args.registry,
+        registry,
         &CrawlOptions {
             repos: args.repos.clone(),
             page: 0,
@@ -184,6 +229,23 @@ pub(crate) fn base(args: &BaseArgs, out: &mut impl Write) -> Result<ExitCode> {
                 )?;
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(args: &ReportArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let mut store = args.store.open()?;
+    let opts = customs_app::audit::report::ReportOptions {
+        prefix: args.prefix.clone(),
+        window_days: args.window_days,
+        now: args.now.unwrap_or_else(customs_types::Timestamp::now),
+        ..Default::default()
+    };
+    let report = customs_app::audit::report::report(store.as_mut(), &opts)?;
+    match args.format {
+        ReportFormat::Json => render::json(out, &report)?,
+        ReportFormat::Csv => out.write_all(report.to_csv().as_bytes())?,
+        ReportFormat::Markdown => out.write_all(report.to_markdown().as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
 }

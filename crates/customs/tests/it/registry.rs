@@ -1343,8 +1343,13 @@ fn corpus_blob(image: &str, digest: &str) -> Value {
 /// `parts` names each layer, bottom first, as (corpus image, its layer index). The config is
 /// the first part's image's, with the new layers' diff_ids; the manifest carries
 /// `annotations`. Written as an OCI layout from the corpus's own blobs and copied with
-/// skopeo. Returns the pushed digest.
-fn push_built(target: &str, parts: &[(&str, usize)], annotations: &Value) -> String {
+/// skopeo; `created` replaces the config's build date. Returns the pushed digest.
+fn push_built(
+    target: &str,
+    parts: &[(&str, usize)],
+    annotations: &Value,
+    created: Option<&str>,
+) -> String {
     let dir = tempfile::tempdir().unwrap();
     let blobs = dir.path().join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap();
@@ -1378,6 +1383,9 @@ fn push_built(target: &str, parts: &[(&str, usize)], annotations: &Value) -> Str
     let first = manifest_of(parts[0].0);
     let mut config = corpus_blob(parts[0].0, first["config"]["digest"].as_str().unwrap());
     config["rootfs"]["diff_ids"] = Value::Array(diff_ids);
+    if let Some(c) = created {
+        config["created"] = Value::String(c.to_owned());
+    }
     config["history"] = Value::Array(
         (0..parts.len())
             .map(|i| serde_json::json!({"created_by": format!("test layer {i}")}))
@@ -1447,9 +1455,10 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
         &format!("{prefix}/base:1"),
         &[("debian-app", 0), ("debian-app", 1)],
         &none,
+        None,
     );
     let app_layers = [("debian-app", 0), ("debian-app", 1), ("bookworm-big", 1)];
-    let app = push_built(&format!("{prefix}/app:1"), &app_layers, &none);
+    let app = push_built(&format!("{prefix}/app:1"), &app_layers, &none, None);
     let base_name = format!("{PLAIN}/{prefix}/base:1");
     let annotated = push_built(
         &format!("{prefix}/app:annotated"),
@@ -1458,6 +1467,8 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
             "org.opencontainers.image.base.digest": old_base,
             "org.opencontainers.image.base.name": base_name,
         }),
+        // Built long before the others: not a current tag.
+        Some("2020-01-01T00:00:00Z"),
     );
     assert_ne!(app, annotated);
 
@@ -1526,7 +1537,12 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
     assert!(base_of(&old_base)["base"].is_null());
 
     // The base's tag moves to a new build without the pip packages.
-    let new_base = push_built(&format!("{prefix}/base:1"), &[("debian-app", 0)], &none);
+    let new_base = push_built(
+        &format!("{prefix}/base:1"),
+        &[("debian-app", 0)],
+        &none,
+        None,
+    );
     audit();
     let report = base_of(&format!("{PLAIN}/{prefix}/app:1"));
     assert_eq!(report["base"]["digest"], old_base.as_str(), "{report}");
@@ -1555,4 +1571,118 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
         "{}",
         table.stdout
     );
+
+    // The audit's report, checked against its committed schema and against what the test
+    // built: base:1 (the new base), app:1 and app:annotated (built in 2020, so not current).
+    let scope = format!("{PLAIN}/{prefix}/");
+    let report_of = |format: &str| {
+        let r = customs(
+            &[
+                "audit",
+                "report",
+                "--prefix",
+                &scope,
+                "--format",
+                format,
+                "--store-url",
+                &store,
+                "--now",
+                "2026-12-06",
+            ],
+            w,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let json_text = report_of("json");
+    let file = w.join("audit-report.json");
+    std::fs::write(&file, &json_text).unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/audit-report.schema.json");
+    let check = Command::new(crate::formats::tools().join("venv/bin/check-jsonschema"))
+        .arg("--schemafile")
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("check-jsonschema");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let r: Value = serde_json::from_str(&json_text).unwrap();
+    assert_eq!(r["schema"], "customs.audit-report/1");
+    assert_eq!(r["all"]["repositories"], 2, "{r}");
+    assert_eq!(r["all"]["tags"], 3, "{r}");
+    assert_eq!(r["all"]["images"], 3, "{r}");
+    assert_eq!(r["current"]["tags"], 2, "{r}");
+    assert_eq!(r["current"]["images"], 2, "{r}");
+    let current: BTreeSet<&str> = r["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["current"] == true)
+        .map(|i| i["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(current, BTreeSet::from([app.as_str(), new_base.as_str()]));
+    // app:1 and app:annotated carry the old base's findings, the new base none.
+    assert_eq!(r["findings"]["open"].as_u64(), Some(2 * in_base), "{r}");
+    assert_eq!(
+        r["findings"]["from_base"].as_u64(),
+        Some(2 * in_base),
+        "{r}"
+    );
+    assert_eq!(r["findings"]["from_image"], 0);
+    assert_eq!(r["findings"]["unplaced"], 0);
+    let ages: u64 = r["by_age"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["images"].as_u64().unwrap())
+        .sum();
+    assert_eq!(ages, 3);
+    assert_eq!(r["by_age"][3]["name"], "over a year");
+    assert!(r["by_age"][3]["images"].as_u64().unwrap() >= 1, "{r}");
+    let bases: u64 = r["by_base"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["images"].as_u64().unwrap())
+        .sum();
+    assert_eq!(bases, 3);
+    // The rebuild list: both apps on the base's new build, and the old base's own users told
+    // to update to base:1; each fixes every base finding.
+    let mut advice: Vec<(String, String, u64)> = r["rebuilds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["digest"].as_str().unwrap().to_owned(),
+                a["advice"].as_str().unwrap().to_owned(),
+                a["fixes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    advice.sort();
+    let mut expected = vec![
+        (app.clone(), format!("rebuild on {base_name}"), in_base),
+        (
+            annotated.clone(),
+            format!("rebuild on {base_name}"),
+            in_base,
+        ),
+        (old_base.clone(), format!("update to {base_name}"), in_base),
+    ];
+    expected.sort();
+    assert_eq!(advice, expected);
+    let csv = report_of("csv");
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(
+        csv.starts_with("digest,tags,current,created,age_days,base,critical,high"),
+        "{csv}"
+    );
+    let md = report_of("markdown");
+    assert!(md.contains("| share with critical or high |"), "{md}");
+    assert!(md.contains(&format!("rebuild on {base_name}")), "{md}");
 }

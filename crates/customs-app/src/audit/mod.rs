@@ -23,6 +23,8 @@ use serde::Serialize;
 
 use crate::{AppError, Result};
 
+pub mod report;
+
 /// What to crawl.
 #[derive(Debug, Clone, Default)]
 pub struct CrawlOptions {
@@ -502,7 +504,7 @@ pub struct BaseReport {
 }
 
 /// Open findings of a stored image, placed by layer.
-fn placed(store: &mut dyn Store, digest: &str) -> Result<Vec<PlacedFinding>> {
+pub(crate) fn placed(store: &mut dyn Store, digest: &str) -> Result<Vec<PlacedFinding>> {
     Ok(store
         .history(digest)?
         .into_iter()
@@ -526,6 +528,30 @@ fn placed(store: &mut dyn Store, digest: &str) -> Result<Vec<PlacedFinding>> {
 /// As [`crate::images::resolve`], a stored inventory that does not read back, or the
 /// store's errors.
 pub fn base_report(store: &mut dyn Store, reference: &str) -> Result<BaseReport> {
+    let tags = stored_tags(store)?;
+    base_report_with(store, reference, &tags)
+}
+
+/// Every `(repository, tag)` the store's images carry now.
+pub(crate) fn stored_tags(store: &mut dyn Store) -> Result<BTreeSet<(String, String)>> {
+    let mut tags = BTreeSet::new();
+    for i in store.images()? {
+        for t in i.tags {
+            // `repository:tag`; a repository may hold a registry's `host:port`, a tag no `:`.
+            if let Some((repository, tag)) = t.rsplit_once(':') {
+                tags.insert((repository.to_owned(), tag.to_owned()));
+            }
+        }
+    }
+    Ok(tags)
+}
+
+/// [`base_report`] with the store's tags already read ([`stored_tags`]).
+pub(crate) fn base_report_with(
+    store: &mut dyn Store,
+    reference: &str,
+    tags: &BTreeSet<(String, String)>,
+) -> Result<BaseReport> {
     let image = crate::images::resolve(store, reference)?;
     let digest = image.summary.digest;
     let inventory: customs_catalog::Inventory =
@@ -554,16 +580,8 @@ pub fn base_report(store: &mut dyn Store, reference: &str) -> Result<BaseReport>
         return Ok(report);
     };
     // Tags that showed the base's digest once and show another now: its newer builds.
-    let mut tags: BTreeSet<(String, String)> = BTreeSet::new();
-    for i in store.images()? {
-        for t in i.tags {
-            if let Some((repository, tag)) = t.rsplit_once(':') {
-                tags.insert((repository.to_owned(), tag.to_owned()));
-            }
-        }
-    }
     for (repository, tag) in tags {
-        let history = store.tag_history(&repository, &tag)?;
+        let history = store.tag_history(repository, tag)?;
         let Some(now) = history.last() else { continue };
         if now.digest == base_digest || !history.iter().any(|e| e.digest == base_digest) {
             continue;
