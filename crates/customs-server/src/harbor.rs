@@ -65,6 +65,15 @@ fn harbor_error(e: &ServerError) -> Response {
     r
 }
 
+/// customs as Harbor names a scanner, in the metadata and in every report.
+fn scanner() -> Value {
+    json!({
+        "name": "customs",
+        "vendor": "customs",
+        "version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
 fn json_with(status: StatusCode, content_type: &'static str, body: &Value) -> Response {
     (
         status,
@@ -101,11 +110,7 @@ pub(crate) async fn metadata(State(state): State<AppState>, headers: HeaderMap) 
         StatusCode::OK,
         METADATA,
         &json!({
-            "scanner": {
-                "name": "customs",
-                "vendor": "customs",
-                "version": env!("CARGO_PKG_VERSION"),
-            },
+            "scanner": scanner(),
             "capabilities": [{
                 "type": "vulnerability",
                 "consumes_mime_types": CONSUMES,
@@ -415,11 +420,7 @@ fn sbom_report(
     Ok(json!({
         "generated_at": generated.to_string(),
         "artifact": job.payload.get("context").cloned().unwrap_or(Value::Null),
-        "scanner": {
-            "name": "customs",
-            "vendor": "customs",
-            "version": env!("CARGO_PKG_VERSION"),
-        },
+        "scanner": scanner(),
         "media_type": media_type,
         "sbom": sbom,
     }))
@@ -484,11 +485,7 @@ fn vulnerability_report(
     let mut report = json!({
         "generated_at": job.finished_at.unwrap_or(job.created_at).to_string(),
         "artifact": job.payload.get("context").cloned().unwrap_or(Value::Null),
-        "scanner": {
-            "name": "customs",
-            "vendor": "customs",
-            "version": env!("CARGO_PKG_VERSION"),
-        },
+        "scanner": scanner(),
         "vulnerabilities": items,
     });
     if let Some(worst) = open.iter().map(|f| f.severity).max() {

@@ -443,9 +443,8 @@ pub fn scan_crawl(
 
 /// Whether the store holds `digest` and each of `tags` points at it there.
 fn stored_under(store: &mut dyn Store, digest: &str, tags: &[(String, String)]) -> Result<bool> {
-    if store.image(digest)?.is_none() {
-        return Ok(false);
-    }
+    // A tag row names a stored image (it goes with the image), and every image here has a
+    // tag: the tag histories alone say whether it is stored, without reading its inventory.
     for (repository, tag) in tags {
         let history = store.tag_history(repository, tag)?;
         if history.last().is_none_or(|e| e.digest != digest) {
@@ -529,7 +528,14 @@ pub(crate) fn placed(store: &mut dyn Store, digest: &str) -> Result<Vec<PlacedFi
 /// store's errors.
 pub fn base_report(store: &mut dyn Store, reference: &str) -> Result<BaseReport> {
     let tags = stored_tags(store)?;
-    base_report_with(store, reference, &tags)
+    let image = crate::images::resolve(store, reference)?;
+    let digest = image.summary.digest;
+    let inventory: customs_catalog::Inventory =
+        serde_json::from_value(image.inventory).map_err(|source| AppError::StoredInventory {
+            digest: digest.clone(),
+            source,
+        })?;
+    base_report_of(store, digest, &inventory, &tags)
 }
 
 /// Every `(repository, tag)` the store's images carry now.
@@ -546,20 +552,14 @@ pub(crate) fn stored_tags(store: &mut dyn Store) -> Result<BTreeSet<(String, Str
     Ok(tags)
 }
 
-/// [`base_report`] with the store's tags already read ([`stored_tags`]).
-pub(crate) fn base_report_with(
+/// [`base_report`] of the stored image `digest` whose inventory the caller has read.
+pub(crate) fn base_report_of(
     store: &mut dyn Store,
-    reference: &str,
+    digest: String,
+    inventory: &customs_catalog::Inventory,
     tags: &BTreeSet<(String, String)>,
 ) -> Result<BaseReport> {
-    let image = crate::images::resolve(store, reference)?;
-    let digest = image.summary.digest;
-    let inventory: customs_catalog::Inventory =
-        serde_json::from_value(image.inventory).map_err(|source| AppError::StoredInventory {
-            digest: digest.clone(),
-            source,
-        })?;
-    let base = crate::gate::base_of_inventory(store, &inventory)?;
+    let base = crate::gate::base_of_inventory(store, inventory)?;
     let mut report = BaseReport {
         digest: digest.clone(),
         base: base.clone(),

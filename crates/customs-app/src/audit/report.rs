@@ -224,7 +224,9 @@ pub fn report(store: &mut dyn Store, opts: &ReportOptions) -> Result<AuditReport
             .as_ref()
             .and_then(|i| i.created.as_deref())
             .and_then(|c| Timestamp::parse_lenient(c).ok());
-        let base = super::base_report_with(store, digest, &all_tags)?;
+        // The inventory read above: resolving the digest again would read it twice, and list
+        // every stored image to match a prefix.
+        let base = super::base_report_of(store, digest.clone(), &inventory, &all_tags)?;
         let history = store.history(digest)?;
         let open: Vec<&customs_store::FindingHistory> =
             history.iter().filter(|f| f.resolved_at.is_none()).collect();

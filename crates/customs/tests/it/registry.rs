@@ -1025,8 +1025,9 @@ fn skopeo_copy(from: &str, to: &str) {
     );
 }
 
-/// The digest of a registry reference, as skopeo reads it (the oracle for the crawl's HEAD).
-fn skopeo_digest(reference: &str) -> String {
+/// The manifest of a registry reference, as skopeo reads it (`--raw`: the manifest alone, so
+/// the registry's log shows no blob fetched for it).
+fn skopeo_manifest(reference: &str) -> Vec<u8> {
     let out = Command::new("skopeo")
         .args([
             "inspect",
@@ -1041,9 +1042,16 @@ fn skopeo_digest(reference: &str) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
+}
+
+/// The digest of a registry reference, as skopeo reads it (the oracle for the crawl's HEAD).
+fn skopeo_digest(reference: &str) -> String {
     format!(
         "sha256:{}",
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&out.stdout))
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(skopeo_manifest(
+            reference
+        )))
     )
 }
 
@@ -1281,24 +1289,9 @@ fn a_registry_audit_crawls_scans_each_image_once_and_shows_drift() {
     assert!(table.stdout.contains("1 tags moved"), "{}", table.stdout);
 }
 
-/// The layer digests of a registry image, from its manifest as skopeo reads it (`--raw`: the
-/// manifest alone, so the registry's log shows no blob fetched for it).
+/// The layer digests of a registry image, from its manifest.
 fn skopeo_layers(reference: &str) -> Vec<String> {
-    let out = Command::new("skopeo")
-        .args([
-            "inspect",
-            "--tls-verify=false",
-            "--raw",
-            &format!("docker://{reference}"),
-        ])
-        .output()
-        .expect("skopeo is installed (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Value = serde_json::from_slice(&skopeo_manifest(reference)).unwrap();
     v["layers"]
         .as_array()
         .unwrap()
