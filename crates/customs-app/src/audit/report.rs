@@ -188,7 +188,9 @@ const AGES: [(&str, i64); 4] = [
 /// The report of the stored images under `opts.prefix` (see the module's documentation).
 ///
 /// # Errors
-/// The store's errors, or a stored inventory that does not read back.
+/// [`AppError::Invalid`] when the store holds no tagged image in scope (an empty report would
+/// read as a clean registry); the store's errors, or a stored inventory that does not read
+/// back.
 pub fn report(store: &mut dyn Store, opts: &ReportOptions) -> Result<AuditReport> {
     let all_tags = super::stored_tags(store)?;
     let in_scope = |repository: &str| {
@@ -282,6 +284,19 @@ pub fn report(store: &mut dyn Store, opts: &ReportOptions) -> Result<AuditReport
             }
         }
         rows.push(row);
+    }
+    // Fail closed: a report of nothing would read as a registry without findings.
+    if rows.is_empty() {
+        return Err(AppError::invalid(
+            "the audit report",
+            format!(
+                "the store holds no tagged image{}: run `customs audit REGISTRY` first",
+                opts.prefix
+                    .as_deref()
+                    .map(|p| format!(" under {p:?}"))
+                    .unwrap_or_default()
+            ),
+        ));
     }
     totals.not_fixable = totals.open - totals.fixable;
     // Images a tag left behind are not in the population (no tag points at them); a tag's

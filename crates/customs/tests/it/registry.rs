@@ -1669,6 +1669,24 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
     ];
     expected.sort();
     assert_eq!(advice, expected);
+    // Nothing stored under a prefix: an error, not a report of a clean registry.
+    let empty = customs(
+        &[
+            "audit",
+            "report",
+            "--prefix",
+            "nowhere/",
+            "--store-url",
+            &store,
+        ],
+        w,
+    );
+    assert_eq!(empty.code, 2, "{}", empty.stdout);
+    assert!(
+        empty.stderr.contains("holds no tagged image"),
+        "{}",
+        empty.stderr
+    );
     let csv = report_of("csv");
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(
