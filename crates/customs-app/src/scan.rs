@@ -42,24 +42,42 @@ pub fn inventory(source: &str, opts: &ImageOptions) -> Result<Inventory> {
         }
         return Ok(inv);
     }
-    let open = OpenOptions {
+    let image = customs_image::open(&src, &open_options(opts))?;
+    inventory_of(&image, source, opts)
+}
+
+/// How [`inventory`] opens an image: the caller's platform, scratch space and registry client.
+#[must_use]
+pub fn open_options(opts: &ImageOptions) -> OpenOptions {
+    OpenOptions {
         platform: opts.platform.clone().unwrap_or_else(Platform::host),
         scratch_dir: Some(opts.cache.scratch()),
         registry: opts.registry.clone(),
         ..OpenOptions::default()
-    };
+    }
+}
+
+/// Inventory an image opened already (with [`open_options`]), named `source`: what an audit
+/// does with the images it opened to read their build dates.
+///
+/// # Errors
+/// A layer that cannot be read. Problems inside the image are warnings in the inventory.
+pub fn inventory_of(
+    image: &customs_image::Image,
+    source: &str,
+    opts: &ImageOptions,
+) -> Result<Inventory> {
     let mut catalog = CatalogOptions {
         layer_cache: opts.use_layer_cache.then(|| opts.cache.layers()),
         list_files: opts.list_files,
         shared: opts.shared_layers.clone(),
         ..CatalogOptions::default()
     };
-    if src.kind == SourceKind::Registry {
+    if image.source.kind == SourceKind::Registry {
         // Downloads wait on the network more than on the CPU.
         catalog.jobs = catalog.jobs.max(4);
     }
-    let image = customs_image::open(&src, &open)?;
-    let mut inv = customs_catalog::catalog(&image, &catalog).map_err(|e| AppError::Catalog {
+    let mut inv = customs_catalog::catalog(image, &catalog).map_err(|e| AppError::Catalog {
         source_ref: source.to_owned(),
         source: e,
     })?;

@@ -222,7 +222,13 @@ fn read_layers(
     // Popped from the end: the largest layer first, so the workers finish together.
     todo.sort_by_key(|i| image.layers[*i].size.unwrap_or(0));
     let queue = Mutex::new(todo);
-    let done: Mutex<Vec<(usize, LayerFacts, Option<std::io::Error>)>> = Mutex::new(Vec::new());
+    type Read = (
+        usize,
+        LayerFacts,
+        Option<std::io::Error>,
+        Option<std::io::Error>,
+    );
+    let done: Mutex<Vec<Read>> = Mutex::new(Vec::new());
     let failed: Mutex<Option<ImageError>> = Mutex::new(None);
     let workers = opts.jobs.clamp(1, n.max(1));
     std::thread::scope(|s| {
@@ -250,8 +256,15 @@ fn read_layers(
                         crate::walk::walk_tar(&mut reader, analyzers, &name, opts.list_files);
                     // Read to the end so the digest checks cover the whole blob.
                     let err = err.or_else(|| reader.finish().err());
+                    // Cached as soon as the layer is read whole and checked, not when the
+                    // image is done: a scan killed half-way (an audit's `kill -9`) keeps
+                    // every layer it finished, and the rerun does not fetch them again.
+                    let cache_err = match (&err, cache, &image.layers[i].diff_id) {
+                        (None, Some(c), Some(d)) => c.put(d, &facts).err(),
+                        _ => None,
+                    };
                     if let Ok(mut d) = done.lock() {
-                        d.push((i, facts, err));
+                        d.push((i, facts, err, cache_err));
                     }
                 }
             });
@@ -261,8 +274,8 @@ fn read_layers(
         return Err(CatalogError::Image(e));
     }
     let mut done = done.into_inner().unwrap_or_default();
-    done.sort_by_key(|(i, _, _)| *i);
-    for (i, facts, err) in done {
+    done.sort_by_key(|(i, _, _, _)| *i);
+    for (i, facts, err, cache_err) in done {
         // A layer that is not what the manifest says is not the image the user named, and a
         // download that failed after its retries read only part of it: refuse both rather
         // than report on something else.
@@ -280,9 +293,7 @@ fn read_layers(
                 if let (Some(claims), Some(d)) = (claims.as_mut(), &image.layers[i].diff_id) {
                     claims.put(&d.to_string(), &facts);
                 }
-                if let (Some(c), Some(d)) = (cache, &image.layers[i].diff_id)
-                    && let Err(e) = c.put(d, &facts)
-                {
+                if let (Some(e), Some(d)) = (cache_err, &image.layers[i].diff_id) {
                     warnings.push(Warning {
                         file: image.describe_layer(i),
                         problem: format!("layer cache not written: {e}"),

@@ -99,7 +99,8 @@ pub fn content_security_policy() -> String {
 }
 
 /// The CSP source expression's hash: base64 of the SHA-256 of the element's exact text.
-fn csp_hash(inline: &str) -> String {
+#[must_use]
+pub fn csp_hash(inline: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(inline.as_bytes()))
 }
 
@@ -156,7 +157,7 @@ pub(crate) fn rank(s: Severity) -> usize {
 }
 
 /// Text made safe for HTML content and quoted attribute values.
-struct Esc<'a>(&'a str);
+pub struct Esc<'a>(pub &'a str);
 
 impl fmt::Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

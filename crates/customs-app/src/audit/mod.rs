@@ -17,12 +17,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use customs_registry::{Client, Reference, RegistryError};
 use customs_store::Store;
+use customs_types::Timestamp;
 use customs_vulndb::VulnDb;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
 use crate::{AppError, Result};
 
+mod html;
 pub mod report;
 
 /// What to crawl.
@@ -34,6 +36,26 @@ pub struct CrawlOptions {
     /// Names asked per page of a listing (at most [`customs_registry::MAX_PAGE`]); 0: the
     /// largest.
     pub page: usize,
+    /// Known base images (`REGISTRY/REPOSITORY:TAG`, in this registry or another): scanned
+    /// and stored with the audit whatever `repos` says, so that the images built on them are
+    /// placed on them by their layers, and "rebuild on X" is computed against their current
+    /// builds.
+    pub bases: Vec<String>,
+}
+
+/// A known base image ([`CrawlOptions::bases`]), resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnownBase {
+    /// `registry/repository`.
+    pub repository: String,
+    /// The tag.
+    pub tag: String,
+    /// The digest the tag points at; `None` when it could not be resolved (see `error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Why it could not be resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A registry, crawled.
@@ -43,6 +65,61 @@ pub struct Crawl {
     pub registry: String,
     /// The repositories chosen, in the catalog's order.
     pub repositories: Vec<RepositoryCrawl>,
+    /// The known bases, in the order given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bases: Vec<KnownBase>,
+    /// Images [`select_tags`] opened to read their build dates, by digest: the scan reads
+    /// them from here rather than fetch their manifests and configs a second time.
+    #[serde(skip)]
+    pub opened: BTreeMap<String, std::sync::Arc<customs_image::Image>>,
+}
+
+/// Which of a repository's image tags an audit scans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TagSelection {
+    /// Every image tag.
+    #[default]
+    All,
+    /// The current tags, by the report's rule: `latest`, and tags whose image was built
+    /// within the window of the repository's newest build, and tags whose image has no build
+    /// date (an image of unknown age is not let off).
+    Current,
+    /// The tags of the repository's N newest images by build date, and of any undated image.
+    Latest(usize),
+}
+
+impl std::str::FromStr for TagSelection {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "all" => Ok(Self::All),
+            "current" => Ok(Self::Current),
+            _ => match s.strip_prefix("latest:").map(str::parse::<usize>) {
+                Some(Ok(n)) if n > 0 => Ok(Self::Latest(n)),
+                _ => Err(format!(
+                    "{s:?}: give all, current or latest:N (N a whole number from 1)"
+                )),
+            },
+        }
+    }
+}
+
+/// Whether a tag is current: `latest`; or its image, built at `created`, was built within
+/// `window_days` of `newest` (its repository's newest build); or either date is unknown.
+pub(crate) fn is_current_tag(
+    tag: &str,
+    created: Option<Timestamp>,
+    newest: Option<Timestamp>,
+    window_days: u32,
+) -> bool {
+    if tag == "latest" {
+        return true;
+    }
+    match (created, newest) {
+        (Some(c), Some(n)) => c.days_until(n) <= i64::from(window_days),
+        _ => true,
+    }
 }
 
 /// One repository, crawled.
@@ -54,6 +131,9 @@ pub struct RepositoryCrawl {
     pub tags: Vec<TagDigest>,
     /// Its signature, attestation and SBOM tags: listed, not images.
     pub artifact_tags: Vec<String>,
+    /// Image tags [`select_tags`] left out (not current, not among the latest N).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<TagDigest>,
     /// What could not be read (the tag list, a tag gone between listing and `HEAD`), with
     /// the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -152,10 +232,136 @@ pub fn crawl(client: &Client, registry: &str, opts: &CrawlOptions) -> Result<Cra
         .filter(|n| matcher.as_ref().is_none_or(|m| m.is_match(n)))
         .map(|name| crawl_repository(client, &host.registry, name, page))
         .collect();
+    let bases = opts
+        .bases
+        .iter()
+        .map(|b| known_base(client, b))
+        .collect::<Result<_>>()?;
     Ok(Crawl {
         registry: host.registry,
         repositories,
+        bases,
+        opened: BTreeMap::new(),
     })
+}
+
+/// A known base resolved to its digest; an error of the registry is kept in it, a reference
+/// that is not one is returned.
+fn known_base(client: &Client, reference: &str) -> Result<KnownBase> {
+    let r = Reference::parse(reference)
+        .map_err(|e| AppError::invalid(format!("known base {reference:?}"), e.to_string()))?;
+    if r.digest.is_some() {
+        return Err(AppError::invalid(
+            format!("known base {reference:?}"),
+            "name a base by its tag (REPOSITORY:TAG): its tag's later builds are what a rebuild \
+             is measured against",
+        ));
+    }
+    let tag = r.tag.clone().unwrap_or_else(|| "latest".to_owned());
+    let (digest, error) = match client.resolve(&r, &tag) {
+        Ok(d) => (Some(d), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    Ok(KnownBase {
+        repository: format!("{}/{}", r.registry, r.repository),
+        tag,
+        digest,
+        error,
+    })
+}
+
+/// Keep of each repository of `crawl` the tags `selection` chooses; the rest move to
+/// [`RepositoryCrawl::left_out`]. A build date is read from the store for an image it holds,
+/// else from the image's config in the registry (the image is kept open in
+/// [`Crawl::opened`], so the scan does not fetch it again). An image whose config cannot be
+/// read is kept, with the reason in the repository's errors: an image of unknown age is not
+/// let off.
+///
+/// # Errors
+/// The store's errors.
+pub fn select_tags(
+    crawl: &mut Crawl,
+    store: &mut dyn Store,
+    image: &crate::scan::ImageOptions,
+    selection: TagSelection,
+    window_days: u32,
+) -> Result<()> {
+    if selection == TagSelection::All {
+        return Ok(());
+    }
+    let open = crate::scan::open_options(image);
+    let registry = crawl.registry.clone();
+    for repo in &mut crawl.repositories {
+        let mut created: BTreeMap<String, Option<Timestamp>> = BTreeMap::new();
+        for t in &repo.tags {
+            if created.contains_key(&t.digest) {
+                continue;
+            }
+            let date = if let Some(stored) = store.image(&t.digest)? {
+                stored.inventory["image"]["created"]
+                    .as_str()
+                    .and_then(|c| Timestamp::parse_lenient(c).ok())
+            } else {
+                let source = format!("{registry}/{}@{}", repo.name, t.digest);
+                match customs_image::SourceRef::parse(&source)
+                    .and_then(|src| customs_image::open(&src, &open))
+                {
+                    Ok(opened) => {
+                        let date = opened
+                            .config
+                            .created
+                            .as_deref()
+                            .and_then(|c| Timestamp::parse_lenient(c).ok());
+                        crawl
+                            .opened
+                            .insert(t.digest.clone(), std::sync::Arc::new(opened));
+                        date
+                    }
+                    Err(e) => {
+                        repo.errors
+                            .push(format!("tag {}: its build date: {e}", t.tag));
+                        None
+                    }
+                }
+            };
+            created.insert(t.digest.clone(), date);
+        }
+        let newest = created.values().flatten().max().copied();
+        // The digests of the N newest builds, and every undated one.
+        let latest: BTreeSet<&String> = match selection {
+            TagSelection::Latest(n) => {
+                let mut dated: Vec<(Timestamp, &String)> = created
+                    .iter()
+                    .filter_map(|(d, c)| c.map(|c| (c, d)))
+                    .collect();
+                dated.sort_by(|a, b| b.cmp(a));
+                dated
+                    .into_iter()
+                    .take(n)
+                    .map(|(_, d)| d)
+                    .chain(created.iter().filter(|(_, c)| c.is_none()).map(|(d, _)| d))
+                    .collect()
+            }
+            TagSelection::All | TagSelection::Current => BTreeSet::new(),
+        };
+        let (kept, left): (Vec<TagDigest>, Vec<TagDigest>) = std::mem::take(&mut repo.tags)
+            .into_iter()
+            .partition(|t| match selection {
+                TagSelection::Latest(_) => latest.contains(&t.digest),
+                TagSelection::All | TagSelection::Current => {
+                    is_current_tag(&t.tag, created[&t.digest], newest, window_days)
+                }
+            });
+        repo.tags = kept;
+        repo.left_out = left;
+    }
+    crawl.opened.retain(|d, _| {
+        crawl
+            .repositories
+            .iter()
+            .any(|r| r.tags.iter().any(|t| &t.digest == d))
+    });
+    Ok(())
 }
 
 fn crawl_repository(client: &Client, registry: &str, name: String, page: usize) -> RepositoryCrawl {
@@ -163,6 +369,7 @@ fn crawl_repository(client: &Client, registry: &str, name: String, page: usize) 
         name,
         tags: Vec::new(),
         artifact_tags: Vec::new(),
+        left_out: Vec::new(),
         errors: Vec::new(),
     };
     // A name the catalog sent is checked like any reference: a hostile registry's
@@ -350,6 +557,15 @@ pub fn scan_crawl(
                 .push((format!("{}/{}", crawl.registry, r.name), t.tag.clone()));
         }
     }
+    for b in &crawl.bases {
+        if let Some(digest) = &b.digest {
+            let tags = wanted.entry(digest.clone()).or_default();
+            let tag = (b.repository.clone(), b.tag.clone());
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+    }
     let mut run = AuditRun {
         images: wanted.len(),
         ..AuditRun::default()
@@ -381,6 +597,7 @@ pub fn scan_crawl(
             let tx = tx.clone();
             let queue = &queue;
             let path = &path;
+            let opened = &crawl.opened;
             scope.spawn(move || {
                 // A SQLite connection is not shared between threads: one per thread.
                 let db = VulnDb::open(path).map_err(AppError::from);
@@ -394,8 +611,12 @@ pub fn scan_crawl(
                     };
                     let source = format!("{}@{digest}", tags[0].0);
                     let record = match &db {
-                        Ok(db) => crate::scan::scan(&source, image, db)
-                            .and_then(|report| crate::record::scan_record(db, &report)),
+                        Ok(db) => match opened.get(&digest) {
+                            Some(open) => crate::scan::inventory_of(open, &source, image)
+                                .and_then(|inv| crate::scan::match_inventory(inv, db)),
+                            None => crate::scan::scan(&source, image, db),
+                        }
+                        .and_then(|report| crate::record::scan_record(db, &report)),
                         Err(e) => Err(AppError::invalid(
                             "the vulnerability database",
                             e.to_string(),

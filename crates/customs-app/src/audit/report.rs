@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use customs_store::Store;
 use customs_types::{Severity, Timestamp};
+use customs_vulndb::VulnDb;
 use serde::Serialize;
 
 use crate::{AppError, Result};
@@ -58,6 +59,10 @@ pub struct Population {
     pub with_critical_or_high: usize,
     /// `with_critical_or_high / images` (0 for no images).
     pub share_critical_or_high: f64,
+    /// Of them, images with packages no advisory data covered (an ecosystem the database has
+    /// no feed for, a kind of package customs has no ecosystem for): their findings may be
+    /// missing, so `share_critical_or_high` is a lower bound when this is not 0.
+    pub with_gaps: usize,
 }
 
 /// A group of images (an age bracket, a base image).
@@ -136,12 +141,19 @@ pub struct ImageRow {
     /// Its base image's name (or digest), when one is stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
+    /// Its base image's digest, when one is stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_digest: Option<String>,
     /// Open findings by severity.
     pub open: BTreeMap<Severity, usize>,
     /// Open findings with a fixed version known.
     pub fixable: usize,
     /// Open findings in KEV.
     pub kev: usize,
+    /// What was not checked for it: ecosystems the vulnerability database holds no advisories
+    /// for (`pypi`), kinds of package customs has no ecosystem for (`gem`); sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 /// `customs audit report`.
@@ -186,12 +198,16 @@ const AGES: [(&str, i64); 4] = [
 ];
 
 /// The report of the stored images under `opts.prefix` (see the module's documentation).
+/// `db` says which of the images' packages had advisory data to be checked against: an image
+/// with packages it does not cover is marked ([`ImageRow::unchecked`]), never counted clean
+/// without a word.
 ///
 /// # Errors
 /// [`AppError::Invalid`] when the store holds no tagged image in scope (an empty report would
-/// read as a clean registry); the store's errors, or a stored inventory that does not read
-/// back.
-pub fn report(store: &mut dyn Store, opts: &ReportOptions) -> Result<AuditReport> {
+/// read as a clean registry); the store's errors, a stored inventory that does not read
+/// back, or the database's.
+pub fn report(store: &mut dyn Store, db: &VulnDb, opts: &ReportOptions) -> Result<AuditReport> {
+    let mut matcher = customs_match::Matcher::new(db);
     let all_tags = super::stored_tags(store)?;
     let in_scope = |repository: &str| {
         opts.prefix
@@ -229,6 +245,16 @@ pub fn report(store: &mut dyn Store, opts: &ReportOptions) -> Result<AuditReport
         // The inventory read above: resolving the digest again would read it twice, and list
         // every stored image to match a prefix.
         let base = super::base_report_of(store, digest.clone(), &inventory, &all_tags)?;
+        // The stored findings are the lifecycle's; the match here is only asked what it
+        // could check.
+        let coverage = matcher.match_inventory(&inventory)?.coverage;
+        let mut unchecked: Vec<String> = customs_match::unchecked(&coverage)
+            .into_iter()
+            .map(|e| e.to_string())
+            .chain(inventory.unchecked.keys().cloned())
+            .collect();
+        unchecked.sort();
+        unchecked.dedup();
         let history = store.history(digest)?;
         let open: Vec<&customs_store::FindingHistory> =
             history.iter().filter(|f| f.resolved_at.is_none()).collect();
@@ -245,9 +271,11 @@ pub fn report(store: &mut dyn Store, opts: &ReportOptions) -> Result<AuditReport
                     .or_else(|| b.digest.clone())
                     .unwrap_or_default()
             }),
+            base_digest: base.base.as_ref().and_then(|b| b.digest.clone()),
             open: BTreeMap::new(),
             fixable: 0,
             kev: 0,
+            unchecked,
         };
         row.tags.sort();
         for f in &open {
@@ -338,6 +366,7 @@ pub fn report(store: &mut dyn Store, opts: &ReportOptions) -> Result<AuditReport
             tags: rows.iter().map(|r| r.tags.len()).sum(),
             images,
             with_critical_or_high: with,
+            with_gaps: rows.iter().filter(|r| !r.unchecked.is_empty()).count(),
             share_critical_or_high: if images == 0 {
                 0.0
             } else {
@@ -442,13 +471,7 @@ fn is_current(
     newest: &BTreeMap<String, Timestamp>,
     window_days: u32,
 ) -> bool {
-    if tag == "latest" {
-        return true;
-    }
-    match (created, newest.get(repository)) {
-        (Some(c), Some(n)) => c.days_until(*n) <= i64::from(window_days),
-        _ => true,
-    }
+    super::is_current_tag(tag, created, newest.get(repository).copied(), window_days)
 }
 
 fn mark_current(
@@ -495,7 +518,8 @@ fn csv_field(s: &str) -> String {
 
 impl AuditReport {
     /// One line per image (RFC 4180, with a header): digest, tags (space-separated), current,
-    /// created, age in days, base, open findings by severity, fixable, KEV.
+    /// created, age in days, base, open findings by severity, fixable, KEV, what was not
+    /// checked (space-separated).
     #[must_use]
     pub fn to_csv(&self) -> String {
         let mut out = String::from("digest,tags,current,created,age_days,base");
@@ -504,7 +528,7 @@ impl AuditReport {
             out.push(',');
             out.push_str(s.as_str());
         }
-        out.push_str(",fixable,kev\r\n");
+        out.push_str(",fixable,kev,unchecked\r\n");
         for r in &self.images {
             let mut fields = vec![
                 csv_field(&r.digest),
@@ -519,6 +543,7 @@ impl AuditReport {
             }
             fields.push(r.fixable.to_string());
             fields.push(r.kev.to_string());
+            fields.push(csv_field(&r.unchecked.join(" ")));
             out.push_str(&fields.join(","));
             out.push_str("\r\n");
         }
@@ -561,6 +586,32 @@ impl AuditReport {
             pct(a.share_critical_or_high),
             pct(c.share_critical_or_high)
         );
+        let _ = writeln!(
+            md,
+            "| with unchecked packages | {} | {} |",
+            a.with_gaps, c.with_gaps
+        );
+        let gaps: Vec<&ImageRow> = self
+            .images
+            .iter()
+            .filter(|r| !r.unchecked.is_empty())
+            .collect();
+        if !gaps.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n**Not checked:** {} of {} images hold packages no advisory data covered; the shares above are lower bounds.\n",
+                gaps.len(),
+                self.images.len()
+            );
+            for r in gaps {
+                let _ = writeln!(
+                    md,
+                    "- `{}`: {}",
+                    cell(&r.digest),
+                    cell(&r.unchecked.join(", "))
+                );
+            }
+        }
         let f = &self.findings;
         let _ = writeln!(
             md,

@@ -7,18 +7,17 @@
 //! override with `CHROMIUM` and `CHROMEDRIVER`). Without them the test fails: it never skips.
 //! It leaves a screenshot in `$CARGO_TARGET_TMPDIR/customs-report.png`.
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use customs_catalog::Inventory;
 use customs_match::{Coverage, CoverageSource, Finding};
 use customs_report::{DatabaseInfo, DocOptions, Filter, ScanReport, html};
 use customs_types::{Ecosystem, Feed, Namespace, Severity, Timestamp};
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
+
+use crate::browser::{BrowserLog, Driver, capabilities, tool};
 
 /// A title no browser may run: it must appear in the table as text.
 const HOSTILE: &str = "</script><script>alert(1)</script><img src=x onerror=alert(2)>";
@@ -71,114 +70,6 @@ pub(crate) fn report() -> ScanReport {
         signature: None,
         policy: None,
         vex: None,
-    }
-}
-
-fn tool(var: &str, default: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from);
-    assert!(
-        path.is_file(),
-        "{} not found: the HTML report's browser test needs Debian's {package} \
-         (apt-get install -y chromium chromium-driver), or {var} set to the binary",
-        path.display()
-    );
-    path
-}
-
-/// chromedriver on a free local port, killed when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    fn start(binary: &Path, log: &Path) -> Self {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(binary)
-            .arg(format!("--port={port}"))
-            .arg(format!("--log-path={}", log.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let mut driver = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            if let Ok(Some(status)) = driver.child.try_wait() {
-                panic!("chromedriver exited ({status}); see {}", log.display());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on port {port} within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        driver
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        _ = self.child.kill();
-        _ = self.child.wait();
-    }
-}
-
-/// Chrome's console (`goog:loggingPrefs`), which chromedriver serves at `se/log`: where CSP
-/// violations are reported.
-#[derive(Debug)]
-struct BrowserLog;
-
-impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
-    }
-}
-
-fn capabilities(chromium: &Path, profile: &Path) -> Capabilities {
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:loggingPrefs": {"browser": "ALL"},
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                // Nothing may leave the machine: a fetch the CSP let through would fail here,
-                // and show up in the resource timings checked below.
-                "--proxy-server=http://127.0.0.1:9",
-                "--host-resolver-rules=MAP * ~NOTFOUND",
-                // Tall enough for the whole report in one screenshot.
-                "--window-size=1280,2500",
-                "--hide-scrollbars",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        },
-    });
-    match caps {
-        Value::Object(map) => map,
-        _ => unreachable!(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! customs-report's integration tests: one binary, a module per area.
 
+mod browser;
 mod html_browser;
 mod sarif_limits;
 mod sbom_in;

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use customs_app::audit::{AuditProgress, CrawlOptions};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -22,6 +22,21 @@ pub(crate) struct AuditArgs {
     /// `**` crosses them); repeated, any of them. Default: every repository in the catalog.
     #[arg(long, value_name = "GLOB")]
     repos: Vec<String>,
+    /// Which image tags of each repository to scan: all; current (`latest`, tags whose image
+    /// was built within --window-days of the repository's newest build, and undated ones);
+    /// latest:N (the N newest builds by their config's date, and undated ones).
+    #[arg(long, default_value = "all", value_name = "all|current|latest:N")]
+    tags: customs_app::audit::TagSelection,
+    /// With --tags current: the window, in days.
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    window_days: u32,
+    /// A known base image (REGISTRY/REPOSITORY:TAG, here or in another registry), scanned and
+    /// stored with the audit so that images built on it are placed on it; repeated.
+    #[arg(long = "base", value_name = "REF")]
+    bases: Vec<String>,
+    /// Known base images from a file: one reference per line; `#` starts a comment.
+    #[arg(long, value_name = "FILE")]
+    bases_file: Option<std::path::PathBuf>,
     /// Images scanned at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
@@ -56,11 +71,15 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "TIME", value_parser = customs_types::Timestamp::parse_lenient)]
     now: Option<customs_types::Timestamp>,
     /// json (`customs.audit-report/1`, docs/audit-report.schema.json), csv (a line per
-    /// image) or markdown.
+    /// image), markdown, or html (one page with SVG charts that fetches nothing).
     #[arg(long, short, value_enum, default_value = "markdown")]
     format: ReportFormat,
     #[command(flatten)]
     store: StoreArgs,
+    /// The vulnerability database: which of the images' packages had advisory data (those
+    /// without are named in the report, not counted clean).
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy)]
@@ -68,6 +87,7 @@ pub(crate) enum ReportFormat {
     Json,
     Csv,
     Markdown,
+    Html,
 }
 
 /// A progress bar on a terminal; nothing elsewhere.
@@ -94,13 +114,21 @@ pub(crate) fn run(args: &AuditArgs, out: &mut impl Write) -> Result<ExitCode> {
     let db = crate::cmd::scan::open_db(&args.db, args.image.quiet.quiet)?;
     let mut store = args.store.open()?;
     let (image, client) = crate::cmd::sbom::image_options(&args.image, false)?;
-    let crawl = customs_app::audit::crawl(
+    let mut crawl = customs_app::audit::crawl(
         &client,
         registry,
         &CrawlOptions {
             repos: args.repos.clone(),
             page: 0,
+            bases: known_bases(args)?,
         },
+    )?;
+    customs_app::audit::select_tags(
+        &mut crawl,
+        store.as_mut(),
+        &image,
+        args.tags,
+        args.window_days,
     )?;
     let bar = Bar(
         (!args.image.quiet.quiet && std::io::stderr().is_terminal()).then(|| {
@@ -123,7 +151,12 @@ pub(crate) fn run(args: &AuditArgs, out: &mut impl Write) -> Result<ExitCode> {
     if let Some(b) = &bar.0 {
         b.finish_and_clear();
     }
-    let repo_errors: usize = crawl.repositories.iter().map(|r| r.errors.len()).sum();
+    let repo_errors: usize = crawl
+        .repositories
+        .iter()
+        .map(|r| r.errors.len())
+        .sum::<usize>()
+        + crawl.bases.iter().filter(|b| b.error.is_some()).count();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(
@@ -139,9 +172,10 @@ pub(crate) fn run(args: &AuditArgs, out: &mut impl Write) -> Result<ExitCode> {
                 .iter()
                 .map(|r| r.artifact_tags.len())
                 .sum();
+            let left_out: usize = crawl.repositories.iter().map(|r| r.left_out.len()).sum();
             writeln!(
                 out,
-                "{}: {} repositories, {tags} image tags ({artifacts} signature, attestation and SBOM tags set apart), {} distinct images",
+                "{}: {} repositories, {tags} image tags ({artifacts} signature, attestation and SBOM tags set apart, {left_out} left out by --tags), {} distinct images",
                 render::clean(&crawl.registry),
                 crawl.repositories.len(),
                 run.images
@@ -163,6 +197,17 @@ pub(crate) fn run(args: &AuditArgs, out: &mut impl Write) -> Result<ExitCode> {
                     )?;
                 }
             }
+            for b in &crawl.bases {
+                if let Some(e) = &b.error {
+                    writeln!(
+                        out,
+                        "error: known base {}:{}: {}",
+                        render::clean(&b.repository),
+                        render::clean(&b.tag),
+                        render::clean(e)
+                    )?;
+                }
+            }
             for f in &run.failed {
                 writeln!(
                     out,
@@ -178,6 +223,22 @@ pub(crate) fn run(args: &AuditArgs, out: &mut impl Write) -> Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// `--base` and the lines of `--bases-file`.
+fn known_bases(args: &AuditArgs) -> Result<Vec<String>> {
+    let mut bases = args.bases.clone();
+    if let Some(file) = &args.bases_file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the known bases {}", file.display()))?;
+        for line in text.lines() {
+            let line = line.split_once('#').map_or(line, |(l, _)| l).trim();
+            if !line.is_empty() {
+                bases.push(line.to_owned());
+            }
+        }
+    }
+    Ok(bases)
 }
 
 #[derive(clap::Args)]
@@ -234,6 +295,7 @@ pub(crate) fn base(args: &BaseArgs, out: &mut impl Write) -> Result<ExitCode> {
 }
 
 fn report(args: &ReportArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let db = crate::cmd::scan::open_db(&args.db, true)?;
     let mut store = args.store.open()?;
     let opts = customs_app::audit::report::ReportOptions {
         prefix: args.prefix.clone(),
@@ -241,11 +303,12 @@ fn report(args: &ReportArgs, out: &mut impl Write) -> Result<ExitCode> {
         now: args.now.unwrap_or_else(customs_types::Timestamp::now),
         ..Default::default()
     };
-    let report = customs_app::audit::report::report(store.as_mut(), &opts)?;
+    let report = customs_app::audit::report::report(store.as_mut(), &db, &opts)?;
     match args.format {
         ReportFormat::Json => render::json(out, &report)?,
         ReportFormat::Csv => out.write_all(report.to_csv().as_bytes())?,
         ReportFormat::Markdown => out.write_all(report.to_markdown().as_bytes())?,
+        ReportFormat::Html => out.write_all(report.to_html().as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,10 @@
 //! binary against real images (built by ../shared/tools/build-images.sh), real package
 //! databases from ../shared/data, and images generated here (the hostile corpus).
 
+mod audit;
+mod audit_page;
+#[path = "../../../customs-report/tests/it/browser.rs"]
+mod browser;
 mod cachecmd;
 mod cli;
 mod common;

@@ -45,6 +45,10 @@ pub(crate) enum Fault {
     /// Like `CutAfter(n)`, and then the proxy dies: the listener is closed (later connects are
     /// refused) and every other open connection is shut down.
     DieAfter(u64),
+    /// Forward the head and the first `n` body bytes, then send nothing more, holding the
+    /// connection open until the proxy stops (at most two minutes): a download in progress
+    /// for as long as a test needs one.
+    StallAfter(u64),
 }
 
 /// Applies to the next `times` requests whose path (with query) contains `path_contains`,
@@ -341,6 +345,15 @@ fn serve(shared: &Shared, client: TcpStream) {
         }
         Some(Fault::CutAfter(n)) => {
             if forward(shared, id, &mut client, &head, &req, Some(n)).is_ok() {
+                let _ = client.shutdown(Shutdown::Write);
+            }
+        }
+        Some(Fault::StallAfter(n)) => {
+            if forward(shared, id, &mut client, &head, &req, Some(n)).is_ok() {
+                let until = Instant::now() + Duration::from_secs(120);
+                while !shared.stopping.load(SeqCst) && Instant::now() < until {
+                    thread::sleep(Duration::from_millis(50));
+                }
                 let _ = client.shutdown(Shutdown::Write);
             }
         }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::common::{self, LayerTar, Run, corpus, customs};
 use crate::proxy::{Fault, FaultProxy, Rule};
 
-const PLAIN: &str = "127.0.0.1:5000";
+pub(crate) const PLAIN: &str = "127.0.0.1:5000";
 const BASIC: &str = "127.0.0.1:5001";
 const TLS: &str = "127.0.0.1:5002";
 const TOKEN: &str = "127.0.0.1:5003";
@@ -1006,7 +1006,7 @@ fn a_registry_is_crawled_page_by_page() {
 }
 
 /// `skopeo copy` from one registry reference to another (blobs are mounted, not sent again).
-fn skopeo_copy(from: &str, to: &str) {
+pub(crate) fn skopeo_copy(from: &str, to: &str) {
     let out = Command::new("skopeo")
         .args([
             "copy",
@@ -1027,7 +1027,7 @@ fn skopeo_copy(from: &str, to: &str) {
 
 /// The manifest of a registry reference, as skopeo reads it (`--raw`: the manifest alone, so
 /// the registry's log shows no blob fetched for it).
-fn skopeo_manifest(reference: &str) -> Vec<u8> {
+pub(crate) fn skopeo_manifest(reference: &str) -> Vec<u8> {
     let out = Command::new("skopeo")
         .args([
             "inspect",
@@ -1046,7 +1046,7 @@ fn skopeo_manifest(reference: &str) -> Vec<u8> {
 }
 
 /// The digest of a registry reference, as skopeo reads it (the oracle for the crawl's HEAD).
-fn skopeo_digest(reference: &str) -> String {
+pub(crate) fn skopeo_digest(reference: &str) -> String {
     format!(
         "sha256:{}",
         hex::encode(<sha2::Sha256 as sha2::Digest>::digest(skopeo_manifest(
@@ -1093,6 +1093,7 @@ fn a_registry_audit_crawls_scans_each_image_once_and_shows_drift() {
     let opts = customs_app::audit::CrawlOptions {
         repos: vec![format!("{prefix}/*")],
         page: 1,
+        bases: Vec::new(),
     };
     let crawl = customs_app::audit::crawl(&client, PLAIN, &opts).unwrap();
     assert_eq!(crawl.registry, PLAIN);
@@ -1127,6 +1128,7 @@ fn a_registry_audit_crawls_scans_each_image_once_and_shows_drift() {
     let only_base = customs_app::audit::CrawlOptions {
         repos: vec![format!("{prefix}/base")],
         page: 0,
+        bases: Vec::new(),
     };
     let crawl = customs_app::audit::crawl(&client, PLAIN, &only_base).unwrap();
     assert_eq!(crawl.repositories.len(), 1);
@@ -1290,7 +1292,7 @@ fn a_registry_audit_crawls_scans_each_image_once_and_shows_drift() {
 }
 
 /// The layer digests of a registry image, from its manifest.
-fn skopeo_layers(reference: &str) -> Vec<String> {
+pub(crate) fn skopeo_layers(reference: &str) -> Vec<String> {
     let v: Value = serde_json::from_slice(&skopeo_manifest(reference)).unwrap();
     v["layers"]
         .as_array()
@@ -1337,7 +1339,7 @@ fn corpus_blob(image: &str, digest: &str) -> Value {
 /// the first part's image's, with the new layers' diff_ids; the manifest carries
 /// `annotations`. Written as an OCI layout from the corpus's own blobs and copied with
 /// skopeo; `created` replaces the config's build date. Returns the pushed digest.
-fn push_built(
+pub(crate) fn push_built(
     target: &str,
     parts: &[(&str, usize)],
     annotations: &Value,
@@ -1529,6 +1531,80 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
     // The base on its own is built on nothing stored.
     assert!(base_of(&old_base)["base"].is_null());
 
+    // A known base outside the audited repositories (`--base`, `--bases-file`) is scanned
+    // with them, and places the apps; without it no stored image is their base.
+    let app_glob = format!("{prefix}/app");
+    let only_apps = |name: &str, extra: &[&str]| {
+        let store = format!("sqlite:{}", w.join(name).display());
+        let mut args = vec![
+            "audit",
+            PLAIN,
+            "--repos",
+            &app_glob,
+            "--store-url",
+            &store,
+            "--db",
+            &db,
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let r = customs(&args, &w.join("cache"));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let base = customs(
+            &["base", "--format", "json", "--store-url", &store, &app],
+            w,
+        );
+        assert_eq!(base.code, 0, "{}", base.stderr);
+        (r.json(), base.json())
+    };
+    let (run, base) = only_apps("apps.db", &[]);
+    assert_eq!(run["run"]["images"], 2, "{run}");
+    assert!(base["base"].is_null(), "{base}");
+    let list = w.join("bases.txt");
+    std::fs::write(
+        &list,
+        format!("# our bases\n{base_name}  # bookworm with pip\n"),
+    )
+    .unwrap();
+    for (name, extra) in [
+        ("with-base.db", ["--base", base_name.as_str()]),
+        (
+            "with-bases-file.db",
+            ["--bases-file", list.to_str().unwrap()],
+        ),
+    ] {
+        let (run, base) = only_apps(name, &extra);
+        assert_eq!(run["run"]["images"], 3, "{run}");
+        assert_eq!(
+            run["crawl"]["bases"][0]["digest"],
+            old_base.as_str(),
+            "{run}"
+        );
+        assert_eq!(base["base"]["digest"], old_base.as_str(), "{base}");
+    }
+    let missing = customs(
+        &[
+            "audit",
+            PLAIN,
+            "--repos",
+            &app_glob,
+            "--store-url",
+            &format!("sqlite:{}", w.join("missing.db").display()),
+            "--db",
+            &db,
+            "--base",
+            &format!("{PLAIN}/{prefix}/base:nope"),
+        ],
+        &w.join("cache"),
+    );
+    assert_eq!(missing.code, 2, "{}", missing.stdout);
+    assert!(
+        missing.stdout.contains("error: known base"),
+        "{}",
+        missing.stdout
+    );
+
     // The base's tag moves to a new build without the pip packages.
     let new_base = push_built(
         &format!("{prefix}/base:1"),
@@ -1579,6 +1655,8 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
                 format,
                 "--store-url",
                 &store,
+                "--db",
+                &db,
                 "--now",
                 "2026-12-06",
             ],
@@ -1605,6 +1683,18 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
     );
     let r: Value = serde_json::from_str(&json_text).unwrap();
     assert_eq!(r["schema"], "customs.audit-report/1");
+    // The database holds PyPA's advisories only: every image's Debian packages went
+    // unchecked, and debian-app's Cargo and npm packages (its second layer) too; the report
+    // says so rather than count them clean.
+    assert_eq!(r["all"]["with_gaps"], r["all"]["images"], "{r}");
+    for row in r["images"].as_array().unwrap() {
+        let want = if row["digest"] == new_base.as_str() {
+            serde_json::json!(["deb"])
+        } else {
+            serde_json::json!(["cargo", "deb", "npm"])
+        };
+        assert_eq!(row["unchecked"], want, "{row}");
+    }
     assert_eq!(r["all"]["repositories"], 2, "{r}");
     assert_eq!(r["all"]["tags"], 3, "{r}");
     assert_eq!(r["all"]["images"], 3, "{r}");
@@ -1678,6 +1768,8 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
             "nowhere/",
             "--store-url",
             &store,
+            "--db",
+            &db,
         ],
         w,
     );
@@ -1695,5 +1787,6 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
     );
     let md = report_of("markdown");
     assert!(md.contains("| share with critical or high |"), "{md}");
+    assert!(md.contains("**Not checked:** 3 of 3 images"), "{md}");
     assert!(md.contains(&format!("rebuild on {base_name}")), "{md}");
 }
