@@ -254,6 +254,7 @@ pub fn scan_record(db: &VulnDb, report: &ScanReport) -> Result<ScanRecord> {
         digest: image_key(inv),
         repository,
         tag,
+        also_tagged: Vec::new(),
         inventory: serde_json::to_value(inv).map_err(json_error)?,
         context: match_context(inv)?,
         packages: indexed_packages(inv)?,

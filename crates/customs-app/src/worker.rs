@@ -46,6 +46,22 @@ pub struct ScanJob {
     /// What the caller wants kept with the job for its answer (Harbor's artifact).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Value>,
+    /// Further `REGISTRY/REPOSITORY:TAG`s that point at the image, stored with it in the same
+    /// write (a registry audit scans each digest once for all its tags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
+}
+
+/// `REGISTRY/REPOSITORY:TAG` as the store's (repository, tag).
+fn repository_tag(reference: &str) -> Result<(String, String)> {
+    let bad = |why: &str| AppError::invalid(format!("tag reference {reference:?}"), why);
+    let r = customs_registry::Reference::parse(reference).map_err(|e| bad(&e.to_string()))?;
+    match (r.tag, r.digest) {
+        (Some(tag), None) if reference.ends_with(&format!(":{tag}")) => {
+            Ok((format!("{}/{}", r.registry, r.repository), tag))
+        }
+        _ => Err(bad("not REGISTRY/REPOSITORY:TAG")),
+    }
 }
 
 /// A job's payload fit to show: any registry credential replaced.
@@ -90,6 +106,9 @@ pub fn enqueue_scan(
         if !valid {
             return Err(AppError::invalid(format!("tag {tag:?}"), "not a tag"));
         }
+    }
+    for also in &job.also {
+        repository_tag(also)?;
     }
     let payload =
         serde_json::to_value(job).map_err(|e| AppError::invalid("a scan job", e.to_string()))?;
@@ -376,6 +395,11 @@ impl Worker {
                 if job.tag.is_some() && record.repository.is_some() {
                     record.tag.clone_from(&job.tag);
                 }
+                record.also_tagged = job
+                    .also
+                    .iter()
+                    .map(|r| repository_tag(r))
+                    .collect::<Result<_>>()?;
                 Ok(Finished::Scan(Box::new(record)))
             }
             REMATCH => self.rematch().map(Finished::Value),

@@ -371,6 +371,7 @@ async fn create_scan(
                     tag: None,
                     authorization: None,
                     context: None,
+                    also: Vec::new(),
                 },
                 None,
                 attempts,

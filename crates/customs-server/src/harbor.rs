@@ -225,6 +225,7 @@ pub(crate) async fn scan(
         tag: request.artifact.tag.clone(),
         authorization: request.registry.authorization.clone(),
         context: serde_json::to_value(&request.artifact).ok(),
+        also: Vec::new(),
     };
     let attempts = state.config().max_attempts;
     let key = format!("harbor:{host}/{repository}@{digest}");

@@ -143,6 +143,7 @@ pub(crate) async fn registry(
                         tag: push.tag,
                         authorization: None,
                         context: None,
+                        also: Vec::new(),
                     },
                     Some(&push.digest),
                     attempts,

@@ -49,6 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             digest,
             repository: Some(format!("bench.example/app{}", i % 100)),
             tag: Some(format!("build-{i}")),
+            also_tagged: Vec::new(),
             inventory: inv,
             context,
             packages,

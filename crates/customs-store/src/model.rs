@@ -24,6 +24,10 @@ pub struct ScanRecord {
     pub repository: Option<String>,
     /// Tag the image was referred to by. Requires `repository`.
     pub tag: Option<String>,
+    /// Further `(repository, tag)`s that point at the image, stored with it as `tag` is (each
+    /// tag's history, a moved tag's findings carried over): an image scanned once for all the
+    /// tags a registry audit found on it.
+    pub also_tagged: Vec<(String, String)>,
     /// The inventory document, as `customs-catalog` serialises it.
     pub inventory: Value,
     /// What a rematch needs of the inventory besides its packages (the distro, the source),

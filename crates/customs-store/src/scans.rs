@@ -467,8 +467,16 @@ pub(crate) fn write_scan(
         )?;
     }
     on_stage(WriteStage::ImageWritten);
-    let mut previous = None;
-    if let (Some(repository), Some(tag)) = (&record.repository, &record.tag) {
+    // The digests the record's tags pointed at before, where they moved.
+    let mut previous: Vec<String> = Vec::new();
+    let primary = match (&record.repository, &record.tag) {
+        (Some(repository), Some(tag)) => Some((repository, tag)),
+        _ => None,
+    };
+    for (repository, tag) in primary
+        .into_iter()
+        .chain(record.also_tagged.iter().map(|(r, t)| (r, t)))
+    {
         let current = latest_tag(tx, repository, tag)?;
         if current.as_deref() != Some(digest) {
             tx.execute(
@@ -476,7 +484,11 @@ pub(crate) fn write_scan(
                      VALUES (?1, ?2, ?3, ?4)",
                 &[repository.into(), tag.into(), digest.into(), now.into()],
             )?;
-            previous = current;
+            if let Some(p) = current
+                && !previous.contains(&p)
+            {
+                previous.push(p);
+            }
         }
     }
     on_stage(WriteStage::TagWritten);
@@ -492,10 +504,15 @@ pub(crate) fn write_scan(
         index,
     )?;
     on_stage(WriteStage::PackagesIndexed);
-    let carried = match &previous {
-        Some(p) => findings::first_seen(tx, p)?,
-        None => Carried::new(),
-    };
+    let mut carried = Carried::new();
+    for p in &previous {
+        for (key, first) in findings::first_seen(tx, p)? {
+            let at = carried.entry(key).or_insert(first);
+            if first < *at {
+                *at = first;
+            }
+        }
+    }
     let stored = findings::load(tx, digest)?;
     let mut delta = findings::write(
         tx,
@@ -507,9 +524,10 @@ pub(crate) fn write_scan(
         now,
         &carried,
     )?;
-    if let Some(previous) = previous
-        && !is_tagged(tx, &previous)?
-    {
+    for previous in previous {
+        if is_tagged(tx, &previous)? {
+            continue;
+        }
         let stored = findings::load(tx, &previous)?;
         for (key, why, data) in superseded(stored, &record.findings, &record.packages, &mut |k| {
             findings::stored_data(tx, &previous, k)
@@ -637,6 +655,13 @@ fn validate(record: &ScanRecord) -> Result<(), StoreError> {
     }
     if record.tag.is_some() && record.repository.is_none() {
         return invalid("a tag needs a repository");
+    }
+    if record
+        .also_tagged
+        .iter()
+        .any(|(r, t)| r.is_empty() || t.is_empty())
+    {
+        return invalid("a further tag without a repository or a name");
     }
     if record.inventory.is_null() {
         return invalid("the inventory is null");

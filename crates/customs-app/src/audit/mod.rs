@@ -547,37 +547,7 @@ pub fn scan_crawl(
     concurrency: usize,
     progress: &dyn AuditProgress,
 ) -> Result<AuditRun> {
-    // digest -> (registry/repository, tag) pointing at it
-    let mut wanted: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for r in &crawl.repositories {
-        for t in &r.tags {
-            wanted
-                .entry(t.digest.clone())
-                .or_default()
-                .push((format!("{}/{}", crawl.registry, r.name), t.tag.clone()));
-        }
-    }
-    for b in &crawl.bases {
-        if let Some(digest) = &b.digest {
-            let tags = wanted.entry(digest.clone()).or_default();
-            let tag = (b.repository.clone(), b.tag.clone());
-            if !tags.contains(&tag) {
-                tags.push(tag);
-            }
-        }
-    }
-    let mut run = AuditRun {
-        images: wanted.len(),
-        ..AuditRun::default()
-    };
-    let mut todo = Vec::new();
-    for (digest, tags) in wanted {
-        if stored_under(store, &digest, &tags)? {
-            run.already_stored += 1;
-        } else {
-            todo.push((digest, tags));
-        }
-    }
+    let (mut run, todo) = to_scan(store, crawl)?;
     progress.advanced(run.already_stored, run.images);
     let mut image = image.clone();
     if image.shared_layers.is_none() {
@@ -636,12 +606,11 @@ pub fn scan_crawl(
                 Ok(mut record) => {
                     let findings = record.findings.len();
                     let packages = record.packages.len();
-                    // Stored once per tag that points at the image: each tag's history.
-                    for (repository, tag) in &tags {
-                        record.repository = Some(repository.clone());
-                        record.tag = Some(tag.clone());
-                        store.put_scan(&record)?;
-                    }
+                    // Stored once, under every tag that points at the image.
+                    record.repository = Some(tags[0].0.clone());
+                    record.tag = Some(tags[0].1.clone());
+                    record.also_tagged = tags[1..].to_vec();
+                    store.put_scan(&record)?;
                     run.scanned.push(AuditedImage {
                         digest,
                         tags: tags.iter().map(|(r, t)| format!("{r}:{t}")).collect(),
@@ -658,6 +627,169 @@ pub fn scan_crawl(
         }
         Ok(())
     })?;
+    run.scanned.sort_by(|a, b| a.digest.cmp(&b.digest));
+    Ok(run)
+}
+
+/// What an audit has to scan: each distinct digest of `crawl` (and of its known bases) with
+/// every `(registry/repository, tag)` that points at it, less those the store holds under all
+/// of them already (counted in the run as already stored).
+fn to_scan(store: &mut dyn Store, crawl: &Crawl) -> Result<(AuditRun, Vec<(String, Tags)>)> {
+    let mut wanted: BTreeMap<String, Tags> = BTreeMap::new();
+    for r in &crawl.repositories {
+        for t in &r.tags {
+            wanted
+                .entry(t.digest.clone())
+                .or_default()
+                .push((format!("{}/{}", crawl.registry, r.name), t.tag.clone()));
+        }
+    }
+    for b in &crawl.bases {
+        if let Some(digest) = &b.digest {
+            let tags = wanted.entry(digest.clone()).or_default();
+            let tag = (b.repository.clone(), b.tag.clone());
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+    }
+    let mut run = AuditRun {
+        images: wanted.len(),
+        ..AuditRun::default()
+    };
+    let mut todo = Vec::new();
+    for (digest, tags) in wanted {
+        if stored_under(store, &digest, &tags)? {
+            run.already_stored += 1;
+        } else {
+            todo.push((digest, tags));
+        }
+    }
+    Ok((run, todo))
+}
+
+/// The `(registry/repository, tag)`s that point at one image.
+type Tags = Vec<(String, String)>;
+
+/// How [`queue_crawl`] hands an audit to the service's queue.
+#[derive(Debug, Clone)]
+pub struct QueueOptions {
+    /// Attempts per scan job before it is dead.
+    pub max_attempts: u32,
+    /// How often the jobs' states are read.
+    pub poll: std::time::Duration,
+    /// How long to wait for the workers at most; `None`: as long as it takes.
+    pub wait: Option<std::time::Duration>,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            poll: std::time::Duration::from_millis(500),
+            wait: None,
+        }
+    }
+}
+
+/// [`scan_crawl`] through the service's queue: each distinct image not stored yet becomes a
+/// scan job in `store` (keyed by its digest, with every tag that points at it), for the
+/// service's workers and any `customs worker` on the same store to take, so a fleet shares
+/// the crawl (and, with `--share-layers`, its layers). Then it waits for the jobs: a job done
+/// is an image scanned, a dead one a failure with its last error. A job already queued for the
+/// same digest (an earlier audit's, a registry's push) is waited for rather than doubled.
+///
+/// # Errors
+/// The store's errors, or [`AppError::Invalid`] when the wait ends first (the jobs stay
+/// queued: a rerun waits for them again).
+pub fn queue_crawl(
+    store: &mut dyn Store,
+    crawl: &Crawl,
+    opts: &QueueOptions,
+    progress: &dyn AuditProgress,
+) -> Result<AuditRun> {
+    let (mut run, todo) = to_scan(store, crawl)?;
+    progress.advanced(run.already_stored, run.images);
+    let mut pending: BTreeMap<i64, (String, Tags)> = BTreeMap::new();
+    for (digest, tags) in todo {
+        let (repository, tag) = &tags[0];
+        let job = crate::worker::ScanJob {
+            reference: format!("{repository}@{digest}"),
+            tag: Some(tag.clone()),
+            authorization: None,
+            context: None,
+            also: tags[1..].iter().map(|(r, t)| format!("{r}:{t}")).collect(),
+        };
+        let queued = crate::worker::enqueue_scan(store, &job, Some(&digest), opts.max_attempts)?;
+        pending.insert(queued.id, (digest, tags));
+    }
+    let started = std::time::Instant::now();
+    let mut done = run.already_stored;
+    while !pending.is_empty() {
+        let mut finished = Vec::new();
+        for (id, (digest, tags)) in &pending {
+            let Some(job) = store.job(*id)? else {
+                finished.push(*id);
+                run.failed.push(AuditFailure {
+                    reference: format!("{}@{digest}", tags[0].0),
+                    error: format!("scan job {id} is gone from the queue"),
+                });
+                continue;
+            };
+            match job.state {
+                customs_store::JobState::Done => {
+                    finished.push(*id);
+                    let count = |k: &str| {
+                        job.result
+                            .as_ref()
+                            .and_then(|r| r[k].as_u64())
+                            .and_then(|n| usize::try_from(n).ok())
+                            .unwrap_or(0)
+                    };
+                    run.scanned.push(AuditedImage {
+                        digest: digest.clone(),
+                        tags: tags.iter().map(|(r, t)| format!("{r}:{t}")).collect(),
+                        packages: count("packages"),
+                        findings: count("findings"),
+                    });
+                }
+                customs_store::JobState::Dead => {
+                    finished.push(*id);
+                    run.failed.push(AuditFailure {
+                        reference: format!("{}@{digest}", tags[0].0),
+                        error: job
+                            .last_error
+                            .unwrap_or_else(|| format!("scan job {id} failed")),
+                    });
+                }
+                customs_store::JobState::Queued | customs_store::JobState::Running => {}
+            }
+        }
+        for id in finished {
+            pending.remove(&id);
+            done += 1;
+        }
+        progress.advanced(done, run.images);
+        if pending.is_empty() {
+            break;
+        }
+        if opts.wait.is_some_and(|w| started.elapsed() > w) {
+            return Err(AppError::invalid(
+                "the audit's queue",
+                format!(
+                    "{} scan jobs not finished within the wait (ids {}); they stay queued, and a \
+                     rerun waits for them: is a worker running on this store?",
+                    pending.len(),
+                    pending
+                        .keys()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        std::thread::sleep(opts.poll);
+    }
     run.scanned.sort_by(|a, b| a.digest.cmp(&b.digest));
     Ok(run)
 }

@@ -188,6 +188,7 @@ pub(crate) fn scan(
         digest: digest.to_owned(),
         repository: reference.map(|(r, _)| r.to_owned()),
         tag: reference.map(|(_, t)| t.to_owned()),
+        also_tagged: Vec::new(),
         inventory: json!({"packages": packages}),
         context: json!({"distro": "test"}),
         packages: packages

@@ -2,7 +2,73 @@ use customs_store::ResolvedReason;
 
 use crate::support::{Fixture, at, both, finding, ids, scan};
 
-both!(moved_tag_keeps_both_rows, tag_move_carries_and_resolves);
+both!(
+    moved_tag_keeps_both_rows,
+    tag_move_carries_and_resolves,
+    one_write_stores_every_tag_of_an_image
+);
+
+/// A record with further tags (an audit's image under every tag that points at it) is stored
+/// under each, in one write: each tag's history, and a tag that moved off an older digest
+/// resolves that digest's findings once no tag points at it, as a single tag's move does.
+fn one_write_stores_every_tag_of_an_image(fx: &Fixture) {
+    let mut store = fx.open();
+    let app = "registry.local/app";
+    let mut old = scan(
+        "sha256:old",
+        Some((app, "1")),
+        &["zlib"],
+        vec![finding("CVE-1", "zlib", "high")],
+        0,
+    );
+    old.also_tagged = vec![(app.to_owned(), "latest".to_owned())];
+    store.put_scan(&old).unwrap();
+    let tags_of = |store: &mut Box<dyn customs_store::Store>, digest: &str| {
+        store
+            .images()
+            .unwrap()
+            .into_iter()
+            .find(|i| i.digest == digest)
+            .map(|i| i.tags)
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        tags_of(&mut store, "sha256:old"),
+        [format!("{app}:1"), format!("{app}:latest")]
+    );
+    // Both tags move to the new digest in one write; the old digest, untagged now, has its
+    // finding resolved once.
+    let mut new = scan("sha256:new", Some((app, "1")), &["zlib"], vec![], 10);
+    new.packages[0].data["version"] = "1.1".into();
+    new.also_tagged = vec![
+        (app.to_owned(), "latest".to_owned()),
+        ("registry.local/mirror".to_owned(), "app-1".to_owned()),
+    ];
+    let delta = store.put_scan(&new).unwrap();
+    assert_eq!(delta.resolved.len(), 1, "{delta:?}");
+    assert_eq!(tags_of(&mut store, "sha256:old"), Vec::<String>::new());
+    assert_eq!(
+        tags_of(&mut store, "sha256:new"),
+        [
+            format!("{app}:1"),
+            format!("{app}:latest"),
+            "registry.local/mirror:app-1".to_owned()
+        ]
+    );
+    for tag in ["1", "latest"] {
+        let history: Vec<String> = store
+            .tag_history(app, tag)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.digest)
+            .collect();
+        assert_eq!(history, ["sha256:old", "sha256:new"], "{tag}");
+    }
+    let mut bad = scan("sha256:bad", Some((app, "1")), &[], vec![], 20);
+    bad.also_tagged = vec![(String::new(), "x".to_owned())];
+    assert!(store.put_scan(&bad).is_err());
+    store.check().unwrap();
+}
 
 /// A tag moves to a build that upgraded zlib and dropped bash: the old digest's zlib and bash
 /// findings are resolved as upgraded and removed; curl's, which the new build still has, is

@@ -37,6 +37,14 @@ pub(crate) struct AuditArgs {
     /// Known base images from a file: one reference per line; `#` starts a comment.
     #[arg(long, value_name = "FILE")]
     bases_file: Option<std::path::PathBuf>,
+    /// Hand the scans to the service's queue in the store (`customs serve`'s workers, and any
+    /// `customs worker` on the same --store-url) and wait for them, rather than scan here: a
+    /// fleet shares the crawl.
+    #[arg(long)]
+    queue: bool,
+    /// With --queue: give up waiting after this many seconds (the jobs stay queued).
+    #[arg(long, value_name = "SECONDS", requires = "queue")]
+    wait: Option<u64>,
     /// Images scanned at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
@@ -111,7 +119,6 @@ pub(crate) fn run(args: &AuditArgs, out: &mut impl Write) -> Result<ExitCode> {
     let Some(registry) = &args.registry else {
         anyhow::bail!("give the registry to audit, as HOST[:PORT]");
     };
-    let db = crate::cmd::scan::open_db(&args.db, args.image.quiet.quiet)?;
     let mut store = args.store.open()?;
     let (image, client) = crate::cmd::sbom::image_options(&args.image, false)?;
     let mut crawl = customs_app::audit::crawl(
@@ -140,14 +147,27 @@ pub(crate) fn run(args: &AuditArgs, out: &mut impl Write) -> Result<ExitCode> {
             bar
         }),
     );
-    let run = customs_app::audit::scan_crawl(
-        store.as_mut(),
-        &db,
-        &crawl,
-        &image,
-        usize::from(args.concurrency),
-        &bar,
-    )?;
+    let run = if args.queue {
+        customs_app::audit::queue_crawl(
+            store.as_mut(),
+            &crawl,
+            &customs_app::audit::QueueOptions {
+                wait: args.wait.map(std::time::Duration::from_secs),
+                ..Default::default()
+            },
+            &bar,
+        )?
+    } else {
+        let db = crate::cmd::scan::open_db(&args.db, args.image.quiet.quiet)?;
+        customs_app::audit::scan_crawl(
+            store.as_mut(),
+            &db,
+            &crawl,
+            &image,
+            usize::from(args.concurrency),
+            &bar,
+        )?
+    };
     if let Some(b) = &bar.0 {
         b.finish_and_clear();
     }

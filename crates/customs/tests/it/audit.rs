@@ -788,3 +788,187 @@ fn an_audit_killed_with_kill_9_continues_where_it_stopped() {
         );
     }
 }
+
+/// `customs audit --queue`: the audit's scans go to the service's queue in a PostgreSQL
+/// store, and a fleet of two `customs worker`s (each with its own cache, sharing layer facts
+/// through the store) takes them. Each distinct image is one job stored under all its tags,
+/// and each blob is fetched once by the whole fleet (the registry's log).
+#[test]
+fn an_audit_through_the_queue_is_shared_by_a_fleet_of_workers() {
+    registries_up();
+    let prefix = format!("audit-queue-{}", std::process::id());
+    let mut built = Built::default();
+    for (tag, layers) in [
+        ("a", "DP"),
+        ("b", "DG"),
+        ("c", "DPG"),
+        ("d", "T"),
+        ("e", "TP"),
+        ("latest", "DPG"),
+    ] {
+        for repo in ["app", "mirror"] {
+            built.push(
+                &prefix,
+                &Spec {
+                    repo,
+                    tag,
+                    layers,
+                    created: "2026-11-01T00:00:00Z",
+                    base: None,
+                },
+            );
+        }
+    }
+    let distinct: BTreeSet<&String> = built.tags.values().collect();
+    let schema = crate::lifecycle::PgSchema::new();
+    let store = schema.url();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let db = crate::scan::build_db(w, &["osv-pypa-yaml"]);
+    let from = log_len();
+    let worker = |name: &str| {
+        let cache = w.join(format!("cache-{name}"));
+        Command::new(env!("CARGO_BIN_EXE_customs"))
+            .args([
+                "worker",
+                "--store-url",
+                &store,
+                "--db",
+                &db,
+                "--name",
+                name,
+                "--concurrency",
+                "1",
+                "--share-layers",
+            ])
+            .env("CUSTOMS_CACHE_DIR", &cache)
+            .env("HOME", cache.join("home"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(w.join(format!("{name}.log"))).unwrap())
+            .spawn()
+            .expect("start customs worker")
+    };
+    let glob = format!("{prefix}/*");
+    // No worker yet: the wait ends, the audit fails (it does not say clean), the jobs stay.
+    let alone = customs(
+        &[
+            "audit",
+            PLAIN,
+            "--repos",
+            &glob,
+            "--queue",
+            "--wait",
+            "2",
+            "--store-url",
+            &store,
+        ],
+        &w.join("cache"),
+    );
+    assert_eq!(alone.code, 2, "{}", alone.stdout);
+    assert!(
+        alone.stderr.contains("is a worker running"),
+        "{}",
+        alone.stderr
+    );
+    // With the fleet, the rerun waits for those same jobs rather than queue them twice.
+    let fleet = Fleet(vec![worker("w1"), worker("w2")]);
+    let audit = customs(
+        &[
+            "audit",
+            PLAIN,
+            "--repos",
+            &glob,
+            "--queue",
+            "--wait",
+            "300",
+            "--store-url",
+            &store,
+            "--format",
+            "json",
+        ],
+        &w.join("cache"),
+    );
+    assert_eq!(
+        audit.code,
+        0,
+        "{}\n{}\nw1: {}",
+        audit.stdout,
+        audit.stderr,
+        std::fs::read_to_string(w.join("w1.log")).unwrap_or_default()
+    );
+    let run = audit.json();
+    assert_eq!(run["run"]["images"], distinct.len(), "{run}");
+    assert_eq!(
+        run["run"]["scanned"].as_array().unwrap().len(),
+        distinct.len(),
+        "{run}"
+    );
+    // Stored under every tag, by one job per image.
+    let mut pg = customs_store::open(&store).unwrap();
+    let mut stored: BTreeMap<(String, String), String> = BTreeMap::new();
+    for image in pg.images().unwrap() {
+        for t in image.tags {
+            let (repo, tag) = t.rsplit_once(':').unwrap();
+            let repo = repo.strip_prefix(&format!("{PLAIN}/")).unwrap().to_owned();
+            stored.insert((repo, tag.to_owned()), image.digest.clone());
+        }
+    }
+    assert_eq!(stored, built.tags);
+    let jobs = pg.jobs(None, None, 1000).unwrap();
+    let keys: Vec<&String> = jobs.iter().map(|j| &j.key).collect();
+    assert_eq!(keys.len(), distinct.len(), "{keys:?}");
+    assert_eq!(keys.into_iter().collect::<BTreeSet<_>>(), distinct);
+    // Each layer read once by the whole fleet, by the jobs' own account and by the registry's.
+    let mut reads: BTreeMap<String, usize> = BTreeMap::new();
+    for j in &jobs {
+        for d in j.result.as_ref().unwrap()["layers_read"]
+            .as_array()
+            .unwrap()
+        {
+            *reads.entry(d.as_str().unwrap().to_owned()).or_default() += 1;
+        }
+    }
+    assert_eq!(reads.len(), 4, "D, P, G and T: {reads:?}");
+    assert!(reads.values().all(|&n| n == 1), "{reads:?}");
+    let mut fetched: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, digest, status, _) in blob_requests(from, None, &prefix) {
+        assert_eq!(status, 200);
+        *fetched.entry(digest).or_default() += 1;
+    }
+    assert!(fetched.values().all(|&n| n == 1), "{fetched:?}");
+    // The four layers and one config per image.
+    assert_eq!(fetched.len(), 4 + distinct.len(), "{fetched:?}");
+    // A rerun finds everything stored and queues nothing.
+    let again = customs(
+        &[
+            "audit",
+            PLAIN,
+            "--repos",
+            &glob,
+            "--queue",
+            "--wait",
+            "60",
+            "--store-url",
+            &store,
+            "--format",
+            "json",
+        ],
+        &w.join("cache"),
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["run"]["already_stored"], distinct.len());
+    assert_eq!(pg.jobs(None, None, 1000).unwrap().len(), jobs.len());
+    drop(fleet);
+}
+
+/// Child processes killed when dropped.
+struct Fleet(Vec<std::process::Child>);
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
