@@ -355,12 +355,13 @@ pub fn select_tags(
         repo.tags = kept;
         repo.left_out = left;
     }
-    crawl.opened.retain(|d, _| {
-        crawl
-            .repositories
-            .iter()
-            .any(|r| r.tags.iter().any(|t| &t.digest == d))
-    });
+    // Only the images still chosen stay open.
+    let chosen: BTreeSet<String> = crawl
+        .repositories
+        .iter()
+        .flat_map(|r| r.tags.iter().map(|t| t.digest.clone()))
+        .collect();
+    crawl.opened.retain(|d, _| chosen.contains(d));
     Ok(())
 }
 
