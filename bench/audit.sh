@@ -154,7 +154,7 @@ per_min() { echo "$1 * 60 / $2" | bc -l; }
 
 # REPS times: the audit cold (a fresh layer cache and store), at --concurrency 1 too, and
 # warm (the same again); then each image scanned alone. Wall seconds, and blob GETs by count.
-for rep in $(seq "$REPS"); do
+for _ in $(seq "$REPS"); do
   for c in "$CONCURRENCY" 1; do
     rm -rf "$work/audit-cache" "$work"/audit.db*
     from=$(stat -c %s "$LOG")
@@ -194,7 +194,7 @@ cold_layer_gets=$(median < "$work/cold-$CONCURRENCY-layer-gets")
 r_cold=$(per_min "$n" "$s_cold")
 r_cold1=$(per_min "$n" "$s_cold1")
 r_alone=$(per_min "$n" "$s_alone")
-row() { printf '  %-36s %9s %s\n' "$@"; }
+row() { printf '  %-36s %9s %s\n' "$@" | sed 's/ *$//'; }
 {
   printf 'registry audit: %s/%s/*, %s cores, REPS=%s (median wall seconds)\n' "$REG" "$PREFIX" "$(nproc)" "$REPS"
   row 'images (distinct digests)' "$n" "($TAGS tags, $repos repositories)"

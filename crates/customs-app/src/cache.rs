@@ -5,6 +5,7 @@
 //! |---|---|---|---|
 //! | `layers/<analyzer-set>/<alg>/<hex>.json` | a layer's facts, keyed by diff_id; a hit refreshes the mtime, so mtime is the last use | `customs-catalog` | sets other than this build's are stale and always go; the current set by `--older-than` |
 //! | `feeds/` | the last download of each feed, `db update`'s fallback when a fetch fails; `feeds/pulled/`: `db pull`'s layers by digest | `customs-vulndb` | only by `--all`: their age says nothing about whether they are still needed |
+//! | `configs/blobs/<alg>/<hex>` | registry images' configs by digest (checked on read); a hit refreshes the mtime | `customs-image` | by `--older-than` |
 //! | `tmp/` | scratch (decompressed archives), removed after use | `customs-image` | anything older than an hour is left over from a crash |
 //!
 //! Anything else in the directory is not customs' and is never removed, so a mistyped cache
@@ -27,6 +28,8 @@ const LAYERS: &str = "layers";
 const FEEDS: &str = "feeds";
 /// Scratch space.
 const SCRATCH: &str = "tmp";
+/// Registry images' configs.
+const CONFIGS: &str = "configs";
 
 /// Scratch files younger than this may belong to a scan still running.
 const SCRATCH_GRACE: Duration = Duration::from_secs(3600);
@@ -47,6 +50,8 @@ pub enum Kind {
     Feeds,
     /// Scratch (`tmp/`).
     Tmp,
+    /// Registry images' configs (`configs/`).
+    Configs,
     /// Not customs': reported, never removed.
     Other,
 }
@@ -208,6 +213,12 @@ impl CacheDir {
     #[must_use]
     pub fn scratch(&self) -> PathBuf {
         self.root.join(SCRATCH)
+    }
+
+    /// Where `customs-image` keeps registry images' configs.
+    #[must_use]
+    pub fn configs(&self) -> PathBuf {
+        self.root.join(CONFIGS)
     }
 
     /// What the cache holds, part by part.
@@ -429,6 +440,7 @@ fn survey(root: &Path, foreign: bool) -> Result<Vec<Survey>> {
             }
             FEEDS => Kind::Feeds,
             SCRATCH => Kind::Tmp,
+            CONFIGS => Kind::Configs,
             _ => Kind::Other,
         };
         if kind == Kind::Other && !foreign {
@@ -474,7 +486,7 @@ fn doomed<'g>(g: &'g Survey, opts: &PruneOptions, now: SystemTime) -> Vec<&'g En
         (Kind::Other, _) => Vec::new(),
         _ if opts.all => g.entries.iter().collect(),
         (Kind::Layers, Some(State::Stale)) => g.entries.iter().collect(),
-        (Kind::Layers, _) => unused_since.map(before).unwrap_or_default(),
+        (Kind::Layers | Kind::Configs, _) => unused_since.map(before).unwrap_or_default(),
         (Kind::Tmp, _) => before(now.checked_sub(SCRATCH_GRACE).unwrap_or(UNIX_EPOCH)),
         (Kind::Feeds, _) => Vec::new(),
     }

@@ -53,6 +53,9 @@ pub fn open_options(opts: &ImageOptions) -> OpenOptions {
         platform: opts.platform.clone().unwrap_or_else(Platform::host),
         scratch_dir: Some(opts.cache.scratch()),
         registry: opts.registry.clone(),
+        // With the layer cache: a warm or resumed scan of a registry image then fetches its
+        // manifest alone.
+        config_cache: opts.use_layer_cache.then(|| opts.cache.configs()),
         ..OpenOptions::default()
     }
 }

@@ -65,6 +65,7 @@ pub fn image_archive(data: &[u8]) {
             ratio_floor: 1 << 20,
         },
         registry: None,
+        config_cache: None,
     };
     let catalog_opts = CatalogOptions {
         layer_cache: None,

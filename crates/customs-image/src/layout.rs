@@ -153,6 +153,10 @@ pub struct OpenOptions {
     pub limits: StreamLimits,
     /// The client for registry sources; one with default options is made when `None`.
     pub registry: Option<customs_registry::Client>,
+    /// Where a registry image's config is kept by digest once fetched, and read from the next
+    /// time (checked against its digest): a scan resumed after its process died, or a warm
+    /// scan, fetches only the manifest. `None`: always fetched.
+    pub config_cache: Option<PathBuf>,
 }
 
 impl Default for OpenOptions {
@@ -162,6 +166,7 @@ impl Default for OpenOptions {
             scratch_dir: None,
             limits: StreamLimits::default(),
             registry: None,
+            config_cache: None,
         }
     }
 }
@@ -202,7 +207,7 @@ pub fn open(src: &SourceRef, opts: &OpenOptions) -> Result<Image, ImageError> {
                 Some(c) => c.clone(),
                 None => customs_registry::Client::with_defaults()?,
             };
-            open_registry(source, client, image, platform)
+            open_registry(source, client, image, platform, opts.config_cache.clone())
         }
         SourceKind::Dir => {
             if !src.path.is_dir() {
@@ -276,6 +281,39 @@ fn read_blob(store: &Store, reference: &str, d: &Digest) -> Result<Vec<u8>, Imag
     Ok(bytes)
 }
 
+/// An image's config: for a registry image, from the config cache when it holds the blob
+/// whole (its digest checked), else fetched and kept there; elsewhere, the image's own file.
+/// A cache that cannot be written costs a fetch next time, nothing more.
+fn read_config(store: &Store, reference: &str, d: &Digest) -> Result<Vec<u8>, ImageError> {
+    let Store::Registry {
+        config_cache: Some(dir),
+        ..
+    } = store
+    else {
+        return read_blob(store, reference, d);
+    };
+    let path = dir.join(d.blob_path());
+    if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_JSON)
+        && let Ok(bytes) = std::fs::read(&path)
+        && d.matches(&bytes)
+    {
+        // The file's time is its last use, which `customs cache prune --older-than` reads.
+        if let Ok(f) = std::fs::File::options().write(true).open(&path) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+        return Ok(bytes);
+    }
+    let bytes = read_blob(store, reference, d)?;
+    if let Some(parent) = path.parent()
+        && std::fs::create_dir_all(parent).is_ok()
+        && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(parent)
+        && std::io::Write::write_all(&mut tmp, &bytes).is_ok()
+    {
+        let _ = tmp.persist(&path);
+    }
+    Ok(bytes)
+}
+
 /// Fetch the manifest a reference names, check it, and resolve it to one image. Only the
 /// manifest(s) and the config are fetched here; layers are streamed when the catalog reads them.
 fn open_registry(
@@ -283,6 +321,7 @@ fn open_registry(
     client: customs_registry::Client,
     image: customs_registry::Reference,
     platform: &Platform,
+    config_cache: Option<PathBuf>,
 ) -> Result<Image, ImageError> {
     let fetched = client.manifest(&image, image.manifest_ref())?;
     let what = format!("{image} (manifest)");
@@ -308,7 +347,11 @@ fn open_registry(
         platform: None,
         annotations: std::collections::BTreeMap::new(),
     };
-    let store = Store::Registry { client, image };
+    let store = Store::Registry {
+        client,
+        image,
+        config_cache,
+    };
     resolve_from(
         source,
         Arc::new(store),
@@ -334,7 +377,7 @@ fn check_bytes(what: &str, d: &Digest, bytes: &[u8]) -> Result<(), ImageError> {
 /// A manifest or index named by digest: a blob in a layout, a manifest endpoint in a registry.
 fn read_manifest(store: &Store, reference: &str, d: &Digest) -> Result<Vec<u8>, ImageError> {
     match store {
-        Store::Registry { client, image } => {
+        Store::Registry { client, image, .. } => {
             let fetched = client.manifest(image, &d.to_string())?;
             check_bytes(&store.describe(&d.blob_path()), d, &fetched.bytes)?;
             Ok(fetched.bytes)
@@ -583,7 +626,7 @@ fn resolve_from(
             resolve(source, store, next, platform, depth + 1, visited)
         }
         Parsed::Manifest(m) => {
-            let cfg_bytes = read_blob(&store, &reference, &m.config.digest)?;
+            let cfg_bytes = read_config(&store, &reference, &m.config.digest)?;
             let config =
                 manifest::parse_config(&store.describe(&m.config.digest.blob_path()), &cfg_bytes)?;
             let diff_ids = &config.rootfs.diff_ids;

@@ -22,6 +22,8 @@ pub(crate) enum Store {
     Registry {
         client: customs_registry::Client,
         image: customs_registry::Reference,
+        /// Where image configs are kept by digest ([`crate::OpenOptions::config_cache`]).
+        config_cache: Option<PathBuf>,
     },
 }
 
@@ -55,7 +57,7 @@ impl Store {
         size: Option<u64>,
     ) -> Result<Option<Blob>, ImageError> {
         match self {
-            Self::Registry { client, image } => {
+            Self::Registry { client, image, .. } => {
                 let digest = registry_digest(rel)
                     .ok_or_else(|| ImageError::invalid(self.describe(rel), "not a blob path"))?;
                 let reader = client.blob(image, &digest, size)?;
