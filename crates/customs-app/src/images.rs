@@ -87,9 +87,17 @@ pub struct TagDrift {
 /// # Errors
 /// The store's errors.
 pub fn drift(store: &mut dyn Store) -> Result<Vec<TagDrift>> {
+    let tags = crate::audit::tag_histories(store)?;
+    drift_in(store, &tags)
+}
+
+/// [`drift`] over tag histories the caller has read.
+pub(crate) fn drift_in(
+    store: &mut dyn Store,
+    tags: &crate::audit::TagHistories,
+) -> Result<Vec<TagDrift>> {
     let mut out = Vec::new();
-    for (repository, tag) in crate::audit::stored_tags(store)? {
-        let history = store.tag_history(&repository, &tag)?;
+    for ((repository, tag), history) in tags {
         let Some(last) = history.last() else {
             continue;
         };
@@ -116,8 +124,8 @@ pub fn drift(store: &mut dyn Store) -> Result<Vec<TagDrift>> {
         let before = open(store.history(&from)?, Some(history[i].seen_at));
         let now = open(store.history(&last.digest)?, None);
         out.push(TagDrift {
-            repository,
-            tag,
+            repository: repository.clone(),
+            tag: tag.clone(),
             from,
             to: last.digest.clone(),
             moved_at,

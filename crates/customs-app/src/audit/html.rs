@@ -284,26 +284,13 @@ impl AuditReport {
             "<h2>All tags and current tags</h2><table id=\"populations\"><thead><tr><th></th>\
              <th>all tags</th><th>current tags</th></tr></thead><tbody>",
         );
-        for (name, x, y) in [
-            ("repositories", a.repositories, c.repositories),
-            ("tags", a.tags, c.tags),
-            ("images", a.images, c.images),
-            (
-                "with critical or high findings",
-                a.with_critical_or_high,
-                c.with_critical_or_high,
-            ),
-            ("with unchecked packages", a.with_gaps, c.with_gaps),
-        ] {
-            let _ = write!(out, "<tr><th>{name}</th><td>{x}</td><td>{y}</td></tr>");
+        for (name, all, current) in self.population_rows() {
+            let _ = write!(
+                out,
+                "<tr><th>{name}</th><td>{all}</td><td>{current}</td></tr>"
+            );
         }
-        let _ = write!(
-            out,
-            "<tr><th>share with critical or high</th><td>{:.1} %</td><td>{:.1} %</td></tr>\
-             </tbody></table>",
-            a.share_critical_or_high * 100.0,
-            c.share_critical_or_high * 100.0
-        );
+        out.push_str("</tbody></table>");
         // Shares as per-mille bars of a common 100 %: both populations on one scale.
         let permille = |x: f64| {
             let p = (x * 1000.0).round().clamp(0.0, 1000.0);

@@ -291,13 +291,18 @@ pub fn select_tags(
     }
     let open = crate::scan::open_options(image);
     let registry = crawl.registry.clone();
+    let mut dates: BTreeMap<String, Option<Timestamp>> = BTreeMap::new();
     for repo in &mut crawl.repositories {
+        // This repository's digests and their build dates.
         let mut created: BTreeMap<String, Option<Timestamp>> = BTreeMap::new();
         for t in &repo.tags {
             if created.contains_key(&t.digest) {
                 continue;
             }
-            let date = if let Some(stored) = store.image(&t.digest)? {
+            // A digest in several repositories is dated once.
+            let date = if let Some(date) = dates.get(&t.digest) {
+                *date
+            } else if let Some(stored) = store.image(&t.digest)? {
                 stored.inventory["image"]["created"]
                     .as_str()
                     .and_then(|c| Timestamp::parse_lenient(c).ok())
@@ -324,6 +329,7 @@ pub fn select_tags(
                     }
                 }
             };
+            dates.insert(t.digest.clone(), date);
             created.insert(t.digest.clone(), date);
         }
         let newest = created.values().flatten().max().copied();
@@ -858,19 +864,23 @@ pub struct BaseReport {
 
 /// Open findings of a stored image, placed by layer.
 pub(crate) fn placed(store: &mut dyn Store, digest: &str) -> Result<Vec<PlacedFinding>> {
-    Ok(store
-        .history(digest)?
-        .into_iter()
+    Ok(placed_in(&store.history(digest)?))
+}
+
+/// The open findings of an image's finding history, placed by layer.
+fn placed_in(history: &[customs_store::FindingHistory]) -> Vec<PlacedFinding> {
+    history
+        .iter()
         .filter(|f| f.resolved_at.is_none())
         .map(|f| PlacedFinding {
             layer: f.data["package"]["layer_index"]
                 .as_u64()
                 .and_then(|n| usize::try_from(n).ok()),
-            id: f.id,
-            package: f.package_name,
+            id: f.id.clone(),
+            package: f.package_name.clone(),
             severity: f.severity,
         })
-        .collect())
+        .collect()
 }
 
 /// The base of the stored image `reference`, its findings by origin, and the rebuilds that
@@ -881,7 +891,7 @@ pub(crate) fn placed(store: &mut dyn Store, digest: &str) -> Result<Vec<PlacedFi
 /// As [`crate::images::resolve`], a stored inventory that does not read back, or the
 /// store's errors.
 pub fn base_report(store: &mut dyn Store, reference: &str) -> Result<BaseReport> {
-    let tags = stored_tags(store)?;
+    let tags = tag_histories(store)?;
     let image = crate::images::resolve(store, reference)?;
     let digest = image.summary.digest;
     let inventory: customs_catalog::Inventory =
@@ -889,11 +899,16 @@ pub fn base_report(store: &mut dyn Store, reference: &str) -> Result<BaseReport>
             digest: digest.clone(),
             source,
         })?;
-    base_report_of(store, digest, &inventory, &tags)
+    let history = store.history(&digest)?;
+    base_report_of(store, digest, &inventory, &history, &tags)
 }
 
-/// Every `(repository, tag)` the store's images carry now.
-pub(crate) fn stored_tags(store: &mut dyn Store) -> Result<BTreeSet<(String, String)>> {
+/// Every `(repository, tag)` the store's images carry now, with its history (oldest first).
+pub(crate) type TagHistories = BTreeMap<(String, String), Vec<customs_store::TagEvent>>;
+
+/// [`TagHistories`] of the store: each tag's history read once, for a whole report or drift
+/// rather than once per image.
+pub(crate) fn tag_histories(store: &mut dyn Store) -> Result<TagHistories> {
     let mut tags = BTreeSet::new();
     for i in store.images()? {
         for t in i.tags {
@@ -903,15 +918,22 @@ pub(crate) fn stored_tags(store: &mut dyn Store) -> Result<BTreeSet<(String, Str
             }
         }
     }
-    Ok(tags)
+    let mut histories = TagHistories::new();
+    for (repository, tag) in tags {
+        let history = store.tag_history(&repository, &tag)?;
+        histories.insert((repository, tag), history);
+    }
+    Ok(histories)
 }
 
-/// [`base_report`] of the stored image `digest` whose inventory the caller has read.
+/// [`base_report`] of the stored image `digest`, whose inventory and finding history the
+/// caller has read.
 pub(crate) fn base_report_of(
     store: &mut dyn Store,
     digest: String,
     inventory: &customs_catalog::Inventory,
-    tags: &BTreeSet<(String, String)>,
+    history: &[customs_store::FindingHistory],
+    tags: &TagHistories,
 ) -> Result<BaseReport> {
     let base = crate::gate::base_of_inventory(store, inventory)?;
     let mut report = BaseReport {
@@ -923,7 +945,7 @@ pub(crate) fn base_report_of(
         rebuilds: Vec::new(),
     };
     let layers = base.as_ref().map_or(0, |b| b.layers);
-    for f in placed(store, &digest)? {
+    for f in placed_in(history) {
         match f.layer {
             None => report.unplaced.push(f),
             Some(l) if l < layers => report.from_base.push(f),
@@ -934,8 +956,7 @@ pub(crate) fn base_report_of(
         return Ok(report);
     };
     // Tags that showed the base's digest once and show another now: its newer builds.
-    for (repository, tag) in tags {
-        let history = store.tag_history(repository, tag)?;
+    for ((repository, tag), history) in tags {
         let Some(now) = history.last() else { continue };
         if now.digest == base_digest || !history.iter().any(|e| e.digest == base_digest) {
             continue;

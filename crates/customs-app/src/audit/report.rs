@@ -208,7 +208,7 @@ const AGES: [(&str, i64); 4] = [
 /// back, or the database's.
 pub fn report(store: &mut dyn Store, db: &VulnDb, opts: &ReportOptions) -> Result<AuditReport> {
     let mut matcher = customs_match::Matcher::new(db);
-    let all_tags = super::stored_tags(store)?;
+    let all_tags = super::tag_histories(store)?;
     let in_scope = |repository: &str| {
         opts.prefix
             .as_deref()
@@ -216,8 +216,8 @@ pub fn report(store: &mut dyn Store, db: &VulnDb, opts: &ReportOptions) -> Resul
     };
     // digest -> its (repository, tag)s in scope
     let mut by_digest: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for (repository, tag) in all_tags.iter().filter(|(r, _)| in_scope(r)) {
-        if let Some(last) = store.tag_history(repository, tag)?.last() {
+    for ((repository, tag), history) in all_tags.iter().filter(|((r, _), _)| in_scope(r)) {
+        if let Some(last) = history.last() {
             by_digest
                 .entry(last.digest.clone())
                 .or_default()
@@ -244,7 +244,8 @@ pub fn report(store: &mut dyn Store, db: &VulnDb, opts: &ReportOptions) -> Resul
             .and_then(|c| Timestamp::parse_lenient(c).ok());
         // The inventory read above: resolving the digest again would read it twice, and list
         // every stored image to match a prefix.
-        let base = super::base_report_of(store, digest.clone(), &inventory, &all_tags)?;
+        let history = store.history(digest)?;
+        let base = super::base_report_of(store, digest.clone(), &inventory, &history, &all_tags)?;
         // The stored findings are the lifecycle's; the match here is only asked what it
         // could check.
         let coverage = matcher.match_inventory(&inventory)?.coverage;
@@ -255,7 +256,6 @@ pub fn report(store: &mut dyn Store, db: &VulnDb, opts: &ReportOptions) -> Resul
             .collect();
         unchecked.sort();
         unchecked.dedup();
-        let history = store.history(digest)?;
         let open: Vec<&customs_store::FindingHistory> =
             history.iter().filter(|f| f.resolved_at.is_none()).collect();
         let mut row = ImageRow {
@@ -329,7 +329,7 @@ pub fn report(store: &mut dyn Store, db: &VulnDb, opts: &ReportOptions) -> Resul
     totals.not_fixable = totals.open - totals.fixable;
     // Images a tag left behind are not in the population (no tag points at them); a tag's
     // move that fixed findings is advice for whoever still runs the old digest.
-    for d in crate::images::drift(store)? {
+    for d in crate::images::drift_in(store, &all_tags)? {
         if in_scope(&d.repository) && !d.findings.removed.is_empty() {
             let of = store
                 .history(&d.from)?
@@ -347,7 +347,7 @@ pub fn report(store: &mut dyn Store, db: &VulnDb, opts: &ReportOptions) -> Resul
         }
     }
     rebuilds.sort_by(|a, b| b.fixes.cmp(&a.fixes).then_with(|| a.digest.cmp(&b.digest)));
-    mark_current(&mut rows, &by_digest, opts.window_days);
+    let current_tags = mark_current(&mut rows, &by_digest, opts.window_days);
     let serious = |r: &ImageRow| {
         r.open.get(&Severity::Critical).copied().unwrap_or(0)
             + r.open.get(&Severity::High).copied().unwrap_or(0)
@@ -379,8 +379,7 @@ pub fn report(store: &mut dyn Store, db: &VulnDb, opts: &ReportOptions) -> Resul
     let current: Vec<&ImageRow> = rows.iter().filter(|r| r.current).collect();
     let mut all = population(&every);
     let mut of_current = population(&current);
-    // Current tags only: an image also tagged with old tags counts its current ones.
-    of_current.tags = current_tag_count(&rows, &by_digest, opts.window_days);
+    of_current.tags = current_tags;
     all.tags = by_digest.values().map(Vec::len).sum();
     let group = |name: String, members: &[&ImageRow]| Group {
         name,
@@ -463,48 +462,28 @@ fn newest_by_repository(
     newest
 }
 
-/// Whether `tag` of `repository`, pointing at an image built at `created`, is current.
-fn is_current(
-    repository: &str,
-    tag: &str,
-    created: Option<Timestamp>,
-    newest: &BTreeMap<String, Timestamp>,
-    window_days: u32,
-) -> bool {
-    super::is_current_tag(tag, created, newest.get(repository).copied(), window_days)
-}
-
+/// Mark each row current when one of its tags is, and count the current tags (an image also
+/// tagged with old tags counts its current ones only).
 fn mark_current(
     rows: &mut [ImageRow],
     by_digest: &BTreeMap<String, Vec<(String, String)>>,
     window_days: u32,
-) {
+) -> usize {
     let newest = newest_by_repository(rows, by_digest);
+    let mut tags = 0;
     for r in rows.iter_mut() {
-        r.current = by_digest
+        let current = by_digest
             .get(&r.digest)
             .into_iter()
             .flatten()
-            .any(|(repo, tag)| is_current(repo, tag, r.created, &newest, window_days));
+            .filter(|(repo, tag)| {
+                super::is_current_tag(tag, r.created, newest.get(repo).copied(), window_days)
+            })
+            .count();
+        r.current = current > 0;
+        tags += current;
     }
-}
-
-fn current_tag_count(
-    rows: &[ImageRow],
-    by_digest: &BTreeMap<String, Vec<(String, String)>>,
-    window_days: u32,
-) -> usize {
-    let newest = newest_by_repository(rows, by_digest);
-    rows.iter()
-        .map(|r| {
-            by_digest
-                .get(&r.digest)
-                .into_iter()
-                .flatten()
-                .filter(|(repo, tag)| is_current(repo, tag, r.created, &newest, window_days))
-                .count()
-        })
-        .sum()
+    tags
 }
 
 /// A CSV field, quoted when it must be (RFC 4180).
@@ -517,6 +496,37 @@ fn csv_field(s: &str) -> String {
 }
 
 impl AuditReport {
+    /// The two populations side by side, a row per figure: what every format's first table
+    /// shows.
+    pub(crate) fn population_rows(&self) -> [(&'static str, String, String); 6] {
+        let (a, c) = (&self.all, &self.current);
+        let pct = |x: f64| format!("{:.1} %", x * 100.0);
+        [
+            (
+                "repositories",
+                a.repositories.to_string(),
+                c.repositories.to_string(),
+            ),
+            ("tags", a.tags.to_string(), c.tags.to_string()),
+            ("images", a.images.to_string(), c.images.to_string()),
+            (
+                "with critical or high findings",
+                a.with_critical_or_high.to_string(),
+                c.with_critical_or_high.to_string(),
+            ),
+            (
+                "share with critical or high",
+                pct(a.share_critical_or_high),
+                pct(c.share_critical_or_high),
+            ),
+            (
+                "with unchecked packages",
+                a.with_gaps.to_string(),
+                c.with_gaps.to_string(),
+            ),
+        ]
+    }
+
     /// One line per image (RFC 4180, with a header): digest, tags (space-separated), current,
     /// created, age in days, base, open findings by severity, fixable, KEV, what was not
     /// checked (space-separated).
@@ -556,7 +566,6 @@ impl AuditReport {
     pub fn to_markdown(&self) -> String {
         use std::fmt::Write as _;
         let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
-        let pct = |x: f64| format!("{:.1} %", x * 100.0);
         let mut md = String::new();
         let _ = writeln!(md, "# Registry audit");
         let _ = writeln!(
@@ -567,30 +576,9 @@ impl AuditReport {
             self.current_window_days
         );
         let _ = writeln!(md, "| | all tags | current tags |\n|---|---|---|");
-        let (a, c) = (&self.all, &self.current);
-        for (name, x, y) in [
-            ("repositories", a.repositories, c.repositories),
-            ("tags", a.tags, c.tags),
-            ("images", a.images, c.images),
-            (
-                "with critical or high findings",
-                a.with_critical_or_high,
-                c.with_critical_or_high,
-            ),
-        ] {
-            let _ = writeln!(md, "| {name} | {x} | {y} |");
+        for (name, all, current) in self.population_rows() {
+            let _ = writeln!(md, "| {name} | {all} | {current} |");
         }
-        let _ = writeln!(
-            md,
-            "| share with critical or high | {} | {} |",
-            pct(a.share_critical_or_high),
-            pct(c.share_critical_or_high)
-        );
-        let _ = writeln!(
-            md,
-            "| with unchecked packages | {} | {} |",
-            a.with_gaps, c.with_gaps
-        );
         let gaps: Vec<&ImageRow> = self
             .images
             .iter()

@@ -71,10 +71,28 @@ impl Drop for Driver {
     }
 }
 
+/// Chrome's console entries that say the page is broken: SEVERE ones, and any about the
+/// Content Security Policy (a blocked style or script is reported as "… violates the following
+/// Content Security Policy directive …").
+pub(crate) async fn severe_console(c: &fantoccini::Client) -> Vec<Value> {
+    let log = c.issue_cmd(BrowserLog).await.unwrap();
+    log.as_array()
+        .expect("chromedriver's log is a list")
+        .iter()
+        .filter(|e| {
+            e["level"] == "SEVERE"
+                || e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("Content Security Policy"))
+        })
+        .cloned()
+        .collect()
+}
+
 /// Chrome's console (`goog:loggingPrefs`), which chromedriver serves at `se/log`: where CSP
 /// violations are reported.
 #[derive(Debug)]
-pub(crate) struct BrowserLog;
+struct BrowserLog;
 
 impl WebDriverCompatibleCommand for BrowserLog {
     fn endpoint(

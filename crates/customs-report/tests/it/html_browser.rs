@@ -17,7 +17,7 @@ use customs_types::{Ecosystem, Feed, Namespace, Severity, Timestamp};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::browser::{BrowserLog, Driver, capabilities, tool};
+use crate::browser::{Driver, capabilities, severe_console, tool};
 
 /// A title no browser may run: it must appear in the table as text.
 const HOSTILE: &str = "</script><script>alert(1)</script><img src=x onerror=alert(2)>";
@@ -339,18 +339,7 @@ async fn the_report_works_in_chromium_without_the_network() {
     assert_eq!(js(&c, "return window.cspViolations;").await, json!([]));
     // Chrome reports a blocked style or script as a SEVERE console entry ("… violates the
     // following Content Security Policy directive …"); the page should log nothing that bad.
-    let log = c.issue_cmd(BrowserLog).await.unwrap();
-    let severe: Vec<&Value> = log
-        .as_array()
-        .expect("chromedriver's log is a list")
-        .iter()
-        .filter(|e| {
-            e["level"] == "SEVERE"
-                || e["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("Content Security Policy"))
-        })
-        .collect();
+    let severe = severe_console(&c).await;
     assert!(severe.is_empty(), "{severe:#?}");
 
     // For a person to look at: sorted worst first, as a reader first sees it.

@@ -260,10 +260,10 @@ fn log_len() -> usize {
     std::fs::metadata(registry_root().join("run/plain.log")).map_or(0, |m| m.len() as usize)
 }
 
-/// Every blob of a pushed image (its layers and config), with its size.
-fn blobs_of(reference: &str) -> BTreeMap<String, u64> {
+/// A pushed image's config digest, and every blob of it (its layers and config) with its size.
+fn blobs_of(reference: &str) -> (String, BTreeMap<String, u64>) {
     let m: Value = serde_json::from_slice(&skopeo_manifest(reference)).unwrap();
-    m["layers"]
+    let blobs = m["layers"]
         .as_array()
         .unwrap()
         .iter()
@@ -274,7 +274,8 @@ fn blobs_of(reference: &str) -> BTreeMap<String, u64> {
                 b["size"].as_u64().unwrap(),
             )
         })
-        .collect()
+        .collect();
+    (m["config"]["digest"].as_str().unwrap().to_owned(), blobs)
 }
 
 /// The (repository, tag)s an audit's JSON says it scanned.
@@ -377,7 +378,7 @@ fn an_audit_of_a_population_the_test_built_matches_its_ground_truth() {
     // repositories that hold it.
     let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
     for (repo, tag) in built.tags.keys() {
-        blobs.extend(blobs_of(&format!("{PLAIN}/{repo}:{tag}")));
+        blobs.extend(blobs_of(&format!("{PLAIN}/{repo}:{tag}")).1);
     }
     let mut fetched: BTreeMap<String, usize> = BTreeMap::new();
     for (_, digest, status, bytes) in blob_requests(from, None, &prefix) {
@@ -449,27 +450,8 @@ fn an_audit_of_a_population_the_test_built_matches_its_ground_truth() {
     assert_eq!(got, want);
 
     // The report against the construction.
-    let report_of = |format: &str| {
-        let r = customs(
-            &[
-                "audit",
-                "report",
-                "--prefix",
-                &format!("{PLAIN}/{prefix}/"),
-                "--format",
-                format,
-                "--store-url",
-                &store,
-                "--db",
-                &db,
-                "--now",
-                "2026-12-06",
-            ],
-            w,
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        r.stdout
-    };
+    let scope = format!("{PLAIN}/{prefix}/");
+    let report_of = |format: &str| audit_report(&scope, format, &store, &db, w);
     let r: Value = serde_json::from_str(&report_of("json")).unwrap();
     let file = w.join("audit-report.json");
     std::fs::write(&file, r.to_string()).unwrap();
@@ -610,7 +592,31 @@ fn an_audit_of_a_population_the_test_built_matches_its_ground_truth() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
 
-fn check_schema(file: &Path) {
+/// `customs audit report` of the stored images under `prefix`, with the clock at 2026-12-06.
+pub(crate) fn audit_report(prefix: &str, format: &str, store: &str, db: &str, w: &Path) -> String {
+    let r = customs(
+        &[
+            "audit",
+            "report",
+            "--prefix",
+            prefix,
+            "--format",
+            format,
+            "--store-url",
+            store,
+            "--db",
+            db,
+            "--now",
+            "2026-12-06",
+        ],
+        w,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+}
+
+/// Check an audit report's JSON against the committed schema.
+pub(crate) fn check_schema(file: &Path) {
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/audit-report.schema.json");
     let check = Command::new(crate::formats::tools().join("venv/bin/check-jsonschema"))
         .arg("--schemafile")
@@ -656,13 +662,9 @@ fn an_audit_killed_with_kill_9_continues_where_it_stopped() {
     let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
     let mut configs: BTreeMap<String, String> = BTreeMap::new();
     for ((repo, tag), digest) in &built.tags {
-        let m: Value =
-            serde_json::from_slice(&skopeo_manifest(&format!("{PLAIN}/{repo}:{tag}"))).unwrap();
-        configs.insert(
-            m["config"]["digest"].as_str().unwrap().to_owned(),
-            digest.clone(),
-        );
-        sizes.extend(blobs_of(&format!("{PLAIN}/{repo}:{tag}")));
+        let (config, blobs) = blobs_of(&format!("{PLAIN}/{repo}:{tag}"));
+        configs.insert(config, digest.clone());
+        sizes.extend(blobs);
     }
     let layer = |letter: char| {
         let (image, i) = part(letter);
@@ -830,7 +832,7 @@ fn an_audit_through_the_queue_is_shared_by_a_fleet_of_workers() {
     let from = log_len();
     let worker = |name: &str| {
         let cache = w.join(format!("cache-{name}"));
-        Command::new(env!("CARGO_BIN_EXE_customs"))
+        let child = Command::new(env!("CARGO_BIN_EXE_customs"))
             .args([
                 "worker",
                 "--store-url",
@@ -848,7 +850,8 @@ fn an_audit_through_the_queue_is_shared_by_a_fleet_of_workers() {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(w.join(format!("{name}.log"))).unwrap())
             .spawn()
-            .expect("start customs worker")
+            .expect("start customs worker");
+        (name.to_owned(), child)
     };
     let glob = format!("{prefix}/*");
     // No worker yet: the wait ends, the audit fails (it does not say clean), the jobs stay.
@@ -873,7 +876,7 @@ fn an_audit_through_the_queue_is_shared_by_a_fleet_of_workers() {
         alone.stderr
     );
     // With the fleet, the rerun waits for those same jobs rather than queue them twice.
-    let fleet = Fleet(vec![worker("w1"), worker("w2")]);
+    let fleet = crate::serve::Fleet(vec![worker("w1"), worker("w2")]);
     let audit = customs(
         &[
             "audit",
@@ -961,16 +964,4 @@ fn an_audit_through_the_queue_is_shared_by_a_fleet_of_workers() {
     assert_eq!(again.json()["run"]["already_stored"], distinct.len());
     assert_eq!(pg.jobs(None, None, 1000).unwrap().len(), jobs.len());
     drop(fleet);
-}
-
-/// Child processes killed when dropped.
-struct Fleet(Vec<std::process::Child>);
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use fantoccini::{ClientBuilder, Locator};
 use serde_json::Value;
 
-use crate::browser::{BrowserLog, Driver, capabilities, tool};
+use crate::browser::{Driver, capabilities, severe_console, tool};
 
 /// Open `page` and check it against `report` (the same store's JSON report).
 pub(crate) fn check(page: &Path, report: &Value) {
@@ -158,18 +158,7 @@ async fn check_in_browser(page: &Path, report: &Value) {
         0
     );
     assert_eq!(js("return document.scripts.length;").await, 0);
-    let log = c.issue_cmd(BrowserLog).await.unwrap();
-    let severe: Vec<&Value> = log
-        .as_array()
-        .expect("chromedriver's log is a list")
-        .iter()
-        .filter(|e| {
-            e["level"] == "SEVERE"
-                || e["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("Content Security Policy"))
-        })
-        .collect();
+    let severe = severe_console(&c).await;
     assert!(severe.is_empty(), "{severe:#?}");
 
     let png = c.screenshot().await.unwrap();

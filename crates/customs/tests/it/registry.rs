@@ -552,20 +552,9 @@ pub(crate) fn push_unique(name: &str) -> (String, String, String) {
         .finish();
     let manifest = common::write_layout(dir.path(), &[layer], common::Comp::Gzip);
     let reference = format!("{PLAIN}/customs-test/{name}:1");
-    let out = Command::new("skopeo")
-        .args([
-            "copy",
-            "-q",
-            "--dest-tls-verify=false",
-            &format!("oci:{}:1", dir.path().display()),
-            &format!("docker://{reference}"),
-        ])
-        .output()
-        .expect("skopeo (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "skopeo push: {}",
-        String::from_utf8_lossy(&out.stderr)
+    skopeo(
+        &format!("oci:{}:1", dir.path().display()),
+        &format!("docker://{reference}"),
     );
     let m: Value = serde_json::from_slice(
         &std::fs::read(
@@ -1024,15 +1013,19 @@ fn a_registry_is_crawled_page_by_page() {
 
 /// `skopeo copy` from one registry reference to another (blobs are mounted, not sent again).
 pub(crate) fn skopeo_copy(from: &str, to: &str) {
+    skopeo(&format!("docker://{from}"), &format!("docker://{to}"));
+}
+
+/// `skopeo copy FROM TO`, both with their transports (`oci:DIR:TAG`, `docker://REF`), to and
+/// from the plain-HTTP registries.
+fn skopeo(from: &str, to: &str) {
+    let mut args = vec!["copy", "--quiet", "--dest-tls-verify=false"];
+    if from.starts_with("docker://") {
+        args.push("--src-tls-verify=false");
+    }
     let out = Command::new("skopeo")
-        .args([
-            "copy",
-            "--quiet",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            &format!("docker://{from}"),
-            &format!("docker://{to}"),
-        ])
+        .args(args)
+        .args([from, to])
         .output()
         .expect("skopeo is installed (.ci/run installs it)");
     assert!(
@@ -1431,20 +1424,9 @@ pub(crate) fn push_built(
         r#"{"imageLayoutVersion":"1.0.0"}"#,
     )
     .unwrap();
-    let out = Command::new("skopeo")
-        .args([
-            "copy",
-            "--quiet",
-            "--dest-tls-verify=false",
-            &format!("oci:{}:built", dir.path().display()),
-            &format!("docker://{PLAIN}/{target}"),
-        ])
-        .output()
-        .expect("skopeo is installed (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "skopeo copy {target}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    skopeo(
+        &format!("oci:{}:built", dir.path().display()),
+        &format!("docker://{PLAIN}/{target}"),
     );
     let pushed = skopeo_digest(&format!("{PLAIN}/{target}"));
     assert_eq!(pushed, digest, "skopeo rewrote the manifest of {target}");
@@ -1661,43 +1643,11 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
     // The audit's report, checked against its committed schema and against what the test
     // built: base:1 (the new base), app:1 and app:annotated (built in 2020, so not current).
     let scope = format!("{PLAIN}/{prefix}/");
-    let report_of = |format: &str| {
-        let r = customs(
-            &[
-                "audit",
-                "report",
-                "--prefix",
-                &scope,
-                "--format",
-                format,
-                "--store-url",
-                &store,
-                "--db",
-                &db,
-                "--now",
-                "2026-12-06",
-            ],
-            w,
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        r.stdout
-    };
+    let report_of = |format: &str| crate::audit::audit_report(&scope, format, &store, &db, w);
     let json_text = report_of("json");
     let file = w.join("audit-report.json");
     std::fs::write(&file, &json_text).unwrap();
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/audit-report.schema.json");
-    let check = Command::new(crate::formats::tools().join("venv/bin/check-jsonschema"))
-        .arg("--schemafile")
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .expect("check-jsonschema");
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
+    crate::audit::check_schema(&file);
     let r: Value = serde_json::from_str(&json_text).unwrap();
     assert_eq!(r["schema"], "customs.audit-report/1");
     // The database holds PyPA's advisories only: every image's Debian packages went

@@ -922,7 +922,8 @@ fn push_fleet(registry: &NotifyingRegistry, n: usize) {
 }
 
 /// `customs worker` processes, killed on drop.
-struct Fleet(Vec<(String, Child)>);
+/// Named child processes, killed when dropped.
+pub(crate) struct Fleet(pub(crate) Vec<(String, Child)>);
 
 impl Drop for Fleet {
     fn drop(&mut self) {
