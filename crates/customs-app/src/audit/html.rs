@@ -163,6 +163,13 @@ impl AuditReport {
             self.generated_at,
             self.current_window_days,
         );
+        if let Some(line) = self.findings_age() {
+            let _ = write!(
+                out,
+                "<p id=\"findings-age\" class=\"meta\">{}</p>",
+                Esc(&line)
+            );
+        }
         self.gaps_html(&mut out);
         self.populations_html(&mut out);
         let f = &self.findings;

@@ -168,6 +168,15 @@ pub struct AuditReport {
     pub prefix: Option<String>,
     /// The window that makes a tag current, in days.
     pub current_window_days: u32,
+    /// The build time of the oldest vulnerability database the images' stored findings were
+    /// matched against: the findings are as current as that (`customs rematch` brings them up
+    /// to date). `None` when no image's database had a build time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings_as_of: Option<Timestamp>,
+    /// The newest advisory of the database the report checked coverage with: data this old
+    /// knows nothing of later vulnerabilities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest_advisory: Option<Timestamp>,
     /// Every tag.
     pub all: Population,
     /// Current tags only.
@@ -228,10 +237,14 @@ pub fn report(store: &mut dyn Store, db: &VulnDb, opts: &ReportOptions) -> Resul
     let mut totals = Totals::default();
     let mut packages: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
     let mut rebuilds = Vec::new();
+    let mut findings_as_of = None;
     for (digest, tags) in &by_digest {
         let Some(image) = store.image(digest)? else {
             continue;
         };
+        if let Some(at) = image.summary.db_built_at {
+            findings_as_of = Some(findings_as_of.map_or(at, |o: Timestamp| o.min(at)));
+        }
         let inventory: customs_catalog::Inventory = serde_json::from_value(image.inventory)
             .map_err(|source| AppError::StoredInventory {
                 digest: digest.clone(),
@@ -430,6 +443,8 @@ pub fn report(store: &mut dyn Store, db: &VulnDb, opts: &ReportOptions) -> Resul
     Ok(AuditReport {
         schema: SCHEMA,
         generated_at: opts.now,
+        findings_as_of,
+        newest_advisory: customs_report::DatabaseInfo::of(db)?.newest_advisory,
         prefix: opts.prefix.clone(),
         current_window_days: opts.window_days,
         kev_images: rows.iter().filter(|r| r.kev > 0).count(),
@@ -527,6 +542,26 @@ impl AuditReport {
         ]
     }
 
+    /// How old the stored findings' vulnerability data is, as a sentence.
+    pub(crate) fn findings_age(&self) -> Option<String> {
+        let built = self.findings_as_of.map(|at| {
+            format!(
+                "Findings as of the vulnerability database built {at} ({} days before this report); `customs rematch` brings them up to date.",
+                at.days_until(self.generated_at)
+            )
+        });
+        let newest = self.newest_advisory.map(|at| {
+            format!(
+                "The newest advisory known is of {at} ({} days before this report).",
+                at.days_until(self.generated_at)
+            )
+        });
+        match (built, newest) {
+            (None, None) => None,
+            (b, n) => Some([b, n].into_iter().flatten().collect::<Vec<_>>().join(" ")),
+        }
+    }
+
     /// One line per image (RFC 4180, with a header): digest, tags (space-separated), current,
     /// created, age in days, base, open findings by severity, fixable, KEV, what was not
     /// checked (space-separated).
@@ -575,6 +610,9 @@ impl AuditReport {
             self.generated_at,
             self.current_window_days
         );
+        if let Some(line) = self.findings_age() {
+            let _ = writeln!(md, "{line}\n");
+        }
         let _ = writeln!(md, "| | all tags | current tags |\n|---|---|---|");
         for (name, all, current) in self.population_rows() {
             let _ = writeln!(md, "| {name} | {all} | {current} |");

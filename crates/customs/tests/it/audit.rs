@@ -457,6 +457,13 @@ fn an_audit_of_a_population_the_test_built_matches_its_ground_truth() {
     std::fs::write(&file, r.to_string()).unwrap();
     check_schema(&file);
     let now_images: BTreeSet<&String> = built.tags.values().collect();
+    // The findings' age: the database every image was matched against.
+    let info = customs(&["db", "info", "--format", "json", "--db", &db], w);
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    let info = info.json();
+    assert_eq!(r["findings_as_of"], info["built_at"], "{r}");
+    assert_eq!(r["newest_advisory"], info["newest_advisory"], "{r}");
+    assert!(report_of("markdown").contains("Findings as of the vulnerability database built"));
     assert_eq!(r["all"]["repositories"], 7, "{r}");
     assert_eq!(r["all"]["tags"], built.tags.len(), "{r}");
     assert_eq!(r["all"]["images"], now_images.len(), "{r}");
