@@ -38,11 +38,23 @@ pub enum Ecosystem {
     /// Go modules and the Go toolchain.
     #[serde(rename = "golang")]
     Go,
+    /// Java (and JVM) artifacts: Maven's ComparableVersion; named `groupId:artifactId`.
+    #[serde(rename = "maven")]
+    Maven,
+    /// Ruby gems: `Gem::Version`.
+    #[serde(rename = "gem")]
+    Gem,
+    /// PHP packages installed by Composer (OSV's Packagist): Composer's version rules.
+    #[serde(rename = "composer")]
+    Composer,
+    /// .NET packages: NuGet's SemVer 2 with four-part versions.
+    #[serde(rename = "nuget")]
+    NuGet,
 }
 
 impl Ecosystem {
     /// Every ecosystem: the OS ones first, then the languages.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 11] = [
         Self::Deb,
         Self::Apk,
         Self::Rpm,
@@ -50,10 +62,14 @@ impl Ecosystem {
         Self::Npm,
         Self::Cargo,
         Self::Go,
+        Self::Maven,
+        Self::Gem,
+        Self::Composer,
+        Self::NuGet,
     ];
 
     /// The name as inventories, purls and the store spell it: `deb`, `apk`, `rpm`, `pypi`,
-    /// `npm`, `cargo`, `golang`.
+    /// `npm`, `cargo`, `golang`, `maven`, `gem`, `composer`, `nuget`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         crate::name::variant_name(&self)
@@ -64,11 +80,19 @@ impl Ecosystem {
     pub fn is_os(self) -> bool {
         match self {
             Self::Deb | Self::Apk | Self::Rpm => true,
-            Self::PyPI | Self::Npm | Self::Cargo | Self::Go => false,
+            Self::PyPI
+            | Self::Npm
+            | Self::Cargo
+            | Self::Go
+            | Self::Maven
+            | Self::Gem
+            | Self::Composer
+            | Self::NuGet => false,
         }
     }
 
-    /// OSV's name of a language ecosystem (`PyPI`, `npm`, `crates.io`, `Go`), the `osv:`
+    /// OSV's name of a language ecosystem (`PyPI`, `npm`, `crates.io`, `Go`, `Maven`,
+    /// `RubyGems`, `Packagist`, `NuGet`), the `osv:`
     /// namespace its advisories are kept under. OS ecosystems have none: OSV names their
     /// distributions instead (`Debian:12`).
     #[must_use]
@@ -78,6 +102,10 @@ impl Ecosystem {
             Self::Npm => Some("npm"),
             Self::Cargo => Some("crates.io"),
             Self::Go => Some("Go"),
+            Self::Maven => Some("Maven"),
+            Self::Gem => Some("RubyGems"),
+            Self::Composer => Some("Packagist"),
+            Self::NuGet => Some("NuGet"),
             Self::Deb | Self::Apk | Self::Rpm => None,
         }
     }
@@ -90,14 +118,21 @@ impl Ecosystem {
     }
 
     /// The name as advisories key a package: PyPI names are compared PEP 503-normalised,
-    /// every other ecosystem's as written.
+    /// NuGet and Composer names in lower case (both registries treat names case-insensitively:
+    /// `Newtonsoft.Json` is `newtonsoft.json`), every other ecosystem's as written.
     #[must_use]
     pub fn match_name(self, name: &str) -> String {
         match self {
             Self::PyPI => pep503_name(name),
-            Self::Deb | Self::Apk | Self::Rpm | Self::Npm | Self::Cargo | Self::Go => {
-                name.to_owned()
-            }
+            Self::NuGet | Self::Composer => name.to_lowercase(),
+            Self::Deb
+            | Self::Apk
+            | Self::Rpm
+            | Self::Npm
+            | Self::Cargo
+            | Self::Go
+            | Self::Maven
+            | Self::Gem => name.to_owned(),
         }
     }
 
@@ -157,6 +192,10 @@ impl Ecosystem {
             Self::Npm => &[],
             Self::Cargo => &[],
             Self::Go => &["go"],
+            Self::Maven => &["java", "mvn"],
+            Self::Gem => &["ruby", "rubygem"],
+            Self::Composer => &["php"],
+            Self::NuGet => &["dotnet", ".net"],
         }
     }
 }
@@ -237,6 +276,15 @@ mod tests {
             ("Cargo", Ecosystem::Cargo),
             ("Go", Ecosystem::Go),
             ("golang", Ecosystem::Go),
+            ("maven", Ecosystem::Maven),
+            ("Maven", Ecosystem::Maven),
+            ("java", Ecosystem::Maven),
+            ("RubyGems", Ecosystem::Gem),
+            ("gem", Ecosystem::Gem),
+            ("Packagist", Ecosystem::Composer),
+            ("composer", Ecosystem::Composer),
+            ("NuGet", Ecosystem::NuGet),
+            ("nuget", Ecosystem::NuGet),
         ] {
             assert_eq!(name.parse::<Ecosystem>(), Ok(eco), "{name}");
         }
@@ -261,7 +309,7 @@ mod tests {
     fn unknown_names_are_errors() {
         for name in [
             "",
-            "maven",
+            "mavem",
             "deb ",
             "alpine3.19",
             "débian",
@@ -286,5 +334,13 @@ mod tests {
             "requests-oauthlib"
         );
         assert_eq!(Ecosystem::Npm.match_name("@Scope/Pkg"), "@Scope/Pkg");
+        assert_eq!(
+            Ecosystem::NuGet.match_name("Newtonsoft.Json"),
+            "newtonsoft.json"
+        );
+        assert_eq!(
+            Ecosystem::Maven.match_name("org.apache.logging.log4j:log4j-core"),
+            "org.apache.logging.log4j:log4j-core"
+        );
     }
 }

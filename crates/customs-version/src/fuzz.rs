@@ -5,11 +5,13 @@
 //! each entry point asserts what matching relies on:
 //!
 //! - [`compare`] is an order: `a == a`, `a < b` exactly when `b > a` (and an error for one
-//!   order is an error for the other), and it is transitive over the three versions;
+//!   order is an error for the other), and it is transitive over the three versions, except
+//!   for Maven and Composer, whose reference orderings (maven-artifact 3.8.6, OSV's reading of
+//!   a Packagist `#`) are not transitive and are only held to the first two;
 //! - the version type agrees: it is reflexive and antisymmetric, prints the string it was
 //!   parsed from, that string parses back to an equal version, serde round-trips it, and where
 //!   [`compare`] accepts both versions it orders them as the type does;
-//! - PEP 440's normalised form is the same version.
+//! - PEP 440's and NuGet's normalised forms are the same version.
 //!
 //! `cargo test` replays every file under `fuzz/regressions/<target>/` through [`TARGETS`].
 
@@ -21,8 +23,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    ApkVersion, CargoVersion, DebVersion, Ecosystem, GoVersion, NpmRange, NpmVersion, PypiVersion,
-    RpmVersion, compare, npm_range_matches, validate,
+    ApkVersion, CargoVersion, ComposerVersion, DebVersion, Ecosystem, GemVersion, GoVersion,
+    MavenVersion, NpmRange, NpmVersion, NuGetVersion, PypiVersion, RpmVersion, compare,
+    npm_range_matches, validate,
 };
 
 /// What every fuzz target calls.
@@ -37,6 +40,10 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("version_npm", version_npm),
     ("version_cargo", version_cargo),
     ("version_go", version_go),
+    ("version_maven", version_maven),
+    ("version_rubygems", version_rubygems),
+    ("version_composer", version_composer),
+    ("version_nuget", version_nuget),
     ("npm_range", npm_range),
 ];
 
@@ -59,6 +66,10 @@ fn check_compare(eco: Ecosystem, vs: &[&str]) {
                 (ab, ba) => panic!("{eco}: {a:?} vs {b:?} gives {ab:?}, the reverse {ba:?}"),
             }
         }
+    }
+    if matches!(eco, Ecosystem::Maven | Ecosystem::Composer) {
+        // Not transitive by reference: see the `maven` and `composer` module documentation.
+        return;
     }
     for &a in vs {
         for &b in vs {
@@ -166,6 +177,36 @@ pub fn version_cargo(data: &[u8]) {
 
 pub fn version_go(data: &[u8]) {
     check::<GoVersion>(Ecosystem::Go, data);
+}
+
+pub fn version_maven(data: &[u8]) {
+    check::<MavenVersion>(Ecosystem::Maven, data);
+}
+
+pub fn version_rubygems(data: &[u8]) {
+    check::<GemVersion>(Ecosystem::Gem, data);
+}
+
+pub fn version_composer(data: &[u8]) {
+    check::<ComposerVersion>(Ecosystem::Composer, data);
+}
+
+pub fn version_nuget(data: &[u8]) {
+    check::<NuGetVersion>(Ecosystem::NuGet, data);
+    for s in lines(data).unwrap_or_default() {
+        if let Ok(v) = s.parse::<NuGetVersion>() {
+            let normal = v.normalized();
+            let n: NuGetVersion = normal
+                .parse()
+                .unwrap_or_else(|_| panic!("normalised {normal:?} of {s:?} does not parse"));
+            assert_eq!(n, v, "normalising {s:?} changes the version");
+            assert_eq!(
+                n.normalized(),
+                normal,
+                "normalising {s:?} is not idempotent"
+            );
+        }
+    }
 }
 
 /// A range on the first line, versions on the others.

@@ -13,21 +13,29 @@
 //! | [`Ecosystem::Npm`] | `[v]MAJOR.MINOR.PATCH[-pre][+build]` | SemVer 2.0 precedence, read as node-semver reads it ([`npm`](NpmVersion)); ranges by node-semver's rules ([`npm_range_matches`], [`NpmRange`]) |
 //! | [`Ecosystem::Cargo`] | `MAJOR.MINOR.PATCH[-pre][+build]` | strict SemVer 2.0 precedence, as Cargo ([`cargo`](CargoVersion)) |
 //! | [`Ecosystem::Go`] | `vMAJOR.MINOR.PATCH[-pre][+incompatible]`, `go1.21rc2` | Go modules' SemVer with pseudo-versions, and toolchain versions mapped to SemVer as the Go vulnerability database maps them ([`go`](GoVersion)) |
+//! | [`Ecosystem::Maven`] | any string: `1.0`, `1.0-SNAPSHOT`, `2.0.0.Final`, `1.0-rc-1` | maven-artifact 3.8.6's `ComparableVersion`, as OSV's data and matcher ([`maven`](MavenVersion)) |
+//! | [`Ecosystem::Gem`] | `N{.X}[-X{.X}]`: `1.0.0.rc1`, `1.0-1` | `Gem::Version` ([`rubygems`](GemVersion)) |
+//! | [`Ecosystem::Composer`] | `[v]N{.N}[-stability[N]][+build]`, `dev-branch`, `1.x-dev` | PHP's `version_compare` with OSV's `v` prefix and `#`; Composer's `VersionParser` for validity ([`composer`](ComposerVersion)) |
+//! | [`Ecosystem::NuGet`] | `N[.N[.N[.N]]][-label{.label}][+metadata]` | NuGet.Versioning's `NuGetVersion` and default `VersionComparer` ([`nuget`](NuGetVersion)) |
 //!
 //! Strings are compared with [`compare`] and checked with [`validate`]; a version that is
 //! parsed once and compared many times becomes a [`DebVersion`], [`RpmVersion`],
-//! [`ApkVersion`], [`PypiVersion`], [`NpmVersion`], [`CargoVersion`] or [`GoVersion`] (each
-//! `FromStr`, `Ord`, and `Display` that prints the original string). With serde, the version
-//! types travel as strings and are checked again when read back. [`Ecosystem`] is the
-//! workspace's one ecosystem type, from `customs-types`; its `FromStr` takes OSV's names
-//! (`PyPI`, `crates.io`, `Go`) as well as the inventory's (`pypi`, `cargo`, `golang`).
+//! [`ApkVersion`], [`PypiVersion`], [`NpmVersion`], [`CargoVersion`], [`GoVersion`],
+//! [`MavenVersion`], [`GemVersion`], [`ComposerVersion`] or [`NuGetVersion`] (each `FromStr`,
+//! `Ord`, and `Display` that prints the original string). With serde, the version types travel
+//! as strings and are checked again when read back. [`Ecosystem`] is the workspace's one
+//! ecosystem type, from `customs-types`; its `FromStr` takes OSV's names (`PyPI`, `crates.io`,
+//! `Go`, `RubyGems`, `Packagist`, `NuGet`) as well as the inventory's (`pypi`, `cargo`,
+//! `golang`, `gem`, `composer`, `nuget`).
 //!
 //! # Quirks worth knowing
 //!
 //! - **Equality is the tool's equality.** dpkg says `1.0` = `0:1.0` = `1.0-0`, rpm says `1.0` =
 //!   `1_0` and `10.0001` = `10.1`, PEP 440 says `1.0` = `v1.0.0` and `1.0-1` = `1.0.post1`,
-//!   SemVer ignores build metadata. `==` on the version types is therefore the
-//!   comparison, not string equality, and the types do not implement `Hash`.
+//!   SemVer ignores build metadata, Maven says `1` = `1.0-GA` = `1.0.Final`, RubyGems `1.0` =
+//!   `1`, NuGet `1` = `1.0.0.0` and `1.0.0-BETA` = `1.0.0-beta`. PHP does not: `1.0` < `1.0.0`.
+//!   `==` on the version types is therefore the comparison, not string equality, and the
+//!   types do not implement `Hash`.
 //! - **What is accepted differs per tool, and so does [`compare`]:**
 //!   - deb: [`compare`] rejects what dpkg's strict parser rejects (the one that reads package
 //!     control data), including a stray character or a non-digit start, which
@@ -45,6 +53,29 @@
 //!     or `=` and whitespace, Go requires the `v`). [`compare`] reads what OSV's `SEMVER` ranges
 //!     hold: `"0"` for "since the beginning", missing `v`s, `1.2` for `1.2.0`; for Go also
 //!     `go1.21rc2`. It fails only when no number starts the version.
+//!   - Maven: Maven compares any string, and so does [`compare`] (only the empty string is an
+//!     error); [`validate`] and [`MavenVersion`] also refuse what cannot name a directory of a
+//!     Maven repository (whitespace, control characters, `\ / : " < > | ? *`).
+//!   - RubyGems: [`validate`] and [`GemVersion`] take `Gem::Version`'s pattern; [`compare`]
+//!     reads any non-empty string by `Gem::Version`'s segments, as OSV does (`1beta`).
+//!   - Composer: [`validate`] and [`ComposerVersion`] take what Composer's version parser
+//!     normalises (not the `as` aliases and `@stability` flags of requirements); [`compare`]
+//!     orders any non-empty string, as `version_compare` does.
+//!   - NuGet: [`validate`] and [`NuGetVersion`] refuse numbers above 2^31 - 1, as NuGet does;
+//!     [`compare`] takes numbers of any length.
+//! - **Not always an order: Maven, and Packagist's `#`.** The reference orderings are OSV's,
+//!   whose advisories customs matches and whose test data every ordering here passes in full.
+//!   For Maven that is maven-artifact 3.8.6's `ComparableVersion` (OSV's data was generated
+//!   with it, and OSV's matcher reproduces it), including 3.8.6's reading of a qualifier after
+//!   a `.`: `1.5.9.RC1` < `1.5.9-RC0` and `6.1.12.rc5` < `6.1.12rc1`, where Maven 3.8.7 and 3.9
+//!   (MNG-7644, which reads `.RC1` as `-RC1`) answer `>`. `ComparableVersion` is not
+//!   transitive (`2.9.0.RC3` < `2.9.0` < `2.9.0-1` < `2.9.0.RC1` < `2.9.0.RC3`, recorded in
+//!   OSV's vectors), and [`compare`] and [`MavenVersion`]'s `Ord` give its answers, cycles
+//!   included: compare a version with each bound of a range, and do not sort Maven versions
+//!   and rely on the result. For Packagist, OSV reads a `#` component as tying with a number
+//!   and with the end (`1.2.3.#` = `1.2.3` and = `1.2.3.1`), and so does [`compare`]; without a
+//!   `#` it is an order. PHP's `version_compare` would say `1.0.` < `1.0.`; [`compare`] does
+//!   not ([`composer`](ComposerVersion)).
 //! - **Numbers of any length.** Digit runs are compared by stripping leading zeros, then by
 //!   length, then byte by byte; nothing is converted to an integer, so `20240101123456789012`
 //!   neither overflows nor panics. All comparisons are iterative and linear in the input.
@@ -62,6 +93,11 @@
 //! assert_eq!(compare(Ecosystem::PyPI, "1.0.dev1", "1.0a1")?, Ordering::Less);
 //! assert_eq!(compare(Ecosystem::Npm, "1.0.0-beta.11", "1.0.0-beta.2")?, Ordering::Greater);
 //! assert_eq!(compare(Ecosystem::Go, "go1.21rc2", "1.21.0-0")?, Ordering::Greater);
+//! assert_eq!(compare(Ecosystem::Maven, "1.0-SNAPSHOT", "1.0")?, Ordering::Less);
+//! assert_eq!(compare(Ecosystem::Maven, "1.0.Final", "1-GA")?, Ordering::Equal);
+//! assert_eq!(compare(Ecosystem::Gem, "1.0.0.rc1", "1.0.0")?, Ordering::Less);
+//! assert_eq!(compare(Ecosystem::Composer, "v1.0RC1", "1.0-dev")?, Ordering::Greater);
+//! assert_eq!(compare(Ecosystem::NuGet, "1.0", "1.0.0.0")?, Ordering::Equal);
 //!
 //! let a: DebVersion = "1.0".parse()?;
 //! let b: DebVersion = "0:1.0-0".parse()?;
@@ -132,14 +168,18 @@ pub(crate) use version_traits;
 
 mod apk;
 mod cargo;
+mod composer;
 mod deb;
 mod digits;
 mod error;
 mod go;
+mod maven;
 mod npm;
 mod npm_range;
+mod nuget;
 mod pypi;
 mod rpm;
+mod rubygems;
 mod semver;
 mod serialize;
 
@@ -151,14 +191,18 @@ pub mod fuzz;
 
 pub use apk::ApkVersion;
 pub use cargo::CargoVersion;
+pub use composer::ComposerVersion;
 pub use customs_types::{Ecosystem, UnknownName, pep503_name};
 pub use deb::DebVersion;
 pub use error::VersionError;
 pub use go::GoVersion;
+pub use maven::MavenVersion;
 pub use npm::NpmVersion;
 pub use npm_range::{NpmRange, npm_range_matches};
+pub use nuget::NuGetVersion;
 pub use pypi::PypiVersion;
 pub use rpm::RpmVersion;
+pub use rubygems::GemVersion;
 
 /// Orders two versions of one ecosystem as its package manager does.
 ///
@@ -187,6 +231,10 @@ pub fn compare(eco: Ecosystem, a: &str, b: &str) -> Result<Ordering, VersionErro
             Ok(la.parts(a).precedence(&lb.parts(b)))
         }
         Ecosystem::Go => go::compare(a, b),
+        Ecosystem::Maven => maven::compare(a, b),
+        Ecosystem::Gem => rubygems::compare(a, b),
+        Ecosystem::Composer => composer::compare(a, b),
+        Ecosystem::NuGet => nuget::compare(a, b),
     }
 }
 
@@ -194,7 +242,8 @@ pub fn compare(eco: Ecosystem, a: &str, b: &str) -> Result<Ordering, VersionErro
 ///
 /// This is the strict check: the same one the version types' parsers ([`DebVersion`],
 /// [`RpmVersion`], [`ApkVersion`], [`PypiVersion`], [`NpmVersion`], [`CargoVersion`],
-/// [`GoVersion`]) apply.
+/// [`GoVersion`], [`MavenVersion`], [`GemVersion`], [`ComposerVersion`], [`NuGetVersion`])
+/// apply.
 ///
 /// # Errors
 ///
@@ -208,6 +257,10 @@ pub fn validate(eco: Ecosystem, v: &str) -> Result<(), VersionError> {
         Ecosystem::Npm => npm::parse(v).map(drop),
         Ecosystem::Cargo => cargo::parse(v).map(drop),
         Ecosystem::Go => go::parse(v).map(drop),
+        Ecosystem::Maven => maven::validate(v),
+        Ecosystem::Gem => rubygems::validate(v),
+        Ecosystem::Composer => composer::validate(v),
+        Ecosystem::NuGet => nuget::parse(v).map(drop),
     }
 }
 

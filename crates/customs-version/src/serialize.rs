@@ -12,7 +12,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
-    ApkVersion, CargoVersion, DebVersion, GoVersion, NpmRange, NpmVersion, PypiVersion, RpmVersion,
+    ApkVersion, CargoVersion, ComposerVersion, DebVersion, GemVersion, GoVersion, MavenVersion,
+    NpmRange, NpmVersion, NuGetVersion, PypiVersion, RpmVersion,
 };
 
 fn parse<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -50,6 +51,10 @@ as_string! {
     NpmRange => NpmRange::as_str,
     CargoVersion => CargoVersion::as_str,
     GoVersion => GoVersion::as_str,
+    MavenVersion => MavenVersion::as_str,
+    GemVersion => GemVersion::as_str,
+    ComposerVersion => ComposerVersion::as_str,
+    NuGetVersion => NuGetVersion::as_str,
 }
 
 #[cfg(test)]
@@ -74,6 +79,14 @@ mod tests {
         assert_eq!(serde_json::to_string(&v).unwrap(), r#""1.0.0+b""#);
         let v: GoVersion = serde_json::from_str(r#""go1.21rc2""#).unwrap();
         assert_eq!(serde_json::to_string(&v).unwrap(), r#""go1.21rc2""#);
+        let v: MavenVersion = serde_json::from_str(r#""1.0-SNAPSHOT""#).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#""1.0-SNAPSHOT""#);
+        let v: GemVersion = serde_json::from_str(r#""1.0.0.rc1""#).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#""1.0.0.rc1""#);
+        let v: ComposerVersion = serde_json::from_str(r#""v1.2.3-beta2""#).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#""v1.2.3-beta2""#);
+        let v: NuGetVersion = serde_json::from_str(r#""1.0.01-Beta+sha""#).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#""1.0.01-Beta+sha""#);
     }
 
     #[test]
@@ -90,5 +103,9 @@ mod tests {
         assert!(serde_json::from_str::<GoVersion>(r#""1.2.3""#).is_err());
         assert!(serde_json::from_str::<NpmRange>(r#""~>~1""#).is_err());
         assert!(serde_json::from_str::<RpmVersion>("1").is_err());
+        assert!(serde_json::from_str::<MavenVersion>(r#""1.0 beta""#).is_err());
+        assert!(serde_json::from_str::<GemVersion>(r#""1beta""#).is_err());
+        assert!(serde_json::from_str::<ComposerVersion>(r#""1.0 as 2.0""#).is_err());
+        assert!(serde_json::from_str::<NuGetVersion>(r#""v1.0""#).is_err());
     }
 }

@@ -1,5 +1,6 @@
-//! Every comparison vector of OSV's `semantic` test data for deb, rpm, apk, PyPI and SemVer
-//! (npm, crates.io, Go) must hold.
+//! Every comparison vector of OSV's `semantic` test data for deb, rpm, apk, PyPI, SemVer (npm,
+//! crates.io, Go), Maven, RubyGems, Packagist (Composer) and NuGet must hold, every one of them:
+//! a single failing line fails the test.
 //!
 //! The files live in `shared/data/versions/osv-semantic/`, beside the work tree. Each line is
 //! `A op B` with `op` one of `<`, `=`, `>`; blank lines and `#` or `//` comments are skipped. A
@@ -10,15 +11,19 @@
 //! Besides the vectors themselves, every distinct version of a file is checked for
 //! consistency: the typed version prints back as given and parses again to an equal value, and
 //! sorting them all with [`compare`] gives a sequence that is ordered pair by pair (which a
-//! comparison that is not a total order fails, or makes `sort_by` panic).
+//! comparison that is not a total order fails, or makes `sort_by` panic). That last check
+//! cannot hold where the reference ordering itself is not transitive on the file's versions
+//! (Maven's `ComparableVersion`); such a file names a cycle instead, made of its own vector
+//! lines, and the test checks that the lines say so and that [`compare`] answers each step as
+//! they do.
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::str::FromStr;
 
 use customs_version::{
-    ApkVersion, CargoVersion, DebVersion, Ecosystem, GoVersion, NpmVersion, PypiVersion,
-    RpmVersion, compare,
+    ApkVersion, CargoVersion, ComposerVersion, DebVersion, Ecosystem, GemVersion, GoVersion,
+    MavenVersion, NpmVersion, NuGetVersion, PypiVersion, RpmVersion, compare,
 };
 
 macro_rules! vectors {
@@ -140,6 +145,24 @@ fn round_trip<T: FromStr + Ord + std::fmt::Display>(v: &str) -> Option<bool> {
     Some(shown == v && T::from_str(&shown).is_ok_and(|again| again == parsed))
 }
 
+/// Checks that the typed versions print and parse back; returns how many of `versions` are
+/// valid typed versions.
+fn check_round_trips(
+    versions: &[&str],
+    round_trip: fn(&str) -> Option<bool>,
+    failures: &mut Vec<String>,
+) -> usize {
+    let mut typed_count = 0;
+    for v in versions {
+        match round_trip(v) {
+            Some(true) => typed_count += 1,
+            Some(false) => failures.push(format!("{v:?} does not print and parse back")),
+            None => {}
+        }
+    }
+    typed_count
+}
+
 /// Checks that the typed versions print and parse back, and that `compare` sorts `versions`
 /// consistently; returns how many of them are valid typed versions.
 fn check_consistency(
@@ -148,14 +171,7 @@ fn check_consistency(
     round_trip: fn(&str) -> Option<bool>,
     failures: &mut Vec<String>,
 ) -> usize {
-    let mut typed_count = 0;
-    for v in versions.iter() {
-        match round_trip(v) {
-            Some(true) => typed_count += 1,
-            Some(false) => failures.push(format!("{v:?} does not print and parse back")),
-            None => {}
-        }
-    }
+    let typed_count = check_round_trips(versions, round_trip, failures);
     let cmp = |a: &&str, b: &&str| compare(eco, a, b).unwrap_or(Ordering::Equal);
     versions.sort_by(cmp);
     // Adjacent pairs, and pairs further apart, must be in order.
@@ -169,6 +185,67 @@ fn check_consistency(
     typed_count
 }
 
+/// How the distinct versions of a file are checked against one another.
+enum Sorting {
+    /// The reference ordering is a total order on them: sorting them with [`compare`] gives a
+    /// sequence ordered pair by pair.
+    Total,
+    /// The reference ordering is not transitive on them, so no sort can be consistent: the
+    /// cycle, as the file's vectors state it.
+    Cycle(&'static Cycle),
+}
+
+/// A cycle `A₀ op A₁ op … op A₀` (each `op` `<` or `=`, at least one `<`), so no total order
+/// agrees with the steps.
+struct Cycle {
+    /// The steps in order: the vector line that states it (`None` for a step no line states,
+    /// which [`compare`] must answer all the same), and the vector as the file has it.
+    steps: &'static [(Option<usize>, &'static str)],
+    why: &'static str,
+}
+
+/// Checks that `cycle` is a cycle, that its lines read as recorded, and that [`compare`]
+/// answers every step as stated.
+fn check_cycle(eco: Ecosystem, text: &str, cycle: &Cycle, failures: &mut Vec<String>) {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut steps = Vec::new();
+    for &(line, step) in cycle.steps {
+        if let Some(line) = line
+            && lines.get(line - 1).map(|l| l.trim()) != Some(step)
+        {
+            failures.push(format!(
+                "the cycle's step `{step}` is not line {line} ({:?}): {}",
+                lines.get(line - 1),
+                cycle.why
+            ));
+        }
+        match parse_line(line.unwrap_or(0), step) {
+            Ok(Some(v)) => steps.push(v),
+            _ => failures.push(format!("the cycle's step `{step}` is not `A op B`")),
+        }
+    }
+    let linked = steps
+        .iter()
+        .zip(steps.iter().cycle().skip(1))
+        .all(|(x, y)| x.b == y.a);
+    let strict = steps.iter().any(|v| v.expected == Ordering::Less)
+        && steps.iter().all(|v| v.expected != Ordering::Greater);
+    if !linked || !strict {
+        failures.push(format!("the steps {:?} are not a cycle", cycle.steps));
+    }
+    for v in &steps {
+        let got = compare(eco, v.a, v.b);
+        if got.as_ref().ok() != Some(&v.expected) {
+            failures.push(format!(
+                "the cycle's step `{}` gave {}: {}",
+                v.text,
+                show(&got),
+                cycle.why
+            ));
+        }
+    }
+}
+
 /// Checks every vector of a file and fails with the full list of failing lines.
 #[expect(
     clippy::print_stdout,
@@ -179,6 +256,7 @@ fn run(
     (path, name): (&str, &str),
     typed: fn(&str, &str) -> Option<(Ordering, bool)>,
     round_trip: fn(&str) -> Option<bool>,
+    sorting: Sorting,
 ) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!("cannot read the vector file {path}: {e}; it belongs in shared/data")
@@ -197,19 +275,27 @@ fn run(
             Err(malformed) => failures.push(malformed),
         }
     }
+    let failed_vectors = failures.len();
     versions.sort_unstable();
     versions.dedup();
-    let typed_count = check_consistency(eco, &mut versions, round_trip, &mut failures);
+    let typed_count = match sorting {
+        Sorting::Total => check_consistency(eco, &mut versions, round_trip, &mut failures),
+        Sorting::Cycle(cycle) => {
+            check_cycle(eco, &text, cycle, &mut failures);
+            check_round_trips(&versions, round_trip, &mut failures)
+        }
+    };
     println!(
-        "{name}: checked {checked} {eco} vectors and {} distinct versions ({typed_count} valid \
-         as the typed version), {} failed",
+        "{name}: {} of {checked} {eco} vectors hold; {} distinct versions ({typed_count} valid \
+         as the typed version); {} failures in all",
+        checked - failed_vectors,
         versions.len(),
         failures.len()
     );
     assert!(checked > 0, "{path} holds no vectors");
     if !failures.is_empty() {
         let mut report = format!(
-            "{} of {checked} vectors in {name} failed:\n",
+            "{failed_vectors} of {checked} vectors in {name} failed, {} failures in all:\n",
             failures.len()
         );
         for failure in &failures {
@@ -226,6 +312,7 @@ fn debian_versions() {
         vectors!("debian-versions.txt"),
         typed::<DebVersion>,
         round_trip::<DebVersion>,
+        Sorting::Total,
     );
 }
 
@@ -236,6 +323,7 @@ fn debian_versions_generated() {
         vectors!("debian-versions-generated.txt"),
         typed::<DebVersion>,
         round_trip::<DebVersion>,
+        Sorting::Total,
     );
 }
 
@@ -246,6 +334,7 @@ fn redhat_versions() {
         vectors!("redhat-versions.txt"),
         typed::<RpmVersion>,
         round_trip::<RpmVersion>,
+        Sorting::Total,
     );
 }
 
@@ -256,6 +345,7 @@ fn alpine_versions() {
         vectors!("alpine-versions.txt"),
         typed::<ApkVersion>,
         round_trip::<ApkVersion>,
+        Sorting::Total,
     );
 }
 
@@ -266,6 +356,7 @@ fn alpine_versions_generated() {
         vectors!("alpine-versions-generated.txt"),
         typed::<ApkVersion>,
         round_trip::<ApkVersion>,
+        Sorting::Total,
     );
 }
 
@@ -276,6 +367,7 @@ fn pypi_versions() {
         vectors!("pypi-versions.txt"),
         typed::<PypiVersion>,
         round_trip::<PypiVersion>,
+        Sorting::Total,
     );
 }
 
@@ -286,6 +378,7 @@ fn pypi_versions_generated() {
         vectors!("pypi-versions-generated.txt"),
         typed::<PypiVersion>,
         round_trip::<PypiVersion>,
+        Sorting::Total,
     );
 }
 
@@ -297,6 +390,7 @@ fn semver_versions_npm() {
         vectors!("semver-versions.txt"),
         typed::<NpmVersion>,
         round_trip::<NpmVersion>,
+        Sorting::Total,
     );
 }
 
@@ -307,6 +401,7 @@ fn semver_versions_cargo() {
         vectors!("semver-versions.txt"),
         typed::<CargoVersion>,
         round_trip::<CargoVersion>,
+        Sorting::Total,
     );
 }
 
@@ -317,6 +412,102 @@ fn semver_versions_go() {
         vectors!("semver-versions.txt"),
         typed::<GoVersion>,
         round_trip::<GoVersion>,
+        Sorting::Total,
+    );
+}
+
+/// maven-versions-generated.txt was made with maven-artifact 3.8.6 (osv-scanner's
+/// `GenerateMavenVersions.java`) by sorting each package's versions, and 3.8.6's
+/// `ComparableVersion` is not transitive: `2.9.0.RC3` < `2.9.0` (the `0` is skipped against
+/// the end, and `RC3` is older than the release), `2.9.0` < `2.9.0-1`, and `2.9.0-1` <
+/// `2.9.0.RC1` (a nested list is older than a number, here the `0`). Lines 5774 to 5777 state
+/// four steps of that cycle; the fifth, `2.9.0.RC2` < `2.9.0.RC3`, is what line 5771 states for
+/// 2.8.2 and every Maven answers.
+const MAVEN_GENERATED_CYCLE: Cycle = Cycle {
+    steps: &[
+        (Some(5774), "2.9.0.RC3 < 2.9.0"),
+        (Some(5775), "2.9.0 < 2.9.0-1"),
+        (Some(5776), "2.9.0-1 < 2.9.0.RC1"),
+        (Some(5777), "2.9.0.RC1 < 2.9.0.RC2"),
+        (None, "2.9.0.RC2 < 2.9.0.RC3"),
+    ],
+    why: "maven-artifact 3.8.6's ComparableVersion, which made the file, is not transitive",
+};
+
+#[test]
+fn maven_versions() {
+    run(
+        Ecosystem::Maven,
+        vectors!("maven-versions.txt"),
+        typed::<MavenVersion>,
+        round_trip::<MavenVersion>,
+        Sorting::Total,
+    );
+}
+
+#[test]
+fn maven_versions_generated() {
+    run(
+        Ecosystem::Maven,
+        vectors!("maven-versions-generated.txt"),
+        typed::<MavenVersion>,
+        round_trip::<MavenVersion>,
+        Sorting::Cycle(&MAVEN_GENERATED_CYCLE),
+    );
+}
+
+#[test]
+fn nuget_versions() {
+    run(
+        Ecosystem::NuGet,
+        vectors!("nuget-versions.txt"),
+        typed::<NuGetVersion>,
+        round_trip::<NuGetVersion>,
+        Sorting::Total,
+    );
+}
+
+#[test]
+fn packagist_versions() {
+    run(
+        Ecosystem::Composer,
+        vectors!("packagist-versions.txt"),
+        typed::<ComposerVersion>,
+        round_trip::<ComposerVersion>,
+        Sorting::Total,
+    );
+}
+
+#[test]
+fn packagist_versions_generated() {
+    run(
+        Ecosystem::Composer,
+        vectors!("packagist-versions-generated.txt"),
+        typed::<ComposerVersion>,
+        round_trip::<ComposerVersion>,
+        Sorting::Total,
+    );
+}
+
+#[test]
+fn rubygems_versions() {
+    run(
+        Ecosystem::Gem,
+        vectors!("rubygems-versions.txt"),
+        typed::<GemVersion>,
+        round_trip::<GemVersion>,
+        Sorting::Total,
+    );
+}
+
+#[test]
+fn rubygems_versions_generated() {
+    run(
+        Ecosystem::Gem,
+        vectors!("rubygems-versions-generated.txt"),
+        typed::<GemVersion>,
+        round_trip::<GemVersion>,
+        Sorting::Total,
     );
 }
 

@@ -10,7 +10,7 @@ use customs_types::Ecosystem;
 #[derive(clap::Args)]
 pub(crate) struct VercmpArgs {
     /// deb, rpm, apk (also debian, ubuntu, redhat, rhel, alpine), pypi, npm, cargo
-    /// (crates.io) or golang (go).
+    /// (crates.io), golang (go), maven, gem (rubygems), composer (packagist) or nuget.
     #[arg(value_parser = str::parse::<Ecosystem>)]
     ecosystem: Ecosystem,
     a: Option<String>,
