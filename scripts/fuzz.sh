@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh tar_walk rpm_bdb only these
 #
 # Environment:
-#   FUZZ_SECONDS      run time per target (default 13: 42 targets, 2 at a time, about 5 min)
+#   FUZZ_SECONDS      run time per target (default 13: 46 targets, 2 at a time, about 5 min)
 #   FUZZ_JOBS         targets run at once (default 2, one per core here)
 #   FUZZ_SANITIZER    none (default) or address; see fuzz/README.md
 #   FUZZ_TARGET_DIR   cargo's target dir for the instrumented build (default
@@ -177,6 +177,8 @@ prepare_seeds() {
     cp "$fx/python/debian-app/site-packages/idna-2.10.dist-info/METADATA" \
         "$layer/usr/lib/python3/dist-packages/x-1.0.dist-info/"
     cp "$fx/go/gosum/go.mod" "$fx/go/gosum/go.sum" "$fx/cargo/v3-regex-1.5.4.Cargo.lock" "$layer/app/"
+    cp "$fx/ruby/bundler/Gemfile.lock" "$fx/php/composer2/composer.lock" \
+        "$fx/dotnet/packageurl-dotnet-tests/packages.lock.json" "$layer/app/"
     : >"$layer/gone/.wh.file"
     : >"$layer/opaque/.wh..wh..opq"
     : >"$layer/.wh.etc"
@@ -219,6 +221,13 @@ prepare_seeds() {
     seed lang_cargo_lock "$fx"/cargo/*.Cargo.lock "$root/Cargo.lock"
     seed lang_go_mod "$fx"/go/gosum/go.mod "$fx"/go/gosum/go.sum "$fx"/go/src/go.mod \
         "$fx"/go/src/vendor/modules.txt
+    seed lang_ruby "$fx"/ruby/debian/*.gemspec "$fx"/ruby/rubygems/*.gemspec "$fx"/ruby/*/Gemfile.lock
+    seed lang_php "$fx"/php/composer1/installed.json "$fx"/php/composer2/composer.lock \
+        "$fx"/php/composer2/vendor/composer/installed.json
+    seed lang_dotnet "$fx"/dotnet/*/*.json
+    # Debian's own small jars and POMs (liblog4j2-java, maven-repo-helper's repository).
+    seed java_archive $(ls -S /usr/share/java/*.jar 2>/dev/null | tail -n 8)
+    seed lang_java $(find /usr/share/maven-repo -name '*.pom' 2>/dev/null | sort | head -n 20)
     for f in "$fx"/go/*.sparse.gz; do
         gzip -dc "$f" >"$scratch/go-$(basename "$f" .gz)" 2>/dev/null || true
         seed go_buildinfo "$scratch/go-$(basename "$f" .gz)"
@@ -277,7 +286,8 @@ open(sys.argv[2], "wb").write(base64.b64decode(d["payload"]) + b"\0"
 
     # Versions: each assertion of the ordering vectors becomes "a\nb".
     local eco file
-    for eco in deb:debian rpm:redhat apk:alpine pypi:pypi npm:semver cargo:semver go:semver; do
+    for eco in deb:debian rpm:redhat apk:alpine pypi:pypi npm:semver cargo:semver go:semver \
+        maven:maven rubygems:rubygems composer:packagist nuget:nuget; do
         file="$data/versions/osv-semantic/${eco#*:}-versions.txt"
         [[ -f "$file" ]] || continue
         mkdir -p "$scratch/v-${eco%%:*}"

@@ -24,9 +24,39 @@ export CUSTOMS_CORPUS="${CUSTOMS_CORPUS:-/var/tmp/customs-corpus}"
 need=(debootstrap:debootstrap umoci:umoci skopeo:skopeo jq:jq rpm:rpm dpkg-query:dpkg
       objcopy:binutils curl:curl npm:npm docker-registry:docker-registry htpasswd:apache2-utils
       openssl:openssl python3:python3 ss:iproute2 tinyproxy:tinyproxy
-      chromium:chromium chromedriver:chromium-driver)
+      chromium:chromium chromedriver:chromium-driver
+      ruby:ruby bundle:ruby-bundler git:git composer:composer php:php-cli)
 missing=()
 for t in "${need[@]}"; do command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing test prerequisites: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Files the Java tests read -> the Debian package that installs them (real jars with their
+# pom.properties), and the JDK's `jar` that builds nested archives from them.
+need_files=(/usr/share/java/log4j-core.jar:liblog4j2-java
+            /usr/share/java/commons-lang3.jar:libcommons-lang3-java
+            /usr/share/java/jackson-databind.jar:libjackson2-databind-java
+            /usr/bin/jar:default-jdk-headless /usr/bin/time:time)
+missing=()
+for f in "${need_files[@]}"; do [ -e "${f%%:*}" ] || missing+=("${f#*:}"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing test prerequisites: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Debian's Ruby libraries whose installed gem specifications the Ruby tests read (they have no
+# command to look for).
+need_pkgs=(ruby-rack ruby-json rake)
+missing=()
+for p in "${need_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing test prerequisites: ${missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

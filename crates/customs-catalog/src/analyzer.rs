@@ -28,11 +28,42 @@ pub(crate) trait Analyzer: Sync {
         let _ = head;
         true
     }
-    /// Files larger than this are skipped with a warning, which bounds memory.
+    /// Files larger than this are skipped with a warning, which bounds memory, unless
+    /// [`streams`](Self::streams) takes them.
     fn max_size(&self) -> u64;
     /// Parse the file's bytes. The error says what is wrong with the file; a file read only in
     /// part says what it left out in [`Parsed::problems`].
     fn parse(&self, path: &str, bytes: &[u8]) -> Result<Parsed, String>;
+    /// Whether a wanted file of `size` bytes is handed to [`parse_stream`](Self::parse_stream)
+    /// instead of being read whole: for formats read in bounded memory whatever their size
+    /// (archives, binaries beyond [`max_size`](Self::max_size)).
+    fn streams(&self, path: &str, size: u64) -> bool {
+        let _ = (path, size);
+        false
+    }
+    /// Parse a file read as it comes, in bounded memory. Called only when
+    /// [`streams`](Self::streams) said so.
+    fn parse_stream(&self, path: &str, size: u64, input: Input<'_>) -> Result<Parsed, String> {
+        let _ = (path, size, input);
+        Err(format!("the {} analyzer reads no streams", self.name()))
+    }
+}
+
+/// A file handed to [`Analyzer::parse_stream`].
+pub(crate) enum Input<'a> {
+    /// A layer's tar entry: read once, front to back.
+    Stream(&'a mut dyn std::io::Read),
+    /// A root filesystem's file, at its start: it may seek.
+    File(&'a mut std::fs::File),
+}
+
+impl std::io::Read for Input<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Stream(r) => r.read(buf),
+            Self::File(f) => f.read(buf),
+        }
+    }
 }
 
 /// What an analyzer made of one file.
@@ -100,7 +131,14 @@ pub(crate) fn all() -> &'static [&'static dyn Analyzer] {
         all.extend([
             &crate::langs::PythonAnalyzer as &'static dyn Analyzer,
             &crate::langs::NpmAnalyzer,
+            &crate::langs::JavaAnalyzer,
             &crate::langs::LockAnalyzer,
+            // Before the binaries: the first analyzer that wants a path reads it, and the
+            // binary analyzer wants every executable, which a lockfile copied from a Windows
+            // build context is.
+            &crate::langs::RubyAnalyzer,
+            &crate::langs::PhpAnalyzer,
+            &crate::langs::DotnetAnalyzer,
             &crate::langs::BinaryAnalyzer,
         ]);
         all

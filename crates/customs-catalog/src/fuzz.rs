@@ -35,6 +35,11 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("lang_go_mod", lang_go_mod),
     ("go_buildinfo", go_buildinfo),
     ("cargo_auditable", cargo_auditable),
+    ("lang_ruby", lang_ruby),
+    ("lang_php", lang_php),
+    ("lang_dotnet", lang_dotnet),
+    ("java_archive", java_archive),
+    ("lang_java", lang_java),
 ];
 
 /// A layer tar walked with every analyzer, then applied twice over itself (so its whiteouts
@@ -183,10 +188,56 @@ pub fn lang_go_mod(data: &[u8]) {
 pub fn go_buildinfo(data: &[u8]) {
     let _ = golang::is_executable_format(data);
     let _ = golang::parse_buildinfo(data);
+    binary_stream(data);
 }
 
 pub fn cargo_auditable(data: &[u8]) {
     let _ = cargo::parse_auditable(data);
+    binary_stream(data);
+}
+
+/// The bytes as a layer's stream of a binary over the size limit, read once, front to back
+/// (`lang/exe.rs`): the headers buffered and parsed as they come, the readers watching.
+fn binary_stream(data: &[u8]) {
+    use crate::analyzer::Analyzer as _;
+    let mut stream = data;
+    let input = analyzer::Input::Stream(&mut stream);
+    let _ = crate::langs::BinaryAnalyzer.parse_stream("bin/x", data.len() as u64, input);
+}
+
+/// Installed gem specifications (read statically, never run) and `Gemfile.lock`.
+pub fn lang_ruby(data: &[u8]) {
+    for path in [
+        "usr/lib/ruby/gems/3.1.0/specifications/x-1.0.gemspec",
+        "app/Gemfile.lock",
+    ] {
+        let _ = crate::lang::ruby::parse(path, data);
+    }
+}
+
+/// Composer's `installed.json` (both formats) and `composer.lock`.
+pub fn lang_php(data: &[u8]) {
+    for path in ["app/vendor/composer/installed.json", "app/composer.lock"] {
+        let _ = crate::lang::php::parse(path, data);
+    }
+}
+
+/// `*.deps.json` and NuGet's `packages.lock.json`.
+pub fn lang_dotnet(data: &[u8]) {
+    for path in ["app/App.deps.json", "src/packages.lock.json"] {
+        let _ = crate::lang::dotnet::parse(path, data);
+    }
+}
+
+/// A Java archive read as a stream, with the archives nested in it.
+pub fn java_archive(data: &[u8]) {
+    let _ = crate::lang::java::read_archive("app/app.jar", data);
+}
+
+/// `pom.xml` and Gradle lockfiles on disk.
+pub fn lang_java(data: &[u8]) {
+    let _ = crate::lang::java::parse_pom_file(data);
+    let _ = crate::lang::java::parse_gradle_lock(data);
 }
 
 #[cfg(test)]

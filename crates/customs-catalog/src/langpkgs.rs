@@ -6,8 +6,8 @@
 //!    compiled into an auditable binary, or an npm package both installed under
 //!    `node_modules/` and listed in `package-lock.json`, is one package with every file as
 //!    evidence. Only lockfiles know what is a development dependency (installed metadata and
-//!    binaries cannot say), so a package is `dev` when lockfiles mention it and every one of
-//!    them marks it dev.
+//!    binaries cannot say, except composer's installed.json), so a package is `dev` when
+//!    lockfiles mention it and every one of them marks it dev.
 //! 2. **OS packages own their files.** A language package whose evidence file an OS package
 //!    installed (dpkg `.list`, the rpm file list, apk's `R:` lines) is not reported again as a
 //!    language package: Debian's `python3-urllib3` ships `urllib3-1.26.12.dist-info`, and the
@@ -28,6 +28,10 @@ fn ecosystem(e: LangEcosystem) -> Ecosystem {
         LangEcosystem::Npm => Ecosystem::Npm,
         LangEcosystem::Cargo => Ecosystem::Cargo,
         LangEcosystem::Go => Ecosystem::Go,
+        LangEcosystem::Maven => Ecosystem::Maven,
+        LangEcosystem::Gem => Ecosystem::Gem,
+        LangEcosystem::Composer => Ecosystem::Composer,
+        LangEcosystem::NuGet => Ecosystem::NuGet,
     }
 }
 
@@ -111,7 +115,12 @@ pub(crate) fn collect(m: &Merged, out: &mut Vec<Package>) {
                 notes: Vec::new(),
                 layer: None,
             });
-            let shown = format!("/{path}");
+            // A package inside an archive inside this file is shown through it, as
+            // `/app/app.jar!/BOOT-INF/lib/log4j-core-2.14.1.jar`.
+            let shown = match (&p.location, p.ecosystem) {
+                (Some(inner), LangEcosystem::Maven) => format!("/{path}!/{inner}"),
+                _ => format!("/{path}"),
+            };
             if !g.paths.contains(&shown) {
                 g.paths.push(shown);
             }
@@ -123,7 +132,9 @@ pub(crate) fn collect(m: &Merged, out: &mut Vec<Package>) {
             {
                 g.notes.push(n.clone());
             }
-            if p.evidence == Evidence::Lockfile {
+            // Installed metadata that does say (composer 2's `dev-package-names`) counts as a
+            // lockfile's word.
+            if p.evidence == Evidence::Lockfile || p.dev {
                 g.locked += 1;
                 g.locked_dev += usize::from(p.dev);
             }
@@ -185,8 +196,9 @@ pub(crate) fn collect(m: &Merged, out: &mut Vec<Package>) {
 }
 
 /// Package URLs per the purl spec's types: `pypi` names lower-cased with `_` as `-`, npm
-/// scopes as the namespace (`pkg:npm/%40babel/core@7.0.0`), Go module paths split into
-/// namespace and name, Cargo plain.
+/// scopes as the namespace (`pkg:npm/%40babel/core@7.0.0`), Go module paths and Composer's
+/// `vendor/name` split into namespace and name, Maven's groupId as the namespace, Cargo, gem
+/// and NuGet plain.
 pub(crate) fn purl(eco: Ecosystem, name: &str, version: &str) -> Option<String> {
     // The purl type is the ecosystem's own name.
     let ty = eco.as_str();
@@ -196,9 +208,15 @@ pub(crate) fn purl(eco: Ecosystem, name: &str, version: &str) -> Option<String> 
             Some((scope, n)) => (Some(format!("@{scope}")), n.to_owned()),
             None => (None, name.to_owned()),
         },
-        Ecosystem::Cargo => (None, name.to_owned()),
-        Ecosystem::Go => match name.rsplit_once('/') {
+        Ecosystem::Cargo | Ecosystem::Gem | Ecosystem::NuGet => (None, name.to_owned()),
+        Ecosystem::Go | Ecosystem::Composer => match name.rsplit_once('/') {
             Some((ns, n)) => (Some(ns.to_owned()), n.to_owned()),
+            None => (None, name.to_owned()),
+        },
+        // Maven's purl namespace is the groupId; customs names an artifact `groupId:artifactId`,
+        // as OSV does.
+        Ecosystem::Maven => match name.split_once(':') {
+            Some((group, artifact)) => (Some(group.to_owned()), artifact.to_owned()),
             None => (None, name.to_owned()),
         },
         Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => return None,
@@ -242,6 +260,27 @@ mod tests {
         assert_eq!(
             purl(Ecosystem::Go, "golang.org/x/text", "v0.3.7").as_deref(),
             Some("pkg:golang/golang.org/x/text@v0.3.7")
+        );
+        assert_eq!(
+            purl(
+                Ecosystem::Maven,
+                "org.apache.logging.log4j:log4j-core",
+                "2.14.1"
+            )
+            .as_deref(),
+            Some("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1")
+        );
+        assert_eq!(
+            purl(Ecosystem::Composer, "symfony/console", "v5.4.0").as_deref(),
+            Some("pkg:composer/symfony/console@v5.4.0")
+        );
+        assert_eq!(
+            purl(Ecosystem::Gem, "rack", "2.2.3").as_deref(),
+            Some("pkg:gem/rack@2.2.3")
+        );
+        assert_eq!(
+            purl(Ecosystem::NuGet, "Newtonsoft.Json", "12.0.1").as_deref(),
+            Some("pkg:nuget/Newtonsoft.Json@12.0.1")
         );
         assert_eq!(purl(Ecosystem::Deb, "x", "1"), None);
     }

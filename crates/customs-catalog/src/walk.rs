@@ -143,20 +143,42 @@ fn read_bounded(r: impl Read, size: u64, limit: u64) -> io::Result<Option<Vec<u8
     Ok((got <= limit).then_some(buf))
 }
 
-/// What reading a wanted file gave: its bytes, too big, or not worth reading (by its head).
+/// What reading a wanted file gave: its bytes (`None`: too big), what a streaming analyzer
+/// made of it, or nothing (not worth reading, by its head).
 enum Wanted {
     Bytes(Option<Vec<u8>>),
+    Streamed(Result<analyzer::Parsed, String>),
     Declined,
 }
 
-/// Read a wanted file: its head first, for [`Analyzer::sniff`], then the rest, bounded.
-fn read_wanted(mut r: impl Read, size: u64, a: &dyn Analyzer) -> io::Result<Wanted> {
+/// Read a wanted file: its head first, for [`Analyzer::sniff`], then the rest, bounded, or as
+/// a stream when the analyzer streams it. `file` is the same file as `r` when it can seek.
+fn read_wanted(
+    mut r: impl Read,
+    file: Option<&mut std::fs::File>,
+    path: &str,
+    size: u64,
+    a: &dyn Analyzer,
+) -> io::Result<Wanted> {
     let mut head = Vec::with_capacity(analyzer::SNIFF);
     (&mut r)
         .take(analyzer::SNIFF as u64)
         .read_to_end(&mut head)?;
     if !a.sniff(&head) {
         return Ok(Wanted::Declined);
+    }
+    if a.streams(path, size) {
+        let parsed = match file {
+            Some(f) => {
+                io::Seek::rewind(f)?;
+                a.parse_stream(path, size, analyzer::Input::File(f))
+            }
+            None => {
+                let mut rest = io::Cursor::new(head).chain(r);
+                a.parse_stream(path, size, analyzer::Input::Stream(&mut rest))
+            }
+        };
+        return Ok(Wanted::Streamed(parsed));
     }
     read_bounded(io::Cursor::new(head).chain(r), size, a.max_size()).map(Wanted::Bytes)
 }
@@ -166,33 +188,30 @@ fn parse_into(
     warnings: &mut Warnings<'_>,
     a: &dyn Analyzer,
     path: &str,
-    bytes: Option<Vec<u8>>,
+    wanted: Wanted,
     size: u64,
 ) {
-    let entry = match bytes {
-        None => {
-            warnings.push(
-                format!("/{path}"),
-                format!(
-                    "{size} bytes, over the {}-byte limit of the {} analyzer: skipped",
-                    a.max_size(),
-                    a.name()
-                ),
-            );
+    let parsed = match wanted {
+        Wanted::Declined => return,
+        Wanted::Bytes(None) => Err(format!(
+            "{size} bytes, over the {}-byte limit of the {} analyzer: skipped",
+            a.max_size(),
+            a.name()
+        )),
+        Wanted::Bytes(Some(b)) => a.parse(path, &b),
+        Wanted::Streamed(parsed) => parsed,
+    };
+    let entry = match parsed {
+        Ok(analyzer::Parsed { fact, problems }) => {
+            for problem in problems {
+                warnings.push(format!("/{path}"), problem);
+            }
+            Entry::Fact { fact }
+        }
+        Err(problem) => {
+            warnings.push(format!("/{path}"), problem);
             Entry::Unreadable
         }
-        Some(b) => match a.parse(path, &b) {
-            Ok(analyzer::Parsed { fact, problems }) => {
-                for problem in problems {
-                    warnings.push(format!("/{path}"), problem);
-                }
-                Entry::Fact { fact }
-            }
-            Err(problem) => {
-                warnings.push(format!("/{path}"), problem);
-                Entry::Unreadable
-            }
-        },
     };
     facts.files.insert(path.to_owned(), entry);
 }
@@ -305,11 +324,8 @@ pub(crate) fn walk_tar(
             }
             if let Some(a) = wanted {
                 let size = entry.size();
-                match read_wanted(&mut entry, size, a) {
-                    Ok(Wanted::Bytes(bytes)) => {
-                        parse_into(&mut facts, &mut warnings, a, &path, bytes, size);
-                    }
-                    Ok(Wanted::Declined) => {}
+                match read_wanted(&mut entry, None, &path, size, a) {
+                    Ok(wanted) => parse_into(&mut facts, &mut warnings, a, &path, wanted, size),
                     Err(e) => {
                         // The layer ends inside this file: name it, and let what the file
                         // stands for still hide what lower layers had there.
@@ -523,10 +539,12 @@ fn visit(
     if !ft.is_file() {
         return;
     }
-    let bytes = std::fs::File::open(path).and_then(|f| read_wanted(f, meta.len(), a));
-    match bytes {
-        Ok(Wanted::Bytes(b)) => parse_into(facts, warnings, a, rel, b, meta.len()),
-        Ok(Wanted::Declined) => {}
+    let wanted = std::fs::File::open(path).and_then(|mut f| {
+        let r = f.try_clone()?;
+        read_wanted(r, Some(&mut f), rel, meta.len(), a)
+    });
+    match wanted {
+        Ok(w) => parse_into(facts, warnings, a, rel, w, meta.len()),
         Err(e) => warnings.push(format!("/{rel}"), format!("not readable: {e}")),
     }
 }

@@ -312,7 +312,14 @@ fn match_package(
     for namespace in namespaces {
         let mut keys: Vec<&str> = Vec::new();
         match pkg.ecosystem {
-            Ecosystem::PyPI | Ecosystem::Npm | Ecosystem::Cargo | Ecosystem::Go => {
+            Ecosystem::PyPI
+            | Ecosystem::Npm
+            | Ecosystem::Cargo
+            | Ecosystem::Go
+            | Ecosystem::Maven
+            | Ecosystem::Gem
+            | Ecosystem::Composer
+            | Ecosystem::NuGet => {
                 keys.push(&pkg.name);
             }
             Ecosystem::Rpm => {

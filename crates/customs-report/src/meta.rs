@@ -203,6 +203,11 @@ pub(crate) fn supplier(p: &Package, distro: Option<&Distro>) -> Option<String> {
             (!other_source).then(|| "crates.io".to_owned())
         }
         Ecosystem::Go => Some(go_owner(&p.name)),
+        // A purl's default repository for these types is the ecosystem's public registry.
+        Ecosystem::Maven => Some("Maven Central".to_owned()),
+        Ecosystem::Gem => Some("RubyGems.org".to_owned()),
+        Ecosystem::Composer => Some("Packagist".to_owned()),
+        Ecosystem::NuGet => Some("NuGet Gallery".to_owned()),
         _ => None,
     }
 }

@@ -118,6 +118,47 @@ pub(crate) fn case(ecosystem: Ecosystem) -> Case {
             advisory_names: "golang.org/x/text",
             status: ranges(RangeKind::Semver, "0.3.7"),
         },
+        Ecosystem::Maven => Case {
+            ecosystem,
+            distro: ("debian", "12"),
+            name: "org.apache.logging.log4j:log4j-core",
+            version: "2.14.1",
+            source: None,
+            namespace: "osv:Maven",
+            advisory_names: "org.apache.logging.log4j:log4j-core",
+            status: ranges(RangeKind::Ecosystem, "2.15.0"),
+        },
+        Ecosystem::Gem => Case {
+            ecosystem,
+            distro: ("debian", "12"),
+            name: "rack",
+            version: "2.2.3",
+            source: None,
+            namespace: "osv:RubyGems",
+            advisory_names: "rack",
+            status: ranges(RangeKind::Ecosystem, "2.2.3.1"),
+        },
+        // Packagist and NuGet names are compared without case on both sides.
+        Ecosystem::Composer => Case {
+            ecosystem,
+            distro: ("debian", "12"),
+            name: "Symfony/Console",
+            version: "v5.4.0",
+            source: None,
+            namespace: "osv:Packagist",
+            advisory_names: "symfony/console",
+            status: ranges(RangeKind::Ecosystem, "5.4.1"),
+        },
+        Ecosystem::NuGet => Case {
+            ecosystem,
+            distro: ("debian", "12"),
+            name: "newtonsoft.json",
+            version: "12.0.1",
+            source: None,
+            namespace: "osv:NuGet",
+            advisory_names: "Newtonsoft.Json",
+            status: ranges(RangeKind::Ecosystem, "13.0.1"),
+        },
     }
 }
 

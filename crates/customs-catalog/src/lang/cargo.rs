@@ -18,14 +18,16 @@
 //! `local`, `registry` or something newer, and becomes the note; `kind` is `runtime` (the default)
 //! or `build` (proc-macros, build scripts and their dependencies: not in the binary's code, but
 //! reported, as `"<source>; kind=build"`); `root: true` marks the binary's own crate
-//! (location `root`). The section is decompressed to at most [`MAX_DEP_INFO`] bytes.
+//! (location `root`). The section is decompressed to at most [`MAX_DEP_INFO`] bytes, and a
+//! section bigger than that is refused (a real one is a few KiB). A binary of any size is read
+//! in bounded memory (`exe.rs`); a layer's stream as [`AuditableWatch`] explains.
 
+use std::borrow::Cow;
 use std::io::Read as _;
 
-use object::{Object as _, ObjectSection as _};
 use serde::Deserialize;
 
-use super::golang::images;
+use super::exe::{self, Exe, Extent, Format, Image, Section};
 use super::{Evidence, LangEcosystem, LangPackage};
 
 /// The most a `.dep-v0` section may inflate to. Real ones are a few kilobytes (about 100 bytes
@@ -91,22 +93,51 @@ struct RawDep {
     root: bool,
 }
 
-/// The crates cargo-auditable recorded in an ELF, PE or Mach-O (also fat) file. `Ok(None)` when
-/// the file is not one of those, or has no `.dep-v0` section; `Err` when the section is there
-/// but does not inflate or parse.
+/// The crates cargo-auditable recorded in an ELF, PE or Mach-O (also fat) file in memory.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn parse_auditable(bytes: &[u8]) -> Result<Option<Vec<LangPackage>>, String> {
-    for file in images(bytes) {
-        let section = file.sections().find(|s| {
-            matches!(s.name_bytes(), Ok(b".dep-v0" | b"__dep_v0"))
-                && !matches!(s.segment_name_bytes(), Ok(Some(seg)) if seg != b"__DATA")
-        });
-        let Some(section) = section else { continue };
-        let data = section
-            .data()
-            .map_err(|e| format!("unreadable .dep-v0 section: {e}"))?;
-        return parse_dep_info(data).map(Some);
+    auditable(&Exe::open(exe::Source::Mem(bytes)))
+}
+
+/// The crates cargo-auditable recorded in an executable. `Ok(None)` when it is not one, or has
+/// no `.dep-v0` section; `Err` when the section is there but does not inflate or parse.
+pub(crate) fn auditable(exe: &Exe<'_>) -> Result<Option<Vec<LangPackage>>, String> {
+    for image in &exe.images {
+        let Some(section) = dep_section(image) else {
+            continue;
+        };
+        let data = match dep_extent(image, section)? {
+            Some(e) => exe.read(e).ok_or("unreadable .dep-v0 section")?,
+            None => Cow::Borrowed(&[][..]),
+        };
+        return parse_dep_info(&data).map(Some);
     }
     Ok(None)
+}
+
+/// The first `.dep-v0` (Mach-O: `__DATA,__dep_v0`) section.
+fn dep_section(image: &Image) -> Option<&Section> {
+    image.sections.as_ref()?.iter().find(|s| {
+        matches!(&s.name[..], b".dep-v0" | b"__dep_v0")
+            && s.segment.as_deref().is_none_or(|seg| seg == b"__DATA")
+    })
+}
+
+/// Where the section's bytes are; `None` when it has none in the file.
+fn dep_extent(image: &Image, s: &Section) -> Result<Option<Extent>, String> {
+    let Some(e) = s.file else {
+        return Ok(None);
+    };
+    if !e.within(image.extent) {
+        return Err("unreadable .dep-v0 section: it ends past the file".to_owned());
+    }
+    if e.len > MAX_DEP_INFO {
+        return Err(format!(
+            ".dep-v0 section of {} bytes, over {MAX_DEP_INFO}: refused",
+            e.len
+        ));
+    }
+    Ok(Some(e))
 }
 
 /// The section's contents: zlib, then JSON.
@@ -121,8 +152,13 @@ fn parse_dep_info(compressed: &[u8]) -> Result<Vec<LangPackage>, String> {
             ".dep-v0 inflates to more than {MAX_DEP_INFO} bytes: refused"
         ));
     }
+    parse_dep_json(&json)
+}
+
+/// The inflated JSON.
+fn parse_dep_json(json: &[u8]) -> Result<Vec<LangPackage>, String> {
     let info: RawDepInfo =
-        serde_json::from_slice(&json).map_err(|e| format!(".dep-v0 is not audit JSON: {e}"))?;
+        serde_json::from_slice(json).map_err(|e| format!(".dep-v0 is not audit JSON: {e}"))?;
     info.packages
         .into_iter()
         .enumerate()
@@ -145,10 +181,359 @@ fn parse_dep_info(compressed: &[u8]) -> Result<Vec<LangPackage>, String> {
         .collect()
 }
 
+/// A stream's Rust binary: its `.dep-v0` section, picked up as it goes by. PE and Mach-O name
+/// their sections at the front, so the section's bytes are simply kept when they come; in ELF
+/// it is guessed and then confirmed by the section table (`Guesses`). What it reports, the
+/// seekable path reports too.
+#[derive(Default)]
+pub(crate) struct AuditableWatch {
+    images: Vec<(usize, Pick)>,
+}
+
+enum Pick {
+    /// The section, known from the headers (`None`: it has no bytes), and its bytes so far.
+    Section(Result<Option<Extent>, String>, Vec<u8>),
+    /// ELF without section names: guessed.
+    Guess(Guesses),
+}
+
+/// How many zlib streams an ELF stream may try to inflate, and at once: real binaries have a
+/// few hundred candidates in their unloaded bytes, and false ones die within bytes.
+const MAX_ATTEMPTS: u32 = 200_000;
+const MAX_TRYING: usize = 16;
+/// How many complete finds are kept (one is real).
+const MAX_FINDS: usize = 4;
+/// About what an inflater holds (its 32 KiB window and state).
+const INFLATER_SIZE: usize = 48 << 10;
+
+// Why ELF's `.dep-v0` is guessed. ELF names its sections in a table at the end, after the
+// data, and the names themselves usually lie before that table: by the time a stream could
+// tell which bytes were `.dep-v0`, they are gone, and keeping every byte that might be it is
+// what bounded memory rules out. cargo-auditable writes the section as one zlib stream with no
+// magic of its own, in a section that is not loaded (no `SHF_ALLOC`), so it lies outside every
+// loaded segment: only there (a few KiB in a stripped binary, whatever its size; which also
+// keeps a 700 MB Go binary from costing thousands of attempts), each `0x78` followed by a
+// valid zlib flag byte starts an attempt to inflate from there. An attempt dies as soon as its
+// output cannot be JSON (its first byte is not `{`, or a control character comes out), when
+// zlib rejects it (usually within a few bytes), or past `MAX_DEP_INFO`; one that reaches the
+// end of its zlib stream must parse as cargo-auditable JSON to be kept. At the end a kept one
+// counts only if the section table has a section starting exactly there: named `.dep-v0` when
+// the names could be read, else not loaded and at least as long as the zlib stream. So no
+// package is reported that the section does not hold. The attempts are bounded in number
+// (`MAX_ATTEMPTS`) and at once (`MAX_TRYING`), and a problem says when they gave up.
+#[derive(Default)]
+struct Guesses {
+    /// Where an attempt may start: the bytes outside every loaded segment.
+    gaps: Vec<Extent>,
+    trying: Vec<Attempt>,
+    finds: Vec<Find>,
+    attempts: u32,
+    gave_up: bool,
+    /// A `0x78` that ended the last chunk: its flag byte comes next.
+    split: Option<u64>,
+    /// How far the stream went.
+    seen: u64,
+    spare: Vec<flate2::Decompress>,
+}
+
+struct Attempt {
+    at: u64,
+    z: flate2::Decompress,
+    json: Vec<u8>,
+}
+
+struct Find {
+    at: u64,
+    /// Its zlib stream's length.
+    len: u64,
+    packages: Vec<LangPackage>,
+}
+
+enum Step {
+    More,
+    Dead,
+    Done,
+}
+
+impl Attempt {
+    fn step(&mut self, mut input: &[u8]) -> Step {
+        let mut out = [0u8; 4096];
+        while !input.is_empty() {
+            let (in0, out0) = (self.z.total_in(), self.z.total_out());
+            let status = self
+                .z
+                .decompress(input, &mut out, flate2::FlushDecompress::None);
+            let used = usize::try_from(self.z.total_in() - in0).unwrap_or(usize::MAX);
+            let made = usize::try_from(self.z.total_out() - out0).unwrap_or(usize::MAX);
+            let fresh = &out[..made.min(out.len())];
+            let json_like = fresh
+                .iter()
+                .all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'))
+                && (!self.json.is_empty() || fresh.first().is_none_or(|&b| b == b'{'));
+            if !json_like || (self.json.len() + fresh.len()) as u64 > MAX_DEP_INFO {
+                return Step::Dead;
+            }
+            self.json.extend_from_slice(fresh);
+            input = input.get(used..).unwrap_or_default();
+            match status {
+                Ok(flate2::Status::StreamEnd) => return Step::Done,
+                Ok(_) if used > 0 || made > 0 => {}
+                _ => return Step::Dead,
+            }
+        }
+        Step::More
+    }
+}
+
+impl Guesses {
+    fn new(image: &Image) -> Self {
+        let mut loaded: Vec<Extent> = image
+            .segments
+            .iter()
+            .map(|s| s.file)
+            .filter(|e| e.len > 0)
+            .collect();
+        loaded.sort_by_key(|e| e.offset);
+        let mut gaps = Vec::new();
+        let mut at = image.extent.offset;
+        for e in loaded {
+            if e.offset > at {
+                gaps.push(Extent {
+                    offset: at,
+                    len: e.offset - at,
+                });
+            }
+            at = at.max(e.end());
+        }
+        if at < image.extent.end() {
+            gaps.push(Extent {
+                offset: at,
+                len: image.extent.end() - at,
+            });
+        }
+        Self {
+            gaps,
+            ..Self::default()
+        }
+    }
+
+    fn feed(&mut self, at: u64, chunk: &[u8]) {
+        let mut trying = std::mem::take(&mut self.trying);
+        trying.retain_mut(|a| self.go_on(a, chunk));
+        self.trying = trying;
+        if let Some(p) = self.split.take()
+            && p + 1 == at
+            && chunk.first().is_some_and(|&b| zlib_flag(b))
+        {
+            self.try_at(p, &[&[0x78], chunk]);
+        }
+        for k in 0..self.gaps.len() {
+            let gap = self.gaps[k];
+            let Some((from, bytes)) = exe::clip(at, chunk, gap.offset..gap.end()) else {
+                continue;
+            };
+            let i0 = usize::try_from(from - at).unwrap_or(usize::MAX);
+            let mut next = 0;
+            while let Some(i) = find_zlib_start(bytes, next) {
+                next = i + 1;
+                let i = i0 + i;
+                match chunk.get(i + 1) {
+                    Some(&flag) if zlib_flag(flag) => self.try_at(at + i as u64, &[&chunk[i..]]),
+                    Some(_) => {}
+                    None => self.split = Some(at + i as u64),
+                }
+            }
+        }
+        self.seen = at + chunk.len() as u64;
+    }
+
+    /// Starts an attempt at `at`, fed `parts` (the bytes from `at` to the end of the chunk).
+    fn try_at(&mut self, at: u64, parts: &[&[u8]]) {
+        if self.finds.len() >= MAX_FINDS {
+            return;
+        }
+        if self.attempts >= MAX_ATTEMPTS || self.trying.len() >= MAX_TRYING {
+            self.gave_up = true;
+            return;
+        }
+        self.attempts += 1;
+        let z = match self.spare.pop() {
+            Some(mut z) => {
+                z.reset(true);
+                z
+            }
+            None => flate2::Decompress::new(true),
+        };
+        let mut a = Attempt {
+            at,
+            z,
+            json: Vec::new(),
+        };
+        if parts.iter().all(|p| self.go_on(&mut a, p)) {
+            self.trying.push(a);
+        }
+    }
+
+    /// Feeds an attempt; `false` once it is over (kept if it found something).
+    fn go_on(&mut self, a: &mut Attempt, input: &[u8]) -> bool {
+        match a.step(input) {
+            Step::More => return true,
+            Step::Done => {
+                if let Ok(packages) = parse_dep_json(&a.json) {
+                    self.finds.push(Find {
+                        at: a.at,
+                        len: a.z.total_in(),
+                        packages,
+                    });
+                }
+            }
+            Step::Dead => {}
+        }
+        let z = std::mem::replace(&mut a.z, flate2::Decompress::new(true));
+        self.spare.push(z);
+        false
+    }
+
+    /// The find the section table confirms, as the module docs of [`AuditableWatch`] say.
+    fn confirmed(&self, image: &Image) -> Option<&Find> {
+        image.sections.as_ref()?.iter().find_map(|s| {
+            let file = s.file?;
+            let named = if s.name.is_empty() {
+                !s.loaded
+            } else {
+                s.name == b".dep-v0"
+            };
+            self.finds
+                .iter()
+                .find(|f| named && f.at == file.offset && f.len <= file.len)
+        })
+    }
+}
+
+/// The offset of the first `0x78` in `b` from `from` on. Eight bytes at a time: most of what
+/// is searched (symbol tables, debug info, padding) has none.
+fn find_zlib_start(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = ONES << 7;
+    let mut i = from;
+    while let Some(word) = b.get(i..i + 8) {
+        let w = u64::from_ne_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]) ^ (0x78 * ONES);
+        // Whether a byte of `w` is zero, i.e. a byte of the word is 0x78.
+        if w.wrapping_sub(ONES) & !w & HIGHS != 0 {
+            break;
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    rest.iter().position(|&c| c == 0x78).map(|p| i + p)
+}
+
+/// Whether `flag` completes a zlib header whose first byte is `0x78` (deflate, 32 KiB window,
+/// no preset dictionary), as zlib and miniz write it.
+fn zlib_flag(flag: u8) -> bool {
+    matches!(flag, 0x01 | 0x5e | 0x9c | 0xda)
+}
+
+impl AuditableWatch {
+    /// The crates, as [`auditable`] has them. `images` are the stream's images as
+    /// [`exe::watch`] finally read them (ELF section tables included).
+    pub(crate) fn finish(
+        mut self,
+        images: &[Option<Image>],
+        problems: &mut Vec<String>,
+    ) -> Result<Option<Vec<LangPackage>>, String> {
+        self.images.sort_by_key(|(i, _)| *i);
+        for (i, pick) in self.images {
+            match pick {
+                Pick::Section(extent, bytes) => {
+                    return match extent? {
+                        Some(e) if bytes.len() as u64 != e.len => {
+                            Err("unreadable .dep-v0 section".to_owned())
+                        }
+                        _ => parse_dep_info(&bytes).map(Some),
+                    };
+                }
+                Pick::Guess(g) => {
+                    let image = images.get(i).and_then(Option::as_ref);
+                    if let Some(find) = image.and_then(|image| g.confirmed(image)) {
+                        return Ok(Some(find.packages.clone()));
+                    }
+                    if g.gave_up {
+                        problems.push(format!(
+                            "cargo-auditable data looked for in {} places of this stream, then \
+                             given up: it may hold crates that are not reported",
+                            g.attempts
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl exe::Watch for AuditableWatch {
+    fn image(&mut self, index: usize, image: &Image) {
+        let pick = if let Some(s) = dep_section(image) {
+            Pick::Section(dep_extent(image, s), Vec::new())
+        } else if image.format == Format::Elf
+            && image
+                .sections
+                .as_ref()
+                .is_none_or(|s| s.iter().all(|s| s.name.is_empty()))
+        {
+            Pick::Guess(Guesses::new(image))
+        } else {
+            return;
+        };
+        self.images.push((index, pick));
+    }
+
+    fn feed(&mut self, at: u64, chunk: &[u8]) {
+        for (_, pick) in &mut self.images {
+            match pick {
+                Pick::Section(Ok(Some(e)), bytes) => {
+                    if let Some((_, b)) = exe::clip(at, chunk, e.offset..e.end()) {
+                        bytes.extend_from_slice(b);
+                    }
+                }
+                Pick::Section(..) => {}
+                Pick::Guess(g) => g.feed(at, chunk),
+            }
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.images.iter().all(|(_, pick)| match pick {
+            Pick::Section(Ok(Some(e)), bytes) => bytes.len() as u64 >= e.len,
+            Pick::Section(..) => true,
+            Pick::Guess(g) => {
+                g.trying.is_empty() && g.gaps.last().is_none_or(|last| g.seen >= last.end())
+            }
+        })
+    }
+
+    fn held(&self) -> usize {
+        let held = |pick: &Pick| match pick {
+            Pick::Section(_, bytes) => bytes.len(),
+            Pick::Guess(g) => g
+                .trying
+                .iter()
+                .map(|a| a.json.len() + INFLATER_SIZE)
+                .sum::<usize>(),
+        };
+        self.images.iter().map(|(_, p)| held(p)).sum()
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Write as _;
     use std::path::{Path, PathBuf};
+
+    use object::{Object as _, ObjectSection as _};
 
     use super::*;
 
@@ -325,7 +710,8 @@ name = "no-version"
         assert_eq!(parse_lock(b"").unwrap(), []);
     }
 
-    fn demo_svc() -> Vec<u8> {
+    /// The debian-app corpus image's cargo-auditable binary.
+    pub(crate) fn demo_svc() -> Vec<u8> {
         std::fs::read(corpus().join("debian-app/bundle/rootfs/usr/local/bin/demo-svc")).unwrap()
     }
 

@@ -6,13 +6,23 @@
 //! depend on the format, 16-byte aligned at the start of the writable data: the `.go.buildinfo`
 //! section in ELF, `__DATA,__go_buildinfo` in Mach-O, the first writable data section otherwise
 //! (PE `.data`, older Mach-O `__DATA,__noptrdata`). It is looked for there, in the first
-//! [`MAX_SECTION_SCAN`] bytes of each such section; a file whose headers `object` cannot read is
-//! scanned whole up to [`MAX_RAW_SCAN`], which only works for the inline format.
+//! [`MAX_SECTION_SCAN`] bytes of each such section; in a file without sections (ELF section
+//! headers stripped), in each writable segment, whole, as `debug/buildinfo` does; a file whose
+//! headers `object` cannot read is scanned up to [`MAX_RAW_SCAN`], which only works for the
+//! inline format.
 //! - Go 1.18 and later (flag bit 1): the Go version and the module info follow the header as two
 //!   strings, each prefixed by its length as an unsigned LEB128 varint.
 //! - Go 1.13 to 1.17: the 16 bytes hold two pointers (of the pointer size and byte order the
 //!   header gives) to Go string headers (data pointer, length), resolved through the file's
 //!   virtual addresses.
+//!
+//! A binary of any size is read in bounded memory (`exe.rs`): a file through its headers and the
+//! few bytes they lead to; a layer's stream ([`BuildinfoWatch`]) by catching the header as it
+//! goes by. A stream's ELF section table usually comes last, so there the writable segments are
+//! searched, whose first aligned header is the `.go.buildinfo` section's as the Go linker lays
+//! them out (first in the segment; after `.data` and the GOT when an external linker is used).
+//! The pointer format cannot be read from a stream (its strings usually lie behind the header):
+//! that is reported as a problem of the file, not as nothing.
 //!
 //! The module info is wrapped in two 16-byte sentinels, and is tab-separated lines:
 //! `path P`, `mod PATH VERSION [SUM]` (the main module), `dep PATH VERSION [SUM]`,
@@ -40,163 +50,441 @@
 //! `indirect` for `// indirect`), with `replace` applied as above; `module`, `exclude`,
 //! `retract`, `go`, `toolchain`, `tool` and anything newer are ignored. Notes join with `; `.
 
-use object::{Object as _, ObjectSection as _, ObjectSegment as _, SectionKind};
-
+pub(crate) use super::exe::is_executable_format;
+use super::exe::{self, Exe, Extent, Image};
 use super::{Evidence, LangEcosystem, LangPackage};
 
 const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
 const HEADER_LEN: usize = 32;
-const ALIGN: usize = 16;
+const ALIGN: u64 = 16;
 /// How far into a writable data section the header is looked for (Go puts it at the start).
-pub(crate) const MAX_SECTION_SCAN: usize = 1 << 20;
+pub(crate) const MAX_SECTION_SCAN: u64 = 1 << 20;
 /// How far into an unreadable (headers-wise) executable the header is looked for.
-pub(crate) const MAX_RAW_SCAN: usize = 64 << 20;
+pub(crate) const MAX_RAW_SCAN: u64 = 64 << 20;
+/// How much of a region is read at a time while looking for the header.
+const SCAN_CHUNK: u64 = 64 << 10;
 const MAX_VERSION_LEN: u64 = 1 << 10;
 const MAX_MODINFO_LEN: u64 = 8 << 20;
 const MAX_MODULES: usize = 100_000;
-const MAX_FAT_ARCHES: u32 = 32;
 const MAX_X_VALUE_LEN: usize = 128;
 
-/// Whether the first bytes are an ELF, PE (any `MZ`) or Mach-O header, or a Mach-O universal
-/// ("fat") header: a cheap pre-filter for the walker. Java class files share the fat magic
-/// `CAFEBABE`; a fat header is told apart by its small architecture count (at most
-/// [`MAX_FAT_ARCHES`]) where a class file has its version (45 or more).
-pub(crate) fn is_executable_format(head: &[u8]) -> bool {
-    match head {
-        [0x7f, b'E', b'L', b'F', ..]
-        | [b'M', b'Z', ..]
-        | [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..]
-        | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] => true,
-        [0xca, 0xfe, 0xba, 0xbe | 0xbf, a, b, c, d, ..] => {
-            (1..=MAX_FAT_ARCHES).contains(&u32::from_be_bytes([*a, *b, *c, *d]))
-        }
-        _ => false,
-    }
-}
-
-/// The object files in `bytes`: one for ELF, PE and thin Mach-O, one per architecture of a fat
-/// Mach-O, none when `object` cannot read the headers. Shared with `cargo.rs`.
-pub(super) fn images(bytes: &[u8]) -> Vec<object::File<'_>> {
-    use object::read::macho::{FatArch as _, MachOFatFile32, MachOFatFile64};
-    if !is_executable_format(bytes) {
-        return Vec::new();
-    }
-    let slices: Vec<&[u8]> = match object::FileKind::parse(bytes) {
-        Ok(object::FileKind::MachOFat32) => MachOFatFile32::parse(bytes)
-            .map(|f| {
-                f.arches()
-                    .iter()
-                    .filter_map(|a| a.data(bytes).ok())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Ok(object::FileKind::MachOFat64) => MachOFatFile64::parse(bytes)
-            .map(|f| {
-                f.arches()
-                    .iter()
-                    .filter_map(|a| a.data(bytes).ok())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Ok(_) => vec![bytes],
-        Err(_) => Vec::new(),
-    };
-    slices
-        .into_iter()
-        .take(MAX_FAT_ARCHES as usize)
-        .filter_map(|s| object::File::parse(s).ok())
-        .collect()
-}
-
-/// The modules a Go binary (ELF, PE, Mach-O, also fat) was built from. `Ok(None)` when it is
-/// not a Go binary (or not an executable); `Err` when the buildinfo is there but unreadable.
+/// The modules a Go binary (ELF, PE, Mach-O, also fat) in memory was built from.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn parse_buildinfo(bytes: &[u8]) -> Result<Option<Vec<LangPackage>>, String> {
-    if !is_executable_format(bytes) {
+    buildinfo(&Exe::open(exe::Source::Mem(bytes)))
+}
+
+/// The modules a Go binary was built from. `Ok(None)` when it is not a Go binary (or not an
+/// executable); `Err` when the buildinfo is there but unreadable.
+pub(crate) fn buildinfo(exe: &Exe<'_>) -> Result<Option<Vec<LangPackage>>, String> {
+    if !exe.executable() {
         return Ok(None);
     }
-    let images = images(bytes);
-    let raw = if images.is_empty() {
-        match raw_scan(bytes) {
-            Some(at) => Some(decode(&bytes[at..], |_, _| None)?),
-            None => None,
-        }
+    let found = if exe.images.is_empty() {
+        search(exe, raw_region(exe.len())).map(|h| (h, None))
     } else {
-        let mut found = None;
-        for file in &images {
-            if let Some(header) = find_header(file) {
-                found = Some(decode(header, |addr, len| read_vaddr(file, addr, len))?);
-                break;
-            }
-        }
-        found
+        exe.images.iter().find_map(|image| {
+            regions(image)
+                .into_iter()
+                .find_map(|r| search(exe, r))
+                .map(|h| (h, Some(image)))
+        })
     };
-    let Some((go_version, modinfo)) = raw else {
+    let Some((header, image)) = found else {
         return Ok(None);
     };
+    let resolve = |addr, len| {
+        let at = image?.locate(addr, len)?;
+        exe.read(at).map(std::borrow::Cow::into_owned)
+    };
+    let (go_version, modinfo) = decode(&header, resolve)?;
     packages(&go_version, &modinfo).map(Some)
 }
 
-/// The header and the rest of its section, in the sections where Go puts it.
-fn find_header<'data>(file: &object::File<'data>) -> Option<&'data [u8]> {
-    let named = file
-        .sections()
-        .filter(|s| matches!(s.name_bytes(), Ok(b".go.buildinfo" | b"__go_buildinfo")));
-    let writable = file.sections().filter(|s| s.kind() == SectionKind::Data);
-    for s in named.chain(writable) {
-        if let Ok(data) = s.data()
-            && let Some(at) = scan(data, s.address(), MAX_SECTION_SCAN)
-        {
-            return Some(&data[at..]);
+/// The header in `region` of `exe` and what follows it, as far as decoding needs; `None` when
+/// the region holds none.
+fn search(exe: &Exe<'_>, region: Region) -> Option<Vec<u8>> {
+    let mut s = Search::new(region);
+    while let Some(want) = s.want() {
+        match exe.read(want) {
+            Some(bytes) => s.feed(want.offset, &bytes),
+            None => s.end(),
         }
     }
-    if file.sections().next().is_none() {
-        // Section headers stripped: the loadable segments are all there is.
-        for seg in file.segments() {
-            if let Ok(data) = seg.data()
-                && let Some(at) = scan(data, seg.address(), MAX_SECTION_SCAN)
+    s.take()
+}
+
+/// A stretch of a file where the header may be: a section or a segment.
+#[derive(Debug, Clone, Copy)]
+struct Region {
+    /// Its bytes; the strings after the header must end inside.
+    file: Extent,
+    /// The virtual address of its first byte: the header is 16-byte aligned in memory.
+    address: u64,
+    /// How many of its first bytes may hold the header.
+    scan: u64,
+}
+
+impl Region {
+    fn scan_end(&self) -> u64 {
+        self.file.offset + self.scan.min(self.file.len)
+    }
+}
+
+/// Where Go puts the header, in the order they are searched: the sections named for it, then
+/// the writable data sections; the writable segments when there are no sections.
+fn regions(image: &Image) -> Vec<Region> {
+    let inside = |e: &Extent| e.within(image.extent);
+    match &image.sections {
+        Some(sections) if !sections.is_empty() => {
+            let named = sections
+                .iter()
+                .filter(|s| matches!(&s.name[..], b".go.buildinfo" | b"__go_buildinfo"));
+            let writable = sections.iter().filter(|s| s.writable_data);
+            named
+                .chain(writable)
+                .filter_map(|s| {
+                    let file = s.file.filter(inside)?;
+                    Some(Region {
+                        file,
+                        address: s.address,
+                        scan: MAX_SECTION_SCAN,
+                    })
+                })
+                .collect()
+        }
+        _ => image
+            .segments
+            .iter()
+            .filter(|s| s.writable && inside(&s.file))
+            .map(|s| Region {
+                file: s.file,
+                address: s.address,
+                scan: s.file.len,
+            })
+            .collect(),
+    }
+}
+
+/// For files whose headers cannot be read: from the start, at 16-byte aligned offsets.
+fn raw_region(len: u64) -> Region {
+    Region {
+        file: Extent { offset: 0, len },
+        address: 0,
+        scan: MAX_RAW_SCAN,
+    }
+}
+
+/// The search of one region for the header, fed the region's bytes in file order: those it
+/// asks for ([`Search::want`]) when the file can be read anywhere, every byte as it goes by in
+/// a stream. The same steps either way, so both find the same.
+#[derive(Debug)]
+struct Search {
+    region: Region,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Looking at the 16-byte aligned offset `next`, the bytes up to `seen` looked at; `carry`
+    /// holds those from `next` to `seen` (fewer than a magic's length).
+    Scanning {
+        next: u64,
+        seen: u64,
+        carry: Vec<u8>,
+    },
+    /// Gathering the header at `from` and what decoding it needs.
+    Collecting {
+        from: u64,
+        buf: Vec<u8>,
+    },
+    Found(Vec<u8>),
+    Missed,
+}
+
+impl Search {
+    fn new(region: Region) -> Self {
+        let start = region.file.offset;
+        let next = start + (ALIGN - region.address % ALIGN) % ALIGN;
+        let mut s = Self {
+            region,
+            state: State::Scanning {
+                next,
+                seen: start,
+                carry: Vec::new(),
+            },
+        };
+        s.settle();
+        s
+    }
+
+    /// The bytes it needs next, if any.
+    fn want(&self) -> Option<Extent> {
+        match &self.state {
+            State::Scanning { seen, .. } => Some(Extent {
+                offset: *seen,
+                len: (self.region.scan_end() - seen).min(SCAN_CHUNK),
+            }),
+            State::Collecting { from, buf } => {
+                let have = from + buf.len() as u64;
+                Some(Extent {
+                    offset: have,
+                    len: self.collect_end(*from, buf) - have,
+                })
+            }
+            State::Found(_) | State::Missed => None,
+        }
+    }
+
+    /// Where the bytes decoding needs end, as far as `buf` tells.
+    fn collect_end(&self, from: u64, buf: &[u8]) -> u64 {
+        (from + extent(buf) as u64).min(self.region.file.end())
+    }
+
+    /// The file's bytes from `at`.
+    fn feed(&mut self, at: u64, chunk: &[u8]) {
+        let scan_end = self.region.scan_end();
+        if let State::Scanning { next, seen, carry } = &mut self.state
+            && let Some((from, bytes)) = exe::clip(at, chunk, *seen..scan_end)
+        {
+            let mut hit = None;
+            if from != *seen {
+                // A gap (never in a stream, which comes whole): what straddled it is lost.
+                carry.clear();
+                *next = (*next).max(from);
+                let misaligned =
+                    (*next - self.region.file.offset).wrapping_add(self.region.address) % ALIGN;
+                *next += (ALIGN - misaligned) % ALIGN;
+            }
+            if !carry.is_empty() {
+                // A magic may straddle the chunks: the bytes before this one start the header.
+                let k = carry.len();
+                let more = (MAGIC.len() - k).min(bytes.len());
+                carry.extend_from_slice(&bytes[..more]);
+                if carry.len() == MAGIC.len() {
+                    if *next + HEADER_LEN as u64 <= scan_end && carry[..] == MAGIC[..] {
+                        carry.truncate(k);
+                        hit = Some((*next, std::mem::take(carry)));
+                    }
+                    *next += ALIGN;
+                    carry.clear();
+                }
+            }
+            let end = from + bytes.len() as u64;
+            while hit.is_none()
+                && *next + MAGIC.len() as u64 <= end
+                && *next + HEADER_LEN as u64 <= scan_end
             {
-                return Some(&data[at..]);
+                let i = (*next - from) as usize;
+                if bytes[i..i + MAGIC.len()] == MAGIC[..] {
+                    hit = Some((*next, Vec::new()));
+                } else {
+                    *next += ALIGN;
+                }
+            }
+            *seen = end;
+            if hit.is_none() && *next < end && carry.is_empty() {
+                carry.extend_from_slice(&bytes[(*next - from) as usize..]);
+            }
+            if let Some((from, buf)) = hit {
+                self.state = State::Collecting { from, buf };
+            }
+        }
+        if let State::Collecting { from, buf } = &mut self.state {
+            let from = *from;
+            loop {
+                let have = from + buf.len() as u64;
+                let end = (from + extent(buf) as u64).min(self.region.file.end());
+                match exe::clip(at, chunk, have..end) {
+                    Some((_, b)) => buf.extend_from_slice(b),
+                    None => break,
+                }
+            }
+        }
+        self.settle();
+    }
+
+    /// Moves on from a state with nothing left to do.
+    fn settle(&mut self) {
+        let scan_end = self.region.scan_end();
+        let file_end = self.region.file.end();
+        match &mut self.state {
+            State::Scanning { next, seen, .. }
+                if *seen >= scan_end || *next + HEADER_LEN as u64 > scan_end =>
+            {
+                self.state = State::Missed;
+            }
+            State::Collecting { from, buf }
+                if *from + buf.len() as u64 >= (*from + extent(buf) as u64).min(file_end) =>
+            {
+                self.state = State::Found(std::mem::take(buf));
+            }
+            _ => {}
+        }
+    }
+
+    /// No more bytes will come: decide with what there is.
+    fn end(&mut self) {
+        self.state = match std::mem::replace(&mut self.state, State::Missed) {
+            State::Collecting { buf, .. } | State::Found(buf) => State::Found(buf),
+            State::Scanning { .. } | State::Missed => State::Missed,
+        };
+    }
+
+    /// `Some` once decided: the header and what follows it, or `None` when there is none.
+    fn outcome(&self) -> Option<Option<&[u8]>> {
+        match &self.state {
+            State::Found(b) => Some(Some(b)),
+            State::Missed => Some(None),
+            State::Scanning { .. } | State::Collecting { .. } => None,
+        }
+    }
+
+    fn take(mut self) -> Option<Vec<u8>> {
+        self.end();
+        match self.state {
+            State::Found(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn held(&self) -> usize {
+        match &self.state {
+            State::Scanning { carry: b, .. }
+            | State::Collecting { buf: b, .. }
+            | State::Found(b) => b.len(),
+            State::Missed => 0,
+        }
+    }
+}
+
+/// How many bytes from the header on [`decode`] reads, as far as the first `h.len()` of them
+/// tell: more than `h.len()` when it needs more to tell or to decode.
+fn extent(h: &[u8]) -> usize {
+    if h.len() < HEADER_LEN || h[15] & 2 == 0 {
+        // The pointer format needs only the header; the strings are elsewhere.
+        return HEADER_LEN;
+    }
+    let mut at = HEADER_LEN;
+    for max in [MAX_VERSION_LEN, MAX_MODINFO_LEN] {
+        let rest = h.get(at..).unwrap_or_default();
+        match varint(rest) {
+            Some((len, n)) if len <= max => at += n + len as usize,
+            // A varint not all there yet: it is at most 10 bytes.
+            None if rest.len() < 10 => return at + 10,
+            // Bad or too long: decode fails on what is there.
+            _ => return h.len(),
+        }
+        if at > h.len() {
+            return at;
+        }
+    }
+    at
+}
+
+/// A stream's Go binary: finds the header as the bytes go by, in the same regions and order as
+/// [`buildinfo`] does.
+#[derive(Debug)]
+pub(crate) struct BuildinfoWatch {
+    /// Until an image shows up: the search of a file whose headers cannot be read.
+    raw: Option<Search>,
+    /// Per image (index, searches in order).
+    images: Vec<(usize, Vec<Search>)>,
+}
+
+impl BuildinfoWatch {
+    /// For a stream of `size` bytes.
+    pub(crate) fn new(size: u64) -> Self {
+        Self {
+            raw: Some(Search::new(raw_region(size))),
+            images: Vec::new(),
+        }
+    }
+
+    /// The modules, as [`buildinfo`] has them; a header in the pointer format becomes a
+    /// problem, since its strings cannot be reached in one pass.
+    pub(crate) fn finish(
+        mut self,
+        problems: &mut Vec<String>,
+    ) -> Result<Option<Vec<LangPackage>>, String> {
+        self.images.sort_by_key(|(i, _)| *i);
+        let header = match self.raw {
+            Some(s) => s.take(),
+            None => self
+                .images
+                .into_iter()
+                .find_map(|(_, searches)| searches.into_iter().find_map(Search::take)),
+        };
+        let Some(header) = header else {
+            return Ok(None);
+        };
+        if header.len() >= HEADER_LEN && header[15] & 2 == 0 {
+            problems.push(
+                "Go < 1.18 buildinfo needs seeking: its strings lie elsewhere in the binary, \
+                 which a layer's stream has gone past; its modules are not reported"
+                    .to_owned(),
+            );
+            return Ok(None);
+        }
+        let (go_version, modinfo) = decode(&header, |_, _| None)?;
+        packages(&go_version, &modinfo).map(Some)
+    }
+}
+
+impl exe::Watch for BuildinfoWatch {
+    fn image(&mut self, index: usize, image: &Image) {
+        self.raw = None;
+        let searches = regions(image).into_iter().map(Search::new).collect();
+        self.images.push((index, searches));
+    }
+
+    fn feed(&mut self, at: u64, chunk: &[u8]) {
+        let searches = self
+            .raw
+            .iter_mut()
+            .chain(self.images.iter_mut().flat_map(|(_, s)| s));
+        for s in searches {
+            if s.outcome().is_none() {
+                s.feed(at, chunk);
             }
         }
     }
-    None
-}
 
-/// The offset of the first header in `data[..limit]` at a 16-byte aligned address, with room
-/// for the whole header after it. `data` starts at address `base`.
-fn scan(data: &[u8], base: u64, limit: usize) -> Option<usize> {
-    let end = data.len().min(limit).checked_sub(HEADER_LEN)?;
-    let first = (ALIGN - usize::try_from(base % ALIGN as u64).ok()?) % ALIGN;
-    (first..=end)
-        .step_by(ALIGN)
-        .find(|&i| data[i..].starts_with(MAGIC))
-}
+    fn done(&self) -> bool {
+        // An image whose first regions are decided can stop: later ones do not count.
+        self.raw.is_none()
+            && self.images.iter().all(|(_, searches)| {
+                searches
+                    .iter()
+                    .map(Search::outcome)
+                    .find(|o| !matches!(o, Some(None)))
+                    .is_none_or(|o| o.is_some())
+            })
+    }
 
-/// For files whose headers cannot be read: the header at a 16-byte aligned file offset.
-fn raw_scan(bytes: &[u8]) -> Option<usize> {
-    scan(bytes, 0, MAX_RAW_SCAN)
-}
-
-/// `len` bytes at virtual address `addr`, from the loadable segments or else the sections.
-fn read_vaddr<'data>(file: &object::File<'data>, addr: u64, len: u64) -> Option<&'data [u8]> {
-    file.segments()
-        .find_map(|s| s.data_range(addr, len).ok().flatten())
-        .or_else(|| {
-            file.sections()
-                .find_map(|s| s.data_range(addr, len).ok().flatten())
-        })
+    fn held(&self) -> usize {
+        let searches = self
+            .raw
+            .iter()
+            .chain(self.images.iter().flat_map(|(_, s)| s));
+        searches.map(Search::held).sum()
+    }
 }
 
 /// The Go version and the module info (sentinels still on) from a header and what follows it.
-fn decode<'a>(
-    h: &'a [u8],
-    resolve: impl Fn(u64, u64) -> Option<&'a [u8]>,
+/// `resolve` reads `len` bytes at a virtual address, for the pointer format.
+fn decode(
+    h: &[u8],
+    resolve: impl Fn(u64, u64) -> Option<Vec<u8>>,
 ) -> Result<(String, Vec<u8>), String> {
+    if h.len() < HEADER_LEN {
+        return Err("Go buildinfo: the header is cut short".to_owned());
+    }
     let (ptr_size, flags) = (h[14], h[15]);
     let (version, modinfo) = if flags & 2 != 0 {
         let (version, rest) = varint_string(&h[HEADER_LEN..], MAX_VERSION_LEN)?;
         let (modinfo, _) = varint_string(rest, MAX_MODINFO_LEN)?;
-        (version, modinfo)
+        (version.to_vec(), modinfo.to_vec())
     } else {
         let ps = usize::from(ptr_size);
         if ps != 4 && ps != 8 {
@@ -211,17 +499,17 @@ fn decode<'a>(
                 b.iter().rev().fold(0, acc)
             }
         };
-        let string = |at: usize, max: u64, what: &str| -> Result<&'a [u8], String> {
+        let string = |at: usize, max: u64, what: &str| -> Result<Vec<u8>, String> {
             let unresolved = || format!("Go buildinfo: the {what} pointer leads nowhere");
             let hdr = resolve(word(&h[at..]), 2 * ps as u64)
                 .filter(|hdr| hdr.len() >= 2 * ps)
                 .ok_or_else(unresolved)?;
-            let (data, len) = (word(hdr), word(&hdr[ps..]));
+            let (data, len) = (word(&hdr), word(&hdr[ps..]));
             if len > max {
                 return Err(format!("Go buildinfo: {what} of {len} bytes"));
             }
             if len == 0 {
-                return Ok(&[]);
+                return Ok(Vec::new());
             }
             resolve(data, len).ok_or_else(unresolved)
         };
@@ -230,30 +518,37 @@ fn decode<'a>(
             string(16 + ps, MAX_MODINFO_LEN, "module info")?,
         )
     };
-    let version = std::str::from_utf8(version)
+    let version = std::str::from_utf8(&version)
         .ok()
         .filter(|v| !v.is_empty() && !v.contains(['\n', '\t', '\0']))
         .ok_or("Go buildinfo without a readable Go version")?;
-    Ok((version.to_owned(), modinfo.to_vec()))
+    Ok((version.to_owned(), modinfo))
+}
+
+/// An unsigned LEB128 varint at the start of `b`: its value and length. `None` when it does
+/// not end within `b` (or within 10 bytes), or is over 64 bits.
+fn varint(b: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        if i == 9 && byte > 1 {
+            return None; // Over 64 bits.
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
 }
 
 /// A string prefixed by its length as an unsigned LEB128 varint, and what follows it.
 fn varint_string(b: &[u8], max: u64) -> Result<(&[u8], &[u8]), String> {
-    let mut len = 0u64;
-    for (i, &byte) in b.iter().enumerate().take(10) {
-        if i == 9 && byte > 1 {
-            break; // Over 64 bits.
-        }
-        len |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            let rest = &b[i + 1..];
-            return match usize::try_from(len) {
-                Ok(n) if len <= max && n <= rest.len() => Ok(rest.split_at(n)),
-                _ => Err(format!("Go buildinfo: a string of {len} bytes")),
-            };
-        }
+    let (len, n) = varint(b).ok_or("Go buildinfo: bad varint")?;
+    let rest = &b[n..];
+    match usize::try_from(len) {
+        Ok(n) if len <= max && n <= rest.len() => Ok(rest.split_at(n)),
+        _ => Err(format!("Go buildinfo: a string of {len} bytes")),
     }
-    Err("Go buildinfo: bad varint".to_owned())
 }
 
 #[derive(Debug, Default)]
@@ -665,7 +960,7 @@ pub(crate) fn parse_go_mod(bytes: &[u8]) -> Result<Vec<LangPackage>, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
 
     #[test]
     fn go_sum_of_the_go_toolchain() {
@@ -701,7 +996,8 @@ mod tests {
 
     use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
+    /// A fixture of `tests/fixtures/lang/go`, gunzipped when its name ends in `.gz`.
+    pub(crate) fn fixture(name: &str) -> Vec<u8> {
         let p = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/lang/go")
             .join(name);
@@ -758,15 +1054,28 @@ mod tests {
         ] {
             assert!(is_executable_format(&bin));
             // Found through the headers, not by the raw scan.
-            assert!(images(&bin).iter().any(|f| find_header(f).is_some()));
+            let exe = Exe::open(exe::Source::Mem(&bin));
+            assert!(exe.images.iter().any(|image| {
+                regions(image)
+                    .into_iter()
+                    .any(|r| search(&exe, r).is_some())
+            }));
             let got = parse_buildinfo(&bin).unwrap().expect("a Go binary");
             assert_eq!(rows(&got), DEMO_GO);
             assert!(got.iter().all(|p| p.evidence == Evidence::Binary));
         }
     }
 
+    /// The first 16-byte aligned offset of the magic.
+    fn magic_at(b: &[u8]) -> usize {
+        (0..b.len() - HEADER_LEN)
+            .step_by(16)
+            .find(|&i| b[i..].starts_with(MAGIC))
+            .unwrap()
+    }
+
     /// A universal Mach-O holding one arm64 slice, laid out as `lipo` does.
-    fn fat(slice: &[u8]) -> Vec<u8> {
+    pub(crate) fn fat(slice: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         for word in [
             0xcafe_babe_u32,
@@ -799,7 +1108,7 @@ mod tests {
             ("windows-64", false),
         ] {
             let bin = fixture(&format!("esbuild-0.8.9/esbuild-{name}.sparse.gz"));
-            assert_eq!(images(&bin).len(), 1);
+            assert_eq!(Exe::open(exe::Source::Mem(&bin)).images.len(), 1);
             let got = parse_buildinfo(&bin).unwrap().expect(name);
             let mut want = vec![("github.com/evanw/esbuild", "(devel)", "main", None)];
             want.extend(has_sys.then_some(sys));
@@ -858,7 +1167,7 @@ mod tests {
     }
 
     /// An `MZ` file object cannot read, with an inline-format header at offset 16.
-    fn raw_inline(version: &str, modinfo: &str) -> Vec<u8> {
+    pub(crate) fn raw_inline(version: &str, modinfo: &str) -> Vec<u8> {
         let mut b = b"MZ".to_vec();
         b.resize(16, 0);
         b.extend_from_slice(MAGIC);
@@ -903,6 +1212,36 @@ mod tests {
         assert!(parse_buildinfo(&b).unwrap_err().contains("leads nowhere"));
     }
 
+    /// A search fed a chunk at a time finds what one fed everything at once finds, wherever the
+    /// chunks split the header: the stream and the file take the same steps.
+    #[test]
+    fn a_search_finds_the_same_whatever_the_chunks() {
+        let modinfo = "path\tx\nmod\texample.com/x\tv1.0.0\t\n";
+        let mut b = raw_inline("go1.21.0", modinfo);
+        // A magic that is not 16-byte aligned (at 12), before the real one (now at 48): never
+        // a header.
+        let mut fake = vec![0; 4];
+        fake.extend_from_slice(MAGIC);
+        fake.resize(32, 0);
+        b.splice(8..8, fake);
+        b.resize(b.len() + 40, 0);
+        let whole = || {
+            let mut s = Search::new(raw_region(b.len() as u64));
+            s.feed(0, &b);
+            s.take()
+        };
+        let want = whole().expect("the header at 48");
+        assert_eq!(&want[..MAGIC.len()], MAGIC);
+        assert_eq!(decode(&want, |_, _| None).unwrap().0, "go1.21.0");
+        for k in 1..=40 {
+            let mut s = Search::new(raw_region(b.len() as u64));
+            for (i, chunk) in b.chunks(k).enumerate() {
+                s.feed((i * k) as u64, chunk);
+            }
+            assert_eq!(s.take().as_ref(), Some(&want), "chunks of {k}");
+        }
+    }
+
     #[test]
     fn ldflags_rule() {
         let v = |flags: &str| version_from_ldflags(flags, "example.com/app").map(|(_, v)| v);
@@ -932,7 +1271,7 @@ mod tests {
             let _ = parse_buildinfo(&bin[..len]);
         }
         // Every byte of the header and the strings after it, set to extremes.
-        let at = scan(&bin, 0, bin.len()).unwrap();
+        let at = magic_at(&bin);
         for i in at..at + 96 {
             for byte in [0x00, 0x01, 0x7f, 0x80, 0xff] {
                 let mut b = bin.clone();
@@ -942,7 +1281,7 @@ mod tests {
         }
         // Hostile pointer-format headers: wild pointers, bad sizes, huge lengths.
         let esbuild = fixture("esbuild-0.8.9/esbuild-linux-64.sparse.gz");
-        let at = scan(&esbuild, 0, esbuild.len()).unwrap();
+        let at = magic_at(&esbuild);
         for (i, byte) in (at + 14..at + 32).flat_map(|i| [(i, 0x00), (i, 0x03), (i, 0xff)]) {
             let mut b = esbuild.clone();
             b[i] = byte;

@@ -1,13 +1,19 @@
-//! Language packages: Python, npm, Cargo and Go, from installed metadata, lockfiles and
-//! binaries. Each format has one file of pure parsers (bytes in, packages out); the analyzers
+//! Language packages: Python, npm, Cargo, Go, Java (Maven), Ruby, PHP (Composer) and .NET
+//! (NuGet), from installed metadata, archives, lockfiles and binaries. Each format has one file of pure parsers (bytes in, packages out); the analyzers
 //! that route files to them live in `crate::langs`.
 
 use serde::{Deserialize, Serialize};
 
 pub(crate) mod cargo;
+pub(crate) mod dotnet;
+pub(crate) mod exe;
 pub(crate) mod golang;
+pub(crate) mod java;
 pub(crate) mod npm;
+pub(crate) mod php;
 pub(crate) mod python;
+pub(crate) mod ruby;
+pub(crate) mod zipstream;
 
 /// The language ecosystems customs inventories, spelled as OSV spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -20,6 +26,14 @@ pub(crate) enum LangEcosystem {
     Cargo,
     #[serde(rename = "Go")]
     Go,
+    #[serde(rename = "Maven")]
+    Maven,
+    #[serde(rename = "RubyGems")]
+    Gem,
+    #[serde(rename = "Packagist")]
+    Composer,
+    #[serde(rename = "NuGet")]
+    NuGet,
 }
 
 /// How a package was found: what is installed outranks what a lockfile declares.
@@ -49,7 +63,9 @@ pub(crate) struct LangPackage {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) dev: bool,
     /// Where inside the file, when one file names many: a package-lock key
-    /// (`node_modules/a/node_modules/b`), a Go module's role (`main`, `dep`, `stdlib`).
+    /// (`node_modules/a/node_modules/b`), a Go module's role (`main`, `dep`, `stdlib`), the
+    /// archive inside a Java archive that holds it (`BOOT-INF/lib/a.jar`, one level deeper
+    /// `BOOT-INF/lib/a.jar!/lib/b.jar`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) location: Option<String>,
     /// Anything else worth keeping for the report, as short text: an npm alias

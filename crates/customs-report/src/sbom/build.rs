@@ -608,7 +608,14 @@ fn source_of(
                 return (o, version.to_owned(), true);
             }
         }
-        Ecosystem::PyPI | Ecosystem::Npm | Ecosystem::Cargo | Ecosystem::Go => {}
+        Ecosystem::PyPI
+        | Ecosystem::Npm
+        | Ecosystem::Cargo
+        | Ecosystem::Go
+        | Ecosystem::Maven
+        | Ecosystem::Gem
+        | Ecosystem::Composer
+        | Ecosystem::NuGet => {}
     }
     (name.to_owned(), version.to_owned(), false)
 }

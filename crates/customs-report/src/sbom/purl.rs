@@ -73,9 +73,11 @@ impl Purl {
     pub(crate) fn name(&self, eco: Ecosystem, component_name: Option<&str>) -> String {
         let own = component_name.map(str::trim).filter(|n| !n.is_empty());
         let full = match self.0.namespace().filter(|ns| !ns.is_empty()) {
-            Some(ns) if matches!(eco, Ecosystem::Npm | Ecosystem::Go) => {
+            Some(ns) if matches!(eco, Ecosystem::Npm | Ecosystem::Go | Ecosystem::Composer) => {
                 format!("{ns}/{}", self.0.name())
             }
+            // The catalog (and OSV) name an artifact `groupId:artifactId`.
+            Some(ns) if eco == Ecosystem::Maven => format!("{ns}:{}", self.0.name()),
             _ => self.0.name().to_owned(),
         };
         match own {

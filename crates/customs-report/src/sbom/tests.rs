@@ -273,11 +273,40 @@ fn named_warnings_are_bounded() {
 }
 
 #[test]
+fn java_ruby_php_and_dotnet_components_are_read_with_their_names() {
+    let inv = ok(&cdx(
+        r#"{"type": "library", "name": "rack", "version": "2.2.3", "purl": "pkg:gem/rack@2.2.3"},
+           {"type": "library", "name": "log4j-core", "version": "2.14.1", "purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"},
+           {"type": "library", "name": "console", "version": "v5.4.0", "purl": "pkg:composer/symfony/console@v5.4.0"},
+           {"type": "library", "name": "Newtonsoft.Json", "version": "12.0.1", "purl": "pkg:nuget/Newtonsoft.Json@12.0.1"}"#,
+    ));
+    assert!(problems(&inv).is_empty(), "{:?}", problems(&inv));
+    let got: Vec<(Ecosystem, &str, &str)> = inv
+        .packages
+        .iter()
+        .map(|p| (p.ecosystem, p.name.as_str(), p.version.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Ecosystem::Maven,
+                "org.apache.logging.log4j:log4j-core",
+                "2.14.1"
+            ),
+            (Ecosystem::Gem, "rack", "2.2.3"),
+            (Ecosystem::Composer, "symfony/console", "v5.4.0"),
+            (Ecosystem::NuGet, "Newtonsoft.Json", "12.0.1"),
+        ]
+    );
+}
+
+#[test]
 fn unknown_types_and_components_without_purls_get_one_warning_each() {
     let inv = ok(&cdx(
-        r#"{"type": "library", "name": "rake", "version": "13.0.3", "purl": "pkg:gem/rake@13.0.3"},
-           {"type": "library", "name": "rack", "version": "2.2.3", "purl": "pkg:gem/rack@2.2.3"},
-           {"type": "library", "name": "log4j-core", "version": "2.14.1", "purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"},
+        r#"{"type": "library", "name": "plug", "version": "1.14.0", "purl": "pkg:hex/plug@1.14.0"},
+           {"type": "library", "name": "phoenix", "version": "1.7.0", "purl": "pkg:hex/phoenix@1.7.0"},
+           {"type": "library", "name": "http", "version": "1.0.0", "purl": "pkg:pub/http@1.0.0"},
            {"type": "library", "name": "mystery", "version": "1"},
            {"type": "operating-system", "name": "debian", "version": "12"}"#,
     ));
@@ -286,8 +315,8 @@ fn unknown_types_and_components_without_purls_get_one_warning_each() {
         problems(&inv),
         [
             "1 component without a package URL left out (\"mystery\"): customs cannot tell their ecosystem, so they were not checked for vulnerabilities",
-            "2 components of package URL type \"gem\" left out (\"rake@13.0.3\", \"rack@2.2.3\"): customs has no ecosystem for them, so they were not checked for vulnerabilities",
-            "1 component of package URL type \"maven\" left out (\"log4j-core@2.14.1\"): customs has no ecosystem for them, so they were not checked for vulnerabilities",
+            "2 components of package URL type \"hex\" left out (\"plug@1.14.0\", \"phoenix@1.7.0\"): customs has no ecosystem for them, so they were not checked for vulnerabilities",
+            "1 component of package URL type \"pub\" left out (\"http@1.0.0\"): customs has no ecosystem for them, so they were not checked for vulnerabilities",
         ]
     );
     let d = inv.distro.unwrap();

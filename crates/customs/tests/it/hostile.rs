@@ -14,6 +14,8 @@ use crate::common::{
 };
 
 mod documents;
+mod java;
+mod ruby_php_dotnet;
 mod tars;
 
 /// The address-space ceiling every case runs under, in KiB (1 GiB).

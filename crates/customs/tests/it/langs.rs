@@ -1,5 +1,7 @@
 //! Language packages: what debian-app's build planted (its `expected.json`), the rule that OS
-//! packages own their files, and findings from the ecosystems' own advisory data.
+//! packages own their files, and findings from the ecosystems' own advisory data. Ruby, PHP and
+//! .NET: Debian's installed gem specifications, and trees made at test time by RubyGems,
+//! Bundler and Composer themselves (offline), checked against what Ruby and the files say.
 
 use std::collections::BTreeSet;
 
@@ -479,4 +481,634 @@ fn go_sum_only_without_go_mod() {
         .map(|p| p.as_str().unwrap())
         .collect();
     assert_eq!(paths, ["/src/alone/go.sum", "/src/both/go.mod"]);
+}
+
+// ---------------------------------------------------------------- Ruby, PHP, .NET
+
+/// Run a tool the test needs; a missing one fails the test, naming the package to install.
+fn tool(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("{cmd:?}: {e} (scripts/test.sh installs ruby, ruby-bundler, composer, php-cli)")
+    });
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Copy `file` (absolute) to the same path under `root`.
+fn plant(root: &std::path::Path, file: &str) {
+    let to = root.join(file.trim_start_matches('/'));
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(file, &to).unwrap_or_else(|e| panic!("{file}: {e}"));
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// The package of `eco` named `name` at `version`.
+fn package_at<'a>(inv: &'a Value, eco: &str, name: &str, version: &str) -> &'a Value {
+    inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ecosystem"] == eco && p["name"] == name && p["version"] == version)
+        .unwrap_or_else(|| panic!("no {eco} package {name} {version}"))
+}
+
+/// What RubyGems itself makes of each gemspec: `Gem::Specification.load` (which runs the
+/// file: these are Debian's own or the test's), one JSON line per file:
+/// `[file, name, version, platform, licenses, authors]`.
+fn rubygems_says(files: &[String]) -> Vec<Value> {
+    let script = r##"require "json"
+ARGV.each do |f|
+  s = Gem::Specification.load(f) or abort("#{f}: RubyGems cannot load it")
+  puts JSON.generate([f, s.name, s.version.to_s, s.platform.to_s, s.licenses, s.authors])
+end"##;
+    let out = tool(
+        std::process::Command::new("ruby")
+            .arg("-e")
+            .arg(script)
+            .args(files),
+    );
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The author line customs reports for a gem: the authors comma-separated, as many as fit
+/// in 200 bytes, then " et al." (`lang::ruby::join_authors`).
+fn author_line(authors: &[String]) -> Option<String> {
+    let mut out = String::new();
+    for a in authors.iter().map(|a| a.trim()).filter(|a| !a.is_empty()) {
+        let sep = if out.is_empty() { "" } else { ", " };
+        if out.len() + sep.len() + a.len() > 200 {
+            if out.is_empty() {
+                return None;
+            }
+            out.push_str(" et al.");
+            break;
+        }
+        out.push_str(sep);
+        out.push_str(a);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Check every gemspec RubyGems loaded against the inventory: same name and version, the file
+/// among the package's paths, the same licences and authors.
+fn check_gemspecs(inv: &Value, specs: &[Value]) {
+    for s in specs {
+        let (file, name, version) = (
+            s[0].as_str().unwrap(),
+            s[1].as_str().unwrap(),
+            s[2].as_str().unwrap(),
+        );
+        let p = package_at(inv, "gem", name, version);
+        assert!(
+            strings(&p["paths"]).iter().any(|f| f == file),
+            "{file}: {p}"
+        );
+        assert!(
+            strings(&p["evidence"]).contains(&"installed".to_owned()),
+            "{p}"
+        );
+        assert_eq!(strings(&p["licenses"]), strings(&s[4]), "{file}");
+        assert_eq!(
+            p["author"].as_str().map(str::to_owned),
+            author_line(&strings(&s[5])),
+            "{file}"
+        );
+        let platform = s[3].as_str().unwrap();
+        if platform != "ruby" {
+            assert!(
+                strings(&p["notes"]).contains(&format!("platform:{platform}")),
+                "{file}: {p}"
+            );
+        }
+    }
+}
+
+/// Debian's installed gem specifications (ruby-rack, ruby-json, ruby-bundler, rake, and the
+/// default and bundled gems of Ruby itself), copied at test time into a tree scanned as a
+/// directory: customs, reading them without running them, reports what RubyGems loads.
+#[test]
+fn debian_gem_specifications_match_rubygems() {
+    let mut files = Vec::new();
+    for pkg in ["ruby-rack", "ruby-json", "ruby-bundler", "rake"] {
+        let listed = std::process::Command::new("dpkg")
+            .args(["-L", pkg])
+            .output();
+        let listed = match listed {
+            Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap(),
+            _ => panic!("Debian package {pkg} is not installed (scripts/test.sh installs it)"),
+        };
+        let specs: Vec<String> = listed
+            .lines()
+            .filter(|l| l.contains("/specifications/") && l.ends_with(".gemspec"))
+            .map(str::to_owned)
+            .collect();
+        assert!(!specs.is_empty(), "{pkg} installed no gem specification");
+        files.extend(specs);
+    }
+    let ruby_own = tool(std::process::Command::new("ruby").args([
+        "-e",
+        r#"puts Dir[File.join(File.dirname(Gem.default_specifications_dir), "{,default/}*.gemspec")]"#,
+    ]));
+    let ruby_own: Vec<String> = ruby_own.lines().map(str::to_owned).collect();
+    assert!(ruby_own.len() > 20, "Ruby's own gems: {ruby_own:?}");
+    files.extend(ruby_own);
+
+    let root = tempfile::tempdir().unwrap();
+    for f in &files {
+        plant(root.path(), f);
+    }
+    let specs = rubygems_says(&files);
+    assert_eq!(specs.len(), files.len());
+    let cache = tempfile::tempdir().unwrap();
+    let inv = common::sbom(&format!("dir:{}", root.path().display()), cache.path(), &[]);
+    let want: BTreeSet<(String, String)> = specs
+        .iter()
+        .map(|s| {
+            (
+                s[1].as_str().unwrap().to_owned(),
+                s[2].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(of(&inv, "gem"), want);
+    check_gemspecs(&inv, &specs);
+    let rack = package(&inv, "gem", "rack");
+    assert_eq!(
+        rack["purl"],
+        format!("pkg:gem/rack@{}", rack["version"].as_str().unwrap())
+    );
+}
+
+/// A gem home and an application made at test time, offline: two gems built from the
+/// fixtures' `sample/` (one of them for x86_64-linux) and installed by `gem install --local`,
+/// then `bundle install --local` of an app using them, Debian's rack, a path gem and a git gem.
+/// The installed specifications are checked against `Gem::Specification.load`, the lockfile
+/// against Bundler's own `LockfileParser`.
+#[test]
+fn rubygems_and_bundler_made_tree() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../customs-catalog/tests/fixtures/lang/ruby/sample");
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("root");
+    let gem_home = root.join("usr/local/bundle");
+    let app = root.join("srv/app");
+    std::fs::create_dir_all(&app).unwrap();
+    let env = |cmd: &mut std::process::Command| {
+        cmd.env("HOME", w.path().join("home"))
+            .env("GEM_HOME", &gem_home)
+            .env("BUNDLE_USER_HOME", w.path().join("bundle-home"))
+            .env("BUNDLE_GEMFILE", app.join("Gemfile"));
+    };
+    for g in ["pure", "plat"] {
+        let mut cmd = std::process::Command::new("gem");
+        cmd.args(["build", &format!("{g}.gemspec"), "-o"])
+            .arg(w.path().join(format!("{g}.gem")))
+            .current_dir(sample.join(g));
+        env(&mut cmd);
+        tool(&mut cmd);
+    }
+    let mut cmd = std::process::Command::new("gem");
+    cmd.args(["install", "--local", "--no-document"])
+        .arg(w.path().join("pure.gem"))
+        .arg(w.path().join("plat.gem"));
+    env(&mut cmd);
+    tool(&mut cmd);
+    // The git gem: a local repository.
+    let gitlib = w.path().join("gitlib");
+    std::fs::create_dir_all(&gitlib).unwrap();
+    std::fs::copy(
+        sample.join("gitlib/gitlib.gemspec"),
+        gitlib.join("gitlib.gemspec"),
+    )
+    .unwrap();
+    for args in [
+        &["init", "-q"][..],
+        &["add", "."],
+        &[
+            "-c",
+            "user.email=t@example.org",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-qm",
+            "gitlib",
+        ],
+    ] {
+        tool(
+            std::process::Command::new("git")
+                .args(args)
+                .current_dir(&gitlib),
+        );
+    }
+    std::fs::create_dir_all(app.join("mylib")).unwrap();
+    std::fs::copy(
+        sample.join("app/mylib/mylib.gemspec"),
+        app.join("mylib/mylib.gemspec"),
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("Gemfile"),
+        format!(
+            "source \"https://rubygems.org\"\n\ngem \"rack\"\ngem \"pure\"\ngem \"plat\"\ngem \"mylib\", path: \"mylib\"\ngem \"gitlib\", git: \"{}\"\n",
+            gitlib.display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new("bundle");
+    cmd.args(["install", "--local"]).current_dir(&app);
+    env(&mut cmd);
+    tool(&mut cmd);
+
+    // What RubyGems and Bundler say.
+    let installed: Vec<String> = std::fs::read_dir(gem_home.join("specifications"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    assert_eq!(installed.len(), 2, "{installed:?}");
+    let specs = rubygems_says(&installed);
+    let script = r###"require "bundler"; require "json"
+l = Bundler::LockfileParser.new(Bundler.read_file(ENV["BUNDLE_GEMFILE"] + ".lock"))
+l.specs.each do |s|
+  src = s.source
+  kind = src.class.name.split("::").last
+  extra = kind == "Git" ? "#{src.uri}##{src.revision}" : (kind == "Path" ? src.path.to_s : "")
+  puts JSON.generate([s.name, s.version.to_s, s.platform.to_s, kind, extra])
+end"###;
+    let mut cmd = std::process::Command::new("ruby");
+    cmd.args(["-e", script]).current_dir(&app);
+    env(&mut cmd);
+    let locked: Vec<Value> = tool(&mut cmd)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(locked.len(), 5, "{locked:?}");
+
+    let cache = tempfile::tempdir().unwrap();
+    let inv = common::sbom(&format!("dir:{}", root.display()), cache.path(), &[]);
+    // The tree's paths as the inventory shows them: relative to the scanned root.
+    let shown = |p: &str| {
+        format!(
+            "/{}",
+            std::path::Path::new(p)
+                .strip_prefix(&root)
+                .unwrap()
+                .display()
+        )
+    };
+    let mut want: BTreeSet<(String, String)> = BTreeSet::new();
+    let specs: Vec<Value> = specs
+        .into_iter()
+        .map(|mut s| {
+            want.insert((s[1].as_str().unwrap().into(), s[2].as_str().unwrap().into()));
+            s[0] = Value::String(shown(s[0].as_str().unwrap()));
+            s
+        })
+        .collect();
+    check_gemspecs(&inv, &specs);
+    for l in &locked {
+        let (name, version, platform, kind, extra) = (
+            l[0].as_str().unwrap(),
+            l[1].as_str().unwrap(),
+            l[2].as_str().unwrap(),
+            l[3].as_str().unwrap(),
+            l[4].as_str().unwrap(),
+        );
+        want.insert((name.into(), version.into()));
+        let p = package_at(&inv, "gem", name, version);
+        assert!(
+            strings(&p["paths"]).contains(&"/srv/app/Gemfile.lock".to_owned()),
+            "{p}"
+        );
+        assert!(
+            strings(&p["evidence"]).contains(&"lockfile".to_owned()),
+            "{p}"
+        );
+        assert!(!p["dev"].as_bool().unwrap_or(false), "{p}");
+        let notes = strings(&p["notes"]).join(" | ");
+        match kind {
+            "Git" => assert!(notes.contains(&format!("git+{extra}")), "{notes}"),
+            "Path" => assert!(notes.contains(&format!("path:{extra}")), "{notes}"),
+            _ => {}
+        }
+        if platform != "ruby" {
+            assert!(notes.contains(&format!("platform:{platform}")), "{notes}");
+        }
+    }
+    assert_eq!(of(&inv, "gem"), want);
+    // pure and plat are both installed and locked: one package each, with both files.
+    for name in ["pure", "plat"] {
+        let p = package(&inv, "gem", name);
+        assert_eq!(strings(&p["evidence"]), ["installed", "lockfile"], "{p}");
+    }
+}
+
+/// A Composer vendor tree made at test time, offline, by Debian's Composer from path
+/// repositories: three packages (one only for development, one with a `v` version), checked
+/// against the test's own composer.json files and the installed.json Composer wrote.
+#[test]
+fn composer_vendor_tree_and_lock() {
+    let w = tempfile::tempdir().unwrap();
+    let packages = [
+        (
+            "acme/alpha",
+            serde_json::json!({"name": "acme/alpha", "version": "1.2.3", "license": "MIT",
+                "authors": [{"name": "Ann Alpha", "email": "ann@example.org"}],
+                "require": {"acme/beta": "^2.0"}}),
+        ),
+        (
+            "acme/beta",
+            serde_json::json!({"name": "acme/beta", "version": "v2.0.1",
+                "license": ["Apache-2.0", "GPL-2.0-or-later"], "authors": [{"name": "Bo Beta"}]}),
+        ),
+        (
+            "acme/gamma",
+            serde_json::json!({"name": "acme/gamma", "version": "0.9.0", "license": "BSD-3-Clause"}),
+        ),
+    ];
+    for (name, manifest) in &packages {
+        let dir = w.path().join("pkgs").join(name.rsplit('/').next().unwrap());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("composer.json"), manifest.to_string()).unwrap();
+    }
+    let app = w.path().join("root/var/www/app");
+    std::fs::create_dir_all(&app).unwrap();
+    let root_manifest = serde_json::json!({
+        "name": "acme/app",
+        "repositories": [
+            {"type": "path", "url": w.path().join("pkgs/*"), "options": {"symlink": false}},
+            {"packagist.org": false}
+        ],
+        "require": {"acme/alpha": "^1.2"},
+        "require-dev": {"acme/gamma": "^0.9"}
+    });
+    std::fs::write(app.join("composer.json"), root_manifest.to_string()).unwrap();
+    tool(
+        std::process::Command::new("composer")
+            .args(["install", "--no-interaction", "--no-progress"])
+            .current_dir(&app)
+            .env("COMPOSER_HOME", w.path().join("home"))
+            .env("COMPOSER_CACHE_DIR", w.path().join("cache"))
+            .env("COMPOSER_DISABLE_NETWORK", "1")
+            .env("COMPOSER_ALLOW_SUPERUSER", "1"),
+    );
+    let installed: Value =
+        serde_json::from_slice(&std::fs::read(app.join("vendor/composer/installed.json")).unwrap())
+            .unwrap();
+    let dev_names = strings(&installed["dev-package-names"]);
+    assert_eq!(dev_names, ["acme/gamma"]);
+
+    let cache = tempfile::tempdir().unwrap();
+    let source = format!("dir:{}", w.path().join("root").display());
+    let inv = common::sbom(&source, cache.path(), &[]);
+    let want: BTreeSet<(String, String)> = packages
+        .iter()
+        .map(|(n, m)| ((*n).to_owned(), m["version"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(of(&inv, "composer"), want);
+    for (name, manifest) in &packages {
+        let p = package(&inv, "composer", name);
+        assert_eq!(
+            strings(&p["paths"]),
+            [
+                "/var/www/app/composer.lock",
+                "/var/www/app/vendor/composer/installed.json"
+            ],
+            "{p}"
+        );
+        assert_eq!(strings(&p["evidence"]), ["installed", "lockfile"]);
+        assert_eq!(
+            p["dev"].as_bool().unwrap_or(false),
+            dev_names.contains(&(*name).to_owned()),
+            "{name}"
+        );
+        let licenses = match &manifest["license"] {
+            Value::String(s) => vec![s.clone()],
+            l => strings(l),
+        };
+        assert_eq!(strings(&p["licenses"]), licenses, "{name}");
+        assert_eq!(
+            p["author"].as_str(),
+            manifest["authors"][0]["name"].as_str(),
+            "{name}"
+        );
+        assert_eq!(
+            p["purl"],
+            format!(
+                "pkg:composer/{name}@{}",
+                manifest["version"].as_str().unwrap()
+            )
+        );
+    }
+    // --exclude-dev leaves out gamma, the one development package.
+    let lean = common::sbom(&source, cache.path(), &["--exclude-dev"]);
+    want.iter()
+        .filter(|(n, _)| n != "acme/gamma")
+        .for_each(|pv| assert!(of(&lean, "composer").contains(pv)));
+    assert!(!of(&lean, "composer").iter().any(|(n, _)| n == "acme/gamma"));
+}
+
+/// Real .NET files from public repositories (customs-catalog/tests/fixtures/lang/dotnet): two
+/// deployed apps' deps.json (one of them executable, as files copied from a Windows build
+/// context are) and two projects' NuGet lockfiles.
+#[test]
+fn dotnet_deps_json_and_nuget_locks() {
+    let fx = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../customs-catalog/tests/fixtures/lang/dotnet");
+    let root = tempfile::tempdir().unwrap();
+    let place = |from: &str, to: &str, mode: u32| {
+        let to = root.path().join(to);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(fx.join(from), &to).unwrap();
+        std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    };
+    place(
+        "syft-dir-example-1/TestLibrary.deps.json",
+        "app/TestLibrary.deps.json",
+        0o755,
+    );
+    place(
+        "trivy-without-runtime/without-runtime.deps.json",
+        "opt/hello2/hello2.deps.json",
+        0o644,
+    );
+    place(
+        "packageurl-dotnet-tests/packages.lock.json",
+        "src/tests/packages.lock.json",
+        0o644,
+    );
+    place(
+        "trivy-subdependencies/packages_lock_subdependencies.json",
+        "src/api/packages.lock.json",
+        0o644,
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let inv = common::sbom(&format!("dir:{}", root.path().display()), cache.path(), &[]);
+
+    // By hand from the deps.json files: their `package` libraries that ship an asset, or that
+    // the runtime target does not list (README.md; lang/dotnet.rs).
+    let deployed: BTreeSet<(String, String)> = [
+        ("AWSSDK.Core", "3.7.10.6"),
+        ("Microsoft.Extensions.DependencyInjection", "6.0.0"),
+        (
+            "Microsoft.Extensions.DependencyInjection.Abstractions",
+            "6.0.0",
+        ),
+        ("Microsoft.Extensions.Logging", "6.0.0"),
+        ("Microsoft.Extensions.Logging.Abstractions", "6.0.0"),
+        ("Microsoft.Extensions.Options", "6.0.0"),
+        ("Microsoft.Extensions.Primitives", "6.0.0"),
+        ("Newtonsoft.Json", "13.0.1"),
+        ("Serilog", "2.10.0"),
+        ("Serilog.Sinks.Console", "4.0.1"),
+        ("JsonDiffPatch", "2.0.61"),
+        ("Libuv", "1.9.1"),
+        ("System.Collections.Immutable", "1.3.0"),
+    ]
+    .iter()
+    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+    .collect();
+    // From the lockfiles as JSON: every entry with a `resolved` version that is not a Project.
+    let mut locked = BTreeSet::new();
+    for f in [
+        "packageurl-dotnet-tests/packages.lock.json",
+        "trivy-subdependencies/packages_lock_subdependencies.json",
+    ] {
+        let doc: Value = serde_json::from_slice(&std::fs::read(fx.join(f)).unwrap()).unwrap();
+        for deps in doc["dependencies"].as_object().unwrap().values() {
+            for (name, e) in deps.as_object().unwrap() {
+                if e["type"] != "Project" {
+                    locked.insert((name.clone(), e["resolved"].as_str().unwrap().to_owned()));
+                }
+            }
+        }
+    }
+    assert_eq!(locked.len(), 24 + 8);
+    let want: BTreeSet<_> = deployed.union(&locked).cloned().collect();
+    assert_eq!(of(&inv, "nuget"), want);
+    // The projects themselves are not packages.
+    for project in ["TestLibrary", "TestCommon", "hello2", "packageurl-dotnet"] {
+        assert!(
+            !of(&inv, "nuget").iter().any(|(n, _)| n == project),
+            "{project}"
+        );
+    }
+    let json = package_at(&inv, "nuget", "Newtonsoft.Json", "13.0.1");
+    assert_eq!(strings(&json["evidence"]), ["installed", "lockfile"]);
+    assert_eq!(
+        strings(&json["paths"]),
+        [
+            "/app/TestLibrary.deps.json",
+            "/src/tests/packages.lock.json"
+        ]
+    );
+    assert_eq!(json["purl"], "pkg:nuget/Newtonsoft.Json@13.0.1");
+    let libuv = package_at(&inv, "nuget", "Libuv", "1.9.1");
+    assert_eq!(strings(&libuv["paths"]), ["/opt/hello2/hello2.deps.json"]);
+    assert!(
+        inv["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        inv["warnings"]
+    );
+}
+
+/// The shared GHSA records for Maven, RubyGems, Packagist and NuGet, matched through lockfiles
+/// of each ecosystem, on both sides of each fix. The lockfiles are written here (invented, in
+/// each tool's real format) because no real project pins exactly these versions; each pins one
+/// version inside a range and one at its fix.
+#[test]
+fn ghsa_records_match_maven_rubygems_packagist_and_nuget_at_their_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path(), &["osv-json:ghsa"]);
+    let root = dir.path().join("tree");
+    let w = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    w(
+        "java/gradle.lockfile",
+        "# This is a Gradle generated file for dependency locking.\n\
+         org.springframework:spring-beans:5.2.19.RELEASE=compileClasspath,runtimeClasspath\n\
+         empty=annotationProcessor\n",
+    );
+    w(
+        "java-fixed/gradle.lockfile",
+        "org.springframework:spring-beans:5.2.20.RELEASE=runtimeClasspath\n",
+    );
+    w(
+        "ruby/Gemfile.lock",
+        "GEM\n  remote: https://rubygems.org/\n  specs:\n    actionpack (6.1.7)\n    activerecord (7.0.3.1)\n\n\
+         PLATFORMS\n  ruby\n\nDEPENDENCIES\n  actionpack\n  activerecord\n\nBUNDLED WITH\n   2.4.10\n",
+    );
+    w(
+        "php/composer.lock",
+        r#"{"packages": [{"name": "guzzlehttp/guzzle", "version": "6.5.6", "type": "library"}], "packages-dev": []}"#,
+    );
+    w(
+        "dotnet/packages.lock.json",
+        r#"{"version": 1, "dependencies": {"net8.0": {
+            "Newtonsoft.Json": {"type": "Direct", "requested": "[12.0.3, )", "resolved": "12.0.3", "contentHash": "x"},
+            "System.Text.Json": {"type": "Transitive", "resolved": "8.0.5", "contentHash": "y"}}}}"#,
+    );
+    let v = scan(
+        &db,
+        &format!("dir:{}", root.display()),
+        dir.path(),
+        &["--no-cache"],
+    );
+    let ghsa = |eco: &str, name: &str| -> BTreeSet<String> {
+        finding_ids(&v, eco, name)
+            .into_iter()
+            .filter(|i| i.starts_with("GHSA-"))
+            .collect()
+    };
+    let set = |ids: &[&str]| ids.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+    // spring-beans: fixed in 5.2.20.RELEASE; both versions are in the inventory, only the
+    // older is affected.
+    assert_eq!(
+        ghsa("maven", "org.springframework:spring-beans"),
+        set(&["GHSA-36p3-wjmg-h94x"])
+    );
+    let spring: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["package"]["name"] == "org.springframework:spring-beans")
+        .collect();
+    assert!(
+        spring
+            .iter()
+            .all(|f| f["installed_version"] == "5.2.19.RELEASE"),
+        "{spring:?}"
+    );
+    // actionpack 6.1.7 < 6.1.7.1; activerecord at its fix 7.0.3.1 is not affected.
+    assert_eq!(ghsa("gem", "actionpack"), set(&["GHSA-8xww-x3g3-6jcv"]));
+    assert!(ghsa("gem", "activerecord").is_empty());
+    // guzzle 6.5.6: at the first record's fix, inside the second's range (< 6.5.7).
+    assert_eq!(
+        ghsa("composer", "guzzlehttp/guzzle"),
+        set(&["GHSA-w248-ffj2-4v5q"])
+    );
+    // Newtonsoft.Json 12.0.3 < 13.0.1; System.Text.Json at its fix 8.0.5 is not affected.
+    assert_eq!(
+        ghsa("nuget", "Newtonsoft.Json"),
+        set(&["GHSA-5crp-9r3c-p9vr"])
+    );
+    assert!(ghsa("nuget", "System.Text.Json").is_empty());
+    // Every ecosystem of the tree was checked: none is a coverage gap.
+    for c in v["coverage"].as_array().unwrap() {
+        assert_eq!(c["covered"], true, "{c}");
+    }
 }

@@ -17,6 +17,7 @@ mod fixtures;
 mod formats;
 mod gate;
 mod hostile;
+mod java;
 mod langs;
 mod lifecycle;
 mod packagedb;
