@@ -203,7 +203,11 @@ mod tests {
             ("osv:Ubuntu:22.04:LTS", Some(Ecosystem::Deb)),
             ("osv:Alpine:v3.10", Some(Ecosystem::Apk)),
             ("osv:Rocky Linux:9", Some(Ecosystem::Rpm)),
-            ("osv:Maven", None),
+            ("osv:Maven", Some(Ecosystem::Maven)),
+            ("osv:RubyGems", Some(Ecosystem::Gem)),
+            ("osv:Packagist", Some(Ecosystem::Composer)),
+            ("osv:NuGet", Some(Ecosystem::NuGet)),
+            ("osv:Hex", None),
             ("gentoo:2.0", None),
         ] {
             assert_eq!(ns(text).ecosystem(), eco, "{text}");

@@ -383,7 +383,8 @@ fn real_sboms_by_trivy_and_syft_are_read() {
     let dir = tempfile::tempdir().unwrap();
     let real = shared().join("data/schemas/real-sboms");
     for (file, packages) in [
-        ("trivy-fluentd-image.cdx-1.6.json", 105),
+        // 105 debs and 55 gems.
+        ("trivy-fluentd-image.cdx-1.6.json", 160),
         ("konflux-ubi9.7-syft.spdx-2.3.json", 0),
     ] {
         let r = customs(
@@ -414,12 +415,13 @@ fn real_sboms_by_trivy_and_syft_are_read() {
         );
         assert_eq!(scan.code, 0, "{file}: {}", scan.stderr);
     }
-    // trivy's fluentd SBOM lists 55 gems customs has no ecosystem for yet: a gate cannot pass
-    // it, whatever the findings (fail closed), and says why.
-    let fluentd = format!(
-        "sbom:{}",
-        real.join("trivy-fluentd-image.cdx-1.6.json").display()
-    );
+    // With its 55 gems made `pkg:hex` (an edit of the real document: gems are read now), the
+    // fluentd SBOM lists packages customs has no ecosystem for: a gate cannot pass it,
+    // whatever the findings (fail closed), and says why.
+    let text = std::fs::read_to_string(real.join("trivy-fluentd-image.cdx-1.6.json")).unwrap();
+    let hex = dir.path().join("fluentd-hex.cdx.json");
+    std::fs::write(&hex, text.replace("pkg:gem/", "pkg:hex/")).unwrap();
+    let fluentd = format!("sbom:{}", hex.display());
     let gate = customs(
         &[
             "scan",
@@ -434,7 +436,7 @@ fn real_sboms_by_trivy_and_syft_are_read() {
     assert_eq!(gate.code, 2, "{}", gate.stderr);
     assert!(
         gate.stderr
-            .contains("customs has no ecosystem for the 55 gem package(s) the source lists"),
+            .contains("customs has no ecosystem for the 55 hex package(s) the source lists"),
         "{}",
         gate.stderr
     );
@@ -958,18 +960,21 @@ fn licences_authors_and_dependencies_agree_with_syft() {
 }
 
 /// A stored SBOM's packages of a kind customs has no ecosystem for stay a gap when it is
-/// re-matched: `rematch --fail-on` cannot pass them, as `scan --fail-on` cannot.
+/// re-matched: `rematch --fail-on` cannot pass them, as `scan --fail-on` cannot. The real
+/// fluentd SBOM's 55 gems are made `pkg:hex` here (an edit of the real document), a type
+/// customs has no ecosystem for, now that gems are read.
 #[test]
 fn a_stored_sboms_unsupported_packages_fail_the_rematch_gate() {
     let dir = tempfile::tempdir().unwrap();
     let (db1, db2) = crate::scan::two_dbs(dir.path(), &["rustsec"], &["rustsec"]);
     let store = format!("sqlite:{}", dir.path().join("store.db").display());
-    let fluentd = format!(
-        "sbom:{}",
-        shared()
-            .join("data/schemas/real-sboms/trivy-fluentd-image.cdx-1.6.json")
-            .display()
-    );
+    let real = std::fs::read_to_string(
+        shared().join("data/schemas/real-sboms/trivy-fluentd-image.cdx-1.6.json"),
+    )
+    .unwrap();
+    let hex = dir.path().join("fluentd-hex.cdx.json");
+    std::fs::write(&hex, real.replace("pkg:gem/", "pkg:hex/")).unwrap();
+    let fluentd = format!("sbom:{}", hex.display());
     let stored = customs(
         &[
             "scan",
@@ -998,12 +1003,12 @@ fn a_stored_sboms_unsupported_packages_fail_the_rematch_gate() {
     };
     let plain = rematch(&[]);
     assert_eq!(plain.code, 0, "{}", plain.stderr);
-    assert_eq!(plain.json()["images"][0]["unsupported"]["gem"], 55);
+    assert_eq!(plain.json()["images"][0]["unsupported"]["hex"], 55);
     let gate = rematch(&["--fail-on", "critical", "--allow-missing-coverage", "deb"]);
     assert_eq!(gate.code, 2, "{}", gate.stderr);
     assert!(
         gate.stderr
-            .contains("customs has no ecosystem for the gem packages 1 stored image(s) list"),
+            .contains("customs has no ecosystem for the hex packages 1 stored image(s) list"),
         "{}",
         gate.stderr
     );

@@ -286,8 +286,8 @@ fn rematch_without_the_image(store_url: &str) {
             .collect()
     };
     // New findings at or above the threshold: the gate fails (exit 1) and names them. (The
-    // bigger database has no Debian or npm feed either: those gaps are accepted.)
-    let allow = ["--allow-missing-coverage", "deb,npm"];
+    // bigger database has no Debian, npm or Maven feed either: those gaps are accepted.)
+    let allow = ["--allow-missing-coverage", "deb,npm,maven"];
     let gated = rematch_with(&db2, &["--fail-on", "negligible", allow[0], allow[1]], 1);
     assert!(
         gated.stderr.contains("--fail-on negligible: "),
@@ -327,7 +327,7 @@ fn rematch_without_the_image(store_url: &str) {
     let back_images = back["images"].as_array().unwrap();
     for (key, unchecked) in stored_keys
         .iter()
-        .zip([vec!["deb", "pypi", "npm"], vec!["apk"]])
+        .zip([vec!["deb", "pypi", "npm", "maven"], vec!["apk"]])
     {
         let got = back_images
             .iter()
@@ -343,7 +343,7 @@ fn rematch_without_the_image(store_url: &str) {
     // the gaps are accepted; nothing new then passes. Nothing new with the full database
     // passes too.
     let unknown = rematch_with(&db1, &["--fail-on", "critical"], 2);
-    for eco in ["deb", "pypi", "npm", "apk"] {
+    for eco in ["deb", "pypi", "npm", "maven", "apk"] {
         let named = format!("accept the gap with --allow-missing-coverage {eco}\n");
         assert!(unknown.stderr.contains(&named), "{eco}: {}", unknown.stderr);
     }
@@ -353,7 +353,7 @@ fn rematch_without_the_image(store_url: &str) {
             "--fail-on",
             "critical",
             "--allow-missing-coverage",
-            "deb,pypi,npm,apk",
+            "deb,pypi,npm,maven,apk",
         ],
         0,
     );

@@ -1651,14 +1651,14 @@ fn the_base_of_an_image_and_what_a_rebuild_fixes() {
     let r: Value = serde_json::from_str(&json_text).unwrap();
     assert_eq!(r["schema"], "customs.audit-report/1");
     // The database holds PyPA's advisories only: every image's Debian packages went
-    // unchecked, and debian-app's Cargo and npm packages (its second layer) too; the report
-    // says so rather than count them clean.
+    // unchecked, and debian-app's Cargo, Maven and npm packages (its second layer) too; the
+    // report says so rather than count them clean.
     assert_eq!(r["all"]["with_gaps"], r["all"]["images"], "{r}");
     for row in r["images"].as_array().unwrap() {
         let want = if row["digest"] == new_base.as_str() {
             serde_json::json!(["deb"])
         } else {
-            serde_json::json!(["cargo", "deb", "npm"])
+            serde_json::json!(["cargo", "deb", "maven", "npm"])
         };
         assert_eq!(row["unchecked"], want, "{row}");
     }
