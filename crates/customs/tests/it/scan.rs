@@ -295,6 +295,13 @@ fn vercmp_cli_agrees_with_every_vector() {
         ("redhat-versions.txt", "rpm"),
         ("alpine-versions.txt", "apk"),
         ("alpine-versions-generated.txt", "apk"),
+        ("maven-versions.txt", "maven"),
+        ("maven-versions-generated.txt", "maven"),
+        ("rubygems-versions.txt", "gem"),
+        ("rubygems-versions-generated.txt", "gem"),
+        ("packagist-versions.txt", "composer"),
+        ("packagist-versions-generated.txt", "composer"),
+        ("nuget-versions.txt", "nuget"),
     ] {
         let text =
             std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -303,10 +310,10 @@ fn vercmp_cli_agrees_with_every_vector() {
             .enumerate()
             .filter_map(|(n, l)| {
                 let l = l.trim();
-                if l.is_empty() || l.starts_with('#') {
+                if l.is_empty() || l.starts_with('#') || l.starts_with("//") {
                     return None;
                 }
-                let parts: Vec<&str> = l.split(' ').collect();
+                let parts: Vec<&str> = l.split_whitespace().collect();
                 match parts[..] {
                     [a, op @ ("<" | "=" | ">"), b] => Some((n + 1, a, op, b)),
                     _ => panic!("{file}:{}: unreadable vector {l:?}", n + 1),
