@@ -376,20 +376,14 @@ fn split_file_name(file_name: &str) -> (Option<&str>, Option<&str>) {
     };
     let bytes = stem.as_bytes();
     let cut = (1..bytes.len()).find(|&i| bytes[i - 1] == b'-' && bytes[i].is_ascii_digit());
-    match cut {
-        Some(i) => (Some(&stem[..i - 1]), Some(&stem[i..])).into_usable(),
-        None => (Some(stem).filter(|s| usable(s)), None),
-    }
-}
-
-trait IntoUsable<'a> {
-    fn into_usable(self) -> (Option<&'a str>, Option<&'a str>);
-}
-
-impl<'a> IntoUsable<'a> for (Option<&'a str>, Option<&'a str>) {
-    fn into_usable(self) -> (Option<&'a str>, Option<&'a str>) {
-        (self.0.filter(|s| usable(s)), self.1.filter(|s| usable(s)))
-    }
+    let (artifact, version) = match cut {
+        Some(i) => (&stem[..i - 1], Some(&stem[i..])),
+        None => (stem, None),
+    };
+    (
+        Some(artifact).filter(|s| usable(s)),
+        version.filter(|s| usable(s)),
+    )
 }
 
 /// A `.properties` file's `key=value` (or `key: value`) pairs; comments and continuation

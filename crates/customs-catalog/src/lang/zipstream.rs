@@ -284,7 +284,12 @@ impl Content<'_, '_> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let name = || self_name(self.zip.current.as_ref());
+        let name = || {
+            self.zip
+                .current
+                .as_ref()
+                .map_or_else(String::new, |e| e.name.clone())
+        };
         match &mut self.zip.body {
             Body::None => Ok(0),
             Body::Raw(left) => {
@@ -355,10 +360,6 @@ impl Content<'_, '_> {
             },
         }
     }
-}
-
-fn self_name(e: Option<&LocalEntry>) -> String {
-    e.map_or_else(String::new, |e| e.name.clone())
 }
 
 impl Read for Content<'_, '_> {
