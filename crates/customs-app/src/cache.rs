@@ -418,17 +418,13 @@ fn group(
 /// The cache's parts; entries that are not customs' are only walked when `foreign` (prune
 /// never touches them, so it need not read them).
 fn survey(root: &Path, foreign: bool) -> Result<Vec<Survey>> {
-    let current = [
-        customs_catalog::cache_set_version(false),
-        customs_catalog::cache_set_version(true),
-    ];
     let mut groups = Vec::new();
     for (name, path, meta) in children(root)? {
         let kind = match name.as_str() {
             _ if !meta.is_dir() => Kind::Other,
             LAYERS => {
                 for (set, path, meta) in children(&path)? {
-                    let state = if meta.is_dir() && current.contains(&set) {
+                    let state = if meta.is_dir() && customs_catalog::is_current_cache_set(&set) {
                         State::Current
                     } else {
                         State::Stale

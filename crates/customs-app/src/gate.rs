@@ -29,6 +29,9 @@ struct Facts {
     packages: Vec<customs_policy::PackageFact>,
     created: Option<Timestamp>,
     signed: Option<bool>,
+    detections: Vec<customs_catalog::customs_detect::Detection>,
+    scanners: customs_catalog::customs_detect::Scanners,
+    skipped: std::collections::BTreeMap<String, usize>,
 }
 
 impl Facts {
@@ -66,6 +69,14 @@ impl Facts {
                 .signature
                 .as_ref()
                 .map(|v| v.outcome == Outcome::Pass),
+            detections: report.inventory.detections.clone(),
+            scanners: report.scanners,
+            skipped: report
+                .inventory
+                .inspected
+                .as_ref()
+                .map(|i| i.skipped.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -84,6 +95,11 @@ impl Facts {
             created: self.created,
             digest: self.digest.as_deref(),
             base,
+            detections: customs_policy::Detections {
+                found: &self.detections,
+                scanners: self.scanners,
+                skipped: &self.skipped,
+            },
         }
     }
 }

@@ -1,5 +1,8 @@
 //! Reading an image into an inventory, and matching it: `customs sbom` and `customs scan`.
 
+use std::sync::Arc;
+
+use customs_catalog::customs_detect::{RuleSet, Scanners};
 use customs_catalog::{CatalogOptions, Inventory};
 use customs_image::{OpenOptions, Platform, SourceKind, SourceRef};
 use customs_vulndb::VulnDb;
@@ -26,6 +29,96 @@ pub struct ImageOptions {
     pub registry: Option<customs_registry::Client>,
     /// Layer facts shared by a fleet of workers (in its store), besides the local cache.
     pub shared_layers: Option<std::sync::Arc<dyn customs_catalog::SharedFacts>>,
+    /// Which scanners run (`vuln` is the matcher's; the others the catalog's), the secret
+    /// rules, and the checks and paths left out.
+    pub inspect: Inspect,
+}
+
+/// The secret, config and file scanners' options (`--scanners`, `--secret-config`,
+/// `--skip-check`, `--skip-path`).
+#[derive(Debug, Clone)]
+pub struct Inspect {
+    /// The scanners that run.
+    pub scanners: Scanners,
+    /// The secret rules; the built-in ones when `None`.
+    pub rules: Option<Arc<RuleSet>>,
+    /// Codes of checks whose detections are dropped (globs: `config-*`).
+    pub skip_checks: Vec<String>,
+    /// Path globs whose detections are dropped (`/app/testdata/**`).
+    pub skip_paths: Vec<String>,
+}
+
+impl Default for Inspect {
+    /// Every scanner, the built-in rules, nothing skipped.
+    fn default() -> Self {
+        Self {
+            scanners: Scanners::default(),
+            rules: None,
+            skip_checks: Vec::new(),
+            skip_paths: Vec::new(),
+        }
+    }
+}
+
+impl Inspect {
+    /// Only the inventory: no secret, config or file scanner (`customs sbom`). The config's
+    /// `Env` and history are still redacted.
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            scanners: Scanners::parse("vuln").unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+
+    /// Check the globs, so a mistake is an error before any image is read.
+    ///
+    /// # Errors
+    /// A glob that does not parse, named.
+    pub fn validate(&self) -> Result<()> {
+        self.globs().map(|_| ())
+    }
+
+    fn globs(&self) -> Result<(globset::GlobSet, globset::GlobSet)> {
+        let set = |list: &[String], what: &str| {
+            let mut b = globset::GlobSetBuilder::new();
+            for g in list {
+                b.add(globset::Glob::new(g).map_err(|e| AppError::Invalid {
+                    what: format!("{what} {g:?}"),
+                    why: e.to_string(),
+                })?);
+            }
+            b.build().map_err(|e| AppError::Invalid {
+                what: what.to_owned(),
+                why: e.to_string(),
+            })
+        };
+        Ok((
+            set(&self.skip_checks, "--skip-check")?,
+            set(&self.skip_paths, "--skip-path")?,
+        ))
+    }
+
+    /// Drop the detections `--skip-check` and `--skip-path` name, counting them by code in
+    /// `inspected.skipped`, so a report says what it does not show.
+    fn filter(&self, inv: &mut Inventory) -> Result<()> {
+        if self.skip_checks.is_empty() && self.skip_paths.is_empty() {
+            return Ok(());
+        }
+        let (codes, paths) = self.globs()?;
+        let mut skipped = std::collections::BTreeMap::<String, usize>::new();
+        inv.detections.retain(|d| {
+            let drop = codes.is_match(&d.code) || paths.is_match(&d.location.path);
+            if drop {
+                *skipped.entry(d.code.clone()).or_default() += 1;
+            }
+            !drop
+        });
+        if let Some(i) = &mut inv.inspected {
+            i.skipped = skipped;
+        }
+        Ok(())
+    }
 }
 
 /// Inventory what a source holds (`customs sbom`).
@@ -74,6 +167,8 @@ pub fn inventory_of(
         layer_cache: opts.use_layer_cache.then(|| opts.cache.layers()),
         list_files: opts.list_files,
         shared: opts.shared_layers.clone(),
+        scanners: opts.inspect.scanners,
+        secret_rules: opts.inspect.rules.clone(),
         ..CatalogOptions::default()
     };
     if image.source.kind == SourceKind::Registry {
@@ -87,6 +182,7 @@ pub fn inventory_of(
     if opts.exclude_dev {
         inv.packages.retain(|p| !p.dev);
     }
+    opts.inspect.filter(&mut inv)?;
     Ok(inv)
 }
 
@@ -122,12 +218,41 @@ pub fn read_sbom(src: &SourceRef) -> Result<Inventory> {
     Ok(inv)
 }
 
+/// A report of an inventory not matched against any database (`--scanners` without
+/// `vuln`): its detections only. It says so (`scanners.vuln` is false), so no reader takes
+/// its empty findings for a clean match.
+#[must_use]
+pub fn unmatched(inventory: Inventory, scanners: Scanners) -> ScanReport {
+    ScanReport {
+        inventory,
+        findings: Vec::new(),
+        namespaces: Vec::new(),
+        database: DatabaseInfo {
+            path: std::path::PathBuf::new(),
+            built_at: None,
+            newest_advisory: None,
+            empty: false,
+        },
+        match_warnings: Vec::new(),
+        withdrawn: std::collections::BTreeSet::new(),
+        coverage: Vec::new(),
+        signature: None,
+        policy: None,
+        vex: None,
+        scanners: Scanners {
+            vuln: false,
+            ..scanners
+        },
+    }
+}
+
 /// Match an inventory against a database.
 ///
 /// # Errors
 /// The database's errors.
 pub fn match_inventory(inventory: Inventory, db: &VulnDb) -> Result<ScanReport> {
     let m = customs_match::match_inventory(db, &inventory)?;
+    let scanners = customs_report::recorded_scanners(&inventory, true);
     Ok(ScanReport {
         inventory,
         findings: m.findings,
@@ -139,6 +264,7 @@ pub fn match_inventory(inventory: Inventory, db: &VulnDb) -> Result<ScanReport> 
         signature: None,
         policy: None,
         vex: None,
+        scanners,
     })
 }
 

@@ -124,7 +124,8 @@ impl Root {
 pub(crate) fn all() -> &'static [&'static dyn Analyzer] {
     static ALL: std::sync::OnceLock<Vec<&'static dyn Analyzer>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
-        let mut all: Vec<&'static dyn Analyzer> = vec![&crate::os::OsAnalyzer];
+        let mut all: Vec<&'static dyn Analyzer> =
+            vec![&crate::os::OsAnalyzer, &crate::users::UsersAnalyzer];
         for db in crate::osdb::package_dbs() {
             all.push(*db);
         }
@@ -146,7 +147,7 @@ pub(crate) fn all() -> &'static [&'static dyn Analyzer] {
 }
 
 /// Version of the walker's own output format (whiteouts, links, warnings).
-const WALK_VERSION: u32 = 1;
+const WALK_VERSION: u32 = 2;
 
 /// The cache key part that changes whenever any analyzer's output may change.
 pub(crate) fn set_version(analyzers: &[&dyn Analyzer]) -> String {

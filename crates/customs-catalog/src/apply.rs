@@ -4,13 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::facts::{Entry, Fact, FileMeta, LayerFacts};
+use crate::facts::{Entry, Fact, FileMeta, LayerFacts, path_hash};
 
 /// The merged view of every wanted path: what stands there and which layer put it there.
 pub(crate) struct Merged {
     pub(crate) files: BTreeMap<String, (usize, Entry)>,
     /// The whole file tree, when a listing was asked for.
     pub(crate) listing: BTreeMap<String, (usize, FileMeta)>,
+    /// The entries the file and config checks read, as the final filesystem has them.
+    pub(crate) notable: BTreeMap<String, (usize, FileMeta)>,
     /// Per package database path: (package key) → (version, layer that introduced it).
     pub(crate) introduced: HashMap<String, HashMap<String, (String, usize)>>,
 }
@@ -47,16 +49,27 @@ pub(crate) fn apply(layers: &[LayerFacts]) -> Merged {
     let mut files: BTreeMap<String, (usize, Entry)> = BTreeMap::new();
     let mut introduced: HashMap<String, HashMap<String, (String, usize)>> = HashMap::new();
     let mut listing: BTreeMap<String, (usize, FileMeta)> = BTreeMap::new();
+    let mut notable: BTreeMap<String, (usize, FileMeta)> = BTreeMap::new();
     for (i, layer) in layers.iter().enumerate() {
         // A layer's whiteouts hide lower layers only, so they go before its own files.
         let mut gone = Vec::new();
         for dir in &layer.opaque {
             gone.extend(remove_under(&mut files, dir, false));
             remove_under(&mut listing, dir, false);
+            remove_under(&mut notable, dir, false);
         }
         for w in &layer.whiteouts {
             gone.extend(remove_under(&mut files, w, true));
             remove_under(&mut listing, w, true);
+            remove_under(&mut notable, w, true);
+        }
+        // An entry of this layer replaces a lower one even when it is not notable itself (a
+        // later `chmod u-s`).
+        if !layer.present.is_empty() {
+            notable.retain(|p, _| layer.present.binary_search(&path_hash(p)).is_err());
+        }
+        for (path, meta) in &layer.notable {
+            notable.insert(path.clone(), (i, meta.clone()));
         }
         for (path, meta) in &layer.listing {
             // A non-directory replacing a directory replaces its whole subtree.
@@ -106,6 +119,7 @@ pub(crate) fn apply(layers: &[LayerFacts]) -> Merged {
     Merged {
         files,
         listing,
+        notable,
         introduced,
     }
 }

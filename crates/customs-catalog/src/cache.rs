@@ -24,6 +24,41 @@ pub fn cache_set_version(list_files: bool) -> String {
     set
 }
 
+/// The set a catalog run caches under: [`cache_set_version`], and when the secret, config or
+/// file scanners run, what they keep per layer (`-s` and the secret rules' fingerprint, `-m`
+/// for the file and config checks' entries).
+pub(crate) fn cache_set(
+    list_files: bool,
+    scanners: &customs_detect::Scanners,
+    rules: &customs_detect::RuleSet,
+) -> String {
+    let mut set = cache_set_version(list_files);
+    if scanners.secret {
+        set.push_str("-s");
+        set.push_str(&rules.fingerprint());
+    }
+    if scanners.file || scanners.config {
+        set.push_str("-m");
+    }
+    set
+}
+
+/// Whether a layer cache set's directory name is one this build writes (for `cache prune`).
+pub fn is_current_cache_set(name: &str) -> bool {
+    [cache_set_version(true), cache_set_version(false)]
+        .iter()
+        .any(|base| {
+            name.strip_prefix(base.as_str()).is_some_and(|rest| {
+                rest.is_empty()
+                    || rest == "-m"
+                    || rest.strip_prefix("-s").is_some_and(|r| {
+                        let fp = r.strip_suffix("-m").unwrap_or(r);
+                        fp.bytes().all(|b| b.is_ascii_hexdigit())
+                    })
+            })
+        })
+}
+
 pub(crate) struct LayerCache {
     dir: PathBuf,
 }

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use customs_image::{Image, ImageError, LayerReader, StreamLimits};
 
+use customs_detect::{RuleSet, Scanners};
+
 use crate::analyzer::{self, Analyzer};
 use crate::apply::{self, Merged};
 use crate::cache::LayerCache;
@@ -16,6 +18,7 @@ use crate::inventory::{
     Warning,
 };
 use crate::os;
+use crate::walk::WalkOptions;
 
 /// Resource bounds for one scan.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,6 +43,12 @@ pub struct CatalogOptions {
     /// Layer facts shared by a fleet (kept in its store), read after a miss in `layer_cache`
     /// and written after a layer is read.
     pub shared: Option<Arc<dyn SharedFacts>>,
+    /// Which of the secret, config and file scanners run (`vuln` is the matcher's, not the
+    /// catalog's).
+    pub scanners: Scanners,
+    /// The secret rules; the built-in ones when `None`. They also redact the config's `Env`
+    /// and history, whichever scanners run.
+    pub secret_rules: Option<Arc<RuleSet>>,
 }
 
 /// Layer facts shared by many scanners (a fleet of workers on one store), as the JSON the
@@ -94,6 +103,8 @@ impl Default for CatalogOptions {
             list_files: false,
             limits: Limits::default(),
             shared: None,
+            scanners: Scanners::default(),
+            secret_rules: None,
         }
     }
 }
@@ -112,17 +123,31 @@ pub enum CatalogError {
 /// Inventory an opened image.
 pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, CatalogError> {
     let analyzers = analyzer::all();
-    let set = crate::cache::cache_set_version(opts.list_files);
+    let rules = opts.secret_rules.clone().unwrap_or_else(RuleSet::builtin);
+    let walk = WalkOptions {
+        list_files: opts.list_files,
+        secrets: opts.scanners.secret.then_some(&*rules),
+        meta: opts.scanners.file || opts.scanners.config,
+    };
+    let set = crate::cache::cache_set(opts.list_files, &opts.scanners, &rules);
     let cache = opts.layer_cache.as_ref().map(|d| LayerCache::new(d, &set));
     let mut warnings: Vec<Warning> = Vec::new();
 
     let (layer_facts, cached) = if let Some(root) = image.rootfs() {
         (
-            vec![crate::walk::walk_dir(root, analyzers, opts.list_files)],
+            vec![crate::walk::walk_dir(root, analyzers, walk)],
             vec![false],
         )
     } else {
-        read_layers(image, analyzers, cache.as_ref(), &set, opts, &mut warnings)?
+        read_layers(
+            image,
+            analyzers,
+            cache.as_ref(),
+            &set,
+            opts,
+            walk,
+            &mut warnings,
+        )?
     };
     for (i, lf) in layer_facts.iter().enumerate() {
         let diff = image.layers.get(i).and_then(|l| l.diff_id.clone());
@@ -147,11 +172,29 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, Catalo
             &b.version,
         ))
     });
+    let mut meta = image.rootfs().is_none().then(|| image_meta(image, &cached));
+    let ctx = crate::inspect::Context {
+        scanners: opts.scanners,
+        rules: &rules,
+        layers: if image.rootfs().is_some() {
+            vec![None]
+        } else {
+            image.layers.iter().map(|l| l.diff_id.clone()).collect()
+        },
+        rootfs: image.rootfs().is_some(),
+    };
+    let (detections, inspected) = crate::inspect::run(
+        &ctx,
+        &layer_facts,
+        &merged,
+        &packages,
+        meta.as_mut().map(|m| &mut m.config),
+    );
     // Warnings of one layer stay in order; layers in order.
     Ok(Inventory {
         schema: SCHEMA_VERSION.to_owned(),
         source: image.source.clone(),
-        image: image.rootfs().is_none().then(|| image_meta(image, &cached)),
+        image: meta,
         distro,
         packages,
         files: opts.list_files.then(|| {
@@ -167,6 +210,8 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Inventory, Catalo
         }),
         warnings,
         unchecked: std::collections::BTreeMap::new(),
+        detections,
+        inspected,
     })
 }
 
@@ -178,6 +223,7 @@ fn read_layers(
     cache: Option<&LayerCache>,
     set: &str,
     opts: &CatalogOptions,
+    walk: WalkOptions<'_>,
     warnings: &mut Vec<Warning>,
 ) -> Result<LayerResult, CatalogError> {
     let n = image.layers.len();
@@ -252,8 +298,7 @@ fn read_layers(
                         }
                     };
                     let name = image.describe_layer(i);
-                    let (facts, err) =
-                        crate::walk::walk_tar(&mut reader, analyzers, &name, opts.list_files);
+                    let (facts, err) = crate::walk::walk_tar(&mut reader, analyzers, &name, walk);
                     // Read to the end so the digest checks cover the whole blob.
                     let err = err.or_else(|| reader.finish().err());
                     // Cached as soon as the layer is read whole and checked, not when the
@@ -366,6 +411,7 @@ fn image_meta(image: &Image, cached: &[bool]) -> ImageMeta {
             exposed_ports: c.config.exposed_ports.keys().cloned().collect(),
             history: c.history.clone(),
             author: c.author.clone().filter(|a| !a.trim().is_empty()),
+            healthcheck: c.config.healthcheck.as_ref().map(|h| h.test.clone()),
         },
     }
 }

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use customs_detect::SecretHit;
+use customs_detect::secrets::SecretStats;
+
 use crate::inventory::Warning;
 use crate::osdb::OsPackage;
 
@@ -25,6 +28,8 @@ pub(crate) enum Fact {
     Lang(Vec<crate::lang::LangPackage>),
     /// The licences a package's own licence file declares (dpkg's `copyright`).
     Licenses(Vec<String>),
+    /// The user ids `/etc/passwd` lists.
+    Users(Vec<u64>),
 }
 
 /// What stands at a wanted path in one layer.
@@ -60,6 +65,28 @@ pub(crate) struct LayerFacts {
     /// Every entry's metadata, only when a file listing was asked for.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) listing: BTreeMap<String, FileMeta>,
+    /// Secrets in the layer's files, by path (values redacted), when the secret scanner ran.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) secrets: BTreeMap<String, Vec<SecretHit>>,
+    /// What the secret scanner read and skipped in this layer.
+    #[serde(default)]
+    pub(crate) secret_stats: SecretStats,
+    /// The [`path_hash`] of every entry, sorted, when the secret or file checks ran: a later
+    /// layer's entry at a path replaces what lower layers had there, and this says which
+    /// paths a layer replaces without keeping them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) present: Vec<u64>,
+    /// The entries the file and config checks read (see `walk::notable`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) notable: BTreeMap<String, FileMeta>,
+}
+
+/// A path's 64-bit FNV-1a hash. Written out because the hash is stored in the layer cache and
+/// must not change between builds; std's hashers promise no such thing.
+pub(crate) fn path_hash(path: &str) -> u64 {
+    path.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// One entry of a layer, for the file listing.

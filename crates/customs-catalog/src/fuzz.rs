@@ -45,7 +45,16 @@ pub const TARGETS: &[(&str, Entry)] = &[
 /// A layer tar walked with every analyzer, then applied twice over itself (so its whiteouts
 /// and opaque directories remove what the copy below holds) and turned into packages.
 pub fn tar_walk(data: &[u8]) {
-    let (facts, _err) = walk::walk_tar(Cursor::new(data), analyzer::all(), "fuzz", true);
+    let (facts, _err) = walk::walk_tar(
+        Cursor::new(data),
+        analyzer::all(),
+        "fuzz",
+        walk::WalkOptions {
+            list_files: true,
+            secrets: Some(&customs_detect::RuleSet::builtin()),
+            meta: true,
+        },
+    );
     let merged = apply::apply(&[facts.clone(), facts]);
     let _ = crate::catalog::packages(&merged);
 }
@@ -80,6 +89,7 @@ pub fn image_archive(data: &[u8]) {
             stream: opts.limits,
         },
         shared: None,
+        ..CatalogOptions::default()
     };
     for kind in ["docker-archive", "oci-archive"] {
         let Ok(src) = SourceRef::parse(&format!("{kind}:{}", file.path().display())) else {

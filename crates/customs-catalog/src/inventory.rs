@@ -2,13 +2,15 @@
 
 use std::collections::BTreeMap;
 
+use customs_detect::Detection;
+use customs_detect::secrets::SecretStats;
 use customs_image::{Digest, HistoryEntry, Layer, SourceInfo};
 use serde::{Deserialize, Serialize};
 
 pub use crate::facts::FileMeta;
 
 /// The inventory JSON schema's version. Bump the minor for additions, the major for changes.
-pub const SCHEMA_VERSION: &str = "customs.inventory/1.5";
+pub const SCHEMA_VERSION: &str = "customs.inventory/1.6";
 
 /// What is installed in an image: its distribution and packages, with where each came from.
 ///
@@ -41,6 +43,30 @@ pub struct Inventory {
     /// were not checked, so a gate cannot call the image clean while any remain.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unchecked: BTreeMap<String, usize>,
+    /// Secrets, config and file findings (1.6), sorted by kind, code and location. Secret
+    /// values are redacted in them, as they are in `image.config`'s `env` and `history`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detections: Vec<Detection>,
+    /// Which of the secret, config and file scanners ran, and what the secret scanner read
+    /// (1.6); `None` when none ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspected: Option<Inspected>,
+}
+
+/// What the secret, config and file scanners covered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inspected {
+    /// The scanners that ran (`secret`, `config`, `file`).
+    pub scanners: Vec<String>,
+    /// Files and bytes the secret scanner read, and what it skipped as binary or too large,
+    /// summed over every layer.
+    pub secrets: SecretStats,
+    /// The fingerprint of the secret rules used (`--secret-config` changes it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rules: String,
+    /// Detections removed by `--skip-check` and `--skip-path`, by code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, usize>,
 }
 
 /// One path of the final filesystem, after every layer's whiteouts are applied.
@@ -115,6 +141,10 @@ pub struct ConfigMeta {
     /// The config's `author`: who made and maintains the image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// The health check's test (`["CMD-SHELL", "curl -f localhost"]`, `["NONE"]`); `None`
+    /// when the config declares none (1.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Vec<String>>,
 }
 
 /// The distribution an image is built on.

@@ -23,6 +23,7 @@ mod cache;
 mod catalog;
 mod dpkg;
 mod facts;
+mod inspect;
 mod inventory;
 mod lang;
 mod langpkgs;
@@ -32,16 +33,18 @@ mod osdb;
 mod purl;
 mod rpm;
 mod rpmdb;
+mod users;
 mod walk;
 
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use cache::cache_set_version;
+pub use cache::{cache_set_version, is_current_cache_set};
 pub use catalog::{CatalogError, CatalogOptions, Limits, SharedFacts, catalog};
+pub use customs_detect;
 pub use inventory::{
-    Distro, Ecosystem, FileEntry, FileMeta, ImageMeta, Inventory, LayerMeta, Package,
+    Distro, Ecosystem, FileEntry, FileMeta, ImageMeta, Inspected, Inventory, LayerMeta, Package,
     SCHEMA_VERSION, Warning, pep503,
 };
 pub use os::debian_codename;

@@ -10,11 +10,106 @@ use std::collections::BTreeSet;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use customs_detect::RuleSet;
+
 use crate::analyzer::{self, Analyzer, Root};
 
 mod framing;
 use crate::facts::{Entry, FileMeta, LayerFacts};
 use crate::inventory::Warning;
+
+/// What a walk gathers beyond the analyzers' files.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct WalkOptions<'a> {
+    /// Every entry's metadata (`customs sbom --files`).
+    pub(crate) list_files: bool,
+    /// Scan every text file for secrets with these rules.
+    pub(crate) secrets: Option<&'a RuleSet>,
+    /// Keep the entries the file and config checks look at (set-id bits, world-writable,
+    /// owned by a user, package-manager caches), and every path's hash, so a later layer's
+    /// replacement of a file is seen.
+    pub(crate) meta: bool,
+}
+
+impl WalkOptions<'_> {
+    /// Whether a root-filesystem walk must read the whole tree, not only the analyzers' roots.
+    fn whole_tree(&self) -> bool {
+        self.list_files || self.secrets.is_some() || self.meta
+    }
+
+    fn paths(&self) -> bool {
+        self.secrets.is_some() || self.meta
+    }
+}
+
+/// Bytes of a file's head that decide, by a NUL among them, that it is binary and not scanned
+/// for secrets (git's and grep's rule).
+const TEXT_SNIFF: usize = 8192;
+
+/// Scan one regular file for secrets: `head` is what was read of it already, `rest` the
+/// remainder. The head decides whether it is text before the rest is read.
+fn scan_secrets(
+    rules: &RuleSet,
+    facts: &mut LayerFacts,
+    path: &str,
+    size: u64,
+    head: Vec<u8>,
+    rest: impl Read,
+) -> io::Result<()> {
+    let abs = format!("/{path}");
+    if !rules.wants_path(&abs) {
+        return Ok(());
+    }
+    if size > rules.max_file_size() {
+        facts.secret_stats.skipped_large += 1;
+        return Ok(());
+    }
+    let mut r = io::Cursor::new(head).chain(rest);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(TEXT_SNIFF));
+    (&mut r).take(TEXT_SNIFF as u64).read_to_end(&mut bytes)?;
+    if bytes.contains(&0) {
+        facts.secret_stats.skipped_binary += 1;
+        return Ok(());
+    }
+    match read_bounded(io::Cursor::new(bytes).chain(r), size, rules.max_file_size())? {
+        Some(bytes) => {
+            let hits = rules.scan_file(&abs, &bytes, &mut facts.secret_stats);
+            if !hits.is_empty() {
+                facts.secrets.insert(path.to_owned(), hits);
+            }
+        }
+        None => facts.secret_stats.skipped_large += 1,
+    }
+    Ok(())
+}
+
+/// Whether the file and config checks need this entry (see [`WalkOptions::meta`]).
+fn notable(path: &str, meta: &FileMeta) -> bool {
+    let kind = meta.kind.as_str();
+    (kind == "file" && meta.mode & 0o6000 != 0)
+        || (matches!(kind, "file" | "dir") && meta.mode & 0o002 != 0)
+        || (kind != "symlink" && meta.uid != 0)
+        || (kind == "file" && customs_detect::files::cache_dir_of(path).is_some())
+}
+
+/// Notable entries kept per layer; beyond this the rest are counted in a warning.
+const MAX_NOTABLE: usize = 100_000;
+
+fn keep_meta(facts: &mut LayerFacts, warnings: &mut Warnings<'_>, path: &str, meta: FileMeta) {
+    if !notable(path, &meta) {
+        return;
+    }
+    if facts.notable.len() < MAX_NOTABLE {
+        facts.notable.insert(path.to_owned(), meta);
+    } else if facts.notable.len() == MAX_NOTABLE {
+        warnings.push(
+            format!("/{path}"),
+            format!(
+                "over {MAX_NOTABLE} entries with notable modes or owners: the rest are not checked"
+            ),
+        );
+    }
+}
 
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
@@ -148,7 +243,8 @@ fn read_bounded(r: impl Read, size: u64, limit: u64) -> io::Result<Option<Vec<u8
 enum Wanted {
     Bytes(Option<Vec<u8>>),
     Streamed(Result<analyzer::Parsed, String>),
-    Declined,
+    /// Not worth reading, by its head (kept: the secret scan reads on from it).
+    Declined(Vec<u8>),
 }
 
 /// Read a wanted file: its head first, for [`Analyzer::sniff`], then the rest, bounded, or as
@@ -165,7 +261,7 @@ fn read_wanted(
         .take(analyzer::SNIFF as u64)
         .read_to_end(&mut head)?;
     if !a.sniff(&head) {
-        return Ok(Wanted::Declined);
+        return Ok(Wanted::Declined(head));
     }
     if a.streams(path, size) {
         let parsed = match file {
@@ -192,7 +288,7 @@ fn parse_into(
     size: u64,
 ) {
     let parsed = match wanted {
-        Wanted::Declined => return,
+        Wanted::Declined(_) => return,
         Wanted::Bytes(None) => Err(format!(
             "{size} bytes, over the {}-byte limit of the {} analyzer: skipped",
             a.max_size(),
@@ -223,7 +319,7 @@ pub(crate) fn walk_tar(
     stream: impl Read,
     analyzers: &[&dyn Analyzer],
     layer_name: &str,
-    list_files: bool,
+    opts: WalkOptions<'_>,
 ) -> (LayerFacts, Option<io::Error>) {
     let mut facts = LayerFacts::default();
     let mut warnings = Warnings::new(layer_name);
@@ -248,6 +344,9 @@ pub(crate) fn walk_tar(
                 }
             };
             let (dir, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+            if opts.paths() && !base.starts_with(WHITEOUT) {
+                facts.present.push(crate::facts::path_hash(&path));
+            }
             if base == OPAQUE {
                 facts.opaque.push(dir.to_owned());
                 continue;
@@ -269,8 +368,14 @@ pub(crate) fn walk_tar(
                 continue;
             }
             let kind = entry.header().entry_type();
-            if list_files {
-                facts.listing.insert(path.clone(), meta_of(&entry));
+            if opts.list_files || opts.meta {
+                let meta = meta_of(&entry);
+                if opts.meta {
+                    keep_meta(&mut facts, &mut warnings, &path, meta.clone());
+                }
+                if opts.list_files {
+                    facts.listing.insert(path.clone(), meta);
+                }
             }
             let is_link = kind.is_symlink() || kind.is_hard_link();
             let mode = if is_link {
@@ -322,10 +427,43 @@ pub(crate) fn walk_tar(
             if !(kind.is_file() || kind == tar::EntryType::Continuous) {
                 continue;
             }
-            if let Some(a) = wanted {
-                let size = entry.size();
+            let size = entry.size();
+            let Some(a) = wanted else {
+                if let Some(rules) = opts.secrets {
+                    scan_secrets(rules, &mut facts, &path, size, Vec::new(), &mut entry)?;
+                }
+                continue;
+            };
+            {
                 match read_wanted(&mut entry, None, &path, size, a) {
-                    Ok(wanted) => parse_into(&mut facts, &mut warnings, a, &path, wanted, size),
+                    Ok(wanted) => {
+                        if let Some(rules) = opts.secrets {
+                            match &wanted {
+                                Wanted::Bytes(Some(b)) => {
+                                    scan_secrets(
+                                        rules,
+                                        &mut facts,
+                                        &path,
+                                        size,
+                                        b.clone(),
+                                        io::empty(),
+                                    )?;
+                                }
+                                Wanted::Declined(head) => {
+                                    scan_secrets(
+                                        rules,
+                                        &mut facts,
+                                        &path,
+                                        size,
+                                        head.clone(),
+                                        &mut entry,
+                                    )?;
+                                }
+                                Wanted::Bytes(None) | Wanted::Streamed(_) => {}
+                            }
+                        }
+                        parse_into(&mut facts, &mut warnings, a, &path, wanted, size);
+                    }
                     Err(e) => {
                         // The layer ends inside this file: name it, and let what the file
                         // stands for still hide what lower layers had there.
@@ -342,6 +480,8 @@ pub(crate) fn walk_tar(
     })()
     .err();
     facts.warnings = warnings.finish();
+    facts.present.sort_unstable();
+    facts.present.dedup();
     (facts, err)
 }
 
@@ -378,14 +518,18 @@ fn meta_of<R: Read>(entry: &tar::Entry<'_, R>) -> FileMeta {
 /// Walk a root filesystem directory. Only the analyzers' root directories are read; symlinks
 /// are recorded and never followed, and a root reached through a symlink (an absolute
 /// `/lib -> /usr/lib`, say) is resolved inside `root`, so nothing outside it is ever read.
-pub(crate) fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], list_files: bool) -> LayerFacts {
+pub(crate) fn walk_dir(
+    root: &Path,
+    analyzers: &[&dyn Analyzer],
+    opts: WalkOptions<'_>,
+) -> LayerFacts {
     let mut facts = LayerFacts::default();
     let mut warnings = Warnings::new("root filesystem");
     let mut roots: BTreeSet<Root> = analyzers
         .iter()
         .flat_map(|a| a.roots().iter().copied())
         .collect();
-    if list_files {
+    if opts.whole_tree() {
         roots.insert(Root::deep(""));
     }
     // A whole-tree walk never follows a symlinked directory, so a root reached through one
@@ -415,7 +559,7 @@ pub(crate) fn walk_dir(root: &Path, analyzers: &[&dyn Analyzer], list_files: boo
                 &mut facts,
                 &mut warnings,
                 &mut stack,
-                list_files,
+                opts,
                 descend,
             );
         }
@@ -479,7 +623,7 @@ fn visit(
     facts: &mut LayerFacts,
     warnings: &mut Warnings<'_>,
     stack: &mut Vec<(PathBuf, String)>,
-    list_files: bool,
+    opts: WalkOptions<'_>,
     descend: bool,
 ) {
     let meta = match std::fs::symlink_metadata(path) {
@@ -491,8 +635,14 @@ fn visit(
         }
     };
     let ft = meta.file_type();
-    if list_files && !rel.is_empty() {
-        facts.listing.insert(rel.to_owned(), dir_meta(&meta, path));
+    if (opts.list_files || opts.meta) && !rel.is_empty() {
+        let m = dir_meta(&meta, path);
+        if opts.meta {
+            keep_meta(facts, warnings, rel, m.clone());
+        }
+        if opts.list_files {
+            facts.listing.insert(rel.to_owned(), m);
+        }
     }
     if ft.is_dir() {
         if !descend {
@@ -523,6 +673,15 @@ fn visit(
         std::os::unix::fs::PermissionsExt::mode(&meta.permissions())
     };
     let Some(a) = analyzer::route(analyzers, rel, mode) else {
+        if let Some(rules) = opts.secrets
+            && ft.is_file()
+        {
+            let scanned = std::fs::File::open(path)
+                .and_then(|f| scan_secrets(rules, facts, rel, meta.len(), Vec::new(), f));
+            if let Err(e) = scanned {
+                warnings.push(format!("/{rel}"), format!("not readable: {e}"));
+            }
+        }
         return;
     };
     if ft.is_symlink() {
@@ -544,7 +703,22 @@ fn visit(
         read_wanted(r, Some(&mut f), rel, meta.len(), a)
     });
     match wanted {
-        Ok(w) => parse_into(facts, warnings, a, rel, w, meta.len()),
+        Ok(w) => {
+            if let Some(rules) = opts.secrets {
+                let scanned = match &w {
+                    Wanted::Bytes(Some(b)) => {
+                        scan_secrets(rules, facts, rel, meta.len(), b.clone(), io::empty())
+                    }
+                    Wanted::Declined(_) => std::fs::File::open(path)
+                        .and_then(|f| scan_secrets(rules, facts, rel, meta.len(), Vec::new(), f)),
+                    Wanted::Bytes(None) | Wanted::Streamed(_) => Ok(()),
+                };
+                if let Err(e) = scanned {
+                    warnings.push(format!("/{rel}"), format!("not readable: {e}"));
+                }
+            }
+            parse_into(facts, warnings, a, rel, w, meta.len());
+        }
         Err(e) => warnings.push(format!("/{rel}"), format!("not readable: {e}")),
     }
 }
@@ -602,7 +776,12 @@ mod tests {
         b.append_data(&mut h, "var/lib/dpkg/status", damaged.as_bytes())
             .unwrap();
         let layer = b.into_inner().unwrap();
-        let (facts, err) = walk_tar(layer.as_slice(), analyzer::all(), "layer", false);
+        let (facts, err) = walk_tar(
+            layer.as_slice(),
+            analyzer::all(),
+            "layer",
+            WalkOptions::default(),
+        );
         assert!(err.is_none(), "{err:?}");
         assert_eq!(
             facts.warnings,

@@ -36,7 +36,7 @@ pub mod fuzz;
 pub use customs_types::{Algorithm, Digest};
 pub use error::ImageError;
 pub use layout::{Image, Layer, OpenOptions, SourceInfo, open};
-pub use manifest::{HistoryEntry, ImageConfig, RootFs, RunConfig};
+pub use manifest::{Healthcheck, HistoryEntry, ImageConfig, RootFs, RunConfig};
 pub use platform::Platform;
 pub use source::{SourceKind, SourceRef};
 pub use stream::{Compression, LayerReader, StreamLimits};

@@ -239,6 +239,20 @@ pub struct RunConfig {
     /// The Dockerfile `STOPSIGNAL`, by name (`SIGTERM`) or number, as written.
     #[serde(default)]
     pub stop_signal: Option<String>,
+    /// The Dockerfile `HEALTHCHECK` (Docker's config field; OCI's spec does not name it, and
+    /// Docker and BuildKit write it in both); `None` when the image declares none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+}
+
+/// A container health check (`HEALTHCHECK CMD …`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Healthcheck {
+    /// `["NONE"]` disables a check the base image set; `["CMD", args…]` runs a command;
+    /// `["CMD-SHELL", command]` runs it with the shell.
+    #[serde(default, deserialize_with = "null_default")]
+    pub test: Vec<String>,
 }
 
 /// The `rootfs` object of an image config: the uncompressed digests of its layers.

@@ -1,9 +1,12 @@
-//! A policy applied to one scan's findings and image facts.
+//! A policy applied to one scan's findings, detections and image facts.
 
 use customs_match::Finding;
 use customs_types::{Ecosystem, Timestamp};
 use serde::Serialize;
 
+use crate::detections::{
+    AppliedDetectionException, DetectionCover, Detections, ExpiredDetectionException,
+};
 use crate::file::{
     Action, Exception, FindingConditions, ImageConditions, LayerOrigin, Mode, On, Op, Policy, Rule,
     VersionRange,
@@ -50,6 +53,10 @@ pub struct Input<'a> {
     /// The image it is built on; `None` when not known, and then a rule over the layer origin
     /// matches either origin.
     pub base: Option<&'a BaseImage>,
+    /// The secret, config and file detections, which scanners ran, and what was skipped: a
+    /// rule over detections of a scanner that did not run, or of checks that were skipped,
+    /// does not pass.
+    pub detections: Detections<'a>,
 }
 
 /// The image another is built on: its layers are the bottom layers of the other.
@@ -113,6 +120,14 @@ pub enum ViolationCode {
     Rego,
     /// A `rego:` rule could not be evaluated: not known, so not passed.
     RegoError,
+    /// A secret, config or file detection met every condition of a detections rule.
+    Detection,
+    /// A detections rule selects a kind whose scanner did not run (`--scanners`): not known,
+    /// so not passed.
+    ScannerNotRun,
+    /// Detections a rule could match were removed by `--skip-check` or `--skip-path`: not
+    /// judged, so not passed (a policy accepts a risk with an exception, which has a reason).
+    DetectionSkipped,
 }
 
 impl ViolationCode {
@@ -130,6 +145,9 @@ impl ViolationCode {
             Self::DeniedLicense => "denied-license",
             Self::Rego => "rego",
             Self::RegoError => "rego-error",
+            Self::Detection => "detection",
+            Self::ScannerNotRun => "scanner-not-run",
+            Self::DetectionSkipped => "detection-skipped",
         }
     }
 }
@@ -149,6 +167,13 @@ pub struct Violation {
     /// The package (`name@version`), for a findings rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
+    /// The detection's code (`secret-aws-access-key`), for a detections rule; with
+    /// `detection-skipped`, the code that was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection: Option<String>,
+    /// Where the detection is (`layer`, `layer_index`, `path`, `line`), for a detections rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<customs_detect::Location>,
     /// For people.
     pub detail: String,
 }
@@ -200,6 +225,12 @@ pub struct Verdict {
     pub exceptions: Vec<AppliedException>,
     /// Exceptions past their date that would have covered findings.
     pub expired: Vec<ExpiredException>,
+    /// Exceptions (`code:`) that covered detections.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detection_exceptions: Vec<AppliedDetectionException>,
+    /// Exceptions (`code:`) past their date that would have covered detections.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detection_expired: Vec<ExpiredDetectionException>,
     /// The per-repository overrides that applied, in file order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<AppliedOverride>,
@@ -227,16 +258,25 @@ fn names(f: &Finding) -> impl Iterator<Item = &str> {
     std::iter::once(f.package.name.as_str()).chain(f.package.purl.as_deref())
 }
 
-/// Which of a policy's exceptions covers a finding.
-#[derive(Debug, Clone, Copy)]
-pub enum Covering<'a> {
+/// Which of a policy's exceptions covers a finding (or, with `E` =
+/// [`DetectionException`](crate::DetectionException), a detection).
+#[derive(Debug)]
+pub enum Covering<'a, E = Exception> {
     /// None does.
     No,
     /// This one, in force.
-    Live(&'a Exception),
+    Live(&'a E),
     /// Only this one, past its date.
-    Expired(&'a Exception),
+    Expired(&'a E),
 }
+
+impl<E> Clone for Covering<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for Covering<'_, E> {}
 
 impl Policy {
     /// The exception that covers `f` in the image `input` describes, at its clock: the first
@@ -250,7 +290,7 @@ impl Policy {
         };
         std::iter::once(first)
             .chain(all)
-            .find(|e| !expired(e, now))
+            .find(|e| !lapsed(e.expires.as_deref(), now))
             .map_or(Covering::Expired(first), Covering::Live)
     }
 }
@@ -287,11 +327,10 @@ fn paths_of<'a>(f: &'a Finding, packages: &'a [PackageFact]) -> impl Iterator<It
         .flat_map(|p| p.paths.iter().map(String::as_str))
 }
 
-fn expired(e: &Exception, now: Timestamp) -> bool {
+/// Whether an exception that `expires` (its last day) no longer applies at `now`.
+pub(crate) fn lapsed(expires: Option<&str>, now: Timestamp) -> bool {
     // It applies through its last day (UTC): `YYYY-MM-DD` strings order as dates.
-    e.expires
-        .as_deref()
-        .is_some_and(|d| now.date().as_str() > d)
+    expires.is_some_and(|d| now.date().as_str() > d)
 }
 
 /// Where the finding's package came from; `None` when the base is not known, or the package
@@ -329,8 +368,13 @@ fn matches(c: &FindingConditions, f: &Finding, input: &Input<'_>) -> bool {
 }
 
 /// The document a `rego:` rule sees as `input`: the findings no vendor verdict, VEX or
-/// exception in force suppresses, the packages, the image and the clock.
-fn rego_input(input: &Input<'_>, covering: &[Covering<'_>]) -> serde_json::Value {
+/// exception in force suppresses, the detections no exception in force covers, the scanners
+/// that ran, the packages, the image and the clock.
+fn rego_input(
+    input: &Input<'_>,
+    covering: &[Covering<'_>],
+    detection_cover: &DetectionCover<'_>,
+) -> serde_json::Value {
     let findings: Vec<&Finding> = input
         .findings
         .iter()
@@ -348,6 +392,8 @@ fn rego_input(input: &Input<'_>, covering: &[Covering<'_>]) -> serde_json::Value
         .collect();
     serde_json::json!({
         "findings": findings,
+        "detections": detection_cover.open().collect::<Vec<_>>(),
+        "scanners": input.detections.scanners.names(),
         "packages": packages,
         "image": {"repository": input.repository, "digest": input.digest,
                   "signed": input.signed, "base": input.base,
@@ -471,7 +517,7 @@ fn in_range(p: &PackageFact, r: &VersionRange) -> Result<bool, String> {
 #[must_use]
 pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
     let mut applied: Vec<AppliedException> = Vec::new();
-    let mut lapsed: Vec<ExpiredException> = Vec::new();
+    let mut expired_exceptions: Vec<ExpiredException> = Vec::new();
     // Exceptions first, over every finding the vendor has not suppressed, whether a rule
     // matches it or not: the report shows each one that applied, and each that expired.
     let covering: Vec<Covering<'_>> = input
@@ -497,21 +543,24 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
                         line: e.line,
                     }),
                 },
-                Covering::Expired(e) => match lapsed.iter_mut().find(|x| x.line == e.line) {
-                    Some(x) if !x.packages.contains(&label) => x.packages.push(label),
-                    Some(_) => {}
-                    None => lapsed.push(ExpiredException {
-                        vulnerability: e.vulnerability.clone(),
-                        owner: e.owner.clone(),
-                        expired: e.expires.clone().unwrap_or_default(),
-                        packages: vec![label],
-                        line: e.line,
-                    }),
-                },
+                Covering::Expired(e) => {
+                    match expired_exceptions.iter_mut().find(|x| x.line == e.line) {
+                        Some(x) if !x.packages.contains(&label) => x.packages.push(label),
+                        Some(_) => {}
+                        None => expired_exceptions.push(ExpiredException {
+                            vulnerability: e.vulnerability.clone(),
+                            owner: e.owner.clone(),
+                            expired: e.expires.clone().unwrap_or_default(),
+                            packages: vec![label],
+                            line: e.line,
+                        }),
+                    }
+                }
             }
             c
         })
         .collect();
+    let detection_cover = DetectionCover::of(policy, input);
     let (mode, rules, overrides) = effective(policy, input.repository);
     let mut violations = Vec::new();
     for rule in &rules {
@@ -556,12 +605,15 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
                         code,
                         vulnerability: Some(f.id.clone()),
                         package: Some(package_label(f)),
+                        detection: None,
+                        location: None,
                         detail,
                     });
                 }
             }
+            On::Detections(c) => violations.extend(detection_cover.violations(rule, c, input)),
             On::Rego(r) => {
-                let messages = r.eval(&rego_input(input, &covering));
+                let messages = r.eval(&rego_input(input, &covering, &detection_cover));
                 let found: Vec<(ViolationCode, String)> = match messages {
                     Ok(list) => list.into_iter().map(|m| (ViolationCode::Rego, m)).collect(),
                     // Not known is not passed.
@@ -577,6 +629,8 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
                         code,
                         vulnerability: None,
                         package: None,
+                        detection: None,
+                        location: None,
                         detail,
                     });
                 }
@@ -589,6 +643,8 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
                         code,
                         vulnerability: None,
                         package,
+                        detection: None,
+                        location: None,
                         detail,
                     });
                 }
@@ -608,7 +664,9 @@ pub fn evaluate(policy: &Policy, input: &Input<'_>) -> Verdict {
         outcome,
         violations,
         exceptions: applied,
-        expired: lapsed,
+        expired: expired_exceptions,
+        detection_exceptions: detection_cover.applied(),
+        detection_expired: detection_cover.expired(),
         overrides,
         base: input
             .base

@@ -17,13 +17,21 @@
 //!     packages:
 //!       - {name: openssl, version: 3.0.1, ecosystem: deb, licenses: [Apache-2.0],
 //!          paths: [/var/lib/dpkg/status]}
+//!     scanners: [vuln, secret, config, file]   # which ran; left out: all four
+//!     detections:                    # kind from the code's prefix unless `kind:` is given
+//!       - {code: secret-aws-access-key, severity: high, path: /app/.env, line: 3, layer: 1}
+//!       - {code: secret-in-layer-history, severity: high, path: /root/.npmrc, layer: 1,
+//!          removed-in: 2}
+//!     skipped: {config-no-healthcheck: 1}      # detections --skip-check/--skip-path removed
 //!     expect:
 //!       outcome: fail                # pass, warn or fail
 //!       codes: [finding]             # optional: the violation codes, as a set
 //!       rules: [fixable-critical]    # optional: the rules that matched, as a set
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use customs_detect::{Detection, DetectionKind, Scanners};
 
 use customs_match::{
     DataSource, Finding, FindingStatus, FixDate, FixDateSource, PackageRef, Suppression,
@@ -33,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 
 use crate::PolicyError;
+use crate::detections::Detections;
 use crate::eval::{BaseImage, Input, Outcome, PackageFact, ViolationCode, evaluate};
 use crate::file::Policy;
 
@@ -51,6 +60,9 @@ pub struct Example {
     base: Option<BaseImage>,
     findings: Vec<Finding>,
     packages: Vec<PackageFact>,
+    scanners: Scanners,
+    detections: Vec<Detection>,
+    skipped: BTreeMap<String, usize>,
     expect: Expectation,
 }
 
@@ -107,7 +119,31 @@ pub(crate) struct ExampleDoc {
     findings: Vec<Spanned<FindingDoc>>,
     #[serde(default)]
     packages: Vec<PackageDoc>,
+    #[serde(default)]
+    scanners: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    detections: Vec<Spanned<DetectionDoc>>,
+    #[serde(default)]
+    skipped: BTreeMap<String, usize>,
     expect: Expectation,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct DetectionDoc {
+    code: String,
+    #[serde(default)]
+    kind: Option<DetectionKind>,
+    #[serde(default = "unknown")]
+    severity: Severity,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    line: Option<usize>,
+    #[serde(default)]
+    layer: Option<usize>,
+    #[serde(default)]
+    removed_in: Option<usize>,
 }
 
 fn default_version() -> String {
@@ -260,6 +296,59 @@ pub(crate) fn example(
             },
         });
     }
+    let scanners = match &e.scanners {
+        None => Scanners::default(),
+        Some(list) => {
+            Scanners::parse(&list.value.join(",")).map_err(|err| at(&list.referenced, err))?
+        }
+    };
+    let mut detections = Vec::new();
+    for d in e.detections {
+        let loc = d.referenced;
+        let d = d.value;
+        let kind = d
+            .kind
+            .or_else(|| {
+                [
+                    DetectionKind::Secret,
+                    DetectionKind::Config,
+                    DetectionKind::File,
+                ]
+                .into_iter()
+                .find(|k| d.code.starts_with(&format!("{}-", k.as_str())))
+            })
+            .ok_or_else(|| {
+                at(
+                    &loc,
+                    format!(
+                        "detection {:?}: its code names no kind (secret-, config-, file-); give kind:",
+                        d.code
+                    ),
+                )
+            })?;
+        let path = d.path.unwrap_or_else(|| "/".to_owned());
+        detections.push(Detection {
+            title: d.code.clone(),
+            message: format!("policy example {line}"),
+            code: d.code,
+            kind,
+            severity: d.severity,
+            location: customs_detect::Location {
+                layer: None,
+                layer_index: d.layer,
+                path: path.clone(),
+                line: d.line,
+            },
+            removed_in: d.removed_in.map(|i| customs_detect::Location {
+                layer: None,
+                layer_index: Some(i),
+                path,
+                line: None,
+            }),
+            evidence: None,
+            references: Vec::new(),
+        });
+    }
     Ok(Example {
         name: e.name,
         line,
@@ -294,6 +383,9 @@ pub(crate) fn example(
                 paths: p.paths,
             })
             .collect(),
+        scanners,
+        detections,
+        skipped: e.skipped,
         expect: e.expect,
     })
 }
@@ -316,6 +408,11 @@ impl Policy {
                         created: e.created,
                         digest: e.digest.as_deref(),
                         base: e.base.as_ref(),
+                        detections: Detections {
+                            found: &e.detections,
+                            scanners: e.scanners,
+                            skipped: &e.skipped,
+                        },
                     },
                 );
                 let codes: BTreeSet<ViolationCode> = v.violations.iter().map(|x| x.code).collect();

@@ -2,7 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use customs_detect::DetectionKind;
 use customs_types::{Ecosystem, Severity, Timestamp};
+
+use crate::detections::{DetectionConditions, DetectionException};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 
@@ -42,8 +45,10 @@ pub struct Policy {
     pub mode: Mode,
     /// Its rules, in file order.
     pub rules: Vec<Rule>,
-    /// Its exceptions, in file order.
+    /// Its exceptions for vulnerabilities (`vulnerability:`), in file order.
     pub exceptions: Vec<Exception>,
+    /// Its exceptions for secret, config and file detections (`code:`), in file order.
+    pub detection_exceptions: Vec<DetectionException>,
     /// Its examples (`policy test`), in file order.
     pub examples: Vec<crate::examples::Example>,
     /// Changes for images of some repositories, in file order.
@@ -92,6 +97,8 @@ pub struct Rule {
 pub enum On {
     /// Each finding, by conditions that must all hold.
     Findings(FindingConditions),
+    /// Each secret, config or file detection, by conditions that must all hold.
+    Detections(DetectionConditions),
     /// The image as a whole.
     Image(ImageConditions),
     /// A Rego module's verdict over the findings, packages and image.
@@ -296,6 +303,8 @@ struct RuleDoc {
     #[serde(default)]
     findings: Option<Spanned<FindingsDoc>>,
     #[serde(default)]
+    detections: Option<Spanned<DetectionsDoc>>,
+    #[serde(default)]
     image: Option<Spanned<ImageDoc>>,
     #[serde(default)]
     rego: Option<Spanned<RegoDoc>>,
@@ -338,6 +347,19 @@ struct FindingsDoc {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct DetectionsDoc {
+    #[serde(default)]
+    codes: Vec<Spanned<String>>,
+    #[serde(default)]
+    kinds: Vec<DetectionKind>,
+    #[serde(default)]
+    severity_at_least: Option<Severity>,
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ImageDoc {
     #[serde(default)]
     signed: bool,
@@ -360,7 +382,10 @@ struct BannedDoc {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExceptionDoc {
-    vulnerability: Spanned<String>,
+    #[serde(default)]
+    vulnerability: Option<Spanned<String>>,
+    #[serde(default)]
+    code: Option<Spanned<String>>,
     #[serde(default)]
     packages: Vec<Spanned<String>>,
     #[serde(default)]
@@ -449,8 +474,12 @@ impl Policy {
             });
         }
         let mut exceptions = Vec::new();
+        let mut detection_exceptions = Vec::new();
         for e in doc.exceptions {
-            exceptions.push(exception(e, doc.allow_permanent_exceptions, &at)?);
+            match exception(e, doc.allow_permanent_exceptions, &at)? {
+                Granted::Vulnerability(e) => exceptions.push(e),
+                Granted::Detection(e) => detection_exceptions.push(e),
+            }
         }
         let examples = doc
             .examples
@@ -462,6 +491,7 @@ impl Policy {
             mode: doc.mode,
             rules,
             exceptions,
+            detection_exceptions,
             examples,
             overrides,
         })
@@ -475,15 +505,16 @@ fn rule(
 ) -> Result<Rule, PolicyError> {
     let loc = r.referenced;
     let r = r.value;
-    let on = match (r.findings, r.image, r.rego) {
-        (Some(f), None, None) => On::Findings(findings(f.value, at)?),
-        (None, Some(i), None) => On::Image(image(i, at)?),
-        (None, None, Some(g)) => On::Rego(Box::new(rego(&r.name, g, file, at)?)),
+    let on = match (r.findings, r.detections, r.image, r.rego) {
+        (Some(f), None, None, None) => On::Findings(findings(f.value, at)?),
+        (None, Some(d), None, None) => On::Detections(detections(d.value, at)?),
+        (None, None, Some(i), None) => On::Image(image(i, at)?),
+        (None, None, None, Some(g)) => On::Rego(Box::new(rego(&r.name, g, file, at)?)),
         _ => {
             return Err(at(
                 &loc,
                 format!(
-                    "rule {:?}: give findings, image or rego, one of them",
+                    "rule {:?}: give findings, detections, image or rego, one of them",
                     r.name
                 ),
             ));
@@ -546,6 +577,19 @@ fn findings(
         packages: globs(d.packages, false, at)?,
         fix_available_days: d.fix_available_days,
         layer: d.layer,
+    })
+}
+
+fn detections(
+    d: DetectionsDoc,
+    at: &dyn Fn(&Location, String) -> PolicyError,
+) -> Result<DetectionConditions, PolicyError> {
+    Ok(DetectionConditions {
+        codes: globs(d.codes, false, at)?,
+        kinds: d.kinds,
+        severity_at_least: d.severity_at_least,
+        // A path in the image: `*` stays within one directory, `**` crosses them.
+        paths: globs(d.paths, true, at)?,
     })
 }
 
@@ -632,11 +676,17 @@ fn date(
     Ok(v.to_owned())
 }
 
+/// An exception, of a vulnerability or of detections.
+enum Granted {
+    Vulnerability(Exception),
+    Detection(DetectionException),
+}
+
 fn exception(
     e: Spanned<ExceptionDoc>,
     allow_permanent: bool,
     at: &dyn Fn(&Location, String) -> PolicyError,
-) -> Result<Exception, PolicyError> {
+) -> Result<Granted, PolicyError> {
     let loc = e.referenced;
     let e = e.value;
     for (field, value) in [("reason", &e.reason), ("owner", &e.owner)] {
@@ -647,10 +697,33 @@ fn exception(
             ));
         }
     }
-    if e.vulnerability.value.trim().is_empty() {
+    let (names, code) = match (&e.vulnerability, &e.code) {
+        (Some(v), None) => (v, false),
+        (None, Some(c)) => (c, true),
+        _ => {
+            return Err(at(
+                &loc,
+                "an exception names a vulnerability or a detection code (code:), one of them"
+                    .to_owned(),
+            ));
+        }
+    };
+    if names.value.trim().is_empty() {
+        let what = if code {
+            "detection code"
+        } else {
+            "vulnerability"
+        };
         return Err(at(
-            &e.vulnerability.referenced,
-            "an exception names no vulnerability".to_owned(),
+            &names.referenced,
+            format!("an exception names no {what}"),
+        ));
+    }
+    if code && let Some(p) = e.packages.first() {
+        return Err(at(
+            &p.referenced,
+            "packages: an exception of detections is scoped by paths, repositories and images"
+                .to_owned(),
         ));
     }
     let created = date(&e.created, at)?;
@@ -671,7 +744,7 @@ fn exception(
                 &loc,
                 format!(
                     "the exception for {} has no expires date; set one, or allow-permanent-exceptions: true",
-                    e.vulnerability.value
+                    names.value
                 ),
             ));
         }
@@ -686,8 +759,29 @@ fn exception(
         })?;
         images.push(digest.to_string());
     }
-    Ok(Exception {
-        vulnerability: e.vulnerability.value.trim().to_owned(),
+    let name = names.value.trim().to_owned();
+    if code {
+        let pattern = Spanned {
+            value: name.clone(),
+            referenced: names.referenced,
+            defined: names.defined,
+        };
+        return Ok(Granted::Detection(DetectionException {
+            codes: globs(vec![pattern], false, at)?,
+            code: name,
+            paths: globs(e.paths, true, at)?,
+            repositories: globs(e.repositories, true, at)?,
+            images,
+            reason: e.reason.value,
+            owner: e.owner.value,
+            created,
+            expires,
+            ticket: e.ticket,
+            line: loc.line(),
+        }));
+    }
+    Ok(Granted::Vulnerability(Exception {
+        vulnerability: name,
         packages: globs(e.packages, false, at)?,
         repositories: globs(e.repositories, true, at)?,
         paths: globs(e.paths, true, at)?,
@@ -698,5 +792,5 @@ fn exception(
         expires,
         ticket: e.ticket,
         line: loc.line(),
-    })
+    }))
 }

@@ -1,6 +1,6 @@
-//! The gate: a policy file that says which findings and which image facts block an image, the
-//! exceptions a team has granted (each with an owner, a reason and an expiry), and the
-//! verdict they give for one scan.
+//! The gate: a policy file that says which findings, which secret, config and file detections
+//! and which image facts block an image, the exceptions a team has granted (each with an
+//! owner, a reason and an expiry), and the verdict they give for one scan.
 //!
 //! ```yaml
 //! version: 1
@@ -16,6 +16,12 @@
 //!       epss-above: 0.5              # EPSS probability strictly above
 //!       ecosystems: [deb, pypi]
 //!       packages: ["openssl", "pkg:deb/debian/libc6*"]   # name or purl globs
+//!   - name: no-secrets
+//!     detections:                    # every condition given must hold for a detection
+//!       codes: ["secret-*"]          # globs over the code (docs/checks.md)
+//!       kinds: [secret]              # secret, config, file
+//!       severity-at-least: medium
+//!       paths: ["/app/**"]           # globs over the path (or `config:Env *`)
 //!   - name: signed
 //!     image:
 //!       signed: true                 # the trust policy's verdict (scan --trust-policy) passed
@@ -28,13 +34,22 @@
 //!     created: 2026-11-01
 //!     expires: 2027-01-31            # applies through that day, not after
 //!     ticket: https://tracker.example/SEC-12
+//!   - code: config-no-healthcheck    # or a detection code (glob) instead of a vulnerability
+//!     paths: ["config:Healthcheck"]  # optional: globs over the detection's path
+//!     repositories: ["registry.example/jobs/*"]
+//!     reason: batch jobs run to completion; Kubernetes probes them
+//!     owner: bob@example.com
+//!     created: 2026-11-01
+//!     expires: 2027-05-01
 //! ```
 //!
 //! A finding the vendor suppressed (not affected, won't fix, unimportant) or an exception
 //! covers never matches a rule. An exception past its date stops applying, and a finding it
-//! used to cover names it. A rule about the image that cannot be judged (no signature verdict)
-//! is a violation, not a pass. Every mistake in the file is an error with its line and column.
+//! used to cover names it. A rule about the image that cannot be judged (no signature verdict,
+//! a detections rule whose scanner did not run or whose checks were skipped) is a violation,
+//! not a pass. Every mistake in the file is an error with its line and column.
 
+mod detections;
 mod eval;
 mod examples;
 mod file;
@@ -42,6 +57,10 @@ pub mod harbor;
 mod rego;
 pub mod vex;
 
+pub use detections::{
+    AppliedDetectionException, DetectionConditions, DetectionException, DetectionRef, Detections,
+    ExpiredDetectionException,
+};
 pub use eval::{
     AppliedException, AppliedOverride, BaseImage, Covering, ExpiredException, Input, Outcome,
     PackageFact, Verdict, Violation, ViolationCode, evaluate,

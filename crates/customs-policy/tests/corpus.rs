@@ -56,6 +56,9 @@ fn every_corpus_example_gets_its_verdict() {
         ViolationCode::DeniedLicense,
         ViolationCode::Rego,
         ViolationCode::RegoError,
+        ViolationCode::Detection,
+        ViolationCode::ScannerNotRun,
+        ViolationCode::DetectionSkipped,
     ];
     assert_eq!(codes, BTreeSet::from(all));
     assert_eq!(outcomes, BTreeSet::from(["fail", "pass", "warn"]));

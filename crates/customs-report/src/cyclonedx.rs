@@ -1,6 +1,12 @@
 //! CycloneDX 1.6 JSON: the inventory as an SBOM, and with a scan's findings a
 //! `vulnerabilities` array (a vulnerability disclosure report).
 //!
+//! A scan's secret, config and file detections are `vulnerabilities` entries too, affecting
+//! the image (the metadata component): `id` is the code and where it is
+//! (`secret-aws-access-key@/app/.env:3`), the source `customs`, one rating of its severity
+//! (method `other`), the message as `description`, the redacted evidence as `detail`, and
+//! `customs:detection:*` properties for the kind, path, line and layers.
+//!
 //! The types are written here rather than taken from `cyclonedx-bom`, which cannot parse the
 //! 1.6 documents syft and trivy write; they only serialize, and only what customs knows, so
 //! every document they produce is held to the 1.6 schema by the tests. Reading is
@@ -15,6 +21,9 @@ use serde::Serialize;
 
 use crate::ids::{ImageName, PackageRefs, content_uuid};
 use crate::output::{DocOptions, Subject};
+
+mod detections;
+use detections::{detection_id, detection_vulnerability};
 
 /// The specification version written.
 pub const SPEC_VERSION: &str = "1.6";
@@ -209,6 +218,7 @@ struct Analysis {
 struct Affects {
     #[serde(rename = "ref")]
     reference: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     versions: Vec<AffectedVersion>,
 }
 
@@ -621,6 +631,15 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
             vulnerabilities.push(vulnerability(f, r.to_owned(), *count));
         }
     }
+    if let Some(detections) = subject.detections() {
+        let mut n: BTreeMap<String, usize> = BTreeMap::new();
+        for d in &detections {
+            let id = detection_id(d.detection);
+            let count = n.entry(id.clone()).or_default();
+            *count += 1;
+            vulnerabilities.push(detection_vulnerability(d, id, root.bom_ref.clone(), *count));
+        }
+    }
     let mut properties = Vec::new();
     if let Subject::Scan(report, _) = subject {
         // The database's age, not its path: a path on the scanning machine says nothing to a
@@ -639,6 +658,32 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
         }
         for gap in report.gaps(&[]) {
             properties.push(prop("customs:gap", gap.to_string()));
+        }
+        // What was looked for: a document without vulnerabilities of a kind says nothing of
+        // that kind when its scanner did not run.
+        for s in report.scanners.names() {
+            properties.push(prop("customs:scanner", s));
+        }
+        for s in report.not_run() {
+            properties.push(prop("customs:not-scanned", s));
+        }
+        if let Some(i) = report
+            .inventory
+            .inspected
+            .as_ref()
+            .filter(|_| report.scanners.secret)
+        {
+            let s = &i.secrets;
+            properties.push(prop("customs:secret-scan:files", s.files.to_string()));
+            properties.push(prop("customs:secret-scan:bytes", s.bytes.to_string()));
+            properties.push(prop(
+                "customs:secret-scan:skipped-binary",
+                s.skipped_binary.to_string(),
+            ));
+            properties.push(prop(
+                "customs:secret-scan:skipped-large",
+                s.skipped_large.to_string(),
+            ));
         }
         // The trust policy's verdict on who signed the digest this document describes.
         if let Some(v) = &report.signature {
@@ -671,6 +716,12 @@ pub fn write(subject: Subject<'_>, opts: &DocOptions) -> serde_json::Result<Stri
                         "{} by {} (expired after {})",
                         e.vulnerability, e.owner, e.expired
                     ),
+                ));
+            }
+            for e in &v.detection_expired {
+                properties.push(prop(
+                    "customs:policy:expired-exception",
+                    format!("{} by {} (expired after {})", e.code, e.owner, e.expired),
                 ));
             }
         }

@@ -19,9 +19,17 @@
 //! among them whatever `show_suppressed` says: the page's "show suppressed" box starts as
 //! the filter has it, and can then show them.
 //!
+//! Secret, config and file detections are a static section (`#detections`): each row's
+//! severity, code, title, location (layer, path and line) and redacted evidence, with the
+//! secret scanner's coverage; scanners that did not run are named before the summary
+//! (`#not-scanned`), so that a page without findings of a kind does not read as clean of it.
+//!
 //! Elements tests (and users' scripts) can rely on: `#image-name`, `#signature[data-outcome]`,
-//! `#policy[data-outcome]` (`li[data-code]` per violation),
-//! `#gaps li[data-gap]`,
+//! `#policy[data-outcome]` (`li[data-code]` per violation, `[data-detection]` for a
+//! detection's), `#gaps li[data-gap]`, `#not-scanned[data-scanners]`,
+//! `#detections[data-count]` (`#detections-table tr[data-code][data-kind][data-severity]
+//! [data-suppressed]`, `td.location`, `td.evidence`), `#secret-coverage[data-ran]`
+//! (`[data-files][data-skipped-binary][data-skipped-large]`),
 //! `#severity-summary tr[data-severity] td.count[data-count]`, `#count-open`,
 //! `#count-suppressed`, `#count-fixable`, `#db-age[data-days]`, `#coverage tr[data-covered]`,
 //! `#findings-table` (`th[data-sort]` headers with `aria-sort`, rows
@@ -39,8 +47,9 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::output::DocOptions;
-use crate::report::{Filter, Gap, ScanReport};
+use crate::report::{Filter, Gap, ScanReport, ShownDetection};
 
+mod detections;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -79,6 +88,8 @@ pub fn render(report: &ScanReport, filter: &Filter, opts: &DocOptions) -> String
         opts,
         findings: &view.shown,
         left_out: view.hidden,
+        detections: &view.detections,
+        detections_left_out: view.detections_hidden,
         summary: Summary::of(view.shown.iter().copied()),
     };
     let mut out = String::with_capacity(32 * 1024 + 600 * view.shown.len());
@@ -233,6 +244,8 @@ struct Page<'a> {
     opts: &'a DocOptions,
     findings: &'a [&'a Finding],
     left_out: usize,
+    detections: &'a [ShownDetection<'a>],
+    detections_left_out: usize,
     summary: Summary,
 }
 
@@ -258,9 +271,11 @@ impl Page<'_> {
         self.signature(out);
         self.policy(out);
         self.gaps(out);
+        self.not_scanned(out);
         self.summary(out);
         self.database(out);
         self.findings(out, filter);
+        self.detections(out);
         self.layers(out);
         _ = writeln!(
             out,
@@ -407,16 +422,35 @@ impl Page<'_> {
             v.outcome.as_str(),
             Esc(&v.policy),
             v.violations.len(),
-            v.exceptions.len(),
-            v.expired.len()
+            v.exceptions.len() + v.detection_exceptions.len(),
+            v.expired.len() + v.detection_expired.len()
         );
         for x in &v.violations {
             _ = writeln!(
                 out,
-                "<li data-code=\"{}\">{}: {}</li>",
+                "<li data-code=\"{}\"{}>{}: {}</li>",
                 x.code.as_str(),
+                x.detection
+                    .as_deref()
+                    .map(|d| format!(" data-detection=\"{}\"", Esc(d)))
+                    .unwrap_or_default(),
                 Esc(&x.rule),
                 Esc(&x.detail)
+            );
+        }
+        for e in &v.detection_exceptions {
+            _ = writeln!(
+                out,
+                "<li data-code=\"exception\">exception for {} by {}{}: {} ({} detection{})</li>",
+                Esc(&e.code),
+                Esc(&e.owner),
+                e.expires
+                    .as_deref()
+                    .map(|d| format!(" until {}", Esc(d)))
+                    .unwrap_or_default(),
+                Esc(&e.reason),
+                e.detections.len(),
+                plural(e.detections.len())
             );
         }
         for e in &v.exceptions {

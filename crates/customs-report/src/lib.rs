@@ -9,6 +9,12 @@
 //! | SARIF 2.1.0 | [`sarif`] | |
 //! | user templates (minijinja) | [`template`] | |
 //! | one self-contained HTML page | [`html`] | |
+//!
+//! A scan's secret, config and file detections go into every scan format beside its findings:
+//! the JSON's `detections`, a SARIF rule per code and a result per detection, a CycloneDX
+//! `vulnerabilities` entry per detection, the HTML page's "Secrets, configuration and files"
+//! section, and templates' `detections`. Their evidence is redacted before a detection is
+//! made; the writers only copy it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -35,6 +41,6 @@ pub fn image_purl(inv: &customs_catalog::Inventory) -> Option<String> {
 
 pub use output::{DocOptions, Format, OutputSpec, RenderError, Subject, render};
 pub use report::{
-    AuthorityResult, DatabaseInfo, Filter, Gap, Outcome, SCAN_SCHEMA, ScanReport, SignatureVerdict,
-    View,
+    AuthorityResult, DatabaseInfo, Filter, Gap, Outcome, SCAN_SCHEMA, ScanReport, ShownDetection,
+    SignatureVerdict, View, recorded_scanners,
 };

@@ -193,6 +193,16 @@ impl<'a> Subject<'a> {
             Self::Scan(r, f) => Some(r.view(f).shown),
         }
     }
+
+    /// The secret, config and file detections shown, in report order; `None` for an
+    /// inventory (whose document lists none as findings).
+    #[must_use]
+    pub fn detections(&self) -> Option<Vec<crate::report::ShownDetection<'a>>> {
+        match self {
+            Self::Inventory(_) => None,
+            Self::Scan(r, f) => Some(r.view(f).detections),
+        }
+    }
 }
 
 /// Why a document could not be written.

@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use customs_catalog::Inventory;
+use customs_catalog::customs_detect::{Detection, DetectionKind, Scanners};
 use customs_match::{Coverage, Finding};
+use customs_policy::AppliedDetectionException;
 use customs_types::Timestamp;
 use customs_types::{Ecosystem, Namespace, Severity};
 use customs_vulndb::VulnDb;
@@ -14,7 +16,10 @@ use serde::Serialize;
 /// 1.1: times are `YYYY-MM-DDTHH:MM:SS.ffffffZ` (1.0 wrote `built_at` without a fraction).
 /// 1.2: `coverage`, and `vulnerability_db.empty`.
 /// 1.3: the inventory's 1.3 fields (`source.kind` `sbom`, `source.described`, `unchecked`).
-pub const SCAN_SCHEMA: &str = "customs.scan/1.8";
+/// 1.9: `scanners`; `detections` (the inventory's 1.6 field) as the filter shows them, each
+/// with `suppressed`, and `detections_hidden`; the policy verdict's detection violations and
+/// exceptions.
+pub const SCAN_SCHEMA: &str = "customs.scan/1.9";
 
 /// An inventory matched against a vulnerability database.
 #[derive(Debug, Clone)]
@@ -43,6 +48,32 @@ pub struct ScanReport {
     pub policy: Option<customs_policy::Verdict>,
     /// The VEX documents the scan was given (`scan --vex`) and what they suppressed.
     pub vex: Option<customs_policy::vex::VexReport>,
+    /// The scanners that ran (`--scanners`). Without `vuln`, `findings` and `coverage` are
+    /// empty because nothing was matched, not because nothing is vulnerable: see
+    /// [`not_run`](Self::not_run). The secret, config and file detections are the
+    /// inventory's (`inventory.detections`); an exception of the policy that covers one is in
+    /// the verdict ([`detection_suppression`](Self::detection_suppression)).
+    pub scanners: Scanners,
+}
+
+/// The scanners a stored or read-back inventory records as run: `secret`, `config` and `file`
+/// as its `inspected.scanners` lists them (none for an inventory written before they
+/// existed), and `vuln` as the caller matches it. A report rebuilt from a stored inventory
+/// takes these, so that a policy over detections the scan never looked for does not pass.
+#[must_use]
+pub fn recorded_scanners(inventory: &Inventory, vuln: bool) -> Scanners {
+    let ran = |kind: DetectionKind| {
+        inventory
+            .inspected
+            .as_ref()
+            .is_some_and(|i| i.scanners.iter().any(|s| s == kind.as_str()))
+    };
+    Scanners {
+        vuln,
+        secret: ran(DetectionKind::Secret),
+        config: ran(DetectionKind::Config),
+        file: ran(DetectionKind::File),
+    }
 }
 
 /// What a trust policy says of an image's signatures (`customs verify --trust-policy`).
@@ -194,6 +225,10 @@ impl std::fmt::Display for Gap {
 }
 
 /// Which findings a reader asked to see (`--only-fixed`, `--severity`, `--show-suppressed`).
+///
+/// Detections are shown by the same severities and the same `show_suppressed` (an exception of
+/// the policy suppresses one as it does a finding); `only_fixed` is about a package's fixed
+/// version, which a detection has none of, so it does not hide them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Also the suppressed ones (not affected, won't fix, unimportant).
@@ -212,25 +247,71 @@ impl Filter {
             && (!self.only_fixed || f.fixable())
             && (self.severities.is_empty() || self.severities.contains(&f.severity))
     }
+
+    /// Whether detection `d` is shown, `suppressed` saying whether an exception covers it.
+    #[must_use]
+    pub fn shows_detection(&self, d: &Detection, suppressed: bool) -> bool {
+        (self.show_suppressed || !suppressed)
+            && (self.severities.is_empty() || self.severities.contains(&d.severity))
+    }
 }
 
-/// The findings a filter shows, in report order, and how many it hides.
+/// A detection a filter shows, with the policy's exception that covers it, if one does. It
+/// serializes as the detection with `suppressed` added (`excepted: OWNER until DATE:
+/// REASON`, or `null`), as the scan report writes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownDetection<'r> {
+    /// The detection.
+    #[serde(flatten)]
+    pub detection: &'r Detection,
+    /// The exception in force that covers it.
+    #[serde(rename = "suppressed", serialize_with = "suppression")]
+    pub exception: Option<&'r AppliedDetectionException>,
+}
+
+impl ShownDetection<'_> {
+    /// Why it is suppressed: `excepted: OWNER until DATE: REASON`.
+    #[must_use]
+    pub fn suppressed(&self) -> Option<String> {
+        self.exception.map(AppliedDetectionException::suppression)
+    }
+}
+
+/// `ShownDetection::exception` as the report writes it: the exception's words, or `null`.
+fn suppression<S: serde::Serializer>(
+    e: &Option<&AppliedDetectionException>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    e.map(AppliedDetectionException::suppression).serialize(s)
+}
+
+/// The findings and detections a filter shows, in report order, and how many it hides.
 #[derive(Debug, Clone)]
 pub struct View<'r> {
     /// Shown.
     pub shown: Vec<&'r Finding>,
     /// Hidden by the filter (suppressed or filtered out).
     pub hidden: usize,
+    /// The secret, config and file detections shown, in the inventory's order (kind, code,
+    /// location).
+    pub detections: Vec<ShownDetection<'r>>,
+    /// Detections hidden by the filter.
+    pub detections_hidden: usize,
 }
 
 impl View<'_> {
-    /// Whether a shown finding at or above `min` fails the gate. Suppressed findings never
-    /// fail it, even when shown.
+    /// Whether a shown finding or detection at or above `min` fails the gate (`--fail-on`).
+    /// Suppressed ones never fail it, even when shown. A report whose scanners did not all
+    /// run is not clean for what was not looked at: see [`ScanReport::not_run`].
     #[must_use]
     pub fn fails_at(&self, min: Severity) -> bool {
         self.shown
             .iter()
             .any(|f| f.suppressed.is_none() && f.severity >= min)
+            || self
+                .detections
+                .iter()
+                .any(|d| d.exception.is_none() && d.detection.severity >= min)
     }
 }
 
@@ -245,22 +326,67 @@ impl ScanReport {
         self.findings.iter().filter(|f| f.suppressed.is_some())
     }
 
-    /// The findings `filter` shows.
+    /// The findings and detections `filter` shows.
     #[must_use]
     pub fn view(&self, filter: &Filter) -> View<'_> {
         let shown: Vec<&Finding> = self.findings.iter().filter(|f| filter.shows(f)).collect();
+        let found = &self.inventory.detections;
+        let detections: Vec<ShownDetection<'_>> = found
+            .iter()
+            .map(|d| ShownDetection {
+                detection: d,
+                exception: self.policy.as_ref().and_then(|v| v.detection_exception(d)),
+            })
+            .filter(|s| filter.shows_detection(s.detection, s.exception.is_some()))
+            .collect();
         View {
             hidden: self.findings.len() - shown.len(),
             shown,
+            detections_hidden: found.len() - detections.len(),
+            detections,
         }
+    }
+
+    /// Why detection `d` is suppressed: the words of the policy's exception that covers it
+    /// (`excepted: OWNER until DATE: REASON`), when the scan was judged by a policy and one
+    /// does.
+    #[must_use]
+    pub fn detection_suppression(&self, d: &Detection) -> Option<String> {
+        self.policy
+            .as_ref()?
+            .detection_exception(d)
+            .map(AppliedDetectionException::suppression)
+    }
+
+    /// The scanners that did not run (`vuln`, `secret`, `config`, `file`), for a renderer to
+    /// say "not scanned for: …": a report without findings or detections is clean only for
+    /// what was looked at.
+    #[must_use]
+    pub fn not_run(&self) -> Vec<&'static str> {
+        let s = self.scanners;
+        [
+            (s.vuln, "vuln"),
+            (s.secret, "secret"),
+            (s.config, "config"),
+            (s.file, "file"),
+        ]
+        .into_iter()
+        .filter_map(|(ran, name)| (!ran).then_some(name))
+        .collect()
     }
 
     /// What the scan could not judge: an empty database, each ecosystem of the image
     /// without advisory data, except those in `allowed` (`--allow-missing-coverage`), and
     /// packages of a kind customs has no ecosystem for. A gate that meets any of them must
     /// not pass the image.
+    ///
+    /// None when the vulnerability scanner did not run (`--scanners` without `vuln`): nothing
+    /// was matched by choice, which [`not_run`](Self::not_run) says, not a gap in the data.
     #[must_use]
     pub fn gaps(&self, allowed: &[Ecosystem]) -> Vec<Gap> {
+        if !self.scanners.vuln {
+            return Vec::new();
+        }
         if self.database.empty {
             return vec![Gap::EmptyDatabase];
         }
@@ -286,9 +412,13 @@ impl ScanReport {
     }
 
     /// Warnings about the scan as a whole: old data, gaps in the data, a distribution without
-    /// advisories.
+    /// advisories. None of them when the vulnerability scanner did not run: the data was not
+    /// used.
     #[must_use]
     pub fn scan_warnings(&self) -> Vec<String> {
+        if !self.scanners.vuln {
+            return Vec::new();
+        }
         let mut out: Vec<String> = self.database.age_warning().into_iter().collect();
         out.extend(self.gaps(&[]).iter().map(ToString::to_string));
         if self.namespaces.is_empty() {
@@ -300,20 +430,26 @@ impl ScanReport {
         out
     }
 
-    /// The report as `customs.scan/1.8` JSON: the inventory's own fields, then the scan's,
-    /// with the findings `filter` shows.
+    /// The report as `customs.scan/1.9` JSON: the inventory's own fields, then the scan's,
+    /// with the findings and detections `filter` shows. The inventory's `detections` are
+    /// written once, replaced by those the filter shows (each with `suppressed`); its
+    /// `inspected` stays as the inventory has it.
     ///
     /// # Errors
     /// Serialization failures (none in practice: every field is plain data).
     pub fn to_json(&self, filter: &Filter) -> serde_json::Result<serde_json::Value> {
         #[derive(Serialize)]
         struct Scan<'a> {
+            scanners: Vec<&'static str>,
             vulnerability_db: &'a DatabaseInfo,
             namespaces: &'a [Namespace],
             coverage: Vec<CoverageJson<'a>>,
             findings: Vec<&'a Finding>,
             /// Findings hidden by the filters (suppressed, --only-fixed, --severity).
             hidden: usize,
+            detections: Vec<ShownDetection<'a>>,
+            /// Detections hidden by the filters (suppressed, --severity).
+            detections_hidden: usize,
             match_warnings: &'a [String],
             #[serde(skip_serializing_if = "Option::is_none")]
             signature: Option<&'a SignatureVerdict>,
@@ -332,6 +468,7 @@ impl ScanReport {
         let view = self.view(filter);
         let mut doc = serde_json::to_value(&self.inventory)?;
         let scan = serde_json::to_value(Scan {
+            scanners: self.scanners.names(),
             vulnerability_db: &self.database,
             namespaces: &self.namespaces,
             coverage: self
@@ -345,6 +482,8 @@ impl ScanReport {
                 .collect(),
             findings: view.shown,
             hidden: view.hidden,
+            detections: view.detections,
+            detections_hidden: view.detections_hidden,
             match_warnings: &self.match_warnings,
             signature: self.signature.as_ref(),
             policy: self.policy.as_ref(),

@@ -2,6 +2,14 @@
 //! vulnerability id with `security-severity`, one result per finding with a level from its
 //! severity, the package's path in the image as its location, and `partialFingerprints` from
 //! (id, purl, path) so that uploading the same scan again adds nothing.
+//!
+//! Secret, config and file detections the same way: one rule per code (tagged `security` and
+//! the kind), one result per detection located at its path in the image (without the leading
+//! `/`) with the line of a secret as `region.startLine` and its redacted evidence as the
+//! region's snippet; a location in the config (`config:Env NAME`, `history[7].created_by`) is
+//! the image, as for a package without a file, with the config location as a logical
+//! location. Each result's `properties` name its layer (and for `secret-in-layer-history` the
+//! layer that removed the file).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +20,10 @@ use serde::Serialize;
 use crate::cyclonedx::advisory_url;
 use crate::ids::{ImageName, PackageRefs, sha256_hex};
 use crate::output::DocOptions;
-use crate::report::{Filter, Outcome, ScanReport};
+use crate::report::{Filter, Outcome, ScanReport, ShownDetection};
+
+mod detections;
+use detections::{detection_result, detection_rule, rule_texts};
 
 /// GitHub's limit on results per run: more are refused on upload.
 pub const MAX_RESULTS: usize = 25_000;
@@ -61,7 +72,7 @@ struct Driver {
 #[serde(rename_all = "camelCase")]
 struct Rule {
     id: String,
-    name: &'static str,
+    name: String,
     short_description: Text,
     full_description: Text,
     default_configuration: Configuration,
@@ -105,13 +116,25 @@ struct SarifResult {
     message: Text,
     locations: Vec<Location>,
     partial_fingerprints: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    properties: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Location {
     physical_location: PhysicalLocation,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    logical_locations: Vec<LogicalLocation>,
     message: Text,
+}
+
+/// Where in the image's config a detection is (`config:Env NAME`, `history[7].created_by`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation {
+    fully_qualified_name: String,
+    kind: &'static str,
 }
 
 #[derive(Serialize)]
@@ -132,10 +155,15 @@ struct ArtifactLocation {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Region {
-    start_line: u32,
-    start_column: u32,
-    end_line: u32,
-    end_column: u32,
+    start_line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snippet: Option<Text>,
 }
 
 #[derive(Serialize)]
@@ -172,7 +200,12 @@ fn security_severity(f: &Finding) -> Option<String> {
     {
         return Some(format!("{score:.1}"));
     }
-    let mid = match f.severity {
+    band_middle(f.severity)
+}
+
+/// The middle of a severity's `security-severity` band; `None` for an unknown severity.
+fn band_middle(s: Severity) -> Option<String> {
+    let mid = match s {
         Severity::Critical => 9.5,
         Severity::High => 8.0,
         Severity::Medium => 5.5,
@@ -212,9 +245,25 @@ fn rule_name(e: Ecosystem) -> &'static str {
     }
 }
 
-/// The SARIF 2.1.0 log of `report`'s findings that `filter` shows, within GitHub's limits: past
-/// [`MAX_RESULTS`] results or [`MAX_BYTES`] bytes the worst findings are kept and a
-/// notification in the run's invocation says how many were left out.
+/// One result to write: a finding or a detection.
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    Finding(&'a Finding),
+    Detection(&'a ShownDetection<'a>),
+}
+
+impl Item<'_> {
+    fn severity(&self) -> Severity {
+        match self {
+            Self::Finding(f) => f.severity,
+            Self::Detection(d) => d.detection.severity,
+        }
+    }
+}
+
+/// The SARIF 2.1.0 log of `report`'s findings and detections that `filter` shows, within
+/// GitHub's limits: past [`MAX_RESULTS`] results or [`MAX_BYTES`] bytes the worst are kept
+/// and a notification in the run's invocation says how many were left out.
 ///
 /// # Errors
 /// Serialization failures (none in practice).
@@ -223,13 +272,22 @@ pub fn write(
     filter: &Filter,
     opts: &DocOptions,
 ) -> serde_json::Result<String> {
-    let mut findings = report.view(filter).shown;
+    let view = report.view(filter);
+    let mut items: Vec<Item<'_>> = view
+        .shown
+        .iter()
+        .map(|f| Item::Finding(f))
+        .chain(view.detections.iter().map(Item::Detection))
+        .collect();
     // Worst first, so truncation drops the least severe.
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    let total = findings.len();
-    let mut keep = total.min(MAX_RESULTS);
+    items.sort_by_key(|i| std::cmp::Reverse(i.severity()));
+    let total = Totals {
+        findings: view.shown.len(),
+        detections: view.detections.len(),
+    };
+    let mut keep = items.len().min(MAX_RESULTS);
     loop {
-        let out = render(report, &findings[..keep], total, opts)?;
+        let out = render(report, &items[..keep], total, opts)?;
         let size = gzip_size(out.as_bytes());
         if size <= MAX_BYTES || keep == 0 {
             return Ok(out);
@@ -261,18 +319,48 @@ pub fn gzip_size(bytes: &[u8]) -> usize {
     gz.finish().map_or(usize::MAX, |c| c.0)
 }
 
+/// How many findings and detections the filter shows, written or not.
+#[derive(Clone, Copy)]
+struct Totals {
+    findings: usize,
+    detections: usize,
+}
+
 fn render(
     report: &ScanReport,
-    findings: &[&Finding],
-    total: usize,
+    items: &[Item<'_>],
+    total: Totals,
     opts: &DocOptions,
 ) -> serde_json::Result<String> {
     let image = ImageName::of(&report.inventory);
     let refs = PackageRefs::new(&report.inventory.packages);
     let mut rules: Vec<Rule> = Vec::new();
     let mut rule_index: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut results = Vec::with_capacity(findings.len());
-    for f in findings {
+    let mut results = Vec::with_capacity(items.len());
+    let (mut findings_written, mut detections_written) = (0_usize, 0_usize);
+    let texts = rule_texts(items.iter().filter_map(|i| match i {
+        Item::Detection(d) => Some(d.detection),
+        Item::Finding(_) => None,
+    }));
+    for item in items {
+        let f = match item {
+            Item::Finding(f) => *f,
+            Item::Detection(d) => {
+                let index = *rule_index
+                    .entry(d.detection.code.as_str())
+                    .or_insert_with(|| {
+                        rules.push(detection_rule(
+                            d.detection,
+                            &texts[d.detection.code.as_str()],
+                        ));
+                        rules.len() - 1
+                    });
+                results.push(detection_result(&image, d, index));
+                detections_written += 1;
+                continue;
+            }
+        };
+        findings_written += 1;
         let index = *rule_index.entry(f.id.as_str()).or_insert_with(|| {
             rules.push(rule(f));
             rules.len() - 1
@@ -311,6 +399,7 @@ fn render(
                 ),
             )],
             partial_fingerprints: fingerprints,
+            properties: serde_json::Map::new(),
         });
     }
     // An image the trust policy does not clear is a result of its own, as severe as the
@@ -351,16 +440,31 @@ fn render(
                 format!("{}@{}", v.reference, v.digest),
             )],
             partial_fingerprints: fingerprints,
+            properties: serde_json::Map::new(),
         });
     }
     let mut notifications = Vec::new();
-    if findings.len() < total {
+    let all = total.findings + total.detections;
+    if items.len() < all {
         notifications.push(Notification {
             level: "warning",
             message: Text {
                 text: format!(
-                    "{} of {total} findings are left out to keep within GitHub's limits ({MAX_RESULTS} results, {MAX_BYTES} bytes); the most severe are kept",
-                    total - findings.len()
+                    "{} of {all} findings are left out to keep within GitHub's limits ({MAX_RESULTS} results, {MAX_BYTES} bytes); the most severe are kept",
+                    all - items.len()
+                ),
+            },
+        });
+    }
+    let not_run = report.not_run();
+    if !not_run.is_empty() {
+        notifications.push(Notification {
+            level: "note",
+            message: Text {
+                text: format!(
+                    "not scanned for: {} (--scanners {}): no result of that kind means none was looked for",
+                    not_run.join(", "),
+                    report.scanners.names().join(",")
                 ),
             },
         });
@@ -378,14 +482,39 @@ fn render(
     if let Some(d) = &image.digest {
         properties.insert("imageDigest", d.clone().into());
     }
-    properties.insert("findingsTotal", total.into());
-    properties.insert("findingsWritten", findings.len().into());
+    properties.insert("findingsTotal", total.findings.into());
+    properties.insert("findingsWritten", findings_written.into());
+    properties.insert("detectionsTotal", total.detections.into());
+    properties.insert("detectionsWritten", detections_written.into());
+    properties.insert("scanners", report.scanners.names().into());
+    if !not_run.is_empty() {
+        properties.insert("notScanned", not_run.into());
+    }
+    if let Some(i) = &report.inventory.inspected
+        && report.scanners.secret
+    {
+        properties.insert(
+            "secretScan",
+            serde_json::json!({
+                "files": i.secrets.files,
+                "bytes": i.secrets.bytes,
+                "skippedBinary": i.secrets.skipped_binary,
+                "skippedLarge": i.secrets.skipped_large,
+            }),
+        );
+    }
     if let Some(v) = &report.policy {
         properties.insert("policyOutcome", v.outcome.as_str().into());
         properties.insert("policyFile", v.policy.clone().into());
         properties.insert("policyViolations", v.violations.len().into());
-        properties.insert("policyExceptionsApplied", v.exceptions.len().into());
-        properties.insert("policyExceptionsExpired", v.expired.len().into());
+        properties.insert(
+            "policyExceptionsApplied",
+            (v.exceptions.len() + v.detection_exceptions.len()).into(),
+        );
+        properties.insert(
+            "policyExceptionsExpired",
+            (v.expired.len() + v.detection_expired.len()).into(),
+        );
     }
     if let Some(v) = &report.vex {
         properties.insert("vexSuppressed", v.suppressed.len().into());
@@ -447,11 +576,13 @@ fn location(uri: String, message: String) -> Location {
             },
             region: Region {
                 start_line: 1,
-                start_column: 1,
-                end_line: 1,
-                end_column: 1,
+                start_column: Some(1),
+                end_line: Some(1),
+                end_column: Some(1),
+                snippet: None,
             },
         },
+        logical_locations: Vec::new(),
         message: Text { text: message },
     }
 }
@@ -463,7 +594,7 @@ fn signature_rule(level: &'static str) -> Rule {
     let text = "The image is not signed as its trust policy requires".to_owned();
     Rule {
         id: SIGNATURE_RULE.to_owned(),
-        name: "ImageSignature",
+        name: "ImageSignature".to_owned(),
         short_description: Text { text: text.clone() },
         full_description: Text {
             text: "customs verified the image's cosign and Notation signatures against the \
@@ -499,7 +630,7 @@ fn rule(f: &Finding) -> Rule {
         .unwrap_or_default();
     Rule {
         id: f.id.clone(),
-        name: rule_name(f.package.ecosystem),
+        name: rule_name(f.package.ecosystem).to_owned(),
         short_description: Text { text: short },
         full_description: Text {
             text: title.clone(),

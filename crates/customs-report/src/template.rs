@@ -5,8 +5,10 @@
 //!
 //! | name | what |
 //! |---|---|
-//! | `report` | the whole document: `customs.scan/1.8` JSON for a scan (with the findings the reader's filter shows), `customs.inventory/1.5` for an inventory |
-//! | each top-level key of `report` | the same, directly: `source`, `image`, `distro`, `packages`, `warnings`; for a scan also `findings`, `hidden`, `coverage`, `vulnerability_db`, `namespaces`, `match_warnings` |
+//! | `report` | the whole document: `customs.scan/1.9` JSON for a scan (with the findings and detections the reader's filter shows), `customs.inventory/1.6` for an inventory |
+//! | each top-level key of `report` | the same, directly: `source`, `image`, `distro`, `packages`, `warnings`, `detections` and `inspected` (when the inventory has them); for a scan also `findings`, `hidden`, `detections_hidden`, `scanners`, `coverage`, `vulnerability_db`, `namespaces`, `match_warnings` |
+//! | `detections` | the secret, config and file detections, each `{code, kind, severity, title, message, location: {layer?, layer_index?, path, line?}, removed_in?, evidence?, references?}`, and for a scan `suppressed` (`null`, or the policy exception's words); evidence is redacted |
+//! | `not_scanned` (scans) | the scanners that did not run (`vuln`, `secret`, `config`, `file`): a template should say so, or a report without findings of a kind reads as clean of it |
 //! | `summary` (scans) | `critical`, `high`, `medium`, `low`, `negligible`, `unknown`: open findings of each severity; `open`, `fixable`, `kev`; `suppressed`, counted whether or not the filter shows them |
 //! | `gaps` (scans) | what the scan could not judge, each `{gap, ecosystem?, packages?, message}`: a template that lists findings should list these too, or an image nobody checked reads as clean |
 //! | `created` | the document's time, RFC 3339 in whole seconds (`SOURCE_DATE_EPOCH` when set) |
@@ -251,8 +253,9 @@ fn context(
                 ..filter.clone()
             };
             let summary = Summary::of(report.view(&counted).shown);
-            items += report.findings.len();
+            items += report.findings.len() + report.inventory.detections.len();
             extra.insert("summary".to_owned(), summary.to_json());
+            extra.insert("not_scanned".to_owned(), report.not_run().into());
             let gaps = report
                 .gaps(&[])
                 .iter()

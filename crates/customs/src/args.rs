@@ -370,3 +370,48 @@ mod tests {
         }
     }
 }
+
+/// Which scanners run, and what they leave out (docs/checks.md).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct InspectArgs {
+    /// The scanners to run, comma-separated: vuln (known vulnerabilities), secret (secrets in
+    /// every layer, the config's Env and the history), config (the image config and history),
+    /// file (file modes and owners).
+    #[arg(long, value_name = "LIST", default_value = "vuln,secret,config,file")]
+    pub(crate) scanners: String,
+    /// A secret rule file (TOML, docs/secrets.md) that adds rules, overrides built-in ones by
+    /// id, disables them, and allow-lists paths and values (each with a reason).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secret_config: Option<PathBuf>,
+    /// Leave out the detections of this check (a code or a glob: config-no-healthcheck,
+    /// file-*); repeat for several. The report counts what was left out.
+    #[arg(long = "skip-check", value_name = "CODE")]
+    pub(crate) skip_checks: Vec<String>,
+    /// Leave out the detections at paths matching this glob (/app/testdata/**); repeat for
+    /// several.
+    #[arg(long = "skip-path", value_name = "GLOB")]
+    pub(crate) skip_paths: Vec<String>,
+}
+
+impl InspectArgs {
+    /// The library's options; a bad scanner name, rule file or glob is an error naming it.
+    pub(crate) fn inspect(&self) -> Result<customs_app::scan::Inspect> {
+        use customs_catalog::customs_detect::{RuleSet, Scanners};
+        let scanners =
+            Scanners::parse(&self.scanners).map_err(|e| anyhow::anyhow!("--scanners: {e}"))?;
+        let rules = self
+            .secret_config
+            .as_deref()
+            .map(RuleSet::with_file)
+            .transpose()?
+            .map(std::sync::Arc::new);
+        let inspect = customs_app::scan::Inspect {
+            scanners,
+            rules,
+            skip_checks: self.skip_checks.clone(),
+            skip_paths: self.skip_paths.clone(),
+        };
+        inspect.validate()?;
+        Ok(inspect)
+    }
+}

@@ -203,6 +203,8 @@ pub(crate) fn inventory(c: &Case, i: usize) -> Inventory {
         files: None,
         warnings: Vec::new(),
         unchecked: std::collections::BTreeMap::new(),
+        detections: Vec::new(),
+        inspected: None,
     }
 }
 

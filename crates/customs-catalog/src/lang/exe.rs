@@ -1109,7 +1109,11 @@ mod tests {
             layer.push((path, size, head, tail, want));
         }
 
-        let facts = walk::walk_dir(root.path(), &[&BinaryAnalyzer], false);
+        let facts = walk::walk_dir(
+            root.path(),
+            &[&BinaryAnalyzer],
+            walk::WalkOptions::default(),
+        );
         assert_eq!(facts.warnings, []);
         let mut tar = Vec::<Box<dyn Read>>::new();
         for (path, size, head, tail, _) in &layer {
@@ -1125,7 +1129,12 @@ mod tests {
         }
         tar.push(Box::new(std::io::repeat(0).take(1024)));
         let stream = tar.into_iter().reduce(|a, b| Box::new(a.chain(b))).unwrap();
-        let (tar_facts, err) = walk::walk_tar(stream, &[&BinaryAnalyzer], "layer", false);
+        let (tar_facts, err) = walk::walk_tar(
+            stream,
+            &[&BinaryAnalyzer],
+            "layer",
+            walk::WalkOptions::default(),
+        );
         assert!(err.is_none(), "{err:?}");
         assert_eq!(tar_facts.warnings, []);
         for (path, _, _, _, want) in &layer {

@@ -57,6 +57,7 @@ pub(crate) fn fixture() -> ScanReport {
         signature: None,
         policy: None,
         vex: None,
+        scanners: Default::default(),
     }
 }
 
@@ -496,6 +497,7 @@ fn the_policy_verdict_is_in_html_sarif_and_cyclonedx() {
             created: None,
             digest: None,
             base: None,
+            detections: customs_policy::Detections::not_scanned(),
         },
     ));
 

@@ -326,6 +326,8 @@ pub(crate) fn inventory(doc: Doc, bytes: &[u8], origin: &str) -> Inventory {
         files: None,
         warnings: notes.finish(),
         unchecked,
+        detections: Vec::new(),
+        inspected: None,
     }
 }
 

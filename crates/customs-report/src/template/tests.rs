@@ -152,13 +152,15 @@ fn the_context_has_the_report_its_keys_and_the_document_settings() {
     let out = scan(
         "{{ report.schema }} {{ schema }} {{ findings|length }} {{ report.findings|length }} \
          {{ hidden }} {{ summary.suppressed }} {{ gaps[0].gap }} {{ gaps[0].ecosystem }} \
-         {{ created }} {{ tool_version }} {{ image.layers|length }}",
+         {{ created }} {{ tool_version }} {{ image.layers|length }} {{ scanners|join(\",\") }} \
+         {{ not_scanned|length }} {{ detections|length }} {{ detections_hidden }}",
         "t.txt",
     )
     .unwrap();
     assert_eq!(
         out,
-        "customs.scan/1.8 customs.scan/1.8 9 9 2 2 not-covered pypi 2024-02-12T08:00:00Z 0.1.0 3"
+        "customs.scan/1.9 customs.scan/1.9 9 9 2 2 not-covered pypi 2024-02-12T08:00:00Z 0.1.0 3 \
+         vuln,secret,config,file 0 0 0"
     );
     let report = fixture();
     let out = render(

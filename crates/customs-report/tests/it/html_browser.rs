@@ -37,6 +37,9 @@ pub(crate) fn report() -> ScanReport {
         .find(|f| f.id == "CVE-2024-13176")
         .unwrap();
     t.title = Some(format!("openssl: Timing side-channel {HOSTILE}"));
+    // Secrets, config and file detections of every kind, one on a hostile file name.
+    f.inventory.detections = crate::detections::planted();
+    f.inventory.inspected = Some(crate::detections::inspected());
     let debian: Namespace = "debian:12".parse().unwrap();
     let newest = Timestamp::from_unix_secs(1_707_518_467);
     ScanReport {
@@ -70,6 +73,7 @@ pub(crate) fn report() -> ScanReport {
         signature: None,
         policy: None,
         vex: None,
+        scanners: Default::default(),
     }
 }
 
@@ -309,6 +313,55 @@ async fn the_report_works_in_chromium_without_the_network() {
         .select_by_value("")
         .await
         .unwrap();
+
+    // The detections: a row each, worst first, the evidence redacted and the hostile file
+    // name as text.
+    let detections = js(
+        &c,
+        "return Array.from(document.querySelectorAll('#detections-table tbody tr')).map(r => \
+         [r.dataset.code, r.dataset.severity, r.querySelector('td.location').textContent, \
+          r.querySelector('td.evidence').textContent]);",
+    )
+    .await;
+    let detections: Vec<(String, String, String, String)> =
+        serde_json::from_value(detections).unwrap();
+    assert_eq!(detections.len(), report.inventory.detections.len());
+    assert_eq!(
+        detections[0],
+        (
+            "secret-aws-access-key".to_owned(),
+            "critical".to_owned(),
+            "layer 2 1601d59e5cf1 /srv/app/.env:3".to_owned(),
+            "AWS_ACCESS_KEY_ID=********".to_owned()
+        )
+    );
+    assert!(
+        detections
+            .windows(2)
+            .all(|w| rank(&w[0].1) >= rank(&w[1].1))
+    );
+    let hostile = detections
+        .iter()
+        .find(|d| d.0 == "file-world-writable")
+        .unwrap();
+    assert_eq!(
+        hostile.2,
+        format!("layer 2 1601d59e5cf1 {}", crate::detections::HOSTILE_PATH)
+    );
+    // Laid out by the stylesheet: the table is drawn, its rows visible.
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('#detections-table tbody tr').getBoundingClientRect().height > 0;"
+        )
+        .await,
+        true
+    );
+    assert_eq!(
+        text_of("#secret-coverage").await,
+        "The secret scanner read 1834 files (48.2 MB) in every layer, and the config's \
+         environment and history; it skipped 212 binary files and 3 larger than its limit."
+    );
 
     // The hostile title is text in its cell, and ran nothing.
     let title = js(

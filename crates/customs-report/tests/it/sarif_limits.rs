@@ -27,6 +27,8 @@ fn notes(v: &Value) -> Vec<String> {
 #[test]
 fn more_results_than_github_takes_are_cut_to_the_most_severe_with_a_note() {
     let mut report = crate::html_browser::report();
+    // Findings only: the counts below are of them.
+    report.inventory.detections.clear();
     let template = report.findings.clone();
     report.findings.clear();
     let severities = [
@@ -81,6 +83,8 @@ fn noise(seed: u64, len: usize) -> String {
 #[test]
 fn a_log_over_ten_megabytes_is_cut_below_it() {
     let mut report = crate::html_browser::report();
+    // Findings only: the counts below are of them.
+    report.inventory.detections.clear();
     let template = report.findings.clone();
     report.findings.clear();
     for i in 0..400 {
@@ -126,8 +130,11 @@ fn fingerprints_tell_findings_apart_and_repeat_for_the_same_one() {
             .unwrap()
             .iter()
             .map(|r| {
-                r["partialFingerprints"]["customsFinding/v1"]
+                let p = &r["partialFingerprints"];
+                // A finding's, or a secret, config or file detection's.
+                p["customsFinding/v1"]
                     .as_str()
+                    .or_else(|| p["customsDetection/v1"].as_str())
                     .unwrap()
                     .to_owned()
             })
@@ -139,7 +146,10 @@ fn fingerprints_tell_findings_apart_and_repeat_for_the_same_one() {
     assert_eq!(
         distinct.len(),
         pa.len(),
-        "each (id, purl, path) has its own fingerprint"
+        "each (id, purl, path) and each detection has its own fingerprint"
     );
-    assert_eq!(pa.len(), report.findings.len());
+    assert_eq!(
+        pa.len(),
+        report.findings.len() + report.inventory.detections.len()
+    );
 }

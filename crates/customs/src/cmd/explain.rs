@@ -21,7 +21,13 @@ pub(crate) struct ExplainArgs {
 }
 
 pub(crate) fn run(args: &ExplainArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let (report, db) = crate::cmd::scan::scan(&args.source, &args.image, &args.db)?;
+    let (report, db) = crate::cmd::scan::scan(
+        &args.source,
+        &args.image,
+        &args.db,
+        customs_app::scan::Inspect::none(),
+    )?;
+    let db = db.ok_or_else(|| anyhow::anyhow!("explain needs the vulnerability database"))?;
     let why = customs_app::explain::explain(&report, &db, &args.id)?;
     let id = &why.id;
     writeln!(

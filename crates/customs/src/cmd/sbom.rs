@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use customs_app::scan::ImageOptions;
+use customs_app::scan::{ImageOptions, Inspect};
 use customs_catalog::Inventory;
 
 use crate::args::ImageArgs;
@@ -29,8 +29,14 @@ pub(crate) struct SbomArgs {
 
 /// Inventory `source` with the command line's image options, reporting the pull's cost under
 /// `--verbose`.
-pub(crate) fn inventory(source: &str, image: &ImageArgs, list_files: bool) -> Result<Inventory> {
-    let (opts, client) = image_options(image, list_files)?;
+pub(crate) fn inventory(
+    source: &str,
+    image: &ImageArgs,
+    list_files: bool,
+    inspect: Inspect,
+) -> Result<Inventory> {
+    let (mut opts, client) = image_options(image, list_files)?;
+    opts.inspect = inspect;
     let result = customs_app::scan::inventory(source, &opts);
     if image.verbose && client.stats().requests > 0 {
         crate::progress::report(&client);
@@ -52,6 +58,7 @@ pub(crate) fn image_options(
         use_layer_cache: !image.no_cache,
         registry: Some(client.clone()),
         shared_layers: None,
+        inspect: Inspect::none(),
     };
     Ok((opts, client))
 }
@@ -75,7 +82,7 @@ pub(crate) fn warn_inventory(inv: &Inventory, quiet: bool) -> Result<()> {
 
 pub(crate) fn run(args: &SbomArgs, out: &mut impl Write) -> Result<ExitCode> {
     let specs = args.output.specs(false)?;
-    let inv = inventory(&args.source, &args.image, args.files)?;
+    let inv = inventory(&args.source, &args.image, args.files, Inspect::none())?;
     crate::output::write_all(
         &specs,
         customs_report::Subject::Inventory(&inv),

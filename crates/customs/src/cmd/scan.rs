@@ -12,7 +12,7 @@ use customs_app::report::{Filter, Gap, ScanReport, View};
 use customs_match::Finding;
 use customs_types::{Ecosystem, Severity};
 
-use crate::args::{DbArgs, ImageArgs, StoreArgs};
+use crate::args::{DbArgs, ImageArgs, InspectArgs, StoreArgs};
 use crate::output::OutputArgs;
 use crate::render;
 
@@ -75,6 +75,8 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "TIME", requires = "policy", value_parser = customs_types::Timestamp::parse_lenient)]
     now: Option<customs_types::Timestamp>,
     #[command(flatten)]
+    inspect: InspectArgs,
+    #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
     image: ImageArgs,
@@ -97,15 +99,23 @@ pub(crate) fn open_db(db: &DbArgs, quiet: bool) -> Result<customs_vulndb::VulnDb
 }
 
 /// Inventory and match a source with the command line's options.
+/// Inventory and match a source with the command line's options. Without the `vuln`
+/// scanner no database is opened (`None`), and the report says nothing was matched.
 pub(crate) fn scan(
     source: &str,
     image: &ImageArgs,
     db: &DbArgs,
-) -> Result<(ScanReport, customs_vulndb::VulnDb)> {
+    inspect: customs_app::scan::Inspect,
+) -> Result<(ScanReport, Option<customs_vulndb::VulnDb>)> {
+    let scanners = inspect.scanners;
+    if !scanners.vuln {
+        let inv = crate::cmd::sbom::inventory(source, image, false, inspect)?;
+        return Ok((customs_app::scan::unmatched(inv, scanners), None));
+    }
     let vulndb = open_db(db, image.quiet.quiet)?;
-    let inv = crate::cmd::sbom::inventory(source, image, false)?;
+    let inv = crate::cmd::sbom::inventory(source, image, false, inspect)?;
     let report = customs_app::scan::match_inventory(inv, &vulndb)?;
-    Ok((report, vulndb))
+    Ok((report, Some(vulndb)))
 }
 
 pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
@@ -152,13 +162,18 @@ pub(crate) fn run(args: &ScanArgs, out: &mut impl Write) -> Result<ExitCode> {
             (pinned, Some(v))
         }
     };
-    let (mut report, db) = scan(&source, &args.image, &args.db)?;
+    let (mut report, db) = scan(&source, &args.image, &args.db, args.inspect.inspect()?)?;
     report.signature = verdict;
     let now = args.now.unwrap_or_else(customs_types::Timestamp::now);
     let mut stored = None;
     if args.store {
+        let Some(db) = &db else {
+            anyhow::bail!(
+                "--store keeps an image's findings to re-match them later: it needs the vuln scanner in --scanners"
+            );
+        };
         let mut store = args.store_args.open()?;
-        let recorded = customs_app::record::record(store.as_mut(), &db, &report)?;
+        let recorded = customs_app::record::record(store.as_mut(), db, &report)?;
         if !args.image.quiet.quiet {
             let d = &recorded.delta;
             writeln!(
@@ -409,6 +424,106 @@ fn paint(s: Severity, color: bool) -> String {
 }
 
 fn table(out: &mut impl Write, report: &ScanReport, view: &View<'_>, color: bool) -> Result<()> {
+    if report.scanners.vuln {
+        vuln_table(out, report, view, color)?;
+    } else {
+        writeln!(
+            out,
+            "{} packages; vulnerabilities not scanned (--scanners {})",
+            report.inventory.packages.len(),
+            report.scanners.names().join(",")
+        )?;
+    }
+    detection_table(out, report, view, color)
+}
+
+/// Secrets, config and file detections, and what the secret scanner covered.
+fn detection_table(
+    out: &mut impl Write,
+    report: &ScanReport,
+    view: &View<'_>,
+    color: bool,
+) -> Result<()> {
+    let Some(inspected) = &report.inventory.inspected else {
+        return Ok(());
+    };
+    if !view.detections.is_empty() {
+        let mut t = render::table(["SEVERITY", "CODE", "LOCATION", "LAYER", "DETAIL"]);
+        for shown in &view.detections {
+            let d = shown.detection;
+            let mut location = render::clean(&d.location.path).into_owned();
+            if let Some(line) = d.location.line {
+                location.push_str(&format!(":{line}"));
+            }
+            let mut layer = d
+                .location
+                .layer_index
+                .map(|l| l.to_string())
+                .unwrap_or_default();
+            if let Some(r) = d.removed_in.as_ref().and_then(|r| r.layer_index) {
+                layer.push_str(&format!(" (gone in {r})"));
+            }
+            let mut detail = render::clean(d.evidence.as_deref().unwrap_or(&d.title)).into_owned();
+            if shown.exception.is_some() {
+                detail.push_str(" (excepted by the policy)");
+            }
+            t.add_row([
+                paint(d.severity, color),
+                d.code.clone(),
+                location,
+                layer,
+                detail,
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    let mut counts: BTreeMap<Severity, usize> = BTreeMap::new();
+    for d in &view.detections {
+        *counts.entry(d.detection.severity).or_default() += 1;
+    }
+    let summary: Vec<String> = counts
+        .iter()
+        .rev()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let skipped: usize = inspected.skipped.values().sum();
+    writeln!(
+        out,
+        "{} detections ({}), {} hidden, from the {} scanners{}",
+        view.detections.len(),
+        if summary.is_empty() {
+            "none".to_owned()
+        } else {
+            summary.join(", ")
+        },
+        view.detections_hidden,
+        inspected.scanners.join(", "),
+        if skipped > 0 {
+            format!("; {skipped} left out by --skip-check/--skip-path")
+        } else {
+            String::new()
+        }
+    )?;
+    if inspected.scanners.iter().any(|s| s == "secret") {
+        let s = &inspected.secrets;
+        writeln!(
+            out,
+            "secrets: {} files read ({:.1} MB); {} binary and {} large files skipped",
+            s.files,
+            s.bytes as f64 / 1e6,
+            s.skipped_binary,
+            s.skipped_large
+        )?;
+    }
+    Ok(())
+}
+
+fn vuln_table(
+    out: &mut impl Write,
+    report: &ScanReport,
+    view: &View<'_>,
+    color: bool,
+) -> Result<()> {
     let mut by_pkg: BTreeMap<(&str, &str), Vec<&Finding>> = BTreeMap::new();
     for f in &view.shown {
         by_pkg

@@ -213,6 +213,7 @@ impl RunnerArgs {
                 use_layer_cache: !self.image.no_cache,
                 registry: Some(client),
                 shared_layers: None,
+                inspect: customs_app::scan::Inspect::default(),
             },
             lifecycle: Some(customs_app::worker::Lifecycle {
                 feeds: self.update.then(|| self.feeds.sources()).transpose()?,

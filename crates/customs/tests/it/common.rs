@@ -248,6 +248,21 @@ pub(crate) fn compress(data: &[u8], c: Comp) -> Vec<u8> {
 /// Write an OCI image layout at `dir` with the given layers (uncompressed tars) and return the
 /// manifest digest. `tamper` may edit the layout after it is written.
 pub(crate) fn write_layout(dir: &Path, layers: &[Vec<u8>], comp: Comp) -> String {
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"User": "app", "Env": ["PATH=/usr/bin"], "Cmd": ["/bin/sh"]},
+        "history": [{"created_by": "test"}]
+    });
+    write_layout_with_config(dir, layers, comp, config)
+}
+
+/// [`write_layout`] with this config; its `rootfs` is written from the layers.
+pub(crate) fn write_layout_with_config(
+    dir: &Path,
+    layers: &[Vec<u8>],
+    comp: Comp,
+    mut config: Value,
+) -> String {
     let blobs = dir.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap();
     let put = |b: &[u8]| {
@@ -268,12 +283,7 @@ pub(crate) fn write_layout(dir: &Path, layers: &[Vec<u8>], comp: Comp) -> String
         let h = put(&c);
         descs.push(serde_json::json!({"mediaType": media, "digest": format!("sha256:{h}"), "size": c.len()}));
     }
-    let config = serde_json::json!({
-        "architecture": "amd64", "os": "linux",
-        "config": {"User": "app", "Env": ["PATH=/usr/bin"], "Cmd": ["/bin/sh"]},
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "history": [{"created_by": "test"}]
-    });
+    config["rootfs"] = serde_json::json!({"type": "layers", "diff_ids": diff_ids});
     let cb = serde_json::to_vec(&config).unwrap();
     let ch = put(&cb);
     let manifest = serde_json::json!({

@@ -36,6 +36,16 @@ impl PgSchema {
     pub(crate) fn url(&self) -> String {
         format!("{}?options=-csearch_path%3D{}", self.base, self.name)
     }
+
+    /// The server's URL, without the schema.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The schema's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl Drop for PgSchema {

@@ -26,6 +26,7 @@ mod pg_tls_server;
 mod proxy;
 mod registry;
 mod scan;
+mod secrets;
 mod serve;
 mod signatures;
 mod sigstore;
