@@ -143,6 +143,7 @@ prepare_seeds() {
             '{' | '[')
                 if grep -q '"rootfs"' "$f"; then
                     seed image_config "$f"
+                    seed config_checks "$f"
                 elif grep -q '"layers"\|"manifests"\|"schemaVersion"' "$f"; then
                     seed image_manifest "$f"
                 fi
@@ -225,6 +226,11 @@ prepare_seeds() {
     seed lang_php "$fx"/php/composer1/installed.json "$fx"/php/composer2/composer.lock \
         "$fx"/php/composer2/vendor/composer/installed.json
     seed lang_dotnet "$fx"/dotnet/*/*.json
+    # Secrets: the built-in rules (every rule's examples are in them) and texts that hold
+    # none; the rule file itself seeds the user-rule target.
+    seed secret_scan "$root/crates/customs-detect/rules/secrets.toml" "$root/docs/secrets.md" \
+        "$fx/ruby/bundler/Gemfile.lock"
+    seed secret_rules "$root/crates/customs-detect/rules/secrets.toml"
     # Debian's own small jars and POMs (liblog4j2-java, maven-repo-helper's repository).
     seed java_archive $(ls -S /usr/share/java/*.jar 2>/dev/null | tail -n 8)
     seed lang_java $(find /usr/share/maven-repo -name '*.pom' 2>/dev/null | sort | head -n 20)

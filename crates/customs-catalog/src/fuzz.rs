@@ -253,3 +253,44 @@ pub fn lang_java(data: &[u8]) {
 #[cfg(test)]
 #[path = "../../../fuzz/replay.rs"]
 mod tests;
+
+/// The secret scanner on any bytes as a file, and as a config text to scan and redact.
+pub fn secret_scan(data: &[u8]) {
+    let rules = customs_detect::RuleSet::builtin();
+    let mut stats = customs_detect::secrets::SecretStats::default();
+    let _ = rules.scan_file("/app/.env", data, &mut stats);
+    let _ = rules.scan_file("/root/.docker/config.json", data, &mut stats);
+    let text = String::from_utf8_lossy(data);
+    let _ = rules.scan_text(&text);
+    let _ = rules.redact(&text);
+}
+
+/// A user's secret rule file (`--secret-config`): any text loads or is an error.
+pub fn secret_rules(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = customs_detect::RuleSet::with_toml("fuzz.toml", text);
+    }
+}
+
+/// The config checks on any image config.
+pub fn config_checks(data: &[u8]) {
+    let Ok(c) = serde_json::from_slice::<customs_image::ImageConfig>(data) else {
+        return;
+    };
+    let input = customs_detect::config::ConfigInput {
+        user: c.config.user.clone(),
+        env: c.config.env.clone(),
+        history: c
+            .history
+            .iter()
+            .map(|h| customs_detect::config::HistoryStep {
+                created_by: h.created_by.clone().unwrap_or_default(),
+                empty_layer: h.empty_layer,
+            })
+            .collect(),
+        healthcheck: c.config.healthcheck.as_ref().map(|h| h.test.clone()),
+        exposed_ports: c.config.exposed_ports.keys().cloned().collect(),
+        ..Default::default()
+    };
+    let _ = customs_detect::config::check(&input);
+}

@@ -373,7 +373,28 @@ pub(crate) fn policy_summary(v: &customs_policy::Verdict, quiet: bool) -> Result
             e.packages.join(", ")
         )?;
     }
+    for e in &v.detection_expired {
+        writeln!(
+            err,
+            "warning: policy: the exception for {} by {} ({}:{}) expired after {}; it no longer covers {} detections",
+            e.code,
+            e.owner,
+            v.policy,
+            e.line,
+            e.expired,
+            e.detections.len()
+        )?;
+    }
     if !quiet {
+        for e in &v.detection_exceptions {
+            writeln!(
+                err,
+                "policy: exception for {} by {} covers {} detections",
+                e.code,
+                e.accepted(),
+                e.detections.len()
+            )?;
+        }
         for e in &v.exceptions {
             writeln!(
                 err,

@@ -218,7 +218,7 @@ fn version_prints_the_build_and_the_database() {
     let v = ok(&["version", "--format", "json", "--db", &db], dir.path()).json();
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     assert!(v["target"].as_str().unwrap().contains("linux"), "{v}");
-    assert_eq!(v["scan_schema"], "customs.scan/1.8");
+    assert_eq!(v["scan_schema"], "customs.scan/1.9");
     let vdb = &v["vulnerability_db"];
     assert_eq!(vdb["status"]["state"], "ready", "{v}");
     assert!(vdb["advisories"].as_i64().unwrap() > 100, "{v}");

@@ -66,7 +66,7 @@ fn scan_with_a_policy_applies_exceptions_until_their_date() {
     // unknown signature only warn.
     let (code, v, err) = gate("2026-12-31T23:59:59Z");
     assert_eq!(code, 0, "{err}");
-    assert_eq!(v["schema"], "customs.scan/1.8");
+    assert_eq!(v["schema"], "customs.scan/1.9");
     let p = &v["policy"];
     assert_eq!(p["outcome"], "warn", "{p}");
     let rules: Vec<(&str, &str)> = p["violations"]

@@ -278,8 +278,25 @@ fn bullseye_against_the_dsa_and_dla_lists() {
         work.path(),
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
+    // Only the findings gate here: the image's config (root, no health check) fails on its
+    // own, as `config-root-user` and `config-no-healthcheck`.
     let r = customs(
         &["scan", "--db", &db, "--fail-on", "unknown", &image],
+        work.path(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("config-root-user"), "{}", r.stdout);
+    let r = customs(
+        &[
+            "scan",
+            "--db",
+            &db,
+            "--fail-on",
+            "unknown",
+            "--scanners",
+            "vuln",
+            &image,
+        ],
         work.path(),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -514,7 +531,7 @@ fn a_fresh_install_scans_offline_from_the_built_in_snapshot() {
     assert!(r.stderr.contains("built-in snapshot"), "{}", r.stderr);
     assert!(home.path().join("data/customs/vuln.db").is_file());
     let v = r.json();
-    assert_eq!(v["schema"], "customs.scan/1.8");
+    assert_eq!(v["schema"], "customs.scan/1.9");
     // The newest records are the RustSec and Go snapshots' (2026-08, data/snapshot/SOURCES.md).
     assert!(
         v["vulnerability_db"]["newest_advisory"]

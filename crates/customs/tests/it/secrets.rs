@@ -328,7 +328,7 @@ fn planted_secret_values_are_in_no_output_store_or_log() {
     let p = planted(dir.path());
     let values = secret_values(&p);
     let history = history_image(dir.path(), &p);
-    let db = crate::scan::build_db(dir.path(), &["osv/pypi"]);
+    let db = crate::scan::build_db(dir.path(), &["rustsec", "osv-pypa-yaml"]);
     let pg = PgSchema::new();
     let sqlite = dir.path().join("store.db");
     let formats = ["json", "sarif", "cyclonedx", "spdx-json", "html", "table"];

@@ -671,7 +671,7 @@ fn scan_with_a_trust_policy_scans_the_verified_digest_and_stores_the_verdict() {
     let r = scan(&reference);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
-    assert_eq!(v["schema"], "customs.scan/1.8");
+    assert_eq!(v["schema"], "customs.scan/1.9");
     assert_eq!(v["signature"]["outcome"], "pass");
     assert_eq!(v["signature"]["policy"], "ours");
     assert_eq!(v["signature"]["digest"], digest.as_str());
