@@ -25,7 +25,7 @@ echo "secret scanner on $(basename "$layer") ($(stat -c %s "$layer") bytes), $RE
 cat "$work/layer"
 
 db="$work/vuln.db"
-"$CUSTOMS" db build --out "$db" "$SHARED/data/advisories/rustsec" "$SHARED/data/advisories/osv-pypa-yaml" > /dev/null
+"$CUSTOMS" db build --out "$db" "$SHARED/data/advisories/rustsec" "$SHARED/data/advisories/osv-pypa-yaml" > /dev/null 2>&1
 image="oci:$CORPUS/out/debian-app/oci:1"
 for _ in $(seq "$REPS"); do
   measure vuln "$CUSTOMS" scan -q --no-cache --db "$db" --scanners vuln --format json "$image"
