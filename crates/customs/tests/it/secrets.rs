@@ -148,6 +148,27 @@ fn debian_app_planted_secrets_and_files_are_found_at_their_layer_and_path() {
     let stats = &report["inspected"]["secrets"];
     assert!(stats["files"].as_u64().unwrap() > 1000, "{stats}");
     assert!(stats["skipped_binary"].as_u64().unwrap() > 1000, "{stats}");
+
+    // The same image unpacked by umoci, read as a root filesystem: the same secrets and files
+    // at the same paths (no layers, and no config to check).
+    let rootfs = corpus().join("debian-app/bundle/rootfs");
+    let unpacked = scan_json(
+        &format!("dir:{}", rootfs.display()),
+        dir.path(),
+        &["--scanners", "secret,file"],
+    );
+    let key = |d: &Value| (d["code"].to_string(), d["location"]["path"].to_string());
+    let mut from_dir: Vec<_> = detections(&unpacked).iter().map(key).collect();
+    let mut from_layers: Vec<_> = found
+        .iter()
+        .filter(|d| {
+            d["kind"] != "config" && d["location"]["path"].as_str().unwrap().starts_with('/')
+        })
+        .map(key)
+        .collect();
+    from_dir.sort();
+    from_layers.sort();
+    assert_eq!(from_dir, from_layers);
 }
 
 /// An OpenSSH key made by ssh-keygen, and the invented tokens of the history image.
@@ -249,12 +270,18 @@ fn a_key_deleted_in_a_later_layer_is_reported_as_secret_in_layer_history() {
     let p = planted(dir.path());
     let layout = history_image(dir.path(), &p);
     let ids = diff_ids(&layout);
-    let report = scan_json(
-        &format!("oci:{}", layout.display()),
-        dir.path(),
-        &["--scanners", "secret"],
-    );
+    let source = format!("oci:{}", layout.display());
+    let report = scan_json(&source, dir.path(), &["--scanners", "secret"]);
     let found = detections(&report);
+    // From the layer cache (each layer's hits and path hashes), the same judgement.
+    for _ in 0..2 {
+        let r = customs(
+            &["scan", "-o", "json", "--scanners", "secret", &source],
+            dir.path(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(detections(&r.json()), found);
+    }
     let one = |code: &str, path: &str| -> &Value {
         let hits: Vec<&Value> = found
             .iter()
