@@ -418,6 +418,30 @@ pub fn exception_records(policy: &Policy) -> Vec<(String, serde_json::Value)> {
             }
             (key, record)
         })
+        .chain(policy.detection_exceptions.iter().map(|e| {
+            // `code:` keys never collide with a vulnerability id's.
+            let mut key = format!(
+                "code:{} repositories=[{}]",
+                e.code,
+                e.repositories.patterns.join(",")
+            );
+            let mut record = serde_json::json!({
+                "code": e.code,
+                "repositories": e.repositories.patterns,
+                "reason": e.reason,
+                "owner": e.owner,
+                "created": e.created,
+                "expires": e.expires,
+                "ticket": e.ticket,
+            });
+            for (name, scope) in [("paths", &e.paths.patterns), ("images", &e.images)] {
+                if !scope.is_empty() {
+                    key.push_str(&format!(" {name}=[{}]", scope.join(",")));
+                    record[name] = serde_json::json!(scope);
+                }
+            }
+            (key, record)
+        }))
         .collect()
 }
 
@@ -538,11 +562,16 @@ pub fn rejudge(
                 .violations
                 .iter()
                 .map(|v| {
-                    let what = [v.vulnerability.as_deref(), v.package.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" in ");
+                    let what = [
+                        v.vulnerability.as_deref(),
+                        v.package.as_deref(),
+                        v.detection.as_deref(),
+                        v.location.as_ref().map(|l| l.path.as_str()),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" in ");
                     format!("{}: {} {what}", v.rule, v.code.as_str())
                         .trim_end()
                         .to_owned()
@@ -552,6 +581,12 @@ pub fn rejudge(
                 .expired
                 .iter()
                 .map(|e| e.vulnerability.clone())
+                .chain(
+                    verdict
+                        .detection_expired
+                        .iter()
+                        .map(|e| format!("code:{}", e.code)),
+                )
                 .collect(),
         });
     }

@@ -234,17 +234,26 @@ fn config_secrets(ctx: &Context<'_>, config: &ConfigMeta) -> Vec<Detection> {
     out
 }
 
+/// What the secret rules match, and then what the config checks call a credential by its name
+/// alone, replaced by `********` in `Env` and in each history step.
 fn redact(rules: &RuleSet, config: &mut ConfigMeta) {
+    use std::borrow::Cow;
     for e in &mut config.env {
-        if let std::borrow::Cow::Owned(r) = rules.redact(e) {
+        let by_rules = rules.redact(e);
+        if let Cow::Owned(r) = customs_detect::config::redact_env(&by_rules) {
+            *e = r;
+        } else if let Cow::Owned(r) = by_rules {
             *e = r;
         }
     }
     for h in &mut config.history {
-        if let Some(by) = &mut h.created_by
-            && let std::borrow::Cow::Owned(r) = rules.redact(by)
-        {
-            *by = r;
+        if let Some(by) = &mut h.created_by {
+            let by_rules = rules.redact(by);
+            if let Cow::Owned(r) = customs_detect::config::redact_step(&by_rules) {
+                *by = r;
+            } else if let Cow::Owned(r) = by_rules {
+                *by = r;
+            }
         }
     }
 }

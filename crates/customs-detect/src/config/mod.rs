@@ -191,6 +191,37 @@ const MAX_SHOWN: usize = 200;
 
 const REDACTED: &str = "********";
 
+/// An `Env` entry with its value replaced by `********` when the `config-secret-env` check
+/// takes it for a credential (`DB_PASSWORD=hunter2hunter2`): the secret rules redact what they
+/// have a pattern for, and this what the check reports by name alone, so no value it calls a
+/// secret is stored or printed.
+#[must_use]
+pub fn redact_env(entry: &str) -> std::borrow::Cow<'_, str> {
+    match entry.split_once('=') {
+        Some((name, value))
+            if value != REDACTED
+                && credentials::credential_name(name)
+                && credentials::secret_value(value) =>
+        {
+            std::borrow::Cow::Owned(format!("{name}={REDACTED}"))
+        }
+        _ => std::borrow::Cow::Borrowed(entry),
+    }
+}
+
+/// A history step's command with what the build-argument and download checks take for a
+/// credential replaced by `********` (credential-named `KEY=VALUE`s, URL user info, auth
+/// headers, `-u user:password`, secret query parameters), for the same reason.
+#[must_use]
+pub fn redact_step(created_by: &str) -> std::borrow::Cow<'_, str> {
+    let redacted = credentials::redact_command(created_by);
+    if redacted == created_by {
+        std::borrow::Cow::Borrowed(created_by)
+    } else {
+        std::borrow::Cow::Owned(redacted)
+    }
+}
+
 /// Run every config check.
 pub fn check(input: &ConfigInput) -> Vec<Detection> {
     let mut out = Vec::new();

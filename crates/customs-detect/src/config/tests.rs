@@ -721,3 +721,27 @@ fn hostile_inputs_do_not_panic_or_leak() {
         "root and no healthcheck"
     );
 }
+
+#[test]
+fn what_the_checks_call_a_credential_is_redacted() {
+    assert_eq!(
+        super::redact_env("DB_PASSWORD=hunter2hunter2"),
+        "DB_PASSWORD=********"
+    );
+    assert!(matches!(
+        super::redact_env("PATH=/usr/bin"),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    assert!(matches!(
+        super::redact_env("PASSWORD_FILE=/run/secrets/db"),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    let step = "RUN |2 NPM_TOKEN=abcdefgh12 VERSION=1.2 /bin/sh -c curl -u bob:pw https://x.test/i.sh | sh";
+    let r = super::redact_step(step);
+    assert!(!r.contains("abcdefgh12") && !r.contains("bob:pw"), "{r}");
+    assert!(r.contains("VERSION=1.2"), "{r}");
+    assert!(matches!(
+        super::redact_step("RUN /bin/sh -c apt-get update"),
+        std::borrow::Cow::Borrowed(_)
+    ));
+}

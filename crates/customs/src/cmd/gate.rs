@@ -275,9 +275,18 @@ pub(crate) fn exceptions(cmd: &ExceptionsCmd, out: &mut impl Write) -> Result<Ex
     }
 }
 
+fn no_text(s: &&str) -> bool {
+    s.is_empty()
+}
+
 #[derive(serde::Serialize)]
 struct Listed<'a> {
+    /// The vulnerability id or alias, for an exception over findings.
+    #[serde(skip_serializing_if = "no_text")]
     vulnerability: &'a str,
+    /// The detection code (glob), for an exception over detections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
     packages: &'a [String],
     repositories: &'a [String],
     paths: &'a [String],
@@ -297,22 +306,44 @@ struct Listed<'a> {
 fn list(args: &ListArgs, out: &mut impl Write) -> Result<ExitCode> {
     let policy = customs_policy::Policy::from_file(&args.policy)?;
     let now = args.now.unwrap_or_else(Timestamp::now);
+    let days_and_state = |expires: Option<&str>| {
+        let days_left = expires
+            .and_then(|d| Timestamp::parse_lenient(d).ok())
+            .map(|end| now.days_until(end));
+        let state = match days_left {
+            Some(d) if d < 0 => "expired",
+            Some(d) if args.expiring.is_some_and(|w| d <= w) => "expiring",
+            _ => "in-force",
+        };
+        (days_left, state)
+    };
+    let detection_rows = policy.detection_exceptions.iter().map(|e| {
+        let (days_left, state) = days_and_state(e.expires.as_deref());
+        Listed {
+            vulnerability: "",
+            code: Some(&e.code),
+            packages: &[],
+            repositories: &e.repositories.patterns,
+            paths: &e.paths.patterns,
+            images: &e.images,
+            owner: &e.owner,
+            reason: &e.reason,
+            created: &e.created,
+            expires: e.expires.as_deref(),
+            ticket: e.ticket.as_deref(),
+            line: e.line,
+            state,
+            days_left,
+        }
+    });
     let rows: Vec<Listed<'_>> = policy
         .exceptions
         .iter()
         .map(|e| {
-            let days_left = e
-                .expires
-                .as_deref()
-                .and_then(|d| Timestamp::parse_lenient(d).ok())
-                .map(|end| now.days_until(end));
-            let state = match days_left {
-                Some(d) if d < 0 => "expired",
-                Some(d) if args.expiring.is_some_and(|w| d <= w) => "expiring",
-                _ => "in-force",
-            };
+            let (days_left, state) = days_and_state(e.expires.as_deref());
             Listed {
                 vulnerability: &e.vulnerability,
+                code: None,
                 packages: &e.packages.patterns,
                 repositories: &e.repositories.patterns,
                 paths: &e.paths.patterns,
@@ -327,6 +358,7 @@ fn list(args: &ListArgs, out: &mut impl Write) -> Result<ExitCode> {
                 days_left,
             }
         })
+        .chain(detection_rows)
         .filter(|r| match (args.expired, args.expiring) {
             (true, _) => r.state == "expired",
             (_, Some(_)) => r.state == "expiring",
@@ -356,7 +388,8 @@ fn list(args: &ListArgs, out: &mut impl Write) -> Result<ExitCode> {
                     .collect();
                 t.add_row([
                     r.line.to_string(),
-                    r.vulnerability.to_owned(),
+                    r.code
+                        .map_or_else(|| r.vulnerability.to_owned(), |c| format!("code {c}")),
                     if scope.is_empty() {
                         "any".to_owned()
                     } else {

@@ -108,7 +108,9 @@ fn debian_app_planted_secrets_and_files_are_found_at_their_layer_and_path() {
                     1,
                     "the config check names the variable too"
                 );
-                let env = report["inventory"]["image"]["config"]["env"].to_string();
+                let env = &report["image"]["config"]["env"];
+                assert!(env.as_array().is_some_and(|e| e.len() == 4), "{env}");
+                let env = env.to_string();
                 let prefix = s["value_prefix"].as_str().unwrap();
                 assert!(!env.contains(prefix), "Env is redacted: {env}");
                 explained += 1;
@@ -251,7 +253,10 @@ fn history_image(dir: &Path, p: &Planted) -> std::path::PathBuf {
         .finish();
     let config = serde_json::json!({
         "architecture": "amd64", "os": "linux",
-        "config": {"User": "1000", "Env": ["PATH=/usr/bin"], "Cmd": ["/bin/sh"]},
+        // DB_PASSWORD's value matches no secret rule (too little entropy): the config check
+        // names it by its name, and it is redacted all the same.
+        "config": {"User": "1000", "Env": ["PATH=/usr/bin", "DB_PASSWORD=hunter2hunter2"],
+                   "Cmd": ["/bin/sh"]},
         "history": [
             {"created_by": "/bin/sh -c #(nop) ADD file:0a1b2c in / "},
             {"created_by": format!("RUN |1 NPM_TOKEN={} /bin/sh -c npm ci # buildkit", p.npm),
@@ -312,8 +317,14 @@ fn a_key_deleted_in_a_later_layer_is_reported_as_secret_in_layer_history() {
     // The build argument in the history, located at the step's layer.
     let arg = one("secret-npm-token", "history[1].created_by");
     assert_eq!(arg["location"]["layer"], ids[1].as_str());
-    let history = report["inventory"]["image"]["config"]["history"].to_string();
+    let history = &report["image"]["config"]["history"];
+    assert_eq!(history.as_array().map(Vec::len), Some(3), "{history}");
+    let history = history.to_string();
     assert!(!history.contains(&p.npm), "history is redacted: {history}");
+    assert_eq!(
+        report["image"]["config"]["env"],
+        serde_json::json!(["PATH=/usr/bin", "DB_PASSWORD=********"])
+    );
     assert_eq!(
         found.len(),
         4,
@@ -324,6 +335,7 @@ fn a_key_deleted_in_a_later_layer_is_reported_as_secret_in_layer_history() {
 /// Every planted value, and the lines of every private key body.
 fn secret_values(p: &Planted) -> Vec<String> {
     let mut v = vec![
+        "hunter2hunter2".to_owned(),
         p.github.clone(),
         p.npm.clone(),
         p.slack.clone(),
@@ -438,4 +450,94 @@ fn planted_secret_values_are_in_no_output_store_or_log() {
         "the layer cache keeps hits"
     );
     assert_clean("the layer cache", &cached, &values);
+}
+
+#[test]
+fn a_detection_exception_is_listed_applied_and_kept_in_the_store_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::scan::build_db(dir.path(), &["rustsec", "osv-pypa-yaml"]);
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nrules:\n  - name: no-config-problems\n    detections: {kinds: [config]}\n\
+         exceptions:\n  - code: config-no-healthcheck\n    reason: a batch image, probed by Kubernetes\n\
+         \x20   owner: bob@example.com\n    created: 2026-11-01\n    expires: 2027-05-01\n",
+    )
+    .unwrap();
+    let policy = policy.display().to_string();
+    let store = format!("sqlite:{}", dir.path().join("store.db").display());
+    let image = format!("oci:{}", corpus().join("debian-app/oci").display());
+    let r = customs(
+        &[
+            "scan",
+            "-o",
+            "json",
+            "--db",
+            &db,
+            "--scanners",
+            "vuln,config",
+            "--allow-missing-coverage",
+            "deb,npm,maven",
+            "--policy",
+            &policy,
+            "--now",
+            "2026-12-06",
+            "--store",
+            "--store-url",
+            &store,
+            &image,
+        ],
+        dir.path(),
+    );
+    // The Env token still fails the rule; the health check is excepted.
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("config-secret-env")
+            && !r.stderr.contains("(fail): config-no-healthcheck"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("policy: exception for config-no-healthcheck by bob@example.com"),
+        "{}",
+        r.stderr
+    );
+    let v = r.json();
+    assert!(
+        detections(&v)
+            .iter()
+            .all(|d| d["code"] != "config-no-healthcheck"),
+        "hidden without --show-suppressed: {v}"
+    );
+    let r = customs(
+        &[
+            "exceptions",
+            "list",
+            "--policy",
+            &policy,
+            "--now",
+            "2026-12-06",
+            "-f",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let listed = r.json();
+    assert_eq!(listed[0]["code"], "config-no-healthcheck", "{listed}");
+    assert_eq!(listed[0]["state"], "in-force");
+    let r = customs(
+        &["exceptions", "history", "--store-url", &store, "-f", "json"],
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let history = r.json();
+    assert!(
+        history.as_array().unwrap().iter().any(|e| e["key"]
+            .as_str()
+            .unwrap()
+            .starts_with("code:config-no-healthcheck")),
+        "{history}"
+    );
 }
