@@ -408,14 +408,7 @@ pub fn exception_records(policy: &Policy) -> Vec<(String, serde_json::Value)> {
                 "expires": e.expires,
                 "ticket": e.ticket,
             });
-            // Only when given, so that the keys and records of exceptions written before
-            // these scopes existed stay the same (an unchanged exception records no event).
-            for (name, scope) in [("paths", &e.paths.patterns), ("images", &e.images)] {
-                if !scope.is_empty() {
-                    key.push_str(&format!(" {name}=[{}]", scope.join(",")));
-                    record[name] = serde_json::json!(scope);
-                }
-            }
+            add_scopes(&mut key, &mut record, &e.paths.patterns, &e.images);
             (key, record)
         })
         .chain(policy.detection_exceptions.iter().map(|e| {
@@ -434,15 +427,27 @@ pub fn exception_records(policy: &Policy) -> Vec<(String, serde_json::Value)> {
                 "expires": e.expires,
                 "ticket": e.ticket,
             });
-            for (name, scope) in [("paths", &e.paths.patterns), ("images", &e.images)] {
-                if !scope.is_empty() {
-                    key.push_str(&format!(" {name}=[{}]", scope.join(",")));
-                    record[name] = serde_json::json!(scope);
-                }
-            }
+            add_scopes(&mut key, &mut record, &e.paths.patterns, &e.images);
             (key, record)
         }))
         .collect()
+}
+
+/// An exception's `paths` and `images` scopes, in its key and record only when given, so that
+/// the keys and records of exceptions written before these scopes existed stay the same (an
+/// unchanged exception records no event).
+fn add_scopes(
+    key: &mut String,
+    record: &mut serde_json::Value,
+    paths: &[String],
+    images: &[String],
+) {
+    for (name, scope) in [("paths", paths), ("images", images)] {
+        if !scope.is_empty() {
+            key.push_str(&format!(" {name}=[{}]", scope.join(",")));
+            record[name] = serde_json::json!(scope);
+        }
+    }
 }
 
 /// Who runs customs, for the records it keeps: `CUSTOMS_USER`, else the login name.
